@@ -265,6 +265,8 @@ BENCHMARK_CAPTURE(BM_MapTouchUnmap, eager, kEager)->Threads(1)->Threads(2)->UseR
 BENCHMARK_CAPTURE(BM_MapTouchUnmap, lazy, kLazy)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK_CAPTURE(BM_MapTouchUnmap, alias_reuse, kAliasReuse)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK_CAPTURE(BM_MapUnmapNoTouch, contig, kContig)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK_CAPTURE(BM_MapUnmapNoTouch, eager, kEager)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK_CAPTURE(BM_MapUnmapNoTouch, lazy, kLazy)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK_CAPTURE(BM_MapUnmapNoTouch, alias_reuse, kAliasReuse)->Threads(1)->Threads(2)->UseRealTime();
 
 }  // namespace
