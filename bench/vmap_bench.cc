@@ -17,8 +17,9 @@
 // BM_MapTouchUnmap: vmap(), write one byte to each 4 KiB page through the
 // returned address ("touch": this is what makes a fresh mapping fault its
 // page table entries in), vunmap().  BM_MapUnmapNoTouch: the same without the
-// writes, for the bare bookkeeping path (contig and alias_reuse only; targets
-// < 100 ns and < 300 ns).
+// writes: for contig and alias_reuse the bare bookkeeping path (targets
+// < 100 ns and < 300 ns); for eager and lazy it separates the cost of the
+// mmap calls from that of the page faults the touch takes.
 //
 // Scattered pages: each thread allocates 32 single pages (alloc(1) each),
 // sorts them and keeps every other one, so no two of its 16 pages are

@@ -47,9 +47,16 @@ PagePool::~PagePool() {
   close(fd_);
 }
 
-void PagePool::set_alias_flusher(std::function<void()> f) {
+int PagePool::install_alias_flusher(std::function<void()> f) {
   std::lock_guard<std::mutex> g(flusher_mu_);
+  if (alias_flusher_) return EBUSY;
   alias_flusher_ = std::move(f);
+  return 0;
+}
+
+void PagePool::clear_alias_flusher() {
+  std::lock_guard<std::mutex> g(flusher_mu_);
+  alias_flusher_ = nullptr;
 }
 
 bool PagePool::take_locked(uint32_t k, unsigned flags, std::vector<pfn_t>* out) {

@@ -103,8 +103,11 @@ class PagePool {
   uint32_t alias_count(pfn_t p) const { return aliases_[p].load(std::memory_order_acquire); }
 
   /// Installs the call that shoots down every parked alias (Vmap::unmap_aliases),
-  /// used by kAllocNoAlias.  Pass nullptr to clear.
-  void set_alias_flusher(std::function<void()> f);
+  /// used by kAllocNoAlias.  One flusher per pool, so one Vmap per pool:
+  /// returns 0, or EBUSY when a flusher is already installed.
+  int install_alias_flusher(std::function<void()> f);
+  /// Removes the flusher; waits for a flush in progress.
+  void clear_alias_flusher();
 
   /// Audit: free pages that a parked alias still maps (walks the free lists).
   /// Must be 0 whenever parked aliases hold page references.

@@ -74,7 +74,12 @@ int Vmap::create(PagePool* pool, ShrinkerRegistry* shrinkers, const VmapOptions&
   if (base == MAP_FAILED) return errno;
   size_t half = half_max_map_count();
   size_t budget = opts.vma_budget == 0 || opts.vma_budget > half ? half : opts.vma_budget;
-  out->reset(new Vmap(pool, shrinkers, opts, static_cast<std::byte*>(base), budget));
+  std::unique_ptr<Vmap> vm(new Vmap(pool, shrinkers, opts, static_cast<std::byte*>(base), budget));
+  if (pool->install_alias_flusher([v = vm.get()] { v->unmap_aliases(); }) != 0) {
+    vm->owns_flusher_ = false;
+    return EBUSY;  // the destructor releases the range, the timer and the shrinker
+  }
+  *out = std::move(vm);
   return 0;
 }
 
@@ -88,7 +93,6 @@ Vmap::Vmap(PagePool* pool, ShrinkerRegistry* shrinkers, const VmapOptions& opts,
       vma_budget_(budget),
       state_(opts.nslots, kFree),
       areas_(opts.nslots) {
-  pool_->set_alias_flusher([this] { unmap_aliases(); });
   if (shrinkers_ && opts_.register_shrinker) {
     shrinker_id_ = shrinkers_->add(Shrinker{
         "vmap-parked",
@@ -110,7 +114,7 @@ Vmap::~Vmap() {
   timer_cv_.notify_all();
   if (timer_.joinable()) timer_.join();
   if (shrinker_id_) shrinkers_->remove(shrinker_id_);
-  pool_->set_alias_flusher(nullptr);
+  if (owns_flusher_) pool_->clear_alias_flusher();
   purge(PurgeReason::kExplicit);
   // Live areas left by the caller: their mappings go with the range; drop the
   // references they took so the pool is consistent.

@@ -99,8 +99,9 @@ class Vmap {
  public:
   /// Creates a vmap space over pool (which must outlive it), registers a
   /// shrinker with shrinkers (if non-null and opts.register_shrinker) and
-  /// installs itself as the pool's alias flusher.  Returns 0 or an errno
-  /// (EINVAL for bad options, or what mmap returned for the reserved range).
+  /// installs itself as the pool's alias flusher.  Returns 0 or an errno:
+  /// EINVAL for bad options, EBUSY when the pool already has a Vmap (one per
+  /// pool), or what mmap returned for the reserved range.
   static int create(PagePool* pool, ShrinkerRegistry* shrinkers, const VmapOptions& opts,
                     std::unique_ptr<Vmap>* out);
   ~Vmap();
@@ -114,7 +115,9 @@ class Vmap {
   int vmap(std::span<const pfn_t> pages, void** addr);
 
   /// Releases a mapping made by vmap(), under the policy.  Returns 0, or
-  /// EINVAL for an address vmap() did not return or that is already unmapped.
+  /// EINVAL for a slot address vmap() did not return or that is already
+  /// unmapped.  Contiguous mappings are the pool's permanent linear mapping and
+  /// are not tracked: any address inside it only counts an unmap and returns 0.
   int vunmap(void* addr);
 
   /// Unmaps every parked area now and drops the references they hold.  Returns
@@ -161,6 +164,7 @@ class Vmap {
   const uint32_t stride_pages_;  // slot_pages + 1 guard page
   const size_t vma_budget_;
   int shrinker_id_ = 0;
+  bool owns_flusher_ = true;  // false only for a Vmap that create() refused
 
   mutable std::mutex mu_;
   std::vector<uint8_t> state_;     // GUARDED_BY(mu_), one SlotState per slot

@@ -78,15 +78,16 @@ TEST_CASE("pool: counts pages handed out while still aliased; kAllocNoAlias flus
   REQUIRE(pool->stats().stale_alias_reuse == 4);
   pool->put(v);
   int flushes = 0;
-  pool->set_alias_flusher([&] {
+  REQUIRE(pool->install_alias_flusher([&] {
     flushes++;
     for (pfn_t p = 0; p < 16; p++)
       if (pool->alias_count(p)) pool->alias_put(p);
-  });
+  }) == 0);
+  REQUIRE(pool->install_alias_flusher([] {}) == EBUSY);
   REQUIRE(pool->alloc(4, kAllocNoAlias, &v) == 0);
   REQUIRE(flushes == 1);
   REQUIRE(pool->stats().stale_alias_reuse == 4);  // unchanged: flushed first
   REQUIRE(pool->free_pages_with_aliases() == 0);
-  pool->set_alias_flusher(nullptr);
+  pool->clear_alias_flusher();
   pool->put(v);
 }

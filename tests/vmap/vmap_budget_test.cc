@@ -31,8 +31,12 @@ TEST_CASE("vmap budget: default is half of vm.max_map_count", "[vmap][budget]") 
   size_t max = 0;
   REQUIRE(static_cast<bool>(f >> max));
   REQUIRE(vm->stats().vma_budget == max / 2);
+  vm.reset();
   auto capped = make_vmap(pool.get(), &reg, UnmapPolicy::kLazy, 16, max);  // asks for more: capped
   REQUIRE(capped->stats().vma_budget == max / 2);
+  std::unique_ptr<Vmap> second;
+  REQUIRE(Vmap::create(pool.get(), &reg, VmapOptions{}, &second) == EBUSY);  // one Vmap per pool
+  REQUIRE(second == nullptr);
 }
 
 TEST_CASE("vmap budget: live scattered maps stop at the budget with ENOMEM", "[vmap][budget]") {

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# ./test.sh — installs what is missing, builds and runs every test with ctest:
+# the plain build, then ASan+UBSan and TSan builds of the same suite (FUSE
+# worker threads make concurrency bugs real; both stay cheap, see README).
+#   XFSFUSE_SANITIZERS=0 ./test.sh   plain build only (a quick local run)
+# Warnings are errors when CI is set.
+set -euo pipefail
+cd "$(dirname "$0")"
+. scripts/deps.sh
+xfsfuse_ensure_deps
+
+werror=OFF
+[ -n "${CI:-}" ] && werror=ON
+builds=("build:")
+[ "${XFSFUSE_SANITIZERS:-1}" != 0 ] && builds+=("build-address:address" "build-thread:thread")
+
+for b in "${builds[@]}"; do
+  dir=${b%%:*} san=${b#*:}
+  echo "== $dir${san:+ (SANITIZE=$san)}"
+  args=(-DWERROR=$werror -DSANITIZE="$san")
+  [ -n "$san" ] && args+=(-DXFSFUSE_BENCH=OFF)
+  xfsfuse_build "$dir" "${args[@]}"
+  (cd "$dir" && ctest --output-on-failure --timeout 900)
+done
