@@ -66,7 +66,7 @@ TEST_CASE("pool: exhaustion is ENOMEM after asking the shrinkers", "[pool]") {
   pool->put(cache);
 }
 
-TEST_CASE("pool: counts pages handed out while still aliased; kAllocNoAlias flushes", "[pool]") {
+TEST_CASE("pool: counts pages handed out while still aliased, kAllocNoAlias flushes", "[pool]") {
   std::unique_ptr<PagePool> pool;
   REQUIRE(PagePool::create(16 * kPageSize, nullptr, &pool) == 0);
   std::vector<pfn_t> v;
