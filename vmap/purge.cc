@@ -1,6 +1,7 @@
 // vmap/purge.cc — purging parked areas, and the periodic purge timer.
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 
@@ -53,15 +54,8 @@ size_t Vmap::purge(PurgeReason reason) {
       runs.push_back(Run{i, end - i});
       i = j;
     }
-    for (uint32_t h : heads) {
-      auto [lo, hi] = parked_by_hash_.equal_range(areas_[h].hash);
-      for (auto it = lo; it != hi; ++it) {
-        if (it->second == h) {
-          parked_by_hash_.erase(it);
-          break;
-        }
-      }
-    }
+    // Every parked area was claimed: no area is findable for reuse any more.
+    std::fill(parked_hash_.begin(), parked_hash_.end(), kNoSlot);
     parked_ = 0;
   }
 
@@ -91,9 +85,7 @@ size_t Vmap::purge(PurgeReason reason) {
     for (size_t k = 0; k < heads.size(); k++) {
       Area& a = areas_[heads[k]];
       if (failed[k]) {  // back to parked; a later purge retries
-        set_state_locked(heads[k], a.nslots, kParked);
-        parked_by_hash_.emplace(a.hash, heads[k]);
-        parked_++;
+        park_locked(heads[k]);
         continue;
       }
       vmas_ -= 2 * a.nruns;

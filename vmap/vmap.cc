@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <fstream>
 
@@ -92,7 +93,8 @@ Vmap::Vmap(PagePool* pool, ShrinkerRegistry* shrinkers, const VmapOptions& opts,
       stride_pages_(opts.slot_pages + 1),
       vma_budget_(budget),
       state_(opts.nslots, kFree),
-      areas_(opts.nslots) {
+      areas_(opts.nslots),
+      parked_hash_(std::bit_ceil(opts.nslots), kNoSlot) {
   if (shrinkers_ && opts_.register_shrinker) {
     shrinker_id_ = shrinkers_->add(Shrinker{
         "vmap-parked",
@@ -154,13 +156,23 @@ int64_t Vmap::find_free_locked(uint32_t n) {
   return -1;
 }
 
+void Vmap::park_locked(uint32_t s) {
+  Area& a = areas_[s];
+  set_state_locked(s, a.nslots, kParked);
+  uint32_t& head = parked_hash_[a.hash & (parked_hash_.size() - 1)];
+  a.hash_next = head;
+  head = s;
+  parked_++;
+}
+
 void* Vmap::reuse_parked_locked(std::span<const pfn_t> pages, uint64_t hash) {
-  auto [lo, hi] = parked_by_hash_.equal_range(hash);
-  for (auto it = lo; it != hi; ++it) {
-    uint32_t s = it->second;
+  for (uint32_t* link = &parked_hash_[hash & (parked_hash_.size() - 1)]; *link != kNoSlot;
+       link = &areas_[*link].hash_next) {
+    const uint32_t s = *link;
     Area& a = areas_[s];
-    if (!std::equal(a.pages.begin(), a.pages.end(), pages.begin(), pages.end())) continue;
-    parked_by_hash_.erase(it);
+    if (a.hash != hash || !std::equal(a.pages.begin(), a.pages.end(), pages.begin(), pages.end())) continue;
+    *link = a.hash_next;
+    a.hash_next = kNoSlot;
     set_state_locked(s, a.nslots, kLive);
     parked_--;
     live_++;
@@ -303,9 +315,7 @@ int Vmap::vunmap(void* addr) {
       set_state_locked(s, nsl, kBusy);
       drop.swap(ar.pages);
     } else {
-      set_state_locked(s, nsl, kParked);
-      parked_by_hash_.emplace(ar.hash, s);
-      parked_++;
+      park_locked(s);
       for (pfn_t p : ar.pages) pool_->alias_get(p);
       if (opts_.policy == UnmapPolicy::kLazy) {
         pinned_ += ar.pages.size();

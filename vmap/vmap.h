@@ -39,7 +39,6 @@
 #include <span>
 #include <string_view>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "vmap/page_pool.h"
@@ -92,6 +91,7 @@ struct VmapStats {
   uint64_t vma_budget = 0;        ///< the budget vmas_in_use never exceeds
   uint64_t stale_alias_reuse = 0; ///< from the pool: pages handed out while still aliased
 
+  /// Purges are counted when they finish; parked_areas drops when one starts.
   uint64_t purges_total() const;
 };
 
@@ -136,10 +136,12 @@ class Vmap {
 
  private:
   enum SlotState : uint8_t { kFree, kLive, kParked, kBusy };
+  static constexpr uint32_t kNoSlot = UINT32_MAX;
   struct Area {                 // valid in an area's first slot
     uint32_t nslots = 0;        // 0: not the first slot of an area
     uint32_t nruns = 0;         // contiguous memfd runs = mmap calls to map it
     uint64_t hash = 0;          // of pages, for alias reuse
+    uint32_t hash_next = kNoSlot;  // next parked area in the same parked_hash_ bucket
     std::vector<pfn_t> pages;
   };
 
@@ -152,6 +154,8 @@ class Vmap {
   void set_state_locked(uint32_t s, uint32_t n, SlotState st);
   // REQUIRES: mu_ held.  Turns a parked area with exactly these pages live again.
   void* reuse_parked_locked(std::span<const pfn_t> pages, uint64_t hash);
+  // REQUIRES: mu_ held.  Marks the area at slot s parked and findable by hash.
+  void park_locked(uint32_t s);
   // Replaces slots [s, s + n) with PROT_NONE; returns 0 or errno.
   int unmap_slots(uint32_t s, uint32_t n);
   int map_area(void* addr, std::span<const pfn_t> pages);
@@ -169,7 +173,9 @@ class Vmap {
   mutable std::mutex mu_;
   std::vector<uint8_t> state_;     // GUARDED_BY(mu_), one SlotState per slot
   std::vector<Area> areas_;        // GUARDED_BY(mu_)
-  std::unordered_multimap<uint64_t, uint32_t> parked_by_hash_;  // GUARDED_BY(mu_)
+  // Parked areas by page-vector hash: bucket heads (power-of-two count),
+  // chained through Area::hash_next.  No allocation when parking.
+  std::vector<uint32_t> parked_hash_;  // GUARDED_BY(mu_)
   uint32_t cursor_ = 0;            // GUARDED_BY(mu_), next-fit start
   uint32_t parked_ = 0;            // GUARDED_BY(mu_)
   uint32_t live_ = 0;              // GUARDED_BY(mu_)
