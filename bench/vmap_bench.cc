@@ -42,6 +42,9 @@
 //   unmap_syscalls/op  mmap(PROT_NONE) calls: eager vunmap() + purges
 //   purges/op          purges that unmapped something (any reason)
 //   alias_reuses/op    vmap() calls served by a parked area
+//   tlb_shootdowns/op  TLB-shootdown IPIs (the TLB row of /proc/interrupts,
+//                      whole machine), what munmap costs with threads on
+//                      other CPUs
 // Thread 0 takes both snapshots: the "before" one before the loop's start
 // barrier (no thread calls into the Vmap before it), the "after" one after the
 // loop's end barrier (every thread is out of its loop; afterwards threads only
@@ -57,7 +60,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <memory>
+#include <sstream>
+#include <string>
 #include <string>
 #include <vector>
 
@@ -186,7 +192,23 @@ void skip_errno(benchmark::State& state, const char* what, int err) {
   state.SkipWithError(msg.c_str());
 }
 
-void set_counters(benchmark::State& state, const VmapStats& b, const VmapStats& a) {
+// Sum of the "TLB:" row of /proc/interrupts (TLB-shootdown IPIs received, all
+// CPUs, whole machine); 0 where the row is missing.
+uint64_t tlb_shootdowns() {
+  std::ifstream f("/proc/interrupts");
+  std::string line;
+  while (std::getline(f, line)) {
+    std::istringstream is(line);
+    std::string label;
+    if (!(is >> label) || label != "TLB:") continue;
+    uint64_t sum = 0, n = 0;
+    while (is >> n) sum += n;
+    return sum;
+  }
+  return 0;
+}
+
+void set_counters(benchmark::State& state, const VmapStats& b, const VmapStats& a, uint64_t tlb) {
   using benchmark::Counter;
   auto per_op = [](uint64_t delta) { return Counter(static_cast<double>(delta), Counter::kAvgIterations); };
   state.counters["map_syscalls/op"] = per_op(a.map_syscalls - b.map_syscalls);
@@ -194,6 +216,7 @@ void set_counters(benchmark::State& state, const VmapStats& b, const VmapStats& 
       per_op((a.unmap_syscalls - b.unmap_syscalls) + (a.purge_syscalls - b.purge_syscalls));
   state.counters["purges/op"] = per_op(a.purges_total() - b.purges_total());
   state.counters["alias_reuses/op"] = per_op(a.alias_reuses - b.alias_reuses);
+  state.counters["tlb_shootdowns/op"] = per_op(tlb);
 }
 
 // The body of every benchmark.  Never returns before the timed loop: with 2
@@ -215,7 +238,11 @@ void run_case(benchmark::State& state, Case c, bool touch) {
   if (int err = setup_pages(pool, c, &tp, &what); err != 0) skip_errno(state, what, err);
 
   VmapStats before;
-  if (leader) before = vm->stats();
+  uint64_t tlb_before = 0;
+  if (leader) {
+    before = vm->stats();
+    tlb_before = tlb_shootdowns();
+  }
 
   const size_t nvecs = tp.vecs.size();
   size_t next = 0;
@@ -241,7 +268,7 @@ void run_case(benchmark::State& state, Case c, bool touch) {
 
   if (leader && !state.error_occurred()) {
     VmapStats after = vm->stats();
-    set_counters(state, before, after);
+    set_counters(state, before, after, tlb_shootdowns() - tlb_before);
     if (after.map_failures != before.map_failures)
       state.SkipWithError("Vmap::stats: map_failures grew");
     else if (after.stale_alias_reuse != before.stale_alias_reuse)
