@@ -1,0 +1,322 @@
+// buffer_cache/buffer_cache.cc — creation, get() and release().
+// Reclaim lives in reclaim.cc, write-back in writeback.cc, readahead in readahead.cc.
+#include "buffer_cache/buffer_cache.h"
+
+#include <bit>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "buffer_cache/buffer.h"
+
+namespace xfsfuse::bc {
+
+BufHandle& BufHandle::operator=(BufHandle&& o) noexcept {
+  if (this != &o) {
+    release();
+    cache_ = std::exchange(o.cache_, nullptr);
+    buf_ = std::exchange(o.buf_, nullptr);
+    excl_ = std::exchange(o.excl_, false);
+  }
+  return *this;
+}
+
+std::byte* BufHandle::data() const { return buf_->addr; }
+size_t BufHandle::size() const { return buf_->size; }
+uint64_t BufHandle::daddr() const { return buf_->daddr; }
+std::span<const DiskRange> BufHandle::maps() const { return buf_->maps; }
+bool BufHandle::dirty() const { return buf_->dirty.load(std::memory_order_relaxed); }
+
+void BufHandle::release() {
+  if (!buf_) return;
+  cache_->release(std::exchange(buf_, nullptr), excl_);
+  cache_ = nullptr;
+  excl_ = false;
+}
+
+int BufferCache::create(BlockDevice* dev, vmap::PagePool* pool, vmap::Vmap* vm, vmap::ShrinkerRegistry* shrinkers,
+                        const CacheOptions& opts, std::unique_ptr<BufferCache>* out) {
+  if (!dev || !pool || !vm || opts.budget_bytes == 0 || opts.buckets == 0) return EINVAL;
+  out->reset(new BufferCache(dev, pool, vm, shrinkers, opts));
+  return 0;
+}
+
+BufferCache::BufferCache(BlockDevice* dev, vmap::PagePool* pool, vmap::Vmap* vm, vmap::ShrinkerRegistry* shrinkers,
+                         const CacheOptions& opts)
+    : dev_(dev),
+      pool_(pool),
+      vm_(vm),
+      shrinkers_(shrinkers),
+      opts_(opts),
+      buckets_(new Bucket[std::bit_ceil(opts.buckets)]),
+      bucket_mask_(std::bit_ceil(opts.buckets) - 1) {
+  if (shrinkers_ && opts_.register_shrinker) {
+    shrinker_id_ = shrinkers_->add(vmap::Shrinker{
+        "buffer-cache",
+        [this] { return static_cast<size_t>(bytes_cached_.load(std::memory_order_relaxed) / vmap::kPageSize); },
+        [this](size_t nr) {
+          shrinker_calls_.fetch_add(1, std::memory_order_relaxed);
+          return shrink(nr);
+        },
+    });
+  }
+  ra_thread_ = std::thread([this] { readahead_loop(); });
+}
+
+BufferCache::~BufferCache() {
+  {
+    std::lock_guard<std::mutex> g(ra_mu_);
+    ra_stop_ = true;
+  }
+  ra_cv_.notify_all();
+  ra_thread_.join();
+  if (shrinker_id_) shrinkers_->remove(shrinker_id_);
+  if (int e = flush_all())
+    std::fprintf(stderr, "xfsfuse: buffer cache: write-back at shutdown failed: %s\n", std::strerror(e));
+  for (uint64_t i = 0; i <= bucket_mask_; i++) {
+    for (auto& [daddr, b] : buckets_[i].map) {
+      free_memory(b);
+      delete b;
+    }
+  }
+}
+
+void BufferCache::set_uuid(const Uuid& uuid) {
+  std::lock_guard<std::mutex> g(uuid_mu_);
+  uuid_ = uuid;
+  have_uuid_ = true;
+}
+
+void BufferCache::report(const Buffer* b, const char* what, const std::string& why) {
+  std::fprintf(stderr, "xfsfuse: metadata corruption: %s at daddr 0x%" PRIx64 " (%zu bytes, %zu maps): %s\n", what,
+               b->daddr, b->size, b->maps.size(), why.c_str());
+}
+
+int BufferCache::check_maps(std::span<const DiskRange> maps, size_t* bytes) const {
+  size_t total = 0;
+  if (maps.empty()) return EINVAL;
+  for (const DiskRange& m : maps) {
+    if (m.len == 0) return EINVAL;
+    total += size_t{m.len} << kSectorShift;
+    if (total > kMaxBufferBytes) return EINVAL;
+  }
+  *bytes = total;
+  return 0;
+}
+
+int BufferCache::alloc_memory(Buffer* b) {
+  const uint32_t npages = static_cast<uint32_t>((b->size + vmap::kPageSize - 1) / vmap::kPageSize);
+  if (int e = pool_->alloc(npages, vmap::kAllocDefault, &b->pages)) return e;
+  void* addr = nullptr;
+  if (int e = vm_->vmap(b->pages, &addr)) {
+    pool_->put(b->pages);
+    b->pages.clear();
+    return e;
+  }
+  b->addr = static_cast<std::byte*>(addr);
+  bytes_cached_.fetch_add(size_t{npages} * vmap::kPageSize, std::memory_order_relaxed);
+  return 0;
+}
+
+size_t BufferCache::free_memory(Buffer* b) {
+  if (b->pages.empty()) return 0;
+  vm_->vunmap(b->addr);  // lazy policy: parks the mapping, which keeps its own page references
+  size_t freed = pool_->put(b->pages);
+  bytes_cached_.fetch_sub(b->pages.size() * vmap::kPageSize, std::memory_order_relaxed);
+  b->pages.clear();
+  b->addr = nullptr;
+  return freed;
+}
+
+void BufferCache::read_and_verify(Buffer* b, const BufOps* ops) {
+  size_t off = 0;
+  for (const DiskRange& m : b->maps) {
+    const size_t len = size_t{m.len} << kSectorShift;
+    iovec iov{b->addr + off, len};
+    int e = dev_->preadv(&iov, 1, m.daddr << kSectorShift);
+    reads_.fetch_add(1, std::memory_order_relaxed);
+    if (e != 0) {
+      read_errors_.fetch_add(1, std::memory_order_relaxed);
+      std::fprintf(stderr, "xfsfuse: read error at daddr 0x%" PRIx64 " (%u sectors): %s\n", m.daddr, m.len,
+                   std::strerror(e));
+      b->error.store(e, std::memory_order_release);
+      return;
+    }
+    bytes_read_.fetch_add(len, std::memory_order_relaxed);
+    off += len;
+  }
+  if (ops) {
+    std::string why;
+    VerifyInput in{{b->addr, b->size}, b->daddr, nullptr};
+    Uuid uuid;
+    {
+      std::lock_guard<std::mutex> g(uuid_mu_);
+      if (have_uuid_) {
+        uuid = uuid_;
+        in.uuid = &uuid;
+      }
+    }
+    if (!ops->verify_read(in, &why)) {
+      verifier_failures_.fetch_add(1, std::memory_order_relaxed);
+      report(b, ops->name(), why);
+      b->error.store(EUCLEAN, std::memory_order_release);
+      free_memory(b);  // remembered as corrupt; its bytes are never handed out
+      return;
+    }
+  }
+  b->uptodate.store(true, std::memory_order_release);
+}
+
+int BufferCache::get(std::span<const DiskRange> maps, const BufOps* ops, uint64_t owner, unsigned flags,
+                     BufHandle* out) {
+  out->release();
+  size_t bytes = 0;
+  if (int e = check_maps(maps, &bytes)) return e;
+  lookups_.fetch_add(1, std::memory_order_relaxed);
+  const uint64_t daddr = maps[0].daddr;
+  Bucket& bk = bucket_for(daddr);
+
+  auto lookup = [&](Buffer** found) -> int {  // REQUIRES: bk.mu held
+    auto it = bk.map.find(daddr);
+    if (it == bk.map.end()) return ENOENT;
+    Buffer* b = it->second;
+    if (!std::equal(b->maps.begin(), b->maps.end(), maps.begin(), maps.end())) return EUCLEAN;
+    b->hold.fetch_add(1, std::memory_order_acquire);
+    *found = b;
+    return 0;
+  };
+
+  Buffer* b = nullptr;
+  int e;
+  {
+    std::lock_guard<std::mutex> g(bk.mu);
+    e = lookup(&b);
+  }
+  if (e == EUCLEAN) {
+    Buffer probe;
+    probe.daddr = daddr;
+    probe.size = bytes;
+    probe.maps.assign(maps.begin(), maps.end());
+    report(&probe, ops ? ops->name() : "buffer", "a cached buffer at this daddr has other maps");
+    return EUCLEAN;
+  }
+  if (e == 0) {
+    hits_.fetch_add(1, std::memory_order_relaxed);
+    return finish_get(b, ops, owner, flags, out);
+  }
+  if (flags & kGetIncore) return ENOENT;
+  for (const DiskRange& m : maps) {
+    if ((m.daddr + m.len) << kSectorShift > dev_->size_bytes() || m.daddr + m.len < m.daddr) {
+      Buffer probe;
+      probe.daddr = daddr;
+      probe.size = bytes;
+      probe.maps.assign(maps.begin(), maps.end());
+      report(&probe, ops ? ops->name() : "buffer", "map lies past the end of the device");
+      return EUCLEAN;
+    }
+  }
+
+  // Miss: build the buffer outside the bucket lock (page allocation may call
+  // shrinkers, which reclaim from this cache), then insert unless another
+  // thread got there first.
+  auto nb = std::make_unique<Buffer>();
+  nb->maps.assign(maps.begin(), maps.end());
+  nb->daddr = daddr;
+  nb->size = bytes;
+  nb->ops = ops;
+  if (int ae = alloc_memory(nb.get())) return ae;
+  if (flags & kGetNoRead) std::memset(nb->addr, 0, nb->size);
+  nb->content.lock();
+  {
+    std::lock_guard<std::mutex> g(bk.mu);
+    e = lookup(&b);
+    if (e == ENOENT) {
+      nb->hold.store(1, std::memory_order_relaxed);
+      b = nb.get();
+      bk.map.emplace(daddr, nb.release());
+    }
+  }
+  if (e != ENOENT) {  // lost the race (or now mismatched): use what is cached
+    nb->content.unlock();
+    free_memory(nb.get());
+    if (e != 0) return e;
+    hits_.fetch_add(1, std::memory_order_relaxed);
+    return finish_get(b, ops, owner, flags, out);
+  }
+  misses_.fetch_add(1, std::memory_order_relaxed);
+  buffers_.fetch_add(1, std::memory_order_relaxed);
+  if (flags & kGetNoRead)
+    b->uptodate.store(true, std::memory_order_release);
+  else
+    read_and_verify(b, ops);
+  const int err = b->error.load(std::memory_order_acquire);
+  if (err != 0 && err != EUCLEAN) unhash(b);  // a failed read is not remembered: the next get retries
+  b->content.unlock();
+  // Keep within the budget: reclaim others (this one is held).
+  if (bytes_cached_.load(std::memory_order_relaxed) > opts_.budget_bytes) reclaim(opts_.budget_bytes, 0, false, nullptr);
+  return finish_get(b, ops, owner, flags, out);  // takes over the insertion hold
+}
+
+void BufferCache::put_hold(Buffer* b) {
+  if (b->stale.load(std::memory_order_acquire)) {
+    if (b->hold.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      free_memory(b);
+      delete b;
+    }
+    return;
+  }
+  // Corrupt buffers stay off the LRU: remembered, and they hold no pages.
+  if (!b->on_lru.load(std::memory_order_acquire) && b->error.load(std::memory_order_acquire) == 0) {
+    std::lock_guard<std::mutex> g(lru_mu_);
+    if (!b->on_lru.load(std::memory_order_relaxed)) {
+      lru_.push_front(b);
+      b->lru_it = lru_.begin();
+      b->on_lru.store(true, std::memory_order_release);
+    }
+  }
+  b->hold.fetch_sub(1, std::memory_order_release);
+}
+
+void BufferCache::release(Buffer* b, bool excl) {
+  if (excl)
+    b->content.unlock();
+  else
+    b->content.unlock_shared();
+  put_hold(b);
+}
+
+void BufferCache::unhash(Buffer* b) {
+  Bucket& bk = bucket_for(b->daddr);
+  std::lock_guard<std::mutex> g(bk.mu);
+  auto it = bk.map.find(b->daddr);
+  if (it != bk.map.end() && it->second == b) {
+    bk.map.erase(it);
+    buffers_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  b->stale.store(true, std::memory_order_release);
+}
+
+int BufferCache::finish_get(Buffer* b, const BufOps* ops, uint64_t owner, unsigned flags, BufHandle* out) {
+  const bool excl = flags & kGetExclusive;
+  if (excl)
+    b->content.lock();
+  else
+    b->content.lock_shared();
+  int e = b->error.load(std::memory_order_acquire);
+  if (e == 0 && !b->uptodate.load(std::memory_order_acquire)) e = EIO;
+  if (e == 0 && owner != kAnyOwner && ops && !ops->owner_ok({b->addr, b->size}, owner)) {
+    e = EUCLEAN;
+    if (!b->owner_reported.exchange(true)) report(b, ops->name(), "owner is not " + std::to_string(owner));
+  }
+  if (e != 0) {
+    release(b, excl);
+    return e;
+  }
+  b->referenced.store(true, std::memory_order_relaxed);
+  out->cache_ = this;
+  out->buf_ = b;
+  out->excl_ = excl;
+  return 0;
+}
+
+}  // namespace xfsfuse::bc

@@ -1,0 +1,240 @@
+// buffer_cache/buffer_cache.h — XFS-style metadata buffer cache over vmap/.
+//
+// A buffer is named by the disk address of its first map (daddr, 512-byte
+// sectors) and holds one or more disk ranges ("maps"), so a 64 KiB directory
+// block whose 16 filesystem blocks lie in several extents is one buffer.  Its
+// memory is a page vector from the vmap/ pool, mapped contiguous through
+// vmap/ (a single page, or pages the pool could give as one run, need no
+// mapping syscall).  get() reads a buffer on a miss, one preadv per map, and
+// verifies it once through its BufOps; a buffer that fails is remembered as
+// corrupt and every get() of it fails with EUCLEAN, with one log line.
+//
+// Unreferenced buffers are reclaimed from an LRU (second chance: a buffer
+// touched since the last scan survives one pass) charged against a memory
+// budget; the cache registers a shrinker with the vmap/ registry.  Dirty
+// buffers are never reclaimed: write() or flush_all() first.
+//
+// Thread safety: every method may be called from any thread.  The hash is
+// split into buckets, each with its own mutex; the LRU has one mutex (never
+// taken on a cache hit); each buffer's contents are guarded by a shared_mutex
+// held through a BufHandle: read-shared, or write-exclusive.  Lock order:
+// reclaim -> bucket -> LRU; content locks are never taken with any of them held.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "buffer_cache/block_device.h"
+#include "buffer_cache/buf_ops.h"
+#include "vmap/vmap.h"
+
+namespace xfsfuse::bc {
+
+inline constexpr unsigned kSectorShift = 9;  ///< daddr units: 512-byte sectors
+
+/// One contiguous disk range of a buffer, in 512-byte sectors.
+struct DiskRange {
+  uint64_t daddr = 0;
+  uint32_t len = 0;
+  bool operator==(const DiskRange&) const = default;
+};
+
+/// Flags for BufferCache::get.
+enum GetFlags : unsigned {
+  kGetShared = 0,             ///< read-shared access to the contents (the default)
+  kGetExclusive = 1u << 0,    ///< write-exclusive access
+  kGetNoRead = 1u << 1,       ///< a block about to be written whole: zero-filled on a miss, not read or verified
+  kGetIncore = 1u << 2,       ///< only if cached: ENOENT on a miss, no I/O
+};
+inline constexpr uint64_t kAnyOwner = UINT64_MAX;  ///< get(): do not check the owner field
+inline constexpr size_t kMaxBufferBytes = 1 << 20;  ///< largest buffer get() accepts
+
+struct CacheOptions {
+  size_t budget_bytes = 64u << 20;  ///< memory for cached buffers (pages, 4 KiB each)
+  uint32_t buckets = 1024;          ///< hash buckets, each with its own mutex
+  uint32_t readahead_queue = 256;   ///< readahead requests that may wait; more are dropped
+  bool register_shrinker = true;    ///< reclaim on the registry's memory-pressure calls
+};
+
+/// Every counter, as one snapshot, with the vmap/ and pool counters underneath.
+struct CacheStats {
+  uint64_t lookups = 0;            ///< get() calls with valid arguments
+  uint64_t hits = 0;               ///< ... that found the buffer cached
+  uint64_t misses = 0;             ///< ... that had to create it
+  uint64_t reads = 0;              ///< preadv calls (one per map)
+  uint64_t bytes_read = 0;
+  uint64_t read_errors = 0;        ///< buffers whose read failed (EIO and others)
+  uint64_t readahead = 0;          ///< readahead requests started
+  uint64_t readahead_dropped = 0;  ///< ... dropped because the queue was full
+  uint64_t evictions = 0;          ///< buffers reclaimed (budget, shrinker, drop_caches)
+  uint64_t shrinker_calls = 0;
+  uint64_t verifier_failures = 0;  ///< buffers found corrupt (each counted and logged once)
+  uint64_t writes = 0;             ///< pwritev calls (one per map)
+  uint64_t bytes_written = 0;
+  uint64_t buffers = 0;            ///< now: buffers in the cache
+  uint64_t bytes_cached = 0;       ///< now: page bytes held by cached buffers
+  uint64_t budget_bytes = 0;
+  vmap::VmapStats vmap;
+  vmap::PoolStats pool;
+};
+
+class BufferCache;
+struct Buffer;
+
+/// A referenced, locked buffer.  Move-only; releases (unlocks, drops the
+/// reference) on destruction or release().
+class BufHandle {
+ public:
+  BufHandle() = default;
+  BufHandle(BufHandle&& o) noexcept { *this = std::move(o); }
+  BufHandle& operator=(BufHandle&& o) noexcept;
+  ~BufHandle() { release(); }
+  explicit operator bool() const { return buf_ != nullptr; }
+
+  std::byte* data() const;              ///< the whole buffer, contiguous
+  size_t size() const;                  ///< bytes
+  uint64_t daddr() const;               ///< first map's daddr, 512-byte sectors
+  std::span<const DiskRange> maps() const;
+  bool exclusive() const { return excl_; }
+  bool dirty() const;
+  void release();
+
+ private:
+  friend class BufferCache;
+  BufferCache* cache_ = nullptr;
+  Buffer* buf_ = nullptr;
+  bool excl_ = false;
+};
+
+class BufferCache {
+ public:
+  /// Creates a cache over dev, taking pages from pool and mapping them through
+  /// vm (all must outlive the cache).  Registers a shrinker with shrinkers if
+  /// non-null.  Returns 0 or EINVAL (zero budget or buckets).
+  static int create(BlockDevice* dev, vmap::PagePool* pool, vmap::Vmap* vm, vmap::ShrinkerRegistry* shrinkers,
+                    const CacheOptions& opts, std::unique_ptr<BufferCache>* out);
+  /// Stops readahead, writes back dirty buffers (logging any failure) and
+  /// frees every buffer.  REQUIRES: no BufHandle outlives the cache.
+  ~BufferCache();
+  BufferCache(const BufferCache&) = delete;
+  BufferCache& operator=(const BufferCache&) = delete;
+
+  /// Sets the filesystem metadata uuid that verifiers compare against
+  /// (before it is set, uuid checks are skipped: the superblock is read first).
+  void set_uuid(const Uuid& uuid);
+
+  /// Gets the buffer made of maps (in order), verified with ops (may be null:
+  /// no verification), checking its owner field against owner unless
+  /// kAnyOwner.  Returns 0 with *out holding it, or:
+  ///  EINVAL   no maps, a zero-length map, or more than kMaxBufferBytes;
+  ///  EUCLEAN  the buffer failed verification (now or before), its owner is
+  ///           wrong, a cached buffer at this daddr has other maps, or a map
+  ///           lies past the end of the device (one log line each);
+  ///  ENOENT   kGetIncore and not cached;
+  ///  ENOMEM   no pages or mapping for it;  EIO (or another errno) when the read failed.
+  int get(std::span<const DiskRange> maps, const BufOps* ops, uint64_t owner, unsigned flags, BufHandle* out);
+
+  /// Starts reading the buffer in the background without waiting; a later
+  /// get() finds it cached.  Errors surface at that get().
+  void readahead(std::span<const DiskRange> maps, const BufOps* ops);
+
+  /// Marks bytes [off, off + len) of an exclusively held buffer dirty.
+  /// Returns 0, or EINVAL (shared handle, or range outside the buffer).
+  int mark_dirty(BufHandle& h, size_t off, size_t len);
+
+  /// Writes an exclusively held dirty buffer back now: verify_write()
+  /// refreshes the CRC, then one pwritev per map.  Returns 0 (also when
+  /// clean), EINVAL (shared handle), EUCLEAN (verify_write refused), EROFS,
+  /// or the write's errno; the buffer stays dirty on failure.
+  int write(BufHandle& h);
+
+  /// Writes back every dirty buffer, then syncs the device.  Returns 0 or the
+  /// first error (it still tries every buffer).
+  int flush_all();
+
+  /// Evicts every unreferenced clean buffer.  Returns how many.
+  size_t drop_caches();
+
+  /// Reclaims unreferenced clean buffers until nr_pages pages went back;
+  /// returns the pages given back to the pool (under the lazy vmap policy,
+  /// scattered pages come back only when vmap/ purges).
+  size_t shrink(size_t nr_pages);
+
+  CacheStats stats() const;
+
+ private:
+  friend class BufHandle;
+  struct Bucket {
+    std::mutex mu;
+    std::unordered_map<uint64_t, Buffer*> map;  // GUARDED_BY(mu), keyed by daddr
+  };
+
+  BufferCache(BlockDevice* dev, vmap::PagePool* pool, vmap::Vmap* vm, vmap::ShrinkerRegistry* shrinkers,
+              const CacheOptions& opts);
+  Bucket& bucket_for(uint64_t daddr) { return buckets_[(daddr * 0x9e3779b97f4a7c15ull) >> 32 & bucket_mask_]; }
+  int check_maps(std::span<const DiskRange> maps, size_t* bytes) const;
+  // Takes the content lock and checks state and owner; on failure drops the hold.
+  int finish_get(Buffer* b, const BufOps* ops, uint64_t owner, unsigned flags, BufHandle* out);
+  // Allocates and maps pages for a new buffer.
+  int alloc_memory(Buffer* b);
+  // Unmaps and drops the buffer's pages; returns the pages that went back to the pool.
+  size_t free_memory(Buffer* b);
+  // Reads and verifies a new buffer; REQUIRES: its content lock held exclusively.
+  void read_and_verify(Buffer* b, const BufOps* ops);
+  // Unlocks the contents and drops the hold.
+  void release(Buffer* b, bool excl);
+  // Drops a hold: puts the buffer on the LRU, or frees it if stale and last.
+  void put_hold(Buffer* b);
+  // Takes b out of the hash (read errors); it is freed by its last release.
+  void unhash(Buffer* b);
+  void report(const Buffer* b, const char* what, const std::string& why);
+  // Reclaims until bytes_cached_ <= target_bytes or nr_pages pages were freed.
+  size_t reclaim(size_t target_bytes, size_t nr_pages, bool everything, size_t* buffers);
+  int write_locked(Buffer* b);
+  void readahead_loop();
+
+  BlockDevice* const dev_;
+  vmap::PagePool* const pool_;
+  vmap::Vmap* const vm_;
+  vmap::ShrinkerRegistry* const shrinkers_;
+  const CacheOptions opts_;
+  int shrinker_id_ = 0;
+
+  std::unique_ptr<Bucket[]> buckets_;
+  const uint64_t bucket_mask_;
+
+  std::mutex uuid_mu_;
+  Uuid uuid_{};            // GUARDED_BY(uuid_mu_)
+  bool have_uuid_ = false; // GUARDED_BY(uuid_mu_)
+
+  // Serialises reclaim(): a buffer popped from the LRU may be put back by a
+  // concurrent release, and only the one reclaimer may then free it.
+  std::mutex reclaim_mu_;
+  std::mutex lru_mu_;
+  std::list<Buffer*> lru_;  // GUARDED_BY(lru_mu_); front = most recently added
+
+  std::mutex ra_mu_;
+  std::condition_variable ra_cv_;
+  struct RaRequest {
+    std::vector<DiskRange> maps;
+    const BufOps* ops;
+  };
+  std::deque<RaRequest> ra_queue_;  // GUARDED_BY(ra_mu_)
+  bool ra_stop_ = false;            // GUARDED_BY(ra_mu_)
+  std::thread ra_thread_;
+
+  std::atomic<uint64_t> buffers_{0}, bytes_cached_{0};
+  std::atomic<uint64_t> lookups_{0}, hits_{0}, misses_{0}, reads_{0}, bytes_read_{0}, read_errors_{0}, readahead_{0},
+      readahead_dropped_{0}, evictions_{0}, shrinker_calls_{0}, verifier_failures_{0}, writes_{0}, bytes_written_{0};
+};
+
+}  // namespace xfsfuse::bc

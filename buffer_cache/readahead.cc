@@ -1,0 +1,62 @@
+// buffer_cache/readahead.cc — background reads: one worker thread and a
+// bounded queue.  A request is a get() whose handle is dropped at once, so
+// the buffer lands in the cache (verified) for the get() that follows.
+#include "buffer_cache/buffer.h"
+
+namespace xfsfuse::bc {
+
+void BufferCache::readahead(std::span<const DiskRange> maps, const BufOps* ops) {
+  size_t bytes = 0;
+  if (check_maps(maps, &bytes) != 0) return;
+  {
+    std::lock_guard<std::mutex> g(ra_mu_);
+    if (ra_queue_.size() >= opts_.readahead_queue) {
+      readahead_dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    ra_queue_.push_back(RaRequest{{maps.begin(), maps.end()}, ops});
+  }
+  readahead_.fetch_add(1, std::memory_order_relaxed);
+  ra_cv_.notify_one();
+}
+
+void BufferCache::readahead_loop() {
+  std::unique_lock<std::mutex> l(ra_mu_);
+  for (;;) {
+    ra_cv_.wait(l, [this] { return ra_stop_ || !ra_queue_.empty(); });
+    if (ra_stop_) return;
+    RaRequest r = std::move(ra_queue_.front());
+    ra_queue_.pop_front();
+    l.unlock();
+    BufHandle h;
+    get(r.maps, r.ops, kAnyOwner, kGetShared, &h);  // errors surface at the caller's own get()
+    h.release();
+    l.lock();
+  }
+}
+
+CacheStats BufferCache::stats() const {
+  CacheStats s;
+  auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  s.lookups = ld(lookups_);
+  s.hits = ld(hits_);
+  s.misses = ld(misses_);
+  s.reads = ld(reads_);
+  s.bytes_read = ld(bytes_read_);
+  s.read_errors = ld(read_errors_);
+  s.readahead = ld(readahead_);
+  s.readahead_dropped = ld(readahead_dropped_);
+  s.evictions = ld(evictions_);
+  s.shrinker_calls = ld(shrinker_calls_);
+  s.verifier_failures = ld(verifier_failures_);
+  s.writes = ld(writes_);
+  s.bytes_written = ld(bytes_written_);
+  s.buffers = ld(buffers_);
+  s.bytes_cached = ld(bytes_cached_);
+  s.budget_bytes = opts_.budget_bytes;
+  s.vmap = vm_->stats();
+  s.pool = pool_->stats();
+  return s;
+}
+
+}  // namespace xfsfuse::bc
