@@ -96,13 +96,14 @@ int PagePool::alloc(uint32_t k, unsigned flags, std::vector<pfn_t>* out) {
     ok = take_locked(k, flags, out);
   }
   // Short: ask the shrinkers (with no pool lock held: they free pages back
-  // into this pool), then retry while they make progress.
-  for (int tries = 0; !ok && shrinkers_ && tries < 4; tries++) {
+  // into this pool) and retry, a fixed number of times whatever each shrink
+  // returned: pages may be on their way back from reclaim running in another
+  // thread (a purge in flight), which a later shrink waits for.
+  for (int tries = 0; !ok && shrinkers_ && tries < kShrinkTries; tries++) {
     shrink_calls_.fetch_add(1, std::memory_order_relaxed);
-    size_t freed = shrinkers_->shrink(k);
+    shrinkers_->shrink(k);
     std::lock_guard<std::mutex> g(mu_);
     ok = take_locked(k, flags, out);
-    if (!ok && freed == 0) break;
   }
   if (!ok) {
     alloc_failures_.fetch_add(1, std::memory_order_relaxed);

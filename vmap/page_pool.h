@@ -53,6 +53,8 @@ struct PoolStats {
 
 class PagePool {
  public:
+  static constexpr int kShrinkTries = 4;  ///< shrink-and-retry rounds before alloc() fails
+
   /// Creates a pool of budget_bytes / 4096 pages (at least 1).  shrinkers may
   /// be null (then a short pool fails at once).  Returns 0 or an errno
   /// (EINVAL for a zero or oversized budget, or what memfd_create/ftruncate/
@@ -65,7 +67,7 @@ class PagePool {
   /// Allocates k pages into *out (replacing its contents), each with one
   /// reference.  Without kAllocContig the pages are one contiguous run when
   /// the pool has one, else k scattered pages.  When the pool is short it asks
-  /// the shrinker registry and retries.  Returns 0, EINVAL (k == 0, or
+  /// the shrinker registry and retries, kShrinkTries times.  Returns 0, EINVAL (k == 0, or
   /// kAllocContig with k > 1024), or ENOMEM when the pool stays exhausted;
   /// never crashes.
   int alloc(uint32_t k, unsigned flags, std::vector<pfn_t>* out);

@@ -233,8 +233,10 @@ int Vmap::vmap(std::span<const pfn_t> pages, void** addr) {
   const uint64_t hash = hash_pages(pages);
   const bool lazy = opts_.policy != UnmapPolicy::kEager;
 
+  // Slots or VMA budget short: purge and retry, a few times, since another
+  // thread may take what one purge freed (or hold claimed slots mid-purge).
   int64_t slot = -1;
-  for (int attempt = 0; attempt < 2 && slot < 0; attempt++) {
+  for (int attempt = 0; attempt < kMapTries && slot < 0; attempt++) {
     {
       std::lock_guard<std::mutex> g(mu_);
       if (lazy && parked_ != 0) {
@@ -259,7 +261,7 @@ int Vmap::vmap(std::span<const pfn_t> pages, void** addr) {
         break;
       }
     }
-    if (attempt == 0) purge(PurgeReason::kBudget);  // slots or VMA budget ran short
+    if (attempt + 1 < kMapTries) purge(PurgeReason::kBudget);
   }
   if (slot < 0) {
     map_failures_.fetch_add(1, std::memory_order_relaxed);

@@ -111,7 +111,7 @@ class Vmap {
   /// Maps pages (pool pfns, each referenced by the caller) at one contiguous
   /// address *addr of pages.size() * 4096 bytes.  Returns 0, EINVAL (empty
   /// vector, pfn out of range, more pages than nslots slots hold) or ENOMEM
-  /// (no free slot or over the VMA budget even after a purge, or mmap failed).
+  /// (no free slot or over the VMA budget even after purging, or mmap failed).
   int vmap(std::span<const pfn_t> pages, void** addr);
 
   /// Releases a mapping made by vmap(), under the policy.  Returns 0, or
@@ -137,6 +137,7 @@ class Vmap {
  private:
   enum SlotState : uint8_t { kFree, kLive, kParked, kBusy };
   static constexpr uint32_t kNoSlot = UINT32_MAX;
+  static constexpr int kMapTries = 4;  // slot searches (with a budget purge between) before ENOMEM
   struct Area {                 // valid in an area's first slot
     uint32_t nslots = 0;        // 0: not the first slot of an area
     uint32_t nruns = 0;         // contiguous memfd runs = mmap calls to map it

@@ -44,6 +44,7 @@ ModelResult run_model(UnmapPolicy policy, int threads, int ops_per_thread) {
 
   std::atomic<uint64_t> ops{0}, data_errors{0}, ref_errors{0}, aliased{0}, alloc_failures{0};
   std::atomic<bool> done{false};
+  std::atomic<int64_t> held_pages{0};  // pages the workers hold, for failure reports
   std::atomic<size_t> worst{0};
   std::thread auditor([&] {
     while (!done.load()) {
@@ -70,18 +71,25 @@ ModelResult run_model(UnmapPolicy policy, int threads, int ops_per_thread) {
             if ((err = pool->alloc(1, kAllocDefault, &one)) == 0) v.push_back(one[0]);
         }
         if (err != 0) {
-          alloc_failures++;
+          if (alloc_failures++ == 0) {
+            PoolStats ps = pool->stats();
+            VmapStats vs = vm->stats();
+            std::fprintf(stderr, "model: alloc(%u) failed: free=%llu pinned=%llu parked=%llu held=%lld\n", k,
+                         (unsigned long long)ps.pages_free, (unsigned long long)vs.pages_pinned_by_parked_aliases,
+                         (unsigned long long)vs.parked_areas, (long long)held_pages.load());
+          }
           pool->put(v);
           continue;
         }
         for (pfn_t p : v)
           if (pool->alias_count(p) != 0) aliased++;
+        held_pages += v.size();
         held.push_back(std::move(v));
       } else if (r < 7) {
         const std::vector<pfn_t>& v = held[rng() % held.size()];
         void* addr = nullptr;
-        if (vm->vmap(v, &addr) != 0) {
-          data_errors++;
+        if (int e = vm->vmap(v, &addr); e != 0) {
+          if (data_errors++ == 0) std::fprintf(stderr, "model: vmap of %zu pages failed: errno %d\n", v.size(), e);
           continue;
         }
         if (!pool->in_linear(addr))
@@ -97,9 +105,10 @@ ModelResult run_model(UnmapPolicy policy, int threads, int ops_per_thread) {
           auto* lin = reinterpret_cast<uint8_t*>(pool->page_address(v[i]));
           if (lin[0] != uint8_t(tag + i) || lin[kPageSize - 1] != uint8_t(tag ^ i)) data_errors++;
         }
-        if (vm->vunmap(addr) != 0) data_errors++;
+        if (int e = vm->vunmap(addr); e != 0 && data_errors++ == 0) std::fprintf(stderr, "model: vunmap failed: errno %d\n", e);
       } else {
         size_t i = rng() % held.size();
+        held_pages -= held[i].size();
         pool->put(held[i]);
         held.erase(held.begin() + static_cast<long>(i));
       }
