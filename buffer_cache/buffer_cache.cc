@@ -167,51 +167,56 @@ void BufferCache::read_and_verify(Buffer* b, const BufOps* ops) {
   b->uptodate.store(true, std::memory_order_release);
 }
 
+void BufferCache::report_request(std::span<const DiskRange> maps, size_t bytes, const BufOps* ops,
+                                 const char* why) {
+  lookup_failures_.fetch_add(1, std::memory_order_relaxed);
+  Buffer probe;
+  probe.daddr = maps[0].daddr;
+  probe.size = bytes;
+  probe.maps.assign(maps.begin(), maps.end());
+  report(&probe, ops ? ops->name() : "buffer", why);
+}
+
+bool BufferCache::same_maps(Buffer* b, std::span<const DiskRange> maps) {
+  // A buffer's maps never change, so this runs outside the bucket mutex.
+  if (std::equal(b->maps.begin(), b->maps.end(), maps.begin(), maps.end())) return true;
+  put_hold(b);
+  return false;
+}
+
 int BufferCache::get(std::span<const DiskRange> maps, const BufOps* ops, uint64_t owner, unsigned flags,
                      BufHandle* out) {
   out->release();
   size_t bytes = 0;
   if (int e = check_maps(maps, &bytes)) return e;
-  lookups_.fetch_add(1, std::memory_order_relaxed);
   const uint64_t daddr = maps[0].daddr;
   Bucket& bk = bucket_for(daddr);
-
-  auto lookup = [&](Buffer** found) -> int {  // REQUIRES: bk.mu held
-    auto it = bk.map.find(daddr);
-    if (it == bk.map.end()) return ENOENT;
-    Buffer* b = it->second;
-    if (!std::equal(b->maps.begin(), b->maps.end(), maps.begin(), maps.end())) return EUCLEAN;
-    b->hold.fetch_add(1, std::memory_order_acquire);
-    *found = b;
-    return 0;
-  };
+  static constexpr const char* kOtherMaps = "a cached buffer at this daddr has other maps";
 
   Buffer* b = nullptr;
-  int e;
   {
     std::lock_guard<std::mutex> g(bk.mu);
-    e = lookup(&b);
+    auto it = bk.map.find(daddr);
+    if (it != bk.map.end()) {
+      b = it->second;
+      b->hold.fetch_add(1, std::memory_order_acquire);
+    }
   }
-  if (e == EUCLEAN) {
-    Buffer probe;
-    probe.daddr = daddr;
-    probe.size = bytes;
-    probe.maps.assign(maps.begin(), maps.end());
-    report(&probe, ops ? ops->name() : "buffer", "a cached buffer at this daddr has other maps");
-    return EUCLEAN;
-  }
-  if (e == 0) {
+  if (b) {
+    if (!same_maps(b, maps)) {
+      report_request(maps, bytes, ops, kOtherMaps);
+      return EUCLEAN;
+    }
     hits_.fetch_add(1, std::memory_order_relaxed);
     return finish_get(b, ops, owner, flags, out);
   }
-  if (flags & kGetIncore) return ENOENT;
+  if (flags & kGetIncore) {
+    lookup_failures_.fetch_add(1, std::memory_order_relaxed);
+    return ENOENT;
+  }
   for (const DiskRange& m : maps) {
     if ((m.daddr + m.len) << kSectorShift > dev_->size_bytes() || m.daddr + m.len < m.daddr) {
-      Buffer probe;
-      probe.daddr = daddr;
-      probe.size = bytes;
-      probe.maps.assign(maps.begin(), maps.end());
-      report(&probe, ops ? ops->name() : "buffer", "map lies past the end of the device");
+      report_request(maps, bytes, ops, "map lies past the end of the device");
       return EUCLEAN;
     }
   }
@@ -229,17 +234,23 @@ int BufferCache::get(std::span<const DiskRange> maps, const BufOps* ops, uint64_
   nb->content.lock();
   {
     std::lock_guard<std::mutex> g(bk.mu);
-    e = lookup(&b);
-    if (e == ENOENT) {
+    auto it = bk.map.find(daddr);
+    if (it != bk.map.end()) {
+      b = it->second;
+      b->hold.fetch_add(1, std::memory_order_acquire);
+    } else {
       nb->hold.store(1, std::memory_order_relaxed);
       b = nb.get();
       bk.map.emplace(daddr, nb.release());
     }
   }
-  if (e != ENOENT) {  // lost the race (or now mismatched): use what is cached
+  if (nb) {  // another thread inserted it first: use what is cached
     nb->content.unlock();
     free_memory(nb.get());
-    if (e != 0) return e;
+    if (!same_maps(b, maps)) {
+      report_request(maps, bytes, ops, kOtherMaps);
+      return EUCLEAN;
+    }
     hits_.fetch_add(1, std::memory_order_relaxed);
     return finish_get(b, ops, owner, flags, out);
   }
@@ -312,7 +323,7 @@ int BufferCache::finish_get(Buffer* b, const BufOps* ops, uint64_t owner, unsign
     release(b, excl);
     return e;
   }
-  b->referenced.store(true, std::memory_order_relaxed);
+  if (!b->referenced.load(std::memory_order_relaxed)) b->referenced.store(true, std::memory_order_relaxed);
   out->cache_ = this;
   out->buf_ = b;
   out->excl_ = excl;

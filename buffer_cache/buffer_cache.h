@@ -197,6 +197,10 @@ class BufferCache {
   // Takes b out of the hash (read errors); it is freed by its last release.
   void unhash(Buffer* b);
   void report(const Buffer* b, const char* what, const std::string& why);
+  // Logs a bad request (no buffer of its own) and counts a failed lookup.
+  void report_request(std::span<const DiskRange> maps, size_t bytes, const BufOps* ops, const char* why);
+  // True if held buffer b has exactly these maps; else drops the hold.
+  bool same_maps(Buffer* b, std::span<const DiskRange> maps);
   // Reclaims until bytes_cached_ <= target_bytes or nr_pages pages were freed.
   size_t reclaim(size_t target_bytes, size_t nr_pages, bool everything, size_t* buffers);
   int write_locked(Buffer* b);
@@ -233,7 +237,8 @@ class BufferCache {
   std::thread ra_thread_;
 
   std::atomic<uint64_t> buffers_{0}, bytes_cached_{0};
-  std::atomic<uint64_t> lookups_{0}, hits_{0}, misses_{0}, reads_{0}, bytes_read_{0}, read_errors_{0}, readahead_{0},
+  // lookups = hits + misses + lookup_failures: no counter of its own on the hit path.
+  std::atomic<uint64_t> lookup_failures_{0}, hits_{0}, misses_{0}, reads_{0}, bytes_read_{0}, read_errors_{0}, readahead_{0},
       readahead_dropped_{0}, evictions_{0}, shrinker_calls_{0}, verifier_failures_{0}, writes_{0}, bytes_written_{0};
 };
 

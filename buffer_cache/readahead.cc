@@ -38,9 +38,9 @@ void BufferCache::readahead_loop() {
 CacheStats BufferCache::stats() const {
   CacheStats s;
   auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-  s.lookups = ld(lookups_);
   s.hits = ld(hits_);
   s.misses = ld(misses_);
+  s.lookups = s.hits + s.misses + ld(lookup_failures_);
   s.reads = ld(reads_);
   s.bytes_read = ld(bytes_read_);
   s.read_errors = ld(read_errors_);
