@@ -128,34 +128,42 @@ size_t BufferCache::free_memory(Buffer* b) {
   return freed;
 }
 
-void BufferCache::read_and_verify(Buffer* b, const BufOps* ops) {
+const Uuid* BufferCache::uuid_snapshot(Uuid* storage) {
+  std::lock_guard<std::mutex> g(uuid_mu_);
+  if (!have_uuid_) return nullptr;
+  *storage = uuid_;
+  return storage;
+}
+
+int BufferCache::io_maps(Buffer* b, bool write) {
   size_t off = 0;
   for (const DiskRange& m : b->maps) {
     const size_t len = size_t{m.len} << kSectorShift;
     iovec iov{b->addr + off, len};
-    int e = dev_->preadv(&iov, 1, m.daddr << kSectorShift);
-    reads_.fetch_add(1, std::memory_order_relaxed);
+    const uint64_t pos = m.daddr << kSectorShift;
+    int e = write ? dev_->pwritev(&iov, 1, pos) : dev_->preadv(&iov, 1, pos);
+    (write ? writes_ : reads_).fetch_add(1, std::memory_order_relaxed);
     if (e != 0) {
-      read_errors_.fetch_add(1, std::memory_order_relaxed);
-      std::fprintf(stderr, "xfsfuse: read error at daddr 0x%" PRIx64 " (%u sectors): %s\n", m.daddr, m.len,
-                   std::strerror(e));
-      b->error.store(e, std::memory_order_release);
-      return;
+      if (!write) read_errors_.fetch_add(1, std::memory_order_relaxed);
+      std::fprintf(stderr, "xfsfuse: %s error at daddr 0x%" PRIx64 " (%u sectors): %s\n", write ? "write" : "read",
+                   m.daddr, m.len, std::strerror(e));
+      return e;
     }
-    bytes_read_.fetch_add(len, std::memory_order_relaxed);
+    (write ? bytes_written_ : bytes_read_).fetch_add(len, std::memory_order_relaxed);
     off += len;
+  }
+  return 0;
+}
+
+void BufferCache::read_and_verify(Buffer* b, const BufOps* ops) {
+  if (int e = io_maps(b, false)) {
+    b->error.store(e, std::memory_order_release);
+    return;
   }
   if (ops) {
     std::string why;
-    VerifyInput in{{b->addr, b->size}, b->daddr, nullptr};
     Uuid uuid;
-    {
-      std::lock_guard<std::mutex> g(uuid_mu_);
-      if (have_uuid_) {
-        uuid = uuid_;
-        in.uuid = &uuid;
-      }
-    }
+    VerifyInput in{{b->addr, b->size}, b->daddr, uuid_snapshot(&uuid)};
     if (!ops->verify_read(in, &why)) {
       verifier_failures_.fetch_add(1, std::memory_order_relaxed);
       report(b, ops->name(), why);

@@ -188,6 +188,11 @@ class BufferCache {
   int alloc_memory(Buffer* b);
   // Unmaps and drops the buffer's pages; returns the pages that went back to the pool.
   size_t free_memory(Buffer* b);
+  // One preadv/pwritev per map between the buffer and the disk; logs and
+  // returns the first error.
+  int io_maps(Buffer* b, bool write);
+  // The filesystem uuid copied into *storage, or null while unknown.
+  const Uuid* uuid_snapshot(Uuid* storage);
   // Reads and verifies a new buffer; REQUIRES: its content lock held exclusively.
   void read_and_verify(Buffer* b, const BufOps* ops);
   // Unlocks the contents and drops the hold.

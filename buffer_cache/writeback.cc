@@ -41,29 +41,12 @@ int BufferCache::write_locked(Buffer* b) {
   if (b->ops) {
     std::string why;
     Uuid uuid;
-    const Uuid* up = nullptr;
-    {
-      std::lock_guard<std::mutex> g(uuid_mu_);
-      if (have_uuid_) {
-        uuid = uuid_;
-        up = &uuid;
-      }
-    }
-    if (!b->ops->verify_write({b->addr, b->size}, b->daddr, up, &why)) {
+    if (!b->ops->verify_write({b->addr, b->size}, b->daddr, uuid_snapshot(&uuid), &why)) {
       report(b, b->ops->name(), "refusing to write back: " + why);
       return EUCLEAN;
     }
   }
-  size_t off = 0;
-  for (const DiskRange& m : b->maps) {
-    const size_t len = size_t{m.len} << kSectorShift;
-    iovec iov{b->addr + off, len};
-    int e = dev_->pwritev(&iov, 1, m.daddr << kSectorShift);
-    writes_.fetch_add(1, std::memory_order_relaxed);
-    if (e != 0) return e;
-    bytes_written_.fetch_add(len, std::memory_order_relaxed);
-    off += len;
-  }
+  if (int e = io_maps(b, true)) return e;
   b->dirty_ranges.clear();
   b->dirty.store(false, std::memory_order_release);
   return 0;

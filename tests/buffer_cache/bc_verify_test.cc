@@ -167,4 +167,7 @@ TEST_CASE("bc: a read-only device refuses write-back with EROFS and keeps the bu
   REQUIRE(st.cache->flush_all() == EROFS);
   REQUIRE(st.cache->drop_caches() == 0);  // dirty: never reclaimed
   REQUIRE(st.cache->stats().buffers == 1);
+  test::StderrCapture cap;  // shutting down with unwritable dirty data says so
+  st.cache.reset();
+  REQUIRE(test::count_lines(cap.text(), "write-back at shutdown failed: Read-only file system") == 1);
 }
