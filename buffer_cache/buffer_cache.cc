@@ -237,7 +237,10 @@ int BufferCache::get(std::span<const DiskRange> maps, const BufOps* ops, uint64_
   nb->daddr = daddr;
   nb->size = bytes;
   nb->ops = ops;
-  if (int ae = alloc_memory(nb.get())) return ae;
+  if (int ae = alloc_memory(nb.get())) {
+    lookup_failures_.fetch_add(1, std::memory_order_relaxed);
+    return ae;
+  }
   if (flags & kGetNoRead) std::memset(nb->addr, 0, nb->size);
   nb->content.lock();
   {
