@@ -1,0 +1,133 @@
+#include "fs/superblock.h"
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+
+#include "buffer_cache/crc32c.h"
+#include "fs/format/endian.h"
+#include "fs/format/sb.h"
+
+namespace xfsfuse::fs {
+
+namespace {
+
+constexpr size_t kSbCrcOff = offsetof(xd_dsb, sb_crc);
+constexpr uint16_t kVersionNumMask = 0x000f;
+
+bool is_pow2(uint64_t v) { return v && !(v & (v - 1)); }
+
+unsigned log2_ceil(uint64_t v) {
+  unsigned l = 0;
+  while ((uint64_t{1} << l) < v) l++;
+  return l;
+}
+
+std::string hex(uint32_t v) {
+  char b[16];
+  std::snprintf(b, sizeof b, "0x%x", v);
+  return b;
+}
+
+int fail(std::string* why, std::string msg) {
+  *why = std::move(msg);
+  return EUCLEAN;
+}
+
+}  // namespace
+
+int decode_superblock(std::span<const std::byte> sector, Superblock* out, std::string* why) {
+  if (sector.size() < 512) return fail(why, "superblock sector shorter than 512 bytes");
+  xd_dsb d;
+  std::memcpy(&d, sector.data(), sizeof d);
+  if (be32(d.sb_magicnum) != kSbMagic) return fail(why, "bad magic");
+  if ((be16(d.sb_versionnum) & kVersionNumMask) != 5)
+    return fail(why, "superblock version " + std::to_string(be16(d.sb_versionnum) & kVersionNumMask) +
+                         " (only v5 filesystems are supported)");
+  Superblock s;
+  s.sectsize = be16(d.sb_sectsize);
+  s.sectlog = d.sb_sectlog;
+  if (s.sectsize < 512 || !is_pow2(s.sectsize) || s.sectsize != (1u << s.sectlog) || s.sectsize > sector.size())
+    return fail(why, "bad sector size " + std::to_string(s.sectsize));
+  if (!bc::xfs_cksum_ok(sector.first(s.sectsize), kSbCrcOff)) return fail(why, "CRC mismatch");
+
+  s.blocksize = be32(d.sb_blocksize);
+  s.blocklog = d.sb_blocklog;
+  s.inodesize = be16(d.sb_inodesize);
+  s.inodelog = d.sb_inodelog;
+  s.inopblock = be16(d.sb_inopblock);
+  s.inopblog = d.sb_inopblog;
+  s.dblocks = be64(d.sb_dblocks);
+  s.agblocks = be32(d.sb_agblocks);
+  s.agblklog = d.sb_agblklog;
+  s.agcount = be32(d.sb_agcount);
+  s.rootino = be64(d.sb_rootino);
+  s.dirblklog = d.sb_dirblklog;
+  s.logstart = be64(d.sb_logstart);
+  s.logblocks = be32(d.sb_logblocks);
+  s.icount = be64(d.sb_icount);
+  s.ifree = be64(d.sb_ifree);
+  s.fdblocks = be64(d.sb_fdblocks);
+  s.features_compat = be32(d.sb_features_compat);
+  s.features_ro_compat = be32(d.sb_features_ro_compat);
+  s.features_incompat = be32(d.sb_features_incompat);
+  s.features_log_incompat = be32(d.sb_features_log_incompat);
+  std::memcpy(s.uuid.data(), d.sb_uuid.b, 16);
+  std::memcpy(s.meta_uuid.data(), (s.features_incompat & kIncompatMetaUuid) ? d.sb_meta_uuid.b : d.sb_uuid.b, 16);
+  s.fname.assign(d.sb_fname, strnlen(d.sb_fname, sizeof d.sb_fname));
+
+  if (s.blocksize < 512 || s.blocksize > 65536 || s.blocksize != (1u << s.blocklog) || s.blocksize < s.sectsize)
+    return fail(why, "bad block size " + std::to_string(s.blocksize));
+  if (s.inodesize < 256 || s.inodesize > 2048 || s.inodesize != (1u << s.inodelog) || s.inodesize > s.blocksize)
+    return fail(why, "bad inode size " + std::to_string(s.inodesize));
+  if (s.inopblock != s.blocksize / s.inodesize || s.inopblock != (1u << s.inopblog))
+    return fail(why, "inodes per block " + std::to_string(s.inopblock) + " do not match block and inode sizes");
+  if (s.agcount == 0 || s.agblocks < 64 || s.agblklog != log2_ceil(s.agblocks))
+    return fail(why, "bad AG geometry: " + std::to_string(s.agcount) + " AGs of " + std::to_string(s.agblocks) +
+                         " blocks, agblklog " + std::to_string(s.agblklog));
+  const uint64_t full = uint64_t{s.agcount} * s.agblocks;
+  if (s.dblocks > full || s.dblocks <= full - s.agblocks)
+    return fail(why, "dblocks " + std::to_string(s.dblocks) + " does not fit " + std::to_string(s.agcount) +
+                         " AGs of " + std::to_string(s.agblocks) + " blocks");
+  if (s.blocklog + s.dirblklog > 16)
+    return fail(why, "directory block of 2^" + std::to_string(s.blocklog + s.dirblklog) + " bytes (at most 64 KiB)");
+  s.dirblksize = s.blocksize << s.dirblklog;
+  if (s.rootino == 0) return fail(why, "no root inode");
+  if (s.logstart == 0) return fail(why, "external logs are not supported (sb_logstart is 0)");
+  const uint64_t log_agno = s.logstart >> s.agblklog, log_agbno = s.logstart & ((uint64_t{1} << s.agblklog) - 1);
+  if (log_agno >= s.agcount || log_agbno + s.logblocks > s.agblocks)
+    return fail(why, "internal log at fsblock " + std::to_string(s.logstart) + " lies outside its AG");
+  *out = std::move(s);
+  return 0;
+}
+
+MountAccess judge_features(const Superblock& sb, std::string* why) {
+  if (sb.features_incompat & kIncompatNeedsRepair) {
+    *why = "the filesystem is marked as needing repair (NEEDSREPAIR): run xfs_repair first";
+    return MountAccess::kRefuse;
+  }
+  if (uint32_t unknown = sb.features_incompat & ~kIncompatKnown) {
+    *why = "unknown incompatible features " + hex(unknown);
+    return MountAccess::kRefuse;
+  }
+  if (uint32_t unknown = sb.features_ro_compat & ~kRoCompatKnown) {
+    *why = "unknown read-only-compatible features " + hex(unknown) + ": read-only";
+    return MountAccess::kReadOnly;
+  }
+  return MountAccess::kReadWrite;
+}
+
+const bc::BufOps& superblock_ops() {
+  static const bc::HeaderBufOps ops(bc::HeaderLayout{
+      .name = "superblock",
+      .magic_off = 0,
+      .magic_size = 4,
+      .magics = {kSbMagic},
+      .crc_off = static_cast<int>(kSbCrcOff),
+      .crc_len = 0,  // the buffer is the sector: the CRC covers all of it
+  });
+  return ops;
+}
+
+}  // namespace xfsfuse::fs

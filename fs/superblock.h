@@ -1,0 +1,85 @@
+// fs/superblock.h — decoding and judging the XFS v5 superblock.
+//
+// decode_superblock() turns sector 0 (struct xd_dsb, fs/format/sb.h) into a
+// host-endian Superblock and checks that its geometry is self-consistent;
+// judge_features() says whether a mount may go ahead, read-only or not at
+// all.  Feature bits and rules: the XFS Algorithms & Data Structures
+// document and shared/xfs-format-notes.md ("Feature bits a mount must judge").
+// Thread safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "buffer_cache/buf_ops.h"
+
+namespace xfsfuse::fs {
+
+inline constexpr uint32_t kSbMagic = 0x58465342;  // "XFSB"
+
+// sb_features_incompat
+inline constexpr uint32_t kIncompatFtype = 1u << 0;
+inline constexpr uint32_t kIncompatSpinodes = 1u << 1;
+inline constexpr uint32_t kIncompatMetaUuid = 1u << 2;
+inline constexpr uint32_t kIncompatBigtime = 1u << 3;
+inline constexpr uint32_t kIncompatNeedsRepair = 1u << 4;
+inline constexpr uint32_t kIncompatNrext64 = 1u << 5;
+inline constexpr uint32_t kIncompatKnown = kIncompatFtype | kIncompatSpinodes | kIncompatMetaUuid |
+                                           kIncompatBigtime | kIncompatNeedsRepair | kIncompatNrext64;
+// sb_features_ro_compat
+inline constexpr uint32_t kRoCompatFinobt = 1u << 0;
+inline constexpr uint32_t kRoCompatRmapbt = 1u << 1;
+inline constexpr uint32_t kRoCompatReflink = 1u << 2;
+inline constexpr uint32_t kRoCompatInobtcnt = 1u << 3;
+inline constexpr uint32_t kRoCompatKnown = kRoCompatFinobt | kRoCompatRmapbt | kRoCompatReflink | kRoCompatInobtcnt;
+
+/// The superblock, host-endian.  Units: bytes unless named (blocks are fsblocks).
+struct Superblock {
+  uint32_t blocksize = 0;
+  uint8_t blocklog = 0;
+  uint16_t sectsize = 0;
+  uint8_t sectlog = 0;
+  uint16_t inodesize = 0;
+  uint8_t inodelog = 0;
+  uint16_t inopblock = 0;
+  uint8_t inopblog = 0;
+  uint64_t dblocks = 0;    ///< fsblocks in the data section
+  uint32_t agblocks = 0;   ///< fsblocks per AG (the last AG may be shorter)
+  uint8_t agblklog = 0;    ///< bits of agbno in an fsblock number
+  uint32_t agcount = 0;
+  uint64_t rootino = 0;
+  uint8_t dirblklog = 0;   ///< directory block = blocksize << dirblklog
+  uint32_t dirblksize = 0;
+  uint64_t logstart = 0;   ///< fsblock of the internal log
+  uint32_t logblocks = 0;
+  uint64_t icount = 0, ifree = 0, fdblocks = 0;
+  uint32_t features_compat = 0, features_ro_compat = 0, features_incompat = 0, features_log_incompat = 0;
+  bc::Uuid uuid{};       ///< user-visible uuid
+  bc::Uuid meta_uuid{};  ///< stamped in metadata: sb_meta_uuid with META_UUID, else uuid
+  std::string fname;     ///< the label
+};
+
+/// Decodes sector 0 (at least 512 bytes).  Returns 0, or EUCLEAN with a short
+/// reason in *why: bad magic, CRC mismatch, not a v5 superblock, geometry that
+/// contradicts itself (block/sector/inode sizes and their logs, AG size and
+/// count against dblocks, directory block size, root inode, log placement).
+int decode_superblock(std::span<const std::byte> sector, Superblock* out, std::string* why);
+
+/// What a mount may do with these features.
+enum class MountAccess {
+  kReadWrite,  ///< every feature understood
+  kReadOnly,   ///< unknown ro_compat bits: reading is safe, writing is not
+  kRefuse,     ///< unknown incompat bits, or NEEDSREPAIR
+};
+
+/// Judges the feature bits; *why explains kReadOnly and kRefuse.  A non-zero
+/// log_incompat is not judged here: it means the log must be replayed, which
+/// the mount treats like a dirty log.
+MountAccess judge_features(const Superblock& sb, std::string* why);
+
+/// The verifier for superblock buffers (primary and secondary copies): magic
+/// and CRC over the sector.
+const bc::BufOps& superblock_ops();
+
+}  // namespace xfsfuse::fs
