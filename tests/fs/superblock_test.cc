@@ -16,52 +16,24 @@
 #include "buffer_cache/crc32c.h"
 #include "fs/format/endian.h"
 #include "fs/format/sb.h"
+#include "tests/fs/fs_test_util.h"
 
 using namespace xfsfuse;
 using namespace xfsfuse::fs;
 
 namespace {
 
-bool have_xfsprogs() { return system("command -v mkfs.xfs >/dev/null 2>&1 && command -v xfs_db >/dev/null 2>&1") == 0; }
+using test::have_xfsprogs;
+using test::MkfsImage;
+using test::num;
 
-// A fresh 320 MiB sparse image made by mkfs.xfs with 64 KiB directory blocks.
-struct MkfsImage {
-  std::string path;
-  explicit MkfsImage(const std::string& extra = "") {
-    char name[] = "/tmp/xfsfuse-sb-XXXXXX";
-    int fd = mkstemp(name);
-    close(fd);
-    path = name;
-    REQUIRE(truncate(path.c_str(), 320ll << 20) == 0);
-    std::string cmd = "mkfs.xfs -q -f -n size=65536 " + extra + " " + path;
-    REQUIRE(system(cmd.c_str()) == 0);
-  }
-  ~MkfsImage() { unlink(path.c_str()); }
-  std::array<std::byte, 512> sector0() const {
-    std::array<std::byte, 512> s;
-    int fd = open(path.c_str(), O_RDONLY);
-    REQUIRE(pread(fd, s.data(), s.size(), 0) == 512);
-    close(fd);
-    return s;
-  }
-  // "name = value" lines of xfs_db's print of superblock 0.
-  std::map<std::string, std::string> xfs_db_sb() const {
-    std::map<std::string, std::string> m;
-    std::string cmd = "xfs_db -r -c 'sb 0' -c print " + path;
-    FILE* p = popen(cmd.c_str(), "r");
-    char line[512];
-    while (fgets(line, sizeof line, p)) {
-      std::string l(line);
-      auto eq = l.find(" = ");
-      if (eq == std::string::npos) continue;
-      m[l.substr(0, eq)] = l.substr(eq + 3, l.find_last_not_of("\n") - eq - 2);
-    }
-    pclose(p);
-    return m;
-  }
-};
+std::array<std::byte, 512> sector0(const MkfsImage& img) {
+  std::array<std::byte, 512> s;
+  auto v = img.read(0, 512);
+  std::memcpy(s.data(), v.data(), 512);
+  return s;
+}
 
-uint64_t num(const std::string& s) { return std::stoull(s, nullptr, 0); }
 
 // Edits the superblock with f, then refreshes its CRC.
 template <typename F>
@@ -82,10 +54,10 @@ TEST_CASE("superblock: decodes what mkfs.xfs wrote, as xfs_db reads it", "[fs][s
     return;
   }
   MkfsImage img("-L xfsfuse");
-  auto db = img.xfs_db_sb();
+  auto db = img.xfs_db("-c 'sb 0' -c print");
   Superblock sb;
   std::string why;
-  auto s0 = img.sector0();
+  auto s0 = sector0(img);
   REQUIRE(decode_superblock(s0, &sb, &why) == 0);
   CHECK(sb.blocksize == num(db["blocksize"]));
   CHECK(sb.sectsize == num(db["sectsize"]));
@@ -138,7 +110,7 @@ TEST_CASE("superblock: every rule rejects what it should", "[fs][sb]") {
     return;
   }
   MkfsImage img;
-  const auto good = img.sector0();
+  const auto good = sector0(img);
   Superblock sb;
   std::string why;
   auto rejects = [&](std::array<std::byte, 512> s, const char* reason) {

@@ -1,0 +1,114 @@
+#include "fs/inode.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+
+#include "buffer_cache/crc32c.h"
+#include "fs/format/endian.h"
+#include "fs/format/inode.h"
+
+namespace xfsfuse::fs {
+
+namespace {
+
+constexpr uint64_t kBigtimeEpochOffset = uint64_t{1} << 31;  // seconds from 1901-12-13 to 1970-01-01
+
+int fail(std::string* why, std::string msg) {
+  *why = std::move(msg);
+  return EUCLEAN;
+}
+
+}  // namespace
+
+bool locate_inode(const Superblock& sb, uint64_t ino, InodeLocation* out) {
+  const unsigned agino_bits = sb.agblklog + sb.inopblog;
+  const uint64_t agno = ino >> agino_bits;
+  const uint64_t agbno = (ino >> sb.inopblog) & ((uint64_t{1} << sb.agblklog) - 1);
+  const uint64_t index = ino & ((uint64_t{1} << sb.inopblog) - 1);
+  if (agno >= sb.agcount || agbno >= sb.agblocks) return false;
+  if (uint64_t{agno} * sb.agblocks + agbno >= sb.dblocks) return false;
+  out->agno = static_cast<uint32_t>(agno);
+  out->agbno = static_cast<uint32_t>(agbno);
+  out->index = static_cast<uint32_t>(index);
+  out->daddr = (agno * sb.agblocks + agbno) << (sb.blocklog - 9);
+  out->offset = static_cast<uint32_t>(index << sb.inodelog);
+  return true;
+}
+
+Timestamp decode_timestamp(uint64_t raw_be, bool bigtime) {
+  const uint64_t v = be64(raw_be);
+  Timestamp t;
+  if (bigtime) {
+    t.sec = static_cast<int64_t>(v / 1000000000u) - static_cast<int64_t>(kBigtimeEpochOffset);
+    t.nsec = static_cast<uint32_t>(v % 1000000000u);
+  } else {
+    t.sec = static_cast<int32_t>(static_cast<uint32_t>(v >> 32));
+    t.nsec = static_cast<uint32_t>(v);
+  }
+  return t;
+}
+
+int decode_inode(const Superblock& sb, uint64_t ino, std::span<const std::byte> raw, Inode* out, std::string* why) {
+  if (raw.size() != sb.inodesize) return fail(why, "inode buffer of " + std::to_string(raw.size()) + " bytes");
+  xd_dinode d;
+  std::memcpy(&d, raw.data(), sizeof d);
+  if (be16(d.di_magic) != kInodeMagic) return fail(why, "bad magic");
+  if (d.di_version != 3) return fail(why, "inode version " + std::to_string(d.di_version) + " (v3 expected)");
+  if (!bc::xfs_cksum_ok(raw, offsetof(xd_dinode, di_crc))) return fail(why, "CRC mismatch");
+  if (be64(d.di_ino) != ino) return fail(why, "di_ino " + std::to_string(be64(d.di_ino)) + " is not its number");
+  if (std::memcmp(d.di_uuid.b, sb.meta_uuid.data(), 16) != 0) return fail(why, "uuid does not match the filesystem's");
+
+  Inode n;
+  n.ino = ino;
+  n.mode = be16(d.di_mode);
+  n.uid = be32(d.di_uid);
+  n.gid = be32(d.di_gid);
+  n.nlink = be32(d.di_nlink);
+  n.projid = uint32_t{be16(d.di_projid_hi)} << 16 | be16(d.di_projid_lo);
+  n.size = be64(d.di_size);
+  n.nblocks = be64(d.di_nblocks);
+  n.extsize = be32(d.di_extsize);
+  n.flags = be16(d.di_flags);
+  n.flags2 = be64(d.di_flags2);
+  n.gen = be32(d.di_gen);
+  n.next_unlinked = be32(d.di_next_unlinked);
+  n.changecount = be64(d.di_changecount);
+  n.forkoff = d.di_forkoff;
+  n.aformat = d.di_aformat;
+  if (n.flags2 & kDiflag2Nrext64) {
+    n.nextents = be64(d.di_big_nextents);
+    n.anextents = be32(d.di_nextents);  // di_big_anextents shares di_nextents' bytes
+  } else {
+    n.nextents = be32(d.di_nextents);
+    n.anextents = be16(d.di_anextents);
+  }
+  const bool bigtime = n.flags2 & kDiflag2Bigtime;
+  n.atime = decode_timestamp(d.di_atime, bigtime);
+  n.mtime = decode_timestamp(d.di_mtime, bigtime);
+  n.ctime = decode_timestamp(d.di_ctime, bigtime);
+  n.crtime = decode_timestamp(d.di_crtime, bigtime);
+  n.literal_size = sb.inodesize - static_cast<uint32_t>(kInodeCoreSize);
+
+  if (n.mode == 0) return fail(why, "mode 0: a free inode");
+  if (d.di_format > static_cast<uint8_t>(ForkFormat::kBtree))
+    return fail(why, "unknown data fork format " + std::to_string(d.di_format));
+  n.format = static_cast<ForkFormat>(d.di_format);
+  const bool is_dev = S_ISCHR(n.mode) || S_ISBLK(n.mode) || S_ISFIFO(n.mode) || S_ISSOCK(n.mode);
+  if (is_dev != (n.format == ForkFormat::kDev)) {
+    char mode[16];
+    std::snprintf(mode, sizeof mode, "0%o", n.mode);
+    return fail(why, "data fork format " + std::to_string(d.di_format) + " does not suit mode " + mode);
+  }
+  if (n.format == ForkFormat::kLocal && !S_ISDIR(n.mode) && !S_ISLNK(n.mode))
+    return fail(why, "local data fork on a file that is neither a directory nor a symlink");
+  if (uint32_t{n.forkoff} * 8 >= n.literal_size) return fail(why, "attr fork offset past the literal area");
+  if (n.forkoff == 0 && n.anextents != 0) return fail(why, "attr extents without an attr fork");
+  *out = n;
+  return 0;
+}
+
+}  // namespace xfsfuse::fs
