@@ -106,7 +106,7 @@ TEST_CASE("inode: decodes every inode of a protofile image as xfs_db reads it", 
   CHECK(S_ISCHR(static_cast<mode_t>(num(db["core.mode"]))));
 }
 
-TEST_CASE("inode: corruptions are EUCLEAN with a reason; out-of-range numbers are not located", "[fs][inode]") {
+TEST_CASE("inode: corruptions are EUCLEAN with a reason, out-of-range numbers are not located", "[fs][inode]") {
   if (!test::have_xfsprogs()) {
     WARN("SKIP: mkfs.xfs/xfs_db not installed (Debian package xfsprogs)");
     return;
