@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "buffer_cache/crc32c.h"
+#include "fs/corrupt.h"
 #include "fs/format/endian.h"
 #include "fs/format/inode.h"
 
@@ -16,11 +17,6 @@ namespace xfsfuse::fs {
 namespace {
 
 constexpr uint64_t kBigtimeEpochOffset = uint64_t{1} << 31;  // seconds from 1901-12-13 to 1970-01-01
-
-int fail(std::string* why, std::string msg) {
-  *why = std::move(msg);
-  return EUCLEAN;
-}
 
 }  // namespace
 
@@ -53,14 +49,14 @@ Timestamp decode_timestamp(uint64_t raw_be, bool bigtime) {
 }
 
 int decode_inode(const Superblock& sb, uint64_t ino, std::span<const std::byte> raw, Inode* out, std::string* why) {
-  if (raw.size() != sb.inodesize) return fail(why, "inode buffer of " + std::to_string(raw.size()) + " bytes");
+  if (raw.size() != sb.inodesize) return corrupt(why, "inode buffer of " + std::to_string(raw.size()) + " bytes");
   xd_dinode d;
   std::memcpy(&d, raw.data(), sizeof d);
-  if (be16(d.di_magic) != kInodeMagic) return fail(why, "bad magic");
-  if (d.di_version != 3) return fail(why, "inode version " + std::to_string(d.di_version) + " (v3 expected)");
-  if (!bc::xfs_cksum_ok(raw, offsetof(xd_dinode, di_crc))) return fail(why, "CRC mismatch");
-  if (be64(d.di_ino) != ino) return fail(why, "di_ino " + std::to_string(be64(d.di_ino)) + " is not its number");
-  if (std::memcmp(d.di_uuid.b, sb.meta_uuid.data(), 16) != 0) return fail(why, "uuid does not match the filesystem's");
+  if (be16(d.di_magic) != kInodeMagic) return corrupt(why, "bad magic");
+  if (d.di_version != 3) return corrupt(why, "inode version " + std::to_string(d.di_version) + " (v3 expected)");
+  if (!bc::xfs_cksum_ok(raw, offsetof(xd_dinode, di_crc))) return corrupt(why, "CRC mismatch");
+  if (be64(d.di_ino) != ino) return corrupt(why, "di_ino " + std::to_string(be64(d.di_ino)) + " is not its number");
+  if (std::memcmp(d.di_uuid.b, sb.meta_uuid.data(), 16) != 0) return corrupt(why, "uuid does not match the filesystem's");
 
   Inode n;
   n.ino = ino;
@@ -93,20 +89,20 @@ int decode_inode(const Superblock& sb, uint64_t ino, std::span<const std::byte> 
   n.crtime = decode_timestamp(d.di_crtime, bigtime);
   n.literal_size = sb.inodesize - static_cast<uint32_t>(kInodeCoreSize);
 
-  if (n.mode == 0) return fail(why, "mode 0: a free inode");
+  if (n.mode == 0) return corrupt(why, "mode 0: a free inode");
   if (d.di_format > static_cast<uint8_t>(ForkFormat::kBtree))
-    return fail(why, "unknown data fork format " + std::to_string(d.di_format));
+    return corrupt(why, "unknown data fork format " + std::to_string(d.di_format));
   n.format = static_cast<ForkFormat>(d.di_format);
   const bool is_dev = S_ISCHR(n.mode) || S_ISBLK(n.mode) || S_ISFIFO(n.mode) || S_ISSOCK(n.mode);
   if (is_dev != (n.format == ForkFormat::kDev)) {
     char mode[16];
     std::snprintf(mode, sizeof mode, "0%o", n.mode);
-    return fail(why, "data fork format " + std::to_string(d.di_format) + " does not suit mode " + mode);
+    return corrupt(why, "data fork format " + std::to_string(d.di_format) + " does not suit mode " + mode);
   }
   if (n.format == ForkFormat::kLocal && !S_ISDIR(n.mode) && !S_ISLNK(n.mode))
-    return fail(why, "local data fork on a file that is neither a directory nor a symlink");
-  if (uint32_t{n.forkoff} * 8 >= n.literal_size) return fail(why, "attr fork offset past the literal area");
-  if (n.forkoff == 0 && n.anextents != 0) return fail(why, "attr extents without an attr fork");
+    return corrupt(why, "local data fork on a file that is neither a directory nor a symlink");
+  if (uint32_t{n.forkoff} * 8 >= n.literal_size) return corrupt(why, "attr fork offset past the literal area");
+  if (n.forkoff == 0 && n.anextents != 0) return corrupt(why, "attr extents without an attr fork");
   *out = n;
   return 0;
 }

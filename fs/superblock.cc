@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "buffer_cache/crc32c.h"
+#include "fs/corrupt.h"
 #include "fs/format/endian.h"
 #include "fs/format/sb.h"
 
@@ -24,33 +25,22 @@ unsigned log2_ceil(uint64_t v) {
   return l;
 }
 
-std::string hex(uint32_t v) {
-  char b[16];
-  std::snprintf(b, sizeof b, "0x%x", v);
-  return b;
-}
-
-int fail(std::string* why, std::string msg) {
-  *why = std::move(msg);
-  return EUCLEAN;
-}
-
 }  // namespace
 
 int decode_superblock(std::span<const std::byte> sector, Superblock* out, std::string* why) {
-  if (sector.size() < 512) return fail(why, "superblock sector shorter than 512 bytes");
+  if (sector.size() < 512) return corrupt(why, "superblock sector shorter than 512 bytes");
   xd_dsb d;
   std::memcpy(&d, sector.data(), sizeof d);
-  if (be32(d.sb_magicnum) != kSbMagic) return fail(why, "bad magic");
+  if (be32(d.sb_magicnum) != kSbMagic) return corrupt(why, "bad magic");
   if ((be16(d.sb_versionnum) & kVersionNumMask) != 5)
-    return fail(why, "superblock version " + std::to_string(be16(d.sb_versionnum) & kVersionNumMask) +
+    return corrupt(why, "superblock version " + std::to_string(be16(d.sb_versionnum) & kVersionNumMask) +
                          " (only v5 filesystems are supported)");
   Superblock s;
   s.sectsize = be16(d.sb_sectsize);
   s.sectlog = d.sb_sectlog;
   if (s.sectsize < 512 || !is_pow2(s.sectsize) || s.sectsize != (1u << s.sectlog) || s.sectsize > sector.size())
-    return fail(why, "bad sector size " + std::to_string(s.sectsize));
-  if (!bc::xfs_cksum_ok(sector.first(s.sectsize), kSbCrcOff)) return fail(why, "CRC mismatch");
+    return corrupt(why, "bad sector size " + std::to_string(s.sectsize));
+  if (!bc::xfs_cksum_ok(sector.first(s.sectsize), kSbCrcOff)) return corrupt(why, "CRC mismatch");
 
   s.blocksize = be32(d.sb_blocksize);
   s.blocklog = d.sb_blocklog;
@@ -78,26 +68,26 @@ int decode_superblock(std::span<const std::byte> sector, Superblock* out, std::s
   s.fname.assign(d.sb_fname, strnlen(d.sb_fname, sizeof d.sb_fname));
 
   if (s.blocksize < 512 || s.blocksize > 65536 || s.blocksize != (1u << s.blocklog) || s.blocksize < s.sectsize)
-    return fail(why, "bad block size " + std::to_string(s.blocksize));
+    return corrupt(why, "bad block size " + std::to_string(s.blocksize));
   if (s.inodesize < 256 || s.inodesize > 2048 || s.inodesize != (1u << s.inodelog) || s.inodesize > s.blocksize)
-    return fail(why, "bad inode size " + std::to_string(s.inodesize));
+    return corrupt(why, "bad inode size " + std::to_string(s.inodesize));
   if (s.inopblock != s.blocksize / s.inodesize || s.inopblock != (1u << s.inopblog))
-    return fail(why, "inodes per block " + std::to_string(s.inopblock) + " do not match block and inode sizes");
+    return corrupt(why, "inodes per block " + std::to_string(s.inopblock) + " do not match block and inode sizes");
   if (s.agcount == 0 || s.agblocks < 64 || s.agblklog != log2_ceil(s.agblocks))
-    return fail(why, "bad AG geometry: " + std::to_string(s.agcount) + " AGs of " + std::to_string(s.agblocks) +
+    return corrupt(why, "bad AG geometry: " + std::to_string(s.agcount) + " AGs of " + std::to_string(s.agblocks) +
                          " blocks, agblklog " + std::to_string(s.agblklog));
   const uint64_t full = uint64_t{s.agcount} * s.agblocks;
   if (s.dblocks > full || s.dblocks <= full - s.agblocks)
-    return fail(why, "dblocks " + std::to_string(s.dblocks) + " does not fit " + std::to_string(s.agcount) +
+    return corrupt(why, "dblocks " + std::to_string(s.dblocks) + " does not fit " + std::to_string(s.agcount) +
                          " AGs of " + std::to_string(s.agblocks) + " blocks");
   if (s.blocklog + s.dirblklog > 16)
-    return fail(why, "directory block of 2^" + std::to_string(s.blocklog + s.dirblklog) + " bytes (at most 64 KiB)");
+    return corrupt(why, "directory block of 2^" + std::to_string(s.blocklog + s.dirblklog) + " bytes (at most 64 KiB)");
   s.dirblksize = s.blocksize << s.dirblklog;
-  if (s.rootino == 0) return fail(why, "no root inode");
-  if (s.logstart == 0) return fail(why, "external logs are not supported (sb_logstart is 0)");
+  if (s.rootino == 0) return corrupt(why, "no root inode");
+  if (s.logstart == 0) return corrupt(why, "external logs are not supported (sb_logstart is 0)");
   const uint64_t log_agno = s.logstart >> s.agblklog, log_agbno = s.logstart & ((uint64_t{1} << s.agblklog) - 1);
   if (log_agno >= s.agcount || log_agbno + s.logblocks > s.agblocks)
-    return fail(why, "internal log at fsblock " + std::to_string(s.logstart) + " lies outside its AG");
+    return corrupt(why, "internal log at fsblock " + std::to_string(s.logstart) + " lies outside its AG");
   *out = std::move(s);
   return 0;
 }

@@ -7,9 +7,12 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <string>
 #include <vector>
+
+#include "buffer_cache/crc32c.h"
 
 namespace xfsfuse::fs::test {
 
@@ -57,5 +60,17 @@ struct MkfsImage {
 };
 
 inline uint64_t num(const std::string& s) { return std::stoull(s, nullptr, 0); }
+
+/// A copy of the on-disk bytes buf, edited as the struct T (f(T&)), with the
+/// little-endian CRC at crc_off refreshed so only the edit is wrong.
+template <typename T, typename Buf, typename F>
+Buf edit_with_crc(Buf buf, size_t crc_off, F f) {
+  T d;
+  std::memcpy(&d, buf.data(), sizeof d);
+  f(d);
+  std::memcpy(buf.data(), &d, sizeof d);
+  bc::xfs_cksum_update(buf, crc_off);
+  return buf;
+}
 
 }  // namespace xfsfuse::fs::test

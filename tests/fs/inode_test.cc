@@ -123,15 +123,7 @@ TEST_CASE("inode: corruptions are EUCLEAN with a reason, out-of-range numbers ar
   REQUIRE(S_ISDIR(n.mode));
   REQUIRE(n.format == ForkFormat::kLocal);  // an empty root is short form
 
-  auto edited = [&](auto f) {
-    auto r = good;
-    xd_dinode d;
-    std::memcpy(&d, r.data(), sizeof d);
-    f(d);
-    std::memcpy(r.data(), &d, sizeof d);
-    bc::xfs_cksum_update(r, offsetof(xd_dinode, di_crc));
-    return r;
-  };
+  auto edited = [&](auto f) { return test::edit_with_crc<xd_dinode>(good, offsetof(xd_dinode, di_crc), f); };
   auto rejects = [&](const std::vector<std::byte>& r, const char* reason) {
     INFO(reason);
     REQUIRE(decode_inode(sb, sb.rootino, r, &n, &why) == EUCLEAN);

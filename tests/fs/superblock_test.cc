@@ -35,15 +35,9 @@ std::array<std::byte, 512> sector0(const MkfsImage& img) {
 }
 
 
-// Edits the superblock with f, then refreshes its CRC.
 template <typename F>
 std::array<std::byte, 512> edited(std::array<std::byte, 512> s, F f) {
-  xd_dsb d;
-  std::memcpy(&d, s.data(), sizeof d);
-  f(d);
-  std::memcpy(s.data(), &d, sizeof d);
-  bc::xfs_cksum_update(s, offsetof(xd_dsb, sb_crc));
-  return s;
+  return test::edit_with_crc<xd_dsb>(s, offsetof(xd_dsb, sb_crc), f);
 }
 
 }  // namespace
