@@ -1,0 +1,76 @@
+#include "fs/bmap.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "fs/corrupt.h"
+#include "fs/format/endian.h"
+
+namespace xfsfuse::fs {
+
+namespace {
+
+constexpr uint64_t mask(unsigned bits) { return (uint64_t{1} << bits) - 1; }
+
+std::string describe(const Extent& e) {
+  return "extent [" + std::to_string(e.startoff) + ", +" + std::to_string(e.blockcount) + ") at fsblock " +
+         std::to_string(e.startblock);
+}
+
+}  // namespace
+
+Extent decode_bmbt_rec(const xd_bmbt_rec& r) {
+  const uint64_t l0 = be64(r.l0), l1 = be64(r.l1);
+  Extent e;
+  e.unwritten = l0 >> 63;
+  e.startoff = (l0 >> 9) & mask(54);
+  e.startblock = ((l0 & mask(9)) << 43) | (l1 >> 21);
+  e.blockcount = l1 & mask(21);
+  return e;
+}
+
+uint64_t fsblock_to_daddr(const Superblock& sb, uint64_t fsblock) {
+  const uint64_t agno = fsblock >> sb.agblklog, agbno = fsblock & mask(sb.agblklog);
+  return (agno * sb.agblocks + agbno) << (sb.blocklog - 9);
+}
+
+int check_extent(const Superblock& sb, const Extent& e, std::string* why) {
+  if (e.blockcount == 0) return corrupt(why, describe(e) + " is empty");
+  const uint64_t agno = e.startblock >> sb.agblklog, agbno = e.startblock & mask(sb.agblklog);
+  if (agno >= sb.agcount || agbno + e.blockcount > sb.agblocks ||
+      agno * sb.agblocks + agbno + e.blockcount > sb.dblocks)
+    return corrupt(why, describe(e) + " lies outside its AG or the filesystem");
+  if (e.startoff + e.blockcount > mask(54)) return corrupt(why, describe(e) + " ends past the largest file offset");
+  return 0;
+}
+
+uint32_t fork_size(const Inode& n, bool attr_fork) {
+  const uint32_t split = n.forkoff ? uint32_t{n.forkoff} * 8 : n.literal_size;
+  return attr_fork ? n.literal_size - split : split;
+}
+
+int decode_extent_fork(const Superblock& sb, const Inode& n, std::span<const std::byte> raw, bool attr_fork,
+                       std::vector<Extent>* out, std::string* why) {
+  out->clear();
+  const auto format = attr_fork ? static_cast<ForkFormat>(n.aformat) : n.format;
+  if (format != ForkFormat::kExtents) return EINVAL;
+  const uint64_t count = attr_fork ? n.anextents : n.nextents;
+  const uint32_t size = fork_size(n, attr_fork);
+  if (count * sizeof(xd_bmbt_rec) > size)
+    return corrupt(why, std::to_string(count) + " extents do not fit a " + std::to_string(size) + "-byte fork");
+  const size_t start = kInodeCoreSize + (attr_fork ? fork_size(n, false) : 0);
+  if (start + size > raw.size()) return corrupt(why, "fork runs past the inode");
+  out->reserve(count);
+  for (uint64_t i = 0; i < count; i++) {
+    xd_bmbt_rec r;
+    std::memcpy(&r, raw.data() + start + i * sizeof r, sizeof r);
+    Extent e = decode_bmbt_rec(r);
+    if (int err = check_extent(sb, e, why)) return err;
+    if (!out->empty() && e.startoff < out->back().startoff + out->back().blockcount)
+      return corrupt(why, describe(e) + " overlaps or precedes the extent before it");
+    out->push_back(e);
+  }
+  return 0;
+}
+
+}  // namespace xfsfuse::fs
