@@ -1,4 +1,4 @@
-// buffer_cache/buffer_cache.cc — creation, get() and release().
+// buffer_cache/buffer_cache.cc — creation, get(), release() and stats().
 // Reclaim lives in reclaim.cc, write-back in writeback.cc, readahead in readahead.cc.
 #include "buffer_cache/buffer_cache.h"
 
@@ -290,13 +290,16 @@ void BufferCache::put_hold(Buffer* b) {
   // Corrupt buffers stay off the LRU: remembered, and they hold no pages.
   if (!b->on_lru.load(std::memory_order_acquire) && b->error.load(std::memory_order_acquire) == 0) {
     std::lock_guard<std::mutex> g(lru_mu_);
-    if (!b->on_lru.load(std::memory_order_relaxed)) {
-      lru_.push_front(b);
-      b->lru_it = lru_.begin();
-      b->on_lru.store(true, std::memory_order_release);
-    }
+    lru_add_locked(b);
   }
   b->hold.fetch_sub(1, std::memory_order_release);
+}
+
+void BufferCache::lru_add_locked(Buffer* b) {
+  if (b->on_lru.load(std::memory_order_relaxed)) return;
+  lru_.push_front(b);
+  b->lru_it = lru_.begin();
+  b->on_lru.store(true, std::memory_order_release);
 }
 
 void BufferCache::release(Buffer* b, bool excl) {
@@ -339,6 +342,30 @@ int BufferCache::finish_get(Buffer* b, const BufOps* ops, uint64_t owner, unsign
   out->buf_ = b;
   out->excl_ = excl;
   return 0;
+}
+
+CacheStats BufferCache::stats() const {
+  CacheStats s;
+  auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  s.hits = ld(hits_);
+  s.misses = ld(misses_);
+  s.lookups = s.hits + s.misses + ld(lookup_failures_);
+  s.reads = ld(reads_);
+  s.bytes_read = ld(bytes_read_);
+  s.read_errors = ld(read_errors_);
+  s.readahead = ld(readahead_);
+  s.readahead_dropped = ld(readahead_dropped_);
+  s.evictions = ld(evictions_);
+  s.shrinker_calls = ld(shrinker_calls_);
+  s.verifier_failures = ld(verifier_failures_);
+  s.writes = ld(writes_);
+  s.bytes_written = ld(bytes_written_);
+  s.buffers = ld(buffers_);
+  s.bytes_cached = ld(bytes_cached_);
+  s.budget_bytes = opts_.budget_bytes;
+  s.vmap = vm_->stats();
+  s.pool = pool_->stats();
+  return s;
 }
 
 }  // namespace xfsfuse::bc

@@ -199,6 +199,8 @@ class BufferCache {
   void release(Buffer* b, bool excl);
   // Drops a hold: puts the buffer on the LRU, or frees it if stale and last.
   void put_hold(Buffer* b);
+  // REQUIRES: lru_mu_ held.  Puts b at the LRU's front unless it is listed.
+  void lru_add_locked(Buffer* b);
   // Takes b out of the hash (read errors); it is freed by its last release.
   void unhash(Buffer* b);
   void report(const Buffer* b, const char* what, const std::string& why);

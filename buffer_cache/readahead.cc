@@ -35,28 +35,4 @@ void BufferCache::readahead_loop() {
   }
 }
 
-CacheStats BufferCache::stats() const {
-  CacheStats s;
-  auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-  s.hits = ld(hits_);
-  s.misses = ld(misses_);
-  s.lookups = s.hits + s.misses + ld(lookup_failures_);
-  s.reads = ld(reads_);
-  s.bytes_read = ld(bytes_read_);
-  s.read_errors = ld(read_errors_);
-  s.readahead = ld(readahead_);
-  s.readahead_dropped = ld(readahead_dropped_);
-  s.evictions = ld(evictions_);
-  s.shrinker_calls = ld(shrinker_calls_);
-  s.verifier_failures = ld(verifier_failures_);
-  s.writes = ld(writes_);
-  s.bytes_written = ld(bytes_written_);
-  s.buffers = ld(buffers_);
-  s.bytes_cached = ld(bytes_cached_);
-  s.budget_bytes = opts_.budget_bytes;
-  s.vmap = vm_->stats();
-  s.pool = pool_->stats();
-  return s;
-}
-
 }  // namespace xfsfuse::bc

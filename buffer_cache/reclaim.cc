@@ -42,11 +42,7 @@ size_t BufferCache::reclaim(size_t target_bytes, size_t nr_pages, bool everythin
         // Taken or dirtied since: back on the LRU (its holder may already
         // have seen on_lru set and skipped adding it).
         std::lock_guard<std::mutex> lg(lru_mu_);
-        if (!b->on_lru.load(std::memory_order_relaxed)) {
-          lru_.push_front(b);
-          b->lru_it = lru_.begin();
-          b->on_lru.store(true, std::memory_order_release);
-        }
+        lru_add_locked(b);
         continue;
       }
       bk.map.erase(b->daddr);
