@@ -59,6 +59,8 @@ int decode_superblock(std::span<const std::byte> sector, Superblock* out, std::s
   s.icount = be64(d.sb_icount);
   s.ifree = be64(d.sb_ifree);
   s.fdblocks = be64(d.sb_fdblocks);
+  s.imax_pct = d.sb_imax_pct;
+  s.inprogress = d.sb_inprogress != 0;
   s.features_compat = be32(d.sb_features_compat);
   s.features_ro_compat = be32(d.sb_features_ro_compat);
   s.features_incompat = be32(d.sb_features_incompat);
