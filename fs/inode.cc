@@ -89,7 +89,10 @@ int decode_inode(const Superblock& sb, uint64_t ino, std::span<const std::byte> 
   n.crtime = decode_timestamp(d.di_crtime, bigtime);
   n.literal_size = sb.inodesize - static_cast<uint32_t>(kInodeCoreSize);
 
-  if (n.mode == 0) return corrupt(why, "mode 0: a free inode");
+  if (n.mode == 0) {
+    *why = "mode 0: a free inode";
+    return ENOENT;
+  }
   if (d.di_format > static_cast<uint8_t>(ForkFormat::kBtree))
     return corrupt(why, "unknown data fork format " + std::to_string(d.di_format));
   n.format = static_cast<ForkFormat>(d.di_format);

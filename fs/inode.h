@@ -68,8 +68,9 @@ struct Inode {
 /// Decodes a timestamp field (raw big-endian bits, as stored).
 Timestamp decode_timestamp(uint64_t raw_be, bool bigtime);
 
-/// Checks and decodes the inode ino from its inodesize bytes.  Returns 0, or
-/// EUCLEAN with a short reason in *why.
+/// Checks and decodes the inode ino from its inodesize bytes.  Returns 0;
+/// ENOENT for a free inode (di_mode 0: a valid core that holds no file, as
+/// the kernel's xfs_iget answers); or EUCLEAN with a short reason in *why.
 int decode_inode(const Superblock& sb, uint64_t ino, std::span<const std::byte> raw, Inode* out, std::string* why);
 
 }  // namespace xfsfuse::fs

@@ -188,9 +188,8 @@ int Mount::build_inode(uint64_t ino, std::shared_ptr<CachedInode>* out) {
   ip->raw.assign(h.data() + loc.offset, h.data() + loc.offset + sb_.inodesize);
   h.release();
   std::string why;
-  if (decode_inode(sb_, ino, ip->raw, &ip->core, &why))
-    return report_corruption("inode", loc.daddr, "inode " + std::to_string(ino) + ": " + why);
-  if (ip->core.mode == 0) return ENOENT;
+  if (int err = decode_inode(sb_, ino, ip->raw, &ip->core, &why))
+    return err == ENOENT ? ENOENT : report_corruption("inode", loc.daddr, "inode " + std::to_string(ino) + ": " + why);
   if (int err = load_fork(ip.get(), false, loc.daddr)) return err;
   if (ip->has_attr_fork())
     if (int err = load_fork(ip.get(), true, loc.daddr)) return err;
