@@ -33,34 +33,35 @@ int check_log(bc::BlockDevice& dev, const Superblock& sb, LogState* out, std::st
   const uint64_t start = fsblock_to_daddr(sb, sb.logstart) << 9;
   const uint64_t bytes = uint64_t{sb.logblocks} << sb.blocklog;
   if (start + bytes > dev.size_bytes()) return corrupt(why, "the log runs past the end of the device");
-  std::vector<std::byte> log(bytes);
-  for (uint64_t off = 0; off < bytes; off += kChunk) {
-    iovec iov{log.data() + off, static_cast<size_t>(std::min<uint64_t>(kChunk, bytes - off))};
-    if (int err = dev.preadv(&iov, 1, start + off)) return err;
-  }
   // Record header fields (xlog_rec_header): h_magicno 0, h_cycle 4, h_version 8,
   // h_len 12, h_lsn 16, h_num_logops 40, h_size 328 (v2 logs).
+  std::vector<std::byte> chunk(kChunk);
+  std::byte best[512];
   uint64_t best_sector = 0;
-  bool found = false;
-  for (uint64_t sector = 0; sector < bytes / 512; sector++) {
-    const std::byte* h = log.data() + sector * 512;
-    if (word(h, 0) != kLogMagic) continue;
-    const uint64_t lsn = uint64_t{word(h, 16)} << 32 | word(h, 20);
-    out->records++;
-    if (!found || lsn > out->head_lsn) {
-      found = true;
-      out->head_lsn = lsn;
-      best_sector = sector;
+  for (uint64_t off = 0; off < bytes; off += kChunk) {
+    const size_t len = static_cast<size_t>(std::min<uint64_t>(kChunk, bytes - off));
+    iovec iov{chunk.data(), len};
+    if (int err = dev.preadv(&iov, 1, start + off)) return err;
+    for (size_t s = 0; s < len; s += 512) {
+      const std::byte* h = chunk.data() + s;
+      if (word(h, 0) != kLogMagic) continue;
+      const uint64_t lsn = uint64_t{word(h, 16)} << 32 | word(h, 20);
+      if (out->records++ == 0 || lsn > out->head_lsn) {
+        out->head_lsn = lsn;
+        best_sector = (off + s) / 512;
+        std::memcpy(best, h, sizeof best);
+      }
     }
   }
-  if (!found) return 0;
-  const std::byte* h = log.data() + best_sector * 512;
-  const uint32_t version = word(h, 8), h_size = word(h, 328);
+  if (out->records == 0) return 0;
+  const uint32_t version = word(best, 8), h_size = word(best, 328);
   uint64_t hdr_sectors = 1;
   if (version == 2 && h_size > kHeaderCycleSize) hdr_sectors = (h_size + kHeaderCycleSize - 1) / kHeaderCycleSize;
   const uint64_t op_sector = (best_sector + hdr_sectors) % (bytes / 512);
-  const std::byte op_flags = log[op_sector * 512 + kOpFlagsOff];
-  out->clean = word(h, 40) == 1 && (static_cast<uint8_t>(op_flags) & kUnmountTrans);
+  std::byte op[512];
+  iovec iov{op, sizeof op};
+  if (int err = dev.preadv(&iov, 1, start + op_sector * 512)) return err;
+  out->clean = word(best, 40) == 1 && (static_cast<uint8_t>(op[kOpFlagsOff]) & kUnmountTrans);
   return 0;
 }
 
