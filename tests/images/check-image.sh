@@ -167,26 +167,9 @@ check_manifest() {
   [[ -z $bad ]] || printf '    %s\n' "$bad"
 }
 # --- kernel comparison --------------------------------------------------------------------------
-# kernel_view MNT: the manifest lines (no header) for the tree the kernel shows under MNT.
-kernel_view() {
-  local mnt=$1
-  (
-    cd "$mnt"
-    find . \( -type c -o -type b \) -exec stat -c '%n	%Hr:%Lr' {} + | sed 's/^/D\t/'
-    find . -type f -print0 | xargs -0 -r sha1sum | awk '{ h = $1; sub(/^[^ ]*  /, ""); print "H\t" $0 "\t" h }'
-    find . -printf 'E\t./%P\t%y\t%m\t%U\t%G\t%s\t%l\n'
-  ) | awk -F '\t' -v OFS='\t' '
-    $1 == "D" { rdev[$2] = $3; next }
-    $1 == "H" { sha[$2] = $3; next }
-    {
-      p = $2; sub(/^\.\/?/, "/", p); if (p == "") p = "/"
-      t = ($3 == "f") ? "reg" : ($3 == "d") ? "dir" : ($3 == "l") ? "lnk" : ($3 == "c") ? "chr" : \
-          ($3 == "b") ? "blk" : ($3 == "p") ? "fifo" : ($3 == "s") ? "sock" : "?" $3
-      size = (t == "dir") ? "-" : $7
-      print p, t, sprintf("%04d", $4), $5, $6, size, (t == "chr" || t == "blk") ? rdev[$2] : "-", \
-            (t == "lnk") ? $8 : "-", (t == "reg") ? sha[$2] : "-"
-    }' | sort -t "$(printf '\t')" -k1,1
-}
+# tree_view and xattr_view (tree-view.sh) read the mount; tests/fuse reads xfsfuse mounts with them.
+# shellcheck source=tests/images/tree-view.sh
+. "$here/tree-view.sh"
 
 # --- build, repair, structure ------------------------------------------------------------------
 # build_image: run the builder (its exit 77 is ours), then xfs_repair -n.
@@ -295,7 +278,7 @@ if ((compare)) || [[ $name == kernel ]]; then
   trap cleanup EXIT
   loopdev=$(losetup -r -f --show "$img") || skip "cannot attach a loop device"
   mount -t xfs -o ro "$loopdev" "$mnt" || skip "cannot mount $img through a loop device"
-  kernel_view "$mnt" >"$img.kernel-view" || fail "walking the mounted image failed (errors above)"
+  tree_view "$mnt" >"$img.kernel-view" || fail "walking the mounted image failed (errors above)"
   if diff <(tail -n +2 "$manifest") "$img.kernel-view" >"$img.kernel-diff"; then
     ok "the kernel shows exactly the manifest ($(wc -l <"$img.kernel-view") paths)"
   else
@@ -303,16 +286,7 @@ if ((compare)) || [[ $name == kernel ]]; then
     head -20 "$img.kernel-diff" | sed 's/^/    /'
   fi
   if [[ -f $img.xattrs ]]; then
-    python3 - "$mnt" <<'EOF' | sort >"$img.kernel-xattrs"
-import hashlib, os, sys
-root = sys.argv[1]
-for d, dirs, files in os.walk(root):
-    for n in [d] + [os.path.join(d, x) for x in files + [y for y in dirs if os.path.islink(os.path.join(d, y))]]:
-        rel = "/" + os.path.relpath(n, root) if n != root else "/"
-        for a in os.listxattr(n, follow_symlinks=False):
-            v = os.getxattr(n, a, follow_symlinks=False)
-            print(f"{rel}\t{a}\t{len(v)}\t{hashlib.sha1(v).hexdigest()}")
-EOF
+    xattr_view "$mnt" >"$img.kernel-xattrs"
     if diff <(tail -n +2 "$img.xattrs" | sort) "$img.kernel-xattrs" >"$img.kernel-xattrs-diff"; then
       ok "the kernel shows exactly the xattr manifest ($(wc -l <"$img.kernel-xattrs") attributes)"
     else
