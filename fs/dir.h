@@ -4,7 +4,13 @@
 // Cookies: dir_iterate() hands every entry a `next` cookie, an opaque
 // non-zero value that resumes iteration right after that entry (FUSE
 // readdir offsets).  Cookies come from the entry's place in the directory's
-// data space, so they stay valid across calls and across cache evictions.
+// data space, so they stay valid across calls and across cache evictions:
+// an entry at data-space byte offset D (data block number * dirblksize +
+// offset in the block) of entsize bytes gets next = (D + entsize) >> 3, and
+// iterating from cookie c yields exactly the entries with D >= c * 8.  D >> 3
+// is the unit of the kernel's getdents offsets and of xfs_db's `ls`.
+// Short-form entries carry the D they would have in a data block; "." and
+// ".." are at D = 64 and 80 (cookies 10 and 12 resume after them).
 // Cookie 0 starts at the beginning; "." and ".." come first in every format.
 // Format facts: the XFS Algorithms & Data Structures document, chapters
 // "Directories" and "Directory and Attribute Block Headers", and
@@ -37,8 +43,9 @@ struct DirEntry {
 uint32_t da_hashname(std::string_view name);
 
 /// Calls fn for every entry from cookie on, in order, until fn returns false
-/// or the directory ends.  Returns 0 or an errno (entries already passed to
-/// fn stay passed).
+/// or the directory ends.  The entry for which fn returns false counts as not
+/// taken: resume from the `next` of the last entry fn accepted.  Returns 0 or
+/// an errno (entries already passed to fn stay passed).
 int dir_iterate(Mount& m, const CachedInode& dir, uint64_t cookie, const std::function<bool(const DirEntry&)>& fn);
 
 /// Looks name up ("." and ".." included).  Returns 0 with *ino (and *ftype

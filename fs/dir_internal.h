@@ -1,0 +1,111 @@
+// fs/dir_internal.h — what the directory format files share with the
+// dispatcher dir.cc: dir_sf.cc (short form in the inode), dir_data.cc (data
+// blocks: verifier, entry walks, data-space iteration), dir_block.cc (block
+// form), dir_leaf.cc (LEAF1/LEAFN blocks and hash lookups through the da
+// btree for leaf and node forms).  Not an API: callers use fs/dir.h.
+//
+// Addresses: a directory's data space is a byte range from 0 (data blocks),
+// its leaf space starts at byte 32 GiB and its free-index space at 64 GiB;
+// a directory block is dirblksize bytes = 1 << dirblklog fsblocks.  A leaf
+// entry's address is a data-space byte offset >> 3.  Cookies (fs/dir.h) use
+// the same unit: an entry's `next` is (its data-space offset + its size) >> 3,
+// and iteration from cookie c yields the entries at offsets >= c * 8.
+// Format facts: XFS Algorithms & Data Structures, "Directories";
+// shared/xfs-format-notes.md; layouts in fs/format/dir.h.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "btree/da_btree.h"
+#include "fs/dir.h"
+
+namespace xfsfuse::fs::dir {
+
+inline constexpr uint32_t kBlockMagic = 0x58444233;  // "XDB3": block form's single block
+inline constexpr uint32_t kDataMagic = 0x58444433;   // "XDD3": data block of leaf and node forms
+inline constexpr uint16_t kLeaf1Magic = 0x3df1;
+inline constexpr uint16_t kLeafnMagic = 0x3dff;
+inline constexpr uint16_t kFreeTag = 0xffff;         // first 2 bytes of an unused region
+inline constexpr size_t kDataHdrSize = 64;           // sizeof(xd_dir3_data_hdr): entries follow
+inline constexpr size_t kLeafHdrSize = 64;           // sizeof(xd_dir3_leaf_hdr): leaf entries follow
+inline constexpr uint8_t kFtMax = 9;                 // ftypes 0..8 (8: whiteout)
+inline constexpr uint64_t kLeafSpaceBytes = 32ull << 30;
+inline constexpr uint64_t kFreeSpaceBytes = 64ull << 30;
+/// Data-space offsets of ".", ".." and the first other entry (v3 headers).
+inline constexpr uint32_t kDotOffset = 64, kDotdotOffset = 80, kFirstOffset = 96;
+
+/// Bytes a data entry of namelen takes: ino 8, namelen 1, name, ftype 1,
+/// tag 2, rounded up to 8.
+inline uint32_t entsize(size_t namelen) { return static_cast<uint32_t>((8 + 1 + namelen + 1 + 2 + 7) & ~size_t{7}); }
+
+/// One used entry of a data block.  name points into the block.
+struct DataEntry {
+  uint32_t off = 0;  ///< bytes from the block start
+  std::string_view name;
+  uint64_t ino = 0;
+  uint8_t ftype = 0;
+};
+
+/// Verifiers: block form's block (XDB3, with its leaf tail), data blocks
+/// (XDD3) and the leaf space's da btree (nodes, LEAF1, LEAFN).
+const bc::BufOps& block_ops();
+const bc::BufOps& data_ops();
+const btree::DaBufOps& leaf_ops();
+
+/// Checks a data block's entries in [kDataHdrSize, end) and its bestfree
+/// (exactly the 3 longest free regions, longest first); every tag names its
+/// entry's offset, names are 1..255 bytes without '/' or NUL, ftypes < kFtMax,
+/// no two free regions touch.  If offs is non-null, marks in it (one byte per
+/// 8 bytes of block) the start of every used entry.  Returns true, or false
+/// with *why.
+bool check_data_entries(std::span<const std::byte> blk, size_t end, std::vector<uint8_t>* offs, std::string* why);
+
+/// Where block form's entries end: its leaf entries' first byte.
+/// REQUIRES: the block passed block_ops().
+size_t block_entries_end(std::span<const std::byte> blk);
+
+/// The used entry that starts at off, if one does (tag equal to off, inside
+/// [kDataHdrSize, end)).  REQUIRES: the block passed its verifier.
+bool entry_at(std::span<const std::byte> blk, size_t end, size_t off, DataEntry* out);
+
+/// Calls fn for each used entry at offset >= from, in order, until it
+/// returns false (then *stopped is set).  REQUIRES: the block passed its verifier.
+void walk_entries(std::span<const std::byte> blk, size_t end, size_t from, const std::function<bool(const DataEntry&)>& fn,
+                  bool* stopped);
+
+/// Geometry of ip's directory in fsblocks.
+struct Geometry {
+  uint32_t blksize = 0;    ///< directory block, bytes
+  uint32_t blkfsbs = 0;    ///< directory block, fsblocks
+  uint64_t leaf_dablk = 0; ///< first fsblock of the leaf space
+  uint64_t free_dablk = 0; ///< first fsblock of the free-index space
+};
+Geometry geometry(const Superblock& sb);
+
+/// 512-byte sector of ip's inode, for log lines about its fork.
+uint64_t inode_daddr(const Mount& m, const CachedInode& ip);
+
+/// Checks that an entry's inode number is one this filesystem can hold;
+/// if not, logs one line for `structure` at daddr and returns EUCLEAN.
+int check_ino(Mount& m, const char* structure, uint64_t daddr, uint64_t ino, std::string_view name);
+
+using EntryFn = std::function<bool(const DirEntry&)>;
+
+int sf_iterate(Mount& m, const CachedInode& ip, uint64_t cookie, const EntryFn& fn);
+int sf_lookup(Mount& m, const CachedInode& ip, std::string_view name, uint64_t* ino, uint8_t* ftype);
+
+/// Iterates the data blocks of ip's data space (block form: the one block,
+/// whose entries end at its leaf; leaf and node forms: every mapped data
+/// block below the leaf space) from cookie on.
+int data_iterate(Mount& m, const CachedInode& ip, bool block_form, uint64_t cookie, const EntryFn& fn);
+
+int block_lookup(Mount& m, const CachedInode& ip, std::string_view name, uint64_t* ino, uint8_t* ftype);
+/// Leaf form (leaf_magic kLeaf1Magic) or node form (kLeafnMagic).
+int leaf_lookup(Mount& m, const CachedInode& ip, uint16_t leaf_magic, std::string_view name, uint64_t* ino,
+                uint8_t* ftype);
+
+}  // namespace xfsfuse::fs::dir
