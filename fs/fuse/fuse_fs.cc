@@ -1,0 +1,78 @@
+#include "fs/fuse/fuse_fs.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "fs/fuse/ops.h"
+#include "fs/fuse/stat.h"
+#include "fs/fuse/stats.h"
+
+namespace xfsfuse::fuse {
+
+void FuseFs::reply_error(fuse_req_t req, int err) {
+  counters_.errors++;
+  if (err == EUCLEAN) counters_.euclean++;
+  fuse_reply_err(req, err);
+}
+
+void FuseFs::fill_entry(const fs::CachedInode& ip, fuse_entry_param* e) {
+  *e = {};
+  e->ino = nodeid_of(ip.core.ino);
+  e->generation = ip.core.gen;
+  fill_stat(m_->sb(), ip, &e->attr);
+  e->attr_timeout = kCacheTimeout;
+  e->entry_timeout = kCacheTimeout;
+}
+
+namespace {
+
+// Capabilities: READDIRPLUS always (not AUTO: `ls -l` of a huge directory
+// must not fall back to one LOOKUP per entry after the first chunk),
+// parallel lookups and readdirs in one directory, cached symlink targets.
+void init(void*, fuse_conn_info* conn) {
+  const unsigned wanted = FUSE_CAP_READDIRPLUS | FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS;
+  conn->want |= conn->capable & wanted;
+  conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+  conn->time_gran = 1;
+}
+
+void destroy(void* userdata) {
+  auto* fs = static_cast<FuseFs*>(userdata);
+  if (fs->stats_file().empty()) return;
+  if (int e = write_stats(fs->stats_file(), fs->counters(), fs->mount().cache().stats()))
+    std::fprintf(stderr, "xfsfuse: writing %s: %s\n", fs->stats_file().c_str(), std::strerror(e));
+}
+
+fuse_lowlevel_ops make_ops() {
+  fuse_lowlevel_ops o{};
+  o.init = init;
+  o.destroy = destroy;
+  o.lookup = ops::lookup;
+  o.forget = ops::forget;
+  o.forget_multi = ops::forget_multi;
+  o.getattr = ops::getattr;
+  o.readlink = ops::readlink;
+  o.access = ops::access;
+  o.statfs = ops::statfs;
+  o.opendir = ops::opendir;
+  o.readdir = ops::readdir;
+  o.readdirplus = ops::readdirplus;
+  o.releasedir = ops::releasedir;
+  o.open = ops::open;
+  o.read = ops::read;
+  o.release = ops::release;
+  o.getxattr = ops::getxattr;
+  o.listxattr = ops::listxattr;
+  ops::set_erofs_ops(&o);
+  return o;
+}
+
+}  // namespace
+
+const fuse_lowlevel_ops& lowlevel_ops() {
+  static const fuse_lowlevel_ops table = make_ops();
+  return table;
+}
+
+}  // namespace xfsfuse::fuse

@@ -1,0 +1,77 @@
+// fs/fuse/fuse_fs.h — the state behind the FUSE low-level operations.
+//
+// FuseFs serves one fs::Mount through libfuse's low-level API; the operation
+// table (lowlevel_ops()) finds it with fuse_req_userdata().  Node ids are XFS
+// inode numbers, except that FUSE_ROOT_ID (1) stands for the root directory
+// (sb rootino): inode 1 can never exist in XFS, its block holds the
+// superblock.  st_ino and d_ino are always the XFS inode number.
+//
+// No per-node table: any node id names its inode directly and fs::Mount keeps
+// its own inode cache, so forget only counts.  Open files and directories
+// carry their in-core inode (fs::InodeRef) in fuse_file_info::fh.
+// The image is read-only, so entries, attributes, page-cache data, symlink
+// targets and directory listings are all cached by the kernel for a long time
+// (kCacheTimeout); every request that would write answers EROFS.
+//
+// Thread safety: every operation may run on any libfuse worker thread at
+// once; the only shared mutable state is the atomic counters.
+#pragma once
+
+#include <fuse_lowlevel.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "fs/mount.h"
+
+namespace xfsfuse::fuse {
+
+/// Kernel cache lifetime of entries and attributes, seconds.
+inline constexpr double kCacheTimeout = 86400.0;
+
+/// Requests served, by kind (FUSE counters, next to the cache's own).
+struct OpCounters {
+  std::atomic<uint64_t> lookup{0}, lookup_negative{0}, forget{0}, getattr{0}, readlink{0}, opendir{0},
+      readdir{0}, readdir_entries{0}, readdirplus{0}, readdirplus_entries{0}, open{0}, read{0},
+      read_bytes{0}, statfs{0}, getxattr{0}, listxattr{0}, access{0}, erofs{0}, errors{0}, euclean{0};
+};
+
+class FuseFs {
+ public:
+  /// Serves m (which must outlive this); writes the counters to stats_file at
+  /// destroy when it is not empty.
+  FuseFs(fs::Mount* m, std::string stats_file) : m_(m), stats_file_(std::move(stats_file)) {}
+
+  fs::Mount& mount() { return *m_; }
+  OpCounters& counters() { return counters_; }
+  const std::string& stats_file() const { return stats_file_; }
+
+  /// The XFS inode number behind a FUSE node id.
+  uint64_t ino_of(fuse_ino_t nodeid) const { return nodeid == FUSE_ROOT_ID ? m_->sb().rootino : nodeid; }
+  /// The FUSE node id of an XFS inode number.
+  fuse_ino_t nodeid_of(uint64_t ino) const { return ino == m_->sb().rootino ? FUSE_ROOT_ID : ino; }
+
+  /// Gets the in-core inode of a node id (fs::Mount::iget's errors).
+  int iget(fuse_ino_t nodeid, fs::InodeRef* out) { return m_->iget(ino_of(nodeid), out); }
+
+  /// Replies err (positive errno, non-zero) to req and counts it.
+  void reply_error(fuse_req_t req, int err);
+
+  /// Fills an entry reply for inode ip: node id, generation, attributes and
+  /// the long timeouts.
+  void fill_entry(const fs::CachedInode& ip, fuse_entry_param* e);
+
+ private:
+  fs::Mount* const m_;
+  const std::string stats_file_;
+  OpCounters counters_;
+};
+
+/// The FuseFs that req belongs to.
+inline FuseFs& fs_of(fuse_req_t req) { return *static_cast<FuseFs*>(fuse_req_userdata(req)); }
+
+/// The operation table; pass a FuseFs* as fuse_session_new()'s userdata.
+const fuse_lowlevel_ops& lowlevel_ops();
+
+}  // namespace xfsfuse::fuse

@@ -1,0 +1,48 @@
+// fs/fuse/ops.h — the FUSE low-level operations, one group per file
+// (internal to fs/fuse; lowlevel_ops() in fuse_fs.cc puts them in the table).
+// Each follows the contract of its fuse_lowlevel_ops member; errors go back
+// as positive errno values through FuseFs::reply_error.
+#pragma once
+
+#include <fuse_lowlevel.h>
+
+#include "fs/inode.h"
+
+namespace xfsfuse::fuse::ops {
+
+// access.cc: the permission check of access(2), open and opendir for the
+// caller of req, as the kernel's generic_permission() makes it without ACLs:
+// root may read anything and execute what has an x bit (or is a directory);
+// everyone else gets the owner, group (primary or supplementary) or other
+// bits.  mask: R_OK | W_OK | X_OK (F_OK: 0).  Returns 0, EROFS for W_OK,
+// or EACCES.
+int check_access(fuse_req_t req, const fs::Inode& c, int mask);
+
+// ops_inode.cc: names, attributes, symlinks, permissions, statfs.
+void lookup(fuse_req_t req, fuse_ino_t parent, const char* name);
+void forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets);
+void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void readlink(fuse_req_t req, fuse_ino_t ino);
+void access(fuse_req_t req, fuse_ino_t ino, int mask);
+void statfs(fuse_req_t req, fuse_ino_t ino);
+
+// ops_dir.cc: directory handles and listings (offsets are fs::dir_iterate cookies).
+void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
+void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
+void releasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+
+// ops_file.cc: regular file handles and reads.
+void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
+void release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+
+// ops_xattr.cc: extended attributes.
+void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size);
+void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+
+// ops_erofs.cc: points every operation that would write at an EROFS reply.
+void set_erofs_ops(fuse_lowlevel_ops* ops);
+
+}  // namespace xfsfuse::fuse::ops

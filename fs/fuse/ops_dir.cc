@@ -1,0 +1,116 @@
+// Directory handles and listings.  FUSE offsets are fs::dir_iterate()
+// cookies: an entry's offset resumes right after it, so a directory read in
+// many requests (and across evictions of its blocks) never skips or repeats.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "fs/dir.h"
+#include "fs/fuse/fuse_fs.h"
+#include "fs/fuse/ops.h"
+
+namespace xfsfuse::fuse::ops {
+
+namespace {
+
+// S_IF* type bits for a directory entry's ftype (0 when unknown).
+mode_t ftype_mode(uint8_t ftype) {
+  switch (ftype) {
+    case fs::kFtReg: return S_IFREG;
+    case fs::kFtDir: return S_IFDIR;
+    case fs::kFtChrdev: return S_IFCHR;
+    case fs::kFtBlkdev: return S_IFBLK;
+    case fs::kFtFifo: return S_IFIFO;
+    case fs::kFtSock: return S_IFSOCK;
+    case fs::kFtSymlink: return S_IFLNK;
+    default: return 0;
+  }
+}
+
+bool is_dot_or_dotdot(std::string_view name) { return name == "." || name == ".."; }
+
+const fs::InodeRef& handle_inode(const fuse_file_info* fi) { return *reinterpret_cast<const fs::InodeRef*>(fi->fh); }
+
+// Adds one readdirplus entry at buf (room bytes left); returns its size as
+// fuse_add_direntry_plus() does (more than room: it did not fit, nothing
+// was added).  "." and ".." carry no attributes (node id 0: the kernel takes
+// no reference), nor does an entry whose inode cannot be read: the kernel
+// then looks it up by name and that lookup reports the error.
+size_t add_plus(fuse_req_t req, FuseFs& fs, char* buf, size_t room, const std::string& name, const fs::DirEntry& d) {
+  fuse_entry_param e{};
+  fs::InodeRef ip;
+  if (!is_dot_or_dotdot(name) && fs.mount().iget(d.ino, &ip) == 0) {
+    fs.fill_entry(*ip, &e);
+  } else {
+    e.attr.st_ino = d.ino;
+    e.attr.st_mode = ftype_mode(d.ftype);
+  }
+  return fuse_add_direntry_plus(req, buf, room, name.c_str(), &e, static_cast<off_t>(d.next));
+}
+
+// readdir and readdirplus: fills up to size bytes of entries from cookie off
+// on.  An error after some entries were added replies with those entries;
+// the next request starts at the failing entry and reports the error.
+void list(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi, bool plus) {
+  FuseFs& fs = fs_of(req);
+  auto buf = std::make_unique_for_overwrite<char[]>(size);
+  size_t pos = 0;
+  uint64_t added = 0;
+  std::string name;
+  const int err = fs::dir_iterate(fs.mount(), *handle_inode(fi), static_cast<uint64_t>(off), [&](const fs::DirEntry& d) {
+    name.assign(d.name);
+    size_t need;
+    if (plus) {
+      need = add_plus(req, fs, buf.get() + pos, size - pos, name, d);
+    } else {
+      struct stat st{};
+      st.st_ino = d.ino;
+      st.st_mode = ftype_mode(d.ftype);
+      need = fuse_add_direntry(req, buf.get() + pos, size - pos, name.c_str(), &st, static_cast<off_t>(d.next));
+    }
+    if (need > size - pos) return false;
+    pos += need;
+    added++;
+    return true;
+  });
+  (plus ? fs.counters().readdirplus_entries : fs.counters().readdir_entries) += added;
+  if (err != 0 && pos == 0) return fs.reply_error(req, err);
+  fuse_reply_buf(req, buf.get(), pos);
+}
+
+}  // namespace
+
+void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  FuseFs& fs = fs_of(req);
+  fs.counters().opendir++;
+  fs::InodeRef ip;
+  int err = fs.iget(ino, &ip);
+  if (err == 0 && !S_ISDIR(ip->core.mode)) err = ENOTDIR;
+  if (err == 0) err = check_access(req, ip->core, R_OK);
+  if (err != 0) return fs.reply_error(req, err);
+  fi->fh = reinterpret_cast<uint64_t>(new fs::InodeRef(std::move(ip)));
+  fi->keep_cache = 1;
+  fi->cache_readdir = 1;
+  if (fuse_reply_open(req, fi) != 0) delete reinterpret_cast<fs::InodeRef*>(fi->fh);
+}
+
+void readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  fs_of(req).counters().readdir++;
+  list(req, size, off, fi, false);
+}
+
+void readdirplus(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  fs_of(req).counters().readdirplus++;
+  list(req, size, off, fi, true);
+}
+
+void releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  delete reinterpret_cast<fs::InodeRef*>(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+}  // namespace xfsfuse::fuse::ops

@@ -1,0 +1,102 @@
+// Names, attributes, symlink targets, permission checks and statfs.
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "fs/dir.h"
+#include "fs/fuse/fuse_fs.h"
+#include "fs/fuse/ops.h"
+#include "fs/fuse/stat.h"
+#include "fs/symlink.h"
+
+namespace xfsfuse::fuse::ops {
+
+void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  FuseFs& fs = fs_of(req);
+  fs.counters().lookup++;
+  fs::InodeRef dir;
+  uint64_t ino = 0;
+  int err = fs.iget(parent, &dir);
+  if (err == 0) err = fs::dir_lookup(fs.mount(), *dir, name, &ino);
+  if (err == ENOENT) {
+    // A negative entry: the kernel remembers the name is absent, as long as
+    // it would remember a positive one.
+    fs.counters().lookup_negative++;
+    fuse_entry_param e{};
+    e.entry_timeout = kCacheTimeout;
+    fuse_reply_entry(req, &e);
+    return;
+  }
+  fs::InodeRef ip;
+  if (err == 0) err = fs.mount().iget(ino, &ip);
+  if (err != 0) return fs.reply_error(req, err);
+  fuse_entry_param e;
+  fs.fill_entry(*ip, &e);
+  fuse_reply_entry(req, &e);
+}
+
+void forget(fuse_req_t req, fuse_ino_t, uint64_t nlookup) {
+  fs_of(req).counters().forget += nlookup;
+  fuse_reply_none(req);
+}
+
+void forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  uint64_t n = 0;
+  for (size_t i = 0; i < count; i++) n += forgets[i].nlookup;
+  fs_of(req).counters().forget += n;
+  fuse_reply_none(req);
+}
+
+void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  FuseFs& fs = fs_of(req);
+  fs.counters().getattr++;
+  fs::InodeRef ip;
+  if (int err = fs.iget(ino, &ip)) return fs.reply_error(req, err);
+  struct stat st;
+  fill_stat(fs.mount().sb(), *ip, &st);
+  fuse_reply_attr(req, &st, kCacheTimeout);
+}
+
+void readlink(fuse_req_t req, fuse_ino_t ino) {
+  FuseFs& fs = fs_of(req);
+  fs.counters().readlink++;
+  fs::InodeRef ip;
+  std::string target;
+  int err = fs.iget(ino, &ip);
+  if (err == 0) err = fs::read_symlink(fs.mount(), *ip, &target);
+  if (err != 0) return fs.reply_error(req, err);
+  fuse_reply_readlink(req, target.c_str());
+}
+
+void access(fuse_req_t req, fuse_ino_t ino, int mask) {
+  FuseFs& fs = fs_of(req);
+  fs.counters().access++;
+  fs::InodeRef ip;
+  int err = fs.iget(ino, &ip);
+  if (err == 0) err = check_access(req, ip->core, mask);
+  if (err != 0) return fs.reply_error(req, err);
+  fuse_reply_err(req, 0);
+}
+
+void statfs(fuse_req_t req, fuse_ino_t) {
+  FuseFs& fs = fs_of(req);
+  fs.counters().statfs++;
+  fs::StatFs s;
+  if (int err = fs.mount().statfs(&s)) return fs.reply_error(req, err);
+  struct statvfs v{};
+  v.f_bsize = s.bsize;
+  v.f_frsize = s.bsize;
+  v.f_blocks = s.blocks;
+  v.f_bfree = s.bfree;
+  v.f_bavail = s.bavail;
+  v.f_files = s.files;
+  v.f_ffree = s.ffree;
+  v.f_favail = s.ffree;
+  v.f_fsid = s.fsid;
+  v.f_namemax = s.namemax;
+  fuse_reply_statfs(req, &v);
+}
+
+}  // namespace xfsfuse::fuse::ops

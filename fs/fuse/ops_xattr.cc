@@ -1,0 +1,61 @@
+// Extended attributes.  Names cross FUSE in the VFS form the fs/ layer uses
+// ("user.x", "trusted.x", "security.x").  The VFS itself keeps trusted.*
+// values from callers without CAP_SYS_ADMIN; the kernel's XFS also leaves
+// trusted.* names out of their listxattr, which here means callers other
+// than uid 0 (FUSE does not pass capabilities).
+#include <cerrno>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fs/attr.h"
+#include "fs/fuse/fuse_fs.h"
+#include "fs/fuse/ops.h"
+
+namespace xfsfuse::fuse::ops {
+
+namespace {
+
+// Replies with a value of len bytes at data: its size for a size query
+// (size 0), ERANGE when it does not fit in size bytes, else the value.
+void reply_value(fuse_req_t req, FuseFs& fs, const void* data, size_t len, size_t size) {
+  if (size == 0) {
+    fuse_reply_xattr(req, len);
+  } else if (size < len) {
+    fs.reply_error(req, ERANGE);
+  } else {
+    fuse_reply_buf(req, static_cast<const char*>(data), len);
+  }
+}
+
+}  // namespace
+
+void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  FuseFs& fs = fs_of(req);
+  fs.counters().getxattr++;
+  fs::InodeRef ip;
+  std::vector<std::byte> value;
+  int err = fs.iget(ino, &ip);
+  if (err == 0) err = fs::attr_get(fs.mount(), *ip, name, &value);
+  if (err != 0) return fs.reply_error(req, err);
+  reply_value(req, fs, value.data(), value.size(), size);
+}
+
+void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  FuseFs& fs = fs_of(req);
+  fs.counters().listxattr++;
+  fs::InodeRef ip;
+  if (int err = fs.iget(ino, &ip)) return fs.reply_error(req, err);
+  const bool show_trusted = fuse_req_ctx(req)->uid == 0;
+  std::string names;  // each name followed by a NUL, as listxattr(2) returns them
+  const int err = fs::attr_list(fs.mount(), *ip, [&](std::string_view name) {
+    if (!show_trusted && name.starts_with("trusted.")) return;
+    names.append(name);
+    names.push_back('\0');
+  });
+  if (err != 0) return fs.reply_error(req, err);
+  reply_value(req, fs, names.data(), names.size(), size);
+}
+
+}  // namespace xfsfuse::fuse::ops

@@ -1,0 +1,182 @@
+#include "fs/fuse/options.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+
+namespace xfsfuse::fuse {
+
+namespace {
+
+// What fuse_opt_parse() fills in (a C struct: it writes through offsets).
+struct RawOptions {
+  char* cache_mb = nullptr;
+  char* vmap = nullptr;
+  char* vmap_batch = nullptr;
+  int norecovery = 0;
+  char* stats_file = nullptr;
+  char* image = nullptr;
+  int rw = 0;            // the last of ro / rw was rw
+  int fsname = 0;        // the user named the fsname
+  int subtype = 0;       // ... or the subtype
+};
+
+enum Key { kKeyRo, kKeyRw, kKeyFsname, kKeySubtype };
+
+#define XFSFUSE_OPT(templ, field, value) {templ, offsetof(RawOptions, field), value}
+const fuse_opt kSpecs[] = {
+    XFSFUSE_OPT("cache_mb=%s", cache_mb, 0),
+    XFSFUSE_OPT("vmap=%s", vmap, 0),
+    XFSFUSE_OPT("vmap_batch=%s", vmap_batch, 0),
+    XFSFUSE_OPT("norecovery", norecovery, 1),
+    XFSFUSE_OPT("stats_file=%s", stats_file, 0),
+    FUSE_OPT_KEY("ro", kKeyRo),
+    FUSE_OPT_KEY("rw", kKeyRw),
+    FUSE_OPT_KEY("fsname=", kKeyFsname),
+    FUSE_OPT_KEY("subtype=", kKeySubtype),
+    FUSE_OPT_END,
+};
+#undef XFSFUSE_OPT
+
+// fuse_opt_parse() callback: returns 0 to drop the argument, 1 to keep it for
+// libfuse, -1 for an error.
+int opt_proc(void* data, const char* arg, int key, fuse_args*) {
+  auto* raw = static_cast<RawOptions*>(data);
+  switch (key) {
+    case FUSE_OPT_KEY_NONOPT:
+      if (raw->image != nullptr) return 1;  // MOUNTPOINT (and any extra, which libfuse refuses)
+      raw->image = strdup(arg);
+      return raw->image != nullptr ? 0 : -1;
+    case kKeyRo:
+      raw->rw = 0;
+      return 0;
+    case kKeyRw:
+      raw->rw = 1;
+      return 0;
+    case kKeyFsname:
+      raw->fsname = 1;
+      return 1;
+    case kKeySubtype:
+      raw->subtype = 1;
+      return 1;
+    default:
+      return 1;
+  }
+}
+
+// Parses a decimal number in [lo, hi] with nothing else around it.
+bool parse_number(const char* s, unsigned long lo, unsigned long hi, unsigned long* out) {
+  if (s == nullptr || *s < '0' || *s > '9') return false;
+  errno = 0;
+  char* end = nullptr;
+  const unsigned long v = std::strtoul(s, &end, 10);
+  if (errno != 0 || *end != '\0' || v < lo || v > hi) return false;
+  *out = v;
+  return true;
+}
+
+std::string absolute(const char* path) {
+  if (path[0] == '/') return path;
+  char cwd[PATH_MAX];
+  if (getcwd(cwd, sizeof cwd) == nullptr) return path;
+  return std::string(cwd) + "/" + path;
+}
+
+constexpr unsigned long kMaxCacheMb = 1ul << 20;
+constexpr unsigned long kMaxVmapBatch = 1ul << 16;
+
+// Checks the values in raw and fills *out; returns 0 or an errno with *err.
+int convert(const RawOptions& raw, Options* out, std::string* err) {
+  if (raw.rw) {
+    *err = "read-write mounts are not supported yet; mount with -o ro";
+    return EROFS;
+  }
+  unsigned long v = 0;
+  if (raw.cache_mb != nullptr) {
+    if (!parse_number(raw.cache_mb, 1, kMaxCacheMb, &v)) {
+      *err = "cache_mb=" + std::string(raw.cache_mb) + ": want a number of MiB, 1.." + std::to_string(kMaxCacheMb);
+      return EINVAL;
+    }
+    out->mount.cache_bytes = size_t{v} << 20;
+  }
+  if (raw.vmap != nullptr && vmap::parse_policy(raw.vmap, &out->mount.vmap_policy) != 0) {
+    *err = "vmap=" + std::string(raw.vmap) + ": want eager, lazy or lazy-noref";
+    return EINVAL;
+  }
+  if (raw.vmap_batch != nullptr) {
+    if (!parse_number(raw.vmap_batch, 1, kMaxVmapBatch, &v)) {
+      *err = "vmap_batch=" + std::string(raw.vmap_batch) + ": want a number, 1.." + std::to_string(kMaxVmapBatch);
+      return EINVAL;
+    }
+    out->mount.vmap_batch = static_cast<uint32_t>(v);
+  }
+  out->mount.norecovery = raw.norecovery != 0;
+  if (raw.stats_file != nullptr) out->stats_file = absolute(raw.stats_file);
+  if (raw.image != nullptr) {
+    char* real = realpath(raw.image, nullptr);
+    if (real == nullptr) {
+      const int e = errno;
+      *err = std::string(raw.image) + ": " + std::strerror(e);
+      return e;
+    }
+    out->image = real;
+    std::free(real);
+  }
+  return 0;
+}
+
+// Appends "-o ro,subtype=xfsfuse,fsname=IMAGE" (what the user did not set).
+int add_fuse_options(fuse_args* args, const RawOptions& raw, const Options& o) {
+  char* opts = nullptr;
+  int rc = fuse_opt_add_opt(&opts, "ro");
+  if (rc == 0 && !raw.subtype) rc = fuse_opt_add_opt(&opts, "subtype=xfsfuse");
+  if (rc == 0 && !raw.fsname && !o.image.empty()) rc = fuse_opt_add_opt_escaped(&opts, ("fsname=" + o.image).c_str());
+  if (rc == 0) rc = fuse_opt_add_arg(args, "-o");
+  if (rc == 0) rc = fuse_opt_add_arg(args, opts);
+  std::free(opts);
+  return rc == 0 ? 0 : ENOMEM;
+}
+
+}  // namespace
+
+int parse_options(fuse_args* args, Options* out, std::string* err) {
+  RawOptions raw;
+  int rc = 0;
+  if (fuse_opt_parse(args, &raw, kSpecs, opt_proc) != 0) {
+    *err = "bad arguments (see --help)";  // fuse_opt_parse printed which
+    rc = EINVAL;
+  }
+  if (rc == 0) rc = convert(raw, out, err);
+  if (rc == 0) {
+    rc = add_fuse_options(args, raw, *out);
+    if (rc != 0) *err = std::strerror(rc);
+  }
+  for (char* p : {raw.cache_mb, raw.vmap, raw.vmap_batch, raw.stats_file, raw.image}) std::free(p);
+  return rc;
+}
+
+void print_usage(const char* prog) {
+  const fs::MountOptions d;
+  std::printf(
+      "usage: %s IMAGE MOUNTPOINT [options]\n"
+      "Mounts the XFS v5 filesystem in IMAGE (an image file or a block device) read-only at MOUNTPOINT.\n"
+      "\n"
+      "xfsfuse options:\n"
+      "    -o ro                  read-only: the default and the only mode (rw is refused)\n"
+      "    -o cache_mb=N          metadata buffer cache budget in MiB (default %zu)\n"
+      "    -o vmap=POLICY         unmap policy of directory-block mappings: eager, lazy, lazy-noref\n"
+      "                           (default %s)\n"
+      "    -o vmap_batch=N        lazy policies: purge once N unmapped areas are parked (default %u)\n"
+      "    -o norecovery          mount even if the log is dirty; the view may be stale\n"
+      "    -o stats_file=PATH     write the buffer-cache, vmap and FUSE counters to PATH at unmount\n"
+      "\n",
+      prog, d.cache_bytes >> 20, vmap::policy_name(d.vmap_policy), d.vmap_batch);
+}
+
+}  // namespace xfsfuse::fuse

@@ -1,0 +1,39 @@
+// fs/fuse/options.h — the xfsfuse command line:
+//   xfsfuse IMAGE MOUNTPOINT [-o OPTION[,OPTION...]] [-f] [-d] [-s] [-h] [-V]
+//
+// parse_options() takes xfsfuse's own options out of the argument vector with
+// libfuse's fuse_opt_parse(): the IMAGE (first non-option argument), ro / rw,
+// cache_mb, vmap, vmap_batch, norecovery and stats_file.  What it leaves
+// (MOUNTPOINT, -f -d -s -h -V, and libfuse's own -o options such as
+// allow_other or default_permissions) is for fuse_parse_cmdline() and
+// fuse_session_new(); it adds "-o ro,subtype=xfsfuse,fsname=IMAGE" for them.
+// Mount options follow mount(8): the last of ro / rw wins.  rw is refused:
+// this driver only reads.
+// Thread safety: call from main() only.
+#pragma once
+
+#include <fuse_lowlevel.h>
+
+#include <string>
+
+#include "fs/mount.h"
+
+namespace xfsfuse::fuse {
+
+struct Options {
+  std::string image;        ///< absolute path of the image (empty: none given)
+  fs::MountOptions mount;   ///< cache_mb, vmap, vmap_batch, norecovery
+  std::string stats_file;   ///< absolute path, or empty: where destroy writes the counters
+};
+
+/// Parses and removes xfsfuse's own options from args (see the file comment)
+/// and appends the options libfuse must see.  Returns 0, EROFS for a
+/// read-write mount, EINVAL for a bad value, or the errno of resolving IMAGE;
+/// *err then holds one line for the user (no "xfsfuse:" prefix).
+int parse_options(fuse_args* args, Options* out, std::string* err);
+
+/// Prints the usage line and xfsfuse's own options to stdout (libfuse's
+/// fuse_cmdline_help() and fuse_lowlevel_help() list the rest).
+void print_usage(const char* prog);
+
+}  // namespace xfsfuse::fuse

@@ -1,0 +1,55 @@
+#include "fs/fuse/session.h"
+
+#include <climits>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "fs/fuse/fuse_fs.h"
+
+namespace xfsfuse::fuse {
+
+namespace {
+
+// Runs the request loop; returns what libfuse's loop returned.
+int loop(fuse_session* se, const fuse_cmdline_opts& cmd) {
+  if (cmd.singlethread) return fuse_session_loop(se);
+  fuse_loop_config* cfg = fuse_loop_cfg_create();
+  if (cfg == nullptr) return -1;
+  fuse_loop_cfg_set_clone_fd(cfg, cmd.clone_fd);
+  // UINT_MAX means "not given"; libfuse 3.14 would log it as invalid.
+  if (cmd.max_idle_threads != UINT_MAX) fuse_loop_cfg_set_idle_threads(cfg, cmd.max_idle_threads);
+  fuse_loop_cfg_set_max_threads(cfg, cmd.max_threads);
+  const int rc = fuse_session_loop_mt(se, cfg);
+  fuse_loop_cfg_destroy(cfg);
+  return rc;
+}
+
+}  // namespace
+
+int run_session(const Options& o, fuse_args* args, const fuse_cmdline_opts& cmd, const std::function<void()>& mounted) {
+  std::unique_ptr<fs::Mount> m;
+  std::string err;
+  if (fs::Mount::open(o.image, o.mount, &m, &err) != 0) {
+    std::fprintf(stderr, "xfsfuse: %s: %s\n", o.image.c_str(), err.c_str());
+    return 1;
+  }
+  for (const std::string& w : m->warnings()) std::fprintf(stderr, "xfsfuse: warning: %s: %s\n", o.image.c_str(), w.c_str());
+
+  FuseFs fs(m.get(), o.stats_file);
+  fuse_session* se = fuse_session_new(args, &lowlevel_ops(), sizeof(fuse_lowlevel_ops), &fs);
+  if (se == nullptr) return 1;  // libfuse printed why
+  int status = 1;
+  if (fuse_set_signal_handlers(se) == 0) {
+    if (fuse_session_mount(se, cmd.mountpoint) == 0) {
+      mounted();
+      status = loop(se, cmd) < 0 ? 1 : 0;  // > 0: stopped by a signal we handle
+      fuse_session_unmount(se);
+    }
+    fuse_remove_signal_handlers(se);
+  }
+  fuse_session_destroy(se);  // calls destroy (the stats file) if init ran
+  return status;
+}
+
+}  // namespace xfsfuse::fuse

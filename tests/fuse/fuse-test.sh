@@ -1,0 +1,315 @@
+#!/usr/bin/env bash
+# fuse-test.sh XFSFUSE GETDENTS MODE ARGS... - integration tests of the xfsfuse binary on real images.
+#
+#   compare NAME IMG   mount IMG (demo, bigdir or kernel; IMG.manifest next to it) with xfsfuse and
+#                      compare what it shows with the manifest (tree_view), the xattr manifest
+#                      (xattr_view; none expected without IMG.xattrs), and a listing of every
+#                      directory through small getdents buffers (no entry skipped or repeated across
+#                      READDIRPLUS requests). Then, if the kernel can mount IMG through a loop device,
+#                      compare every stat field (stat_view), every directory listing in order, the
+#                      xattrs and statfs with the kernel's own read-only mount.
+#   cli IMG            (demo) the command line and mount behaviour: `-o rw` refused with its message,
+#                      bad options, --help, `mount -t fuse.xfsfuse` (through mount.fuse3 and the
+#                      xfsfuse on /usr/local/bin), writes answer EROFS, access(2) for other users,
+#                      every vmap policy and the single-threaded loop. (Corrupted images:
+#                      tests/integration/corrupt-mount.sh.)
+#   bigdir-ls IMG      (bigdir) `ls -l` and `find` over the 100,000-entry directory, and the driver's
+#                      counters (-o stats_file) show READDIRPLUS filled the attributes: no LOOKUP
+#                      per entry.
+#
+# The tree_view, xattr_view and stat_view functions are tests/images/tree-view.sh, the same ones
+# check-image.sh compares the kernel's mount with. Needs root and /dev/fuse (else "SKIP: ..." and
+# exit 77); the kernel comparison also needs loop devices and XFS in the kernel (else it is skipped
+# with a note, the rest still runs). Exit: 0 passed, 1 a check failed ("FAIL: ..."), 2 usage, 77.
+set -euo pipefail
+export LC_ALL=C
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/images/tree-view.sh
+. "$here/../images/tree-view.sh"
+
+usage() { echo "usage: fuse-test.sh XFSFUSE GETDENTS compare NAME IMG | cli IMG | bigdir-ls IMG" >&2; exit 2; }
+(($# >= 4)) || usage
+xfsfuse=$1 getdents=$2 mode=$3
+shift 3
+
+failures=0
+fail() { printf 'FAIL: %s\n' "$*"; failures=$((failures + 1)); }
+ok() { printf 'ok: %s\n' "$*"; }
+check() { # check DESCRIPTION COMMAND...: pass if COMMAND exits 0
+  local what=$1
+  shift
+  if "$@"; then ok "$what"; else fail "$what"; fi
+}
+skip() { printf 'SKIP: %s\n' "$*"; exit 77; }
+
+[[ $(id -u) == 0 ]] || skip "needs root (FUSE and loop mounts, other users' access)"
+[[ -c /dev/fuse ]] || skip "no /dev/fuse"
+[[ -x $xfsfuse ]] || { echo "FAIL: $xfsfuse is not an executable"; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/xfsfuse-test.XXXXXX")
+chmod 755 "$work"  # other users' access checks walk through it
+mounts=() loops=() helper_restore=
+cleanup() {
+  local m l
+  for m in "${mounts[@]}"; do
+    if mountpoint -q "$m"; then umount "$m" 2>/dev/null || umount -l "$m" || true; fi
+  done
+  for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null || true; done
+  [[ -z $helper_restore ]] || eval "$helper_restore"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# fuse_mount IMG MNT [ARGS...]: mount IMG at MNT with xfsfuse (in the background, as a daemon).
+fuse_mount() {
+  local img=$1 mnt=$2
+  shift 2
+  mkdir -p "$mnt"
+  mounts+=("$mnt")
+  "$xfsfuse" "$img" "$mnt" "$@"
+}
+# fuse_umount MNT [STATS]: unmount, and wait for the daemon to write STATS (-o stats_file) if given.
+fuse_umount() {
+  local i
+  umount "$1"
+  [[ -n ${2:-} ]] || return 0
+  for ((i = 0; i < 100; i++)); do [[ -f $2 ]] && return 0; sleep 0.1; done
+  fail "no stats file $2 after unmount"
+  return 1
+}
+# kernel_mount IMG MNT: the kernel's read-only mount of IMG at MNT; returns 1 if it cannot.
+kernel_mount() {
+  local loop
+  [[ -e /dev/loop-control ]] || return 1
+  loop=$(losetup -r -f --show "$1" 2>/dev/null) || return 1
+  loops+=("$loop")
+  mkdir -p "$2"
+  mount -t xfs -o ro "$loop" "$2" 2>/dev/null || return 1
+  mounts+=("$2")
+}
+# stat_counter FILE NAME: one counter from a stats file.
+stat_counter() { awk -v n="$2" '$1 == n { print $2 }' "$1"; }
+
+# same WHAT EXPECTED_FILE GOT_FILE: the two files are identical; if not, the start of the diff is
+# shown and the whole diff kept in the current directory (ctest: build*/tests/fuse/).
+same() {
+  local keep
+  keep=$PWD/$mode-$(basename "$3").diff
+  if diff "$2" "$3" >"$keep"; then
+    rm -f "$keep"
+    ok "$1 ($(wc -l <"$3") lines)"
+  else
+    fail "$1: differs (< expected, > xfsfuse; full diff: $keep)"
+    head -20 "$keep" | sed 's/^/    /'
+  fi
+}
+
+# dirents_view MNT BUFSIZE: every directory's listing, in readdir order through BUFSIZE-byte getdents
+# calls: "dir<TAB>name<TAB>d_ino<TAB>d_type".
+dirents_view() {
+  local mnt=$1 size=$2 d rel
+  (cd "$mnt" && find . -type d -printf '%P\n') | sort | while IFS= read -r d; do
+    rel=/$d
+    "$getdents" "$mnt/$d" "$size" | awk -v d="$rel" -F '\t' -v OFS='\t' '{ print d, $0 }'
+  done
+}
+# dirents_paths: turns a dirents view into the sorted list of paths it names (no . and ..), which
+# must be the manifest's paths once each.
+dirents_paths() {
+  awk -F '\t' '$2 != "." && $2 != ".." { print ($1 == "/" ? "" : $1) "/" $2 }' | sort
+}
+
+mode_compare() {
+  local name=$1 img=$2 fmnt=$work/fuse kmnt=$work/kernel bufsize=300
+  [[ -f $img && -f $img.manifest ]] || skip "$img or its manifest is missing (the images tests build them)"
+  [[ $name == bigdir ]] && bufsize=2000
+  fuse_mount "$img" "$fmnt" || { fail "xfsfuse did not mount $img"; return; }
+
+  tail -n +2 "$img.manifest" >"$work/manifest"
+  tree_view "$fmnt" >"$work/fuse.tree" || fail "walking the xfsfuse mount failed (errors above)"
+  same "xfsfuse shows exactly the manifest" "$work/manifest" "$work/fuse.tree"
+
+  : >"$work/xattrs.expected"
+  [[ -f $img.xattrs ]] && tail -n +2 "$img.xattrs" | sort >"$work/xattrs.expected"
+  xattr_view "$fmnt" >"$work/fuse.xattrs" || fail "listing xattrs through xfsfuse failed"
+  same "xfsfuse shows exactly the xattr manifest" "$work/xattrs.expected" "$work/fuse.xattrs"
+
+  dirents_view "$fmnt" "$bufsize" >"$work/fuse.dirents" || fail "getdents through xfsfuse failed"
+  awk -F '\t' '$1 != "/" { print $1 }' "$work/manifest" >"$work/manifest.paths"
+  dirents_paths <"$work/fuse.dirents" >"$work/fuse.paths"
+  same "$bufsize-byte getdents calls list every path once" "$work/manifest.paths" "$work/fuse.paths"
+
+  if ! kernel_mount "$img" "$kmnt"; then
+    echo "note: the kernel cannot mount $img here (loop device or XFS missing): kernel comparison skipped"
+    return
+  fi
+  stat_view "$kmnt" >"$work/kernel.stat"
+  stat_view "$fmnt" >"$work/fuse.stat" || fail "stat through xfsfuse failed"
+  same "every stat field equals the kernel's (ino, mode, nlink, ids, size, blocks, blksize, times, rdev)" \
+    "$work/kernel.stat" "$work/fuse.stat"
+  dirents_view "$kmnt" "$bufsize" >"$work/kernel.dirents"
+  same "every directory lists the same entries (name, d_ino, d_type) in the same order as the kernel" \
+    "$work/kernel.dirents" "$work/fuse.dirents"
+  xattr_view "$kmnt" >"$work/kernel.xattrs"
+  same "xattrs equal the kernel's" "$work/kernel.xattrs" "$work/fuse.xattrs"
+  stat -f -c '%S %b %f %a %c %d %l' "$kmnt" >"$work/kernel.statfs"
+  stat -f -c '%S %b %f %a %c %d %l' "$fmnt" >"$work/fuse.statfs"
+  same "statfs equals the kernel's (bsize blocks bfree bavail files ffree namemax)" \
+    "$work/kernel.statfs" "$work/fuse.statfs"
+}
+
+# install_helper: /usr/local/bin/xfsfuse -> this build's binary, for mount(8) -> mount.fuse3 (which
+# runs helpers with a fixed PATH: /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin).
+# Whatever was there is put back on exit.
+install_helper() {
+  local dst=/usr/local/bin/xfsfuse
+  if [[ -L $dst ]]; then
+    helper_restore="ln -sfn '$(readlink "$dst")' '$dst'"
+  elif [[ -e $dst ]]; then
+    mv "$dst" "$work/xfsfuse.saved"
+    helper_restore="mv '$work/xfsfuse.saved' '$dst'"
+  else
+    helper_restore="rm -f '$dst'"
+  fi
+  ln -sfn "$xfsfuse" "$dst"
+}
+
+# errno_of OP PATH: what a write-like operation through Python gets: an errno name, or "ok".
+errno_of() {
+  python3 - "$1" "$2" <<'EOF'
+import errno, os, sys
+op, p = sys.argv[1], sys.argv[2]
+try:
+    {"create": lambda: os.open(p + ".new", os.O_CREAT | os.O_WRONLY, 0o644),
+     "open-write": lambda: os.open(p, os.O_WRONLY),
+     "open-trunc": lambda: os.open(p, os.O_RDONLY | os.O_TRUNC),
+     "mkdir": lambda: os.mkdir(p + ".d"),
+     "unlink": lambda: os.unlink(p),
+     "rmdir": lambda: os.rmdir(p),
+     "rename": lambda: os.rename(p, p + ".moved"),
+     "link": lambda: os.link(p, p + ".link"),
+     "symlink": lambda: os.symlink("target", p + ".sym"),
+     "mknod": lambda: os.mkfifo(p + ".fifo"),
+     "chmod": lambda: os.chmod(p, 0o600),
+     "chown": lambda: os.chown(p, 1, 1),
+     "utime": lambda: os.utime(p, (0, 0)),
+     "truncate": lambda: os.truncate(p, 0),
+     "setxattr": lambda: os.setxattr(p, "user.new", b"v"),
+     "removexattr": lambda: os.removexattr(p, "user.none")}[op]()
+    print("ok")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+EOF
+}
+
+mode_cli() {
+  local img=$1 mnt=$work/cli out rc op
+  [[ -f $img ]] || skip "$img is missing (the images tests build it)"
+  mkdir -p "$mnt"
+
+  rc=0
+  out=$("$xfsfuse" "$img" "$mnt" -o rw 2>&1) || rc=$?
+  check "-o rw exits 1 (got $rc)" test "$rc" = 1
+  check "-o rw says why: $out" test "$out" = "xfsfuse: read-write mounts are not supported yet; mount with -o ro"
+  check "-o rw mounted nothing" eval '! mountpoint -q "$mnt"'
+  for op in cache_mb=0 cache_mb=x vmap=sometimes vmap_batch=0 no_such_option; do
+    rc=0
+    out=$("$xfsfuse" "$img" "$mnt" -o "$op" 2>&1) || rc=$?
+    check "-o $op is refused (exit $rc: $out)" test "$rc" = 1
+  done
+  rc=0
+  out=$("$xfsfuse" "$work/no-such.img" "$mnt" 2>&1) || rc=$?
+  check "a missing image is refused (exit $rc: $out)" test "$rc" = 1 -a -n "$out"
+  out=$("$xfsfuse" --help)
+  check "--help lists xfsfuse's options and libfuse's" \
+    eval '[[ $out == *cache_mb=N* && $out == *vmap=POLICY* && $out == *norecovery* && $out == *allow_other* ]]'
+
+  # mount(8) passes "-o rw,dev,suid" when no mode is given (and for "defaults"): refused, like rw.
+  install_helper
+  rc=0
+  out=$(mount -t fuse.xfsfuse "$img" "$mnt" 2>&1) || rc=$?
+  check "mount -t fuse.xfsfuse without -o ro fails (exit $rc): $out" \
+    eval '((rc != 0)) && [[ $out == *"mount with -o ro"* ]] && ! mountpoint -q "$mnt"'
+  mounts+=("$mnt")
+  if mount -t fuse.xfsfuse "$img" "$mnt" -o ro,cache_mb=16,vmap=eager,allow_other; then
+    local line
+    line=$(awk -v m="$mnt" '$2 == m' /proc/mounts)
+    check "/proc/mounts: the image as source, type fuse.xfsfuse, read-only: $line" \
+      eval '[[ $line == "$img $mnt fuse.xfsfuse ro,"* ]]'
+    check "the helper mount serves the tree" test "$(find "$mnt" | wc -l)" = 26372
+    for op in create open-write mkdir symlink mknod; do
+      out=$(errno_of "$op" "$mnt/files/small.txt")
+      check "$op: $out" test "$out" = EROFS
+    done
+    for op in unlink rename link chmod chown utime truncate setxattr removexattr; do
+      out=$(errno_of "$op" "$mnt/files/small.txt")
+      check "$op: $out" test "$out" = EROFS
+    done
+    out=$(errno_of rmdir "$mnt/sf/empty-dir")
+    check "rmdir: $out" test "$out" = EROFS
+    out=$(touch "$mnt/new-file" 2>&1 || true)
+    check "touch says: $out" eval '[[ $out == *"Read-only file system"* ]]'
+
+    # access(2) for other users (allow_other), against mode, owner and group.
+    as() { local u=$1 g=$2 gs=$3; shift 3; setpriv --reuid="$u" --regid="$g" --groups="$gs" "$@"; }
+    check "nobody may read a 0644 file" as 65534 65534 65534 test -r "$mnt/files/small.txt"
+    check "nobody may not read a 0000 file" eval '! as 65534 65534 65534 test -r "$mnt/files/no-permissions"'
+    check "nobody may not open a 0000 file" eval '! as 65534 65534 65534 cat "$mnt/files/no-permissions" 2>/dev/null'
+    check "nobody may open a 0644 file" eval 'as 65534 65534 65534 cat "$mnt/files/small.txt" >/dev/null'
+    check "nobody may not execute a 0644 file" eval '! as 65534 65534 65534 test -x "$mnt/files/small.txt"'
+    check "nobody may execute a 0755 file" as 65534 65534 65534 test -x "$mnt/files/exec"
+    check "root may read a 0000 file" test -r "$mnt/files/no-permissions"
+    check "root may not execute a file with no x bit" eval '! test -x "$mnt/files/no-permissions"'
+    check "the owner (1000) may read its 0640 file" as 1000 1000 1000 test -r "$mnt/files/owned"
+    check "the group (gid 1000) may read a 0640 file" as 2000 1000 1000 test -r "$mnt/files/owned"
+    check "a supplementary group 1000 may read a 0640 file" as 2000 2000 2000,1000 test -r "$mnt/files/owned"
+    check "others may not read a 0640 file" eval '! as 2000 2000 2000 test -r "$mnt/files/owned"'
+    umount "$mnt"
+  else
+    fail "mount -t fuse.xfsfuse $img $mnt -o ro,... failed"
+  fi
+
+  # Every unmap policy, and the single-threaded loop, serve the same tree.
+  for op in "-o vmap=eager" "-o vmap=lazy,vmap_batch=1" "-o vmap=lazy-noref" "-s"; do
+    # shellcheck disable=SC2086
+    if fuse_mount "$img" "$mnt" $op; then
+      check "$op: xfsfuse shows the manifest" eval 'tree_view "$mnt" | diff -q <(tail -n +2 "$img.manifest") - >/dev/null'
+      umount "$mnt"
+    else
+      fail "$op: mount failed"
+    fi
+  done
+}
+
+mode_bigdir_ls() {
+  local img=$1 mnt=$work/big stats=$work/big.stats n t0 t1
+  [[ -f $img ]] || skip "$img is missing (the images tests build it)"
+  fuse_mount "$img" "$mnt" -o stats_file="$stats" || { fail "xfsfuse did not mount $img"; return; }
+  t0=$(date +%s.%N)
+  n=$(ls -l "$mnt/bigdir" | wc -l)
+  t1=$(date +%s.%N)
+  check "ls -l lists 100,000 entries (+ the total line: $n lines) in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s" \
+    test "$n" = 100001
+  n=$(find "$mnt" | wc -l)
+  check "find lists every path ($n)" test "$n" = 100002
+  fuse_umount "$mnt" "$stats" || return
+  sed 's/^/    /' "$stats" | grep -E 'fuse\.(lookup|getattr|readdir|readdirplus|readdirplus_entries) '
+  n=$(stat_counter "$stats" fuse.lookup)
+  check "READDIRPLUS filled the attributes: $n LOOKUPs for 100,000 entries (want < 100)" test "$n" -lt 100
+  n=$(stat_counter "$stats" fuse.readdirplus_entries)
+  check "READDIRPLUS returned every entry ($n)" test "$n" -ge 100002
+}
+
+case $mode in
+  compare) (($# == 2)) || usage; mode_compare "$1" "$2" ;;
+  cli) (($# == 1)) || usage; mode_cli "$1" ;;
+  bigdir-ls) (($# == 1)) || usage; mode_bigdir_ls "$1" ;;
+  *) usage ;;
+esac
+
+if ((failures)); then
+  echo "$mode: $failures check(s) failed"
+  exit 1
+fi
+echo "$mode: all checks passed"
