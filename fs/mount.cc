@@ -7,6 +7,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 
 #include "btree/bmbt.h"
 #include "fs/corrupt.h"
@@ -31,6 +32,20 @@ const bc::HeaderLayout kBmbtLayout{
     .owner_off = offsetof(xd_btree_lblock, bb_owner),
     .owner_size = 8,
 };
+
+// Fsblocks per inode cluster: 16 KiB for 512-byte inodes (the kernel reads
+// 8 KiB per 256 bytes of inode size), no more than an inode chunk, and no
+// more than the chunk alignment, so an aligned cluster never leaves an
+// allocated (possibly sparse) chunk.  A power of two.
+uint32_t inode_cluster_blocks(const Superblock& sb) {
+  const uint64_t want = (uint64_t{8192} * (sb.inodesize / 256)) >> sb.blocklog;
+  uint64_t limit = std::max<uint64_t>(1, 64 / sb.inopblock);
+  if (sb.inoalignmt) limit = std::min<uint64_t>(limit, sb.inoalignmt);
+  if (sb.spino_align) limit = std::min<uint64_t>(limit, sb.spino_align);
+  uint32_t blocks = 1;
+  while (blocks * 2 <= std::min(want, limit)) blocks *= 2;
+  return blocks;
+}
 
 }  // namespace
 
@@ -102,6 +117,7 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
   }
   m->cache_->set_uuid(sb.meta_uuid);
   m->ag_ = std::make_unique<AgHeaders>(m->sb_);
+  m->cluster_blocks_ = inode_cluster_blocks(sb);
   m->bmbt_ops_ = std::make_unique<bc::HeaderBufOps>(kBmbtLayout);
 
   InodeRef root;
@@ -181,11 +197,15 @@ void Mount::trim_icache_locked() {
 int Mount::build_inode(uint64_t ino, std::shared_ptr<CachedInode>* out) {
   InodeLocation loc;
   if (!locate_inode(sb_, ino, &loc)) return EINVAL;
-  const bc::DiskRange map{loc.daddr, sb_.blocksize >> 9};
+  // Read the whole inode cluster holding it: one I/O serves its neighbours.
+  const uint32_t first = loc.agbno & ~(cluster_blocks_ - 1);
+  const uint64_t cluster_daddr = loc.daddr - (uint64_t{loc.agbno - first} << (sb_.blocklog - 9));
+  const bc::DiskRange map{cluster_daddr, cluster_blocks_ << (sb_.blocklog - 9)};
   bc::BufHandle h;
   if (int err = cache_->get({&map, 1}, nullptr, bc::kAnyOwner, bc::kGetShared, &h)) return err;
   auto ip = std::make_shared<CachedInode>();
-  ip->raw.assign(h.data() + loc.offset, h.data() + loc.offset + sb_.inodesize);
+  const size_t at = (size_t{loc.agbno - first} << sb_.blocklog) + loc.offset;
+  ip->raw.assign(h.data() + at, h.data() + at + sb_.inodesize);
   h.release();
   std::string why;
   if (int err = decode_inode(sb_, ino, ip->raw, &ip->core, &why))

@@ -130,6 +130,7 @@ class Mount {
   std::unique_ptr<bc::BufferCache> cache_;
   std::unique_ptr<AgHeaders> ag_;
   std::unique_ptr<const bc::BufOps> bmbt_ops_;
+  uint32_t cluster_blocks_ = 1;  // fsblocks read per inode cluster (a power of two)
   bool log_dirty_ = false;  // mounted with norecovery over a dirty log
 
   std::mutex icache_mu_;

@@ -60,6 +60,8 @@ int decode_superblock(std::span<const std::byte> sector, Superblock* out, std::s
   s.ifree = be64(d.sb_ifree);
   s.fdblocks = be64(d.sb_fdblocks);
   s.imax_pct = d.sb_imax_pct;
+  s.inoalignmt = be32(d.sb_inoalignmt);
+  s.spino_align = be32(d.sb_spino_align);
   s.inprogress = d.sb_inprogress != 0;
   s.features_compat = be32(d.sb_features_compat);
   s.features_ro_compat = be32(d.sb_features_ro_compat);

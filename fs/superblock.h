@@ -54,6 +54,8 @@ struct Superblock {
   uint64_t logstart = 0;   ///< fsblock of the internal log
   uint32_t logblocks = 0;
   uint64_t icount = 0, ifree = 0, fdblocks = 0;
+  uint32_t inoalignmt = 0;   ///< inode chunk alignment, fsblocks (0: none)
+  uint32_t spino_align = 0;  ///< sparse inode chunk alignment, fsblocks (0: no sparse inodes)
   uint8_t imax_pct = 0;    ///< most of the space inodes may take, percent (0: no limit)
   bool inprogress = false; ///< mkfs did not finish
   uint32_t features_compat = 0, features_ro_compat = 0, features_incompat = 0, features_log_incompat = 0;
