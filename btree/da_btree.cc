@@ -49,8 +49,10 @@ size_t pick_child(std::span<const std::byte> block, size_t count, uint32_t key) 
   size_t lo = 0, hi = count;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if (be32(node_entry(block, mid).hashval) < key) lo = mid + 1;
-    else hi = mid;
+    if (be32(node_entry(block, mid).hashval) < key)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return lo == count ? count - 1 : lo;
 }
@@ -69,13 +71,14 @@ int descend(const DaTree& t, uint32_t key, bool leftmost, DaLeaf* out) {
         return t.report(h.daddr(), "dablk " + hex(dablk) + " has magic " + hex(magic) + ", not a node of level " +
                                        std::to_string(want_level));
       if (magic != t.leaf_magic)
-        return t.report(h.daddr(), "dablk " + hex(dablk) + " has magic " + hex(magic) + ", not this tree's leaf magic " +
-                                       hex(t.leaf_magic));
+        return t.report(h.daddr(), "dablk " + hex(dablk) + " has magic " + hex(magic) +
+                                       ", not this tree's leaf magic " + hex(t.leaf_magic));
       out->buf = std::move(h);
       out->dablk = dablk;
       return 0;
     }
-    if (block.size() < kDaNodeHdrSize) return t.report(h.daddr(), "node block of " + std::to_string(block.size()) + " bytes");
+    if (block.size() < kDaNodeHdrSize)
+      return t.report(h.daddr(), "node block of " + std::to_string(block.size()) + " bytes");
     xd_da3_node_hdr hdr = node_hdr(block);
     const unsigned level = be16(hdr.level);
     const size_t count = be16(hdr.count);
@@ -83,8 +86,8 @@ int descend(const DaTree& t, uint32_t key, bool leftmost, DaLeaf* out) {
       return t.report(h.daddr(), "node at dablk " + hex(dablk) + " has level " + std::to_string(level) + ", expected " +
                                      (want_level == 0 ? std::string("a leaf") : std::to_string(want_level)));
     if (level == 0 || level >= kDaNodeMaxDepth)
-      return t.report(h.daddr(), "node level " + std::to_string(level) + " outside 1.." +
-                                     std::to_string(kDaNodeMaxDepth - 1));
+      return t.report(h.daddr(),
+                      "node level " + std::to_string(level) + " outside 1.." + std::to_string(kDaNodeMaxDepth - 1));
     if (count == 0 || count > max_node_entries(block.size()))
       return t.report(h.daddr(), "node count " + std::to_string(count) + " outside 1.." +
                                      std::to_string(max_node_entries(block.size())));
@@ -176,8 +179,8 @@ int da_next_leaf(const DaTree& t, DaLeaf* leaf) {
                                    hex(block_magic(h)) + ", not " + hex(t.leaf_magic));
   std::memcpy(&info, h.data(), sizeof info);
   if (be32(info.back) != leaf->dablk)
-    return t.report(h.daddr(), "leaf at dablk " + hex(forw) + " has back " + hex(be32(info.back)) + ", not its left sibling " +
-                                   hex(leaf->dablk));
+    return t.report(h.daddr(), "leaf at dablk " + hex(forw) + " has back " + hex(be32(info.back)) +
+                                   ", not its left sibling " + hex(leaf->dablk));
   leaf->buf = std::move(h);
   leaf->dablk = forw;
   return 0;

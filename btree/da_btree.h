@@ -42,9 +42,9 @@
 namespace xfsfuse::btree {
 
 inline constexpr uint16_t kDaNodeMagic = 0x3ebe;
-inline constexpr unsigned kDaNodeMaxDepth = 5;   ///< levels, root included (XFS_DA_NODE_MAXDEPTH)
-inline constexpr size_t kDaNodeHdrSize = 64;     ///< sizeof(xd_da3_node_hdr); entries follow
-inline constexpr size_t kDaNodeEntrySize = 8;    ///< sizeof(xd_da_node_entry)
+inline constexpr unsigned kDaNodeMaxDepth = 5;  ///< levels, root included (XFS_DA_NODE_MAXDEPTH)
+inline constexpr size_t kDaNodeHdrSize = 64;    ///< sizeof(xd_da3_node_hdr); entries follow
+inline constexpr size_t kDaNodeEntrySize = 8;   ///< sizeof(xd_da_node_entry)
 
 /// Checks a da node block's own structure: 1 <= level < kDaNodeMaxDepth,
 /// 1 <= count <= (block size - 64) / 8, hashvals non-decreasing.  block is

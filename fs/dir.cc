@@ -34,8 +34,9 @@ int check_ino(Mount& m, const char* structure, uint64_t daddr, uint64_t ino, std
   InodeLocation loc;
   // Inodes never sit in an AG's header sectors (superblock, AGF, AGI, AGFL).
   if (locate_inode(sb, ino, &loc) && uint64_t{loc.agbno} * sb.blocksize >= 4u * sb.sectsize) return 0;
-  return m.report_corruption(structure, daddr, "entry \"" + std::string(name) + "\" has inode number " + std::to_string(ino) +
-                                                   ", outside the filesystem");
+  return m.report_corruption(
+      structure, daddr,
+      "entry \"" + std::string(name) + "\" has inode number " + std::to_string(ino) + ", outside the filesystem");
 }
 
 }  // namespace dir
@@ -57,13 +58,15 @@ int dir_form(Mount& m, const CachedInode& ip, Form* form) {
     case ForkFormat::kBtree:
       break;
     default:
-      return m.report_corruption("inode", dir::inode_daddr(m, ip), at + "data fork format is not local, extents or btree");
+      return m.report_corruption("inode", dir::inode_daddr(m, ip),
+                                 at + "data fork format is not local, extents or btree");
   }
   if (ip.data.empty()) return m.report_corruption("inode", dir::inode_daddr(m, ip), at + "no data blocks");
   const uint64_t last = ip.data.back().startoff + ip.data.back().blockcount;
   if (last <= g.blkfsbs) {
     if (ip.core.size != g.blksize)
-      return m.report_corruption("inode", dir::inode_daddr(m, ip), at + "block form but di_size " + std::to_string(ip.core.size));
+      return m.report_corruption("inode", dir::inode_daddr(m, ip),
+                                 at + "block form but di_size " + std::to_string(ip.core.size));
     *form = Form::kBlock;
   } else {
     *form = last == g.leaf_dablk + g.blkfsbs ? Form::kLeaf : Form::kNode;
@@ -86,10 +89,14 @@ int dir_lookup(Mount& m, const CachedInode& dir, std::string_view name, uint64_t
   if (int err = dir_form(m, dir, &form)) return err;
   if (name.empty()) return ENOENT;
   switch (form) {
-    case Form::kShort: return dir::sf_lookup(m, dir, name, ino, ftype);
-    case Form::kBlock: return dir::block_lookup(m, dir, name, ino, ftype);
-    case Form::kLeaf: return dir::leaf_lookup(m, dir, dir::kLeaf1Magic, name, ino, ftype);
-    case Form::kNode: return dir::leaf_lookup(m, dir, dir::kLeafnMagic, name, ino, ftype);
+    case Form::kShort:
+      return dir::sf_lookup(m, dir, name, ino, ftype);
+    case Form::kBlock:
+      return dir::block_lookup(m, dir, name, ino, ftype);
+    case Form::kLeaf:
+      return dir::leaf_lookup(m, dir, dir::kLeaf1Magic, name, ino, ftype);
+    case Form::kNode:
+      return dir::leaf_lookup(m, dir, dir::kLeafnMagic, name, ino, ftype);
   }
   return EINVAL;
 }

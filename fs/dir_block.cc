@@ -12,23 +12,30 @@ namespace xfsfuse::fs::dir {
 int block_lookup(Mount& m, const CachedInode& ip, std::string_view name, uint64_t* ino, uint8_t* ftype) {
   bc::BufHandle h;
   if (int err = m.read_dablk(ip, false, 0, &block_ops(), &h))
-    return err == ENOENT ? m.report_corruption("dir3 block", inode_daddr(m, ip),
-                                               "block-form directory " + std::to_string(ip.core.ino) + " has a hole at block 0")
-                         : err;
+    return err == ENOENT
+               ? m.report_corruption("dir3 block", inode_daddr(m, ip),
+                                     "block-form directory " + std::to_string(ip.core.ino) + " has a hole at block 0")
+               : err;
   std::span<const std::byte> blk(h.data(), h.size());
-  const size_t end = block_entries_end(blk), count = (blk.size() - 8 - end) / 8;
+  const size_t end = entries_end(blk, kBlockMagic);
+  if (end == 0)
+    return m.report_corruption("dir3 block", h.daddr(),
+                               "directory " + std::to_string(ip.core.ino) + " block 0 is not a dir3 block");
+  const size_t count = (blk.size() - 8 - end) / 8;
   auto hash_at = [&](size_t i) { return static_cast<uint32_t>(bc::load_be(blk.data() + end + i * 8, 4)); };
   const uint32_t hash = da_hashname(name);
   size_t lo = 0, hi = count;
   while (lo < hi) {
     const size_t mid = lo + (hi - lo) / 2;
-    if (hash_at(mid) < hash) lo = mid + 1;
-    else hi = mid;
+    if (hash_at(mid) < hash)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   for (; lo < count && hash_at(lo) == hash; lo++) {
     const uint64_t addr = bc::load_be(blk.data() + end + lo * 8 + 4, 4);
     DataEntry e;
-    if (addr == 0 || !entry_at(blk, end, addr * 8, &e) || e.name != name) continue;  // the verifier vouched for live ones
+    if (addr == 0 || !entry_at(blk, end, addr * 8, &e) || e.name != name) continue;
     if (int err = check_ino(m, "dir3 block", h.daddr(), e.ino, e.name)) return err;
     *ino = e.ino;
     if (ftype) *ftype = e.ftype;

@@ -23,8 +23,16 @@ namespace {
 
 static_assert(sizeof(xd_dir3_data_hdr) == kDataHdrSize);
 
-uint16_t u16_at(std::span<const std::byte> b, size_t off) { return static_cast<uint16_t>(bc::load_be(b.data() + off, 2)); }
+uint16_t u16_at(std::span<const std::byte> b, size_t off) {
+  return static_cast<uint16_t>(bc::load_be(b.data() + off, 2));
+}
 uint8_t u8_at(std::span<const std::byte> b, size_t off) { return std::to_integer<uint8_t>(b[off]); }
+
+// Stores msg in *why and returns false (verifiers' convention).
+bool fail(std::string* why, std::string msg) {
+  *why = std::move(msg);
+  return false;
+}
 
 struct Bestfree {
   uint16_t offset[3];
@@ -43,20 +51,20 @@ Bestfree bestfree(std::span<const std::byte> blk) {
 }
 
 // bestfree's own shape: lengths non-increasing, empty slots (offset 0) last.
-// Returns the number of used slots, or -1 with *why.
-int check_bestfree_shape(const Bestfree& bf, std::string* why) {
-  int used = 0;
+// Returns true with *used (the slots in use), or false with *why.
+bool check_bestfree_shape(const Bestfree& bf, int* used, std::string* why) {
+  *used = 0;
   for (int i = 0; i < 3; i++) {
+    const std::string slot = "bestfree[" + std::to_string(i) + "]";
     if (bf.length[i] == 0) {
-      if (bf.offset[i] != 0) return corrupt(why, "bestfree[" + std::to_string(i) + "] is empty but has an offset"), -1;
+      if (bf.offset[i] != 0) return fail(why, slot + " is empty but has an offset");
       continue;
     }
-    if (used != i) return corrupt(why, "bestfree[" + std::to_string(i) + "] follows an empty slot"), -1;
-    if (i > 0 && bf.length[i] > bf.length[i - 1])
-      return corrupt(why, "bestfree[" + std::to_string(i) + "] is longer than the one before it"), -1;
-    used++;
+    if (*used != i) return fail(why, slot + " follows an empty slot");
+    if (i > 0 && bf.length[i] > bf.length[i - 1]) return fail(why, slot + " is longer than the one before it");
+    ++*used;
   }
-  return used;
+  return true;
 }
 
 // A used entry's fields at off.  REQUIRES: the entry lies in the block.
@@ -70,9 +78,61 @@ DataEntry decode_entry(std::span<const std::byte> blk, size_t off) {
   return e;
 }
 
+// Checks a data block's entries in [kDataHdrSize, end) and its bestfree
+// (exactly the 3 longest free regions, longest first): every tag names its
+// region's offset, names are 1..255 bytes without '/' or NUL, ftypes below
+// kFtMax, no two free regions touch.  If offs is non-null, marks in it (one
+// byte per 8 bytes of block) the start of every used entry.  Returns true, or
+// false with *why.
+bool check_data_entries(std::span<const std::byte> blk, size_t end, std::vector<uint8_t>* offs, std::string* why) {
+  const Bestfree bf = bestfree(blk);
+  int nbest;
+  if (!check_bestfree_shape(bf, &nbest, why)) return false;
+  bool seen[3] = {false, false, false};
+  bool prev_free = false;
+  for (size_t off = kDataHdrSize; off < end;) {
+    const std::string at = "region at " + hex(off);
+    size_t len;
+    if (u16_at(blk, off) == kFreeTag) {
+      len = u16_at(blk, off + 2);
+      if (len < 8 || len % 8 || len > end - off) return fail(why, at + ": free length " + std::to_string(len));
+      if (prev_free) return fail(why, at + ": free region right after another");
+      int slot = -1;
+      for (int i = 0; i < nbest; i++)
+        if (bf.offset[i] == off) slot = i;
+      if (slot >= 0 && bf.length[slot] != len)
+        return fail(why,
+                    at + ": free length " + std::to_string(len) + ", bestfree says " + std::to_string(bf.length[slot]));
+      if (slot < 0 && (nbest < 3 || len > bf.length[2]))
+        return fail(why, at + ": free region of " + std::to_string(len) + " bytes missing from bestfree");
+      if (slot >= 0) seen[slot] = true;
+      prev_free = true;
+    } else {
+      if (end - off < entsize(1)) return fail(why, at + ": entry runs past the entry area");
+      const size_t namelen = u8_at(blk, off + 8);
+      len = entsize(namelen);
+      if (namelen == 0) return fail(why, at + ": entry with an empty name");
+      if (len > end - off) return fail(why, at + ": entry runs past the entry area");
+      const DataEntry e = decode_entry(blk, off);
+      if (e.name.find_first_of(std::string_view("/\0", 2)) != std::string_view::npos)
+        return fail(why, at + ": name contains '/' or NUL");
+      if (e.ftype >= kFtMax) return fail(why, at + ": ftype " + std::to_string(e.ftype));
+      if (offs) (*offs)[off / 8] = 1;
+      prev_free = false;
+    }
+    if (u16_at(blk, off + len - 2) != off) return fail(why, at + ": tag " + hex(u16_at(blk, off + len - 2)));
+    off += len;
+  }
+  for (int i = 0; i < nbest; i++)
+    if (!seen[i])
+      return fail(why, "bestfree[" + std::to_string(i) + "] at " + hex(bf.offset[i]) + " is not a free region");
+  return true;
+}
+
 class DataBufOps : public bc::HeaderBufOps {
  public:
-  DataBufOps(const char* name, uint32_t magic) : bc::HeaderBufOps(layout(name, magic)), block_form_(magic == kBlockMagic) {}
+  DataBufOps(const char* name, uint32_t magic)
+      : bc::HeaderBufOps(layout(name, magic)), block_form_(magic == kBlockMagic) {}
   bool verify_read(const bc::VerifyInput& in, std::string* why) const override;
 
  private:
@@ -95,7 +155,7 @@ class DataBufOps : public bc::HeaderBufOps {
 bool DataBufOps::verify_read(const bc::VerifyInput& in, std::string* why) const {
   if (!bc::HeaderBufOps::verify_read(in, why)) return false;
   if (in.data.size() < kDataHdrSize + sizeof(xd_dir2_block_tail) || in.data.size() % 8)
-    return corrupt(why, "block of " + std::to_string(in.data.size()) + " bytes"), false;
+    return fail(why, "block of " + std::to_string(in.data.size()) + " bytes");
   return block_form_ ? check_block_leaf(in.data, why) : check_data_entries(in.data, in.data.size(), nullptr, why);
 }
 
@@ -105,8 +165,8 @@ bool DataBufOps::verify_read(const bc::VerifyInput& in, std::string* why) const 
 bool DataBufOps::check_block_leaf(std::span<const std::byte> blk, std::string* why) const {
   const size_t tail = blk.size() - sizeof(xd_dir2_block_tail);
   const size_t count = bc::load_be(blk.data() + tail, 4), stale = bc::load_be(blk.data() + tail + 4, 4);
-  if (count > (tail - kDataHdrSize) / 8) return corrupt(why, "block tail count " + std::to_string(count) + " too large"), false;
-  if (stale > count) return corrupt(why, "block tail stale " + std::to_string(stale) + " > count"), false;
+  if (count > (tail - kDataHdrSize) / 8) return fail(why, "block tail count " + std::to_string(count) + " too large");
+  if (stale > count) return fail(why, "block tail stale " + std::to_string(stale) + " > count");
   const size_t end = tail - count * 8;
   std::vector<uint8_t> offs(blk.size() / 8);
   if (!check_data_entries(blk, end, &offs, why)) return false;
@@ -117,67 +177,27 @@ bool DataBufOps::check_block_leaf(std::span<const std::byte> blk, std::string* w
     const uint32_t hash = static_cast<uint32_t>(bc::load_be(blk.data() + end + i * 8, 4));
     const uint64_t addr = bc::load_be(blk.data() + end + i * 8 + 4, 4);
     const std::string at = "leaf entry " + std::to_string(i);
-    if (hash < prev) return corrupt(why, at + " hashval " + hex(hash) + " is below the one before it"), false;
+    if (hash < prev) return fail(why, at + " hashval " + hex(hash) + " is below the one before it");
     prev = hash;
     if (addr == 0) {
       nstale++;
       continue;
     }
     const uint64_t off = addr * 8;
-    if (off >= end || !offs[off / 8]) return corrupt(why, at + " address " + hex(addr) + " names no entry"), false;
+    if (off >= end || !offs[off / 8]) return fail(why, at + " address " + hex(addr) + " names no entry");
     offs[off / 8] = 0;
     const DataEntry e = decode_entry(blk, off);
-    if (da_hashname(e.name) != hash) return corrupt(why, at + " hashval " + hex(hash) + " is not its name's hash"), false;
+    if (da_hashname(e.name) != hash) return fail(why, at + " hashval " + hex(hash) + " is not its name's hash");
   }
-  if (nstale != stale) return corrupt(why, "block tail stale " + std::to_string(stale) + " but " + std::to_string(nstale) + " stale leaf entries"), false;
-  if (count - stale != used) return corrupt(why, std::to_string(used) + " entries but " + std::to_string(count - stale) + " live leaf entries"), false;
+  if (nstale != stale)
+    return fail(why,
+                "block tail stale " + std::to_string(stale) + " but " + std::to_string(nstale) + " stale leaf entries");
+  if (count - stale != used)
+    return fail(why, std::to_string(used) + " entries but " + std::to_string(count - stale) + " live leaf entries");
   return true;
 }
 
 }  // namespace
-
-bool check_data_entries(std::span<const std::byte> blk, size_t end, std::vector<uint8_t>* offs, std::string* why) {
-  const Bestfree bf = bestfree(blk);
-  const int nbest = check_bestfree_shape(bf, why);
-  if (nbest < 0) return false;
-  bool seen[3] = {false, false, false};
-  bool prev_free = false;
-  for (size_t off = kDataHdrSize; off < end;) {
-    const std::string at = "region at " + hex(off);
-    size_t len;
-    if (u16_at(blk, off) == kFreeTag) {
-      len = u16_at(blk, off + 2);
-      if (len < 8 || len % 8 || len > end - off) return corrupt(why, at + ": free length " + std::to_string(len)), false;
-      if (prev_free) return corrupt(why, at + ": free region right after another"), false;
-      int slot = -1;
-      for (int i = 0; i < nbest; i++)
-        if (bf.offset[i] == off) slot = i;
-      if (slot >= 0 && bf.length[slot] != len)
-        return corrupt(why, at + ": free length " + std::to_string(len) + ", bestfree says " + std::to_string(bf.length[slot])), false;
-      if (slot < 0 && (nbest < 3 || len > bf.length[2]))
-        return corrupt(why, at + ": free region of " + std::to_string(len) + " bytes missing from bestfree"), false;
-      if (slot >= 0) seen[slot] = true;
-      prev_free = true;
-    } else {
-      if (end - off < entsize(1)) return corrupt(why, at + ": entry runs past the entry area"), false;
-      const size_t namelen = u8_at(blk, off + 8);
-      len = entsize(namelen);
-      if (namelen == 0) return corrupt(why, at + ": entry with an empty name"), false;
-      if (len > end - off) return corrupt(why, at + ": entry runs past the entry area"), false;
-      const DataEntry e = decode_entry(blk, off);
-      if (e.name.find_first_of(std::string_view("/\0", 2)) != std::string_view::npos)
-        return corrupt(why, at + ": name contains '/' or NUL"), false;
-      if (e.ftype >= kFtMax) return corrupt(why, at + ": ftype " + std::to_string(e.ftype)), false;
-      if (offs) (*offs)[off / 8] = 1;
-      prev_free = false;
-    }
-    if (u16_at(blk, off + len - 2) != off) return corrupt(why, at + ": tag " + hex(u16_at(blk, off + len - 2))), false;
-    off += len;
-  }
-  for (int i = 0; i < nbest; i++)
-    if (!seen[i]) return corrupt(why, "bestfree[" + std::to_string(i) + "] at " + hex(bf.offset[i]) + " is not a free region"), false;
-  return true;
-}
 
 const bc::BufOps& block_ops() {
   static const DataBufOps ops("dir3 block", kBlockMagic);
@@ -189,9 +209,11 @@ const bc::BufOps& data_ops() {
   return ops;
 }
 
-size_t block_entries_end(std::span<const std::byte> blk) {
-  const size_t tail = blk.size() - sizeof(xd_dir2_block_tail);
-  return tail - bc::load_be(blk.data() + tail, 4) * 8;
+size_t entries_end(std::span<const std::byte> blk, uint32_t magic) {
+  if (blk.size() < kDataHdrSize + sizeof(xd_dir2_block_tail) || bc::load_be(blk.data(), 4) != magic) return 0;
+  if (magic == kDataMagic) return blk.size();
+  const size_t tail = blk.size() - sizeof(xd_dir2_block_tail), count = bc::load_be(blk.data() + tail, 4);
+  return count > (tail - kDataHdrSize) / 8 ? 0 : tail - count * 8;
 }
 
 bool entry_at(std::span<const std::byte> blk, size_t end, size_t off, DataEntry* out) {
@@ -203,35 +225,46 @@ bool entry_at(std::span<const std::byte> blk, size_t end, size_t off, DataEntry*
   return true;
 }
 
-void walk_entries(std::span<const std::byte> blk, size_t end, size_t from, const std::function<bool(const DataEntry&)>& fn,
-                  bool* stopped) {
+bool walk_entries(std::span<const std::byte> blk, size_t end, size_t from,
+                  const std::function<bool(const DataEntry&)>& fn, bool* stopped) {
   for (size_t off = kDataHdrSize; off < end;) {
+    if (end - off < 8) return false;
     if (u16_at(blk, off) == kFreeTag) {
-      off += u16_at(blk, off + 2);
+      const size_t len = u16_at(blk, off + 2);
+      if (len < 8 || len % 8 || len > end - off) return false;
+      off += len;
       continue;
     }
+    const size_t namelen = u8_at(blk, off + 8);
+    if (namelen == 0 || entsize(namelen) > end - off) return false;
     const DataEntry e = decode_entry(blk, off);
     if (off >= from && !fn(e)) {
       *stopped = true;
-      return;
+      return true;
     }
-    off += entsize(e.name.size());
+    off += entsize(namelen);
   }
+  return true;
 }
 
 namespace {
 
-// Emits the entries of one verified block at offsets >= from; block_base is
-// the block's data-space byte offset.  Returns 0, or EUCLEAN for an entry
-// whose inode number cannot exist.
-int emit_block(Mount& m, const bc::BufHandle& h, const char* structure, size_t end, uint64_t block_base, size_t from,
-               const EntryFn& fn, bool* stopped) {
-  int err = 0;
+// Emits the entries of one block at offsets >= from; block_base is the
+// block's data-space byte offset.  Returns 0, or EUCLEAN (logged) for a block
+// that is not what it should be or an entry whose inode number cannot exist.
+int emit_block(Mount& m, const bc::BufHandle& h, uint32_t magic, uint64_t block_base, size_t from, const EntryFn& fn,
+               bool* stopped) {
+  const char* structure = magic == kBlockMagic ? "dir3 block" : "dir3 data";
   std::span<const std::byte> blk(h.data(), h.size());
-  walk_entries(blk, end, from, [&](const DataEntry& e) {
+  const size_t end = entries_end(blk, magic);
+  int err = 0;
+  auto emit = [&](const DataEntry& e) {
     if ((err = check_ino(m, structure, h.daddr(), e.ino, e.name))) return false;
     return fn(DirEntry{e.name, e.ino, e.ftype, (block_base + e.off + entsize(e.name.size())) >> 3});
-  }, stopped);
+  };
+  if (end == 0 || !walk_entries(blk, end, from, emit, stopped))
+    return m.report_corruption(structure, h.daddr(),
+                               "block at data-space byte " + hex(block_base) + " is not a " + structure + " block");
   return err;
 }
 
@@ -246,9 +279,11 @@ int data_iterate(Mount& m, const CachedInode& ip, bool block_form, uint64_t cook
   if (block_form) {
     if (start >= g.blksize) return 0;
     if (int err = m.read_dablk(ip, false, 0, &block_ops(), &h))
-      return err == ENOENT ? m.report_corruption("dir3 block", inode_daddr(m, ip), "block-form directory " + std::to_string(ip.core.ino) + " has a hole at block 0") : err;
-    std::span<const std::byte> blk(h.data(), h.size());
-    return emit_block(m, h, "dir3 block", block_entries_end(blk), 0, start, fn, &stopped);
+      return err == ENOENT
+                 ? m.report_corruption("dir3 block", inode_daddr(m, ip),
+                                       "block-form directory " + std::to_string(ip.core.ino) + " has a hole at block 0")
+                 : err;
+    return emit_block(m, h, kBlockMagic, 0, start, fn, &stopped);
   }
   const uint64_t first_db = start / g.blksize;
   uint64_t last_db = UINT64_MAX;
@@ -261,10 +296,12 @@ int data_iterate(Mount& m, const CachedInode& ip, bool block_form, uint64_t cook
       last_db = db;
       int err = m.read_dablk(ip, false, db * g.blkfsbs, &data_ops(), &h);
       if (err == ENOENT)
-        return m.report_corruption("dir3 data", inode_daddr(m, ip), "directory " + std::to_string(ip.core.ino) + " data block " + std::to_string(db) + " is partly a hole");
+        return m.report_corruption(
+            "dir3 data", inode_daddr(m, ip),
+            "directory " + std::to_string(ip.core.ino) + " data block " + std::to_string(db) + " is partly a hole");
       if (err) return err;
       const size_t from = db == first_db ? start % g.blksize : 0;
-      if ((err = emit_block(m, h, "dir3 data", h.size(), db * g.blksize, from, fn, &stopped)) || stopped) return err;
+      if ((err = emit_block(m, h, kDataMagic, db * g.blksize, from, fn, &stopped)) || stopped) return err;
     }
   }
   return 0;

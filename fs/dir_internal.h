@@ -29,10 +29,10 @@ inline constexpr uint32_t kBlockMagic = 0x58444233;  // "XDB3": block form's sin
 inline constexpr uint32_t kDataMagic = 0x58444433;   // "XDD3": data block of leaf and node forms
 inline constexpr uint16_t kLeaf1Magic = 0x3df1;
 inline constexpr uint16_t kLeafnMagic = 0x3dff;
-inline constexpr uint16_t kFreeTag = 0xffff;         // first 2 bytes of an unused region
-inline constexpr size_t kDataHdrSize = 64;           // sizeof(xd_dir3_data_hdr): entries follow
-inline constexpr size_t kLeafHdrSize = 64;           // sizeof(xd_dir3_leaf_hdr): leaf entries follow
-inline constexpr uint8_t kFtMax = 9;                 // ftypes 0..8 (8: whiteout)
+inline constexpr uint16_t kFreeTag = 0xffff;  // first 2 bytes of an unused region
+inline constexpr size_t kDataHdrSize = 64;    // sizeof(xd_dir3_data_hdr): entries follow
+inline constexpr size_t kLeafHdrSize = 64;    // sizeof(xd_dir3_leaf_hdr): leaf entries follow
+inline constexpr uint8_t kFtMax = 9;          // ftypes 0..8 (8: whiteout)
 inline constexpr uint64_t kLeafSpaceBytes = 32ull << 30;
 inline constexpr uint64_t kFreeSpaceBytes = 64ull << 30;
 /// Data-space offsets of ".", ".." and the first other entry (v3 headers).
@@ -56,33 +56,29 @@ const bc::BufOps& block_ops();
 const bc::BufOps& data_ops();
 const btree::DaBufOps& leaf_ops();
 
-/// Checks a data block's entries in [kDataHdrSize, end) and its bestfree
-/// (exactly the 3 longest free regions, longest first); every tag names its
-/// entry's offset, names are 1..255 bytes without '/' or NUL, ftypes < kFtMax,
-/// no two free regions touch.  If offs is non-null, marks in it (one byte per
-/// 8 bytes of block) the start of every used entry.  Returns true, or false
-/// with *why.
-bool check_data_entries(std::span<const std::byte> blk, size_t end, std::vector<uint8_t>* offs, std::string* why);
+/// Where the entries of a cached directory block end: its size for a data
+/// block (magic kDataMagic), its leaf entries' first byte for block form's
+/// block (kBlockMagic).  0 if the buffer does not hold that structure: the
+/// buffer cache verifies a buffer with the ops of its first reader only, and
+/// a corrupt image can map one disk block at two fork offsets.
+size_t entries_end(std::span<const std::byte> blk, uint32_t magic);
 
-/// Where block form's entries end: its leaf entries' first byte.
-/// REQUIRES: the block passed block_ops().
-size_t block_entries_end(std::span<const std::byte> blk);
-
-/// The used entry that starts at off, if one does (tag equal to off, inside
-/// [kDataHdrSize, end)).  REQUIRES: the block passed its verifier.
+/// The used entry that starts at off, if one does (in [kDataHdrSize, end),
+/// with its tag equal to off).  Bounds-checked.
 bool entry_at(std::span<const std::byte> blk, size_t end, size_t off, DataEntry* out);
 
 /// Calls fn for each used entry at offset >= from, in order, until it
-/// returns false (then *stopped is set).  REQUIRES: the block passed its verifier.
-void walk_entries(std::span<const std::byte> blk, size_t end, size_t from, const std::function<bool(const DataEntry&)>& fn,
-                  bool* stopped);
+/// returns false (then *stopped is set).  Returns false if it meets a region
+/// that does not fit [kDataHdrSize, end) (see entries_end()), true otherwise.
+bool walk_entries(std::span<const std::byte> blk, size_t end, size_t from,
+                  const std::function<bool(const DataEntry&)>& fn, bool* stopped);
 
 /// Geometry of ip's directory in fsblocks.
 struct Geometry {
-  uint32_t blksize = 0;    ///< directory block, bytes
-  uint32_t blkfsbs = 0;    ///< directory block, fsblocks
-  uint64_t leaf_dablk = 0; ///< first fsblock of the leaf space
-  uint64_t free_dablk = 0; ///< first fsblock of the free-index space
+  uint32_t blksize = 0;     ///< directory block, bytes
+  uint32_t blkfsbs = 0;     ///< directory block, fsblocks
+  uint64_t leaf_dablk = 0;  ///< first fsblock of the leaf space
+  uint64_t free_dablk = 0;  ///< first fsblock of the free-index space
 };
 Geometry geometry(const Superblock& sb);
 

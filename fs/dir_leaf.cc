@@ -25,29 +25,42 @@ namespace {
 static_assert(sizeof(xd_dir3_leaf_hdr) == kLeafHdrSize);
 
 size_t leaf_count(std::span<const std::byte> b) { return bc::load_be(b.data() + offsetof(xd_dir3_leaf_hdr, count), 2); }
-uint32_t leaf_hash(std::span<const std::byte> b, size_t i) { return static_cast<uint32_t>(bc::load_be(b.data() + kLeafHdrSize + i * 8, 4)); }
-uint32_t leaf_addr(std::span<const std::byte> b, size_t i) { return static_cast<uint32_t>(bc::load_be(b.data() + kLeafHdrSize + i * 8 + 4, 4)); }
+uint32_t leaf_hash(std::span<const std::byte> b, size_t i) {
+  return static_cast<uint32_t>(bc::load_be(b.data() + kLeafHdrSize + i * 8, 4));
+}
+uint32_t leaf_addr(std::span<const std::byte> b, size_t i) {
+  return static_cast<uint32_t>(bc::load_be(b.data() + kLeafHdrSize + i * 8 + 4, 4));
+}
+
+// Stores msg in *why and returns false (verifiers' convention).
+bool fail(std::string* why, std::string msg) {
+  *why = std::move(msg);
+  return false;
+}
 
 // btree::DaBufOps::LeafCheck for LEAF1 and LEAFN blocks.
 bool leaf_check(std::span<const std::byte> b, std::string* why) {
-  if (b.size() < kLeafHdrSize + sizeof(xd_dir2_leaf_tail)) return corrupt(why, "leaf block of " + std::to_string(b.size()) + " bytes"), false;
+  if (b.size() < kLeafHdrSize + sizeof(xd_dir2_leaf_tail))
+    return fail(why, "leaf block of " + std::to_string(b.size()) + " bytes");
   size_t limit = b.size();  // where the leaf entries must end
   if (bc::load_be(b.data() + offsetof(xd_da_blkinfo, magic), 2) == kLeaf1Magic) {
     const size_t bestcount = bc::load_be(b.data() + b.size() - sizeof(xd_dir2_leaf_tail), 4);
     if (bestcount > (limit - sizeof(xd_dir2_leaf_tail) - kLeafHdrSize) / 2)
-      return corrupt(why, "leaf bestcount " + std::to_string(bestcount) + " too large"), false;
+      return fail(why, "leaf bestcount " + std::to_string(bestcount) + " too large");
     limit -= sizeof(xd_dir2_leaf_tail) + bestcount * 2;
   }
   const size_t count = leaf_count(b);
   const size_t stale = bc::load_be(b.data() + offsetof(xd_dir3_leaf_hdr, stale), 2);
-  if (count > (limit - kLeafHdrSize) / 8) return corrupt(why, "leaf count " + std::to_string(count) + " too large"), false;
+  if (count > (limit - kLeafHdrSize) / 8) return fail(why, "leaf count " + std::to_string(count) + " too large");
   size_t nstale = 0;
   for (size_t i = 0; i < count; i++) {
     if (i > 0 && leaf_hash(b, i) < leaf_hash(b, i - 1))
-      return corrupt(why, "leaf entry " + std::to_string(i) + " hashval " + hex(leaf_hash(b, i)) + " is below the one before it"), false;
+      return fail(
+          why, "leaf entry " + std::to_string(i) + " hashval " + hex(leaf_hash(b, i)) + " is below the one before it");
     nstale += leaf_addr(b, i) == 0;
   }
-  if (nstale != stale) return corrupt(why, "leaf stale " + std::to_string(stale) + " but " + std::to_string(nstale) + " stale entries"), false;
+  if (nstale != stale)
+    return fail(why, "leaf stale " + std::to_string(stale) + " but " + std::to_string(nstale) + " stale entries");
   return true;
 }
 
@@ -70,9 +83,15 @@ int resolve(Mount& m, const CachedInode& ip, const Geometry& g, const bc::BufHan
   const std::string at = "directory " + std::to_string(ip.core.ino) + ": leaf address " + hex(addr);
   if (off >= kLeafSpaceBytes) return m.report_corruption(structure, leaf_buf.daddr(), at + " is past the data space");
   int err = m.read_dablk(ip, false, db * g.blkfsbs, &data_ops(), data);
-  if (err == ENOENT) return m.report_corruption(structure, leaf_buf.daddr(), at + " names data block " + std::to_string(db) + ", a hole");
+  if (err == ENOENT)
+    return m.report_corruption(structure, leaf_buf.daddr(),
+                               at + " names data block " + std::to_string(db) + ", a hole");
   if (err) return err;
-  if (!entry_at({data->data(), data->size()}, data->size(), off % g.blksize, out))
+  const size_t end = entries_end({data->data(), data->size()}, kDataMagic);
+  if (end == 0)
+    return m.report_corruption("dir3 data", data->daddr(),
+                               at + " names data block " + std::to_string(db) + ", which is not a dir3 data block");
+  if (!entry_at({data->data(), data->size()}, end, off % g.blksize, out))
     return m.report_corruption(structure, leaf_buf.daddr(), at + " names no entry of data block " + std::to_string(db));
   return 0;
 }
@@ -97,17 +116,23 @@ int leaf_lookup(Mount& m, const CachedInode& ip, uint16_t leaf_magic, std::strin
   const uint32_t hash = da_hashname(name);
   btree::DaLeaf leaf;
   int err = btree::da_lookup_leaf(t, hash, &leaf);
-  if (err == ENOENT) return m.report_corruption(structure, inode_daddr(m, ip), dir + "no block at the leaf-space start");
+  if (err == ENOENT)
+    return m.report_corruption(structure, inode_daddr(m, ip), dir + "no block at the leaf-space start");
   if (err) return err;
   const uint64_t max_leaves = leaf_blocks(ip, g);
   for (uint64_t walked = 1;; walked++) {
     std::span<const std::byte> b(leaf.buf.data(), leaf.buf.size());
     const size_t count = leaf_count(b);
+    if (b.size() < kLeafHdrSize || count > (b.size() - kLeafHdrSize) / 8)  // verified by other ops: see entries_end()
+      return m.report_corruption(structure, leaf.buf.daddr(),
+                                 dir + "leaf count " + std::to_string(count) + " does not fit the block");
     size_t lo = 0, hi = count;
     while (lo < hi) {
       const size_t mid = lo + (hi - lo) / 2;
-      if (leaf_hash(b, mid) < hash) lo = mid + 1;
-      else hi = mid;
+      if (leaf_hash(b, mid) < hash)
+        lo = mid + 1;
+      else
+        hi = mid;
     }
     for (; lo < count && leaf_hash(b, lo) == hash; lo++) {
       if (leaf_addr(b, lo) == 0) continue;  // stale
@@ -120,10 +145,12 @@ int leaf_lookup(Mount& m, const CachedInode& ip, uint16_t leaf_magic, std::strin
       if (ftype) *ftype = e.ftype;
       return 0;
     }
-    if (lo < count) return ENOENT;  // a larger hash follows: the run is over
+    if (lo < count) return ENOENT;                          // a larger hash follows: the run is over
     if ((err = btree::da_next_leaf(t, &leaf))) return err;  // ENOENT: that was the last leaf
     if (walked >= max_leaves)
-      return m.report_corruption("dir3 node", leaf.buf.daddr(), dir + "leaf forw chain longer than the " + std::to_string(max_leaves) + " leaf blocks mapped");
+      return m.report_corruption(
+          "dir3 node", leaf.buf.daddr(),
+          dir + "leaf forw chain longer than the " + std::to_string(max_leaves) + " leaf blocks mapped");
   }
 }
 

@@ -53,7 +53,8 @@ int sf_decode(Mount& m, const CachedInode& ip, uint64_t* parent, std::vector<SfE
     e.name = {reinterpret_cast<const char*>(fork.data() + pos + 3), namelen};
     e.ftype = u8(pos + 3 + namelen);
     e.ino = bc::load_be(fork.data() + pos + 4 + namelen, inosize);
-    if (e.name.find_first_of(std::string_view("/\0", 2)) != std::string_view::npos) return bad(at + " name contains '/' or NUL");
+    if (e.name.find_first_of(std::string_view("/\0", 2)) != std::string_view::npos)
+      return bad(at + " name contains '/' or NUL");
     if (e.ftype >= kFtMax) return bad(at + " has ftype " + std::to_string(e.ftype));
     if (e.off < next_off) return bad(at + " offset " + std::to_string(e.off) + " is below " + std::to_string(next_off));
     if (int err = check_ino(m, "dir sf", daddr, e.ino, e.name)) return err;
@@ -64,7 +65,8 @@ int sf_decode(Mount& m, const CachedInode& ip, uint64_t* parent, std::vector<SfE
   }
   if (pos != size) return bad("entries end at byte " + std::to_string(pos) + ", di_size is " + std::to_string(size));
   if (next_off > m.sb().dirblksize) return bad("entries would not fit one directory block");
-  if (big != i8count) return bad("i8count " + std::to_string(i8count) + " but " + std::to_string(big) + " 8-byte inumbers");
+  if (big != i8count)
+    return bad("i8count " + std::to_string(i8count) + " but " + std::to_string(big) + " 8-byte inumbers");
   return 0;
 }
 

@@ -46,9 +46,9 @@ const DaBufOps& test_ops() {
 struct Block {
   uint32_t forw = 0, back = 0;
   uint16_t magic = kLeafMagic;
-  uint16_t level = 0;                                   // nodes
+  uint16_t level = 0;                                  // nodes
   std::vector<std::pair<uint32_t, uint32_t>> entries;  // nodes: (hashval, before)
-  std::vector<uint32_t> hashes;                         // leaves
+  std::vector<uint32_t> hashes;                        // leaves
 };
 
 std::vector<std::byte> encode(uint32_t dablk, const Block& b) {
@@ -98,13 +98,13 @@ Block leaf(uint32_t back, uint32_t forw, std::vector<uint32_t> hashes) {
 // hash 50 runs from leaf 3 into leaf 4.
 std::map<uint32_t, Block> good_tree() {
   return {
-      {0, node(2, {{50, 1}, {400, 2}})},
-      {1, node(1, {{50, 3}, {50, 4}})},
-      {2, node(1, {{200, 5}, {400, 6}})},
-      {3, leaf(0, 4, {10, 20, 50, 50})},
-      {4, leaf(3, 5, {50, 50})},
-      {5, leaf(4, 6, {60, 200})},
-      {6, leaf(5, 0, {300, 400})},
+      {0, node(2, {{50, 1}, {400, 2}})},   // root
+      {1, node(1, {{50, 3}, {50, 4}})},    // left
+      {2, node(1, {{200, 5}, {400, 6}})},  // right
+      {3, leaf(0, 4, {10, 20, 50, 50})},   // leaves, left to right
+      {4, leaf(3, 5, {50, 50})},           //
+      {5, leaf(4, 6, {60, 200})},          //
+      {6, leaf(5, 0, {300, 400})},         //
   };
 }
 

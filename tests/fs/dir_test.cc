@@ -55,7 +55,8 @@ void check_dir(Mount& m, const std::string& img, const Children& man, const std:
   }
   uint64_t ino;
   for (const std::string& missing : {std::string("no-such-name"), all.back().name + "x", all.back().name.substr(1)})
-    if (!children.count(missing) && missing != "." && missing != "..") CHECK(dir_lookup(m, *d, missing, &ino) == ENOENT);
+    if (!children.count(missing) && missing != "." && missing != "..")
+      CHECK(dir_lookup(m, *d, missing, &ino) == ENOENT);
   CHECK(dir_lookup(m, *d, std::string(256, 'a'), &ino) == ENAMETOOLONG);
 
   // Resuming from a sample of cookies continues exactly where it stopped.
@@ -94,8 +95,9 @@ TEST_CASE("dir: da_hashname matches xfs_db hash", "[fs][dir]") {
     return;
   }
   MkfsImage img;
-  const std::vector<std::string> names = {"a", "ab", "abc", "abcd", "abcde", "lost+found", "café", "日本語",
-                                          "\xff\xfe\x80", std::string(255, 'z'), "with:colon", "-dash"};
+  const std::vector<std::string> names = {"a",          "ab",   "abc",    "abcd",         "abcde",
+                                          "lost+found", "café", "日本語", "\xff\xfe\x80", std::string(255, 'z'),
+                                          "with:colon", "-dash"};
   std::string cmd = "xfs_db -r";
   for (const std::string& n : names) cmd += " -c \"hash " + n + "\"";  // no quotes: xfs_db would hash them
   std::istringstream out(run(cmd + " " + img.path));
@@ -177,7 +179,8 @@ TEST_CASE("dir: short form with 8-byte inode numbers (i8count)", "[fs][dir]") {
   const uint64_t blocks = 3ull * ((1u << 28) - 1);
   REQUIRE(system(("truncate -s " + std::to_string(blocks * 4096) + " " + img).c_str()) == 0);
   REQUIRE(system(("mkfs.xfs -q -f -K -b size=4096 -d agcount=3,size=" + std::to_string(blocks) +
-                  "b -l size=64m -n size=65536 -p " + proto + " " + img).c_str()) == 0);
+                  "b -l size=64m -n size=65536 -p " + proto + " " + img)
+                     .c_str()) == 0);
   {
     auto m = open_mount(img);
     const Children man = {{"/", {{"a", "dir"}, {"b", "dir"}, {"c", "dir"}, {"f", "reg"}}},

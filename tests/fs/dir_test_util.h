@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -45,8 +46,13 @@ inline const std::string& image(const std::string& name) {
     REQUIRE(mkdtemp(dir));
     path = std::string(dir) + "/" + name + ".img";
     const std::string tool = name == "kernel" ? "make-kernel-image" : "make-image";
-    int rc = system((std::string(XFSFUSE_SOURCE_DIR) + "/images/" + tool + " " + name + " " + path + " >/dev/null 2>&1").c_str());
-    if (rc != 0) path.clear();
+    const std::string log = std::string(dir) + "/build.log";
+    int rc = system(
+        (std::string(XFSFUSE_SOURCE_DIR) + "/images/" + tool + " " + name + " " + path + " >" + log + " 2>&1").c_str());
+    if (rc != 0) {
+      WARN(tool << " " << name << " failed (exit " << WEXITSTATUS(rc) << "): " << run("tail -n 3 " + log));
+      path.clear();
+    }
   }
   return built[name] = path;
 }
