@@ -59,10 +59,11 @@ uint64_t inode_daddr(const Mount& m, const CachedInode& ip);
 int sf_walk(Mount& m, const CachedInode& ip, const RecordFn& fn);
 
 /// Walks every leaf block of an extents/btree-format attr fork (one leaf, or
-/// a da btree over leaves), leftmost leaf first, then through forw.  Each
-/// block is checked before fn sees its records.  Returns 0, or EUCLEAN (one
-/// log line: a structure check failed, the leaves' hashes go down from one
-/// leaf to the next, the chain is longer than the fork), EIO, ENOMEM.
+/// a da btree over leaves), leftmost leaf first, then through forw.  Blocks
+/// are checked as the buffer cache reads them, and each entry again before
+/// fn sees it.  Returns 0, or EUCLEAN (one log line: a structure check
+/// failed, the leaves' hashes go down from one leaf to the next, the chain is
+/// longer than the fork), EIO, ENOMEM.
 int leaf_walk(Mount& m, const CachedInode& ip, const RecordFn& fn);
 
 /// Looks up ns + name in an extents/btree-format attr fork by its name hash

@@ -9,8 +9,9 @@
 //   local  (kFlagLocal set): be16 valuelen, u8 namelen, name, value
 //   remote:                  be32 valueblk, be32 valuelen, u8 namelen, name
 // firstused 0 stands for 65536 in 64 KiB blocks, where it does not fit 16 bits.
-// The whole entry table is checked once, by the buffer cache's verifier
-// (leaf_check below, through btree::DaBufOps), so the walks trust it.
+// The whole entry table is checked when the buffer cache reads the block
+// (leaf_check below, through btree::DaBufOps); the walks re-check the parts
+// they use (see usable_hdr), as another reader may have read it first.
 #include <cerrno>
 #include <cstring>
 
@@ -53,7 +54,7 @@ xd_attr_leaf_entry leaf_entry(std::span<const std::byte> b, size_t i) {
 
 const uint8_t* u8_at(std::span<const std::byte> b, size_t off) { return reinterpret_cast<const uint8_t*>(b.data() + off); }
 
-// The record of entry e.  REQUIRES: the block passed leaf_check().
+// The record of entry e.  REQUIRES: e passed check_entry().
 AttrRecord leaf_record(std::span<const std::byte> b, const xd_attr_leaf_entry& e) {
   const size_t idx = be16(e.nameidx);
   AttrRecord r;
@@ -101,19 +102,27 @@ bool check_entry(std::span<const std::byte> b, const LeafHdr& h, size_t i, std::
   return true;
 }
 
-// btree::DaBufOps::LeafCheck for attr leaves: the header's count and
-// firstused, then every entry.  Remote value fields are checked when read.
-bool leaf_check(std::span<const std::byte> b, std::string* why) {
+// Decodes the header into *h and checks that the entry table fits below
+// firstused, and firstused in the block.
+bool check_hdr(std::span<const std::byte> b, LeafHdr* h, std::string* why) {
   if (b.size() < kHdrSize) {
     *why = "leaf block of " + std::to_string(b.size()) + " bytes";
     return false;
   }
-  const LeafHdr h = leaf_hdr(b);
-  if (kHdrSize + h.count * kEntrySize > h.firstused || h.firstused > b.size()) {
-    *why = "count " + std::to_string(h.count) + " and firstused " + std::to_string(h.firstused) + " do not fit a " +
+  *h = leaf_hdr(b);
+  if (kHdrSize + h->count * kEntrySize > h->firstused || h->firstused > b.size()) {
+    *why = "count " + std::to_string(h->count) + " and firstused " + std::to_string(h->firstused) + " do not fit a " +
            std::to_string(b.size()) + "-byte block";
     return false;
   }
+  return true;
+}
+
+// btree::DaBufOps::LeafCheck for attr leaves: the header, then every entry.
+// Remote value fields are checked when the value is read.
+bool leaf_check(std::span<const std::byte> b, std::string* why) {
+  LeafHdr h;
+  if (!check_hdr(b, &h, why)) return false;
   for (size_t i = 0; i < h.count; i++)
     if (!check_entry(b, h, i, why)) return false;
   return true;
@@ -153,6 +162,23 @@ uint64_t fork_blocks(const CachedInode& ip) {
   return n;
 }
 
+// The cache verifies a block once, with the ops of whoever reads it first,
+// so a leaf cross-linked into another tree, or first read unverified, may
+// never have met leaf_check().  The walks therefore re-check what they use,
+// O(1) apiece: the header before the entry table, an entry before its
+// record.  These return 0, or EUCLEAN after one log line.
+int usable_hdr(Mount& m, const CachedInode& ip, const btree::DaLeaf& leaf, LeafHdr* h) {
+  std::string why;
+  if (check_hdr(bytes(leaf.buf), h, &why)) return 0;
+  return m.report_corruption("attr leaf", leaf.buf.daddr(), "inode " + std::to_string(ip.core.ino) + ": " + why);
+}
+
+int usable_entry(Mount& m, const CachedInode& ip, const btree::DaLeaf& leaf, const LeafHdr& h, size_t i) {
+  std::string why;
+  if (check_entry(bytes(leaf.buf), h, i, &why)) return 0;
+  return m.report_corruption("attr leaf", leaf.buf.daddr(), "inode " + std::to_string(ip.core.ino) + ": " + why);
+}
+
 // Moves *leaf to its right sibling, the (*visited + 1)th leaf of the walk.
 // Returns 0, ENOENT (no sibling), or an errno (reported).
 int next_leaf(Mount& m, const CachedInode& ip, const btree::DaTree& t, btree::DaLeaf* leaf, uint64_t* visited) {
@@ -174,14 +200,17 @@ int leaf_walk(Mount& m, const CachedInode& ip, const RecordFn& fn) {
   uint32_t prev_hash = 0;
   for (;;) {
     const auto b = bytes(leaf.buf);
-    const LeafHdr h = leaf_hdr(b);
+    LeafHdr h;
+    if (int err = usable_hdr(m, ip, leaf, &h)) return err;
     if (h.count > 0 && be32(leaf_entry(b, 0).hashval) < prev_hash)
       return m.report_corruption("attr leaf", leaf.buf.daddr(),
                                  "inode " + std::to_string(ip.core.ino) + ": first hashval " +
                                      hex(be32(leaf_entry(b, 0).hashval)) + " is below the left sibling's last " +
                                      hex(prev_hash));
-    for (size_t i = 0; i < h.count; i++)
+    for (size_t i = 0; i < h.count; i++) {
+      if (int err = usable_entry(m, ip, leaf, h, i)) return err;
       if (!fn(leaf_record(b, leaf_entry(b, i)))) return 0;
+    }
     if (h.count > 0) prev_hash = be32(leaf_entry(b, h.count - 1).hashval);
     int err = next_leaf(m, ip, t, &leaf, &visited);
     if (err == ENOENT) return 0;
@@ -197,7 +226,8 @@ int leaf_get(Mount& m, const CachedInode& ip, uint8_t ns, std::string_view name,
   uint64_t visited = 1;
   for (;;) {
     const auto b = bytes(leaf.buf);
-    const LeafHdr h = leaf_hdr(b);
+    LeafHdr h;
+    if (int err = usable_hdr(m, ip, leaf, &h)) return err;
     size_t lo = 0, hi = h.count;  // first entry with hashval >= hash
     while (lo < hi) {
       const size_t mid = lo + (hi - lo) / 2;
@@ -207,6 +237,7 @@ int leaf_get(Mount& m, const CachedInode& ip, uint8_t ns, std::string_view name,
     for (size_t i = lo; i < h.count; i++) {
       const xd_attr_leaf_entry e = leaf_entry(b, i);
       if (be32(e.hashval) != hash) return ENODATA;
+      if (int err = usable_entry(m, ip, leaf, h, i)) return err;
       const AttrRecord r = leaf_record(b, e);
       if (!matches(r, ns, name)) continue;
       if (!r.remote) {
