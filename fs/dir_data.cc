@@ -91,36 +91,35 @@ bool check_data_entries(std::span<const std::byte> blk, size_t end, std::vector<
   bool seen[3] = {false, false, false};
   bool prev_free = false;
   for (size_t off = kDataHdrSize; off < end;) {
-    const std::string at = "region at " + hex(off);
+    auto bad = [&](const std::string& what) { return fail(why, "region at " + hex(off) + ": " + what); };
     size_t len;
     if (u16_at(blk, off) == kFreeTag) {
       len = u16_at(blk, off + 2);
-      if (len < 8 || len % 8 || len > end - off) return fail(why, at + ": free length " + std::to_string(len));
-      if (prev_free) return fail(why, at + ": free region right after another");
+      if (len < 8 || len % 8 || len > end - off) return bad("free length " + std::to_string(len));
+      if (prev_free) return bad("free region right after another");
       int slot = -1;
       for (int i = 0; i < nbest; i++)
         if (bf.offset[i] == off) slot = i;
       if (slot >= 0 && bf.length[slot] != len)
-        return fail(why,
-                    at + ": free length " + std::to_string(len) + ", bestfree says " + std::to_string(bf.length[slot]));
+        return bad("free length " + std::to_string(len) + ", bestfree says " + std::to_string(bf.length[slot]));
       if (slot < 0 && (nbest < 3 || len > bf.length[2]))
-        return fail(why, at + ": free region of " + std::to_string(len) + " bytes missing from bestfree");
+        return bad("free region of " + std::to_string(len) + " bytes missing from bestfree");
       if (slot >= 0) seen[slot] = true;
       prev_free = true;
     } else {
-      if (end - off < entsize(1)) return fail(why, at + ": entry runs past the entry area");
+      if (end - off < entsize(1)) return bad("entry runs past the entry area");
       const size_t namelen = u8_at(blk, off + 8);
       len = entsize(namelen);
-      if (namelen == 0) return fail(why, at + ": entry with an empty name");
-      if (len > end - off) return fail(why, at + ": entry runs past the entry area");
+      if (namelen == 0) return bad("entry with an empty name");
+      if (len > end - off) return bad("entry runs past the entry area");
       const DataEntry e = decode_entry(blk, off);
       if (e.name.find_first_of(std::string_view("/\0", 2)) != std::string_view::npos)
-        return fail(why, at + ": name contains '/' or NUL");
-      if (e.ftype >= kFtMax) return fail(why, at + ": ftype " + std::to_string(e.ftype));
+        return bad("name contains '/' or NUL");
+      if (e.ftype >= kFtMax) return bad("ftype " + std::to_string(e.ftype));
       if (offs) (*offs)[off / 8] = 1;
       prev_free = false;
     }
-    if (u16_at(blk, off + len - 2) != off) return fail(why, at + ": tag " + hex(u16_at(blk, off + len - 2)));
+    if (u16_at(blk, off + len - 2) != off) return bad("tag " + hex(u16_at(blk, off + len - 2)));
     off += len;
   }
   for (int i = 0; i < nbest; i++)
@@ -176,18 +175,18 @@ bool DataBufOps::check_block_leaf(std::span<const std::byte> blk, std::string* w
   for (size_t i = 0; i < count; i++) {
     const uint32_t hash = static_cast<uint32_t>(bc::load_be(blk.data() + end + i * 8, 4));
     const uint64_t addr = bc::load_be(blk.data() + end + i * 8 + 4, 4);
-    const std::string at = "leaf entry " + std::to_string(i);
-    if (hash < prev) return fail(why, at + " hashval " + hex(hash) + " is below the one before it");
+    auto bad = [&](const std::string& what) { return fail(why, "leaf entry " + std::to_string(i) + " " + what); };
+    if (hash < prev) return bad("hashval " + hex(hash) + " is below the one before it");
     prev = hash;
     if (addr == 0) {
       nstale++;
       continue;
     }
     const uint64_t off = addr * 8;
-    if (off >= end || !offs[off / 8]) return fail(why, at + " address " + hex(addr) + " names no entry");
+    if (off >= end || !offs[off / 8]) return bad("address " + hex(addr) + " names no entry");
     offs[off / 8] = 0;
     const DataEntry e = decode_entry(blk, off);
-    if (da_hashname(e.name) != hash) return fail(why, at + " hashval " + hex(hash) + " is not its name's hash");
+    if (da_hashname(e.name) != hash) return bad("hashval " + hex(hash) + " is not its name's hash");
   }
   if (nstale != stale)
     return fail(why,
@@ -235,6 +234,7 @@ bool walk_entries(std::span<const std::byte> blk, size_t end, size_t from,
       off += len;
       continue;
     }
+    if (end - off < entsize(1)) return false;
     const size_t namelen = u8_at(blk, off + 8);
     if (namelen == 0 || entsize(namelen) > end - off) return false;
     const DataEntry e = decode_entry(blk, off);

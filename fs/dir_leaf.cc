@@ -80,19 +80,20 @@ uint64_t leaf_blocks(const CachedInode& ip, const Geometry& g) {
 int resolve(Mount& m, const CachedInode& ip, const Geometry& g, const bc::BufHandle& leaf_buf, const char* structure,
             uint32_t addr, bc::BufHandle* data, DataEntry* out) {
   const uint64_t off = uint64_t{addr} * 8, db = off / g.blksize;
-  const std::string at = "directory " + std::to_string(ip.core.ino) + ": leaf address " + hex(addr);
-  if (off >= kLeafSpaceBytes) return m.report_corruption(structure, leaf_buf.daddr(), at + " is past the data space");
+  auto at = [&] { return "directory " + std::to_string(ip.core.ino) + ": leaf address " + hex(addr); };
+  if (off >= kLeafSpaceBytes) return m.report_corruption(structure, leaf_buf.daddr(), at() + " is past the data space");
   int err = m.read_dablk(ip, false, db * g.blkfsbs, &data_ops(), data);
   if (err == ENOENT)
     return m.report_corruption(structure, leaf_buf.daddr(),
-                               at + " names data block " + std::to_string(db) + ", a hole");
+                               at() + " names data block " + std::to_string(db) + ", a hole");
   if (err) return err;
   const size_t end = entries_end({data->data(), data->size()}, kDataMagic);
   if (end == 0)
     return m.report_corruption("dir3 data", data->daddr(),
-                               at + " names data block " + std::to_string(db) + ", which is not a dir3 data block");
+                               at() + " names data block " + std::to_string(db) + ", which is not a dir3 data block");
   if (!entry_at({data->data(), data->size()}, end, off % g.blksize, out))
-    return m.report_corruption(structure, leaf_buf.daddr(), at + " names no entry of data block " + std::to_string(db));
+    return m.report_corruption(structure, leaf_buf.daddr(),
+                               at() + " names no entry of data block " + std::to_string(db));
   return 0;
 }
 
@@ -107,17 +108,19 @@ int leaf_lookup(Mount& m, const CachedInode& ip, uint16_t leaf_magic, std::strin
                 uint8_t* ftype) {
   const Geometry g = geometry(m.sb());
   const char* structure = leaf_magic == kLeaf1Magic ? "dir3 leaf1" : "dir3 leafn";
-  const std::string dir = "directory " + std::to_string(ip.core.ino) + ": ";
+  auto dir = [&] { return "directory " + std::to_string(ip.core.ino) + ": "; };
   btree::DaTree t;
   t.root = static_cast<uint32_t>(g.leaf_dablk);
   t.leaf_magic = leaf_magic;
   t.read = [&](uint32_t dablk, bc::BufHandle* out) { return m.read_dablk(ip, false, dablk, &leaf_ops(), out); };
-  t.report = [&](uint64_t daddr, const std::string& why) { return m.report_corruption("dir3 node", daddr, dir + why); };
+  t.report = [&](uint64_t daddr, const std::string& why) {
+    return m.report_corruption("dir3 node", daddr, dir() + why);
+  };
   const uint32_t hash = da_hashname(name);
   btree::DaLeaf leaf;
   int err = btree::da_lookup_leaf(t, hash, &leaf);
   if (err == ENOENT)
-    return m.report_corruption(structure, inode_daddr(m, ip), dir + "no block at the leaf-space start");
+    return m.report_corruption(structure, inode_daddr(m, ip), dir() + "no block at the leaf-space start");
   if (err) return err;
   const uint64_t max_leaves = leaf_blocks(ip, g);
   for (uint64_t walked = 1;; walked++) {
@@ -125,7 +128,7 @@ int leaf_lookup(Mount& m, const CachedInode& ip, uint16_t leaf_magic, std::strin
     const size_t count = leaf_count(b);
     if (b.size() < kLeafHdrSize || count > (b.size() - kLeafHdrSize) / 8)  // verified by other ops: see entries_end()
       return m.report_corruption(structure, leaf.buf.daddr(),
-                                 dir + "leaf count " + std::to_string(count) + " does not fit the block");
+                                 dir() + "leaf count " + std::to_string(count) + " does not fit the block");
     size_t lo = 0, hi = count;
     while (lo < hi) {
       const size_t mid = lo + (hi - lo) / 2;
@@ -150,7 +153,7 @@ int leaf_lookup(Mount& m, const CachedInode& ip, uint16_t leaf_magic, std::strin
     if (walked >= max_leaves)
       return m.report_corruption(
           "dir3 node", leaf.buf.daddr(),
-          dir + "leaf forw chain longer than the " + std::to_string(max_leaves) + " leaf blocks mapped");
+          dir() + "leaf forw chain longer than the " + std::to_string(max_leaves) + " leaf blocks mapped");
   }
 }
 

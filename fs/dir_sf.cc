@@ -43,20 +43,20 @@ int sf_decode(Mount& m, const CachedInode& ip, uint64_t* parent, std::vector<SfE
   uint64_t next_off = kFirstOffset;  // the smallest offset the next entry may have
   out->clear();
   for (size_t i = 0; i < count; i++) {
-    const std::string at = "entry " + std::to_string(i);
-    if (size - pos < 3) return bad(at + " runs past di_size");
+    auto bad_entry = [&](const std::string& what) { return bad("entry " + std::to_string(i) + " " + what); };
+    if (size - pos < 3) return bad_entry("runs past di_size");
     const size_t namelen = u8(pos);
-    if (namelen == 0) return bad(at + " has an empty name");
-    if (3 + namelen + 1 + inosize > size - pos) return bad(at + " runs past di_size");
+    if (namelen == 0) return bad_entry("has an empty name");
+    if (3 + namelen + 1 + inosize > size - pos) return bad_entry("runs past di_size");
     SfEntry e;
     e.off = static_cast<uint32_t>(bc::load_be(fork.data() + pos + 1, 2));
     e.name = {reinterpret_cast<const char*>(fork.data() + pos + 3), namelen};
     e.ftype = u8(pos + 3 + namelen);
     e.ino = bc::load_be(fork.data() + pos + 4 + namelen, inosize);
     if (e.name.find_first_of(std::string_view("/\0", 2)) != std::string_view::npos)
-      return bad(at + " name contains '/' or NUL");
-    if (e.ftype >= kFtMax) return bad(at + " has ftype " + std::to_string(e.ftype));
-    if (e.off < next_off) return bad(at + " offset " + std::to_string(e.off) + " is below " + std::to_string(next_off));
+      return bad_entry("name contains '/' or NUL");
+    if (e.ftype >= kFtMax) return bad_entry("has ftype " + std::to_string(e.ftype));
+    if (e.off < next_off) return bad_entry("offset " + std::to_string(e.off) + " is below " + std::to_string(next_off));
     if (int err = check_ino(m, "dir sf", daddr, e.ino, e.name)) return err;
     next_off = e.off + entsize(namelen);
     big += e.ino > kMaxShortIno;
