@@ -12,16 +12,6 @@
 
 namespace xfsfuse::fs {
 
-namespace attr {
-
-uint64_t inode_daddr(const Mount& m, const CachedInode& ip) {
-  InodeLocation loc;
-  locate_inode(m.sb(), ip.core.ino, &loc);  // iget() built ip, so ino is valid
-  return loc.daddr;
-}
-
-}  // namespace attr
-
 namespace {
 
 using attr::AttrRecord;
@@ -60,7 +50,7 @@ int form_of(Mount& m, const CachedInode& ip, Form* out) {
       if (!ip.attr.empty()) *out = Form::kBlocks;
       return 0;
     default:
-      return m.report_corruption("attr fork", attr::inode_daddr(m, ip),
+      return m.report_corruption("attr fork", ip.daddr,
                                  "inode " + std::to_string(ip.core.ino) + ": attr fork format " +
                                      std::to_string(ip.core.aformat));
   }

@@ -49,9 +49,6 @@ inline bool matches(const AttrRecord& r, uint8_t ns, std::string_view name) {
   return !(r.flags & kFlagIncomplete) && (r.flags & kNamespaceMask) == ns && r.name == name;
 }
 
-/// 512-byte sector of the inode's block, for log lines about what it holds.
-uint64_t inode_daddr(const Mount& m, const CachedInode& ip);
-
 /// Walks the short-form attrs in ip's attr fork (di_aformat local).  Every
 /// entry is checked before fn sees any.  Returns 0, or EUCLEAN after one log
 /// line (header or entry outside the fork, empty name, bad namespace bits,

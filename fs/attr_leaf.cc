@@ -151,7 +151,7 @@ btree::DaTree make_tree(Mount& m, const CachedInode& ip) {
 // here: the caller saw attr fork extents.
 int root_hole(Mount& m, const CachedInode& ip, int err) {
   if (err != ENOENT) return err;
-  return m.report_corruption("attr fork", inode_daddr(m, ip),
+  return m.report_corruption("attr fork", ip.daddr,
                              "inode " + std::to_string(ip.core.ino) + ": attr fork block 0 is a hole");
 }
 

@@ -42,7 +42,7 @@ const bc::HeaderBufOps& remote_ops() {
 int remote_read(Mount& m, const CachedInode& ip, uint32_t valueblk, uint32_t valuelen, std::vector<std::byte>* out) {
   const std::string who = "inode " + std::to_string(ip.core.ino) + ": ";
   if (valueblk == 0 || valuelen == 0 || valuelen > kValueMax)
-    return m.report_corruption("attr remote value", inode_daddr(m, ip),
+    return m.report_corruption("attr remote value", ip.daddr,
                                who + "remote value of " + std::to_string(valuelen) + " bytes at attr block " +
                                    std::to_string(valueblk));
   const uint32_t bs = m.sb().blocksize, per_block = bs - kHdrSize;
@@ -50,7 +50,7 @@ int remote_read(Mount& m, const CachedInode& ip, uint32_t valueblk, uint32_t val
   std::vector<bc::DiskRange> maps;
   int err = m.map_blocks(ip, true, valueblk, nblocks, &maps);
   if (err == ENOENT)
-    return m.report_corruption("attr remote value", inode_daddr(m, ip),
+    return m.report_corruption("attr remote value", ip.daddr,
                                who + "attr blocks [" + std::to_string(valueblk) + ", +" + std::to_string(nblocks) +
                                    ") of a remote value hold a hole");
   if (err) return err;

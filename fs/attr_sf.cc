@@ -56,7 +56,7 @@ int sf_walk(Mount& m, const CachedInode& ip, const RecordFn& fn) {
   std::vector<AttrRecord> recs;
   std::string why;
   if (decode(ip.fork_bytes(true), &recs, &why) != 0)
-    return m.report_corruption("attr short form", inode_daddr(m, ip), "inode " + std::to_string(ip.core.ino) + ": " + why);
+    return m.report_corruption("attr short form", ip.daddr, "inode " + std::to_string(ip.core.ino) + ": " + why);
   for (const AttrRecord& r : recs)
     if (!fn(r)) break;
   return 0;

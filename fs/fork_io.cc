@@ -30,8 +30,8 @@ int Mount::read_data(const CachedInode& ip, uint64_t off, size_t len, std::byte*
   len = static_cast<size_t>(std::min<uint64_t>(len, size - off));
   if (ip.core.format == ForkFormat::kLocal) {
     const auto bytes = ip.fork_bytes(false);
-    if (size > bytes.size()) return report_corruption("inode", 0, "inode " + std::to_string(ip.core.ino) +
-                                                                      ": local data larger than its fork");
+    if (size > bytes.size())
+      return report_corruption("inode", ip.daddr, "inode " + std::to_string(ip.core.ino) + ": local data larger than its fork");
     std::memcpy(dst, bytes.data() + off, len);
     *got = len;
     return 0;
@@ -72,13 +72,11 @@ int Mount::map_blocks(const CachedInode& ip, bool attr_fork, uint64_t fsb, uint3
   const uint32_t sects_per_block = sb_.blocksize >> 9;
   for (auto it = find_extent(ext, fsb); fsb < end; ++it) {
     if (it == ext.end() || it->startoff > fsb) return ENOENT;
-    if (it->unwritten) {
-      InodeLocation loc;
-      locate_inode(sb_, ip.core.ino, &loc);
-      return report_corruption("inode", loc.daddr,
+    if (it->unwritten)
+      return report_corruption("inode", ip.daddr,
                                "inode " + std::to_string(ip.core.ino) + ": unwritten extent under " +
-                                   (attr_fork ? "attr" : "directory") + " block at file block " + std::to_string(fsb));
-    }
+                                   (attr_fork ? "attr fork" : "data fork") + " metadata at file block " +
+                                   std::to_string(fsb));
     const uint64_t n = std::min(end, it->startoff + it->blockcount) - fsb;
     const bc::DiskRange r{fsblock_to_daddr(sb_, it->startblock + (fsb - it->startoff)),
                           static_cast<uint32_t>(n * sects_per_block)};

@@ -204,6 +204,7 @@ int Mount::build_inode(uint64_t ino, std::shared_ptr<CachedInode>* out) {
   bc::BufHandle h;
   if (int err = cache_->get({&map, 1}, nullptr, bc::kAnyOwner, bc::kGetShared, &h)) return err;
   auto ip = std::make_shared<CachedInode>();
+  ip->daddr = loc.daddr;
   const size_t at = (size_t{loc.agbno - first} << sb_.blocklog) + loc.offset;
   ip->raw.assign(h.data() + at, h.data() + at + sb_.inodesize);
   h.release();

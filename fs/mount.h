@@ -46,6 +46,7 @@ struct MountOptions {
 /// One in-core inode, immutable once built (the image is read-only).
 struct CachedInode {
   Inode core;
+  uint64_t daddr = 0;              ///< 512-byte sector of the block holding the inode (for log lines)
   std::vector<std::byte> raw;      ///< the inodesize bytes as on disk (local forks live here)
   std::vector<Extent> data;        ///< data fork extents, sorted by startoff (extents or btree format)
   std::vector<Extent> attr;        ///< attr fork extents, sorted by startoff

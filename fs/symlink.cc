@@ -47,12 +47,6 @@ const bc::HeaderBufOps& symlink_ops() {
   return ops;
 }
 
-uint64_t inode_daddr(const Mount& m, const CachedInode& ip) {
-  InodeLocation loc;
-  locate_inode(m.sb(), ip.core.ino, &loc);  // iget() built ip, so ino is valid
-  return loc.daddr;
-}
-
 // Reads the remote target of ip (di_size bytes) into *target.
 int read_remote(Mount& m, const CachedInode& ip, std::string* target) {
   const std::string who = "inode " + std::to_string(ip.core.ino) + ": ";
@@ -61,11 +55,11 @@ int read_remote(Mount& m, const CachedInode& ip, std::string* target) {
   const uint32_t nblocks = static_cast<uint32_t>((size + bs - kHdrSize - 1) / (bs - kHdrSize));
   for (const Extent& e : ip.data)
     if (e.unwritten && e.startoff < nblocks)
-      return m.report_corruption("symlink", inode_daddr(m, ip), who + "an unwritten extent holds the target");
+      return m.report_corruption("symlink", ip.daddr, who + "an unwritten extent holds the target");
   std::vector<bc::DiskRange> maps;
   int err = m.map_blocks(ip, false, 0, nblocks, &maps);
   if (err == ENOENT)
-    return m.report_corruption("symlink", inode_daddr(m, ip),
+    return m.report_corruption("symlink", ip.daddr,
                                who + "blocks [0, " + std::to_string(nblocks) + ") of the target hold a hole");
   if (err) return err;
   target->clear();
@@ -92,22 +86,22 @@ int read_symlink(Mount& m, const CachedInode& ip, std::string* target) {
   const std::string who = "inode " + std::to_string(ip.core.ino) + ": ";
   const uint64_t size = ip.core.size;
   if (size == 0 || size > kTargetMax)
-    return m.report_corruption("symlink", inode_daddr(m, ip), who + "target of " + std::to_string(size) + " bytes");
+    return m.report_corruption("symlink", ip.daddr, who + "target of " + std::to_string(size) + " bytes");
   if (ip.core.format == ForkFormat::kLocal) {
     const auto fork = ip.fork_bytes(false);
     if (size > fork.size())
-      return m.report_corruption("symlink", inode_daddr(m, ip),
+      return m.report_corruption("symlink", ip.daddr,
                                  who + "inline target of " + std::to_string(size) + " bytes in a " +
                                      std::to_string(fork.size()) + "-byte fork");
     target->assign(reinterpret_cast<const char*>(fork.data()), size);
   } else if (ip.core.format == ForkFormat::kExtents || ip.core.format == ForkFormat::kBtree) {
     if (int err = read_remote(m, ip, target)) return err;
   } else {
-    return m.report_corruption("symlink", inode_daddr(m, ip),
+    return m.report_corruption("symlink", ip.daddr,
                                who + "data fork format " + std::to_string(static_cast<int>(ip.core.format)));
   }
   if (target->find('\0') != std::string::npos)
-    return m.report_corruption("symlink", inode_daddr(m, ip), who + "target holds a NUL byte");
+    return m.report_corruption("symlink", ip.daddr, who + "target holds a NUL byte");
   return 0;
 }
 
