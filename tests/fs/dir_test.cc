@@ -170,10 +170,13 @@ TEST_CASE("dir: short form with 8-byte inode numbers (i8count)", "[fs][dir]") {
   }
   // Three AGs of 2^28 - 1 blocks: agblklog 28, so AG 2's inodes start at
   // 2 << 31 = 2^32.  mkfs spreads directories over the AGs: /b lands in AG 2,
-  // and /, /b and /b/x then need 8-byte inode numbers (an entry, both, the parent).
-  char dir[] = "/tmp/xfsfuse-i8-XXXXXX";
-  REQUIRE(mkdtemp(dir));
-  const std::string img = std::string(dir) + "/i8.img", proto = std::string(dir) + "/proto";
+  // and /, /b (an entry each: b, y) and /b/x (its parent) need 8-byte inode numbers.
+  struct TempDir {
+    char path[32] = "/tmp/xfsfuse-i8-XXXXXX";
+    TempDir() { REQUIRE(mkdtemp(path)); }
+    ~TempDir() { std::system((std::string("rm -rf ") + path).c_str()); }
+  } dir;
+  const std::string img = std::string(dir.path) + "/i8.img", proto = std::string(dir.path) + "/proto";
   std::ofstream(proto) << "/dummy\n0 0\nd--755 0 0\na d--755 0 0\n$\nb d--755 0 0\nx d--755 0 0\n$\n"
                           "y ---644 0 0 /dev/null\n$\nc d--755 0 0\n$\nf ---644 0 0 /dev/null\n$\n";
   const uint64_t blocks = 3ull * ((1u << 28) - 1);
@@ -181,25 +184,20 @@ TEST_CASE("dir: short form with 8-byte inode numbers (i8count)", "[fs][dir]") {
   REQUIRE(system(("mkfs.xfs -q -f -K -b size=4096 -d agcount=3,size=" + std::to_string(blocks) +
                   "b -l size=64m -n size=65536 -p " + proto + " " + img)
                      .c_str()) == 0);
-  {
-    auto m = open_mount(img);
-    const Children man = {{"/", {{"a", "dir"}, {"b", "dir"}, {"c", "dir"}, {"f", "reg"}}},
-                          {"/b", {{"x", "dir"}, {"y", "reg"}}},
-                          {"/b/x", {}}};
-    for (const auto& [path, kids] : man) {
-      InodeRef d;
-      REQUIRE(resolve(*m, path, &d) == 0);
-      REQUIRE(d->core.format == ForkFormat::kLocal);
-      check_dir(*m, img, man, path);
-    }
-    InodeRef b;
-    REQUIRE(resolve(*m, "/b", &b) == 0);
-    CHECK(b->core.ino > 0xffffffffull);
-    CHECK(std::to_integer<uint8_t>(b->fork_bytes(false)[1]) == 1);  // i8count: y
+  auto m = open_mount(img);
+  const Children man = {{"/", {{"a", "dir"}, {"b", "dir"}, {"c", "dir"}, {"f", "reg"}}},
+                        {"/b", {{"x", "dir"}, {"y", "reg"}}},
+                        {"/b/x", {}}};
+  for (const auto& [path, kids] : man) {
+    InodeRef d;
+    REQUIRE(resolve(*m, path, &d) == 0);
+    REQUIRE(d->core.format == ForkFormat::kLocal);
+    CHECK(std::to_integer<uint8_t>(d->fork_bytes(false)[1]) == 1);  // i8count
+    check_dir(*m, img, man, path);
   }
-  unlink(img.c_str());
-  unlink(proto.c_str());
-  rmdir(dir);
+  InodeRef b;
+  REQUIRE(resolve(*m, "/b", &b) == 0);
+  CHECK(b->core.ino > 0xffffffffull);
 }
 
 }  // namespace xfsfuse::fs::test

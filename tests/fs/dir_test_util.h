@@ -38,12 +38,20 @@ inline bool exists(const std::string& path) { return access(path.c_str(), F_OK) 
 /// built (the kernel image needs root and loop devices).
 inline const std::string& image(const std::string& name) {
   static std::map<std::string, std::string> built;
+  // Temporary directories of the images built here, removed at exit.
+  static struct TempDirs {
+    std::vector<std::string> dirs;
+    ~TempDirs() {
+      for (const std::string& d : dirs) std::system(("rm -rf " + d).c_str());
+    }
+  } temp;
   auto it = built.find(name);
   if (it != built.end()) return it->second;
   std::string path = std::string(XFSFUSE_IMAGES_DIR) + "/" + name + ".img";
   if (!exists(path) || !exists(path + ".manifest")) {
     char dir[] = "/tmp/xfsfuse-dir-XXXXXX";
     REQUIRE(mkdtemp(dir));
+    temp.dirs.push_back(dir);
     path = std::string(dir) + "/" + name + ".img";
     const std::string tool = name == "kernel" ? "make-kernel-image" : "make-image";
     const std::string log = std::string(dir) + "/build.log";
