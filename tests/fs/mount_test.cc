@@ -27,16 +27,23 @@ std::string run(const std::string& cmd) {
   return out;
 }
 
-// The demo image (images/make-image demo), built once per test process.
-const std::string& demo_image() {
-  static std::string path = [] {
-    char dir[] = "/tmp/xfsfuse-mount-XXXXXX";
-    REQUIRE(mkdtemp(dir));
-    std::string img = std::string(dir) + "/demo.img";
+// The demo image (images/make-image demo), built once per test process in a
+// temporary directory that goes away when the process exits.
+struct DemoImage {
+  std::string dir, img;
+  DemoImage() {
+    char d[] = "/tmp/xfsfuse-mount-XXXXXX";
+    REQUIRE(mkdtemp(d));
+    dir = d;
+    img = dir + "/demo.img";
     REQUIRE(system((std::string(XFSFUSE_SOURCE_DIR) + "/images/make-image demo " + img + " >/dev/null").c_str()) == 0);
-    return img;
-  }();
-  return path;
+  }
+  ~DemoImage() { system(("rm -rf " + dir).c_str()); }
+};
+
+const std::string& demo_image() {
+  static DemoImage demo;
+  return demo.img;
 }
 
 bool can_loop_mount() {
