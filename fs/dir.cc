@@ -23,12 +23,6 @@ Geometry geometry(const Superblock& sb) {
   return g;
 }
 
-uint64_t inode_daddr(const Mount& m, const CachedInode& ip) {
-  InodeLocation loc;
-  locate_inode(m.sb(), ip.core.ino, &loc);  // iget() built ip, so ino is valid
-  return loc.daddr;
-}
-
 int check_ino(Mount& m, const char* structure, uint64_t daddr, uint64_t ino, std::string_view name) {
   const Superblock& sb = m.sb();
   InodeLocation loc;
@@ -58,15 +52,13 @@ int dir_form(Mount& m, const CachedInode& ip, Form* form) {
     case ForkFormat::kBtree:
       break;
     default:
-      return m.report_corruption("inode", dir::inode_daddr(m, ip),
-                                 at + "data fork format is not local, extents or btree");
+      return m.report_corruption("inode", ip.daddr, at + "data fork format is not local, extents or btree");
   }
-  if (ip.data.empty()) return m.report_corruption("inode", dir::inode_daddr(m, ip), at + "no data blocks");
+  if (ip.data.empty()) return m.report_corruption("inode", ip.daddr, at + "no data blocks");
   const uint64_t last = ip.data.back().startoff + ip.data.back().blockcount;
   if (last <= g.blkfsbs) {
     if (ip.core.size != g.blksize)
-      return m.report_corruption("inode", dir::inode_daddr(m, ip),
-                                 at + "block form but di_size " + std::to_string(ip.core.size));
+      return m.report_corruption("inode", ip.daddr, at + "block form but di_size " + std::to_string(ip.core.size));
     *form = Form::kBlock;
   } else {
     *form = last == g.leaf_dablk + g.blkfsbs ? Form::kLeaf : Form::kNode;

@@ -13,7 +13,7 @@ int block_lookup(Mount& m, const CachedInode& ip, std::string_view name, uint64_
   bc::BufHandle h;
   if (int err = m.read_dablk(ip, false, 0, &block_ops(), &h))
     return err == ENOENT
-               ? m.report_corruption("dir3 block", inode_daddr(m, ip),
+               ? m.report_corruption("dir3 block", ip.daddr,
                                      "block-form directory " + std::to_string(ip.core.ino) + " has a hole at block 0")
                : err;
   std::span<const std::byte> blk(h.data(), h.size());

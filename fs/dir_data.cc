@@ -280,7 +280,7 @@ int data_iterate(Mount& m, const CachedInode& ip, bool block_form, uint64_t cook
     if (start >= g.blksize) return 0;
     if (int err = m.read_dablk(ip, false, 0, &block_ops(), &h))
       return err == ENOENT
-                 ? m.report_corruption("dir3 block", inode_daddr(m, ip),
+                 ? m.report_corruption("dir3 block", ip.daddr,
                                        "block-form directory " + std::to_string(ip.core.ino) + " has a hole at block 0")
                  : err;
     return emit_block(m, h, kBlockMagic, 0, start, fn, &stopped);
@@ -297,7 +297,7 @@ int data_iterate(Mount& m, const CachedInode& ip, bool block_form, uint64_t cook
       int err = m.read_dablk(ip, false, db * g.blkfsbs, &data_ops(), &h);
       if (err == ENOENT)
         return m.report_corruption(
-            "dir3 data", inode_daddr(m, ip),
+            "dir3 data", ip.daddr,
             "directory " + std::to_string(ip.core.ino) + " data block " + std::to_string(db) + " is partly a hole");
       if (err) return err;
       const size_t from = db == first_db ? start % g.blksize : 0;

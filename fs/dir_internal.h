@@ -82,9 +82,6 @@ struct Geometry {
 };
 Geometry geometry(const Superblock& sb);
 
-/// 512-byte sector of ip's inode, for log lines about its fork.
-uint64_t inode_daddr(const Mount& m, const CachedInode& ip);
-
 /// Checks that an entry's inode number is one this filesystem can hold;
 /// if not, logs one line for `structure` at daddr and returns EUCLEAN.
 int check_ino(Mount& m, const char* structure, uint64_t daddr, uint64_t ino, std::string_view name);

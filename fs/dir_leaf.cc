@@ -119,8 +119,7 @@ int leaf_lookup(Mount& m, const CachedInode& ip, uint16_t leaf_magic, std::strin
   const uint32_t hash = da_hashname(name);
   btree::DaLeaf leaf;
   int err = btree::da_lookup_leaf(t, hash, &leaf);
-  if (err == ENOENT)
-    return m.report_corruption(structure, inode_daddr(m, ip), dir() + "no block at the leaf-space start");
+  if (err == ENOENT) return m.report_corruption(structure, ip.daddr, dir() + "no block at the leaf-space start");
   if (err) return err;
   const uint64_t max_leaves = leaf_blocks(ip, g);
   for (uint64_t walked = 1;; walked++) {

@@ -27,7 +27,7 @@ struct SfEntry {
 // Checks and decodes the fork.  Returns 0 or EUCLEAN (logged).
 int sf_decode(Mount& m, const CachedInode& ip, uint64_t* parent, std::vector<SfEntry>* out) {
   const std::span<const std::byte> fork = ip.fork_bytes(false);
-  const uint64_t daddr = inode_daddr(m, ip);
+  const uint64_t daddr = ip.daddr;
   auto bad = [&](const std::string& why) {
     return m.report_corruption("dir sf", daddr, "directory " + std::to_string(ip.core.ino) + ": " + why);
   };
