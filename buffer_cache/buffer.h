@@ -17,6 +17,9 @@ struct Buffer {
   uint64_t daddr = 0;  // maps[0].daddr
   size_t size = 0;     // bytes, sum of the maps
   const BufOps* ops = nullptr;  // of the get() that created it: verify_write() uses it
+  // The last other ops this buffer passed (a get() with ops != this->ops
+  // verifies the contents with them first: see BufferCache::check_other_ops).
+  std::atomic<const BufOps*> other_ops{nullptr};
 
   // Memory: set before the buffer is hashed, released by free_memory().
   std::vector<vmap::pfn_t> pages;
@@ -30,6 +33,7 @@ struct Buffer {
   std::atomic<bool> stale{false};  // out of the hash: freed by the last release
   std::atomic<bool> referenced{false};  // touched since the LRU last looked (second chance)
   std::atomic<bool> owner_reported{false};
+  std::atomic<bool> other_ops_reported{false};
   std::vector<std::pair<size_t, size_t>> dirty_ranges;  // [off, end), merged; content held exclusively
 
   // LRU membership, GUARDED_BY(BufferCache::lru_mu_); on_lru is also read

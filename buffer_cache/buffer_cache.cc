@@ -333,6 +333,7 @@ int BufferCache::finish_get(Buffer* b, const BufOps* ops, uint64_t owner, unsign
     e = EUCLEAN;
     if (!b->owner_reported.exchange(true)) report(b, ops->name(), "owner is not " + std::to_string(owner));
   }
+  if (e == 0 && ops && ops != b->ops) e = check_other_ops(b, ops);
   if (e != 0) {
     release(b, excl);
     return e;
@@ -342,6 +343,21 @@ int BufferCache::finish_get(Buffer* b, const BufOps* ops, uint64_t owner, unsign
   out->buf_ = b;
   out->excl_ = excl;
   return 0;
+}
+
+int BufferCache::check_other_ops(Buffer* b, const BufOps* ops) {
+  if (b->other_ops.load(std::memory_order_acquire) == ops) return 0;
+  other_ops_checks_.fetch_add(1, std::memory_order_relaxed);
+  std::string why;
+  Uuid uuid;
+  VerifyInput in{{b->addr, b->size}, b->daddr, uuid_snapshot(&uuid)};
+  if (ops->verify_read(in, &why)) {
+    b->other_ops.store(ops, std::memory_order_release);
+    return 0;
+  }
+  if (!b->other_ops_reported.exchange(true))
+    report(b, ops->name(), why + " (the block was first read as " + (b->ops ? b->ops->name() : "unverified") + ")");
+  return EUCLEAN;
 }
 
 CacheStats BufferCache::stats() const {
@@ -358,6 +374,7 @@ CacheStats BufferCache::stats() const {
   s.evictions = ld(evictions_);
   s.shrinker_calls = ld(shrinker_calls_);
   s.verifier_failures = ld(verifier_failures_);
+  s.other_ops_checks = ld(other_ops_checks_);
   s.writes = ld(writes_);
   s.bytes_written = ld(bytes_written_);
   s.buffers = ld(buffers_);

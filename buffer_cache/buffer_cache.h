@@ -6,7 +6,8 @@
 // memory is a page vector from the vmap/ pool, mapped contiguous through
 // vmap/ (a single page, or pages the pool could give as one run, need no
 // mapping syscall).  get() reads a buffer on a miss, one preadv per map, and
-// verifies it once through its BufOps; a buffer that fails is remembered as
+// verifies it once through its BufOps (and once more through any other ops a
+// later get() names: see check_other_ops); a buffer that fails is remembered as
 // corrupt and every get() of it fails with EUCLEAN, with one log line.
 //
 // Unreferenced buffers are reclaimed from an LRU (second chance: a buffer
@@ -78,6 +79,7 @@ struct CacheStats {
   uint64_t evictions = 0;          ///< buffers reclaimed (budget, shrinker, drop_caches)
   uint64_t shrinker_calls = 0;
   uint64_t verifier_failures = 0;  ///< buffers found corrupt (each counted and logged once)
+  uint64_t other_ops_checks = 0;   ///< verifications of a cached buffer for a get() with other ops than its first
   uint64_t writes = 0;             ///< pwritev calls (one per map)
   uint64_t bytes_written = 0;
   uint64_t buffers = 0;            ///< now: buffers in the cache
@@ -137,8 +139,9 @@ class BufferCache {
   /// kAnyOwner.  Returns 0 with *out holding it, or:
   ///  EINVAL   no maps, a zero-length map, or more than kMaxBufferBytes;
   ///  EUCLEAN  the buffer failed verification (now or before), its owner is
-  ///           wrong, a cached buffer at this daddr has other maps, or a map
-  ///           lies past the end of the device (one log line each);
+  ///           wrong, a cached buffer at this daddr has other maps or was
+  ///           read with other ops that these ops reject, or a map lies
+  ///           past the end of the device (one log line each);
   ///  ENOENT   kGetIncore and not cached;
   ///  ENOMEM   no pages or mapping for it;  EIO (or another errno) when the read failed.
   int get(std::span<const DiskRange> maps, const BufOps* ops, uint64_t owner, unsigned flags, BufHandle* out);
@@ -183,6 +186,7 @@ class BufferCache {
   Bucket& bucket_for(uint64_t daddr) { return buckets_[(daddr * 0x9e3779b97f4a7c15ull) >> 32 & bucket_mask_]; }
   int check_maps(std::span<const DiskRange> maps, size_t* bytes) const;
   // Takes the content lock and checks state and owner; on failure drops the hold.
+  // Also verifies the contents with ops if the buffer was read with others.
   int finish_get(Buffer* b, const BufOps* ops, uint64_t owner, unsigned flags, BufHandle* out);
   // Allocates and maps pages for a new buffer.
   int alloc_memory(Buffer* b);
@@ -211,6 +215,11 @@ class BufferCache {
   // Reclaims until bytes_cached_ <= target_bytes or nr_pages pages were freed.
   size_t reclaim(size_t target_bytes, size_t nr_pages, bool everything, size_t* buffers);
   int write_locked(Buffer* b);
+  // A cached buffer met with other ops than it was read with (a corrupt image
+  // can point two structures at one block): verifies it with these too,
+  // remembering the last ops that passed.  Returns 0 or EUCLEAN (logged once
+  // per buffer).  REQUIRES: b's content lock held.
+  int check_other_ops(Buffer* b, const BufOps* ops);
   void readahead_loop();
 
   BlockDevice* const dev_;
@@ -246,7 +255,8 @@ class BufferCache {
   std::atomic<uint64_t> buffers_{0}, bytes_cached_{0};
   // lookups = hits + misses + lookup_failures: no counter of its own on the hit path.
   std::atomic<uint64_t> lookup_failures_{0}, hits_{0}, misses_{0}, reads_{0}, bytes_read_{0}, read_errors_{0}, readahead_{0},
-      readahead_dropped_{0}, evictions_{0}, shrinker_calls_{0}, verifier_failures_{0}, writes_{0}, bytes_written_{0};
+      readahead_dropped_{0}, evictions_{0}, shrinker_calls_{0}, verifier_failures_{0}, other_ops_checks_{0}, writes_{0},
+      bytes_written_{0};
 };
 
 }  // namespace xfsfuse::bc

@@ -119,6 +119,46 @@ TEST_CASE("bc: a good block verifies once, every field is checked", "[bc][verify
   }
 }
 
+TEST_CASE("bc: a cached block met with other ops is verified by those too", "[bc][verify]") {
+  TempImage img(1024);
+  std::unique_ptr<BlockDevice> dev;
+  REQUIRE(FileDevice::open(img.path(), true, &dev) == 0);
+  test::Stack st(dev.get(), 8 << 20);
+  HeaderBufOps ops(kLayout);
+  HeaderLayout other_layout = kLayout;
+  other_layout.name = "other block";
+  other_layout.magics = {0x58544232};  // "XTB2": what a second structure pointing here expects
+  HeaderBufOps other(other_layout);
+  HeaderLayout alike_layout = kLayout;
+  alike_layout.name = "alike block";
+  HeaderBufOps alike(alike_layout);  // accepts the same blocks as ops
+  st.cache->set_uuid(test_uuid());
+  make_block(*st.cache, ops, 64, 77);
+  REQUIRE(st.cache->drop_caches() == 1);
+
+  BufHandle h;
+  REQUIRE(st.cache->get(std::vector<DiskRange>{{64, 8}}, &ops, 77, 0, &h) == 0);
+  h.release();
+  REQUIRE(st.cache->get(std::vector<DiskRange>{{64, 8}}, &alike, 77, 0, &h) == 0);
+  h.release();
+  REQUIRE(st.cache->get(std::vector<DiskRange>{{64, 8}}, &alike, 77, 0, &h) == 0);  // remembered: no second check
+  h.release();
+  CHECK(st.cache->stats().other_ops_checks == 1);
+  test::StderrCapture cap;
+  REQUIRE(st.cache->get(std::vector<DiskRange>{{64, 8}}, &other, 77, 0, &h) == EUCLEAN);
+  REQUIRE(st.cache->get(std::vector<DiskRange>{{64, 8}}, &other, 77, 0, &h) == EUCLEAN);
+  const std::string err = cap.text();
+  INFO(err);
+  CHECK(test::count_lines(err, "other block at daddr 0x40") == 1);
+  CHECK(test::count_lines(err, "first read as test block") == 1);
+  // The first reader's view stays valid; a null-ops get checks nothing.
+  REQUIRE(st.cache->get(std::vector<DiskRange>{{64, 8}}, &ops, 77, 0, &h) == 0);
+  h.release();
+  REQUIRE(st.cache->get(std::vector<DiskRange>{{64, 8}}, nullptr, kAnyOwner, 0, &h) == 0);
+  h.release();
+  CHECK(st.cache->stats().verifier_failures == 0);
+}
+
 TEST_CASE("bc: write-back refreshes the CRC and refuses a block that lost its shape", "[bc][verify]") {
   TempImage img(1024);
   std::unique_ptr<BlockDevice> dev;
