@@ -13,6 +13,7 @@
 # $XFSFUSE_BUILD_DIR/run/. XFSFUSE_OPTIONS adds xfsfuse -o options, e.g. vmap=eager,cache_mb=8.
 set -euo pipefail
 cd "$(dirname "$0")"
+[[ $# == 0 || $1 == vmap-demo ]] || { echo "usage: ./run.sh | ./run.sh vmap-demo [ARGS]" >&2; exit 2; }
 . scripts/deps.sh
 xfsfuse_ensure_deps
 build=${XFSFUSE_BUILD_DIR:-build}
@@ -22,7 +23,6 @@ if [[ ${1:-} == vmap-demo ]]; then
   shift
   exec "./$build/tools/xfsfuse-vmap-demo" "$@"
 fi
-(($# == 0)) || { echo "usage: ./run.sh | ./run.sh vmap-demo [ARGS]" >&2; exit 2; }
 
 work=$build/run
 mkdir -p "$work"
