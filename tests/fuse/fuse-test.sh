@@ -11,7 +11,8 @@
 #   cli IMG            (demo) the command line and mount behaviour: `-o rw` refused with its message,
 #                      bad options, --help, `mount -t fuse.xfsfuse` (through mount.fuse3 and the
 #                      xfsfuse on /usr/local/bin), writes answer EROFS, access(2) for other users,
-#                      every vmap policy and the single-threaded loop. (Corrupted images:
+#                      every vmap policy and the single-threaded loop, pre-1970 and post-2038
+#                      timestamps (set on a copy through the kernel). (Corrupted images:
 #                      tests/integration/corrupt-mount.sh.)
 #   bigdir-ls IMG      (bigdir) `ls -l` and `find` over the 100,000-entry directory, and the driver's
 #                      counters (-o stats_file) show READDIRPLUS filled the attributes: no LOOKUP
@@ -308,6 +309,33 @@ mode_cli() {
       fail "$op: mount failed"
     fi
   done
+
+  check_extreme_times "$img"
+}
+
+# Timestamps the images do not have: a copy of IMG whose files get pre-1970 and post-2038 (bigtime)
+# times through the kernel; xfsfuse must show them as the kernel does, to the nanosecond.
+check_extreme_times() {
+  local img=$1 copy=$work/times.img kmnt=$work/times-kernel fmnt=$work/times-fuse loop f
+  cp --sparse=always "$img" "$copy"
+  mkdir -p "$kmnt"
+  if ! loop=$(losetup -f --show "$copy" 2>/dev/null) || ! mount -t xfs "$loop" "$kmnt" 2>/dev/null; then
+    [[ -z ${loop:-} ]] || losetup -d "$loop"
+    echo "note: the kernel cannot mount a copy of $img read-write here: extreme timestamps not checked"
+    return
+  fi
+  loops+=("$loop")
+  mounts+=("$kmnt")
+  touch -h -d '1901-12-14 00:00:00.000000001 UTC' "$kmnt/files/empty"
+  touch -h -d '1960-01-01 12:34:56.123456789 UTC' "$kmnt/files/small.txt"
+  touch -h -d '2300-05-06 07:08:09.987654321 UTC' "$kmnt/files/exec"
+  for f in empty small.txt exec; do stat -c "$f %X %Y %x %y" "$kmnt/files/$f"; done >"$work/times.kernel"
+  umount "$kmnt"
+  losetup -d "$loop"
+  fuse_mount "$copy" "$fmnt" || { fail "xfsfuse did not mount $copy"; return; }
+  for f in empty small.txt exec; do stat -c "$f %X %Y %x %y" "$fmnt/files/$f"; done >"$work/times.fuse"
+  fuse_umount "$fmnt"
+  same "1901, 1960 and 2300 timestamps as the kernel shows them" "$work/times.kernel" "$work/times.fuse"
 }
 
 mode_bigdir_ls() {
