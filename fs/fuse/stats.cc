@@ -46,6 +46,7 @@ void put_cache(FILE* f, const bc::CacheStats& c) {
   put(f, "cache.evictions", c.evictions);
   put(f, "cache.shrinker_calls", c.shrinker_calls);
   put(f, "cache.verifier_failures", c.verifier_failures);
+  put(f, "cache.other_ops_checks", c.other_ops_checks);
   put(f, "cache.buffers", c.buffers);
   put(f, "cache.bytes_cached", c.bytes_cached);
   put(f, "cache.budget_bytes", c.budget_bytes);
