@@ -36,7 +36,7 @@ int check_log(bc::BlockDevice& dev, const Superblock& sb, LogState* out, std::st
   // Record header fields (xlog_rec_header): h_magicno 0, h_cycle 4, h_version 8,
   // h_len 12, h_lsn 16, h_num_logops 40, h_size 328 (v2 logs).
   std::vector<std::byte> chunk(kChunk);
-  std::byte best[512];
+  std::byte best[512] = {};
   uint64_t best_sector = 0;
   for (uint64_t off = 0; off < bytes; off += kChunk) {
     const size_t len = static_cast<size_t>(std::min<uint64_t>(kChunk, bytes - off));
