@@ -6,8 +6,8 @@
 // mounts, then tells the parent through a pipe; the parent exits 0 only then,
 // or with the child's status if it failed, so `mount -t fuse.xfsfuse` and
 // scripts see the mount's outcome.  The child then leaves the session and
-// drops the terminal (stdin/stdout/stderr to /dev/null), as libfuse's
-// fuse_daemonize() would.
+// drops the terminal (stdin/stdout to /dev/null, stderr — the corruption
+// log lines — to syslog), as libfuse's fuse_daemonize() would.
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +18,7 @@
 
 #include "fs/fuse/options.h"
 #include "fs/fuse/session.h"
+#include "fs/fuse/syslog_forward.h"
 
 namespace {
 
@@ -33,7 +34,7 @@ void detach(int status_fd) {
   if (null >= 0) {
     dup2(null, STDIN_FILENO);
     dup2(null, STDOUT_FILENO);
-    dup2(null, STDERR_FILENO);
+    if (xfsfuse::fuse::forward_stderr_to_syslog() != 0) dup2(null, STDERR_FILENO);
     if (null > STDERR_FILENO) close(null);
   }
 }

@@ -31,6 +31,10 @@ void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   }
   fs::InodeRef ip;
   if (err == 0) err = fs.mount().iget(ino, &ip);
+  if (err == ENOENT)  // the name exists, the inode it names is free
+    err = fs.mount().report_corruption("directory entry", dir->daddr,
+                                       "\"" + std::string(name) + "\" in directory inode " +
+                                           std::to_string(dir->core.ino) + " names free inode " + std::to_string(ino));
   if (err != 0) return fs.reply_error(req, err);
   fuse_entry_param e;
   fs.fill_entry(*ip, &e);

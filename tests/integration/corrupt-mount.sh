@@ -97,4 +97,20 @@ bad=$(grep -c "metadata corruption" "$log")
 ((bad >= 3)) || fail "expected a log line per corrupt structure, got $bad"
 grep -v "metadata corruption" "$log" | grep -qi "error\|abort\|sanitizer" && fail "unexpected daemon output: $(cat "$log")"
 
+# In the background (no -f) the log lines go to syslog.  With no syslog
+# daemon here, a listener stands in for one at /dev/log.
+if [[ -e /dev/log ]] || (($(id -u) != 0)) || ! command -v python3 >/dev/null; then
+  echo "SKIP (background logging check): needs root, python3 and no /dev/log of a running syslog"
+else
+  python3 "$here/devlog-listener.py" 5 "$work/syslog" &
+  listener=$!
+  for _ in $(seq 50); do [[ -S /dev/log ]] && break; sleep 0.1; done
+  "$xfsfuse" "$img" "$mnt" -o ro || fail "background mount"
+  stat "$mnt/README" >/dev/null 2>&1 && fail "stat /README succeeded in the background mount"
+  fusermount3 -u "$mnt"
+  wait "$listener"
+  grep -q "xfsfuse\[[0-9]*\]: xfsfuse: metadata corruption: inode at daddr" "$work/syslog" ||
+    fail "a background mount did not send the corruption line to syslog: $(cat "$work/syslog")"
+fi
+
 ((fails == 0)) && echo "corrupt-mount: all checks passed" || exit 1
