@@ -19,6 +19,10 @@ class AgHeaderOps : public bc::HeaderBufOps {
   AgHeaderOps(bc::HeaderLayout layout, const Superblock* sb) : HeaderBufOps(std::move(layout)), sb_(sb) {}
 
  protected:
+  static bool fail(std::string* why, std::string s) {
+    *why = std::move(s);
+    return false;
+  }
   const Superblock* sb_;
   uint32_t agno_of(uint64_t daddr) const {
     return static_cast<uint32_t>((daddr >> (sb_->blocklog - 9)) / sb_->agblocks);
@@ -45,11 +49,6 @@ class AgfOps : public AgHeaderOps {
     return true;
   }
 
- private:
-  static bool fail(std::string* why, std::string s) {
-    *why = std::move(s);
-    return false;
-  }
 };
 
 class AgiOps : public AgHeaderOps {
@@ -72,11 +71,6 @@ class AgiOps : public AgHeaderOps {
     return true;
   }
 
- private:
-  static bool fail(std::string* why, std::string s) {
-    *why = std::move(s);
-    return false;
-  }
 };
 
 // Sector n of AG agno, read through the cache.

@@ -21,18 +21,8 @@
 
 namespace xfsfuse::fs::attrtest {
 
-/// Everything cmd writes to stdout.
-inline std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
-
-inline bool exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+using test::exists;
+using test::run;
 
 /// An image with its manifests; skip says why it could not be had.  A copy
 /// or build of its own lives in dir, removed with the Image at exit.

@@ -17,20 +17,9 @@
 
 #include "fs/dir.h"
 #include "fs/mount.h"
+#include "tests/fs/fs_test_util.h"
 
 namespace xfsfuse::fs::test {
-
-inline std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
-
-inline bool exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
 
 /// The image `name` (demo, bigdir, kernel) with its manifest: the one
 /// tests/images built into XFSFUSE_IMAGES_DIR if it is there, else one built

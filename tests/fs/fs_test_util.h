@@ -16,6 +16,19 @@
 
 namespace xfsfuse::fs::test {
 
+/// Everything the shell command cmd writes to stdout.
+inline std::string run(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+inline bool exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+
 inline bool have_xfsprogs() {
   return system("command -v mkfs.xfs >/dev/null 2>&1 && command -v xfs_db >/dev/null 2>&1") == 0;
 }

@@ -8,24 +8,18 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
+#include "fs/format/ag.h"
 #include "fs/format/btree.h"
+#include "fs/format/endian.h"
 #include "fs/mount.h"
+#include "tests/buffer_cache/bc_test_util.h"
 #include "tests/fs/fs_test_util.h"
 
 namespace xfsfuse::fs::test {
 namespace {
-
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
 
 // The demo image (images/make-image demo), built once per test process in a
 // temporary directory that goes away when the process exits.
@@ -322,6 +316,61 @@ TEST_CASE("mount: a corrupt inode fails with EUCLEAN and one log line, other ino
   CHECK(m->iget(readme, &ip) == EUCLEAN);
   CHECK(m->iget(ino_of(copy, "/files"), &ip) == 0);
   unlink(copy.c_str());
+}
+
+TEST_CASE("mount: AGF and AGI verifiers refuse a wrong seqno, length or counter, and statfs fails with EUCLEAN", "[mount]") {
+  if (!have_xfsprogs()) {
+    WARN("SKIP: mkfs.xfs/xfs_db not installed (Debian package xfsprogs)");
+    return;
+  }
+  struct Case {
+    const char* what;
+    uint32_t sector;  // 1: AGF, 2: AGI
+    std::function<std::vector<std::byte>(std::vector<std::byte>)> edit;
+    const char* log;
+  };
+  const Case cases[] = {
+      {"AGF seqno", 1,
+       [](auto b) { return edit_with_crc<xd_agf>(b, offsetof(xd_agf, agf_crc), [](xd_agf& a) { a.agf_seqno = to_be32(7); }); },
+       "AGF at daddr"},
+      {"AGF freeblks", 1,
+       [](auto b) {
+         return edit_with_crc<xd_agf>(b, offsetof(xd_agf, agf_crc), [](xd_agf& a) { a.agf_freeblks = to_be32(1u << 30); });
+       },
+       "free space counters"},
+      {"AGI length", 2,
+       [](auto b) { return edit_with_crc<xd_agi>(b, offsetof(xd_agi, agi_crc), [](xd_agi& a) { a.agi_length = to_be32(5); }); },
+       "AGI at daddr"},
+      {"AGI CRC", 2,
+       [](auto b) {
+         b[100] ^= std::byte{1};
+         return b;
+       },
+       "CRC mismatch"},
+  };
+  for (const Case& c : cases) {
+    SECTION(c.what) {
+      MkfsImage img;
+      std::unique_ptr<Mount> m = open_ok(img.path);
+      const uint64_t ag1 = fsblock_to_daddr(m->sb(), uint64_t{1} << m->sb().agblklog);
+      m.reset();
+      const uint64_t off = (ag1 + c.sector) * 512;
+      const auto edited = c.edit(img.read(off, 512));
+      int fd = open(img.path.c_str(), O_RDWR);
+      REQUIRE(pwrite(fd, edited.data(), edited.size(), static_cast<off_t>(off)) == 512);
+      close(fd);
+      m = open_ok(img.path);
+      bc::test::StderrCapture cap;
+      StatFs s;
+      CHECK(m->statfs(&s) == EUCLEAN);
+      const std::string err = cap.text();
+      INFO(err);
+      CHECK(bc::test::count_lines(err, "xfsfuse: metadata corruption:") == 1);
+      CHECK(err.find(c.log) != std::string::npos);
+      InodeRef root;
+      CHECK(m->iget(m->sb().rootino, &root) == 0);
+    }
+  }
 }
 
 }  // namespace xfsfuse::fs::test
