@@ -93,10 +93,15 @@ int descend(const DaTree& t, uint32_t key, bool leftmost, DaLeaf* out) {
                                      std::to_string(max_node_entries(block.size())));
     const size_t i = leftmost ? 0 : pick_child(block, count, key);
     const uint32_t child = be32(node_entry(block, i).before);
+    // No block is held while the next one is read: a corrupt image may link
+    // blocks in a cycle, and holding one while waiting for another would
+    // order their locks both ways.
+    const uint64_t parent_daddr = h.daddr();
+    h.release();
     bc::BufHandle c;
     int err = t.read(child, &c);
     if (err == ENOENT)
-      return t.report(h.daddr(), "node entry " + std::to_string(i) + " points at dablk " + hex(child) + ", a hole");
+      return t.report(parent_daddr, "node entry " + std::to_string(i) + " points at dablk " + hex(child) + ", a hole");
     if (err) return err;
     h = std::move(c);
     dablk = child;
@@ -169,10 +174,12 @@ int da_next_leaf(const DaTree& t, DaLeaf* leaf) {
   std::memcpy(&info, leaf->buf.data(), sizeof info);
   const uint32_t forw = be32(info.forw);
   if (forw == 0) return ENOENT;
+  const uint64_t leaf_daddr = leaf->buf.daddr();
+  leaf->buf.release();  // not held across the next read (see descend)
   bc::BufHandle h;
   int err = t.read(forw, &h);
   if (err == ENOENT)
-    return t.report(leaf->buf.daddr(), "leaf at dablk " + hex(leaf->dablk) + " has forw " + hex(forw) + ", a hole");
+    return t.report(leaf_daddr, "leaf at dablk " + hex(leaf->dablk) + " has forw " + hex(forw) + ", a hole");
   if (err) return err;
   if (block_magic(h) != t.leaf_magic)
     return t.report(h.daddr(), "right sibling of the leaf at dablk " + hex(leaf->dablk) + " has magic " +

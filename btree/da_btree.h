@@ -104,7 +104,9 @@ int da_first_leaf(const DaTree& t, DaLeaf* out);
 /// ENOENT if leaf is the last one (forw 0; *leaf untouched), EUCLEAN
 /// (reported, or logged by the read), or the read's errno.  A corrupt image
 /// can link siblings into a cycle: callers bound their walk (for example by
-/// the number of blocks the fork maps).
+/// the number of blocks the fork maps).  The current leaf is released
+/// before the sibling is read, so after an error other than ENOENT leaf->buf
+/// is empty.
 int da_next_leaf(const DaTree& t, DaLeaf* leaf);
 
 }  // namespace xfsfuse::btree
