@@ -27,13 +27,17 @@ void FuseFs::fill_entry(const fs::CachedInode& ip, fuse_entry_param* e) {
 
 namespace {
 
-// Capabilities: READDIRPLUS always (not AUTO: `ls -l` of a huge directory
-// must not fall back to one LOOKUP per entry after the first chunk),
+// Capabilities: READDIRPLUS always by default (not AUTO: `ls -l` of a huge
+// directory must not fall back to one LOOKUP per entry after the first
+// chunk), AUTO with readdirplus=auto (`find` then need not read every inode);
 // parallel lookups and readdirs in one directory, cached symlink targets.
-void init(void*, fuse_conn_info* conn) {
+void init(void* userdata, fuse_conn_info* conn) {
   const unsigned wanted = FUSE_CAP_READDIRPLUS | FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS;
   conn->want |= conn->capable & wanted;
-  conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+  if (static_cast<FuseFs*>(userdata)->readdirplus_auto())
+    conn->want |= conn->capable & FUSE_CAP_READDIRPLUS_AUTO;
+  else
+    conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
   conn->time_gran = 1;
 }
 

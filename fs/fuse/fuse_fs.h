@@ -42,7 +42,10 @@ class FuseFs {
  public:
   /// Serves m (which must outlive this); writes the counters to stats_file at
   /// destroy when it is not empty.
-  FuseFs(fs::Mount* m, std::string stats_file) : m_(m), stats_file_(std::move(stats_file)) {}
+  FuseFs(fs::Mount* m, std::string stats_file, bool readdirplus_auto)
+      : m_(m), stats_file_(std::move(stats_file)), readdirplus_auto_(readdirplus_auto) {}
+  /// readdirplus=auto: init asks for FUSE_CAP_READDIRPLUS_AUTO.
+  bool readdirplus_auto() const { return readdirplus_auto_; }
 
   fs::Mount& mount() { return *m_; }
   OpCounters& counters() { return counters_; }
@@ -66,6 +69,7 @@ class FuseFs {
  private:
   fs::Mount* const m_;
   const std::string stats_file_;
+  const bool readdirplus_auto_;
   OpCounters counters_;
 };
 

@@ -21,6 +21,7 @@ struct RawOptions {
   char* vmap_batch = nullptr;
   int norecovery = 0;
   char* stats_file = nullptr;
+  char* readdirplus = nullptr;
   char* image = nullptr;
   int rw = 0;            // the last of ro / rw was rw
   int fsname = 0;        // the user named the fsname
@@ -36,6 +37,7 @@ const fuse_opt kSpecs[] = {
     XFSFUSE_OPT("vmap_batch=%s", vmap_batch, 0),
     XFSFUSE_OPT("norecovery", norecovery, 1),
     XFSFUSE_OPT("stats_file=%s", stats_file, 0),
+    XFSFUSE_OPT("readdirplus=%s", readdirplus, 0),
     FUSE_OPT_KEY("ro", kKeyRo),
     FUSE_OPT_KEY("rw", kKeyRw),
     FUSE_OPT_KEY("fsname=", kKeyFsname),
@@ -117,6 +119,14 @@ int convert(const RawOptions& raw, Options* out, std::string* err) {
     out->mount.vmap_batch = static_cast<uint32_t>(v);
   }
   out->mount.norecovery = raw.norecovery != 0;
+  if (raw.readdirplus != nullptr) {
+    const std::string_view r = raw.readdirplus;
+    if (r != "always" && r != "auto") {
+      *err = "readdirplus=" + std::string(r) + ": want always or auto";
+      return EINVAL;
+    }
+    out->readdirplus_auto = r == "auto";
+  }
   if (raw.stats_file != nullptr) out->stats_file = absolute(raw.stats_file);
   if (raw.image != nullptr) {
     char* real = realpath(raw.image, nullptr);
@@ -157,7 +167,7 @@ int parse_options(fuse_args* args, Options* out, std::string* err) {
     rc = add_fuse_options(args, raw, *out);
     if (rc != 0) *err = std::strerror(rc);
   }
-  for (char* p : {raw.cache_mb, raw.vmap, raw.vmap_batch, raw.stats_file, raw.image}) std::free(p);
+  for (char* p : {raw.cache_mb, raw.vmap, raw.vmap_batch, raw.stats_file, raw.readdirplus, raw.image}) std::free(p);
   return rc;
 }
 
@@ -175,6 +185,9 @@ void print_usage(const char* prog) {
       "    -o vmap_batch=N        lazy policies: purge once N unmapped areas are parked (default %u)\n"
       "    -o norecovery          mount even if the log is dirty; the view may be stale\n"
       "    -o stats_file=PATH     write the buffer-cache, vmap and FUSE counters to PATH at unmount\n"
+      "    -o readdirplus=MODE    always (default): every directory read carries attributes, so\n"
+      "                           `ls -l` needs no LOOKUPs; auto: the kernel decides per request,\n"
+      "                           so `find` need not read every inode (docs/performance.md)\n"
       "\n",
       prog, d.cache_bytes >> 20, vmap::policy_name(d.vmap_policy), d.vmap_batch);
 }

@@ -24,6 +24,7 @@ struct Options {
   std::string image;        ///< absolute path of the image (empty: none given)
   fs::MountOptions mount;   ///< cache_mb, vmap, vmap_batch, norecovery
   std::string stats_file;   ///< absolute path, or empty: where destroy writes the counters
+  bool readdirplus_auto = false;  ///< readdirplus=auto: let the kernel choose READDIR or READDIRPLUS
 };
 
 /// Parses and removes xfsfuse's own options from args (see the file comment)

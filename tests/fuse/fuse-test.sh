@@ -310,7 +310,29 @@ mode_cli() {
     fi
   done
 
+  check_readdirplus_modes "$img"
   check_extreme_times "$img"
+}
+
+# readdirplus=always (default) answers every directory read with READDIRPLUS; readdirplus=auto
+# lets the kernel send plain READDIRs too (find needs no attributes); anything else is refused.
+check_readdirplus_modes() {
+  local img=$1 mnt=$work/rdplus mode stats plain
+  for mode in always auto; do
+    stats=$work/rdplus-$mode.stats
+    fuse_mount "$img" "$mnt" -o "readdirplus=$mode,stats_file=$stats" || { fail "mount with readdirplus=$mode"; continue; }
+    find "$mnt" >/dev/null
+    fuse_umount "$mnt"
+    plain=$(stat_counter "$stats" fuse.readdir)
+    if [[ $mode == always ]]; then
+      check "readdirplus=always sends no plain READDIR (got ${plain:-none})" test "${plain:-x}" = 0
+    else
+      check "readdirplus=auto lets find use plain READDIR (got ${plain:-none})" test "${plain:-0}" -gt 0
+    fi
+  done
+  local out
+  out=$("$xfsfuse" "$img" "$mnt" -o readdirplus=sometimes 2>&1) && fail "readdirplus=sometimes was accepted"
+  check "readdirplus=sometimes is refused with a message" grep -q "readdirplus=sometimes: want always or auto" <<<"$out"
 }
 
 # Timestamps the images do not have: a copy of IMG whose files get pre-1970 and post-2038 (bigtime)
