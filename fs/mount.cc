@@ -3,11 +3,11 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
-#include <algorithm>
 
 #include "btree/bmbt.h"
 #include "fs/corrupt.h"
@@ -104,6 +104,10 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
   vmap::VmapOptions vo;
   vo.policy = opts.vmap_policy;
   vo.batch = opts.vmap_batch;
+  vo.map_contiguous = opts.vmap_all;
+  // Live buffers keep their slots while cached: enough slots that every pool
+  // page in 2-page areas fits, so a full cache never runs out of them.
+  vo.nslots = static_cast<uint32_t>(std::clamp<size_t>(pool_bytes / (2 * vmap::kPageSize), 4096, 1u << 18));
   if (int e = vmap::Vmap::create(m->pool_.get(), m->shrinkers_.get(), vo, &m->vm_)) {
     *err = std::string("creating the vmap layer: ") + std::strerror(e);
     return e;
@@ -182,6 +186,29 @@ int Mount::iget(uint64_t ino, InodeRef* out) {
   *out = it->second;
   if (inserted && icache_.size() > opts_.inode_cache) trim_icache_locked();
   return 0;
+}
+
+void Mount::drop_caches(uint64_t* inodes, uint64_t* buffers) {
+  uint64_t dropped = 0;
+  {
+    std::lock_guard<std::mutex> g(icache_mu_);
+    for (auto it = icache_.begin(); it != icache_.end();) {
+      if (it->second.use_count() == 1) {
+        it = icache_.erase(it);
+        dropped++;
+      } else {
+        ++it;
+      }
+    }
+  }
+  const size_t evicted = cache_->drop_caches();
+  if (inodes != nullptr) *inodes = dropped;
+  if (buffers != nullptr) *buffers = evicted;
+}
+
+size_t Mount::inodes_cached() {
+  std::lock_guard<std::mutex> g(icache_mu_);
+  return icache_.size();
 }
 
 void Mount::trim_icache_locked() {

@@ -39,6 +39,7 @@ struct MountOptions {
   size_t cache_bytes = 64u << 20;   ///< buffer cache budget (cache_mb)
   vmap::UnmapPolicy vmap_policy = vmap::UnmapPolicy::kLazy;
   uint32_t vmap_batch = 64;         ///< lazy purge batch (vmap_batch)
+  bool vmap_all = false;            ///< map every multi-page buffer through a vmap slot (vmap_all)
   bool norecovery = false;          ///< mount a dirty log anyway (the view may be stale)
   size_t inode_cache = 65536;       ///< in-core inodes kept (unreferenced ones are dropped beyond this)
 };
@@ -104,6 +105,13 @@ class Mount {
   /// by ops, owner checked against ip's ino.  Returns 0, ENOENT (hole),
   /// EUCLEAN, EIO, ENOMEM.
   int read_dablk(const CachedInode& ip, bool attr_fork, uint64_t dablk, const bc::BufOps* ops, bc::BufHandle* out);
+
+  /// Drops every unreferenced in-core inode and evicts every unreferenced
+  /// clean buffer (the control channel's drop-caches).  *inodes / *buffers
+  /// (if non-null) = how many went.
+  void drop_caches(uint64_t* inodes, uint64_t* buffers);
+  /// In-core inodes now cached.
+  size_t inodes_cached();
 
   /// Fills *out from the superblock and the AGFs / AGIs.  Returns 0 or EUCLEAN.
   int statfs(StatFs* out);

@@ -28,7 +28,7 @@ size_t Vmap::purge(PurgeReason reason) {
   std::vector<uint32_t> heads;
   {
     std::lock_guard<std::mutex> g(mu_);
-    if (reason == PurgeReason::kEveryN && parked_ < opts_.batch) return 0;  // another purge got there
+    if (reason == PurgeReason::kEveryN && parked_ < batch()) return 0;  // another purge got there
     if (parked_ == 0) {
       if (reason == PurgeReason::kExplicit) purges_[static_cast<size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
       return 0;

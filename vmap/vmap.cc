@@ -94,7 +94,8 @@ Vmap::Vmap(PagePool* pool, ShrinkerRegistry* shrinkers, const VmapOptions& opts,
       vma_budget_(budget),
       state_(opts.nslots, kFree),
       areas_(opts.nslots),
-      parked_hash_(std::bit_ceil(opts.nslots), kNoSlot) {
+      parked_hash_(std::bit_ceil(opts.nslots), kNoSlot),
+      batch_(opts.batch) {
   if (shrinkers_ && opts_.register_shrinker) {
     shrinker_id_ = shrinkers_->add(Shrinker{
         "vmap-parked",
@@ -212,7 +213,7 @@ int Vmap::vmap(std::span<const pfn_t> pages, void** addr) {
   }
   bool contiguous = pages[0] + n <= np;
   for (size_t i = 1; contiguous && i < n; i++) contiguous = pages[i] == pages[0] + i;
-  if (contiguous) {
+  if (contiguous && (n == 1 || !opts_.map_contiguous)) {
     maps_.fetch_add(1, std::memory_order_relaxed);
     contiguous_maps_.fetch_add(1, std::memory_order_relaxed);
     *addr = pool_->page_address(pages[0]);
@@ -325,7 +326,7 @@ int Vmap::vunmap(void* addr) {
       } else {
         drop = ar.pages;  // the bug under study: the stale alias keeps no reference
       }
-      purge_now = parked_ >= opts_.batch;
+      purge_now = parked_ >= batch();
     }
   }
   unmaps_.fetch_add(1, std::memory_order_relaxed);
@@ -346,6 +347,19 @@ int Vmap::vunmap(void* addr) {
   }
   lazy_unmaps_.fetch_add(1, std::memory_order_relaxed);
   if (!drop.empty()) pool_->put(drop);
+  if (purge_now) purge(PurgeReason::kEveryN);
+  return 0;
+}
+
+int Vmap::set_batch(uint32_t n, uint32_t* old) {
+  if (n == 0) return EINVAL;
+  const uint32_t was = batch_.exchange(n, std::memory_order_relaxed);
+  if (old != nullptr) *old = was;
+  bool purge_now = false;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    purge_now = opts_.policy != UnmapPolicy::kEager && parked_ >= n;
+  }
   if (purge_now) purge(PurgeReason::kEveryN);
   return 0;
 }

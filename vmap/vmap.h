@@ -68,13 +68,19 @@ struct VmapOptions {
   /// /proc/sys/vm/max_map_count.
   size_t vma_budget = 0;
   bool register_shrinker = true;  ///< purge on the registry's memory-pressure calls
+  /// Also map page vectors that are one contiguous pool run through a slot
+  /// (one mmap), as the kernel's xfs_buf vmapped every multi-page buffer;
+  /// false: they are served from the pool's linear mapping with no syscall.
+  /// Single pages always use the linear mapping.
+  bool map_contiguous = false;
 };
 
 /// Every counter, as one snapshot.  Pages are 4 KiB pool pages.
 struct VmapStats {
   uint64_t maps = 0;              ///< successful vmap() calls
   uint64_t contiguous_maps = 0;   ///< ... served from the linear mapping (no syscall)
-  uint64_t scattered_maps = 0;    ///< ... that needed a slot (new mapping or reused alias)
+  uint64_t scattered_maps = 0;    ///< ... that took a slot (new mapping or reused alias; with
+                                  ///< map_contiguous also contiguous multi-page vectors)
   uint64_t map_syscalls = 0;      ///< mmap(MAP_FIXED) calls made to map runs
   uint64_t map_failures = 0;      ///< vmap() calls that failed (ENOMEM and others)
   uint64_t unmaps = 0;            ///< successful vunmap() calls
@@ -128,7 +134,15 @@ class Vmap {
   /// Shoots down every stale alias now (purge(kExplicit)); the call Xen needed.
   void unmap_aliases() { purge(PurgeReason::kExplicit); }
 
+  /// Changes the lazy purge batch at run time (safe with maps and unmaps in
+  /// flight: parking compares against the current value; lowering it to or
+  /// below the parked count purges now).  Returns 0 or EINVAL (n == 0).
+  /// *old (if non-null) = the batch before.
+  int set_batch(uint32_t n, uint32_t* old);
+  uint32_t batch() const { return batch_.load(std::memory_order_relaxed); }
+
   VmapStats stats() const;
+  /// The options at creation (batch: see batch() for the current value).
   const VmapOptions& options() const { return opts_; }
   /// The reserved virtual range [first, first + bytes).
   const std::byte* range_start() const { return base_; }
@@ -189,6 +203,8 @@ class Vmap {
   std::condition_variable timer_cv_;
   bool stop_ = false;  // GUARDED_BY(timer_mu_)
   std::thread timer_;
+
+  std::atomic<uint32_t> batch_;  // the lazy purge batch, >= 1 (set_batch)
 
   std::atomic<uint64_t> maps_{0}, contiguous_maps_{0}, scattered_maps_{0}, map_syscalls_{0},
       map_failures_{0}, unmaps_{0}, lazy_unmaps_{0}, alias_reuses_{0}, purge_syscalls_{0},

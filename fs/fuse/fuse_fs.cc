@@ -44,7 +44,7 @@ void init(void* userdata, fuse_conn_info* conn) {
 void destroy(void* userdata) {
   auto* fs = static_cast<FuseFs*>(userdata);
   if (fs->stats_file().empty()) return;
-  if (int e = write_stats(fs->stats_file(), fs->counters(), fs->mount().cache().stats()))
+  if (int e = write_stats(fs->stats_file(), stats_json(*fs)))
     std::fprintf(stderr, "xfsfuse: writing %s: %s\n", fs->stats_file().c_str(), std::strerror(e));
 }
 
@@ -68,6 +68,7 @@ fuse_lowlevel_ops make_ops() {
   o.release = ops::release;
   o.getxattr = ops::getxattr;
   o.listxattr = ops::listxattr;
+  o.ioctl = ops::ioctl;
   ops::set_erofs_ops(&o);
   return o;
 }

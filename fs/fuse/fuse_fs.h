@@ -20,10 +20,12 @@
 #include <fuse_lowlevel.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <utility>
 
+#include "fs/fuse/options.h"
 #include "fs/mount.h"
 
 namespace xfsfuse::fuse {
@@ -35,21 +37,26 @@ inline constexpr double kCacheTimeout = 86400.0;
 struct OpCounters {
   std::atomic<uint64_t> lookup{0}, lookup_negative{0}, forget{0}, getattr{0}, readlink{0}, opendir{0},
       readdir{0}, readdir_entries{0}, readdirplus{0}, readdirplus_entries{0}, open{0}, read{0},
-      read_bytes{0}, statfs{0}, getxattr{0}, listxattr{0}, access{0}, erofs{0}, errors{0}, euclean{0};
+      read_bytes{0}, statfs{0}, getxattr{0}, listxattr{0}, access{0}, ioctl{0}, erofs{0}, errors{0}, euclean{0};
 };
 
 class FuseFs {
  public:
-  /// Serves m (which must outlive this); writes the counters to stats_file at
-  /// destroy when it is not empty.
-  FuseFs(fs::Mount* m, std::string stats_file, bool readdirplus_auto)
-      : m_(m), stats_file_(std::move(stats_file)), readdirplus_auto_(readdirplus_auto) {}
+  /// Serves m (which must outlive this), mounted with options o; writes the
+  /// counters to o.stats_file at destroy when it is not empty.
+  FuseFs(fs::Mount* m, Options o) : m_(m), opts_(std::move(o)), started_(std::chrono::steady_clock::now()) {}
   /// readdirplus=auto: init asks for FUSE_CAP_READDIRPLUS_AUTO.
-  bool readdirplus_auto() const { return readdirplus_auto_; }
+  bool readdirplus_auto() const { return opts_.readdirplus_auto; }
 
   fs::Mount& mount() { return *m_; }
   OpCounters& counters() { return counters_; }
-  const std::string& stats_file() const { return stats_file_; }
+  const OpCounters& counters() const { return counters_; }
+  const Options& options() const { return opts_; }
+  const std::string& stats_file() const { return opts_.stats_file; }
+  /// Seconds since the mount was set up.
+  double uptime_s() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  }
 
   /// The XFS inode number behind a FUSE node id.
   uint64_t ino_of(fuse_ino_t nodeid) const { return nodeid == FUSE_ROOT_ID ? m_->sb().rootino : nodeid; }
@@ -68,8 +75,8 @@ class FuseFs {
 
  private:
   fs::Mount* const m_;
-  const std::string stats_file_;
-  const bool readdirplus_auto_;
+  const Options opts_;
+  const std::chrono::steady_clock::time_point started_;
   OpCounters counters_;
 };
 

@@ -42,6 +42,11 @@ void release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size);
 void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 
+// ops_ctl.cc: the control channel (fs/fuse/ctl_abi.h): stats, drop caches,
+// purge, set vmap_batch, as ioctls on any directory or file of the mount.
+void ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void* arg, fuse_file_info* fi, unsigned flags,
+           const void* in_buf, size_t in_bufsz, size_t out_bufsz);
+
 // ops_erofs.cc: points every operation that would write at an EROFS reply.
 void set_erofs_ops(fuse_lowlevel_ops* ops);
 

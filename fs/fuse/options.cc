@@ -20,6 +20,7 @@ struct RawOptions {
   char* vmap = nullptr;
   char* vmap_batch = nullptr;
   int norecovery = 0;
+  int vmap_all = 0;
   char* stats_file = nullptr;
   char* readdirplus = nullptr;
   char* image = nullptr;
@@ -36,6 +37,7 @@ const fuse_opt kSpecs[] = {
     XFSFUSE_OPT("vmap=%s", vmap, 0),
     XFSFUSE_OPT("vmap_batch=%s", vmap_batch, 0),
     XFSFUSE_OPT("norecovery", norecovery, 1),
+    XFSFUSE_OPT("vmap_all", vmap_all, 1),
     XFSFUSE_OPT("stats_file=%s", stats_file, 0),
     XFSFUSE_OPT("readdirplus=%s", readdirplus, 0),
     FUSE_OPT_KEY("ro", kKeyRo),
@@ -91,7 +93,6 @@ std::string absolute(const char* path) {
 }
 
 constexpr unsigned long kMaxCacheMb = 1ul << 20;
-constexpr unsigned long kMaxVmapBatch = 1ul << 16;
 
 // Checks the values in raw and fills *out; returns 0 or an errno with *err.
 int convert(const RawOptions& raw, Options* out, std::string* err) {
@@ -119,6 +120,7 @@ int convert(const RawOptions& raw, Options* out, std::string* err) {
     out->mount.vmap_batch = static_cast<uint32_t>(v);
   }
   out->mount.norecovery = raw.norecovery != 0;
+  out->mount.vmap_all = raw.vmap_all != 0;
   if (raw.readdirplus != nullptr) {
     const std::string_view r = raw.readdirplus;
     if (r != "always" && r != "auto") {
@@ -183,6 +185,9 @@ void print_usage(const char* prog) {
       "    -o vmap=POLICY         unmap policy of directory-block mappings: eager, lazy, lazy-noref\n"
       "                           (default %s)\n"
       "    -o vmap_batch=N        lazy policies: purge once N unmapped areas are parked (default %u)\n"
+      "    -o vmap_all            map every multi-page buffer through a vmap slot, as the kernel's\n"
+      "                           xfs_buf did (default: buffers whose pages are contiguous in the\n"
+      "                           pool use its linear mapping, no syscall); for xfsfuse-churn\n"
       "    -o norecovery          mount even if the log is dirty; the view may be stale\n"
       "    -o stats_file=PATH     write the buffer-cache, vmap and FUSE counters to PATH at unmount\n"
       "    -o readdirplus=MODE    always (default): every directory read carries attributes, so\n"

@@ -3,7 +3,7 @@
 //
 // parse_options() takes xfsfuse's own options out of the argument vector with
 // libfuse's fuse_opt_parse(): the IMAGE (first non-option argument), ro / rw,
-// cache_mb, vmap, vmap_batch, norecovery and stats_file.  What it leaves
+// cache_mb, vmap, vmap_batch, vmap_all, norecovery, stats_file and readdirplus.  What it leaves
 // (MOUNTPOINT, -f -d -s -h -V, and libfuse's own -o options such as
 // allow_other or default_permissions) is for fuse_parse_cmdline() and
 // fuse_session_new(); it adds "-o ro,subtype=xfsfuse,fsname=IMAGE" for them.
@@ -20,9 +20,12 @@
 
 namespace xfsfuse::fuse {
 
+/// Largest vmap_batch, as a mount option and through the control channel.
+inline constexpr unsigned long kMaxVmapBatch = 1ul << 16;
+
 struct Options {
   std::string image;        ///< absolute path of the image (empty: none given)
-  fs::MountOptions mount;   ///< cache_mb, vmap, vmap_batch, norecovery
+  fs::MountOptions mount;   ///< cache_mb, vmap, vmap_batch, vmap_all, norecovery
   std::string stats_file;   ///< absolute path, or empty: where destroy writes the counters
   bool readdirplus_auto = false;  ///< readdirplus=auto: let the kernel choose READDIR or READDIRPLUS
 };

@@ -36,7 +36,7 @@ int run_session(const Options& o, fuse_args* args, const fuse_cmdline_opts& cmd,
   }
   for (const std::string& w : m->warnings()) std::fprintf(stderr, "xfsfuse: warning: %s: %s\n", o.image.c_str(), w.c_str());
 
-  FuseFs fs(m.get(), o.stats_file, o.readdirplus_auto);
+  FuseFs fs(m.get(), o);
   fuse_session* se = fuse_session_new(args, &lowlevel_ops(), sizeof(fuse_lowlevel_ops), &fs);
   if (se == nullptr) return 1;  // libfuse printed why
   int status = 1;

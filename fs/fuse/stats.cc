@@ -1,5 +1,7 @@
 #include "fs/fuse/stats.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 
@@ -7,96 +9,128 @@ namespace xfsfuse::fuse {
 
 namespace {
 
-void put(FILE* f, const char* name, uint64_t v) {
-  std::fprintf(f, "%s %llu\n", name, static_cast<unsigned long long>(v));
+using Json = nlohmann::ordered_json;
+
+Json ops_json(const OpCounters& o) {
+  return Json{{"lookup", o.lookup.load()},
+              {"lookup_negative", o.lookup_negative.load()},
+              {"forget", o.forget.load()},
+              {"getattr", o.getattr.load()},
+              {"readlink", o.readlink.load()},
+              {"opendir", o.opendir.load()},
+              {"readdir", o.readdir.load()},
+              {"readdir_entries", o.readdir_entries.load()},
+              {"readdirplus", o.readdirplus.load()},
+              {"readdirplus_entries", o.readdirplus_entries.load()},
+              {"open", o.open.load()},
+              {"read", o.read.load()},
+              {"read_bytes", o.read_bytes.load()},
+              {"statfs", o.statfs.load()},
+              {"getxattr", o.getxattr.load()},
+              {"listxattr", o.listxattr.load()},
+              {"access", o.access.load()},
+              {"ioctl", o.ioctl.load()},
+              {"erofs", o.erofs.load()},
+              {"errors", o.errors.load()},
+              {"euclean", o.euclean.load()}};
 }
 
-void put_ops(FILE* f, const OpCounters& o) {
-  put(f, "fuse.lookup", o.lookup);
-  put(f, "fuse.lookup_negative", o.lookup_negative);
-  put(f, "fuse.forget", o.forget);
-  put(f, "fuse.getattr", o.getattr);
-  put(f, "fuse.readlink", o.readlink);
-  put(f, "fuse.opendir", o.opendir);
-  put(f, "fuse.readdir", o.readdir);
-  put(f, "fuse.readdir_entries", o.readdir_entries);
-  put(f, "fuse.readdirplus", o.readdirplus);
-  put(f, "fuse.readdirplus_entries", o.readdirplus_entries);
-  put(f, "fuse.open", o.open);
-  put(f, "fuse.read", o.read);
-  put(f, "fuse.read_bytes", o.read_bytes);
-  put(f, "fuse.statfs", o.statfs);
-  put(f, "fuse.getxattr", o.getxattr);
-  put(f, "fuse.listxattr", o.listxattr);
-  put(f, "fuse.access", o.access);
-  put(f, "fuse.erofs", o.erofs);
-  put(f, "fuse.errors", o.errors);
-  put(f, "fuse.euclean", o.euclean);
+Json cache_json(const bc::CacheStats& c) {
+  return Json{{"lookups", c.lookups},
+              {"hits", c.hits},
+              {"misses", c.misses},
+              {"reads", c.reads},
+              {"bytes_read", c.bytes_read},
+              {"read_errors", c.read_errors},
+              {"readahead", c.readahead},
+              {"readahead_dropped", c.readahead_dropped},
+              {"evictions", c.evictions},
+              {"shrinker_calls", c.shrinker_calls},
+              {"verifier_failures", c.verifier_failures},
+              {"other_ops_checks", c.other_ops_checks},
+              {"buffers", c.buffers},
+              {"bytes_cached", c.bytes_cached},
+              {"budget_bytes", c.budget_bytes}};
 }
 
-void put_cache(FILE* f, const bc::CacheStats& c) {
-  put(f, "cache.lookups", c.lookups);
-  put(f, "cache.hits", c.hits);
-  put(f, "cache.misses", c.misses);
-  put(f, "cache.reads", c.reads);
-  put(f, "cache.bytes_read", c.bytes_read);
-  put(f, "cache.read_errors", c.read_errors);
-  put(f, "cache.readahead", c.readahead);
-  put(f, "cache.readahead_dropped", c.readahead_dropped);
-  put(f, "cache.evictions", c.evictions);
-  put(f, "cache.shrinker_calls", c.shrinker_calls);
-  put(f, "cache.verifier_failures", c.verifier_failures);
-  put(f, "cache.other_ops_checks", c.other_ops_checks);
-  put(f, "cache.buffers", c.buffers);
-  put(f, "cache.bytes_cached", c.bytes_cached);
-  put(f, "cache.budget_bytes", c.budget_bytes);
+Json vmap_json(const vmap::VmapStats& v) {
+  Json purges = Json::object();
+  for (size_t r = 0; r < vmap::kPurgeReasons; r++)
+    purges[vmap::purge_reason_name(static_cast<vmap::PurgeReason>(r))] = v.purges[r];
+  return Json{{"maps", v.maps},
+              {"contiguous_maps", v.contiguous_maps},
+              {"scattered_maps", v.scattered_maps},
+              {"map_syscalls", v.map_syscalls},
+              {"map_failures", v.map_failures},
+              {"unmaps", v.unmaps},
+              {"lazy_unmaps", v.lazy_unmaps},
+              {"alias_reuses", v.alias_reuses},
+              {"purges", purges},
+              {"purge_syscalls", v.purge_syscalls},
+              {"unmap_syscalls", v.unmap_syscalls},
+              {"pages_pinned_by_parked_aliases", v.pages_pinned_by_parked_aliases},
+              {"pages_pinned_peak", v.pages_pinned_peak},
+              {"parked_areas", v.parked_areas},
+              {"live_areas", v.live_areas},
+              {"vmas_in_use", v.vmas_in_use},
+              {"vma_budget", v.vma_budget},
+              {"stale_alias_reuse", v.stale_alias_reuse}};
 }
 
-void put_vmap(FILE* f, const vmap::VmapStats& v) {
-  put(f, "vmap.maps", v.maps);
-  put(f, "vmap.contiguous_maps", v.contiguous_maps);
-  put(f, "vmap.scattered_maps", v.scattered_maps);
-  put(f, "vmap.map_syscalls", v.map_syscalls);
-  put(f, "vmap.map_failures", v.map_failures);
-  put(f, "vmap.unmaps", v.unmaps);
-  put(f, "vmap.lazy_unmaps", v.lazy_unmaps);
-  put(f, "vmap.alias_reuses", v.alias_reuses);
-  for (size_t r = 0; r < vmap::kPurgeReasons; r++) {
-    const std::string name = std::string("vmap.purges.") + vmap::purge_reason_name(static_cast<vmap::PurgeReason>(r));
-    put(f, name.c_str(), v.purges[r]);
+Json pool_json(const vmap::PoolStats& p) {
+  return Json{{"allocs", p.allocs},
+              {"contig_allocs", p.contig_allocs},
+              {"scattered_allocs", p.scattered_allocs},
+              {"alloc_failures", p.alloc_failures},
+              {"shrink_calls", p.shrink_calls},
+              {"alias_flushes", p.alias_flushes},
+              {"pages_total", p.pages_total},
+              {"pages_free", p.pages_free}};
+}
+
+// One "prefix.key value" line per number under j, nested objects as more dots.
+void put_flat(FILE* f, const std::string& prefix, const Json& j) {
+  for (const auto& [key, value] : j.items()) {
+    const std::string name = prefix + "." + key;
+    if (value.is_object())
+      put_flat(f, name, value);
+    else if (value.is_number_unsigned())
+      std::fprintf(f, "%s %llu\n", name.c_str(), static_cast<unsigned long long>(value.get<uint64_t>()));
   }
-  put(f, "vmap.purge_syscalls", v.purge_syscalls);
-  put(f, "vmap.unmap_syscalls", v.unmap_syscalls);
-  put(f, "vmap.pages_pinned_by_parked_aliases", v.pages_pinned_by_parked_aliases);
-  put(f, "vmap.pages_pinned_peak", v.pages_pinned_peak);
-  put(f, "vmap.parked_areas", v.parked_areas);
-  put(f, "vmap.live_areas", v.live_areas);
-  put(f, "vmap.vmas_in_use", v.vmas_in_use);
-  put(f, "vmap.vma_budget", v.vma_budget);
-  put(f, "vmap.stale_alias_reuse", v.stale_alias_reuse);
-}
-
-void put_pool(FILE* f, const vmap::PoolStats& p) {
-  put(f, "pool.allocs", p.allocs);
-  put(f, "pool.contig_allocs", p.contig_allocs);
-  put(f, "pool.scattered_allocs", p.scattered_allocs);
-  put(f, "pool.alloc_failures", p.alloc_failures);
-  put(f, "pool.shrink_calls", p.shrink_calls);
-  put(f, "pool.alias_flushes", p.alias_flushes);
-  put(f, "pool.pages_total", p.pages_total);
-  put(f, "pool.pages_free", p.pages_free);
 }
 
 }  // namespace
 
-int write_stats(const std::string& path, const OpCounters& ops, const bc::CacheStats& cache) {
+nlohmann::ordered_json stats_json(FuseFs& fs) {
+  fs::Mount& m = fs.mount();
+  const Options& o = fs.options();
+  const bc::CacheStats c = m.cache().stats();
+  Json j;
+  j["version"] = kStatsVersion;
+  j["image"] = o.image;
+  j["pid"] = static_cast<int64_t>(getpid());
+  j["uptime_s"] = fs.uptime_s();
+  j["options"] = Json{{"cache_mb", o.mount.cache_bytes >> 20},
+                      {"vmap", vmap::policy_name(o.mount.vmap_policy)},
+                      {"vmap_batch", m.vm().batch()},
+                      {"vmap_all", o.mount.vmap_all},
+                      {"norecovery", o.mount.norecovery},
+                      {"readdirplus", o.readdirplus_auto ? "auto" : "always"},
+                      {"inode_cache", o.mount.inode_cache}};
+  j["fuse"] = ops_json(fs.counters());
+  j["cache"] = cache_json(c);
+  j["vmap"] = vmap_json(c.vmap);
+  j["pool"] = pool_json(c.pool);
+  j["inodes"] = Json{{"cached", static_cast<uint64_t>(m.inodes_cached())}};
+  return j;
+}
+
+int write_stats(const std::string& path, const nlohmann::ordered_json& stats) {
   const std::string tmp = path + ".tmp";
   FILE* f = std::fopen(tmp.c_str(), "w");
   if (f == nullptr) return errno;
-  put_ops(f, ops);
-  put_cache(f, cache);
-  put_vmap(f, cache.vmap);
-  put_pool(f, cache.pool);
+  for (const char* section : {"fuse", "cache", "vmap", "pool", "inodes"})
+    if (stats.contains(section)) put_flat(f, section, stats[section]);
   const bool write_failed = std::ferror(f) != 0;
   if (std::fclose(f) != 0 || write_failed) {
     std::remove(tmp.c_str());

@@ -16,10 +16,12 @@ struct Fixture {
   ShrinkerRegistry reg;
   std::unique_ptr<PagePool> pool;
   std::unique_ptr<Vmap> vm;
-  explicit Fixture(UnmapPolicy policy, uint32_t batch = 64, size_t pool_pages = 4096, uint32_t nslots = 1024) {
+  explicit Fixture(UnmapPolicy policy, uint32_t batch = 64, size_t pool_pages = 4096, uint32_t nslots = 1024,
+                   bool map_contiguous = false) {
     REQUIRE(PagePool::create(pool_pages * kPageSize, &reg, &pool) == 0);
     VmapOptions o;
     o.policy = policy;
+    o.map_contiguous = map_contiguous;
     o.batch = batch;
     o.nslots = nslots;
     o.timer_period = std::chrono::milliseconds(0);
@@ -103,6 +105,64 @@ TEST_CASE("vmap: a lazy alias stays readable until purged, then faults", "[vmap]
   REQUIRE(f.pool->stats().pages_free == 4096);
   REQUIRE(test::in_child([&] { (void)*static_cast<volatile char*>(addr); }) == "segv");
   REQUIRE(test::in_child([&] { (void)*(static_cast<volatile char*>(addr) + 15 * kPageSize); }) == "segv");
+}
+
+TEST_CASE("vmap: map_contiguous maps a contiguous run through a slot with one syscall", "[vmap]") {
+  Fixture f(UnmapPolicy::kEager, 64, 4096, 1024, /*map_contiguous=*/true);
+  std::vector<pfn_t> v;
+  REQUIRE(f.pool->alloc(16, kAllocContig, &v) == 0);
+  void* addr = nullptr;
+  REQUIRE(f.vm->vmap(v, &addr) == 0);
+  REQUIRE_FALSE(f.pool->in_linear(addr));
+  check_mapping(*f.pool, addr, v, 3);
+  // A single page still comes from the linear mapping.
+  void* one = nullptr;
+  REQUIRE(f.vm->vmap(std::span<const pfn_t>(v.data(), 1), &one) == 0);
+  REQUIRE(one == f.pool->page_address(v[0]));
+  REQUIRE(f.vm->vunmap(one) == 0);
+  REQUIRE(f.vm->vunmap(addr) == 0);
+  VmapStats s = f.vm->stats();
+  REQUIRE(s.scattered_maps == 1);
+  REQUIRE(s.contiguous_maps == 1);
+  REQUIRE(s.map_syscalls == 1);
+  REQUIRE(s.unmap_syscalls == 1);
+  REQUIRE(test::in_child([&] { (void)*static_cast<volatile char*>(addr); }) == "segv");
+  f.pool->put(v);
+}
+
+TEST_CASE("vmap: set_batch changes the purge batch at run time", "[vmap]") {
+  Fixture f(UnmapPolicy::kLazy, 8);
+  auto park = [&](int n) {
+    for (int i = 0; i < n; i++) {
+      std::vector<pfn_t> v = scattered_pages(*f.pool, 4);
+      void* addr = nullptr;
+      REQUIRE(f.vm->vmap(v, &addr) == 0);
+      REQUIRE(f.vm->vunmap(addr) == 0);
+      f.pool->put(v);
+    }
+  };
+  uint32_t old = 0;
+  REQUIRE(f.vm->set_batch(0, &old) == EINVAL);
+  REQUIRE(f.vm->batch() == 8);
+  park(5);
+  REQUIRE(f.vm->stats().parked_areas == 5);
+  // Raising it: nothing purges until 20 are parked.
+  REQUIRE(f.vm->set_batch(20, &old) == 0);
+  REQUIRE(old == 8);
+  park(14);
+  REQUIRE(f.vm->stats().parked_areas == 19);
+  REQUIRE(f.vm->stats().purges_total() == 0);
+  park(1);
+  REQUIRE(f.vm->stats().parked_areas == 0);
+  REQUIRE(f.vm->stats().purges[size_t(PurgeReason::kEveryN)] == 1);
+  // Lowering it to or below what is parked purges at once.
+  park(6);
+  REQUIRE(f.vm->set_batch(4, &old) == 0);
+  REQUIRE(old == 20);
+  VmapStats s = f.vm->stats();
+  REQUIRE(s.parked_areas == 0);
+  REQUIRE(s.purges[size_t(PurgeReason::kEveryN)] == 2);
+  REQUIRE(f.pool->free_pages_with_aliases() == 0);
 }
 
 TEST_CASE("vmap: exactly one purge per batch of lazy unmaps, one syscall each", "[vmap]") {
