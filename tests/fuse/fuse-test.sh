@@ -14,6 +14,10 @@
 #                      every vmap policy and the single-threaded loop, pre-1970 and post-2038
 #                      timestamps (set on a copy through the kernel). (Corrupted images:
 #                      tests/integration/corrupt-mount.sh.)
+#   ctl IMG CTL        (demo) the control channel through xfsfuse-ctl (CTL): stats JSON has exactly
+#                      the keys README documents and the mount's options; drop-caches, purge and set
+#                      vmap_batch do what they say (by the counters); other users may read stats but
+#                      not change anything; bad commands; other ioctls get ENOTTY.
 #   bigdir-ls IMG      (bigdir) `ls -l` and `find` over the 100,000-entry directory, and the driver's
 #                      counters (-o stats_file) show READDIRPLUS filled the attributes: no LOOKUP
 #                      per entry.
@@ -31,7 +35,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/images/tree-view.sh
 . "$here/../images/tree-view.sh"
 
-usage() { echo "usage: fuse-test.sh XFSFUSE GETDENTS compare NAME IMG | cli IMG | bigdir-ls IMG" >&2; exit 2; }
+usage() { echo "usage: fuse-test.sh XFSFUSE GETDENTS compare NAME IMG | cli IMG | ctl IMG CTL | bigdir-ls IMG" >&2; exit 2; }
 (($# >= 4)) || usage
 xfsfuse=$1 getdents=$2 mode=$3
 shift 3
@@ -360,6 +364,118 @@ check_extreme_times() {
   same "1901, 1960 and 2300 timestamps as the kernel shows them" "$work/times.kernel" "$work/times.fuse"
 }
 
+# ctl_json CTL MNT EXPR: evaluates the Python expression EXPR over the stats JSON `j` (dotted
+# lookups through c("a.b")) and prints the result.
+ctl_json() {
+  "$1" "$2" stats --json | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+def c(name):
+    v = j
+    for k in name.split("."):
+        v = v[k]
+    return v
+print(eval(sys.argv[1]))' "$3"
+}
+
+mode_ctl() {
+  local img=$1 ctl=$2 mnt=$work/ctl stats=$work/ctl.stats out rc readme pid v
+  [[ -f $img ]] || skip "$img is missing (the images tests build it)"
+  [[ -x $ctl ]] || { fail "$ctl is not an executable"; return; }
+  readme=$here/../../README.md
+  fuse_mount "$img" "$mnt" -o vmap=lazy,vmap_batch=1000,vmap_all,allow_other,stats_file="$stats" ||
+    { fail "xfsfuse did not mount $img"; return; }
+  pid=${daemon_of[$mnt]}
+
+  # Keys: exactly the README's list.
+  out=$("$ctl" "$mnt" stats --json | python3 -c '
+import json, re, sys
+j = json.load(sys.stdin)
+def flat(v, p=""):
+    if isinstance(v, dict):
+        for k, x in v.items():
+            yield from flat(x, p + "." + k if p else k)
+    else:
+        yield p
+got = set(flat(j))
+text = open(sys.argv[1]).read()
+block = re.search(r"<!-- ctl-keys: begin -->\s*```(.*?)```\s*<!-- ctl-keys: end -->", text, re.S).group(1)
+want = set(block.split())
+print("missing:", sorted(want - got), "undocumented:", sorted(got - want), "n=%d" % len(want))' "$readme")
+  check "stats --json has exactly the README's keys ($out)" grep -q '^missing: \[\] undocumented: \[\] n=[1-9]' <<<"$out"
+  v=$(ctl_json "$ctl" "$mnt" '(c("version"), c("image"), c("pid"), c("options.vmap"), c("options.vmap_batch"), c("options.vmap_all"), c("options.readdirplus"))')
+  check "stats shows the mount: $v" test "$v" = "(1, '$img', $pid, 'lazy', 1000, True, 'always')"
+  v=$(ctl_json "$ctl" "$mnt" 'c("uptime_s") > 0')
+  check "uptime_s is positive" test "$v" = True
+  check "plain stats prints name value lines" bash -c "'$ctl' '$mnt' stats | grep -Eq '^vmap\.purges\.every_n [0-9]+$'"
+
+  # A walk maps buffers through slots (vmap_all); drop-caches evicts them, parking their mappings.
+  find "$mnt" -printf '' && ls -lR "$mnt" >/dev/null
+  v=$(ctl_json "$ctl" "$mnt" '(c("cache.buffers") > 10, c("vmap.map_syscalls") > 0, c("vmap.stale_alias_reuse"), c("inodes.cached") > 10)')
+  check "a walk filled the cache and mapped through slots: $v" test "$v" = "(True, True, 0, True)"
+  out=$("$ctl" "$mnt" drop-caches)
+  check "drop-caches says what went: $out" grep -Eq '^evicted [1-9][0-9]* buffers, [1-9][0-9]* in-core inodes; [0-9]+ pool pages free$' <<<"$out"
+  v=$(ctl_json "$ctl" "$mnt" '(c("cache.buffers") < 10, c("vmap.parked_areas") > 0, c("vmap.pages_pinned_by_parked_aliases") > 0)')
+  check "drop-caches emptied the cache and parked the mappings (batch 1000): $v" test "$v" = "(True, True, True)"
+  out=$("$ctl" "$mnt" purge)
+  check "purge frees the pinned pages: $out" grep -Eq '^purged; [1-9][0-9]* pages back to the pool$' <<<"$out"
+  v=$(ctl_json "$ctl" "$mnt" '(c("vmap.parked_areas"), c("vmap.pages_pinned_by_parked_aliases"), c("vmap.purges.explicit") >= 1)')
+  check "after purge nothing is parked: $v" test "$v" = "(0, 0, True)"
+
+  # set vmap_batch on the live mount.
+  out=$("$ctl" "$mnt" set vmap_batch=4)
+  check "set vmap_batch=4: $out" test "$out" = "vmap_batch 4 (was 1000)"
+  v=$(ctl_json "$ctl" "$mnt" 'c("options.vmap_batch")')
+  check "stats shows vmap_batch 4 ($v)" test "$v" = 4
+  find "$mnt" -printf '' && "$ctl" "$mnt" drop-caches >/dev/null
+  v=$(ctl_json "$ctl" "$mnt" '(c("vmap.parked_areas") < 4, c("vmap.purges.every_n") > 0)')
+  check "with batch 4 the drop purged every 4th unmap: $v" test "$v" = "(True, True)"
+  for bad in "set vmap_batch=0" "set vmap_batch=x" "set other=1" "set" "stats extra" "frobnicate" "drop-caches --json"; do
+    rc=0
+    # shellcheck disable=SC2086
+    "$ctl" "$mnt" $bad >/dev/null 2>&1 || rc=$?
+    check "'xfsfuse-ctl MNT $bad' is a usage error (exit $rc)" test "$rc" = 2
+  done
+  rc=0
+  out=$("$ctl" "$mnt" set vmap_batch=70000 2>&1) || rc=$?
+  check "set vmap_batch=70000 is refused by the daemon (exit $rc): $out" \
+    bash -c "test $rc = 1 && grep -q 'want a number, 1..65536' <<<'$out'"
+  rc=0
+  out=$("$ctl" "$work" stats 2>&1) || rc=$?
+  check "not a mount: exit $rc, '$out'" bash -c "test $rc = 1 && grep -q 'not an xfsfuse mount' <<<'$out'"
+
+  # Other users: stats yes, changes no.
+  if id nobody >/dev/null 2>&1; then
+    check "another user may read stats" \
+      bash -c "setpriv --reuid=nobody --regid=nogroup --clear-groups '$ctl' '$mnt' stats >/dev/null"
+    for cmd in drop-caches purge "set vmap_batch=8"; do
+      rc=0
+      # shellcheck disable=SC2086
+      out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$ctl" "$mnt" $cmd 2>&1) || rc=$?
+      check "another user may not $cmd (exit $rc): $out" \
+        bash -c "test $rc = 1 && grep -q 'only root and the user who mounted' <<<'$out'"
+    done
+  else
+    echo "note: no user nobody; other users' access not checked"
+  fi
+  # Any other ioctl reaches the daemon and gets ENOTTY (FS_IOC_GETFLAGS: what lsattr sends).
+  v=$(python3 -c '
+import errno, fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+try:
+    fcntl.ioctl(fd, 0x80086601, b"\0" * 8)
+    print("ok")
+except OSError as e:
+    print(errno.errorcode[e.errno])' "$mnt")
+  check "other ioctls: ENOTTY ($v)" test "$v" = ENOTTY
+
+  fuse_umount "$mnt"
+  v=$(stat_counter "$stats" vmap.purges.explicit)
+  check "the stats file has the control channel's counters (vmap.purges.explicit $v)" test "${v:-0}" -ge 1
+  v=$(stat_counter "$stats" inodes.cached)
+  check "the stats file has inodes.cached ($v)" test -n "$v"
+}
+
 mode_bigdir_ls() {
   local img=$1 mnt=$work/big stats=$work/big.stats n t0 t1
   [[ -f $img ]] || skip "$img is missing (the images tests build it)"
@@ -382,6 +498,7 @@ mode_bigdir_ls() {
 case $mode in
   compare) (($# == 2)) || usage; mode_compare "$1" "$2" ;;
   cli) (($# == 1)) || usage; mode_cli "$1" ;;
+  ctl) (($# == 2)) || usage; mode_ctl "$1" "$2" ;;
   bigdir-ls) (($# == 1)) || usage; mode_bigdir_ls "$1" ;;
   *) usage ;;
 esac
