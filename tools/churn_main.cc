@@ -1,0 +1,241 @@
+// xfsfuse-churn — mapping churn under directory traversals: the traversal
+// experiment of the original XFS lazy-unmap discussion (64 KiB directory
+// blocks, ~100,000 files in one directory, repeated walks with caches dropped
+// in between) run through xfsfuse under each vmap unmap policy, and
+// optionally through the kernel's XFS.  README "xfsfuse-churn" documents the
+// output.  Exit: 0 every run completed, 1 a run failed, 2 usage.
+#include <ftw.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "tools/churn_image.h"
+#include "tools/churn_options.h"
+#include "tools/churn_plot.h"
+#include "tools/churn_proc.h"
+#include "tools/churn_progress.h"
+#include "tools/churn_report.h"
+#include "tools/churn_run.h"
+
+using namespace xfsfuse::tools::churn;
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
+
+void on_signal(int) { g_stop.store(true); }
+
+void catch_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+}
+
+bool executable(const std::string& p) { return ::access(p.c_str(), X_OK) == 0; }
+
+std::string dir_of(const std::string& p) {
+  const size_t slash = p.rfind('/');
+  return slash == std::string::npos ? "." : p.substr(0, slash);
+}
+
+std::string absolute(const std::string& p) {
+  char buf[PATH_MAX];
+  if (::realpath(p.c_str(), buf) != nullptr) return buf;
+  if (p.empty() || p[0] == '/') return p;
+  return ::getcwd(buf, sizeof buf) ? std::string(buf) + "/" + p : p;
+}
+
+// --xfsfuse, else ../fs/fuse/xfsfuse next to this program, else xfsfuse in PATH.
+// Returns "" if none is executable.
+std::string find_xfsfuse(const std::string& given) {
+  if (!given.empty()) return executable(given) ? absolute(given) : "";
+  char self[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    self[n] = '\0';
+    const std::string built = dir_of(self) + "/../fs/fuse/xfsfuse";
+    if (executable(built)) return absolute(built);
+  }
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    const size_t colon = dirs.find(':', start);
+    const std::string d = dirs.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    if (!d.empty() && executable(d + "/xfsfuse")) return d + "/xfsfuse";
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  return "";
+}
+
+// Removes the work directory; FTW_MOUNT keeps it out of anything still mounted
+// there (whose mount point then stays, with a message).
+bool remove_tree(const std::string& dir) {
+  auto rm = [](const char* p, const struct stat*, int, FTW*) {
+    ::remove(p);  // what cannot go shows in the access() below
+    return 0;
+  };
+  ::nftw(dir.c_str(), rm, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+  return ::access(dir.c_str(), F_OK) != 0;
+}
+
+Host read_host() {
+  Host h;
+  h.nproc = ::sysconf(_SC_NPROCESSORS_ONLN);
+  struct utsname u;
+  if (::uname(&u) == 0) h.kernel = u.release;
+  read_loadavg(h.loadavg);
+  return h;
+}
+
+// Builds or checks the image; returns 0 or 1 (message printed).
+int prepare_image(const Options& o, const std::string& workdir, Progress* progress, ReportContext* ctx) {
+  std::string err;
+  struct stat st;
+  if (!o.image.empty() && ::stat(o.image.c_str(), &st) == 0) {
+    progress->show("checking " + o.image);
+    if (check_image(o.image, o.files, &err) != 0) {
+      progress->message(err);
+      return 1;
+    }
+    ctx->image = absolute(o.image);
+    return 0;
+  }
+  const std::string path = o.image.empty() ? workdir + "/churn.img" : o.image;
+  progress->show("building " + path + " (" + std::to_string(o.files) + " files in /d)");
+  if (build_image(path, o.files, &err) != 0) {
+    progress->message(err);
+    return 1;
+  }
+  ctx->image = absolute(path);
+  ctx->image_temporary = o.image.empty();
+  return 0;
+}
+
+// Runs every policy, then the kernel; returns 0, or 1 if any run failed.
+int run_all(const Options& o, const RunConfig& cfg, Progress* progress, std::vector<Run>* runs) {
+  uint64_t expected = 0;  // the entries every traversal must see: set by the first
+  int rc = 0;
+  auto one = [&](const std::string& policy) {
+    Run r;
+    const int e = policy == "kernel" ? run_kernel(cfg, &g_stop, progress, &expected, &r)
+                                     : run_fuse(cfg, policy, &g_stop, progress, &expected, &r);
+    if (e != 0) {
+      progress->message(policy + ": " + (g_stop.load() ? std::string("interrupted") : r.error));
+      rc = 1;
+    }
+    runs->push_back(std::move(r));
+  };
+  for (const auto& p : o.policies) {
+    if (g_stop.load()) break;
+    one(p);
+  }
+  if (o.kernel && !g_stop.load()) one("kernel");
+  progress->clear();
+  return g_stop.load() ? 1 : rc;
+}
+
+// Table, JSON, plot; returns 0 or 1.
+int report(const Options& o, const ReportContext& ctx, const std::vector<Run>& runs, const std::string& workdir,
+           Progress* progress) {
+  progress->clear();
+  std::printf("\n");
+  print_table(stdout, runs);
+  std::fflush(stdout);
+  int rc = 0;
+  std::string err;
+  if (!o.json_out.empty() && write_json(o.json_out, report_json(ctx, runs), &err) != 0) {
+    progress->message("--json: " + err);
+    rc = 1;
+  }
+  if (!o.plot_out.empty()) {
+    const std::string title = "xfsfuse-churn: " + std::to_string(o.files) + " files, batch " +
+                              std::to_string(o.batch) + ", " + std::to_string(o.threads) + " walker thread(s)" +
+                              (o.vmap_all ? ", vmap_all" : "");
+    if (write_plot(runs, title, workdir, absolute(o.plot_out), &err) != 0) {
+      progress->message("--plot: " + err);
+      rc = 1;
+    }
+  }
+  return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  std::string err;
+  switch (parse_options(argc, argv, &o, &err)) {
+    case 0:
+      break;
+    case 1:
+      return 0;
+    default:
+      std::fprintf(stderr, "xfsfuse-churn: %s\n", err.c_str());
+      return 2;
+  }
+  Progress progress;
+  const bool root = ::geteuid() == 0;
+  if (o.kernel && !root) {
+    progress.message("--kernel needs root (it loop-mounts the image through the kernel's XFS)");
+    return 2;
+  }
+  ReportContext ctx;
+  ctx.options = &o;
+  ctx.uid = ::getuid();
+  ctx.host = read_host();
+  ctx.xfsfuse = find_xfsfuse(o.xfsfuse);
+  if (ctx.xfsfuse.empty()) {
+    progress.message(o.xfsfuse.empty() ? "xfsfuse not found next to this program nor in PATH (pass --xfsfuse PATH)"
+                                       : o.xfsfuse + ": not an executable");
+    return 1;
+  }
+  if (!root) progress.message("not root: kernel caches not dropped; traversals after the first may be served from the kernel's dcache");
+
+  catch_signals();
+  const char* tmp = std::getenv("TMPDIR");
+  std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/xfsfuse-churn.XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    progress.message(tmpl + ": " + std::strerror(errno));
+    return 1;
+  }
+  const std::string workdir = tmpl;
+  RunConfig cfg;
+  cfg.mnt = workdir + "/mnt";
+  ::mkdir(cfg.mnt.c_str(), 0755);
+
+  int rc = prepare_image(o, workdir, &progress, &ctx);
+  std::vector<Run> runs;
+  if (rc == 0 && !g_stop.load()) {
+    cfg.xfsfuse = ctx.xfsfuse;
+    cfg.image = ctx.image;
+    cfg.workdir = workdir;
+    cfg.traversals = o.traversals;
+    cfg.batch = o.batch;
+    cfg.threads = o.threads;
+    cfg.cache_mb = o.cache_mb;
+    cfg.vmap_all = o.vmap_all;
+    cfg.root = root;
+    rc = run_all(o, cfg, &progress, &runs);
+    if (report(o, ctx, runs, workdir, &progress) != 0) rc = 1;
+  }
+  if (g_stop.load()) {
+    progress.message("interrupted");
+    rc = 1;
+  }
+  progress.clear();
+  if (!remove_tree(workdir)) progress.message("could not remove " + workdir + " (is " + cfg.mnt + " still mounted?)");
+  return rc;
+}

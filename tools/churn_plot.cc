@@ -1,0 +1,98 @@
+#include "tools/churn_plot.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "tools/churn_exec.h"
+#include "tools/churn_summary.h"
+
+namespace xfsfuse::tools::churn {
+
+namespace {
+
+// A gnuplot single-quoted string: a quote inside is written twice.
+std::string quoted(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("''") : std::string(1, c);
+  return q + "'";
+}
+
+// "index wall_ms map_syscalls unmap_syscalls" per traversal; "NaN" where n/a
+// (gnuplot skips those points, and the zeros a log scale cannot show).
+// *any_syscalls: some syscall count was positive.
+int write_data(const Run& r, const std::string& path, bool* any_syscalls, std::string* err) {
+  std::ofstream out(path, std::ios::trunc);
+  out << "# " << r.policy << ": traversal wall_ms map_syscalls unmap_syscalls (drop + walk)\n";
+  auto positive = [&](const std::optional<int64_t>& v) {
+    if (!v || *v <= 0) return std::string("NaN");
+    *any_syscalls = true;
+    return std::to_string(*v);
+  };
+  for (const auto& t : r.traversals) {
+    const Cycle c = cycle_of(t);
+    out << t.index << ' ' << t.walk.ms << ' ' << positive(c.map_syscalls) << ' ' << positive(c.unmap_syscalls)
+        << '\n';
+  }
+  out.flush();
+  if (!out) {
+    *err = path + ": " + std::strerror(errno ? errno : EIO);
+    return EIO;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int write_plot(const std::vector<Run>& runs, const std::string& title, const std::string& dir, const std::string& out,
+               std::string* err) {
+  std::ostringstream wall, sys;
+  bool any_syscalls = false;
+  for (size_t i = 0; i < runs.size(); i++) {
+    const Run& r = runs[i];
+    if (r.traversals.empty()) continue;
+    const std::string data = dir + "/" + r.policy + ".dat";
+    if (int e = write_data(r, data, &any_syscalls, err)) return e;
+    const std::string colour = " lc " + std::to_string(i + 1);
+    wall << (wall.tellp() > 0 ? ", " : "plot ") << quoted(data) << " using 1:2 with linespoints" << colour
+         << " title " << quoted(r.policy);
+    if (r.policy == "kernel") continue;
+    sys << (sys.tellp() > 0 ? ", " : "plot ") << quoted(data) << " using 1:3 with linespoints dt 1" << colour
+        << " title " << quoted(r.policy + " map") << ", " << quoted(data) << " using 1:4 with linespoints dt 2"
+        << colour << " title " << quoted(r.policy + " unmap");
+  }
+  const std::string script = dir + "/churn.gp";
+  {
+    std::ofstream gp(script, std::ios::trunc);
+    // noenhanced: names like vmap_all are not subscripts; fixed margins line the panels up.
+    gp << "set terminal png size 1000,900 noenhanced\n"
+       << "set output " << quoted(out) << "\n"
+       << "set multiplot layout 2,1 title " << quoted(title) << "\n"
+       << "set lmargin at screen 0.09\nset rmargin at screen 0.74\n"
+       << "set grid\nset key outside right\nset xlabel 'traversal'\nset xtics 1\n"
+       << "set ylabel 'walk wall time, ms'\nset yrange [0:*]\n"
+       << (wall.tellp() > 0 ? wall.str() : "plot 0 notitle") << "\n"
+       << "set ylabel 'syscalls (drop + walk)'\nset logscale y\nset yrange [*:*]\n"
+       << (any_syscalls ? sys.str() : "plot 1 title 'no mapping syscalls'") << "\n"
+       << "unset multiplot\n";
+    gp.flush();
+    if (!gp) {
+      *err = script + ": " + std::strerror(errno ? errno : EIO);
+      return EIO;
+    }
+  }
+  std::string output;
+  int status = 0;
+  if (int e = run_command({"gnuplot", script}, &output, &status)) {
+    *err = e == ENOENT ? "gnuplot not found (Debian: gnuplot-nox)" : std::string("gnuplot: ") + std::strerror(e);
+    return e == ENOENT ? ENOENT : EIO;
+  }
+  if (!exited_ok(status)) {
+    *err = "gnuplot " + describe_status(status) + ":\n" + output;
+    return EIO;
+  }
+  return 0;
+}
+
+}  // namespace xfsfuse::tools::churn
