@@ -43,23 +43,30 @@ int write_data(const Run& r, const std::string& path, bool* any_syscalls, std::s
   return 0;
 }
 
+// One fixed colour per policy, so plots of different runs compare at a glance.
+std::string colour_of(const std::string& policy) {
+  if (policy == "eager") return "#d62728";
+  if (policy == "lazy") return "#1f77b4";
+  if (policy == "lazy-noref") return "#ff7f0e";
+  return "#555555";
+}
+
 }  // namespace
 
 int write_plot(const std::vector<Run>& runs, const std::string& title, const std::string& dir, const std::string& out,
                std::string* err) {
   std::ostringstream wall, sys;
   bool any_syscalls = false;
-  for (size_t i = 0; i < runs.size(); i++) {
-    const Run& r = runs[i];
+  for (const Run& r : runs) {
     if (r.traversals.empty()) continue;
     const std::string data = dir + "/" + r.policy + ".dat";
     if (int e = write_data(r, data, &any_syscalls, err)) return e;
-    const std::string colour = " lc " + std::to_string(i + 1);
+    const std::string colour = " lc rgb " + quoted(colour_of(r.policy));
     wall << (wall.tellp() > 0 ? ", " : "plot ") << quoted(data) << " using 1:2 with linespoints" << colour
          << " title " << quoted(r.policy);
     if (r.policy == "kernel") continue;
-    sys << (sys.tellp() > 0 ? ", " : "plot ") << quoted(data) << " using 1:3 with linespoints dt 1" << colour
-        << " title " << quoted(r.policy + " map") << ", " << quoted(data) << " using 1:4 with linespoints dt 2"
+    sys << (sys.tellp() > 0 ? ", " : "plot ") << quoted(data) << " using 1:3 with linespoints pt 7" << colour
+        << " title " << quoted(r.policy + " map") << ", " << quoted(data) << " using 1:4 with linespoints pt 6"
         << colour << " title " << quoted(r.policy + " unmap");
   }
   const std::string script = dir + "/churn.gp";

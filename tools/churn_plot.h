@@ -11,8 +11,8 @@ namespace xfsfuse::tools::churn {
 
 /// Writes a two-panel PNG to out: wall ms of each traversal's walk, one line
 /// per run (the kernel's too); and mapping syscalls per traversal (drop + walk)
-/// on a log scale, map syscalls solid and unmapping syscalls dashed, one colour
-/// per policy.  Script and data go to dir (which must exist).  Returns 0;
+/// on a log scale, map syscalls with filled and unmapping syscalls with open
+/// circles (libgd's png terminal draws no dashes), one colour per policy.  Script and data go to dir (which must exist).  Returns 0;
 /// ENOENT when gnuplot is not installed; EIO with gnuplot's output in *err.
 int write_plot(const std::vector<Run>& runs, const std::string& title, const std::string& dir, const std::string& out,
                std::string* err);

@@ -15,16 +15,24 @@ using ojson = nlohmann::ordered_json;
 
 std::string num(const std::optional<int64_t>& v) { return v ? std::to_string(*v) : "n/a"; }
 
+std::string ms(const std::optional<double>& v) {
+  if (!v) return "n/a";
+  char b[64];
+  std::snprintf(b, sizeof b, "%.1f", *v);
+  return b;
+}
+
 std::string fixed(double v, int decimals) {
   char b[64];
   std::snprintf(b, sizeof b, "%.*f", decimals, v);
   return b;
 }
 
-void row(FILE* f, const std::string& policy, const std::string& idx, uint64_t entries, double ms, double load,
-         const Cycle& c) {
-  std::fprintf(f, "%-11s %4s %8llu %9s %5s %7s %8s %9s %6s %6s %6s %7s %8s %7s\n", policy.c_str(), idx.c_str(),
-               static_cast<unsigned long long>(entries), fixed(ms, 1).c_str(), fixed(load, 2).c_str(),
+void row(FILE* f, const std::string& policy, const std::string& idx, uint64_t entries, double walk_ms,
+         const std::optional<double>& drop_ms, double load, const Cycle& c) {
+  std::fprintf(f, "%-11s %4s %8llu %8s %7s %5s %7s %8s %9s %6s %6s %6s %5s %8s %7s\n", policy.c_str(), idx.c_str(),
+               static_cast<unsigned long long>(entries), ms(walk_ms).c_str(), ms(drop_ms).c_str(),
+               fixed(load, 2).c_str(),
                num(c.maps).c_str(), num(c.map_syscalls).c_str(), num(c.unmap_syscalls).c_str(),
                num(c.purges).c_str(), num(c.alias_reuses).c_str(), num(c.stale_alias_reuse).c_str(),
                num(c.tlb_shootdowns).c_str(), std::to_string(c.ctxt_system).c_str(), num(c.ctxt_daemon).c_str());
@@ -40,7 +48,10 @@ ojson counters_json(const std::optional<Counters>& c) {
 }
 
 ojson drop_json(const Phase& p) {
+  auto dms = [](const std::optional<double>& v) { return v ? ojson(*v) : ojson(nullptr); };
   return ojson{{"ms", p.ms},
+               {"kernel_ms", dms(p.kernel_ms)},
+               {"driver_ms", dms(p.driver_ms)},
                {"tlb_shootdowns", opt(p.tlb_shootdowns)},
                {"ctxt_daemon", opt(p.ctxt_daemon)},
                {"ctxt_system", p.ctxt_system},
@@ -79,6 +90,7 @@ ojson summary_json(const Summary& s) {
                {"wall_ms_sum", s.wall_ms_sum},
                {"wall_ms_median", s.wall_ms_median},
                {"loadavg_median", s.loadavg_median},
+               {"drop_driver_ms_median", s.driver_drop_ms_median ? ojson(*s.driver_drop_ms_median) : ojson(nullptr)},
                {"tlb_shootdowns", opt(s.walk.tlb_shootdowns)},
                {"ctxt_daemon", opt(s.walk.ctxt_daemon)},
                {"ctxt_system", s.walk.ctxt_system},
@@ -119,18 +131,19 @@ bool unmap_sums(const std::vector<Run>& runs, int64_t* lazy, int64_t* eager) {
 
 void print_table(FILE* f, const std::vector<Run>& runs) {
   std::fprintf(f,
-               "Counts cover each traversal's cache drop + walk (a drop unmaps what the walk before mapped);\n"
-               "ms is the walk alone.  'sum' rows: counts summed, ms and load are medians.  unmap_sys =\n"
-               "unmap_syscalls + purge_syscalls; tlb = TLB shootdowns and ctxt = context switches, whole\n"
-               "machine; ctxt_d = the xfsfuse daemon's context switches.\n\n");
-  std::fprintf(f, "%-11s %4s %8s %9s %5s %7s %8s %9s %6s %6s %6s %7s %8s %7s\n", "policy", "#", "entries", "ms",
-               "load", "maps", "map_sys", "unmap_sys", "purges", "alias", "stale", "tlb", "ctxt", "ctxt_d");
+               "Counts cover each traversal's cache drop + walk (a drop unmaps what the walk before mapped).\n"
+               "ms: the walk; drop_ms: the driver's own cache drop (its unmaps), not the kernel's.  'sum'\n"
+               "rows: counts summed, ms, drop_ms and load are medians.  unmap_sys = unmap_syscalls +\n"
+               "purge_syscalls; tlb = TLB shootdowns and ctxt = context switches, whole machine; ctxt_d =\n"
+               "the xfsfuse daemon's context switches.\n\n");
+  std::fprintf(f, "%-11s %4s %8s %8s %7s %5s %7s %8s %9s %6s %6s %6s %5s %8s %7s\n", "policy", "#", "entries", "ms",
+               "drop_ms", "load", "maps", "map_sys", "unmap_sys", "purges", "alias", "stale", "tlb", "ctxt", "ctxt_d");
   for (const auto& r : runs) {
     for (const auto& t : r.traversals)
-      row(f, r.policy, std::to_string(t.index), t.entries, t.walk.ms, t.loadavg, cycle_of(t));
+      row(f, r.policy, std::to_string(t.index), t.entries, t.walk.ms, t.drop.driver_ms, t.loadavg, cycle_of(t));
     if (!r.traversals.empty()) {
       const Summary s = summarize(r);
-      row(f, r.policy, "sum", s.entries, s.wall_ms_median, s.loadavg_median, s.cycle);
+      row(f, r.policy, "sum", s.entries, s.wall_ms_median, s.driver_drop_ms_median, s.loadavg_median, s.cycle);
     }
     if (!r.error.empty()) std::fprintf(f, "%-11s FAILED: %s\n", r.policy.c_str(), r.error.c_str());
   }

@@ -49,6 +49,10 @@ int take_sample(const FuseDaemon* daemon, Sample* s, std::string* err) {
   return 0;
 }
 
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
 std::optional<int64_t> minus(const std::optional<uint64_t>& b, const std::optional<uint64_t>& a) {
   if (!a || !b) return std::nullopt;
   return static_cast<int64_t>(*b - *a);
@@ -90,11 +94,16 @@ int traverse(const RunConfig& cfg, const std::string& policy, const FuseDaemon* 
   progress->show(label(policy, index, cfg.traversals, "dropping caches"));
   Sample a, b, c;
   if (int e = take_sample(daemon, &a, err)) return e;
+  std::optional<double> kernel_ms, driver_ms;
+  auto t0 = Clock::now();
   if (cfg.root) {
     if (int e = drop_kernel_caches(err)) return e;
+    kernel_ms = ms_since(t0);
   }
   if (daemon != nullptr) {
+    t0 = Clock::now();
     if (int e = daemon->ctl().drop_caches(nullptr, nullptr, nullptr, err)) return e;
+    driver_ms = ms_since(t0);
   }
   if (int e = take_sample(daemon, &b, err)) return e;
   read_loadavg1(&t->loadavg);
@@ -104,6 +113,8 @@ int traverse(const RunConfig& cfg, const std::string& policy, const FuseDaemon* 
   if (int e = take_sample(daemon, &c, err)) return e;
   t->entries = w.entries;
   t->drop = diff(a, b);
+  t->drop.kernel_ms = kernel_ms;
+  t->drop.driver_ms = driver_ms;
   t->walk = diff(b, c);
   if (c.counters) t->after = as_counters(*c.counters);
   if (*expected == 0) *expected = w.entries;

@@ -38,6 +38,9 @@ struct Phase {
   std::optional<int64_t> ctxt_daemon;     ///< the xfsfuse daemon's threads; none for the kernel
   int64_t ctxt_system = 0;                ///< whole machine (/proc/stat ctxt)
   std::optional<Counters> counters;       ///< the driver's counter deltas; none for the kernel
+  // The drop only: its two parts.
+  std::optional<double> kernel_ms;  ///< sync + drop_caches; none when not root or for the walk
+  std::optional<double> driver_ms;  ///< CtlFd::drop_caches (the driver's unmaps); none for the kernel
 };
 
 /// One traversal: its drop and its walk.

@@ -8,7 +8,8 @@ namespace xfsfuse::tools::churn {
 
 namespace {
 
-std::optional<int64_t> sum(const std::optional<int64_t>& a, const std::optional<int64_t>& b) {
+template <typename T>
+std::optional<T> sum(const std::optional<T>& a, const std::optional<T>& b) {
   if (!a || !b) return std::nullopt;
   return *a + *b;
 }
@@ -65,6 +66,8 @@ Phase add(const Phase& a, const Phase& b) {
   p.tlb_shootdowns = sum(a.tlb_shootdowns, b.tlb_shootdowns);
   p.ctxt_daemon = sum(a.ctxt_daemon, b.ctxt_daemon);
   p.ctxt_system = a.ctxt_system + b.ctxt_system;
+  p.kernel_ms = sum(a.kernel_ms, b.kernel_ms);
+  p.driver_ms = sum(a.driver_ms, b.driver_ms);
   if (a.counters && b.counters) {
     Counters c = *a.counters;
     for (const auto& [name, v] : *b.counters) {
@@ -83,7 +86,7 @@ Cycle cycle_of(const Traversal& t) { return add(cycle_of_phase(t.drop), cycle_of
 
 Summary summarize(const Run& run) {
   Summary s;
-  std::vector<double> ms, load;
+  std::vector<double> ms, load, driver_drop;
   for (size_t i = 0; i < run.traversals.size(); i++) {
     const Traversal& t = run.traversals[i];
     if (i == 0) {
@@ -97,12 +100,14 @@ Summary summarize(const Run& run) {
       s.cycle = add(s.cycle, cycle_of(t));
     }
     ms.push_back(t.walk.ms);
+    if (t.drop.driver_ms) driver_drop.push_back(*t.drop.driver_ms);
     load.push_back(t.loadavg);
   }
   s.traversals = static_cast<uint32_t>(run.traversals.size());
   s.wall_ms_sum = s.walk.ms;
   s.wall_ms_median = median(ms);
   s.loadavg_median = median(load);
+  if (!driver_drop.empty() && driver_drop.size() == run.traversals.size()) s.driver_drop_ms_median = median(driver_drop);
   return s;
 }
 

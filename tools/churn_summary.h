@@ -37,6 +37,7 @@ struct Summary {
   uint32_t traversals = 0;
   uint64_t entries = 0;  ///< of the first traversal (all saw the same)
   double wall_ms_sum = 0, wall_ms_median = 0, loadavg_median = 0;
+  std::optional<double> driver_drop_ms_median;  ///< of drop.driver_ms; none for the kernel
   Phase walk, drop;  ///< sums
   Cycle cycle;       ///< sums
 };

@@ -93,7 +93,7 @@ keys(j["config"], ["files", "traversals", "policies", "batch", "threads", "vmap_
 keys(j["host"], ["nproc", "kernel", "loadavg"], "host")
 want = ["eager", "lazy", "lazy-noref"] + (["kernel"] if kernel else [])
 check([r["policy"] for r in j["runs"]] == want, f"runs {want}")
-phase = ["ms", "tlb_shootdowns", "ctxt_daemon", "ctxt_system", "counters"]
+phase = ["ms", "kernel_ms", "driver_ms", "tlb_shootdowns", "ctxt_daemon", "ctxt_system", "counters"]
 cycle = ["maps", "map_syscalls", "unmap_syscalls", "purges", "alias_reuses", "stale_alias_reuse",
          "tlb_shootdowns", "ctxt_daemon", "ctxt_system"]
 trav = ["index", "wall_ms", "entries", "tlb_shootdowns", "ctxt_daemon", "ctxt_system", "loadavg", "counters",
@@ -112,6 +112,8 @@ for r in j["runs"]:
         keys(t["cycle"], cycle, w + " cycle")
         check(t["entries"] == 5001, f"{w}: 5001 entries (got {t['entries']})")
         check(t["wall_ms"] > 0 and isinstance(t["ctxt_system"], int), f"{w}: wall_ms and ctxt_system")
+        check(t["drop"]["kernel_ms"] is not None and (t["drop"]["driver_ms"] is None) == (not fuse),
+              f"{w}: the kernel's drop timed (root), the driver's on xfsfuse only")
         if not fuse:
             check(t["counters"] is None and t["ctxt_daemon"] is None and t["cycle"]["maps"] is None,
                   f"{w}: driver counters are null")
@@ -130,8 +132,8 @@ for r in j["runs"]:
             check(c["vmap.stale_alias_reuse"] == 0 and d["vmap.stale_alias_reuse"] == 0,
                   f"{w}: vmap.stale_alias_reuse == 0")
     s = r["summary"]
-    keys(s, ["traversals", "entries", "wall_ms_sum", "wall_ms_median", "loadavg_median", "tlb_shootdowns",
-             "ctxt_daemon", "ctxt_system", "counters", "drop", "cycle"], p + " summary")
+    keys(s, ["traversals", "entries", "wall_ms_sum", "wall_ms_median", "loadavg_median", "drop_driver_ms_median",
+             "tlb_shootdowns", "ctxt_daemon", "ctxt_system", "counters", "drop", "cycle"], p + " summary")
     if fuse:
         o = r["daemon_options"]
         check(o.get("vmap") == p and o.get("vmap_all") is True, f"{p}: the daemon ran with vmap={p},vmap_all")
