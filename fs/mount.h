@@ -42,6 +42,9 @@ struct MountOptions {
   bool vmap_all = false;            ///< map every multi-page buffer through a vmap slot (vmap_all)
   bool norecovery = false;          ///< mount a dirty log anyway (the view may be stale)
   size_t inode_cache = 65536;       ///< in-core inodes kept (unreferenced ones are dropped beyond this)
+  /// Read the root inode at open and refuse a mount whose root is not a
+  /// directory.  false: for checkers (xfsfuse-fsck), which judge it themselves.
+  bool check_root = true;
 };
 
 /// One in-core inode, immutable once built (the image is read-only).

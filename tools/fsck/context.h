@@ -1,0 +1,71 @@
+// tools/fsck/context.h — what every phase of xfsfuse-fsck shares, and the
+// phases themselves, in the order fsck_main runs them:
+//   check_superblocks  primary + every secondary copy; claims the log
+//   check_ags          per AG: AGF, AGI, AGFL headers; bnobt, cntbt, inobt,
+//                      finobt (and refcountbt / rmapbt when the features are
+//                      on): records, keys, claims of btree blocks, free
+//                      extents, AGFL blocks, inode chunks; fills the inode
+//                      table from the inobt; AG counters against the trees
+//   check_inodes       every inode the inobt covers: CRC, di_ino, uuid,
+//                      mode vs free bit, forks (claims data/attr/bmbt
+//                      blocks), nblocks / nextents exact, sizes sane
+//   check_directories  every directory in every format: entries, ".", "..",
+//                      ftype, leaf/node/free structures; links; reachability
+//   check_links        nlink against what the directories showed
+//   check_counters     sb_icount / sb_ifree / sb_fdblocks against the AGs
+//   SpaceMap::check_coverage  every block owned exactly once
+// A phase reports what it finds and carries on: it stops only at what makes
+// its own further checks meaningless (e.g. an AG whose AGF is unreadable).
+// Nothing writes to the image.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "fs/ag.h"
+#include "fs/mount.h"
+#include "tools/fsck/inode_table.h"
+#include "tools/fsck/problems.h"
+#include "tools/fsck/space_map.h"
+
+namespace xfsfuse::fsck {
+
+/// Per-AG numbers the AG phase found, for check_counters (fsblocks / inodes).
+struct AgTotals {
+  bool ok = false;            ///< the AGF and AGI could be read
+  uint64_t free_blocks = 0;   ///< sum of bnobt record lengths
+  uint64_t agfl_blocks = 0;   ///< agf_flcount
+  uint64_t btree_blocks = 0;  ///< agf_btreeblks (bnobt/cntbt/rmapbt blocks beyond their roots)
+  uint64_t icount = 0, ifree = 0;  ///< agi_count, agi_freecount
+};
+
+struct Context {
+  fs::Mount& m;
+  const fs::Superblock& sb;
+  Reporter& rep;
+  SpaceMap& space;
+  InodeTable& inodes;
+  std::vector<AgTotals> ags;  ///< sb.agcount entries, filled by check_ags
+  /// Progress callback (may be empty): phase name and fraction done 0..1.
+  std::function<void(const char* phase, double done)> progress;
+};
+
+void check_superblocks(Context& cx);
+void check_ags(Context& cx);
+void check_inodes(Context& cx);
+void check_directories(Context& cx);
+void check_links(Context& cx);
+void check_counters(Context& cx);
+
+/// agno / agbno of an fsblock number, and back (sb_agblklog bits of agbno).
+inline uint32_t fsb_agno(const fs::Superblock& sb, uint64_t fsb) { return static_cast<uint32_t>(fsb >> sb.agblklog); }
+inline uint32_t fsb_agbno(const fs::Superblock& sb, uint64_t fsb) {
+  return static_cast<uint32_t>(fsb & ((uint64_t{1} << sb.agblklog) - 1));
+}
+/// 512-byte sector of agbno in agno.
+inline uint64_t agb_daddr(const fs::Superblock& sb, uint32_t agno, uint32_t agbno) {
+  return (uint64_t{agno} * sb.agblocks + agbno) << (sb.blocklog - 9);
+}
+
+}  // namespace xfsfuse::fsck

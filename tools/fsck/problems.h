@@ -1,0 +1,57 @@
+// tools/fsck/problems.h — what xfsfuse-fsck found, one Problem per finding.
+//
+// Every check reports through one Reporter.  A problem's line (stderr-free:
+// printed to stdout unless --json) reads
+//   STRUCTURE agno A ino I daddr 0xD: WHAT
+// with the agno / ino / daddr parts left out when they do not apply.
+// Thread safety: Reporter may be used from any thread.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace xfsfuse::fsck {
+
+inline constexpr int64_t kNoAg = -1;
+inline constexpr uint64_t kNoIno = 0;
+inline constexpr uint64_t kNoDaddr = UINT64_MAX;
+
+/// One finding.  structure: the standard name of what is wrong ("superblock",
+/// "secondary superblock", "agf", "agi", "agfl", "bnobt", "cntbt", "inobt",
+/// "finobt", "refcountbt", "rmapbt", "inode", "bmbt", "directory", "attr",
+/// "space", "counters").  what: one sentence, no trailing period, e.g.
+/// "agf_freeblks 100 but the bnobt holds 98 free blocks".
+struct Problem {
+  std::string structure;
+  int64_t agno = kNoAg;
+  uint64_t ino = kNoIno;
+  uint64_t daddr = kNoDaddr;  ///< 512-byte sector of the structure
+  std::string what;
+};
+
+/// The one line for p (see the file comment), without a newline.
+std::string format_problem(const Problem& p);
+
+class Reporter {
+ public:
+  /// print: write each problem's line to out as it is reported (false for --json).
+  Reporter(bool print, FILE* out) : print_(print), out_(out) {}
+  void report(Problem p);
+  /// Shorthand for report(Problem{...}).
+  void report(std::string structure, int64_t agno, uint64_t ino, uint64_t daddr, std::string what) {
+    report(Problem{std::move(structure), agno, ino, daddr, std::move(what)});
+  }
+  size_t count() const;
+  std::vector<Problem> problems() const;
+
+ private:
+  const bool print_;
+  FILE* const out_;
+  mutable std::mutex mu_;
+  std::vector<Problem> problems_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace xfsfuse::fsck
