@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +18,7 @@
 
 #include "fs/mount.h"
 #include "tools/fsck/context.h"
+#include "tools/fsck/scratch.h"
 
 namespace {
 
@@ -31,8 +33,10 @@ constexpr char kUsage[] =
     "  -n               check only (required: repair is not implemented)\n"
     "  --json           print the result as one JSON object on stdout instead of one line per problem\n"
     "  --progress       print the phase and how far it is on stderr\n"
-    "  --scratch DIR    keep per-inode and per-block state in a RocksDB under DIR\n"
-    "  --mem-limit MB   memory the scratch state may use (with --scratch)\n"
+    "  --scratch DIR    keep the per-inode and per-block state in a RocksDB database in a new\n"
+    "                   directory under DIR (removed at exit) instead of memory\n"
+    "  --mem-limit MB   size the buffer cache and, with --scratch, RocksDB's caches to fit MB\n"
+    "                   (the in-memory state is bounded only with --scratch)\n"
     "  -h, --help       this text\n"
     "\n"
     "Problems are printed one per line: STRUCTURE [agno A] [ino I] [daddr 0xD]: WHAT\n"
@@ -86,14 +90,14 @@ int main(int argc, char** argv) {
                  a.image.c_str());
     return kOperational;
   }
-  if (!a.scratch.empty() || a.mem_limit_mb != 0) {
-    std::fprintf(stderr, "xfsfuse-fsck: --scratch / --mem-limit: the out-of-core mode is not written yet\n");
-    return kOperational;
-  }
   fs::MountOptions mo;
   mo.norecovery = true;   // a dirty log is reported below, not refused
   mo.check_root = false;  // the checks judge the root themselves
   mo.inode_cache = 1024;
+  // Under --mem-limit: a quarter for the buffer cache (whose page pool is 1.5x
+  // that + 8 MiB), a quarter for RocksDB, the rest for the phases' own state.
+  const size_t limit = size_t{a.mem_limit_mb} << 20;
+  if (limit != 0) mo.cache_bytes = std::clamp<size_t>(limit / 4, 4u << 20, mo.cache_bytes);
   std::unique_ptr<fs::Mount> m;
   std::string err;
   if (fs::Mount::open(a.image, mo, &m, &err) != 0) {
@@ -102,8 +106,20 @@ int main(int argc, char** argv) {
   }
   fsck::Reporter rep(!a.json, stdout);
   for (const std::string& w : m->warnings()) rep.report("log", fsck::kNoAg, fsck::kNoIno, fsck::kNoDaddr, w);
-  std::unique_ptr<fsck::SpaceMap> space = fsck::make_memory_space_map(m->sb(), &rep);
-  std::unique_ptr<fsck::InodeTable> inodes = fsck::make_memory_inode_table();
+  std::unique_ptr<fsck::Scratch> scratch;
+  std::unique_ptr<fsck::SpaceMap> space;
+  std::unique_ptr<fsck::InodeTable> inodes;
+  if (!a.scratch.empty()) {
+    if (fsck::Scratch::open(a.scratch, limit != 0 ? limit / 4 : 64u << 20, &scratch, &err) != 0) {
+      std::fprintf(stderr, "xfsfuse-fsck: %s\n", err.c_str());
+      return kOperational;
+    }
+    space = scratch->space_map(m->sb(), &rep);
+    inodes = scratch->inode_table();
+  } else {
+    space = fsck::make_memory_space_map(m->sb(), &rep);
+    inodes = fsck::make_memory_inode_table();
+  }
   fsck::Context cx{*m, m->sb(), rep, *space, *inodes, std::vector<fsck::AgTotals>(m->sb().agcount), {}};
   const bool tty = isatty(STDERR_FILENO);
   if (a.progress)

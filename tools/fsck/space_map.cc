@@ -1,8 +1,8 @@
-// The in-memory SpaceMap: per AG, the claimed ranges as a sorted map from
-// start agbno to (end, owner, ino), merged when adjacent with the same owner
-// (so a whole AG of free space or one big file is one entry).
+// SpaceMap claims written once over a RangeStore (range_store.h), and the
+// in-memory store: per AG a sorted map from start agbno to the range.
 #include "tools/fsck/space_map.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <map>
@@ -11,6 +11,7 @@
 
 #include "fs/ag.h"
 #include "tools/fsck/context.h"
+#include "tools/fsck/range_store.h"
 
 namespace xfsfuse::fsck {
 
@@ -55,15 +56,45 @@ std::string owner_desc(Owner o, uint64_t ino) {
   return s;
 }
 
-struct Range {
-  uint32_t end;  // exclusive
-  Owner owner;
-  uint64_t ino;
+class MemoryRangeStore final : public RangeStore {
+ public:
+  explicit MemoryRangeStore(uint32_t agcount) : ags_(agcount) {}
+  void overlapping(uint32_t agno, uint32_t start, uint32_t end, std::vector<Range>* out) override {
+    auto& m = ags_[agno];
+    auto it = m.upper_bound(start);
+    if (it != m.begin() && std::prev(it)->second.end > start) --it;
+    for (; it != m.end() && it->first < end; ++it) out->push_back(it->second);
+  }
+  std::optional<Range> ending_at(uint32_t agno, uint32_t at) override {
+    auto& m = ags_[agno];
+    auto it = m.lower_bound(at);
+    if (it == m.begin()) return std::nullopt;
+    --it;
+    if (it->second.end != at) return std::nullopt;
+    return it->second;
+  }
+  std::optional<Range> starting_at(uint32_t agno, uint32_t at) override {
+    auto& m = ags_[agno];
+    auto it = m.find(at);
+    if (it == m.end()) return std::nullopt;
+    return it->second;
+  }
+  void put(uint32_t agno, const Range& r) override { ags_[agno][r.start] = r; }
+  void erase(uint32_t agno, uint32_t start) override { ags_[agno].erase(start); }
+  void for_each(uint32_t agno, const std::function<void(const Range&)>& fn) override {
+    for (const auto& [start, r] : ags_[agno]) fn(r);
+  }
+
+ private:
+  std::vector<std::map<uint32_t, Range>> ags_;  // per AG: start -> range
 };
 
-class MemorySpaceMap final : public SpaceMap {
+// Claims over any RangeStore: per-AG mutexes, merging adjacent ranges of the
+// same owner (so a whole AG of free space or one big file is one range).
+class StoreSpaceMap final : public SpaceMap {
  public:
-  MemorySpaceMap(const fs::Superblock& sb, Reporter* rep) : sb_(sb), rep_(rep), ags_(sb.agcount) {}
+  StoreSpaceMap(const fs::Superblock& sb, Reporter* rep, std::unique_ptr<RangeStore> store)
+      : sb_(sb), rep_(rep), store_(std::move(store)), mu_(sb.agcount) {}
 
   void claim(uint32_t agno, uint32_t agbno, uint32_t len, Owner owner, uint64_t ino) override {
     if (agno >= sb_.agcount || len == 0 || agbno >= fs::ag_length(sb_, agno) ||
@@ -74,55 +105,39 @@ class MemorySpaceMap final : public SpaceMap {
       return;
     }
     claimed_[static_cast<size_t>(owner)].fetch_add(len, std::memory_order_relaxed);
-    Ag& ag = ags_[agno];
-    std::lock_guard<std::mutex> g(ag.mu);
     const uint32_t end = agbno + len;
-    // One read-only pass over the ranges overlapping [agbno, end): the gaps
-    // between them are claimed, the overlaps reported.
-    struct Overlap {
-      uint32_t start, end;
-      Owner owner;
-      uint64_t ino;
-    };
-    std::vector<std::pair<uint32_t, uint32_t>> gaps;
-    std::vector<Overlap> overlaps;
+    std::vector<Range> overlaps;
+    std::lock_guard<std::mutex> g(mu_[agno]);
+    store_->overlapping(agno, agbno, end, &overlaps);
+    // The gaps between the ranges already claimed are claimed now; the overlaps are reported.
     uint32_t pos = agbno;
-    auto it = ag.map.upper_bound(pos);
-    if (it != ag.map.begin() && std::prev(it)->second.end > pos) --it;
-    while (pos < end) {
-      if (it == ag.map.end() || it->first >= end) {
-        gaps.emplace_back(pos, end);
-        break;
-      }
-      if (it->first > pos) gaps.emplace_back(pos, it->first);
-      const uint32_t ov_end = std::min(end, it->second.end);
-      overlaps.push_back(Overlap{std::max(pos, it->first), ov_end, it->second.owner, it->second.ino});
-      pos = ov_end;
-      ++it;
+    for (const Range& o : overlaps) {
+      if (o.start > pos) insert(agno, Range{pos, o.start, owner, ino});
+      pos = std::max(pos, o.end);
     }
-    for (const auto& [from, to] : gaps) insert(ag, from, to, owner, ino);
-    for (const Overlap& o : overlaps)
-      rep_->report(structure_of(owner), agno, ino, agb_daddr(sb_, agno, o.start),
-                   owner_desc(owner, ino) + " claims agbno " + std::to_string(o.start) + ".." +
-                       std::to_string(o.end - 1) + ", already " + owner_desc(o.owner, o.ino));
+    if (pos < end) insert(agno, Range{pos, end, owner, ino});
+    for (const Range& o : overlaps) {
+      const uint32_t from = std::max(agbno, o.start), to = std::min(end, o.end);
+      rep_->report(structure_of(owner), agno, ino, agb_daddr(sb_, agno, from),
+                   owner_desc(owner, ino) + " claims agbno " + std::to_string(from) + ".." + std::to_string(to - 1) +
+                       ", already " + owner_desc(o.owner, o.ino));
+    }
   }
 
   void check_coverage() override {
     for (uint32_t agno = 0; agno < sb_.agcount; agno++) {
-      Ag& ag = ags_[agno];
-      std::lock_guard<std::mutex> g(ag.mu);
-      uint32_t next = 0;
-      const uint32_t len = fs::ag_length(sb_, agno);
+      std::lock_guard<std::mutex> g(mu_[agno]);
       auto gap = [&](uint32_t from, uint32_t to) {
         rep_->report("space", agno, kNoIno, agb_daddr(sb_, agno, from),
                      "agbno " + std::to_string(from) + ".." + std::to_string(to - 1) + " (" + std::to_string(to - from) +
                          " blocks) is neither free nor in use");
       };
-      for (const auto& [start, r] : ag.map) {
-        if (start > next) gap(next, start);
+      uint32_t next = 0;
+      store_->for_each(agno, [&](const Range& r) {
+        if (r.start > next) gap(next, r.start);
         next = std::max(next, r.end);
-      }
-      if (next < len) gap(next, len);
+      });
+      if (next < fs::ag_length(sb_, agno)) gap(next, fs::ag_length(sb_, agno));
     }
   }
 
@@ -131,44 +146,38 @@ class MemorySpaceMap final : public SpaceMap {
   }
 
  private:
-  struct Ag {
-    std::mutex mu;
-    std::map<uint32_t, Range> map;  // GUARDED_BY(mu), start -> range; ranges never overlap
-  };
-
-  // REQUIRES: ag.mu held; [start, end) overlaps nothing.  Merges with equal neighbours.
-  static void insert(Ag& ag, uint32_t start, uint32_t end, Owner owner, uint64_t ino) {
-    auto next = ag.map.lower_bound(start);
-    if (next != ag.map.begin()) {
-      auto prev = std::prev(next);
-      if (prev->second.end == start && prev->second.owner == owner && prev->second.ino == ino) {
-        prev->second.end = end;
-        if (next != ag.map.end() && next->first == end && next->second.owner == owner && next->second.ino == ino) {
-          prev->second.end = next->second.end;
-          ag.map.erase(next);
-        }
-        return;
-      }
+  // REQUIRES: mu_[agno] held; r overlaps nothing.  Merges with equal neighbours.
+  void insert(uint32_t agno, Range r) {
+    auto same = [&](const Range& o) { return o.owner == r.owner && o.ino == r.ino; };
+    if (auto prev = store_->ending_at(agno, r.start); prev && same(*prev)) {
+      r.start = prev->start;  // put() below replaces prev (same start)
     }
-    if (next != ag.map.end() && next->first == end && next->second.owner == owner && next->second.ino == ino) {
-      const Range r{next->second.end, owner, ino};
-      ag.map.erase(next);
-      ag.map.emplace(start, r);
-      return;
+    if (auto next = store_->starting_at(agno, r.end); next && same(*next)) {
+      store_->erase(agno, next->start);
+      r.end = next->end;
     }
-    ag.map.emplace(start, Range{end, owner, ino});
+    store_->put(agno, r);
   }
 
   const fs::Superblock sb_;
   Reporter* const rep_;
-  std::vector<Ag> ags_;
+  std::unique_ptr<RangeStore> store_;
+  std::vector<std::mutex> mu_;  // per AG
   std::array<std::atomic<uint64_t>, 16> claimed_{};
 };
 
 }  // namespace
 
+std::unique_ptr<RangeStore> make_memory_range_store(uint32_t agcount) {
+  return std::make_unique<MemoryRangeStore>(agcount);
+}
+
+std::unique_ptr<SpaceMap> make_space_map(const fs::Superblock& sb, Reporter* rep, std::unique_ptr<RangeStore> store) {
+  return std::make_unique<StoreSpaceMap>(sb, rep, std::move(store));
+}
+
 std::unique_ptr<SpaceMap> make_memory_space_map(const fs::Superblock& sb, Reporter* rep) {
-  return std::make_unique<MemorySpaceMap>(sb, rep);
+  return make_space_map(sb, rep, make_memory_range_store(sb.agcount));
 }
 
 }  // namespace xfsfuse::fsck
