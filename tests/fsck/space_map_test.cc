@@ -1,0 +1,128 @@
+// SpaceMap claims: overlaps reported once with both owners, gaps claimed,
+// coverage gaps reported, and the RocksDB store (--scratch) giving exactly
+// the memory store's verdicts on the same random claims.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <random>
+
+#include "tools/fsck/context.h"
+#include "tools/fsck/scratch.h"
+
+using namespace xfsfuse;
+using namespace xfsfuse::fsck;
+
+namespace {
+
+fs::Superblock small_sb() {
+  fs::Superblock sb;
+  sb.blocksize = 4096;
+  sb.blocklog = 12;
+  sb.agblocks = 1000;
+  sb.agblklog = 10;
+  sb.agcount = 2;
+  sb.dblocks = 1900;  // the last AG has 900 blocks
+  return sb;
+}
+
+std::vector<std::string> lines(const Reporter& r) {
+  std::vector<std::string> out;
+  for (const Problem& p : r.problems()) out.push_back(format_problem(p));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("fsck space map: overlaps, gaps and coverage", "[fsck]") {
+  const fs::Superblock sb = small_sb();
+  Reporter rep(false, stdout);
+  auto sm = make_memory_space_map(sb, &rep);
+  sm->claim(0, 0, 1, Owner::kAgHeaders, 0);
+  sm->claim(0, 10, 10, Owner::kData, 131);
+  sm->claim(0, 20, 5, Owner::kData, 131);  // adjacent, same owner: merges
+  sm->claim(0, 15, 20, Owner::kFree, 0);   // overlaps 15..24, claims 25..34
+  REQUIRE(rep.count() == 1);
+  CHECK(format_problem(rep.problems()[0]) ==
+        "bnobt agno 0 daddr 0x78: free claims agbno 15..24, already data of inode 131");
+  sm->claim(1, 899, 2, Owner::kLog, 0);  // past the short last AG
+  REQUIRE(rep.count() == 2);
+  CHECK(rep.problems()[1].what.find("lies outside the filesystem") != std::string::npos);
+  sm->claim(1, 0, 900, Owner::kFree, 0);
+  sm->check_coverage();
+  const std::vector<std::string> got = lines(rep);
+  REQUIRE(got.size() == 4);
+  CHECK(got[2] == "space agno 0 daddr 0x8: agbno 1..9 (9 blocks) is neither free nor in use");
+  CHECK(got[3] == "space agno 0 daddr 0x118: agbno 35..999 (965 blocks) is neither free nor in use");
+  CHECK(sm->claimed(Owner::kData) == 15);
+  CHECK(sm->claimed(Owner::kFree) == 920);
+}
+
+TEST_CASE("fsck space map: RocksDB scratch store gives the memory store's verdicts", "[fsck]") {
+  const fs::Superblock sb = small_sb();
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "xfsfuse-space-map-test";
+  std::filesystem::create_directories(dir);
+  std::unique_ptr<Scratch> scratch;
+  std::string err;
+  REQUIRE(Scratch::open(dir.string(), 8u << 20, &scratch, &err) == 0);
+  Reporter rm(false, stdout), rs(false, stdout);
+  auto mem = make_memory_space_map(sb, &rm);
+  auto rocks = scratch->space_map(sb, &rs);
+  std::mt19937 rng(42);
+  const Owner owners[] = {Owner::kFree, Owner::kData, Owner::kBmbt, Owner::kInodes};
+  for (int i = 0; i < 3000; i++) {
+    const uint32_t agno = rng() % 2, agbno = rng() % 1000, len = 1 + rng() % 8;
+    const Owner o = owners[rng() % 4];
+    const uint64_t ino = o == Owner::kData || o == Owner::kBmbt ? 128 + rng() % 3 : 0;
+    mem->claim(agno, agbno, len, o, ino);
+    rocks->claim(agno, agbno, len, o, ino);
+  }
+  mem->check_coverage();
+  rocks->check_coverage();
+  CHECK(rm.count() > 100);
+  CHECK(lines(rm) == lines(rs));
+  rocks.reset();
+  scratch.reset();
+  CHECK(std::filesystem::is_empty(dir));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("fsck inode table: RocksDB scratch table behaves as the memory one", "[fsck]") {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "xfsfuse-inode-table-test";
+  std::filesystem::create_directories(dir);
+  std::unique_ptr<Scratch> scratch;
+  std::string err;
+  REQUIRE(Scratch::open(dir.string(), 8u << 20, &scratch, &err) == 0);
+  auto mem = make_memory_inode_table();
+  auto rocks = scratch->inode_table();
+  for (InodeTable* t : {mem.get(), rocks.get()}) {
+    for (uint64_t ino = 128; ino < 128 + 640; ino++) REQUIRE(t->add(ino, ino % 3 == 0));
+    CHECK_FALSE(t->add(200, false));
+    t->update(130, [](InodeRec& r) {
+      r.in_use = true;
+      r.mode = 040755;
+      r.nlink = 7;
+      r.links_seen = 5;
+      r.subdirs = 3;
+      r.parent = 128;
+      r.reachable = true;
+    });
+    t->update(9999, [](InodeRec& r) { r.nlink = 1; });  // absent: no-op
+    CHECK(t->size() == 640);
+    CHECK_FALSE(t->get(9999));
+    const InodeRec r = *t->get(130);
+    CHECK((r.in_use && r.mode == 040755 && r.nlink == 7 && r.links_seen == 5 && r.subdirs == 3 && r.parent == 128 &&
+           r.reachable && !r.bad && !r.inobt_free));
+    uint64_t n = 0, last = 0, freed = 0;
+    t->for_each([&](uint64_t ino, const InodeRec& rec) {
+      CHECK(ino > last);
+      last = ino;
+      n++;
+      freed += rec.inobt_free;
+    });
+    CHECK(n == 640);
+    CHECK(freed == 213);
+  }
+  rocks.reset();
+  scratch.reset();
+  std::filesystem::remove_all(dir);
+}
