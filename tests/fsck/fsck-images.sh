@@ -2,7 +2,7 @@
 # fsck-images.sh FSCK IMG... — xfsfuse-fsck against xfs_repair -n on clean images, and its command
 # line. For each IMG: xfs_repair -n's exit status and xfsfuse-fsck -n's must both be 0 (clean), the
 # --json output must parse and say clean, and the image must be unchanged (sha1 before and after).
-# Then: without -n it refuses (exit 8, image untouched), a missing image and a non-XFS file exit 8.
+# --scratch must give the same lines. Then: without -n it refuses (exit 8, image untouched), a missing image and a non-XFS file exit 8.
 # Exit: 0 passed, 1 a check failed ("FAIL: ..."), 2 usage, 77 skipped (no xfs_repair).
 set -euo pipefail
 (($# >= 2)) || { echo "usage: fsck-images.sh FSCK IMG..." >&2; exit 2; }
@@ -38,6 +38,17 @@ for img in "$@"; do
   else
     fail "$name: --json output (exit $rc) does not parse or does not say clean"
   fi
+  # Out of core: the same lines with the state in RocksDB under a 64 MB limit.
+  mkdir -p "$work/scratch"
+  rc2=0
+  "$fsck" -n --scratch "$work/scratch" --mem-limit 64 "$img" >"$work/scratch.out" 2>/dev/null || rc2=$?
+  if [[ $rc2 == "$rc" ]] && diff -q "$work/fsck.out" "$work/scratch.out" >/dev/null; then
+    ok "$name: --scratch --mem-limit 64: the same verdict and lines (exit $rc2)"
+  else
+    fail "$name: --scratch exit $rc2 (in memory $rc), or other lines"
+    diff "$work/fsck.out" "$work/scratch.out" | head -10 | sed 's/^/    /'
+  fi
+  [[ -z $(ls -A "$work/scratch") ]] && ok "$name: the scratch database was removed" || fail "$name: scratch left behind"
   [[ $(sha1sum <"$img") == "$before" ]] && ok "$name: image unchanged" || fail "$name: the image changed"
 done
 
