@@ -48,6 +48,42 @@ Timestamp decode_timestamp(uint64_t raw_be, bool bigtime) {
   return t;
 }
 
+void decode_inode_core(const Superblock& sb, uint64_t ino, std::span<const std::byte> raw, Inode* out) {
+  xd_dinode d;
+  std::memcpy(&d, raw.data(), sizeof d);
+  *out = Inode{};
+  out->ino = ino;
+  out->mode = be16(d.di_mode);
+  out->uid = be32(d.di_uid);
+  out->gid = be32(d.di_gid);
+  out->nlink = be32(d.di_nlink);
+  out->projid = uint32_t{be16(d.di_projid_hi)} << 16 | be16(d.di_projid_lo);
+  out->size = be64(d.di_size);
+  out->nblocks = be64(d.di_nblocks);
+  out->extsize = be32(d.di_extsize);
+  out->flags = be16(d.di_flags);
+  out->flags2 = be64(d.di_flags2);
+  out->gen = be32(d.di_gen);
+  out->next_unlinked = be32(d.di_next_unlinked);
+  out->changecount = be64(d.di_changecount);
+  out->forkoff = d.di_forkoff;
+  out->aformat = d.di_aformat;
+  if (out->flags2 & kDiflag2Nrext64) {
+    out->nextents = be64(d.di_big_nextents);
+    out->anextents = be32(d.di_nextents);  // di_big_anextents shares di_nextents' bytes
+  } else {
+    out->nextents = be32(d.di_nextents);
+    out->anextents = be16(d.di_anextents);
+  }
+  const bool bigtime = out->flags2 & kDiflag2Bigtime;
+  out->atime = decode_timestamp(d.di_atime, bigtime);
+  out->mtime = decode_timestamp(d.di_mtime, bigtime);
+  out->ctime = decode_timestamp(d.di_ctime, bigtime);
+  out->crtime = decode_timestamp(d.di_crtime, bigtime);
+  out->literal_size = sb.inodesize - static_cast<uint32_t>(kInodeCoreSize);
+  out->format = static_cast<ForkFormat>(d.di_format);
+}
+
 int decode_inode(const Superblock& sb, uint64_t ino, std::span<const std::byte> raw, Inode* out, std::string* why) {
   if (raw.size() != sb.inodesize) return corrupt(why, "inode buffer of " + std::to_string(raw.size()) + " bytes");
   xd_dinode d;
@@ -59,35 +95,7 @@ int decode_inode(const Superblock& sb, uint64_t ino, std::span<const std::byte> 
   if (std::memcmp(d.di_uuid.b, sb.meta_uuid.data(), 16) != 0) return corrupt(why, "uuid does not match the filesystem's");
 
   Inode n;
-  n.ino = ino;
-  n.mode = be16(d.di_mode);
-  n.uid = be32(d.di_uid);
-  n.gid = be32(d.di_gid);
-  n.nlink = be32(d.di_nlink);
-  n.projid = uint32_t{be16(d.di_projid_hi)} << 16 | be16(d.di_projid_lo);
-  n.size = be64(d.di_size);
-  n.nblocks = be64(d.di_nblocks);
-  n.extsize = be32(d.di_extsize);
-  n.flags = be16(d.di_flags);
-  n.flags2 = be64(d.di_flags2);
-  n.gen = be32(d.di_gen);
-  n.next_unlinked = be32(d.di_next_unlinked);
-  n.changecount = be64(d.di_changecount);
-  n.forkoff = d.di_forkoff;
-  n.aformat = d.di_aformat;
-  if (n.flags2 & kDiflag2Nrext64) {
-    n.nextents = be64(d.di_big_nextents);
-    n.anextents = be32(d.di_nextents);  // di_big_anextents shares di_nextents' bytes
-  } else {
-    n.nextents = be32(d.di_nextents);
-    n.anextents = be16(d.di_anextents);
-  }
-  const bool bigtime = n.flags2 & kDiflag2Bigtime;
-  n.atime = decode_timestamp(d.di_atime, bigtime);
-  n.mtime = decode_timestamp(d.di_mtime, bigtime);
-  n.ctime = decode_timestamp(d.di_ctime, bigtime);
-  n.crtime = decode_timestamp(d.di_crtime, bigtime);
-  n.literal_size = sb.inodesize - static_cast<uint32_t>(kInodeCoreSize);
+  decode_inode_core(sb, ino, raw, &n);
 
   if (n.mode == 0) {
     *why = "mode 0: a free inode";
@@ -95,7 +103,6 @@ int decode_inode(const Superblock& sb, uint64_t ino, std::span<const std::byte> 
   }
   if (d.di_format > static_cast<uint8_t>(ForkFormat::kBtree))
     return corrupt(why, "unknown data fork format " + std::to_string(d.di_format));
-  n.format = static_cast<ForkFormat>(d.di_format);
   const bool is_dev = S_ISCHR(n.mode) || S_ISBLK(n.mode) || S_ISFIFO(n.mode) || S_ISSOCK(n.mode);
   if (is_dev != (n.format == ForkFormat::kDev)) {
     char mode[16];

@@ -68,6 +68,11 @@ struct Inode {
 /// Decodes a timestamp field (raw big-endian bits, as stored).
 Timestamp decode_timestamp(uint64_t raw_be, bool bigtime);
 
+/// Decodes the core of the inode ino from raw (at least kInodeCoreSize
+/// bytes) without judging any field: for checkers that judge each field
+/// themselves (format: di_format as stored, possibly not a ForkFormat value).
+void decode_inode_core(const Superblock& sb, uint64_t ino, std::span<const std::byte> raw, Inode* out);
+
 /// Checks and decodes the inode ino from its inodesize bytes.  Returns 0;
 /// ENOENT for a free inode (di_mode 0: a valid core that holds no file, as
 /// the kernel's xfs_iget answers); or EUCLEAN with a short reason in *why.

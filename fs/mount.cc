@@ -225,15 +225,20 @@ void Mount::trim_icache_locked() {
   }
 }
 
+int Mount::read_inode_cluster(uint32_t agno, uint32_t agbno, bc::BufHandle* out, uint32_t* first) {
+  *first = agbno & ~(cluster_blocks_ - 1);
+  const uint64_t daddr = (uint64_t{agno} * sb_.agblocks + *first) << (sb_.blocklog - 9);
+  const bc::DiskRange map{daddr, cluster_blocks_ << (sb_.blocklog - 9)};
+  return cache_->get({&map, 1}, nullptr, bc::kAnyOwner, bc::kGetShared, out);
+}
+
 int Mount::build_inode(uint64_t ino, std::shared_ptr<CachedInode>* out) {
   InodeLocation loc;
   if (!locate_inode(sb_, ino, &loc)) return EINVAL;
   // Read the whole inode cluster holding it: one I/O serves its neighbours.
-  const uint32_t first = loc.agbno & ~(cluster_blocks_ - 1);
-  const uint64_t cluster_daddr = loc.daddr - (uint64_t{loc.agbno - first} << (sb_.blocklog - 9));
-  const bc::DiskRange map{cluster_daddr, cluster_blocks_ << (sb_.blocklog - 9)};
+  uint32_t first = 0;
   bc::BufHandle h;
-  if (int err = cache_->get({&map, 1}, nullptr, bc::kAnyOwner, bc::kGetShared, &h)) return err;
+  if (int err = read_inode_cluster(loc.agno, loc.agbno, &h, &first)) return err;
   auto ip = std::make_shared<CachedInode>();
   ip->daddr = loc.daddr;
   const size_t at = (size_t{loc.agbno - first} << sb_.blocklog) + loc.offset;

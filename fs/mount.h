@@ -109,6 +109,17 @@ class Mount {
   /// EUCLEAN, EIO, ENOMEM.
   int read_dablk(const CachedInode& ip, bool attr_fork, uint64_t dablk, const bc::BufOps* ops, bc::BufHandle* out);
 
+  /// Fsblocks per inode cluster buffer (a power of two, aligned in the AG):
+  /// iget() and read_inode_cluster() read clusters of this shape.
+  uint32_t cluster_blocks() const { return cluster_blocks_; }
+  /// Reads, unverified, the inode cluster buffer holding fsblock agbno of AG
+  /// agno (the same buffer iget() reads); *first = the cluster's first agbno.
+  /// Each inode in it is for decode_inode() to judge.  Returns 0 or as
+  /// BufferCache::get (EUCLEAN past the device, EIO, ENOMEM).
+  int read_inode_cluster(uint32_t agno, uint32_t agbno, bc::BufHandle* out, uint32_t* first);
+  /// The verifier of bmbt blocks: magic "BMA3", CRC, blkno, uuid, owner.
+  const bc::BufOps& bmbt_ops() const { return *bmbt_ops_; }
+
   /// Drops every unreferenced in-core inode and evicts every unreferenced
   /// clean buffer (the control channel's drop-caches).  *inodes / *buffers
   /// (if non-null) = how many went.
