@@ -1,0 +1,418 @@
+#!/usr/bin/env bash
+# corpus.sh FSCK OUTDIR [--quick] [NAME-GLOB...] — the corruption corpus: xfsfuse-fsck -n against
+# xfs_repair -n on images corrupted with xfs_db.
+#
+# Builds one small base image (mkfs.xfs -p from a protofile written with images/lib.sh: short-form,
+# block, leaf and node directories — the node one with its data fork in btree format —, regular
+# files, an unwritten preallocation, an inline symlink, a device, a FIFO; 320 MiB sparse, no root),
+# then for each case: a sparse copy of the base, xfs_db -x commands on it (targeted `write`s to one
+# field of one structure, with xfs_db recomputing the CRC unless `write -c`; or `blocktrash` with a
+# fixed seed), then xfs_repair -n -f and xfsfuse-fsck -n on the copy, each under a timeout.
+#
+# Verdicts: xfs_repair -n exit 0 = clean, 1 = problems; "bail" when it could not process the
+# filesystem at all (it never reached Phase 2, or exited otherwise). xfsfuse-fsck -n exit 0 clean,
+# 1 problems, 8 operational error. Status of a case:
+#   ok    both clean, both found problems, xfs_repair bailed and we exited 8 (both cannot read it)
+#         or 1
+#   MISS  xfs_repair found problems (or bailed) and we said clean; or it found problems on a
+#         filesystem it could read and we exited 8
+#   FALSE xfs_repair says clean and we found problems (or exited 8)
+#   CRASH we died of a signal; HANG we outran the timeout; SANITIZER a sanitizer wrote a report
+#   BROKEN the xfs_db commands left the image unchanged (the case itself is wrong)
+# A case where xfs_repair exits 0 but prints lines the clean base does not get is marked "warn" in
+# the note column (ambiguous: read its output in the log).
+#
+# Writes OUTDIR/corpus.tsv (one row per case: name, commands, both exit codes and verdicts, status,
+# first line of each tool's findings) and OUTDIR/corpus-logs/NAME.{repair,fsck,fsck-err,db} for every
+# case whose status is not ok. Corrupted copies are removed as the run goes.
+#   --quick      targeted writes only, 3 blocktrash seeds (for ASan/TSan builds)
+#   NAME-GLOB    run only the cases whose name matches one of the globs (e.g. 'agf.*')
+# Environment: CORPUS_TIMEOUT (seconds per tool run, default 60).
+# Exit: 0 every case ok, 1 some case not ok ("FAIL: ..."), 2 usage, 77 skipped (a tool is missing).
+set -euo pipefail
+export LC_ALL=C
+
+usage() { echo "usage: corpus.sh FSCK OUTDIR [--quick] [NAME-GLOB...]" >&2; exit 2; }
+(($# >= 2)) || usage
+fsck=$1
+outdir=$2
+shift 2
+quick=0
+globs=()
+for a in "$@"; do
+  case $a in
+    --quick) quick=1 ;;
+    -*) usage ;;
+    *) globs+=("$a") ;;
+  esac
+done
+for t in mkfs.xfs xfs_db xfs_repair timeout cmp; do
+  command -v "$t" >/dev/null || { echo "SKIP: no $t (Debian: xfsprogs, coreutils, diffutils)"; exit 77; }
+done
+[[ -x $fsck ]] || { echo "corpus.sh: $fsck is not executable" >&2; exit 2; }
+mkdir -p "$outdir"
+outdir=$(cd "$outdir" && pwd)
+tmo=${CORPUS_TIMEOUT:-60}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+IMG_PROG=corpus.sh
+# shellcheck source=images/lib.sh
+. "$here/../../images/lib.sh"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/xfsfuse-corpus.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+logs=$outdir/corpus-logs
+rm -rf "$logs"
+mkdir -p "$logs"
+for v in ASAN_OPTIONS UBSAN_OPTIONS TSAN_OPTIONS; do export "$v=log_path=$work/sanitizer:${!v:-}"; done
+
+# --- the base image -----------------------------------------------------------------------------
+base=$work/base.img
+build_base() {
+  local src=$work/src
+  mkdir "$src"
+  : >"$src/empty"
+  printf x >"$src/one"
+  gen_text "$src/small" 1000 small
+  gen_text "$src/1m" 1048576 onemeg
+  spec_open "$work/spec"
+  spec_add / dir 0755 0 0 -
+  # block form: one 64 KiB directory block
+  spec_add /block dir 0755 0 0 -
+  local i
+  for ((i = 1; i <= 60; i++)); do spec_add "/block/b$i" reg 0644 0 0 "$src/empty"; done
+  spec_add /block/sub dir 0755 0 0 -
+  spec_add /files dir 0755 0 0 -
+  spec_add /files/chr chr 0644 0 0 1:3
+  spec_add /files/fifo fifo 0644 0 0 -
+  spec_add /files/link lnk 0777 0 0 ../block/b1
+  spec_add /files/onemeg reg 0644 0 0 "$src/1m"
+  spec_add /files/prealloc prealloc 0644 0 0 40m
+  spec_add /files/small reg 0644 0 0 "$src/small"
+  # leaf form: 3,000 entries, 2 data blocks and a leaf block
+  spec_add /leaf dir 0755 0 0 -
+  awk -v s="$src/empty" 'BEGIN { for (i = 0; i < 3000; i++)
+    printf "/leaf/leaf-entry-%05d-abcdefghij\treg\t0644\t0\t0\t%s\n", i, s }' >&7
+  # node form: 10,000 names of 126 bytes, 26 data blocks, a da node over LEAFN blocks, a free
+  # index block; 29 extents, so the data fork is a bmbt
+  spec_add /node dir 0755 0 0 -
+  awk -v s="$src/empty" 'BEGIN { f = "abcdefghijklmnopqrstuvwxyz0123456789"; f = f f f f
+    for (i = 0; i < 10000; i++) printf "/node/node-entry-%05d-%s\treg\t0644\t0\t0\t%s\n", i, substr(f, 1, 110), s }' >&7
+  # short form
+  spec_add /sf dir 0755 0 0 -
+  spec_add /sf/a reg 0644 0 0 "$src/one"
+  spec_add /sf/bb reg 0644 0 0 "$src/small"
+  spec_add /sf/sub dir 0755 0 0 -
+  spec_close
+  spec_to_proto "$work/spec" "$work/proto"
+  truncate -s 320M "$base"
+  mkfs.xfs -f -q -b size=4096 -i size=512,sparse=1,nrext64=0 -d agcount=4 \
+    -m crc=1,finobt=1,reflink=1,rmapbt=0,bigtime=1,inobtcount=1,uuid=c0a9e500-0000-4000-8000-0000000c0a9e \
+    -n size=65536,ftype=1 -p "$work/proto" "$base" >"$work/mkfs.log" 2>&1 ||
+    { cat "$work/mkfs.log"; echo "FAIL: mkfs.xfs could not build the base image"; exit 1; }
+  rm -rf "$src"
+}
+t0=$(date +%s)
+build_base
+
+# --- targets, read from the base ------------------------------------------------------------------
+db() { xfs_db -r "$@" "$base"; }
+# dbval CMD... FIELD: the value of FIELD after the locating commands.
+dbval() {
+  local args=() field=${*: -1} c
+  for c in "${@:1:$#-1}"; do args+=(-c "$c"); done
+  db "${args[@]}" -c "print $field" | awk -v f="$field = " 'index($0, f) == 1 { print substr($0, length(f) + 1); exit }'
+}
+ino_of() { dbval "path $1" v3.inumber; }
+# The first extent of PATH's data fork: "startoff startblock blockcount".
+first_extent() { db -c "path $1" -c bmap | awk '$1 == "data" { print $3, $5, $8; exit }'; }
+read -r _ onemeg_fsb _ < <(first_extent /files/onemeg)
+read -r _ small_fsb _ < <(first_extent /files/small)
+# A free inode: the first free one of the finobt record in AG 3.
+agblklog=$(dbval 'sb 0' agblklog)
+inopblog=$(dbval 'sb 0' inopblog)
+free_ino=$(db -c 'agi 3' -c 'addr free_root' -c 'print recs[1]' | awk -F'[][,]' '/^1:/ {
+  start = $2; mask = $6; sub(/^0x/, "", mask); n = length(mask)
+  for (i = 0; i < 64; i++) { d = index("0123456789abcdef", substr(mask, n - int(i / 4), 1)) - 1
+    if (int(d / 2 ^ (i % 4)) % 2) { print start + i; exit } } }')
+[[ -n $free_ino ]] || { echo "FAIL: no free inode in AG 3's finobt"; exit 1; }
+free_ino=$(((3 << (agblklog + inopblog)) + free_ino))
+onemeg_ino=$(ino_of /files/onemeg)
+block_ino=$(ino_of /block)
+leaf_blk=8388608 # first leaf/da-node directory block, in fs blocks (XFS_DIR2_LEAF_OFFSET / 4096)
+free_blk=16777216 # first free-index directory block (XFS_DIR2_FREE_OFFSET / 4096)
+for v in onemeg_fsb small_fsb free_ino onemeg_ino block_ino; do
+  [[ ${!v} =~ ^[0-9]+$ ]] || { echo "FAIL: could not read $v from the base image (got '${!v}')"; exit 1; }
+done
+
+# --- the cases ------------------------------------------------------------------------------------
+# add NAME XFS_DB_COMMAND...: one case; the commands run in one xfs_db -x invocation.
+names=() cmds=()
+add() {
+  local n=$1 g m=1
+  shift
+  if ((${#globs[@]})); then
+    m=0
+    # shellcheck disable=SC2053 # $g is a glob
+    for g in "${globs[@]}"; do [[ $n == $g ]] && m=1; done
+  fi
+  ((m)) || return 0
+  local IFS=$'\x1f'
+  names+=("$n")
+  cmds+=("$*")
+}
+
+add base.clean 'sb 0' # no write: the base image itself, both must say clean
+
+# primary superblock
+add sb.magicnum 'sb 0' 'write -d magicnum 0x58465300'
+add sb.agcount 'sb 0' 'write -d agcount 5'
+add sb.agblocks 'sb 0' 'write -d agblocks 20000'
+add sb.dblocks 'sb 0' 'write -d dblocks 90000'
+add sb.rootino 'sb 0' 'write -d rootino 131'
+add sb.uuid 'sb 0' 'write -d uuid 11111111-2222-4333-8444-555555555555'
+add sb.logstart 'sb 0' 'write -d logstart 100'
+add sb.crc 'sb 0' 'write -c crc 0x12345678'
+# secondary superblock 1
+add sb1.agblocks 'sb 1' 'write -d agblocks 20000'
+add sb1.dblocks 'sb 1' 'write -d dblocks 90000'
+add sb1.uuid 'sb 1' 'write -d uuid 11111111-2222-4333-8444-555555555555'
+add sb1.magicnum 'sb 1' 'write -d magicnum 0'
+add sb1.crc 'sb 1' 'write -c crc 0x12345678'
+# superblock counters
+add sb.icount 'sb 0' 'write -d icount 13000'
+add sb.ifree 'sb 0' 'write -d ifree 7'
+add sb.fdblocks 'sb 0' 'write -d fdblocks 12345'
+# AGF
+add agf.freeblks 'agf 3' 'write -d freeblks 9000'
+add agf.longest 'agf 3' 'write -d longest 9000'
+add agf.flcount 'agf 3' 'write -d flcount 3'
+add agf.btreeblks 'agf 3' 'write -d btreeblks 2'
+add agf.magicnum 'agf 3' 'write -d magicnum 0x58414700'
+add agf.seqno 'agf 3' 'write -d seqno 2'
+add agf.length 'agf 3' 'write -d length 20000'
+add agf.bnoroot 'agf 3' 'write -d bnoroot 3'
+add agf.crc 'agf 3' 'write -c crc 0x12345678'
+# AGI
+add agi.count 'agi 1' 'write -d count 10048'
+add agi.freecount 'agi 1' 'write -d freecount 51'
+add agi.unlinked0 'agi 1' 'write -d unlinked[0] 14208'
+add agi.magicnum 'agi 1' 'write -d magicnum 0x58414700'
+add agi.seqno 'agi 1' 'write -d seqno 3'
+add agi.root 'agi 1' 'write -d root 6'
+add agi.crc 'agi 1' 'write -c crc 0x12345678'
+# AGFL
+add agfl.bno 'agfl 3' 'write -d bno[1] 200'
+add agfl.bno-inuse 'agfl 3' 'write -d bno[2] 1'
+add agfl.magicnum 'agfl 3' 'write -d magicnum 0x5841464d'
+add agfl.crc 'agfl 3' 'write -c crc 0x12345678'
+# free space btrees (single-level here: mkfs -p leaves too few free extents for a key)
+add bnobt.blockcount 'agf 3' 'addr bnoroot' 'write -d recs[2].blockcount 9000'
+add bnobt.startblock 'agf 3' 'addr bnoroot' 'write -d recs[2].startblock 10000'
+add bnobt.numrecs 'agf 3' 'addr bnoroot' 'write -d numrecs 1'
+add bnobt.magic 'agf 3' 'addr bnoroot' 'write -d magic 0x41423343'
+add bnobt.crc 'agf 3' 'addr bnoroot' 'write -c crc 0x12345678'
+add cntbt.blockcount 'agf 3' 'addr cntroot' 'write -d recs[2].blockcount 9000'
+add cntbt.startblock 'agf 3' 'addr cntroot' 'write -d recs[1].startblock 12'
+add cntbt.numrecs 'agf 3' 'addr cntroot' 'write -d numrecs 1'
+add cntbt.order 'agf 3' 'addr cntroot' 'write -d recs[1].blockcount 9999'
+# inode btrees
+add inobt.freecount 'agi 1' 'addr root' 'write -d recs[2].freecount 3'
+add inobt.free 'agi 1' 'addr root' 'write -d recs[2].free 0x10'
+add inobt.startino 'agi 1' 'addr root' 'write -d recs[2].startino 256'
+add inobt.numrecs 'agi 1' 'addr root' 'write -d numrecs 100'
+add inobt.crc 'agi 1' 'addr root' 'write -c crc 0x12345678'
+add finobt.freecount 'agi 3' 'addr free_root' 'write -d recs[1].freecount 50'
+add finobt.free 'agi 3' 'addr free_root' 'write -d recs[1].free 0xffffffffffff0000'
+add finobt.startino 'agi 3' 'addr free_root' 'write -d recs[1].startino 192'
+add finobt.numrecs 'agi 3' 'addr free_root' 'write -d numrecs 0'
+# inodes
+add inode.nblocks 'path /files/onemeg' 'write -d core.nblocks 255'
+add inode.nextents 'path /files/onemeg' 'write -d core.nextents 2'
+add inode.mode-dir 'path /files/small' 'write -d core.mode 040644'
+add inode.mode-free 'path /files/small' 'write -d core.mode 0'
+add inode.nlink 'path /files/small' 'write -d core.nlinkv2 2'
+add inode.nlink-dir 'path /block' 'write -d core.nlinkv2 2'
+add inode.dir-size 'path /block' 'write -d core.size 4096'
+add inode.size-huge 'path /files/small' 'write -d core.size 9223372036854775000'
+add inode.magic 'path /files/small' 'write -d core.magic 0x4950'
+add inode.ino 'path /files/small' "write -d v3.inumber $onemeg_ino"
+add inode.forkoff 'path /files/onemeg' 'write -d core.forkoff 40'
+add inode.format 'path /files/chr' 'write -d core.format 2'
+add inode.uuid 'path /files/small' 'write -d v3.uuid 11111111-2222-4333-8444-555555555555'
+add inode.crc 'path /files/small' 'write -c v3.crc 0x12345678'
+add inode.root-mode 'sb 0' 'addr rootino' 'write -d core.mode 0100755'
+# extents and bmbt
+add bmx.crosslink 'path /files/small' "write -d u3.bmx[0].startblock $onemeg_fsb"
+add bmx.past-eofs 'path /files/onemeg' 'write -d u3.bmx[0].startblock 4294967000'
+add bmx.blockcount 'path /files/small' 'write -d u3.bmx[0].blockcount 2'
+add bmx.overlap 'path /files/onemeg' "write -d u3.bmx[0].startblock $((onemeg_fsb - 1))"
+add bmbt.key 'path /node' 'write -d u3.bmbt.keys[1].startoff 5'
+add bmbt.ptr 'path /node' "write -d u3.bmbt.ptrs[1] $small_fsb"
+add bmbt.numrecs 'path /node' 'addr u3.bmbt.ptrs[1]' 'write -d numrecs 28'
+add bmbt.rec-startblock 'path /node' 'addr u3.bmbt.ptrs[1]' "write -d recs[3].startblock $onemeg_fsb"
+add bmbt.owner 'path /node' 'addr u3.bmbt.ptrs[1]' "write -d owner $block_ino"
+add bmbt.crc 'path /node' 'addr u3.bmbt.ptrs[1]' 'write -c crc 0x12345678'
+# short-form directories
+add sf.inumber-free 'path /sf' "write -d u3.sfdir3.list[0].inumber.i4 $free_ino"
+add sf.inumber-bad 'path /sf' 'write -d u3.sfdir3.list[0].inumber.i4 4000000000'
+add sf.ftype 'path /sf' 'write -d u3.sfdir3.list[0].filetype 2'
+add sf.parent 'path /sf' "write -d u3.sfdir3.hdr.parent.i4 $block_ino"
+add sf.count 'path /sf' 'write -d u3.sfdir3.hdr.count 2'
+add sf.namelen 'path /sf' 'write -d u3.sfdir3.list[1].namelen 0'
+add sf.offset 'path /sf' 'write -d u3.sfdir3.list[1].offset 0x10'
+add sf.name-slash 'path /sf' 'write -d u3.sfdir3.list[1].name "b/"'
+# block directory
+add block.namelen 'path /block' 'dblock 0' 'write -d bu[3].namelen 3'
+add block.bestfree 'path /block' 'dblock 0' 'write -d bhdr.bestfree[0].length 0xf9c0'
+add block.dotdot 'path /block' 'dblock 0' "write -d bu[1].inumber $onemeg_ino"
+add block.dot 'path /block' 'dblock 0' 'write -d bu[0].inumber 128'
+add block.tag 'path /block' 'dblock 0' 'write -d bu[4].tag 0x88'
+add block.inumber-free 'path /block' 'dblock 0' "write -d bu[5].inumber $free_ino"
+add block.ftype 'path /block' 'dblock 0' 'write -d bu[5].filetype 7'
+add block.magic 'path /block' 'dblock 0' 'write -d bhdr.hdr.magic 0x58444234'
+add block.crc 'path /block' 'dblock 0' 'write -c bhdr.hdr.crc 0x12345678'
+# leaf directory
+add leaf.hash 'path /leaf' "dblock $leaf_blk" 'write -d lents[5].hashval 0x1'
+add leaf.address 'path /leaf' "dblock $leaf_blk" 'write -d lents[5].address 0x9'
+add leaf.bests 'path /leaf' "dblock $leaf_blk" 'write -d lbests[1] 0x2000'
+add leaf.count 'path /leaf' "dblock $leaf_blk" 'write -d lhdr.count 3001'
+add leaf.data-bestfree 'path /leaf' 'dblock 16' 'write -d dhdr.bestfree[0].length 0x10'
+add leaf.data-inumber 'path /leaf' 'dblock 0' "write -d du[7].inumber $free_ino"
+# node directory
+add node.key-hash 'path /node' "dblock $leaf_blk" 'write -d nbtree[0].hashval 0x10'
+add node.key-before 'path /node' "dblock $leaf_blk" 'write -d nbtree[1].before 16'
+add node.level 'path /node' "dblock $leaf_blk" 'write -d nhdr.level 2'
+add node.free-bests 'path /node' "dblock $free_blk" 'write -d fbests[3] 0x100'
+add node.free-nvalid 'path /node' "dblock $free_blk" 'write -d fhdr.nvalid 20'
+add node.leafn-hash 'path /node' "dblock $((leaf_blk + 16))" 'write -d lents[10].hashval 0x2'
+add node.data-crc 'path /node' 'dblock 32' 'write -c dhdr.hdr.crc 0x12345678'
+# symlink (inline)
+add symlink.size-zero 'path /files/link' 'write -d core.size 0'
+add symlink.size-big 'path /files/link' 'write -d core.size 2000'
+add symlink.format 'path /files/link' 'write -d core.format 2'
+# blocktrash: random bits in randomly chosen metadata blocks (CRCs left stale)
+seeds=(1 2 3 4 5 6 7 8 9 10)
+((quick)) && seeds=(1 2 3)
+for s in "${seeds[@]}"; do add "trash.seed$s" blockget "blocktrash -s $s -n 8 -x 1 -y 8 -3"; done
+if ((!quick)); then
+  # one type at a time (blocktrash's own type names)
+  for t in btbno btcnt btino btfino inode dir; do
+    add "trash.$t" blockget "blocktrash -s 42 -n 2 -x 1 -y 16 -3 -t $t"
+  done
+  # AG 0's header block (4 KiB: sb, AGF, AGI, AGFL sectors): bits past the start of each sector
+  add trash.sector-sb blockget 'blocktrash -s 43 -n 1 -x 8 -y 16 -3 -t sb -o 400'
+  add trash.sector-agf blockget 'blocktrash -s 43 -n 1 -x 8 -y 16 -3 -t sb -o 4200'
+  add trash.sector-agi blockget 'blocktrash -s 43 -n 1 -x 8 -y 16 -3 -t sb -o 8400'
+  add trash.sector-agfl blockget 'blocktrash -s 43 -n 1 -x 8 -y 16 -3 -t sb -o 12600'
+fi
+
+# --- running them ---------------------------------------------------------------------------------
+# The clean base's xfs_repair -n output, to tell warnings on an image it still calls clean.
+# Lines that differ between runs (none today) would have to be filtered here.
+timeout "$tmo" xfs_repair -n -f "$base" >"$work/base.repair" 2>&1 || true
+# first_finding FILE: the first line of xfs_repair's output that the clean base does not print.
+first_finding() { grep -vxF -f "$work/base.repair" "$1" | grep -v '^ *$' | head -1 || true; }
+# Our findings on the base image: a case counts as found by us only for problem lines the base
+# does not get (while the base itself is not clean, its findings say nothing about a corruption).
+timeout "$tmo" "$fsck" -n "$base" >"$work/base.fsck" 2>/dev/null || true
+new_findings() { grep -vxF -f "$work/base.fsck" "$1" || true; }
+
+tsv=$outdir/corpus.tsv
+printf 'name\tcommands\trepair_rc\trepair\tfsck_rc\tfsck\tstatus\tnote\trepair_first\tfsck_first\n' >"$tsv"
+declare -A count=()
+failures=() ambiguous=()
+img=$work/case.img
+printf '%-24s %-9s %-9s %-9s %s\n' CASE REPAIR FSCK STATUS NOTE
+for i in "${!names[@]}"; do
+  name=${names[i]}
+  IFS=$'\x1f' read -r -a c <<<"${cmds[i]}"
+  args=()
+  for x in "${c[@]}"; do args+=(-c "$x"); done
+  cp --sparse=always "$base" "$img"
+  xfs_db -x "${args[@]}" "$img" >"$work/db.out" 2>&1 || true
+  note=
+  status=
+  if [[ $name != base.clean ]] && cmp -s "$base" "$img"; then status=BROKEN note="xfs_db changed nothing"; fi
+  # xfs_repair -n
+  rrc=0
+  timeout "$tmo" xfs_repair -n -f "$img" >"$work/repair.out" 2>&1 || rrc=$?
+  if ((rrc == 124)); then
+    repair=hang
+  elif ((rrc >= 128)) && grep -q '^Phase 2 ' "$work/repair.out" && [[ -n $(first_finding "$work/repair.out") ]]; then
+    repair=problems note="xfs_repair -n died of signal $((rrc - 128)) after reporting problems"
+  elif ! grep -q '^Phase 2 ' "$work/repair.out" || ((rrc != 0 && rrc != 1)); then
+    repair=bail
+    ((rrc < 128)) || note="xfs_repair -n died of signal $((rrc - 128))"
+  elif ((rrc == 1)); then
+    repair=problems
+  else
+    repair=clean
+    [[ -z $(first_finding "$work/repair.out") ]] || note="warn: xfs_repair exit 0 with output the base does not get"
+  fi
+  # xfsfuse-fsck -n
+  rm -f "$work"/sanitizer*
+  frc=0
+  timeout "$tmo" "$fsck" -n "$img" >"$work/fsck.out" 2>"$work/fsck.err" || frc=$?
+  case $frc in
+    0) ours=clean ;;
+    1) if [[ $name == base.clean || -n $(new_findings "$work/fsck.out") ]]; then ours=problems; else ours="base-only"; fi ;;
+    8) ours=operational ;;
+    124) ours=hang ;;
+    *) ours="exit$frc" ;;
+  esac
+  if [[ -n $status ]]; then
+    :
+  elif compgen -G "$work/sanitizer*" >/dev/null; then
+    status=SANITIZER note="$(cat "$work"/sanitizer* | grep -m1 -E 'ERROR|WARNING|runtime error' || true)"
+  elif ((frc == 124)); then
+    status=HANG note="xfsfuse-fsck ran over ${tmo}s"
+  elif ((frc >= 128 || (frc != 0 && frc != 1 && frc != 8))); then
+    status=CRASH note="xfsfuse-fsck exit $frc"
+  elif [[ $repair == hang ]]; then
+    status=AMBIGUOUS note="xfs_repair -n ran over ${tmo}s"
+  elif [[ $repair == clean && -n $note ]]; then
+    [[ $ours == clean || $ours == base-only ]] && status=ok || status=AMBIGUOUS
+  elif [[ $repair == clean ]]; then
+    [[ $ours == clean || $ours == base-only ]] && status=ok || status=FALSE
+  elif [[ $repair == bail ]]; then
+    case $ours in
+      clean | base-only) status=MISS ;;
+      operational) status=ok note="both cannot read it${note:+; $note}" ;;
+      *) status=ok ;;
+    esac
+  else
+    case $ours in
+      problems) status=ok ;;
+      clean | base-only) status=MISS ;;
+      operational) status=MISS note="xfs_repair read the filesystem; we exited 8${note:+; $note}" ;;
+    esac
+  fi
+  rfirst=$(first_finding "$work/repair.out")
+  ffirst=$(new_findings "$work/fsck.out" | head -1)
+  [[ -n $ffirst ]] || ffirst=$(grep -v 'not checked (not written yet)' "$work/fsck.err" | head -1 || true)
+  count[$status]=$((${count[$status]:-0} + 1))
+  printf '%-24s %-9s %-11s %-9s %s\n' "$name" "$repair" "$ours" "$status" "$note"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$(IFS=';'; echo "${c[*]}")" "$rrc" "$repair" "$frc" "$ours" \
+    "$status" "$note" "$rfirst" "$ffirst" | tr -d '\r' >>"$tsv"
+  if [[ $status != ok || -n $note ]]; then
+    cp "$work/repair.out" "$logs/$name.repair"
+    cp "$work/fsck.out" "$logs/$name.fsck"
+    cp "$work/fsck.err" "$logs/$name.fsck-err"
+    cp "$work/db.out" "$logs/$name.db"
+    compgen -G "$work/sanitizer*" >/dev/null && cat "$work"/sanitizer* >"$logs/$name.sanitizer"
+  fi
+  [[ $status == AMBIGUOUS ]] && ambiguous+=("$name: xfs_repair -n exit 0 but printed: $rfirst; xfsfuse-fsck -n: $ffirst")
+  [[ $status == ok || $status == AMBIGUOUS ]] || failures+=("$name: $status (xfs_repair -n: $repair, xfsfuse-fsck -n: $ours)${note:+ — $note}")
+  rm -f "$img"
+done
+
+echo
+summary=
+for k in ok MISS FALSE CRASH HANG SANITIZER BROKEN AMBIGUOUS; do summary+="$k ${count[$k]:-0}, "; done
+echo "corpus: ${#names[@]} cases in $(($(date +%s) - t0)) s: ${summary%, } (table: $tsv, logs: $logs)"
+((${#ambiguous[@]} == 0)) || printf 'ambiguous (not counted as failures): %s\n' "${ambiguous[@]}"
+if ((${#failures[@]})); then
+  printf 'FAIL: %s\n' "${failures[@]}"
+  exit 1
+fi
+echo "all cases agree"
