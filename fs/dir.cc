@@ -33,16 +33,9 @@ int check_ino(Mount& m, const char* structure, uint64_t daddr, uint64_t ino, std
       "entry \"" + std::string(name) + "\" has inode number " + std::to_string(ino) + ", outside the filesystem");
 }
 
-}  // namespace dir
-
-namespace {
-
-enum class Form { kShort, kBlock, kLeaf, kNode };
-
-// Returns 0 with *form, ENOTDIR, or EUCLEAN (logged).
 int dir_form(Mount& m, const CachedInode& ip, Form* form) {
   if (!S_ISDIR(ip.core.mode)) return ENOTDIR;
-  const dir::Geometry g = dir::geometry(m.sb());
+  const Geometry g = geometry(m.sb());
   const std::string at = "directory " + std::to_string(ip.core.ino) + ": ";
   switch (ip.core.format) {
     case ForkFormat::kLocal:
@@ -66,11 +59,13 @@ int dir_form(Mount& m, const CachedInode& ip, Form* form) {
   return 0;
 }
 
-}  // namespace
+}  // namespace dir
+
+using dir::Form;
 
 int dir_iterate(Mount& m, const CachedInode& dir, uint64_t cookie, const std::function<bool(const DirEntry&)>& fn) {
   Form form;
-  if (int err = dir_form(m, dir, &form)) return err;
+  if (int err = dir::dir_form(m, dir, &form)) return err;
   if (form == Form::kShort) return dir::sf_iterate(m, dir, cookie, fn);
   return dir::data_iterate(m, dir, form == Form::kBlock, cookie, fn);
 }
@@ -78,7 +73,7 @@ int dir_iterate(Mount& m, const CachedInode& dir, uint64_t cookie, const std::fu
 int dir_lookup(Mount& m, const CachedInode& dir, std::string_view name, uint64_t* ino, uint8_t* ftype) {
   if (name.size() > 255) return ENAMETOOLONG;
   Form form;
-  if (int err = dir_form(m, dir, &form)) return err;
+  if (int err = dir::dir_form(m, dir, &form)) return err;
   if (name.empty()) return ENOENT;
   switch (form) {
     case Form::kShort:

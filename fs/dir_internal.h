@@ -82,6 +82,17 @@ struct Geometry {
 };
 Geometry geometry(const Superblock& sb);
 
+/// A directory's format, decided as the kernel does: a local data fork is
+/// short form; otherwise, if the last mapped fsblock of the data fork ends
+/// the first directory block, block form; if it ends the first leaf-space
+/// block, leaf form (one LEAF1 block); anything else is node form.
+enum class Form { kShort, kBlock, kLeaf, kNode };
+
+/// The format of ip's directory.  Returns 0 with *form, ENOTDIR, or EUCLEAN
+/// (logged: a fork format no directory has, no data blocks, block form with
+/// di_size other than one directory block).
+int dir_form(Mount& m, const CachedInode& ip, Form* form);
+
 /// Checks that an entry's inode number is one this filesystem can hold;
 /// if not, logs one line for `structure` at daddr and returns EUCLEAN.
 int check_ino(Mount& m, const char* structure, uint64_t daddr, uint64_t ino, std::string_view name);

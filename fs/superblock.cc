@@ -53,6 +53,11 @@ int decode_superblock(std::span<const std::byte> sector, Superblock* out, std::s
   s.agblklog = d.sb_agblklog;
   s.agcount = be32(d.sb_agcount);
   s.rootino = be64(d.sb_rootino);
+  s.rbmino = be64(d.sb_rbmino);
+  s.rsumino = be64(d.sb_rsumino);
+  s.uquotino = be64(d.sb_uquotino);
+  s.gquotino = be64(d.sb_gquotino);
+  s.pquotino = be64(d.sb_pquotino);
   s.dirblklog = d.sb_dirblklog;
   s.logstart = be64(d.sb_logstart);
   s.logblocks = be32(d.sb_logblocks);

@@ -49,6 +49,9 @@ struct Superblock {
   uint8_t agblklog = 0;    ///< bits of agbno in an fsblock number
   uint32_t agcount = 0;
   uint64_t rootino = 0;
+  /// Metadata inodes outside the directory tree: realtime bitmap and summary,
+  /// user / group / project quota (0 or all ones: none).
+  uint64_t rbmino = 0, rsumino = 0, uquotino = 0, gquotino = 0, pquotino = 0;
   uint8_t dirblklog = 0;   ///< directory block = blocksize << dirblklog
   uint32_t dirblksize = 0;
   uint64_t logstart = 0;   ///< fsblock of the internal log

@@ -1,0 +1,220 @@
+// Deep checks of leaf- and node-form directories (fs/dir_check.h): the data
+// blocks' entries and best free lengths, di_size, leaf entries against data
+// entries, LEAF1 bests and the free-index blocks.  The leaf space's da btree
+// is walked in dir_check_leaf.cc.
+//
+// A free-index block (XDF3, node form only, from the 64 GiB offset of the
+// data fork): xd_dir3_free_hdr (v5 header, firstdb, nvalid, nused, pad),
+// then be16 bests[nvalid] for data blocks firstdb, firstdb + 1, ...; block i
+// of the free space starts at firstdb = i * (dirblksize - 64) / 2.
+#include "fs/dir_check.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+
+#include "fs/corrupt.h"
+#include "fs/dir_check_internal.h"
+#include "fs/format/dir.h"
+#include "fs/format/endian.h"
+
+namespace xfsfuse::fs {
+
+namespace dir {
+
+void DeepCheck::fault(uint64_t daddr, std::string why) {
+  if (faults->size() >= kMaxDirFaults) {
+    dropped++;
+    return;
+  }
+  faults->push_back(DirFault{daddr, std::move(why)});
+}
+
+namespace {
+
+constexpr uint32_t kFreeMagic = 0x58444633;  // "XDF3"
+static_assert(sizeof(xd_dir3_free_hdr) == 64);
+
+const bc::BufOps& free_ops() {
+  static const bc::HeaderBufOps ops([] {
+    bc::HeaderLayout l;
+    l.name = "dir3 free";
+    l.magic_off = offsetof(xd_dir3_blk_hdr, magic);
+    l.magic_size = 4;
+    l.magics = {kFreeMagic};
+    l.crc_off = offsetof(xd_dir3_blk_hdr, crc);
+    l.blkno_off = offsetof(xd_dir3_blk_hdr, blkno);
+    l.uuid_off = offsetof(xd_dir3_blk_hdr, uuid);
+    l.owner_off = offsetof(xd_dir3_blk_hdr, owner);
+    return l;
+  }());
+  return ops;
+}
+
+// Directory blocks (their first dablk) that ip maps in [lo, hi) fsblocks,
+// ascending; a block that is only partly mapped is listed too (its read
+// then fails with ENOENT).
+std::vector<uint64_t> mapped_blocks(const DeepCheck& c, uint64_t lo, uint64_t hi) {
+  std::vector<uint64_t> v;
+  for (const Extent& e : c.ip.data) {
+    const uint64_t a = std::max(e.startoff, lo), b = std::min(e.startoff + e.blockcount, hi);
+    for (uint64_t blk = a / c.g.blkfsbs; a < b && blk * c.g.blkfsbs < b; blk++)
+      if (v.empty() || v.back() != blk * c.g.blkfsbs) v.push_back(blk * c.g.blkfsbs);
+  }
+  return v;
+}
+
+std::string read_error(int err) {
+  return err == ENOENT ? "is partly a hole" : err == EUCLEAN ? "fails its checks" : "cannot be read (errno " + std::to_string(err) + ")";
+}
+
+// Reads every data block: c->best, c->data_daddr, c->data_ents.
+void read_data_blocks(DeepCheck* c) {
+  for (uint64_t dablk : mapped_blocks(*c, 0, c->g.leaf_dablk)) {
+    const uint64_t db = dablk / c->g.blkfsbs;
+    c->best.resize(db + 1, DeepCheck::kHole);
+    c->data_daddr.resize(db + 1, 0);
+    bc::BufHandle h;
+    if (int err = c->m.read_dablk(c->ip, false, dablk, &data_ops(), &h)) {
+      c->best[db] = DeepCheck::kUnread;
+      c->fault(c->ip.daddr, "data block " + std::to_string(db) + " " + read_error(err));
+      continue;
+    }
+    std::span<const std::byte> blk(h.data(), h.size());
+    c->data_daddr[db] = h.daddr();
+    const size_t end = entries_end(blk, kDataMagic);
+    bool stopped = false;
+    if (end == 0 || !walk_entries(blk, end, 0,
+                                  [&](const DataEntry& e) {
+                                    const uint64_t addr = (db * c->g.blksize + e.off) >> 3;
+                                    c->data_ents.push_back(HashAddr{static_cast<uint32_t>(addr),
+                                                                    da_hashname(e.name), h.daddr()});
+                                    return true;
+                                  },
+                                  &stopped)) {
+      c->best[db] = DeepCheck::kUnread;
+      c->fault(h.daddr(), "data block " + std::to_string(db) + " is not a dir3 data block");
+      continue;
+    }
+    xd_dir3_data_hdr hdr;
+    std::memcpy(&hdr, blk.data(), sizeof hdr);
+    c->best[db] = be16(hdr.best_free[0].length);
+  }
+}
+
+// bests[i] describes data block firstdb + i; daddr and what name the block.
+// Returns how many are not kNullBest.
+size_t check_bests(DeepCheck* c, uint64_t daddr, const char* what, uint64_t firstdb, const std::vector<uint16_t>& bests) {
+  size_t used = 0;
+  for (size_t i = 0; i < bests.size(); i++) {
+    const uint64_t db = firstdb + i;
+    const int32_t want = db < c->best.size() ? c->best[db] : DeepCheck::kHole;
+    used += bests[i] != kNullBest;
+    if (want == DeepCheck::kUnread) continue;
+    const int32_t got = bests[i] == kNullBest ? DeepCheck::kHole : bests[i];
+    if (got != want)
+      c->fault(daddr, std::string(what) + " best for data block " + std::to_string(db) + " is " +
+                          (got == DeepCheck::kHole ? "0xffff (a hole)" : std::to_string(got)) + ", the block's is " +
+                          (want == DeepCheck::kHole ? "none (a hole)" : "bestfree[0] " + std::to_string(want)));
+  }
+  return used;
+}
+
+void check_leaf1_bests(DeepCheck* c) {
+  if (!c->have_leaf1) return;
+  if (c->leaf1_bests.size() != c->best.size())
+    c->fault(c->leaf1_daddr, "LEAF1 bestcount " + std::to_string(c->leaf1_bests.size()) + " but " +
+                                 std::to_string(c->best.size()) + " data blocks");
+  check_bests(c, c->leaf1_daddr, "LEAF1", 0, c->leaf1_bests);
+}
+
+// Node form: every free-index block, and every data block covered once.
+void check_free_blocks(DeepCheck* c) {
+  const uint64_t per_block = (c->g.blksize - sizeof(xd_dir3_free_hdr)) / 2;
+  std::vector<bool> covered(c->best.size());
+  for (uint64_t dablk : mapped_blocks(*c, c->g.free_dablk, UINT64_MAX)) {
+    const uint64_t index = (dablk - c->g.free_dablk) / c->g.blkfsbs;
+    const std::string name = "free block " + std::to_string(index);
+    bc::BufHandle h;
+    if (int err = c->m.read_dablk(c->ip, false, dablk, &free_ops(), &h)) {
+      c->fault(c->ip.daddr, name + " " + read_error(err));
+      std::fill(covered.begin(), covered.end(), true);  // no verdict on coverage
+      continue;
+    }
+    xd_dir3_free_hdr hdr;
+    std::memcpy(&hdr, h.data(), sizeof hdr);
+    const uint64_t firstdb = be32(hdr.firstdb), nvalid = be32(hdr.nvalid), nused = be32(hdr.nused);
+    if (firstdb != index * per_block)
+      c->fault(h.daddr(), name + " firstdb " + std::to_string(firstdb) + ", expected " +
+                              std::to_string(index * per_block));
+    if (nvalid > per_block || nused > nvalid) {
+      c->fault(h.daddr(), name + " nvalid " + std::to_string(nvalid) + " nused " + std::to_string(nused) +
+                              " (at most " + std::to_string(per_block) + " bests, nused <= nvalid)");
+      continue;
+    }
+    std::vector<uint16_t> bests(nvalid);
+    for (size_t i = 0; i < nvalid; i++)
+      bests[i] = static_cast<uint16_t>(bc::load_be(h.data() + sizeof hdr + 2 * i, 2));
+    const size_t used = check_bests(c, h.daddr(), name.c_str(), firstdb, bests);
+    if (used != nused)
+      c->fault(h.daddr(), name + " nused " + std::to_string(nused) + " but " + std::to_string(used) + " bests in use");
+    for (uint64_t db = firstdb; db < firstdb + nvalid && db < covered.size(); db++) covered[db] = true;
+  }
+  for (size_t db = 0; db < covered.size(); db++)
+    if (!covered[db] && c->best[db] != DeepCheck::kHole)
+      c->fault(c->data_daddr[db], "data block " + std::to_string(db) + " has no free-index best");
+}
+
+// Every live leaf entry names a data entry with its hash; every data entry
+// is named exactly once.
+void match_entries(DeepCheck* c) {
+  auto by_addr = [](const HashAddr& a, const HashAddr& b) { return a.addr < b.addr; };
+  std::sort(c->data_ents.begin(), c->data_ents.end(), by_addr);
+  std::sort(c->leaf_ents.begin(), c->leaf_ents.end(), by_addr);
+  auto d = c->data_ents.begin();
+  const HashAddr* prev = nullptr;
+  for (const HashAddr& l : c->leaf_ents) {
+    for (; d != c->data_ents.end() && d->addr < l.addr; ++d)
+      if (!prev || prev->addr != d->addr)
+        c->fault(d->daddr, "entry at address " + hex(d->addr) + " has no leaf entry");
+    if (prev && prev->addr == l.addr)
+      c->fault(l.daddr, "two leaf entries name address " + hex(l.addr));
+    else if (d == c->data_ents.end() || d->addr != l.addr)
+      c->fault(l.daddr, "leaf entry " + hex(l.hash) + " names address " + hex(l.addr) + ", where no entry starts");
+    else if (d->hash != l.hash)
+      c->fault(l.daddr, "leaf entry for address " + hex(l.addr) + " has hashval " + hex(l.hash) +
+                            ", the name's hash is " + hex(d->hash));
+    prev = &l;
+  }
+  for (; d != c->data_ents.end(); ++d)
+    if (!prev || prev->addr != d->addr)
+      c->fault(d->daddr, "entry at address " + hex(d->addr) + " has no leaf entry");
+}
+
+}  // namespace
+
+}  // namespace dir
+
+int dir_deep_check(Mount& m, const CachedInode& ip, std::vector<DirFault>* faults) {
+  dir::Form form;
+  if (int err = dir::dir_form(m, ip, &form)) return err;
+  if (form == dir::Form::kShort || form == dir::Form::kBlock) return 0;
+  dir::DeepCheck c(m, ip, faults);
+  dir::read_data_blocks(&c);
+  const uint64_t want_size = uint64_t{c.best.size()} * c.g.blksize;
+  if (ip.core.size != want_size)
+    c.fault(ip.daddr, "di_size " + std::to_string(ip.core.size) + " but the data blocks end at byte " +
+                          std::to_string(want_size));
+  dir::check_leaf_space(&c, form == dir::Form::kLeaf ? dir::kLeaf1Magic : dir::kLeafnMagic);
+  if (c.leaf_complete && std::none_of(c.best.begin(), c.best.end(), [](int32_t b) { return b == dir::DeepCheck::kUnread; }))
+    dir::match_entries(&c);
+  if (form == dir::Form::kLeaf)
+    dir::check_leaf1_bests(&c);
+  else
+    dir::check_free_blocks(&c);
+  if (c.dropped) faults->push_back(DirFault{ip.daddr, std::to_string(c.dropped) + " more findings not shown"});
+  return 0;
+}
+
+}  // namespace xfsfuse::fs

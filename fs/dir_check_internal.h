@@ -1,0 +1,59 @@
+// fs/dir_check_internal.h — what fs/dir_check.cc (data blocks, entry
+// matching, bests and free-index blocks) and fs/dir_check_leaf.cc (the leaf
+// space's da btree) share.  Not an API: callers use fs/dir_check.h.
+// Units: db = directory data block number (data-space byte offset /
+// dirblksize); dablk = fork offset in fsblocks; addresses as leaf entries
+// hold them (data-space byte offset >> 3).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fs/dir_check.h"
+#include "fs/dir_internal.h"
+
+namespace xfsfuse::fs::dir {
+
+inline constexpr uint16_t kNullBest = 0xffff;  // bests[] value of a data block that is a hole
+
+/// A (hashval, address) pair from a data entry or a live leaf entry, with
+/// where it was found (the daddr of its block).
+struct HashAddr {
+  uint32_t addr = 0;
+  uint32_t hash = 0;
+  uint64_t daddr = 0;
+};
+
+/// State of one deep check.
+struct DeepCheck {
+  DeepCheck(Mount& mount, const CachedInode& dir, std::vector<DirFault>* out)
+      : m(mount), ip(dir), g(geometry(mount.sb())), faults(out) {}
+  Mount& m;
+  const CachedInode& ip;
+  Geometry g;
+  std::vector<DirFault>* faults;
+  size_t dropped = 0;  ///< faults beyond kMaxDirFaults
+
+  /// Per data block below the last one: bestfree[0] length, or kHole / kUnread.
+  static constexpr int32_t kHole = -1, kUnread = -2;
+  std::vector<int32_t> best;
+  std::vector<uint64_t> data_daddr;  ///< per data block (0 for holes)
+  std::vector<HashAddr> data_ents;   ///< every data entry
+  std::vector<HashAddr> leaf_ents;   ///< every live leaf entry
+  bool leaf_complete = true;         ///< every leaf block was read
+  bool have_leaf1 = false;           ///< leaf form: the LEAF1 block was read
+  uint64_t leaf1_daddr = 0;
+  std::vector<uint16_t> leaf1_bests;  ///< its bests[bestcount]
+
+  /// Records one finding.
+  void fault(uint64_t daddr, std::string why);
+};
+
+/// Walks the leaf space's da btree from its root (leaf_magic: kLeaf1Magic
+/// for leaf form, kLeafnMagic for node form): node keys, levels, leaf order
+/// and sibling links; fills c->leaf_ents, and for leaf form
+/// c->leaf1_bests.
+void check_leaf_space(DeepCheck* c, uint16_t leaf_magic);
+
+}  // namespace xfsfuse::fs::dir

@@ -1,0 +1,172 @@
+// Deep checks of a directory's leaf space (fs/dir_check.h): the da btree
+// from its root at the 32 GiB offset, every node and leaf once.  Each
+// block's own structure was checked by leaf_ops() when it was read; here:
+// a child's level is its parent's minus one (leaves: 0), each node entry's
+// hashval is the largest hash of its child's subtree (a leaf's last entry,
+// 0 for an empty leaf, as the kernel takes it), the leaves in tree order run
+// in hash order and are linked in that order by forw/back, and no block is
+// reached twice (a corrupt image can make a cycle).  Recursion depth is
+// bounded by the node levels (< kDaNodeMaxDepth), which strictly decrease.
+// No block is held while another is read (as btree/da_btree.cc).
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include "fs/corrupt.h"
+#include "fs/dir_check_internal.h"
+#include "fs/format/dir.h"
+#include "fs/format/endian.h"
+
+namespace xfsfuse::fs::dir {
+
+namespace {
+
+struct LeafInfo {
+  uint32_t dablk = 0, forw = 0, back = 0;
+  uint64_t daddr = 0;
+  size_t count = 0;
+  uint32_t first = 0, last = 0;  ///< hashvals of the first and last entries
+};
+
+class LeafWalk {
+ public:
+  LeafWalk(DeepCheck* c, uint16_t leaf_magic) : c_(c), leaf_magic_(leaf_magic) {}
+
+  void run() {
+    uint32_t last;
+    // Leaf form's root is its LEAF1 block; node form's is a node, or a lone LEAFN.
+    walk(static_cast<uint32_t>(c_->g.leaf_dablk), leaf_magic_ == kLeaf1Magic ? 0 : -1, c_->ip.daddr, &last);
+    if (c_->leaf_complete) check_siblings();
+  }
+
+ private:
+  // Walks the subtree at dablk, whose root must have level want_level (0: a
+  // leaf; -1: any).  Returns true with *last = its largest hash, or false.
+  bool walk(uint32_t dablk, int want_level, uint64_t parent_daddr, uint32_t* last) {
+    if (!seen_.insert(dablk).second) {
+      c_->leaf_complete = false;
+      c_->fault(parent_daddr, "leaf-space block " + hex(dablk) + " is reached twice");
+      return false;
+    }
+    bc::BufHandle h;
+    if (int err = c_->m.read_dablk(c_->ip, false, dablk, &leaf_ops(), &h)) {
+      c_->leaf_complete = false;
+      c_->fault(parent_daddr, "leaf-space block " + hex(dablk) +
+                                  (err == ENOENT ? " is a hole" : err == EUCLEAN ? " fails its checks"
+                                                                                 : " cannot be read"));
+      return false;
+    }
+    const uint16_t magic = h.size() < kLeafHdrSize ? 0 : static_cast<uint16_t>(bc::load_be(h.data() + 8, 2));
+    if (magic == btree::kDaNodeMagic) return node(std::move(h), dablk, want_level, last);
+    if (magic != leaf_magic_ || want_level > 0) {
+      c_->leaf_complete = false;
+      c_->fault(h.daddr(), "leaf-space block " + hex(dablk) + " has magic " + hex(magic) + ", expected " +
+                               (want_level > 0 ? "a node of level " + std::to_string(want_level) : hex(leaf_magic_)));
+      return false;
+    }
+    return leaf(h, dablk, last);
+  }
+
+  bool node(bc::BufHandle h, uint32_t dablk, int want_level, uint32_t* last) {
+    if (h.size() < btree::kDaNodeHdrSize) return bad_block(h, "node");
+    xd_da3_node_hdr hdr;
+    std::memcpy(&hdr, h.data(), sizeof hdr);
+    const int level = be16(hdr.level);
+    const size_t count = be16(hdr.count);
+    const uint64_t daddr = h.daddr();
+    if ((want_level >= 0 && level != want_level) || level < 1 || level >= static_cast<int>(btree::kDaNodeMaxDepth) ||
+        count == 0 || count > (h.size() - btree::kDaNodeHdrSize) / btree::kDaNodeEntrySize) {
+      c_->leaf_complete = false;
+      c_->fault(daddr, "node at leaf-space block " + hex(dablk) + " has level " + std::to_string(level) +
+                           " and count " + std::to_string(count) +
+                           (want_level >= 0 ? ", expected level " + std::to_string(want_level) : std::string()));
+      return false;
+    }
+    std::vector<xd_da_node_entry> ents(count);
+    std::memcpy(ents.data(), h.data() + btree::kDaNodeHdrSize, count * sizeof(xd_da_node_entry));
+    h.release();
+    for (size_t i = 0; i < count; i++) {
+      const uint32_t key = be32(ents[i].hashval), child = be32(ents[i].before);
+      uint32_t child_last;
+      if (child < c_->g.leaf_dablk || child >= c_->g.free_dablk) {
+        c_->leaf_complete = false;
+        c_->fault(daddr, "node entry " + std::to_string(i) + " points at block " + hex(child) +
+                             ", outside the leaf space");
+      } else if (walk(child, level - 1, daddr, &child_last) && child_last != key) {
+        c_->fault(daddr, "node entry " + std::to_string(i) + " has hashval " + hex(key) +
+                             " but the largest hash under it is " + hex(child_last));
+      }
+    }
+    *last = be32(ents[count - 1].hashval);
+    return true;
+  }
+
+  bool leaf(const bc::BufHandle& h, uint32_t dablk, uint32_t* last) {
+    std::span<const std::byte> b(h.data(), h.size());
+    if (b.size() < kLeafHdrSize + sizeof(xd_dir2_leaf_tail)) return bad_block(h, "leaf");
+    size_t limit = b.size();
+    if (leaf_magic_ == kLeaf1Magic) {
+      const size_t bestcount = bc::load_be(b.data() + b.size() - sizeof(xd_dir2_leaf_tail), 4);
+      if (bestcount > (limit - sizeof(xd_dir2_leaf_tail) - kLeafHdrSize) / 2) return bad_block(h, "leaf bestcount");
+      limit -= sizeof(xd_dir2_leaf_tail) + bestcount * 2;
+      c_->have_leaf1 = true;
+      c_->leaf1_daddr = h.daddr();
+      c_->leaf1_bests.resize(bestcount);
+      for (size_t i = 0; i < bestcount; i++)
+        c_->leaf1_bests[i] = static_cast<uint16_t>(bc::load_be(b.data() + limit + 2 * i, 2));
+    }
+    xd_dir3_leaf_hdr hdr;
+    std::memcpy(&hdr, b.data(), sizeof hdr);
+    LeafInfo li;
+    li.dablk = dablk;
+    li.forw = be32(hdr.info.hdr.forw);
+    li.back = be32(hdr.info.hdr.back);
+    li.daddr = h.daddr();
+    li.count = be16(hdr.count);
+    if (li.count > (limit - kLeafHdrSize) / 8) return bad_block(h, "leaf count");
+    for (size_t i = 0; i < li.count; i++) {
+      const uint32_t hash = static_cast<uint32_t>(bc::load_be(b.data() + kLeafHdrSize + 8 * i, 4));
+      const uint32_t addr = static_cast<uint32_t>(bc::load_be(b.data() + kLeafHdrSize + 8 * i + 4, 4));
+      if (i == 0) li.first = hash;
+      li.last = hash;
+      if (addr != 0) c_->leaf_ents.push_back(HashAddr{addr, hash, li.daddr});
+    }
+    leaves_.push_back(li);
+    *last = li.last;
+    return true;
+  }
+
+  bool bad_block(const bc::BufHandle& h, const char* what) {
+    c_->leaf_complete = false;
+    c_->fault(h.daddr(), std::string(what) + " does not fit the block");
+    return false;
+  }
+
+  // The leaves, in tree order, are linked in that order and run in hash order.
+  void check_siblings() {
+    for (size_t i = 0; i < leaves_.size(); i++) {
+      const LeafInfo& l = leaves_[i];
+      const uint32_t want_back = i == 0 ? 0 : leaves_[i - 1].dablk;
+      const uint32_t want_forw = i + 1 == leaves_.size() ? 0 : leaves_[i + 1].dablk;
+      if (l.back != want_back)
+        c_->fault(l.daddr, "leaf " + hex(l.dablk) + " has back " + hex(l.back) + ", expected " + hex(want_back));
+      if (l.forw != want_forw)
+        c_->fault(l.daddr, "leaf " + hex(l.dablk) + " has forw " + hex(l.forw) + ", expected " + hex(want_forw));
+      if (i > 0 && l.count && leaves_[i - 1].count && l.first < leaves_[i - 1].last)
+        c_->fault(l.daddr, "leaf " + hex(l.dablk) + " starts at hash " + hex(l.first) +
+                               ", below the previous leaf's last hash " + hex(leaves_[i - 1].last));
+    }
+  }
+
+  DeepCheck* c_;
+  const uint16_t leaf_magic_;
+  std::set<uint32_t> seen_;
+  std::vector<LeafInfo> leaves_;
+};
+
+}  // namespace
+
+void check_leaf_space(DeepCheck* c, uint16_t leaf_magic) { LeafWalk(c, leaf_magic).run(); }
+
+}  // namespace xfsfuse::fs::dir
