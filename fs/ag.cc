@@ -73,13 +73,28 @@ class AgiOps : public AgHeaderOps {
 
 };
 
+class AgflOps : public AgHeaderOps {
+ public:
+  explicit AgflOps(const Superblock* sb)
+      : AgHeaderOps({.name = "AGFL", .magic_off = 0, .magic_size = 4, .magics = {kAgflMagic},
+                     .crc_off = offsetof(xd_agfl, agfl_crc), .crc_len = 0,
+                     .uuid_off = offsetof(xd_agfl, agfl_uuid)},
+                    sb) {}
+  bool verify_read(const bc::VerifyInput& in, std::string* why) const override {
+    if (!HeaderBufOps::verify_read(in, why)) return false;
+    xd_agfl a;
+    std::memcpy(&a, in.data.data(), sizeof a);
+    const uint32_t agno = agno_of(in.daddr);
+    if (be32(a.agfl_seqno) != agno) return fail(why, "seqno " + std::to_string(be32(a.agfl_seqno)) + " in AG " + std::to_string(agno));
+    return true;
+  }
+};
+
 // Sector n of AG agno, read through the cache.
 int read_header(bc::BufferCache& cache, const Superblock& sb, uint32_t agno, uint32_t sector, const bc::BufOps& ops,
                 bc::BufHandle* h) {
   if (agno >= sb.agcount) return EINVAL;
-  const uint64_t ag_daddr = fsblock_to_daddr(sb, uint64_t{agno} << sb.agblklog);
-  const uint32_t sects = sb.sectsize >> 9;
-  const bc::DiskRange map{ag_daddr + uint64_t{sector} * sects, sects};
+  const bc::DiskRange map{ag_header_daddr(sb, agno, sector), uint32_t{sb.sectsize} >> 9};
   return cache.get({&map, 1}, &ops, bc::kAnyOwner, bc::kGetShared, h);
 }
 
@@ -90,16 +105,13 @@ uint32_t ag_length(const Superblock& sb, uint32_t agno) {
   return static_cast<uint32_t>(sb.dblocks - uint64_t{agno} * sb.agblocks);
 }
 
-AgHeaders::AgHeaders(const Superblock& sb)
-    : sb_(sb), agf_ops_(std::make_unique<AgfOps>(&sb_)), agi_ops_(std::make_unique<AgiOps>(&sb_)) {}
+uint64_t ag_header_daddr(const Superblock& sb, uint32_t agno, uint32_t n) {
+  return fsblock_to_daddr(sb, uint64_t{agno} << sb.agblklog) + uint64_t{n} * (sb.sectsize >> 9);
+}
 
-AgHeaders::~AgHeaders() = default;
-
-int AgHeaders::read_agf(bc::BufferCache& cache, uint32_t agno, AgfInfo* out) const {
-  bc::BufHandle h;
-  if (int err = read_header(cache, sb_, agno, 1, *agf_ops_, &h)) return err;
+void decode_agf(std::span<const std::byte> sector, AgfInfo* out) {
   xd_agf a;
-  std::memcpy(&a, h.data(), sizeof a);
+  std::memcpy(&a, sector.data(), sizeof a);
   out->length = be32(a.agf_length);
   out->freeblks = be32(a.agf_freeblks);
   out->longest = be32(a.agf_longest);
@@ -107,19 +119,56 @@ int AgHeaders::read_agf(bc::BufferCache& cache, uint32_t agno, AgfInfo* out) con
   out->btreeblks = be32(a.agf_btreeblks);
   out->rmap_blocks = be32(a.agf_rmap_blocks);
   out->refcount_blocks = be32(a.agf_refcount_blocks);
+  out->versionnum = be32(a.agf_versionnum);
+  out->seqno = be32(a.agf_seqno);
+  for (int i = 0; i < 3; i++) {
+    out->roots[i] = be32(a.agf_roots[i]);
+    out->levels[i] = be32(a.agf_levels[i]);
+  }
+  out->flfirst = be32(a.agf_flfirst);
+  out->fllast = be32(a.agf_fllast);
+  out->refcount_root = be32(a.agf_refcount_root);
+  out->refcount_level = be32(a.agf_refcount_level);
+}
+
+void decode_agi(std::span<const std::byte> sector, AgiInfo* out) {
+  xd_agi a;
+  std::memcpy(&a, sector.data(), sizeof a);
+  out->length = be32(a.agi_length);
+  out->count = be32(a.agi_count);
+  out->freecount = be32(a.agi_freecount);
+  out->iblocks = be32(a.agi_iblocks);
+  out->fblocks = be32(a.agi_fblocks);
+  out->versionnum = be32(a.agi_versionnum);
+  out->seqno = be32(a.agi_seqno);
+  out->root = be32(a.agi_root);
+  out->level = be32(a.agi_level);
+  out->free_root = be32(a.agi_free_root);
+  out->free_level = be32(a.agi_free_level);
+  out->newino = be32(a.agi_newino);
+  out->dirino = be32(a.agi_dirino);
+  for (size_t i = 0; i < out->unlinked.size(); i++) out->unlinked[i] = be32(a.agi_unlinked[i]);
+}
+
+AgHeaders::AgHeaders(const Superblock& sb)
+    : sb_(sb),
+      agf_ops_(std::make_unique<AgfOps>(&sb_)),
+      agi_ops_(std::make_unique<AgiOps>(&sb_)),
+      agfl_ops_(std::make_unique<AgflOps>(&sb_)) {}
+
+AgHeaders::~AgHeaders() = default;
+
+int AgHeaders::read_agf(bc::BufferCache& cache, uint32_t agno, AgfInfo* out) const {
+  bc::BufHandle h;
+  if (int err = read_header(cache, sb_, agno, 1, *agf_ops_, &h)) return err;
+  decode_agf({h.data(), h.size()}, out);
   return 0;
 }
 
 int AgHeaders::read_agi(bc::BufferCache& cache, uint32_t agno, AgiInfo* out) const {
   bc::BufHandle h;
   if (int err = read_header(cache, sb_, agno, 2, *agi_ops_, &h)) return err;
-  xd_agi a;
-  std::memcpy(&a, h.data(), sizeof a);
-  out->length = be32(a.agi_length);
-  out->count = be32(a.agi_count);
-  out->freecount = be32(a.agi_freecount);
-  out->iblocks = be32(a.agi_iblocks);
-  out->fblocks = be32(a.agi_fblocks);
+  decode_agi({h.data(), h.size()}, out);
   return 0;
 }
 

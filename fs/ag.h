@@ -1,15 +1,19 @@
-// fs/ag.h — AG headers: the AGF (free space, sector 1 of each AG) and the AGI
-// (inodes, sector 2), read through the buffer cache with their verifiers.
+// fs/ag.h — AG headers: the AGF (free space, sector 1 of each AG), the AGI
+// (inodes, sector 2) and the AGFL (free list, sector 3), read through the
+// buffer cache with their verifiers.
 //
 // Verified: magic ("XAGF"/"XAGI"), CRC over the sector, uuid (by the cache),
 // version 1, seqno == agno, length == the AG's size (the last AG may be
-// shorter), counters within the AG.  Format: XFS Algorithms & Data
+// shorter), counters within the AG; the AGFL: magic "XAFL", CRC, uuid,
+// seqno.  Format: XFS Algorithms & Data
 // Structures, "AG Free Space Management" and "AG Inode Management".
 // Thread safety: every function may be called from any thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "buffer_cache/buffer_cache.h"
@@ -19,20 +23,39 @@ namespace xfsfuse::fs {
 
 inline constexpr uint32_t kAgfMagic = 0x58414746;  // "XAGF"
 inline constexpr uint32_t kAgiMagic = 0x58414749;  // "XAGI"
+inline constexpr uint32_t kAgflMagic = 0x5841464c;  // "XAFL"
+inline constexpr uint32_t kNullAgblock = 0xffffffff;  ///< NULLAGBLOCK (and NULLAGINO)
+inline constexpr size_t kAgflHeaderSize = 36;  ///< the AGFL's be32 agbno array starts here
 
 /// What statfs and the checkers need from an AGF, host-endian (fsblocks).
 struct AgfInfo {
   uint32_t length = 0;
   uint32_t freeblks = 0, longest = 0, flcount = 0, btreeblks = 0;
   uint32_t rmap_blocks = 0, refcount_blocks = 0;
+  uint32_t versionnum = 0, seqno = 0;
+  std::array<uint32_t, 3> roots{}, levels{};  ///< bnobt, cntbt, rmapbt root agbno and height
+  uint32_t flfirst = 0, fllast = 0;           ///< active AGFL slots (may wrap)
+  uint32_t refcount_root = 0, refcount_level = 0;
 };
 
-/// What statfs needs from an AGI.
+/// What statfs and the checkers need from an AGI, host-endian.
 struct AgiInfo {
   uint32_t length = 0;
   uint32_t count = 0, freecount = 0;  ///< allocated inodes, free among them
   uint32_t iblocks = 0, fblocks = 0;  ///< inobt and finobt blocks (inobtcount feature)
+  uint32_t versionnum = 0, seqno = 0;
+  uint32_t root = 0, level = 0, free_root = 0, free_level = 0;  ///< inobt, finobt (agbno, height)
+  uint32_t newino = 0, dirino = 0;     ///< agino hints
+  std::array<uint32_t, 64> unlinked{};  ///< unlinked-list buckets (agino; kNullAgblock when empty)
 };
+
+/// Decodes an AGF / AGI sector (at least sizeof(xd_agf / xd_agi) bytes; not
+/// verified: see AgHeaders for the verifiers).
+void decode_agf(std::span<const std::byte> sector, AgfInfo* out);
+void decode_agi(std::span<const std::byte> sector, AgiInfo* out);
+
+/// 512-byte sector of AG header n (0 sb, 1 AGF, 2 AGI, 3 AGFL) of AG agno.
+uint64_t ag_header_daddr(const Superblock& sb, uint32_t agno, uint32_t n);
 
 /// Fsblocks in AG agno (the last AG holds what is left of sb_dblocks).
 uint32_t ag_length(const Superblock& sb, uint32_t agno);
@@ -47,10 +70,14 @@ class AgHeaders {
   /// range), EUCLEAN (logged once by the cache), EIO.
   int read_agf(bc::BufferCache& cache, uint32_t agno, AgfInfo* out) const;
   int read_agi(bc::BufferCache& cache, uint32_t agno, AgiInfo* out) const;
+  /// The verifiers, for callers that read a header sector themselves.
+  const bc::BufOps& agf_ops() const { return *agf_ops_; }
+  const bc::BufOps& agi_ops() const { return *agi_ops_; }
+  const bc::BufOps& agfl_ops() const { return *agfl_ops_; }
 
  private:
   const Superblock sb_;
-  std::unique_ptr<const bc::BufOps> agf_ops_, agi_ops_;
+  std::unique_ptr<const bc::BufOps> agf_ops_, agi_ops_, agfl_ops_;
 };
 
 }  // namespace xfsfuse::fs
