@@ -289,7 +289,6 @@ void check_inodes(Context& cx) {
       if (++done % kProgressEvery == 0 && cx.progress) cx.progress("inodes", static_cast<double>(done) / total);
     }
   }
-  if (cx.progress) cx.progress("inodes", 1.0);
 }
 
 }  // namespace xfsfuse::fsck
