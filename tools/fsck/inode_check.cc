@@ -139,7 +139,13 @@ struct Window {
 
 class Scanner {
  public:
-  explicit Scanner(Context& cx) : cx_(cx), sb_(cx.sb), unlinked_empty_(unlinked_lists_empty(cx)) {}
+  explicit Scanner(Context& cx) : cx_(cx), sb_(cx.sb), unlinked_empty_(unlinked_lists_empty(cx)), shared_(cx) {}
+
+  /// After every inode: the shared (reflinked) extents claimed and judged.
+  void finish() {
+    h_.release();
+    shared_.finish();
+  }
 
   // Checks inode ino and records what it found in cx.inodes.
   void check(uint64_t ino, bool inobt_free) {
@@ -193,7 +199,7 @@ class Scanner {
     std::memcpy(&d, raw.data(), sizeof d);
     fs::Inode n;
     fs::decode_inode_core(sb_, ino, raw, &n);
-    InodeCheck ic{cx_, ino, loc.agno, loc.daddr, n, raw};
+    InodeCheck ic{cx_, ino, loc.agno, loc.daddr, n, raw, shared_};
     if (!bc::xfs_cksum_ok(raw, offsetof(xd_dinode, di_crc))) ic.fail("CRC mismatch");
     // An inode that is not what it claims: nothing else in it can be trusted.
     const auto give_up = [&](std::string what) {
@@ -260,6 +266,7 @@ class Scanner {
   Context& cx_;
   const fs::Superblock& sb_;
   const std::vector<bool> unlinked_empty_;
+  SharedBlocks shared_;
   bc::BufHandle h_;
   bool held_ = false;
   uint32_t agno_ = 0, first_ = 0;
@@ -289,6 +296,7 @@ void check_inodes(Context& cx) {
       if (++done % kProgressEvery == 0 && cx.progress) cx.progress("inodes", static_cast<double>(done) / total);
     }
   }
+  scan.finish();
 }
 
 }  // namespace xfsfuse::fsck

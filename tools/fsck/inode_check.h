@@ -13,11 +13,39 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "fs/inode.h"
 #include "tools/fsck/context.h"
 
 namespace xfsfuse::fsck {
+
+/// Shared (reflinked) data blocks: every AG's refcountbt records with a
+/// refcount of 2 or more, and how many inode references to them the forks
+/// showed.  The AG phase judges the refcountbt itself; this only reads its
+/// records (a tree it cannot read holds no shared blocks here).
+class SharedBlocks {
+ public:
+  /// Reads the records of every AG's refcountbt (none without reflink).
+  explicit SharedBlocks(Context& cx);
+  /// Claims [agbno, agbno + len) of AG agno as data of ino: the parts that
+  /// no shared record covers are claimed in cx.space at once; the shared
+  /// parts are counted as references to their records.
+  void claim_data(uint32_t agno, uint32_t agbno, uint32_t len, uint64_t ino);
+  /// After every inode: claims each shared record once (data of inode 0)
+  /// and reports one whose blocks the forks reference other than refcount
+  /// times ("refcountbt").
+  void finish();
+
+ private:
+  struct Rec {
+    uint32_t start = 0, len = 0, refcount = 0;
+    uint64_t daddr = 0;    // the refcountbt leaf holding it
+    uint64_t mapped = 0;   // blocks of it the forks map, each reference counted
+  };
+  Context& cx_;
+  std::vector<std::vector<Rec>> ags_;  // per AG, sorted by start
+};
 
 /// One in-use inode under check: its decoded core, its raw bytes (inodesize),
 /// where it lives, and whether a check found it not fit to be followed.
@@ -28,6 +56,7 @@ struct InodeCheck {
   uint64_t daddr;  ///< 512-byte sector of the fsblock holding the inode
   const fs::Inode& n;
   std::span<const std::byte> raw;
+  SharedBlocks& shared;
   bool bad = false;
 
   /// Reports a problem of this inode (structure "inode").

@@ -26,10 +26,12 @@ constexpr uint64_t kNameMax = 255;
 
 using fs::ForkFormat;
 
-// Merges the contiguous extents of one fork into few SpaceMap claims.
+// Merges the contiguous extents of one fork into few SpaceMap claims; a
+// regular file's data goes through SharedBlocks (it may be reflinked).
 class Claims {
  public:
-  Claims(SpaceMap& space, Owner owner, uint64_t ino) : space_(space), owner_(owner), ino_(ino) {}
+  Claims(SpaceMap& space, SharedBlocks* shared, Owner owner, uint64_t ino)
+      : space_(space), shared_(shared), owner_(owner), ino_(ino) {}
   ~Claims() { flush(); }
   void add(uint32_t agno, uint32_t agbno, uint32_t len) {
     if (len_ != 0 && agno == agno_ && agbno == agbno_ + len_) {
@@ -42,12 +44,16 @@ class Claims {
     len_ = len;
   }
   void flush() {
-    if (len_ != 0) space_.claim(agno_, agbno_, len_, owner_, ino_);
+    if (len_ != 0 && shared_ != nullptr)
+      shared_->claim_data(agno_, agbno_, len_, ino_);
+    else if (len_ != 0)
+      space_.claim(agno_, agbno_, len_, owner_, ino_);
     len_ = 0;
   }
 
  private:
   SpaceMap& space_;
+  SharedBlocks* const shared_;
   const Owner owner_;
   const uint64_t ino_;
   uint32_t agno_ = 0, agbno_ = 0, len_ = 0;
@@ -65,7 +71,11 @@ struct ForkTotals {
 class ForkChecker {
  public:
   ForkChecker(InodeCheck& ic, bool attr)
-      : ic_(ic), sb_(ic.cx.sb), attr_(attr), claims_(ic.cx.space, attr ? Owner::kAttr : Owner::kData, ic.ino) {}
+      : ic_(ic),
+        sb_(ic.cx.sb),
+        attr_(attr),
+        claims_(ic.cx.space, !attr && S_ISREG(ic.n.mode) ? &ic.shared : nullptr, attr ? Owner::kAttr : Owner::kData,
+                ic.ino) {}
 
   // Walks an extents- or btree-format fork.
   ForkTotals run(ForkFormat format) {
