@@ -138,9 +138,10 @@ free_ino=$(db -c 'agi 3' -c 'addr free_root' -c 'print recs[1]' | awk -F'[][,]' 
 free_ino=$(((3 << (agblklog + inopblog)) + free_ino))
 onemeg_ino=$(ino_of /files/onemeg)
 block_ino=$(ino_of /block)
+sf_ino=$(ino_of /sf)
 leaf_blk=8388608 # first leaf/da-node directory block, in fs blocks (XFS_DIR2_LEAF_OFFSET / 4096)
 free_blk=16777216 # first free-index directory block (XFS_DIR2_FREE_OFFSET / 4096)
-for v in onemeg_fsb small_fsb free_ino onemeg_ino block_ino; do
+for v in onemeg_fsb small_fsb free_ino onemeg_ino block_ino sf_ino; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "FAIL: could not read $v from the base image (got '${!v}')"; exit 1; }
 done
 
@@ -172,12 +173,25 @@ add sb.rootino 'sb 0' 'write -d rootino 131'
 add sb.uuid 'sb 0' 'write -d uuid 11111111-2222-4333-8444-555555555555'
 add sb.logstart 'sb 0' 'write -d logstart 100'
 add sb.crc 'sb 0' 'write -c crc 0x12345678'
+add sb.versionnum 'sb 0' 'write -d versionnum 0xb4a4'
+add sb.features-incompat 'sb 0' 'write -d features_incompat 0x100b'
+add sb.inprogress 'sb 0' 'write -d inprogress 1'
+add sb.imax-pct 'sb 0' 'write -d imax_pct 200'
+add sb.dirblklog 'sb 0' 'write -d dirblklog 3'
+add sb.logblocks 'sb 0' 'write -d logblocks 16000'
+add sb.rbmino 'sb 0' 'write -d rbmino 132'
+add sb.features2 'sb 0' 'write -d bad_features2 0x18b'
 # secondary superblock 1
 add sb1.agblocks 'sb 1' 'write -d agblocks 20000'
 add sb1.dblocks 'sb 1' 'write -d dblocks 90000'
 add sb1.uuid 'sb 1' 'write -d uuid 11111111-2222-4333-8444-555555555555'
 add sb1.magicnum 'sb 1' 'write -d magicnum 0'
 add sb1.crc 'sb 1' 'write -c crc 0x12345678'
+add sb1.agcount 'sb 1' 'write -d agcount 5'
+add sb1.rootino 'sb 1' 'write -d rootino 131'
+add sb1.icount 'sb 1' 'write -d icount 12345' # secondary counters mean nothing: no finding expected
+add sb1.fdblocks 'sb 1' 'write -d fdblocks 12345'
+add sb3.blocksize 'sb 3' 'write -d blocksize 8192'
 # superblock counters
 add sb.icount 'sb 0' 'write -d icount 13000'
 add sb.ifree 'sb 0' 'write -d ifree 7'
@@ -192,6 +206,14 @@ add agf.seqno 'agf 3' 'write -d seqno 2'
 add agf.length 'agf 3' 'write -d length 20000'
 add agf.bnoroot 'agf 3' 'write -d bnoroot 3'
 add agf.crc 'agf 3' 'write -c crc 0x12345678'
+add agf.cntroot 'agf 3' 'write -d cntroot 20479'
+add agf.bnolevel 'agf 3' 'write -d bnolevel 2'
+add agf.flfirst 'agf 3' 'write -d flfirst 100'
+add agf.uuid 'agf 3' 'write -d uuid 11111111-2222-4333-8444-555555555555'
+add agf.refcntblocks 'agf 3' 'write -d refcntblocks 2'
+add agf.refcntlevel 'agf 3' 'write -d refcntlevel 2'
+add refcountbt.numrecs 'agf 3' 'addr refcntroot' 'write -d numrecs 1'
+add refcountbt.magic 'agf 3' 'addr refcntroot' 'write -d magic 0x52334644'
 # AGI
 add agi.count 'agi 1' 'write -d count 10048'
 add agi.freecount 'agi 1' 'write -d freecount 51'
@@ -200,6 +222,13 @@ add agi.magicnum 'agi 1' 'write -d magicnum 0x58414700'
 add agi.seqno 'agi 1' 'write -d seqno 3'
 add agi.root 'agi 1' 'write -d root 6'
 add agi.crc 'agi 1' 'write -c crc 0x12345678'
+add agi.level 'agi 1' 'write -d level 2'
+add agi.ino-blocks 'agi 1' 'write -d ino_blocks 2'
+add agi.fino-blocks 'agi 1' 'write -d fino_blocks 3'
+add agi.free-root 'agi 1' 'write -d free_root 20479'
+add agi.newino 'agi 1' 'write -d newino 3'
+add agi.dirino 'agi 1' 'write -d dirino 14208'
+add agi.length 'agi 1' 'write -d length 20000'
 # AGFL
 add agfl.bno 'agfl 3' 'write -d bno[1] 200'
 add agfl.bno-inuse 'agfl 3' 'write -d bno[2] 1'
@@ -221,6 +250,10 @@ add inobt.free 'agi 1' 'addr root' 'write -d recs[2].free 0x10'
 add inobt.startino 'agi 1' 'addr root' 'write -d recs[2].startino 256'
 add inobt.numrecs 'agi 1' 'addr root' 'write -d numrecs 100'
 add inobt.crc 'agi 1' 'addr root' 'write -c crc 0x12345678'
+add inobt.holemask 'agi 1' 'addr root' 'write -d recs[2].holemask 0xff00'
+add inobt.count 'agi 1' 'addr root' 'write -d recs[2].count 32'
+add inobt.order 'agi 1' 'addr root' 'write -d recs[3].startino 320'
+add inobt.leftsib 'agi 1' 'addr root' 'write -d leftsib 7'
 add finobt.freecount 'agi 3' 'addr free_root' 'write -d recs[1].freecount 50'
 add finobt.free 'agi 3' 'addr free_root' 'write -d recs[1].free 0xffffffffffff0000'
 add finobt.startino 'agi 3' 'addr free_root' 'write -d recs[1].startino 192'
@@ -241,11 +274,36 @@ add inode.format 'path /files/chr' 'write -d core.format 2'
 add inode.uuid 'path /files/small' 'write -d v3.uuid 11111111-2222-4333-8444-555555555555'
 add inode.crc 'path /files/small' 'write -c v3.crc 0x12345678'
 add inode.root-mode 'sb 0' 'addr rootino' 'write -d core.mode 0100755'
+add inode.version 'path /files/small' 'write -d core.version 2'
+add inode.realtime-flag 'path /files/small' 'write -d core.realtime 1'
+add inode.nsec 'path /files/small' 'write -d core.mtime.nsec 2000000000'
+add inode.extsize 'path /files/small' 'write -d core.extsize 16'
+add inode.aformat 'path /files/small' 'write -d core.aformat 3'
+add inode.naextents 'path /files/small' 'write -d core.naextents 1'
+add inode.next-unlinked 'path /files/small' 'write -d next_unlinked 5'
+add inode.reflink-dir 'path /block' 'write -d v3.reflink 1'
+add inode.cowextsize 'path /files/small' 'write -d v3.cowextsize 16'
+add inode.chr-size 'path /files/chr' 'write -d core.size 10'
+add inode.fifo-nblocks 'path /files/fifo' 'write -d core.nblocks 1'
+add inode.rbmino-mode 'sb 0' 'addr rbmino' 'write -d core.mode 040755'
+add inode.node-nblocks 'path /node' 'write -d core.nblocks 480'
+add inode.dir-size-big 'path /leaf' 'write -d core.size 1048576'
+add inode.sf-size 'path /sf' 'write -d core.size 30'
+add inode.dir-nlink-zero 'path /sf/sub' 'write -d core.nlinkv2 0'
+add inode.file-nlink-zero 'path /sf/a' 'write -d core.nlinkv2 0'
 # extents and bmbt
 add bmx.crosslink 'path /files/small' "write -d u3.bmx[0].startblock $onemeg_fsb"
 add bmx.past-eofs 'path /files/onemeg' 'write -d u3.bmx[0].startblock 4294967000'
 add bmx.blockcount 'path /files/small' 'write -d u3.bmx[0].blockcount 2'
 add bmx.overlap 'path /files/onemeg' "write -d u3.bmx[0].startblock $((onemeg_fsb - 1))"
+add bmx.unwritten-dir 'path /block' 'write -d u3.bmx[0].extentflag 1'
+add bmx.startoff 'path /files/prealloc' 'write -d u3.bmx[0].startoff 4503599627370000'
+add bmx.agbno-past-ag 'path /files/small' "write -d u3.bmx[0].startblock $((3 << agblklog | 30000))"
+add bmx.zero-length 'path /files/small' 'write -d u3.bmx[0].blockcount 0'
+add bmbt.level 'path /node' 'write -d u3.bmbt.level 2'
+add bmbt.block-level 'path /node' 'addr u3.bmbt.ptrs[1]' 'write -d level 1'
+add bmbt.sibling 'path /node' 'addr u3.bmbt.ptrs[1]' "write -d rightsib $small_fsb"
+add bmbt.rec-order 'path /node' 'addr u3.bmbt.ptrs[1]' 'write -d recs[5].startoff 1'
 add bmbt.key 'path /node' 'write -d u3.bmbt.keys[1].startoff 5'
 add bmbt.ptr 'path /node' "write -d u3.bmbt.ptrs[1] $small_fsb"
 add bmbt.numrecs 'path /node' 'addr u3.bmbt.ptrs[1]' 'write -d numrecs 28'
@@ -261,6 +319,11 @@ add sf.count 'path /sf' 'write -d u3.sfdir3.hdr.count 2'
 add sf.namelen 'path /sf' 'write -d u3.sfdir3.list[1].namelen 0'
 add sf.offset 'path /sf' 'write -d u3.sfdir3.list[1].offset 0x10'
 add sf.name-slash 'path /sf' 'write -d u3.sfdir3.list[1].name "b/"'
+add sf.dup-name 'path /sf' 'write -d u3.sfdir3.list[1].name "a"' 'write -d u3.sfdir3.list[1].namelen 1'
+add sf.i8count 'path /sf' 'write -d u3.sfdir3.hdr.i8count 1'
+add sf.root-parent 'sb 0' 'addr rootino' "write -d u3.sfdir3.hdr.parent.i4 $block_ino"
+add sf.dir-loop 'path /sf' "write -d u3.sfdir3.list[2].inumber.i4 $sf_ino"
+add sf.subdir-parent 'path /sf/sub' "write -d u3.sfdir3.hdr.parent.i4 $block_ino"
 # block directory
 add block.namelen 'path /block' 'dblock 0' 'write -d bu[3].namelen 3'
 add block.bestfree 'path /block' 'dblock 0' 'write -d bhdr.bestfree[0].length 0xf9c0'
@@ -271,6 +334,16 @@ add block.inumber-free 'path /block' 'dblock 0' "write -d bu[5].inumber $free_in
 add block.ftype 'path /block' 'dblock 0' 'write -d bu[5].filetype 7'
 add block.magic 'path /block' 'dblock 0' 'write -d bhdr.hdr.magic 0x58444234'
 add block.crc 'path /block' 'dblock 0' 'write -c bhdr.hdr.crc 0x12345678'
+add block.name 'path /block' 'dblock 0' 'write -d bu[3].name "zz"'
+add block.leaf-hash 'path /block' 'dblock 0' 'write -d bleaf[5].hashval 0x3100'
+add block.leaf-address 'path /block' 'dblock 0' 'write -d bleaf[5].address 0x13'
+add block.tail-count 'path /block' 'dblock 0' 'write -d btail.count 62'
+add block.tail-stale 'path /block' 'dblock 0' 'write -d btail.stale 1'
+add block.free-length 'path /block' 'dblock 0' 'write -d bu[63].length 0xf9c8'
+add block.owner 'path /block' 'dblock 0' "write -d bhdr.hdr.owner $onemeg_ino"
+add block.bno 'path /block' 'dblock 0' 'write -d bhdr.hdr.bno 8'
+add block.uuid 'path /block' 'dblock 0' 'write -d bhdr.hdr.uuid 11111111-2222-4333-8444-555555555555'
+add block.subdir-dotdot 'path /block/sub' "write -d u3.sfdir3.hdr.parent.i4 $sf_ino"
 # leaf directory
 add leaf.hash 'path /leaf' "dblock $leaf_blk" 'write -d lents[5].hashval 0x1'
 add leaf.address 'path /leaf' "dblock $leaf_blk" 'write -d lents[5].address 0x9'
@@ -278,6 +351,10 @@ add leaf.bests 'path /leaf' "dblock $leaf_blk" 'write -d lbests[1] 0x2000'
 add leaf.count 'path /leaf' "dblock $leaf_blk" 'write -d lhdr.count 3001'
 add leaf.data-bestfree 'path /leaf' 'dblock 16' 'write -d dhdr.bestfree[0].length 0x10'
 add leaf.data-inumber 'path /leaf' 'dblock 0' "write -d du[7].inumber $free_ino"
+add leaf.stale 'path /leaf' "dblock $leaf_blk" 'write -d lhdr.stale 1'
+add leaf.forw 'path /leaf' "dblock $leaf_blk" 'write -d lhdr.info.hdr.forw 16'
+add leaf.magic 'path /leaf' "dblock $leaf_blk" 'write -d lhdr.info.hdr.magic 0x3dff'
+add leaf.data-magic 'path /leaf' 'dblock 16' 'write -d dhdr.hdr.magic 0x58444233'
 # node directory
 add node.key-hash 'path /node' "dblock $leaf_blk" 'write -d nbtree[0].hashval 0x10'
 add node.key-before 'path /node' "dblock $leaf_blk" 'write -d nbtree[1].before 16'
@@ -286,10 +363,18 @@ add node.free-bests 'path /node' "dblock $free_blk" 'write -d fbests[3] 0x100'
 add node.free-nvalid 'path /node' "dblock $free_blk" 'write -d fhdr.nvalid 20'
 add node.leafn-hash 'path /node' "dblock $((leaf_blk + 16))" 'write -d lents[10].hashval 0x2'
 add node.data-crc 'path /node' 'dblock 32' 'write -c dhdr.hdr.crc 0x12345678'
+add node.count 'path /node' "dblock $leaf_blk" 'write -d nhdr.count 1'
+add node.leafn-back 'path /node' "dblock $((leaf_blk + 16))" 'write -d lhdr.info.hdr.back 0'
+add node.leafn-count 'path /node' "dblock $((leaf_blk + 16))" 'write -d lhdr.count 5000'
+add node.free-firstdb 'path /node' "dblock $free_blk" 'write -d fhdr.firstdb 1'
+add node.free-nused 'path /node' "dblock $free_blk" 'write -d fhdr.nused 25'
+add node.data-bestfree 'path /node' 'dblock 0' 'write -d dhdr.bestfree[0].length 0x50'
 # symlink (inline)
 add symlink.size-zero 'path /files/link' 'write -d core.size 0'
 add symlink.size-big 'path /files/link' 'write -d core.size 2000'
 add symlink.format 'path /files/link' 'write -d core.format 2'
+add symlink.nul 'path /files/link' 'write -d u3.symlink "../\000lock/b1"'
+add symlink.nblocks 'path /files/link' 'write -d core.nblocks 1'
 # blocktrash: random bits in randomly chosen metadata blocks (CRCs left stale)
 seeds=(1 2 3 4 5 6 7 8 9 10)
 ((quick)) && seeds=(1 2 3)
@@ -388,7 +473,7 @@ for i in "${!names[@]}"; do
     esac
   fi
   rfirst=$(first_finding "$work/repair.out")
-  ffirst=$(new_findings "$work/fsck.out" | head -1)
+  if [[ $name == base.clean ]]; then ffirst=$(head -1 "$work/fsck.out"); else ffirst=$(new_findings "$work/fsck.out" | head -1); fi
   [[ -n $ffirst ]] || ffirst=$(grep -v 'not checked (not written yet)' "$work/fsck.err" | head -1 || true)
   count[$status]=$((${count[$status]:-0} + 1))
   printf '%-24s %-9s %-11s %-9s %s\n' "$name" "$repair" "$ours" "$status" "$note"
