@@ -9,26 +9,29 @@
 # field of one structure, with xfs_db recomputing the CRC unless `write -c`; or `blocktrash` with a
 # fixed seed), then xfs_repair -n -f and xfsfuse-fsck -n on the copy, each under a timeout.
 #
-# Verdicts: xfs_repair -n exit 0 = clean, 1 = problems; "bail" when it could not process the
-# filesystem at all (it never reached Phase 2, or exited otherwise). xfsfuse-fsck -n exit 0 clean,
-# 1 problems, 8 operational error. Status of a case:
-#   ok    both clean, both found problems, xfs_repair bailed and we exited 8 (both cannot read it)
-#         or 1
-#   MISS  xfs_repair found problems (or bailed) and we said clean; or it found problems on a
-#         filesystem it could read and we exited 8
-#   FALSE xfs_repair says clean and we found problems (or exited 8)
-#   CRASH we died of a signal; HANG we outran the timeout; SANITIZER a sanitizer wrote a report
-#   BROKEN the xfs_db commands left the image unchanged (the case itself is wrong)
-# A case where xfs_repair exits 0 but prints lines the clean base does not get is marked "warn" in
-# the note column (ambiguous: read its output in the log).
-#
+# Verdicts. xfs_repair -n: exit 0 = clean, 1 = problems; "bail" when it could not process the
+# filesystem (it never reached Phase 2, exited otherwise, or died of a signal before reporting
+# anything; dying after reporting problems counts as problems, noted). xfsfuse-fsck -n: exit 0 =
+# clean, 8 = operational, 1 = problems if it printed a problem line that it does not print for the
+# base image, else "base-only" (while the base itself is not clean, its findings say nothing about
+# the corruption; base-only counts as clean). Status of a case:
+#   ok         both clean; both found problems; xfs_repair bailed and we exited 8 (neither can
+#              read it: noted) or 1
+#   MISS       xfs_repair found problems or bailed, and we said clean; or xfs_repair found problems
+#              on a filesystem it could read and we exited 8
+#   FALSE      xfs_repair -n says clean (exit 0, output as on the base) and we found problems or
+#              exited 8
+#   AMBIGUOUS  xfs_repair -n exit 0 but it printed lines it does not print for the base (e.g. a
+#              verifier's "Metadata corruption detected"), and we found problems: listed, not failed
+#   CRASH      we died of a signal; HANG: we outran the timeout; SANITIZER: a sanitizer report
+#   BROKEN     the xfs_db commands left the image unchanged (the case itself is wrong)
 # Writes OUTDIR/corpus.tsv (one row per case: name, commands, both exit codes and verdicts, status,
-# first line of each tool's findings) and OUTDIR/corpus-logs/NAME.{repair,fsck,fsck-err,db} for every
-# case whose status is not ok. Corrupted copies are removed as the run goes.
-#   --quick      targeted writes only, 3 blocktrash seeds (for ASan/TSan builds)
+# note, first new line of each tool's findings) and OUTDIR/corpus-logs/NAME.{repair,fsck,fsck-err,db}
+# for every case that is not ok or has a note. Corrupted copies are removed as the run goes.
+#   --quick      every targeted write, 3 blocktrash seeds instead of 20 blocktrash cases (ASan/TSan)
 #   NAME-GLOB    run only the cases whose name matches one of the globs (e.g. 'agf.*')
 # Environment: CORPUS_TIMEOUT (seconds per tool run, default 60).
-# Exit: 0 every case ok, 1 some case not ok ("FAIL: ..."), 2 usage, 77 skipped (a tool is missing).
+# Exit: 0 every case ok or AMBIGUOUS, 1 some case not ("FAIL: ..."), 2 usage, 77 skipped (no tool).
 set -euo pipefail
 export LC_ALL=C
 
