@@ -123,10 +123,13 @@ TEST_CASE("fsck ags: clean images give no problem and xfs_db's totals", "[fsck][
     WARN("SKIP: mkfs.xfs/xfs_db not installed (Debian package xfsprogs)");
     return;
   }
-  fs::test::MkfsImage plain;
-  check_clean(plain.path);
-  fs::test::MkfsImage rmap("-m rmapbt=1");
-  check_clean(rmap.path);
+  // Default, rmapbt with 1 KiB blocks, non-sparse inobt records (a be32
+  // freecount), 4 KiB sectors (AG headers in one block each way), 64 KiB blocks.
+  for (const char* args : {"", "-m rmapbt=1 -b size=1024", "-i sparse=0", "-s size=4096", "-b size=65536"}) {
+    INFO(args);
+    fs::test::MkfsImage img(args);
+    check_clean(img.path);
+  }
   for (const char* name : {"demo.img", "bigdir.img", "kernel.img"}) {
     const std::string img = std::string(XFSFUSE_IMAGES_DIR) + "/" + name;
     if (fs::test::exists(img)) check_clean(img);
@@ -187,5 +190,31 @@ TEST_CASE("fsck ags: each corrupted AG field or record is reported at its struct
     AgRun r(img.path);
     INFO(join(r.lines()));
     CHECK(r.has(c.structure, c.agno, c.daddr, c.what));
+  }
+}
+
+TEST_CASE("fsck ags: rmapbt counters and blocks are checked when the feature is on", "[fsck][ags]") {
+  if (!fs::test::have_xfsprogs()) {
+    WARN("SKIP: mkfs.xfs/xfs_db not installed (Debian package xfsprogs)");
+    return;
+  }
+  fs::test::MkfsImage base("-m rmapbt=1");
+  const uint64_t rmaproot = db_daddr(base.path, "-c 'agf 2' -c 'addr rmaproot'");
+  fs::Superblock sb;
+  {
+    AgRun r(base.path);
+    sb = r.m->sb();
+    REQUIRE(r.lines().empty());
+  }
+  {
+    Corrupted img(base.path, "-c 'agf 2' -c 'write -d rmapblocks 5'");
+    AgRun r(img.path);
+    CHECK(r.has("agf", 2, ag_daddr(sb, 2, 1), "agf_rmap_blocks 5 but the rmapbt has 1 blocks"));
+  }
+  {
+    Corrupted img(base.path, "-c 'agf 2' -c 'addr rmaproot' -c 'write -d recs[2].startblock 0'");
+    AgRun r(img.path);
+    INFO(join(r.lines()));
+    CHECK(r.has("rmapbt", 2, rmaproot, "record 1 out of order"));
   }
 }

@@ -23,19 +23,26 @@ constexpr uint32_t kInodesPerHoleBit = 4;
 struct InobtRec {
   uint32_t startino = 0;  // agino
   uint16_t holemask = 0;
-  uint8_t count = 0, freecount = 0;
+  uint32_t count = 0, freecount = 0;
   uint64_t free = 0;
   auto tie() const { return std::tie(startino, holemask, count, freecount, free); }
   bool operator<(const InobtRec& o) const { return tie() < o.tie(); }
   bool operator==(const InobtRec& o) const { return tie() == o.tie(); }
 };
 
-InobtRec decode(std::span<const std::byte> rec) {
+// Without the sparse inodes feature, bytes 4..7 are one be32 freecount and
+// every chunk is whole (checked with xfs_db on a sparse=0 image).
+InobtRec decode(std::span<const std::byte> rec, bool sparse_fs) {
   InobtRec r;
   r.startino = static_cast<uint32_t>(bc::load_be(rec.data(), 4));
-  r.holemask = static_cast<uint16_t>(bc::load_be(rec.data() + 4, 2));
-  r.count = std::to_integer<uint8_t>(rec[6]);
-  r.freecount = std::to_integer<uint8_t>(rec[7]);
+  if (sparse_fs) {
+    r.holemask = static_cast<uint16_t>(bc::load_be(rec.data() + 4, 2));
+    r.count = std::to_integer<uint8_t>(rec[6]);
+    r.freecount = std::to_integer<uint8_t>(rec[7]);
+  } else {
+    r.count = kInodesPerChunk;
+    r.freecount = static_cast<uint32_t>(bc::load_be(rec.data() + 4, 4));
+  }
   r.free = bc::load_be(rec.data() + 8, 8);
   return r;
 }
@@ -63,8 +70,6 @@ bool check_record(const AgScan& s, const InobtRec& r, uint64_t daddr) {
   if (!block_aligned || (sb.inoalignmt > 1 && agbno % sb.inoalignmt != 0))
     s.report("inobt", daddr, at + " is not aligned to the inode chunk alignment of " + std::to_string(sb.inoalignmt) +
                                  " blocks");
-  const bool sparse_fs = sb.features_incompat & fs::kIncompatSpinodes;
-  if (r.holemask != 0 && !sparse_fs) s.report("inobt", daddr, at + " has a holemask without sparse inodes");
   const unsigned want_count = kInodesPerChunk - kInodesPerHoleBit * std::popcount(r.holemask);
   if (r.count != want_count)
     s.report("inobt", daddr, at + ": count " + std::to_string(r.count) + " but the holemask leaves " +
@@ -138,11 +143,12 @@ void check_field(const AgScan& s, uint64_t daddr, const char* field, uint64_t wa
 
 void check_inode_btrees(const AgScan& s, const fs::AgiInfo& agi, uint64_t agi_daddr, AgTotals* t) {
   const fs::Superblock& sb = s.cx.sb;
+  const bool sparse_fs = sb.features_incompat & fs::kIncompatSpinodes;
   std::vector<InobtRec> with_free;
   uint64_t count = 0, freecount = 0;
   int64_t last_block = -1;
   auto inobt_rec = [&](std::span<const std::byte> raw, uint64_t daddr) {
-    const InobtRec r = decode(raw);
+    const InobtRec r = decode(raw, sparse_fs);
     if (!check_record(s, r, daddr)) return;
     claim_chunk(s, r, daddr, &last_block);
     count += r.count;
@@ -157,7 +163,7 @@ void check_inode_btrees(const AgScan& s, const fs::AgiInfo& agi, uint64_t agi_da
 
   if (sb.features_ro_compat & fs::kRoCompatFinobt) {
     std::vector<InobtRec> fino;
-    auto finobt_rec = [&](std::span<const std::byte> raw, uint64_t) { fino.push_back(decode(raw)); };
+    auto finobt_rec = [&](std::span<const std::byte> raw, uint64_t) { fino.push_back(decode(raw, sparse_fs)); };
     const auto fst = walk_tree(s, btree::SbtreeKind::kFinobt, agi.free_root, agi.free_level, Owner::kFinobt, finobt_rec);
     std::sort(with_free.begin(), with_free.end());
     std::sort(fino.begin(), fino.end());
