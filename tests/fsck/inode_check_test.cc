@@ -135,6 +135,8 @@ TEST_CASE("inodes: xfs_db corruptions of demo copies give the expected problem, 
       {"/files/big.bin", "-c 'write -d core.nlinkv2 0'", "in use with di_nlink 0", false},
       {"/files/big.bin", "-c 'write -d core.extsize 16'", "di_extsize 16 without its flag", false},
       {"/files/big.bin", "-c 'write -d core.onlink 3'", "obsolete di_onlink 3", false},
+      {"/files/big.bin", "-c 'write -d next_unlinked 5'", "di_next_unlinked 0x5 is not an inode of this AG", false},
+      {"/files/prealloc-1m", "-c 'write -d u3.bmx[0].startoff 4503599627370000'", "ends past the largest file offset", true},
       {"/devs/chr-1-3", "-c 'write -d core.format 2'", "data fork format 2 does not suit di_mode 020666", true},
       {"/devs/chr-1-3", "-c 'write -d core.size 10'", "special file with di_size 10", true},
       {"/node", "-c 'write -d core.nextents 51'", "bmbt holds 52 extents, di_nextents says 51", true},
@@ -154,6 +156,38 @@ TEST_CASE("inodes: xfs_db corruptions of demo copies give the expected problem, 
     for (const Problem& p : r.problems) found = found || (p.ino == ino && p.what.find(c.problem) != std::string::npos);
     CHECK(found);
     CHECK(r.recs.at(ino).bad == c.bad);
+    const int repair = repair_status(copy.path);
+    if (repair >= 0) CHECK(repair == 1);
+  }
+}
+
+TEST_CASE("inodes: kernel image copies: remote symlink block header, attr fork extent and format") {
+  const std::string& clean = fs::test::image("kernel");
+  if (clean.empty()) {
+    WARN("SKIP: no kernel image (needs root and loop devices)");
+    return;
+  }
+  struct Case {
+    const char* path;
+    const char* cmds;
+    const char* problem;
+  };
+  const Case cases[] = {
+      {"/symlinks/remote-337", "-c 'dblock 0' -c 'write -d magic 0'", "remote symlink target unreadable"},
+      {"/symlinks/remote-337", "-c 'dblock 0' -c 'write -d bytes 10'", "remote symlink target unreadable"},
+      {"/xattr/node", "-c 'write -d a.bmx[0].startblock 99999999'", "attr fork: extent [0, +"},
+      {"/xattr/shortform", "-c 'write -d core.aformat 5'", "attr fork format 5 unknown"},
+  };
+  for (const Case& c : cases) {
+    ImageCopy copy(clean);
+    const std::string cmd = std::string("xfs_db -x -c 'path ") + c.path + "' " + c.cmds + " " + copy.path + " >/dev/null 2>&1";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    const uint64_t ino = ino_of(clean, c.path);
+    const Result r = run_inodes(copy.path, clean);
+    INFO(c.path << " " << c.cmds << " (inode " << ino << "):\n" << r.text);
+    bool found = false;
+    for (const Problem& p : r.problems) found = found || (p.ino == ino && p.what.find(c.problem) != std::string::npos);
+    CHECK(found);
     const int repair = repair_status(copy.path);
     if (repair >= 0) CHECK(repair == 1);
   }

@@ -5,6 +5,7 @@
 // cx.inodes: mode, nlink, in_use, bad.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstddef>
@@ -23,7 +24,7 @@ namespace xfsfuse::fsck {
 
 namespace {
 
-constexpr uint16_t kFlagRealtime = 1u << 0, kFlagRtinherit = 1u << 8, kFlagProjinherit = 1u << 9,
+constexpr uint16_t kFlagRealtime = 1u << 0, kFlagNewrtbm = 1u << 2, kFlagRtinherit = 1u << 8, kFlagProjinherit = 1u << 9,
                    kFlagNosymlinks = 1u << 10, kFlagExtsize = 1u << 11, kFlagExtszinherit = 1u << 12;
 constexpr uint16_t kFlagsKnown = 0x7fff;  // di_flags bits 0..14
 constexpr uint64_t kFlag2Dax = 1u << 0, kFlag2Reflink = 1u << 1, kFlag2Cowextsize = 1u << 2;
@@ -80,6 +81,7 @@ void check_flags(InodeCheck& ic) {
   const bool dir = S_ISDIR(n.mode), reg = S_ISREG(n.mode);
   if (n.flags & ~kFlagsKnown) ic.problem("unknown di_flags bits " + fs::hex(n.flags & ~kFlagsKnown));
   if (n.flags & (kFlagRealtime | kFlagRtinherit)) ic.problem("realtime flag set but the filesystem has no realtime device");
+  if ((n.flags & kFlagNewrtbm) && n.ino != sb.rbmino) ic.problem("realtime bitmap flag on an inode other than sb_rbmino");
   if (!dir && (n.flags & (kFlagRtinherit | kFlagExtszinherit | kFlagProjinherit | kFlagNosymlinks)))
     ic.problem("directory flags " + fs::hex(n.flags) + " on a non-directory");
   if (!reg && (n.flags & (kFlagRealtime | kFlagExtsize))) ic.problem("file flags " + fs::hex(n.flags) + " on a non-file");
@@ -208,7 +210,7 @@ class Scanner {
     };
     if (fs::be16(d.di_magic) != fs::kInodeMagic) return give_up("bad magic " + fs::hex(fs::be16(d.di_magic)));
     if (d.di_version != 3) return give_up("inode version " + std::to_string(d.di_version) + " (3 expected)");
-    if (n.next_unlinked != fs::kNullAgblock && (n.next_unlinked >> sb_.inopblog) >= fs::ag_length(sb_, loc.agno))
+    if (n.next_unlinked != fs::kNullAgblock && !agino_valid(loc.agno, n.next_unlinked))
       ic.problem("di_next_unlinked " + fs::hex(n.next_unlinked) + " is not an inode of this AG");
     if (fs::be64(d.di_ino) != ino) return give_up("di_ino " + std::to_string(fs::be64(d.di_ino)) + " is not its number");
     if (std::memcmp(d.di_uuid.b, sb_.meta_uuid.data(), 16) != 0)
@@ -249,6 +251,17 @@ class Scanner {
     check_hint(ic, true, fs::be32(d.di_cowextsize), ic.n.flags2 & kFlag2Cowextsize);
     check_nsec(ic);
     if (fs::be16(d.di_onlink) != 0) ic.problem("obsolete di_onlink " + std::to_string(fs::be16(d.di_onlink)) + " set");
+  }
+
+  // Whether agino can name an inode of AG agno: in an aligned block after
+  // the AG headers' block, before the last whole chunk alignment of the AG.
+  bool agino_valid(uint32_t agno, uint32_t agino) const {
+    const uint32_t align = std::max<uint32_t>(1, sb_.inoalignmt);
+    const uint32_t headers_end = ((3u * sb_.sectsize) >> sb_.blocklog) + 1;  // past the AGFL's block
+    const uint64_t first = (headers_end + align - 1) / align * align;
+    const uint64_t end = fs::ag_length(sb_, agno) / align * align;
+    const uint64_t agbno = agino >> sb_.inopblog;
+    return agbno >= first && agbno < end;
   }
 
   // di_forkoff: 8 bytes for a device's data fork; inside the literal area.

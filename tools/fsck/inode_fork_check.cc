@@ -13,6 +13,8 @@
 #include "fs/ag.h"
 #include "fs/bmap.h"
 #include "fs/corrupt.h"
+#include "fs/mount.h"
+#include "fs/symlink.h"
 #include "tools/fsck/inode_check.h"
 
 namespace xfsfuse::fsck {
@@ -94,14 +96,24 @@ class ForkChecker {
     ic_.fail(fork() + what);
   }
 
+  // The last fsblock of a file of 2^63 - 1 bytes (a signed loff_t).
+  uint64_t max_file_block() const { return ((uint64_t{1} << 63) - 1) >> sb_.blocklog; }
+
   // Judges one extent in file order and claims its blocks.  False: reported.
   bool take(const fs::Extent& e) {
     std::string why;
-    if (fs::check_extent(sb_, e, &why) != 0) return fail(why), false;
     const std::string at = "extent at file block " + std::to_string(e.startoff);
-    if (e.unwritten && (attr_ || !S_ISREG(ic_.n.mode))) return fail("unwritten " + at + " outside a regular file's data"), false;
-    if (t_.extents > 0 && e.startoff < t_.end) return fail(at + " overlaps or precedes the one before it"), false;
-    if (S_ISLNK(ic_.n.mode) && !attr_ && e.startoff != t_.end) return fail(at + " leaves a hole in a symlink"), false;
+    if (fs::check_extent(sb_, e, &why) != 0)
+      fail(why);
+    else if (e.startoff + e.blockcount - 1 > max_file_block())
+      fail(at + " ends past the largest file offset (2^63 - 1 bytes)");
+    else if (e.unwritten && (attr_ || !S_ISREG(ic_.n.mode)))
+      fail("unwritten " + at + " outside a regular file's data");
+    else if (t_.extents > 0 && e.startoff < t_.end)
+      fail(at + " overlaps or precedes the one before it");
+    else if (S_ISLNK(ic_.n.mode) && !attr_ && e.startoff != t_.end)
+      fail(at + " leaves a hole in a symlink");
+    if (!t_.ok) return false;
     claims_.add(fsb_agno(sb_, e.startblock), fsb_agbno(sb_, e.startblock), static_cast<uint32_t>(e.blockcount));
     t_.extents++;
     t_.blocks += e.blockcount;
@@ -220,6 +232,16 @@ void check_local_target(InodeCheck& ic) {
   }
 }
 
+// A remote symlink target, read by the driver (block headers, offsets,
+// bytes, no NUL); its reason is in the driver's log line.
+void check_remote_target(InodeCheck& ic) {
+  fs::InodeRef ip;
+  std::string target;
+  int err = ic.cx.m.iget(ic.ino, &ip);
+  if (err == 0) err = fs::read_symlink(ic.cx.m, *ip, &target);
+  if (err != 0) ic.fail(std::string("remote symlink target unreadable: ") + std::strerror(err));
+}
+
 }  // namespace
 
 void check_size(InodeCheck& ic) {
@@ -252,6 +274,8 @@ void check_forks(InodeCheck& ic) {
     if (data.blocks < need || data.blocks > most)
       ic.fail("remote symlink of " + std::to_string(n.size) + " bytes maps " + std::to_string(data.blocks) +
               " blocks (" + std::to_string(need) + " needed)");
+    else
+      check_remote_target(ic);
   }
   if (!data.ok || !attr.ok) return;
   const uint64_t total = data.blocks + data.bmbt_blocks + attr.blocks + attr.bmbt_blocks;
