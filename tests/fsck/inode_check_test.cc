@@ -177,6 +177,7 @@ TEST_CASE("inodes: kernel image copies: remote symlink block header, attr fork e
       {"/symlinks/remote-337", "-c 'dblock 0' -c 'write -d bytes 10'", "remote symlink target unreadable"},
       {"/xattr/node", "-c 'write -d a.bmx[0].startblock 99999999'", "attr fork: extent [0, +"},
       {"/xattr/shortform", "-c 'write -d core.aformat 5'", "attr fork format 5 unknown"},
+      {"/xattr/shortform", "-c 'write -d a.sfattr.hdr.totsize 4000'", "short-form totsize 4000 outside 4.."},
   };
   for (const Case& c : cases) {
     ImageCopy copy(clean);

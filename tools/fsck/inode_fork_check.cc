@@ -13,6 +13,8 @@
 #include "fs/ag.h"
 #include "fs/bmap.h"
 #include "fs/corrupt.h"
+#include "fs/format/attr.h"
+#include "fs/format/endian.h"
 #include "fs/mount.h"
 #include "fs/symlink.h"
 #include "tools/fsck/inode_check.h"
@@ -210,10 +212,18 @@ ForkTotals attr_fork(InodeCheck& ic) {
     return t;
   }
   if (format == ForkFormat::kExtents || format == ForkFormat::kBtree) return ForkChecker(ic, true).run(format);
+  const uint32_t asize = fs::fork_size(ic.n, true);
+  xd_attr_sf_hdr hdr{};
+  if (format == ForkFormat::kLocal && asize >= sizeof hdr)
+    std::memcpy(&hdr, ic.raw.data() + fs::kInodeCoreSize + fs::fork_size(ic.n, false), sizeof hdr);
+  const uint32_t totsize = fs::be16(hdr.totsize);
   if (format != ForkFormat::kLocal) {
     ic.fail("attr fork format " + std::to_string(ic.n.aformat) + " unknown");
   } else if (ic.n.anextents != 0) {
     ic.fail("attr fork: " + std::to_string(ic.n.anextents) + " extents in a local fork");
+  } else if (totsize < sizeof hdr || totsize > asize) {
+    ic.fail("attr fork: short-form totsize " + std::to_string(totsize) + " outside " + std::to_string(sizeof hdr) +
+            ".." + std::to_string(asize) + " bytes");
   } else {
     return t;
   }
