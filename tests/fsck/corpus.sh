@@ -456,7 +456,7 @@ printf 'name\tcommands\trepair_rc\trepair\tfsck_rc\tfsck\tstatus\tnote\trepair_f
 declare -A count=()
 failures=() ambiguous=()
 img=$work/case.img
-printf '%-24s %-9s %-9s %-9s %s\n' CASE REPAIR FSCK STATUS NOTE
+printf '%-24s %-9s %-11s %-9s %s\n' CASE REPAIR FSCK STATUS NOTE
 for i in "${!names[@]}"; do
   name=${names[i]}
   IFS=$'\x1f' read -r -a c <<<"${cmds[i]}"
