@@ -33,7 +33,7 @@ int check_ino(Mount& m, const char* structure, uint64_t daddr, uint64_t ino, std
       "entry \"" + std::string(name) + "\" has inode number " + std::to_string(ino) + ", outside the filesystem");
 }
 
-int dir_form(Mount& m, const CachedInode& ip, Form* form) {
+int dir_form(Mount& m, const CachedInode& ip, Form* form, bool check_size) {
   if (!S_ISDIR(ip.core.mode)) return ENOTDIR;
   const Geometry g = geometry(m.sb());
   const std::string at = "directory " + std::to_string(ip.core.ino) + ": ";
@@ -50,7 +50,7 @@ int dir_form(Mount& m, const CachedInode& ip, Form* form) {
   if (ip.data.empty()) return m.report_corruption("inode", ip.daddr, at + "no data blocks");
   const uint64_t last = ip.data.back().startoff + ip.data.back().blockcount;
   if (last <= g.blkfsbs) {
-    if (ip.core.size != g.blksize)
+    if (check_size && ip.core.size != g.blksize)
       return m.report_corruption("inode", ip.daddr, at + "block form but di_size " + std::to_string(ip.core.size));
     *form = Form::kBlock;
   } else {

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <functional>
 
 #include "fs/corrupt.h"
 #include "fs/dir_check_internal.h"
@@ -69,7 +70,22 @@ std::string read_error(int err) {
   return err == ENOENT ? "is partly a hole" : err == EUCLEAN ? "fails its checks" : "cannot be read (errno " + std::to_string(err) + ")";
 }
 
-// Reads every data block: c->best, c->data_daddr, c->data_ents.
+// Calls fn(entry, address, hashval) for each entry of data block db;
+// false if the block is not a data block (see entries_end()).
+bool data_entries(std::span<const std::byte> blk, uint64_t db, uint32_t blksize,
+                  const std::function<void(const DataEntry& e, uint32_t addr, uint32_t hash)>& fn) {
+  const size_t end = entries_end(blk, kDataMagic);
+  bool stopped = false;
+  return end != 0 && walk_entries(blk, end, 0,
+                                  [&](const DataEntry& e) {
+                                    fn(e, static_cast<uint32_t>((db * blksize + e.off) >> 3), da_hashname(e.name));
+                                    return true;
+                                  },
+                                  &stopped);
+}
+
+// Reads every data block: c->best, c->data_daddr, c->data_digest; lists
+// each entry to c->list (if set).
 void read_data_blocks(DeepCheck* c) {
   for (uint64_t dablk : mapped_blocks(*c, 0, c->g.leaf_dablk)) {
     const uint64_t db = dablk / c->g.blkfsbs;
@@ -83,16 +99,11 @@ void read_data_blocks(DeepCheck* c) {
     }
     std::span<const std::byte> blk(h.data(), h.size());
     c->data_daddr[db] = h.daddr();
-    const size_t end = entries_end(blk, kDataMagic);
-    bool stopped = false;
-    if (end == 0 || !walk_entries(blk, end, 0,
-                                  [&](const DataEntry& e) {
-                                    const uint64_t addr = (db * c->g.blksize + e.off) >> 3;
-                                    c->data_ents.push_back(HashAddr{static_cast<uint32_t>(addr),
-                                                                    da_hashname(e.name), h.daddr()});
-                                    return true;
-                                  },
-                                  &stopped)) {
+    auto add = [&](const DataEntry& e, uint32_t addr, uint32_t hash) {
+      c->data_digest.add(addr, hash);
+      if (*c->list) (*c->list)(DirEntry{e.name, e.ino, e.ftype, addr + entsize(e.name.size()) / 8});
+    };
+    if (!data_entries(blk, db, c->g.blksize, add)) {
       c->best[db] = DeepCheck::kUnread;
       c->fault(h.daddr(), "data block " + std::to_string(db) + " is not a dir3 data block");
       continue;
@@ -167,27 +178,35 @@ void check_free_blocks(DeepCheck* c) {
 }
 
 // Every live leaf entry names a data entry with its hash; every data entry
-// is named exactly once.
-void match_entries(DeepCheck* c) {
+// is named exactly once.  REQUIRES: every data and leaf block was read.
+void match_entries(DeepCheck* c, uint16_t leaf_magic) {
+  if (c->data_digest == c->leaf_digest) return;
+  std::vector<HashAddr> data, leaf;
+  for (size_t db = 0; db < c->best.size(); db++) {
+    bc::BufHandle h;
+    if (c->best[db] < 0 || c->m.read_dablk(c->ip, false, db * c->g.blkfsbs, &data_ops(), &h)) continue;
+    data_entries({h.data(), h.size()}, db, c->g.blksize,
+                 [&](const DataEntry&, uint32_t addr, uint32_t hash) { data.push_back(HashAddr{addr, hash, h.daddr()}); });
+  }
+  collect_leaf_entries(c, leaf_magic, &leaf);
   auto by_addr = [](const HashAddr& a, const HashAddr& b) { return a.addr < b.addr; };
-  std::sort(c->data_ents.begin(), c->data_ents.end(), by_addr);
-  std::sort(c->leaf_ents.begin(), c->leaf_ents.end(), by_addr);
-  auto d = c->data_ents.begin();
+  std::sort(leaf.begin(), leaf.end(), by_addr);  // data is in address order already
+  auto d = data.begin();
   const HashAddr* prev = nullptr;
-  for (const HashAddr& l : c->leaf_ents) {
-    for (; d != c->data_ents.end() && d->addr < l.addr; ++d)
+  for (const HashAddr& l : leaf) {
+    for (; d != data.end() && d->addr < l.addr; ++d)
       if (!prev || prev->addr != d->addr)
         c->fault(d->daddr, "entry at address " + hex(d->addr) + " has no leaf entry");
     if (prev && prev->addr == l.addr)
       c->fault(l.daddr, "two leaf entries name address " + hex(l.addr));
-    else if (d == c->data_ents.end() || d->addr != l.addr)
+    else if (d == data.end() || d->addr != l.addr)
       c->fault(l.daddr, "leaf entry " + hex(l.hash) + " names address " + hex(l.addr) + ", where no entry starts");
     else if (d->hash != l.hash)
       c->fault(l.daddr, "leaf entry for address " + hex(l.addr) + " has hashval " + hex(l.hash) +
                             ", the name's hash is " + hex(d->hash));
     prev = &l;
   }
-  for (; d != c->data_ents.end(); ++d)
+  for (; d != data.end(); ++d)
     if (!prev || prev->addr != d->addr)
       c->fault(d->daddr, "entry at address " + hex(d->addr) + " has no leaf entry");
 }
@@ -196,25 +215,37 @@ void match_entries(DeepCheck* c) {
 
 }  // namespace dir
 
-int dir_deep_check(Mount& m, const CachedInode& ip, std::vector<DirFault>* faults) {
+int dir_check_walk(Mount& m, const CachedInode& ip, const std::function<void(const DirEntry&)>& fn,
+                   std::vector<DirFault>* faults) {
   dir::Form form;
-  if (int err = dir::dir_form(m, ip, &form)) return err;
-  if (form == dir::Form::kShort || form == dir::Form::kBlock) return 0;
+  if (int err = dir::dir_form(m, ip, &form, false)) return err;
+  auto all = [&](const DirEntry& e) { return fn(e), true; };
+  if (form == dir::Form::kShort) return fn ? dir::sf_iterate(m, ip, 0, all) : 0;
+  if (form == dir::Form::kBlock) {
+    if (ip.core.size != m.sb().dirblksize)
+      faults->push_back(DirFault{ip.daddr, "block form but di_size " + std::to_string(ip.core.size), true});
+    return fn ? dir::data_iterate(m, ip, true, 0, all) : 0;
+  }
   dir::DeepCheck c(m, ip, faults);
+  c.list = &fn;
   dir::read_data_blocks(&c);
   const uint64_t want_size = uint64_t{c.best.size()} * c.g.blksize;
   if (ip.core.size != want_size)
-    c.fault(ip.daddr, "di_size " + std::to_string(ip.core.size) + " but the data blocks end at byte " +
-                          std::to_string(want_size));
+    faults->push_back(DirFault{ip.daddr, "di_size " + std::to_string(ip.core.size) +
+                                             " but the data blocks end at byte " + std::to_string(want_size), true});
   dir::check_leaf_space(&c, form == dir::Form::kLeaf ? dir::kLeaf1Magic : dir::kLeafnMagic);
   if (c.leaf_complete && std::none_of(c.best.begin(), c.best.end(), [](int32_t b) { return b == dir::DeepCheck::kUnread; }))
-    dir::match_entries(&c);
+    dir::match_entries(&c, form == dir::Form::kLeaf ? dir::kLeaf1Magic : dir::kLeafnMagic);
   if (form == dir::Form::kLeaf)
     dir::check_leaf1_bests(&c);
   else
     dir::check_free_blocks(&c);
   if (c.dropped) faults->push_back(DirFault{ip.daddr, std::to_string(c.dropped) + " more findings not shown"});
   return 0;
+}
+
+int dir_deep_check(Mount& m, const CachedInode& ip, std::vector<DirFault>* faults) {
+  return dir_check_walk(m, ip, {}, faults);
 }
 
 }  // namespace xfsfuse::fs

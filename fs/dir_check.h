@@ -11,7 +11,9 @@
 // its di_size; each LEAF1/LEAFN block's hash order and stale count within the
 // block; each da node's level, count and hash order; short-form forks in
 // full.  dir_deep_check() adds, for leaf and node forms:
-//   - di_size: the data-space byte offset where the last data block ends;
+//   - di_size: the data-space byte offset where the last data block ends
+//     (one directory block for block form: dir_check_walk lists a block
+//     directory whose di_size is wrong, which dir_iterate refuses);
 //   - the leaf space as a tree: each node entry's hashval is the largest hash
 //     of its child's subtree, children one level down, the leaves in hash
 //     order from one to the next, sibling links (forw/back) in tree order;
@@ -29,9 +31,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "fs/dir.h"
 #include "fs/mount.h"
 
 namespace xfsfuse::fs {
@@ -40,6 +44,10 @@ namespace xfsfuse::fs {
 struct DirFault {
   uint64_t daddr = 0;  ///< 512-byte sector of the block at fault (the inode's for di_size)
   std::string why;     ///< one sentence, no trailing period; the caller names the directory
+  /// A finding xfs_repair -n does not report (di_size of a block, leaf or
+  /// node directory: repair rewrites it silently); a checker that must agree
+  /// with xfs_repair -n skips these.
+  bool repair_silent = false;
 };
 
 /// Findings past this many are summed up in one last fault.
@@ -48,9 +56,20 @@ inline constexpr size_t kMaxDirFaults = 64;
 /// Runs the deep checks (see the file comment) on directory dir, appending
 /// one DirFault per finding to *faults.  A block that cannot be read is a
 /// fault too (a verifier failure is also logged by the buffer cache); the
-/// checks that need it are skipped.  Short-form and block-form directories
-/// have nothing to add.  Returns 0 once the checks ran, ENOTDIR, or EUCLEAN
+/// checks that need it are skipped.  Short-form directories have nothing to
+/// add, block form only its di_size.  Returns 0 once the checks ran, ENOTDIR, or EUCLEAN
 /// (logged) when dir_form() refuses the directory's fork.
 int dir_deep_check(Mount& m, const CachedInode& dir, std::vector<DirFault>* faults);
+
+/// dir_deep_check() that also lists the directory to fn (if non-empty), for
+/// a checker that wants both and reads each block once: leaf and node forms
+/// pass every entry of every data block that reads and verifies, in
+/// data-space order, as DirEntry values like dir_iterate()'s (same `next`);
+/// a block that fails is a fault and its entries are skipped, the listing
+/// goes on.  Short-form and block-form directories are listed as
+/// dir_iterate() lists them, whose error (it stops there) is returned.
+/// Returns 0, ENOTDIR, EUCLEAN (logged), or that errno.
+int dir_check_walk(Mount& m, const CachedInode& dir, const std::function<void(const DirEntry&)>& fn,
+                   std::vector<DirFault>* faults);
 
 }  // namespace xfsfuse::fs

@@ -10,6 +10,7 @@
 // No block is held while another is read (as btree/da_btree.cc).
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <set>
 
@@ -21,6 +22,31 @@
 namespace xfsfuse::fs::dir {
 
 namespace {
+
+constexpr size_t kNoFit = SIZE_MAX;
+
+uint32_t leaf_hash(std::span<const std::byte> b, size_t i) {
+  return static_cast<uint32_t>(bc::load_be(b.data() + kLeafHdrSize + 8 * i, 4));
+}
+uint32_t leaf_addr(std::span<const std::byte> b, size_t i) {
+  return static_cast<uint32_t>(bc::load_be(b.data() + kLeafHdrSize + 8 * i + 4, 4));
+}
+
+// A leaf block's entry count (and for LEAF1 its bestcount), or kNoFit if
+// they do not fit the block (leaf_ops() checked that already, unless the
+// buffer was verified by other ops).
+size_t leaf_count(std::span<const std::byte> b, bool leaf1, size_t* bestcount) {
+  *bestcount = 0;
+  if (b.size() < kLeafHdrSize + sizeof(xd_dir2_leaf_tail)) return kNoFit;
+  size_t limit = b.size();
+  if (leaf1) {
+    *bestcount = bc::load_be(b.data() + b.size() - sizeof(xd_dir2_leaf_tail), 4);
+    if (*bestcount > (limit - sizeof(xd_dir2_leaf_tail) - kLeafHdrSize) / 2) return kNoFit;
+    limit -= sizeof(xd_dir2_leaf_tail) + *bestcount * 2;
+  }
+  const size_t count = bc::load_be(b.data() + offsetof(xd_dir3_leaf_hdr, count), 2);
+  return count > (limit - kLeafHdrSize) / 8 ? kNoFit : count;
+}
 
 struct LeafInfo {
   uint32_t dablk = 0, forw = 0, back = 0;
@@ -104,17 +130,16 @@ class LeafWalk {
 
   bool leaf(const bc::BufHandle& h, uint32_t dablk, uint32_t* last) {
     std::span<const std::byte> b(h.data(), h.size());
-    if (b.size() < kLeafHdrSize + sizeof(xd_dir2_leaf_tail)) return bad_block(h, "leaf");
-    size_t limit = b.size();
+    size_t bestcount;
+    const size_t count = leaf_count(b, leaf_magic_ == kLeaf1Magic, &bestcount);
+    if (count == kNoFit) return bad_block(h, "leaf count or bestcount");
     if (leaf_magic_ == kLeaf1Magic) {
-      const size_t bestcount = bc::load_be(b.data() + b.size() - sizeof(xd_dir2_leaf_tail), 4);
-      if (bestcount > (limit - sizeof(xd_dir2_leaf_tail) - kLeafHdrSize) / 2) return bad_block(h, "leaf bestcount");
-      limit -= sizeof(xd_dir2_leaf_tail) + bestcount * 2;
       c_->have_leaf1 = true;
       c_->leaf1_daddr = h.daddr();
       c_->leaf1_bests.resize(bestcount);
+      const size_t at = b.size() - sizeof(xd_dir2_leaf_tail) - bestcount * 2;
       for (size_t i = 0; i < bestcount; i++)
-        c_->leaf1_bests[i] = static_cast<uint16_t>(bc::load_be(b.data() + limit + 2 * i, 2));
+        c_->leaf1_bests[i] = static_cast<uint16_t>(bc::load_be(b.data() + at + 2 * i, 2));
     }
     xd_dir3_leaf_hdr hdr;
     std::memcpy(&hdr, b.data(), sizeof hdr);
@@ -123,16 +148,15 @@ class LeafWalk {
     li.forw = be32(hdr.info.hdr.forw);
     li.back = be32(hdr.info.hdr.back);
     li.daddr = h.daddr();
-    li.count = be16(hdr.count);
-    if (li.count > (limit - kLeafHdrSize) / 8) return bad_block(h, "leaf count");
-    for (size_t i = 0; i < li.count; i++) {
-      const uint32_t hash = static_cast<uint32_t>(bc::load_be(b.data() + kLeafHdrSize + 8 * i, 4));
-      const uint32_t addr = static_cast<uint32_t>(bc::load_be(b.data() + kLeafHdrSize + 8 * i + 4, 4));
+    li.count = count;
+    for (size_t i = 0; i < count; i++) {
+      const uint32_t hash = leaf_hash(b, i), addr = leaf_addr(b, i);
       if (i == 0) li.first = hash;
       li.last = hash;
-      if (addr != 0) c_->leaf_ents.push_back(HashAddr{addr, hash, li.daddr});
+      if (addr != 0) c_->leaf_digest.add(addr, hash);
     }
     leaves_.push_back(li);
+    c_->leaf_dablks.push_back(dablk);
     *last = li.last;
     return true;
   }
@@ -168,5 +192,17 @@ class LeafWalk {
 }  // namespace
 
 void check_leaf_space(DeepCheck* c, uint16_t leaf_magic) { LeafWalk(c, leaf_magic).run(); }
+
+void collect_leaf_entries(DeepCheck* c, uint16_t leaf_magic, std::vector<HashAddr>* out) {
+  for (uint32_t dablk : c->leaf_dablks) {
+    bc::BufHandle h;
+    if (c->m.read_dablk(c->ip, false, dablk, &leaf_ops(), &h)) continue;  // it was read in the walk
+    std::span<const std::byte> b(h.data(), h.size());
+    size_t bestcount;
+    const size_t count = leaf_count(b, leaf_magic == kLeaf1Magic, &bestcount);
+    for (size_t i = 0; count != kNoFit && i < count; i++)
+      if (leaf_addr(b, i) != 0) out->push_back(HashAddr{leaf_addr(b, i), leaf_hash(b, i), h.daddr()});
+  }
+}
 
 }  // namespace xfsfuse::fs::dir

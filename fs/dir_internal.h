@@ -89,9 +89,9 @@ Geometry geometry(const Superblock& sb);
 enum class Form { kShort, kBlock, kLeaf, kNode };
 
 /// The format of ip's directory.  Returns 0 with *form, ENOTDIR, or EUCLEAN
-/// (logged: a fork format no directory has, no data blocks, block form with
-/// di_size other than one directory block).
-int dir_form(Mount& m, const CachedInode& ip, Form* form);
+/// (logged: a fork format no directory has, no data blocks, and if
+/// check_size, block form with di_size other than one directory block).
+int dir_form(Mount& m, const CachedInode& ip, Form* form, bool check_size = true);
 
 /// Checks that an entry's inode number is one this filesystem can hold;
 /// if not, logs one line for `structure` at daddr and returns EUCLEAN.

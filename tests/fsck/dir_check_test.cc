@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "fs/dir.h"
+#include "fs/dir_check.h"
 #include "fs/mount.h"
 #include "tests/fs/dir_test_util.h"
 #include "tools/fsck/context.h"
@@ -179,6 +180,25 @@ TEST_CASE("fsck dirs: node form: a da node key and a free-index best changed", "
   CHECK(has(r, "directory", kNode, "free block 0 best for data block 3 is 256, the block's is bestfree[0] 16"));
   CHECK(r.problems.size() == 2);
   CHECK(repair_n(copy.path) == 1);
+}
+
+TEST_CASE("fsck dirs: a wrong directory di_size is listed past and not reported, as xfs_repair -n", "[fsck][dir]") {
+  const std::string& demo = fs::test::image("demo");
+  ImageCopy copy(demo);
+  xfs_db_x(copy.path, "-c 'inode 262272' -c 'write core.size 4096'");     // /block: one 64 KiB block
+  xfs_db_x(copy.path, "-c 'inode 786564' -c 'write core.size 1048576'");  // /leaf: 3 data blocks
+  Result r = run_phases(copy.path, tree_inodes(demo));
+  INFO(r.text);
+  CHECK(r.problems.empty());
+  CHECK(repair_n(copy.path) == 0);
+  auto m = fs::test::open_mount(copy.path);
+  fs::InodeRef ip;
+  REQUIRE(m->iget(786564, &ip) == 0);
+  std::vector<fs::DirFault> faults;
+  REQUIRE(fs::dir_deep_check(*m, *ip, &faults) == 0);
+  REQUIRE(faults.size() == 1);
+  CHECK(faults[0].repair_silent);
+  CHECK(faults[0].why == "di_size 1048576 but the data blocks end at byte 196608");
 }
 
 TEST_CASE("fsck dirs: a directory disconnected by removing its entry", "[fsck][dir]") {

@@ -1,5 +1,5 @@
 // check_directories (context.h): every allocated directory, listed with the
-// driver's own fs::dir_iterate, in breadth-first order from the root; then
+// driver's own block readers (fs::dir_check_walk), breadth first from the root; then
 // every allocated inode the root does not reach, in inode order, each
 // reported as disconnected and walked from as if moved to lost+found (as
 // xfs_repair -n counts it: the subtree below it is not reported again, and
@@ -11,9 +11,14 @@
 // and di_mode), not an inode the inode phase found bad; ftype matches the
 // target's di_mode; "." first (data-space offset 64) naming the directory,
 // ".." second (offset 80) naming an allocated directory (the root's: the
-// root).  What fs/ checks when it reads the blocks (names, tags, bestfree,
-// short-form layout) comes back here as EUCLEAN from dir_iterate; what only
-// shows across blocks comes from fs::dir_deep_check.  Links: every entry but
+// root).  Entries come from fs::dir_check_walk, which lists the directory
+// with the driver's block readers and runs fs/dir_check.h's deep checks in
+// the same pass (each block read once: a 1,000,000-entry directory may be
+// gigabytes).  What fs/ checks when it reads a block (names, tags,
+// bestfree, short-form layout) comes back as EUCLEAN (short and block form:
+// the listing stops) or as a fault naming the block (leaf and node form:
+// the listing goes on past it); faults xfs_repair -n does not report
+// (repair_silent: directory di_size) are left out.  Links: every entry but
 // "." and ".." adds one to its target's links_seen, and one to its
 // directory's subdirs if the target is a directory; ".." is recorded as the
 // directory's parent and compared afterwards with the directory holding its
@@ -112,7 +117,7 @@ class DirWalk {
     }
   }
 
-  // Walks one directory: its entries, then the deep checks.
+  // Walks one directory: its entries and the deep checks, each block read once.
   void visit(uint64_t dir) {
     fs::InodeRef ip;
     if (int err = cx_.m.iget(dir, &ip)) {
@@ -122,10 +127,9 @@ class DirWalk {
     size_t index = 0;
     uint64_t parent = 0;
     uint32_t subdirs = 0;
-    const int err = fs::dir_iterate(cx_.m, *ip, 0, [&](const fs::DirEntry& e) {
-      entry(*ip, e, index++, &parent, &subdirs);
-      return true;
-    });
+    std::vector<fs::DirFault> faults;
+    const int err = fs::dir_check_walk(
+        cx_.m, *ip, [&](const fs::DirEntry& e) { entry(*ip, e, index++, &parent, &subdirs); }, &faults);
     if (err)
       report(dir, ip->daddr,
              "listing stopped after " + std::to_string(index) + " entries: " + std::string(std::strerror(err)));
@@ -135,16 +139,16 @@ class DirWalk {
       r.subdirs += subdirs;
       r.parent = parent;
     });
-    std::vector<fs::DirFault> faults;
-    fs::dir_deep_check(cx_.m, *ip, &faults);  // a refused fork already stopped the listing above
-    for (fs::DirFault& f : faults) report(dir, f.daddr, std::move(f.why));
+    for (fs::DirFault& f : faults)
+      if (!f.repair_silent) report(dir, f.daddr, std::move(f.why));
   }
 
   // Checks and counts one entry of directory ip; index: its place in the listing.
   void entry(const fs::CachedInode& ip, const fs::DirEntry& e, size_t index, uint64_t* parent, uint32_t* subdirs) {
     const uint64_t dir = ip.core.ino;
-    const std::string name = "entry \"" + std::string(e.name) + "\"";
-    auto bad = [&](const std::string& what) { report(dir, ip.daddr, name + " " + what); };
+    auto bad = [&](const std::string& what) {
+      report(dir, ip.daddr, "entry \"" + std::string(e.name) + "\" " + what);
+    };
     const bool dot = e.name == ".", dotdot = e.name == "..";
     if (e.name.empty() || e.name.find_first_of(std::string_view("/\0", 2)) != std::string_view::npos)
       return bad("has an empty name or one with '/' or NUL");
@@ -154,7 +158,25 @@ class DirWalk {
     if (dot && e.ino != dir) return bad("names inode " + std::to_string(e.ino) + ", not its own directory");
     if (dotdot) *parent = e.ino;
     if (dotdot && dir == cx_.sb.rootino && e.ino != dir) return bad("of the root names " + std::to_string(e.ino));
-    const std::optional<InodeRec> t = cx_.inodes.get(e.ino);
+    // One table access per entry: look and count at once (a target that
+    // cannot be linked to is not counted).  One captured pointer keeps the
+    // std::function from allocating.
+    struct Look {
+      std::optional<InodeRec> t;
+      bool newly = false;
+    } lk;
+    if (dot || dotdot) {
+      lk.t = cx_.inodes.get(e.ino);
+    } else {
+      cx_.inodes.update(e.ino, [p = &lk](InodeRec& r) {
+        p->t = r;
+        if (!allocated(p->t) || r.bad) return;
+        r.links_seen++;
+        if (!r.reachable) r.reachable = p->newly = true;
+      });
+    }
+    const std::optional<InodeRec>& t = lk.t;
+    const bool newly = lk.newly;
     if (!t) return bad("names inode " + std::to_string(e.ino) + ", which no inobt record covers");
     if (!allocated(t)) return bad("names free inode " + std::to_string(e.ino));
     if (t->bad) return bad("names inode " + std::to_string(e.ino) + ", which is corrupt");
@@ -164,13 +186,7 @@ class DirWalk {
           std::to_string(want) + " by its di_mode");
     const bool is_dir = S_ISDIR(t->mode);
     if (dotdot && !is_dir) return bad("names " + std::to_string(e.ino) + ", which is not a directory");
-    if (dot || dotdot) return;
-    bool newly = false;
-    cx_.inodes.update(e.ino, [&](InodeRec& r) {
-      r.links_seen++;
-      if (!r.reachable) r.reachable = newly = true;
-    });
-    if (!is_dir) return;
+    if (dot || dotdot || !is_dir) return;
     ++*subdirs;
     holders_.emplace_back(e.ino, dir);
     if (newly) queue_.push_back(e.ino);
