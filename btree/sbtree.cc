@@ -65,7 +65,7 @@ class Walker {
     for (unsigned l = 0; l < w_.levels; l++) {
       const Level& s = levels_[l];
       if (s.have && !s.broken && s.rightsib != kNullAgblock)
-        fail(s.agbno, "last block of level " + std::to_string(l) + " has rightsib " + std::to_string(s.rightsib));
+        fail(s.agbno, "last block of level " + std::to_string(l) + " has rightsib " + std::to_string(s.rightsib), true);
     }
     return stats_;
   }
@@ -85,7 +85,9 @@ class Walker {
   }
 
   uint64_t daddr_of(uint32_t agbno) const { return w_.ag_daddr + (uint64_t{agbno} * (w_.blocksize >> 9)); }
-  void fail(uint32_t agbno, std::string why) { w_.fault(SbtreeFault{agbno, daddr_of(agbno), std::move(why)}); }
+  void fail(uint32_t agbno, std::string why, bool link = false) {
+    w_.fault(SbtreeFault{agbno, daddr_of(agbno), std::move(why), link});
+  }
 
   // Visits the block at agbno, expected at level, whose parent's key for it
   // is *parent_key (null for the root); from: the block holding the pointer.
@@ -147,7 +149,7 @@ class Walker {
     }
     h.release();
     for (uint32_t i = 0; i < numrecs; i++) {
-      if (i == 0 && parent_key && keys[0] < *parent_key) fail(agbno, "first key below the parent's key");
+      if (i == 0 && parent_key && keys[0] < *parent_key) fail(agbno, "first key below the parent's key", true);
       if (i > 0 && !in_order(w_.kind, keys[i - 1], keys[i])) fail(agbno, "keys out of order at entry " + std::to_string(i));
       visit(ptrs[i], level - 1, &keys[i], agbno, false);
     }
@@ -158,7 +160,7 @@ class Walker {
     for (uint32_t i = 0; i < numrecs; i++) {
       const std::byte* rec = body + i * size;
       const Key k = rec_key(w_.kind, rec);
-      if (i == 0 && parent_key && k < *parent_key) fail(agbno, "first record below the parent's key");
+      if (i == 0 && parent_key && k < *parent_key) fail(agbno, "first record below the parent's key", true);
       if (have_rec_ && !in_order(w_.kind, last_rec_, k))
         fail(agbno, "record " + std::to_string(i) + " out of order with the record before it");
       have_rec_ = true;
@@ -174,10 +176,10 @@ class Walker {
       const uint32_t want = s.have ? s.agbno : kNullAgblock;
       if (leftsib != want)
         fail(agbno, "leftsib " + std::to_string(leftsib) + ", expected " + std::to_string(want) + " at level " +
-                        std::to_string(level));
+                        std::to_string(level), true);
       if (s.have && s.rightsib != agbno)
         fail(s.agbno, "rightsib " + std::to_string(s.rightsib) + ", expected " + std::to_string(agbno) + " at level " +
-                          std::to_string(level));
+                          std::to_string(level), true);
     }
     s = Level{true, false, agbno, rightsib};
   }

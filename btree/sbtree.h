@@ -16,6 +16,8 @@
 // below its parent's key, sibling pointers chain each level in key order
 // with NULL ends, pointers inside the AG, no block reached twice, depth
 // bounded.  A subtree under a bad pointer or an unreadable block is skipped.
+// Faults in the links between blocks (siblings, keys against the parent's)
+// are flagged apart (SbtreeFault::link) for the caller to judge.
 // The caller reads blocks (and so picks the verifier and the owner check).
 // Thread safety: pure functions over the caller's callbacks.
 #pragma once
@@ -60,6 +62,9 @@ struct SbtreeFault {
   uint32_t agbno = 0;  ///< the block at fault (or holding the bad pointer)
   uint64_t daddr = 0;  ///< its 512-byte sector
   std::string why;
+  /// A link between blocks is wrong (a sibling pointer, or a child's first
+  /// key below its parent's key) rather than a block's own shape or records.
+  bool link = false;
 };
 using SbtreeFaultFn = std::function<void(const SbtreeFault&)>;
 

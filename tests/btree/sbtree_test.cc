@@ -113,9 +113,11 @@ struct Walk {
     w.fault = [&](const SbtreeFault& f) { faults.push_back(f); };
     stats = sbtree_walk(w);
   }
-  bool has_fault(uint32_t agbno, const std::string& text) const {
+  // A fault at agbno saying text, a link fault (between blocks) or not.
+  bool has_fault(uint32_t agbno, const std::string& text, bool link = false) const {
     for (const auto& f : faults)
-      if (f.agbno == agbno && f.daddr == daddr_of(agbno) && f.why.find(text) != std::string::npos) return true;
+      if (f.agbno == agbno && f.daddr == daddr_of(agbno) && f.why.find(text) != std::string::npos && f.link == link)
+        return true;
     return false;
   }
 };
@@ -169,7 +171,7 @@ TEST_CASE("sbtree: each fault is reported at its block and the walk carries on",
     auto t = good_tree();
     t[3].recs[0].first = 50;
     Walk w(t);
-    CHECK(w.has_fault(3, "first record below the parent's key"));
+    CHECK(w.has_fault(3, "first record below the parent's key", true));
   }
   SECTION("records out of order across leaves") {
     auto t = good_tree();
@@ -184,14 +186,14 @@ TEST_CASE("sbtree: each fault is reported at its block and the walk carries on",
     t[2].right = 7;
     t[3].left = kNull;
     Walk w(t);
-    CHECK(w.has_fault(2, "rightsib 7, expected 3"));
-    CHECK(w.has_fault(3, "leftsib 4294967295, expected 2"));
+    CHECK(w.has_fault(2, "rightsib 7, expected 3", true));
+    CHECK(w.has_fault(3, "leftsib 4294967295, expected 2", true));
   }
   SECTION("last block of a level with a right sibling") {
     auto t = good_tree();
     t[3].right = 9;
     Walk w(t);
-    CHECK(w.has_fault(3, "last block of level 0 has rightsib 9"));
+    CHECK(w.has_fault(3, "last block of level 0 has rightsib 9", true));
   }
   SECTION("a block reached twice is not walked twice") {
     auto t = good_tree();
