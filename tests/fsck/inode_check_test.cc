@@ -236,7 +236,7 @@ std::string reflink_image(const std::string& dir) {
   return img;
 }
 
-TEST_CASE("inodes: reflinked files share blocks without overlap problems; a refcount they do not bear out is reported") {
+TEST_CASE("inodes: reflinked files share blocks without overlap problems, and a refcount they do not bear out is reported") {
   char dir[] = "/tmp/xfsfuse-reflink-XXXXXX";
   REQUIRE(mkdtemp(dir));
   const std::string img = reflink_image(dir);
