@@ -174,9 +174,9 @@ class Walker {
     Level& s = levels_[level];
     if (!s.broken) {
       const uint32_t want = s.have ? s.agbno : kNullAgblock;
+      auto name = [](uint32_t b) { return b == kNullAgblock ? std::string("null") : std::to_string(b); };
       if (leftsib != want)
-        fail(agbno, "leftsib " + std::to_string(leftsib) + ", expected " + std::to_string(want) + " at level " +
-                        std::to_string(level), true);
+        fail(agbno, "leftsib " + name(leftsib) + ", expected " + name(want) + " at level " + std::to_string(level), true);
       if (s.have && s.rightsib != agbno)
         fail(s.agbno, "rightsib " + std::to_string(s.rightsib) + ", expected " + std::to_string(agbno) + " at level " +
                           std::to_string(level), true);

@@ -187,7 +187,7 @@ TEST_CASE("sbtree: each fault is reported at its block and the walk carries on",
     t[3].left = kNull;
     Walk w(t);
     CHECK(w.has_fault(2, "rightsib 7, expected 3", true));
-    CHECK(w.has_fault(3, "leftsib 4294967295, expected 2", true));
+    CHECK(w.has_fault(3, "leftsib null, expected 2", true));
   }
   SECTION("last block of a level with a right sibling") {
     auto t = good_tree();

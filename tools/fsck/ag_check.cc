@@ -41,13 +41,16 @@ btree::SbtreeStats walk_tree(const AgScan& s, btree::SbtreeKind kind, uint32_t r
   w.record = record;
   w.block = [&](uint32_t agbno, unsigned) { s.cx.space.claim(s.agno, agbno, 1, owner, 0); };
   // Links between blocks (sibling pointers, a child's keys against its
-  // parent's) are not reported: xfs_repair -n does not check them in AG
-  // btrees (its repair rebuilds these trees whole), and on a leftsib or a
-  // node key written with xfs_db it calls the filesystem clean.  A bad link
-  // that matters shows up as a block reached twice or not at all (space),
-  // or as records out of order.
+  // parent's) are warnings, not problems: xfs_repair -n does not check them
+  // in AG btrees (its repair rebuilds these trees whole), and on a leftsib
+  // or a node key written with xfs_db it calls the filesystem clean.  A bad
+  // link that matters also shows up as a block reached twice or not at all
+  // (space), or as records out of order.
   w.fault = [&](const btree::SbtreeFault& f) {
-    if (!f.link) s.report(name, f.daddr, f.why);
+    if (f.link)
+      s.cx.rep.warn(Problem{name, s.agno, kNoIno, f.daddr, f.why});
+    else
+      s.report(name, f.daddr, f.why);
   };
   w.read = [&](uint32_t agbno, bc::BufHandle* h, std::string* why) {
     const uint64_t daddr = s.daddr(agbno);

@@ -18,7 +18,7 @@
 // bestfree, short-form layout) comes back as EUCLEAN (short and block form:
 // the listing stops) or as a fault naming the block (leaf and node form:
 // the listing goes on past it); faults xfs_repair -n does not report
-// (repair_silent: directory di_size) are left out.  Links: every entry but
+// (repair_silent: directory di_size) are warnings.  Links: every entry but
 // "." and ".." adds one to its target's links_seen, and one to its
 // directory's subdirs if the target is a directory; ".." is recorded as the
 // directory's parent and compared afterwards with the directory holding its
@@ -139,8 +139,12 @@ class DirWalk {
       r.subdirs += subdirs;
       r.parent = parent;
     });
-    for (fs::DirFault& f : faults)
-      if (!f.repair_silent) report(dir, f.daddr, std::move(f.why));
+    for (fs::DirFault& f : faults) {
+      if (f.repair_silent)
+        cx_.rep.warn(Problem{"directory", ino_agno(cx_.sb, dir), dir, f.daddr, std::move(f.why)});
+      else
+        report(dir, f.daddr, std::move(f.why));
+    }
   }
 
   // Checks and counts one entry of directory ip; index: its place in the listing.

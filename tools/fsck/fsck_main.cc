@@ -160,6 +160,9 @@ int main(int argc, char** argv) {
       list.push_back(o);
     }
     j["problems"] = list;
+    nlohmann::ordered_json warnings = nlohmann::ordered_json::array();
+    for (const fsck::Problem& p : rep.warnings()) warnings.push_back(fsck::format_problem(p));
+    j["warnings"] = warnings;
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::fprintf(stderr, "xfsfuse-fsck: %s: %s\n", a.image.c_str(),

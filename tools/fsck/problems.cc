@@ -18,6 +18,17 @@ void Reporter::report(Problem p) {
   problems_.push_back(std::move(p));
 }
 
+void Reporter::warn(Problem p) {
+  std::lock_guard<std::mutex> g(mu_);
+  if (print_) std::fprintf(out_, "warning: %s\n", format_problem(p).c_str());
+  warnings_.push_back(std::move(p));
+}
+
+std::vector<Problem> Reporter::warnings() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return warnings_;
+}
+
 size_t Reporter::count() const {
   std::lock_guard<std::mutex> g(mu_);
   return problems_.size();

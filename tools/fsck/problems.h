@@ -4,6 +4,10 @@
 // printed to stdout unless --json) reads
 //   STRUCTURE agno A ino I daddr 0xD: WHAT
 // with the agno / ino / daddr parts left out when they do not apply.
+// Warnings are findings xfs_repair -n does not count as problems (it rebuilds
+// those structures whole, or accepts the value): printed as "warning: LINE",
+// kept apart, and not counted, so the exit status agrees with xfs_repair -n
+// while nothing found is hidden.
 // Thread safety: Reporter may be used from any thread.
 #pragma once
 
@@ -44,14 +48,19 @@ class Reporter {
   void report(std::string structure, int64_t agno, uint64_t ino, uint64_t daddr, std::string what) {
     report(Problem{std::move(structure), agno, ino, daddr, std::move(what)});
   }
+  /// A finding that does not make the filesystem unclean (see the file comment).
+  void warn(Problem p);
+  /// Problems reported (warnings not counted).
   size_t count() const;
   std::vector<Problem> problems() const;
+  std::vector<Problem> warnings() const;
 
  private:
   const bool print_;
   FILE* const out_;
   mutable std::mutex mu_;
   std::vector<Problem> problems_;  // GUARDED_BY(mu_)
+  std::vector<Problem> warnings_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace xfsfuse::fsck

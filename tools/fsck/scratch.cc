@@ -2,6 +2,7 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_buffer_manager.h>
 #include <stdlib.h>
@@ -191,18 +192,22 @@ int Scratch::open(const std::string& dir, size_t mem_bytes, std::unique_ptr<Scra
   }
   std::unique_ptr<Scratch> s(new Scratch());
   s->path_ = templ;
-  // Half the memory for the block cache, a quarter for write buffers (charged
-  // to the same cache), the rest for RocksDB's own overhead.
-  auto cache = rocksdb::NewLRUCache(std::max<size_t>(mem_bytes / 2, 1 << 20));
+  // One cache of mem_bytes holds the blocks and, charged to it, up to half of
+  // it in memtables (two of a quarter each): small memtables mean many level-0
+  // files, and every get() of update() probing them.
+  auto cache = rocksdb::NewLRUCache(std::max<size_t>(mem_bytes, 2 << 20));
   rocksdb::BlockBasedTableOptions t;
   t.block_cache = cache;
   t.cache_index_and_filter_blocks = true;
+  // add() looks a new inode up before writing it: a Bloom filter answers
+  // most of those misses without reading SST blocks.
+  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   rocksdb::Options o;
   o.create_if_missing = true;
   o.error_if_exists = true;
-  o.write_buffer_size = std::max<size_t>(mem_bytes / 8, 1 << 20);
+  o.write_buffer_size = std::max<size_t>(mem_bytes / 4, 1 << 20);
   o.max_write_buffer_number = 2;
-  o.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(mem_bytes / 4, cache);
+  o.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(mem_bytes / 2, cache);
   o.max_open_files = 64;
   o.compression = rocksdb::kNoCompression;
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
