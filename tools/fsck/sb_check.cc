@@ -39,10 +39,12 @@ void compare(Context& cx, uint32_t agno, uint64_t daddr, const fs::Superblock& p
   field("sb_imax_pct", p.imax_pct, s.imax_pct);
   field("sb_features_incompat", p.features_incompat, s.features_incompat);
   field("sb_features_ro_compat", p.features_ro_compat, s.features_ro_compat);
+  // A secondary's uuid is not judged by xfs_repair -n (a copy with another
+  // uuid is "clean" to it): a warning, not a problem.
   if (std::memcmp(p.uuid.data(), s.uuid.data(), p.uuid.size()) != 0)
-    cx.rep.report("secondary superblock", agno, kNoIno, daddr, "sb_uuid differs from the primary's");
+    cx.rep.warn(Problem{"secondary superblock", agno, kNoIno, daddr, "sb_uuid differs from the primary's"});
   if (std::memcmp(p.meta_uuid.data(), s.meta_uuid.data(), p.meta_uuid.size()) != 0)
-    cx.rep.report("secondary superblock", agno, kNoIno, daddr, "sb_meta_uuid differs from the primary's");
+    cx.rep.warn(Problem{"secondary superblock", agno, kNoIno, daddr, "sb_meta_uuid differs from the primary's"});
 }
 
 }  // namespace
