@@ -523,7 +523,7 @@ for i in "${!names[@]}"; do
   fi
   rfirst=$(first_finding "$work/repair.out")
   if [[ $name == base.clean ]]; then ffirst=$(head -1 "$work/fsck.out"); else ffirst=$(new_findings "$work/fsck.out" | head -1); fi
-  [[ -n $ffirst ]] || ffirst=$(grep -v 'not checked (not written yet)' "$work/fsck.err" | head -1 || true)
+  [[ -n $ffirst ]] || ffirst=$(head -1 "$work/fsck.err")
   count[$status]=$((${count[$status]:-0} + 1))
   printf '%-24s %-9s %-11s %-9s %s\n' "$name" "$repair" "$ours" "$status" "$note"
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$(IFS=';'; echo "${c[*]}")" "$rrc" "$repair" "$frc" "$ours" \
@@ -535,7 +535,7 @@ for i in "${!names[@]}"; do
     cp "$work/db.out" "$logs/$name.db"
     compgen -G "$work/sanitizer*" >/dev/null && cat "$work"/sanitizer* >"$logs/$name.sanitizer"
   fi
-  [[ $status == AMBIGUOUS ]] && ambiguous+=("$name: xfs_repair -n exit 0 but printed: $rfirst; xfsfuse-fsck -n: $ffirst")
+  [[ $status == AMBIGUOUS ]] && ambiguous+=("$name: $note; xfs_repair -n: $rfirst; xfsfuse-fsck -n: $ffirst")
   [[ $status == ok || $status == AMBIGUOUS ]] || failures+=("$name: $status (xfs_repair -n: $repair, xfsfuse-fsck -n: $ours)${note:+ — $note}")
   rm -f "$img"
 done
