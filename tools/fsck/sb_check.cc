@@ -10,6 +10,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "fs/corrupt.h"
+#include "fs/format/endian.h"
+#include "fs/format/sb.h"
 #include "fs/superblock.h"
 #include "tools/fsck/context.h"
 
@@ -47,10 +50,26 @@ void compare(Context& cx, uint32_t agno, uint64_t daddr, const fs::Superblock& p
     cx.rep.warn(Problem{"secondary superblock", agno, kNoIno, daddr, "sb_meta_uuid differs from the primary's"});
 }
 
+// The primary's sb_features2 and sb_bad_features2 must be equal (an old
+// layout bug left the field at two offsets; mkfs and the kernel write both,
+// and xfs_repair -n reports "superblock has a features2 mismatch").
+void check_primary(Context& cx) {
+  const bc::DiskRange map{0, static_cast<uint32_t>(cx.sb.sectsize >> 9)};
+  bc::BufHandle h;
+  if (cx.m.cache().get({&map, 1}, &fs::superblock_ops(), bc::kAnyOwner, bc::kGetShared, &h) != 0) return;  // Mount read it
+  xd_dsb d;
+  std::memcpy(&d, h.data(), sizeof d);
+  const uint32_t f2 = fs::be32(d.sb_features2), bad = fs::be32(d.sb_bad_features2);
+  if (f2 != bad)
+    cx.rep.report("superblock", kNoAg, kNoIno, 0,
+                  "sb_features2 " + fs::hex(f2) + " but sb_bad_features2 " + fs::hex(bad) + " (they must match)");
+}
+
 }  // namespace
 
 void check_superblocks(Context& cx) {
   const fs::Superblock& sb = cx.sb;
+  check_primary(cx);
   for (uint32_t agno = 1; agno < sb.agcount; agno++) {
     const uint64_t daddr = agb_daddr(sb, agno, 0);
     const bc::DiskRange map{daddr, static_cast<uint32_t>(sb.sectsize >> 9)};
