@@ -25,6 +25,8 @@
 #              verifier's "Metadata corruption detected"), and we found problems: listed, not failed
 #   CRASH      we died of a signal; HANG: we outran the timeout; SANITIZER: a sanitizer report
 #   BROKEN     the xfs_db commands left the image unchanged (the case itself is wrong)
+#   SCRATCH    xfsfuse-fsck -n --scratch --mem-limit 64 (state in RocksDB) gave another exit status
+#              or other lines than in memory
 # Writes OUTDIR/corpus.tsv (one row per case: name, commands, both exit codes and verdicts, status,
 # note, first new line of each tool's findings) and OUTDIR/corpus-logs/NAME.{repair,fsck,fsck-err,db}
 # for every case that is not ok or has a note. Corrupted copies are removed as the run goes.
@@ -494,8 +496,20 @@ for i in "${!names[@]}"; do
     124) ours=hang ;;
     *) ours="exit$frc" ;;
   esac
+  # Out of core (--scratch, RocksDB) must say exactly the same.
+  scratch_diff=
+  if [[ -z $status ]] && ((frc == 0 || frc == 1)); then
+    mkdir -p "$work/scratch"
+    src=0
+    timeout "$tmo" "$fsck" -n --scratch "$work/scratch" --mem-limit 64 "$img" >"$work/scratch.out" 2>/dev/null || src=$?
+    if ((src != frc)) || ! cmp -s "$work/fsck.out" "$work/scratch.out"; then
+      scratch_diff="--scratch exit $src (in memory $frc), first difference: $(diff "$work/fsck.out" "$work/scratch.out" | sed -n 2p)"
+    fi
+  fi
   if [[ -n $status ]]; then
     :
+  elif [[ -n $scratch_diff ]]; then
+    status=SCRATCH note=$scratch_diff
   elif compgen -G "$work/sanitizer*" >/dev/null; then
     status=SANITIZER note="$(cat "$work"/sanitizer* | grep -m1 -E 'ERROR|WARNING|runtime error' || true)"
   elif ((frc == 124)); then
@@ -542,7 +556,7 @@ done
 
 echo
 summary=
-for k in ok MISS FALSE CRASH HANG SANITIZER BROKEN AMBIGUOUS; do summary+="$k ${count[$k]:-0}, "; done
+for k in ok MISS FALSE CRASH HANG SANITIZER BROKEN SCRATCH AMBIGUOUS; do summary+="$k ${count[$k]:-0}, "; done
 echo "corpus: ${#names[@]} cases in $(($(date +%s) - t0)) s: ${summary%, } (table: $tsv, logs: $logs)"
 ((${#ambiguous[@]} == 0)) || printf 'ambiguous (not counted as failures): %s\n' "${ambiguous[@]}"
 if ((${#failures[@]})); then
