@@ -38,18 +38,7 @@ constexpr uint32_t kFreeMagic = 0x58444633;  // "XDF3"
 static_assert(sizeof(xd_dir3_free_hdr) == 64);
 
 const bc::BufOps& free_ops() {
-  static const bc::HeaderBufOps ops([] {
-    bc::HeaderLayout l;
-    l.name = "dir3 free";
-    l.magic_off = offsetof(xd_dir3_blk_hdr, magic);
-    l.magic_size = 4;
-    l.magics = {kFreeMagic};
-    l.crc_off = offsetof(xd_dir3_blk_hdr, crc);
-    l.blkno_off = offsetof(xd_dir3_blk_hdr, blkno);
-    l.uuid_off = offsetof(xd_dir3_blk_hdr, uuid);
-    l.owner_off = offsetof(xd_dir3_blk_hdr, owner);
-    return l;
-  }());
+  static const bc::HeaderBufOps ops(dir3_header_layout("dir3 free", kFreeMagic));
   return ops;
 }
 

@@ -19,6 +19,19 @@
 
 namespace xfsfuse::fs::dir {
 
+bc::HeaderLayout dir3_header_layout(const char* name, uint32_t magic) {
+  bc::HeaderLayout l;
+  l.name = name;
+  l.magic_off = offsetof(xd_dir3_blk_hdr, magic);
+  l.magic_size = 4;
+  l.magics = {magic};
+  l.crc_off = offsetof(xd_dir3_blk_hdr, crc);
+  l.blkno_off = offsetof(xd_dir3_blk_hdr, blkno);
+  l.uuid_off = offsetof(xd_dir3_blk_hdr, uuid);
+  l.owner_off = offsetof(xd_dir3_blk_hdr, owner);
+  return l;
+}
+
 namespace {
 
 static_assert(sizeof(xd_dir3_data_hdr) == kDataHdrSize);
@@ -131,22 +144,10 @@ bool check_data_entries(std::span<const std::byte> blk, size_t end, std::vector<
 class DataBufOps : public bc::HeaderBufOps {
  public:
   DataBufOps(const char* name, uint32_t magic)
-      : bc::HeaderBufOps(layout(name, magic)), block_form_(magic == kBlockMagic) {}
+      : bc::HeaderBufOps(dir3_header_layout(name, magic)), block_form_(magic == kBlockMagic) {}
   bool verify_read(const bc::VerifyInput& in, std::string* why) const override;
 
  private:
-  static bc::HeaderLayout layout(const char* name, uint32_t magic) {
-    bc::HeaderLayout l;
-    l.name = name;
-    l.magic_off = offsetof(xd_dir3_blk_hdr, magic);
-    l.magic_size = 4;
-    l.magics = {magic};
-    l.crc_off = offsetof(xd_dir3_blk_hdr, crc);
-    l.blkno_off = offsetof(xd_dir3_blk_hdr, blkno);
-    l.uuid_off = offsetof(xd_dir3_blk_hdr, uuid);
-    l.owner_off = offsetof(xd_dir3_blk_hdr, owner);
-    return l;
-  }
   bool check_block_leaf(std::span<const std::byte> blk, std::string* why) const;
   const bool block_form_;
 };

@@ -93,6 +93,10 @@ enum class Form { kShort, kBlock, kLeaf, kNode };
 /// check_size, block form with di_size other than one directory block).
 int dir_form(Mount& m, const CachedInode& ip, Form* form, bool check_size = true);
 
+/// The v5 directory block header (xd_dir3_blk_hdr: magic, CRC, blkno, uuid,
+/// owner) as a HeaderBufOps layout, for data and free-index blocks.
+bc::HeaderLayout dir3_header_layout(const char* name, uint32_t magic);
+
 /// Checks that an entry's inode number is one this filesystem can hold;
 /// if not, logs one line for `structure` at daddr and returns EUCLEAN.
 int check_ino(Mount& m, const char* structure, uint64_t daddr, uint64_t ino, std::string_view name);

@@ -18,6 +18,7 @@
 #include "fs/dir_check.h"
 #include "fs/mount.h"
 #include "tests/fs/dir_test_util.h"
+#include "tests/fsck/fsck_test_util.h"
 #include "tools/fsck/context.h"
 
 namespace xfsfuse::fsck {
@@ -25,25 +26,7 @@ namespace {
 
 using fs::test::ImageCopy;
 
-// Every inode reachable from the root of img (breadth first), ascending.
-std::vector<uint64_t> tree_inodes(const std::string& img) {
-  static std::map<std::string, std::vector<uint64_t>> memo;
-  auto it = memo.find(img);
-  if (it != memo.end()) return it->second;
-  auto m = fs::test::open_mount(img);
-  std::set<uint64_t> seen{m->sb().rootino};
-  std::vector<uint64_t> queue{m->sb().rootino};
-  for (size_t i = 0; i < queue.size(); i++) {
-    fs::InodeRef ip;
-    REQUIRE(m->iget(queue[i], &ip) == 0);
-    if (!S_ISDIR(ip->core.mode)) continue;
-    REQUIRE(fs::dir_iterate(*m, *ip, 0, [&](const fs::DirEntry& e) {
-              if (seen.insert(e.ino).second) queue.push_back(e.ino);
-              return true;
-            }) == 0);
-  }
-  return memo[img] = std::vector<uint64_t>(seen.begin(), seen.end());
-}
+using fsck::test::tree_inodes;
 
 struct Result {
   std::vector<Problem> problems;

@@ -18,6 +18,7 @@
 #include "fs/dir.h"
 #include "fs/mount.h"
 #include "tests/fs/dir_test_util.h"
+#include "tests/fsck/fsck_test_util.h"
 #include "tools/fsck/context.h"
 
 namespace xfsfuse::fsck {
@@ -31,17 +32,7 @@ const std::map<uint64_t, bool>& chunk_inodes(const std::string& img) {
   auto it = memo.find(img);
   if (it != memo.end()) return it->second;
   auto m = fs::test::open_mount(img);
-  std::set<uint64_t> seen{m->sb().rootino};
-  std::vector<uint64_t> queue{m->sb().rootino};
-  for (size_t i = 0; i < queue.size(); i++) {
-    fs::InodeRef ip;
-    REQUIRE(m->iget(queue[i], &ip) == 0);
-    if (!S_ISDIR(ip->core.mode)) continue;
-    REQUIRE(fs::dir_iterate(*m, *ip, 0, [&](const fs::DirEntry& e) {
-              if (seen.insert(e.ino).second) queue.push_back(e.ino);
-              return true;
-            }) == 0);
-  }
+  const std::vector<uint64_t>& seen = fsck::test::tree_inodes(img);
   std::map<uint64_t, bool> out;
   for (uint64_t ino : seen) {
     for (uint64_t i = ino & ~uint64_t{63}; i < (ino | 63) + 1; i++) {
