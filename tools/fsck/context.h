@@ -31,13 +31,15 @@
 
 namespace xfsfuse::fsck {
 
-/// Per-AG numbers the AG phase found, for check_counters (fsblocks / inodes).
+/// Per-AG numbers the AG phase counted in the trees (not copied from the
+/// headers: a bad AGF/AGI field is reported once, there), for check_counters
+/// (fsblocks / inodes).  On a consistent AG they equal the header fields named.
 struct AgTotals {
   bool ok = false;            ///< the AGF and AGI could be read
-  uint64_t free_blocks = 0;   ///< sum of bnobt record lengths
-  uint64_t agfl_blocks = 0;   ///< agf_flcount
-  uint64_t btree_blocks = 0;  ///< agf_btreeblks (bnobt/cntbt/rmapbt blocks beyond their roots)
-  uint64_t icount = 0, ifree = 0;  ///< agi_count, agi_freecount
+  uint64_t free_blocks = 0;   ///< sum of bnobt record lengths (agf_freeblks)
+  uint64_t agfl_blocks = 0;   ///< valid AGFL entries (agf_flcount)
+  uint64_t btree_blocks = 0;  ///< bnobt/cntbt/rmapbt blocks beyond their roots (agf_btreeblks)
+  uint64_t icount = 0, ifree = 0;  ///< inobt records' counts and freecounts (agi_count, agi_freecount)
 };
 
 struct Context {
