@@ -41,12 +41,13 @@ for img in "$@"; do
   # Out of core: the same lines with the state in RocksDB under a 64 MB limit.
   mkdir -p "$work/scratch"
   rc2=0
-  "$fsck" -n --scratch "$work/scratch" --mem-limit 64 "$img" >"$work/scratch.out" 2>/dev/null || rc2=$?
+  "$fsck" -n --scratch "$work/scratch" --mem-limit 64 "$img" >"$work/scratch.out" 2>"$work/scratch.err" || rc2=$?
   if [[ $rc2 == "$rc" ]] && diff -q "$work/fsck.out" "$work/scratch.out" >/dev/null; then
     ok "$name: --scratch --mem-limit 64: the same verdict and lines (exit $rc2)"
   else
     fail "$name: --scratch exit $rc2 (in memory $rc), or other lines"
     diff "$work/fsck.out" "$work/scratch.out" | head -10 | sed 's/^/    /'
+    sed 's/^/    stderr: /' "$work/scratch.err" | head -60
   fi
   [[ -z $(ls -A "$work/scratch") ]] && ok "$name: the scratch database was removed" || fail "$name: scratch left behind"
   [[ $(sha1sum <"$img") == "$before" ]] && ok "$name: image unchanged" || fail "$name: the image changed"
