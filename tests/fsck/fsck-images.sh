@@ -2,7 +2,8 @@
 # fsck-images.sh FSCK IMG... — xfsfuse-fsck against xfs_repair -n on clean images, and its command
 # line. For each IMG: xfs_repair -n's exit status and xfsfuse-fsck -n's must both be 0 (clean), the
 # --json output must parse and say clean, and the image must be unchanged (sha1 before and after).
-# --scratch must give the same lines. Then: without -n it refuses (exit 8, image untouched), a missing image and a non-XFS file exit 8.
+# --scratch must give the same lines. Then: without -n it refuses (exit 8, image untouched), a missing image and a non-XFS file exit 8,
+# and (root) --scratch on a full tmpfs says the database failed and exits 8 without a verdict.
 # Exit: 0 passed, 1 a check failed ("FAIL: ..."), 2 usage, 77 skipped (no xfs_repair).
 set -euo pipefail
 (($# >= 2)) || { echo "usage: fsck-images.sh FSCK IMG..." >&2; exit 2; }
@@ -69,6 +70,25 @@ out=$("$fsck" -n "$work/junk.img" 2>&1) || rc=$?
 rc=0
 "$fsck" -n --bogus "$img" >/dev/null 2>&1 || rc=$?
 [[ $rc == 8 ]] && ok "bad option: exit 8" || fail "bad option: exit $rc"
+# A scratch directory that fills up: the database failure is said, and the run ends with exit 8 and
+# no verdict, on bigdir.img if given (its ranges and rows outgrow 256 KiB), else the last image.
+big=${@: -1}
+for img in "$@"; do [[ $(basename "$img") == bigdir.img ]] && big=$img; done
+if [[ $(id -u) == 0 ]] && mkdir -p "$work/tiny" && mount -t tmpfs -o size=256k tmpfs "$work/tiny" 2>/dev/null; then
+  trap 'umount "$work/tiny" 2>/dev/null; rm -rf "$work"' EXIT
+  rc=0
+  "$fsck" -n --scratch "$work/tiny" --mem-limit 8 "$big" >"$work/full.out" 2>"$work/full.err" || rc=$?
+  if [[ $rc == 8 && ! -s $work/full.out ]] && grep -q "scratch database failed: .*No space left on device" "$work/full.err" &&
+    grep -q "no verdict" "$work/full.err"; then
+    ok "--scratch on a full disk: said, exit 8, no verdict"
+  else
+    fail "--scratch on a full disk: exit $rc; stdout $(wc -l <"$work/full.out") lines; stderr: $(head -c 400 "$work/full.err")"
+  fi
+  [[ -z $(ls -A "$work/tiny") ]] && ok "--scratch on a full disk: the database was removed" || fail "full scratch left behind"
+  umount "$work/tiny"
+else
+  echo "SKIP: --scratch on a full disk (needs root to mount a 256 KiB tmpfs)"
+fi
 
 ((failures == 0)) || { echo "$failures check(s) failed"; exit 1; }
 echo "all checks passed"

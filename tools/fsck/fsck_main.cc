@@ -2,8 +2,9 @@
 // — checks an XFS v5 filesystem read-only, phase by phase (context.h), with
 // the driver's own format code and buffer cache.
 // Exit status as fsck(8) for this checker: 0 clean, 1 problems found,
-// 8 operational error (cannot open the image, not XFS v5, bad usage, or
-// repair asked for: without -n it refuses, touching nothing).
+// 8 operational error (cannot open the image, not XFS v5, bad usage, the
+// --scratch database failed, or repair asked for: without -n it refuses,
+// touching nothing).
 #include <getopt.h>
 #include <unistd.h>
 
@@ -130,6 +131,7 @@ int main(int argc, char** argv) {
 
   nlohmann::ordered_json phases = nlohmann::ordered_json::object();
   auto run = [&](const char* name, void (*phase)(fsck::Context&)) {
+    if (scratch && !scratch->error().empty()) return;  // no verdict: stop at the first failure
     const auto t0 = std::chrono::steady_clock::now();
     phase(cx);
     phases[name] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -143,6 +145,10 @@ int main(int argc, char** argv) {
   run("counters", fsck::check_counters);
   run("space", [](fsck::Context& c) { c.space.check_coverage(); });
   if (a.progress && tty) std::fputc('\n', stderr);
+  if (scratch && !scratch->error().empty()) {
+    std::fprintf(stderr, "xfsfuse-fsck: %s: no verdict: the --scratch database failed\n", a.image.c_str());
+    return kOperational;
+  }
 
   const size_t n = rep.count();
   if (a.json) {

@@ -31,10 +31,10 @@ class RangeStore {
   virtual std::optional<Range> ending_at(uint32_t agno, uint32_t at) = 0;
   /// The range of agno that starts exactly at `at`, if any.
   virtual std::optional<Range> starting_at(uint32_t agno, uint32_t at) = 0;
-  /// Adds or replaces (same start) a range.
+  /// Adds r, which overlaps no range of agno.
   virtual void put(uint32_t agno, const Range& r) = 0;
-  /// Removes the range of agno starting at start.
-  virtual void erase(uint32_t agno, uint32_t start) = 0;
+  /// Removes r (as returned by the lookups above) from agno.
+  virtual void erase(uint32_t agno, const Range& r) = 0;
   /// Visits every range of agno, ascending.
   virtual void for_each(uint32_t agno, const std::function<void(const Range&)>& fn) = 0;
 };

@@ -5,8 +5,10 @@
 // The verdicts are the same as in memory: both implement the same contracts
 // (space_map.h, inode_table.h) and the tests compare them.
 //
-// Keys: 'S' agno(be32) start(be32) -> end(be32) owner(u8) ino(be64);
-//       'I' ino(be64) -> InodeRec packed (inode_table.h).
+// Keys: 'S' agno(be32) end(be32) -> start(be32) owner(u8) ino(be64) (by end: scratch.cc);
+//       'R' (ino >> 6)(be64) -> a row of 64 InodeRecs (scratch_inodes.cc).
+// A quarter of the memory goes to a write-back cache of those rows, the rest
+// to RocksDB's block cache and memtables.
 // The database is created in a fresh directory DIR/xfsfuse-fsck.XXXXXX and
 // removed when the Scratch is destroyed.  No WAL, no sync: it is scratch.
 // Thread safety: the tables may be used from any thread.
@@ -26,6 +28,10 @@ class DB;
 
 namespace xfsfuse::fsck {
 
+namespace scratch {
+class Errors;
+}
+
 class Scratch {
  public:
   /// Opens a new database under dir, sized for mem_bytes of block cache and
@@ -39,9 +45,16 @@ class Scratch {
   std::unique_ptr<SpaceMap> space_map(const fs::Superblock& sb, Reporter* rep);
   std::unique_ptr<InodeTable> inode_table();
 
+  /// "" or the first database call that failed (e.g. DIR's disk is full):
+  /// the tables' answers since then are not to be trusted, and the program
+  /// reports an operational error instead of a verdict.
+  std::string error() const;
+
  private:
   Scratch() = default;
   std::string path_;
+  std::unique_ptr<scratch::Errors> errors_;
+  size_t row_cache_bytes_ = 0;
   std::unique_ptr<rocksdb::DB> db_;
   std::shared_ptr<void> cache_;  // the block cache, kept alive with the DB
 };

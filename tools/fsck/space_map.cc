@@ -80,7 +80,7 @@ class MemoryRangeStore final : public RangeStore {
     return it->second;
   }
   void put(uint32_t agno, const Range& r) override { ags_[agno][r.start] = r; }
-  void erase(uint32_t agno, uint32_t start) override { ags_[agno].erase(start); }
+  void erase(uint32_t agno, const Range& r) override { ags_[agno].erase(r.start); }
   void for_each(uint32_t agno, const std::function<void(const Range&)>& fn) override {
     for (const auto& [start, r] : ags_[agno]) fn(r);
   }
@@ -150,10 +150,11 @@ class StoreSpaceMap final : public SpaceMap {
   void insert(uint32_t agno, Range r) {
     auto same = [&](const Range& o) { return o.owner == r.owner && o.ino == r.ino; };
     if (auto prev = store_->ending_at(agno, r.start); prev && same(*prev)) {
-      r.start = prev->start;  // put() below replaces prev (same start)
+      store_->erase(agno, *prev);
+      r.start = prev->start;
     }
     if (auto next = store_->starting_at(agno, r.end); next && same(*next)) {
-      store_->erase(agno, next->start);
+      store_->erase(agno, *next);
       r.end = next->end;
     }
     store_->put(agno, r);
