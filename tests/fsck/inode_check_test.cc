@@ -55,6 +55,17 @@ struct Result {
 
 // Runs check_inodes on img with the table of clean, with the inobt free
 // bits of the inodes in flip inverted.
+// What the AG phase hands the inode phase (the shared extents of a reflink
+// filesystem), from a run of check_ags on its own tables.
+std::vector<AgTotals> ag_totals(fs::Mount& m) {
+  Reporter rep(false, stdout);
+  auto space = make_memory_space_map(m.sb(), &rep);
+  auto table = make_memory_inode_table();
+  Context cx{m, m.sb(), rep, *space, *table, std::vector<AgTotals>(m.sb().agcount), {}};
+  check_ags(cx);
+  return std::move(cx.ags);
+}
+
 Result run_inodes(const std::string& img, const std::string& clean, const std::set<uint64_t>& flip = {}) {
   const auto& inodes = chunk_inodes(clean);
   fs::MountOptions mo;
@@ -66,7 +77,7 @@ Result run_inodes(const std::string& img, const std::string& clean, const std::s
   auto space = make_memory_space_map(m->sb(), &rep);
   auto table = make_memory_inode_table();
   for (const auto& [ino, free] : inodes) table->add(ino, free != (flip.count(ino) != 0));
-  Context cx{*m, m->sb(), rep, *space, *table, std::vector<AgTotals>(m->sb().agcount), {}};
+  Context cx{*m, m->sb(), rep, *space, *table, ag_totals(*m), {}};
   const auto t0 = std::chrono::steady_clock::now();
   check_inodes(cx);
   Result r;

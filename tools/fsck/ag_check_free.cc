@@ -64,7 +64,9 @@ void check_count(const AgScan& s, uint64_t agf_daddr, const char* field, uint64_
                                    std::to_string(got) + " blocks");
 }
 
-void check_refcountbt(const AgScan& s, const fs::AgfInfo& agf, uint64_t agf_daddr) {
+// Walks the refcountbt; the sound shared records go to *shared for the inode phase.
+void check_refcountbt(const AgScan& s, const fs::AgfInfo& agf, uint64_t agf_daddr,
+                      std::vector<AgTotals::SharedExtent>* shared) {
   auto record = [&](std::span<const std::byte> rec, uint64_t daddr) {
     const uint32_t raw = static_cast<uint32_t>(bc::load_be(rec.data(), 4));
     const uint32_t start = raw & ~kCowFlag;
@@ -79,6 +81,9 @@ void check_refcountbt(const AgScan& s, const fs::AgfInfo& agf, uint64_t agf_dadd
     } else if (raw & kCowFlag) {
       // Staging blocks belong to no inode yet: the refcountbt accounts for them.
       s.cx.space.claim(s.agno, start, len, Owner::kRefcountbt, 0);
+    } else if (shared->empty() || start >= shared->back().start + shared->back().len) {
+      // (Out-of-order records are the walk's to report; they are not kept.)
+      shared->push_back(AgTotals::SharedExtent{start, len, refcount, daddr});
     }
   };
   const auto st = walk_tree(s, btree::SbtreeKind::kRefcountbt, agf.refcount_root, agf.refcount_level,
@@ -129,7 +134,7 @@ void check_free_space(const AgScan& s, const fs::AgfInfo& agf, uint64_t agf_dadd
   if (agf.btreeblks != btreeblks)
     s.report("agf", agf_daddr, "agf_btreeblks " + std::to_string(agf.btreeblks) + " but the free-space btrees hold " +
                                    std::to_string(btreeblks) + " blocks beyond their roots");
-  if (sb.features_ro_compat & fs::kRoCompatReflink) check_refcountbt(s, agf, agf_daddr);
+  if (sb.features_ro_compat & fs::kRoCompatReflink) check_refcountbt(s, agf, agf_daddr, &t->shared);
   t->free_blocks = freeblks;
   t->btree_blocks = btreeblks;
 }

@@ -5,7 +5,8 @@
 //                      finobt (and refcountbt / rmapbt when the features are
 //                      on): records, keys, claims of btree blocks, free
 //                      extents, AGFL blocks, inode chunks; fills the inode
-//                      table from the inobt; AG counters against the trees
+//                      table from the inobt; AG counters against the trees;
+//                      keeps the shared (reflinked) extents for check_inodes
 //   check_inodes       every inode the inobt covers: CRC, di_ino, uuid,
 //                      mode vs free bit, forks (claims data/attr/bmbt
 //                      blocks), nblocks / nextents exact, sizes sane
@@ -35,11 +36,20 @@ namespace xfsfuse::fsck {
 /// headers: a bad AGF/AGI field is reported once, there), for check_counters
 /// (fsblocks / inodes).  On a consistent AG they equal the header fields named.
 struct AgTotals {
+  /// A refcountbt record of blocks shared by files (refcount >= 2; not CoW
+  /// staging), for the inode phase's SharedBlocks (inode_check.h).
+  struct SharedExtent {
+    uint32_t start = 0, len = 0, refcount = 0;
+    uint64_t daddr = 0;  ///< the refcountbt leaf holding it
+  };
   bool ok = false;            ///< the AGF and AGI could be read
   uint64_t free_blocks = 0;   ///< sum of bnobt record lengths (agf_freeblks)
   uint64_t agfl_blocks = 0;   ///< valid AGFL entries (agf_flcount)
   uint64_t btree_blocks = 0;  ///< bnobt/cntbt/rmapbt blocks beyond their roots (agf_btreeblks)
   uint64_t icount = 0, ifree = 0;  ///< inobt records' counts and freecounts (agi_count, agi_freecount)
+  /// The refcountbt's sound shared records, ascending and disjoint (empty
+  /// without reflink); the inode phase takes them over.
+  std::vector<SharedExtent> shared;
 };
 
 struct Context {

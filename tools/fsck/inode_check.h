@@ -22,11 +22,11 @@ namespace xfsfuse::fsck {
 
 /// Shared (reflinked) data blocks: every AG's refcountbt records with a
 /// refcount of 2 or more, and how many inode references to them the forks
-/// showed.  The AG phase judges the refcountbt itself; this only reads its
-/// records (a tree it cannot read holds no shared blocks here).
+/// showed.  The AG phase judges the refcountbt and keeps its sound records
+/// in Context::ags (a tree it cannot read holds no shared blocks here).
 class SharedBlocks {
  public:
-  /// Reads the records of every AG's refcountbt (none without reflink).
+  /// Takes over the AG phase's shared records (cx.ags[].shared, left empty).
   explicit SharedBlocks(Context& cx);
   /// Claims [agbno, agbno + len) of AG agno as data of ino: the parts that
   /// no shared record covers are claimed in cx.space at once; the shared

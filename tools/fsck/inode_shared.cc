@@ -2,7 +2,8 @@
 // filesystem a block of regular file data may belong to several files: the
 // refcountbt holds one record per shared extent (start agbno, length,
 // refcount >= 2; CoW staging records have the top bit of start set and are
-// claimed by the AG phase).  Files' claims of shared blocks are counted here
+// claimed by the AG phase, which also hands the shared records over in
+// AgTotals::shared).  Files' claims of shared blocks are counted here
 // instead of claimed, and every shared extent is claimed once at the end,
 // so the space map sees no overlap where the refcountbt says the sharing is
 // legitimate, and a refcount the files do not bear out is reported.  Format:
@@ -21,42 +22,12 @@ constexpr uint32_t kCowFlag = 1u << 31;
 }  // namespace
 
 SharedBlocks::SharedBlocks(Context& cx) : cx_(cx), ags_(cx.sb.agcount) {
-  const fs::Superblock& sb = cx.sb;
-  if (!(sb.features_ro_compat & fs::kRoCompatReflink)) return;
-  const bc::BufOps& ops = btree::sbtree_ops(btree::SbtreeKind::kRefcountbt);
-  for (uint32_t agno = 0; agno < sb.agcount; agno++) {
-    fs::AgfInfo agf;
-    {
-      const bc::DiskRange map{fs::ag_header_daddr(sb, agno, 1), uint32_t{sb.sectsize} >> 9};
-      bc::BufHandle h;
-      if (cx.m.cache().get({&map, 1}, nullptr, bc::kAnyOwner, bc::kGetShared, &h) != 0) continue;
-      fs::decode_agf({h.data(), h.size()}, &agf);
-    }
-    const uint32_t length = fs::ag_length(sb, agno);
-    std::vector<Rec>& recs = ags_[agno];
-    btree::SbtreeWalk w;
-    w.kind = btree::SbtreeKind::kRefcountbt;
-    w.blocksize = sb.blocksize;
-    w.ag_daddr = agb_daddr(sb, agno, 0);
-    w.ag_length = length;
-    w.root = agf.refcount_root;
-    w.levels = agf.refcount_level;
-    w.read = [&](uint32_t agbno, bc::BufHandle* h, std::string* why) {
-      const bc::DiskRange map{agb_daddr(sb, agno, agbno), sb.blocksize >> 9};
-      if (int err = cx.m.cache().get({&map, 1}, nullptr, bc::kAnyOwner, bc::kGetShared, h)) return err;
-      return ops.verify_read(bc::VerifyInput{{h->data(), h->size()}, map.daddr, &sb.meta_uuid}, why) ? 0 : EUCLEAN;
-    };
-    // Bad records and tree faults are the AG phase's to report: skip them.
-    w.record = [&](std::span<const std::byte> rec, uint64_t daddr) {
-      const auto start = static_cast<uint32_t>(bc::load_be(rec.data(), 4));
-      const auto len = static_cast<uint32_t>(bc::load_be(rec.data() + 4, 4));
-      const auto refcount = static_cast<uint32_t>(bc::load_be(rec.data() + 8, 4));
-      if ((start & kCowFlag) || refcount < 2 || len == 0 || uint64_t{start} + len > length) return;
-      if (!recs.empty() && start < recs.back().start + recs.back().len) return;
-      recs.push_back(Rec{start, len, refcount, daddr, 0});
-    };
-    w.fault = [](const btree::SbtreeFault&) {};
-    btree::sbtree_walk(w);
+  // The AG phase walked the refcountbt and kept its sound shared records.
+  for (uint32_t agno = 0; agno < cx.sb.agcount && agno < cx.ags.size(); agno++) {
+    std::vector<AgTotals::SharedExtent>& from = cx.ags[agno].shared;
+    ags_[agno].reserve(from.size());
+    for (const AgTotals::SharedExtent& e : from) ags_[agno].push_back(Rec{e.start, e.len, e.refcount, e.daddr, 0});
+    std::vector<AgTotals::SharedExtent>().swap(from);
   }
 }
 
