@@ -51,10 +51,9 @@ struct Result {
   std::map<uint64_t, InodeRec> recs;
   uint64_t data_blocks = 0, bmbt_blocks = 0;
   double seconds = 0;
+  uint64_t ino = 0;  // corrupt_and_check: the inode it corrupted
 };
 
-// Runs check_inodes on img with the table of clean, with the inobt free
-// bits of the inodes in flip inverted.
 // What the AG phase hands the inode phase (the shared extents of a reflink
 // filesystem), from a run of check_ags on its own tables.
 std::vector<AgTotals> ag_totals(fs::Mount& m) {
@@ -66,6 +65,8 @@ std::vector<AgTotals> ag_totals(fs::Mount& m) {
   return std::move(cx.ags);
 }
 
+// Runs check_inodes on img with the table of clean, with the inobt free
+// bits of the inodes in flip inverted.
 Result run_inodes(const std::string& img, const std::string& clean, const std::set<uint64_t>& flip = {}) {
   const auto& inodes = chunk_inodes(clean);
   fs::MountOptions mo;
@@ -101,6 +102,26 @@ uint64_t ino_of(const std::string& img, const std::string& path) {
 int repair_status(const std::string& img) {
   if (std::system("command -v xfs_repair >/dev/null 2>&1") != 0) return -1;
   return WEXITSTATUS(std::system(("xfs_repair -n -f " + img + " >/dev/null 2>&1").c_str()));
+}
+
+// One corruption case: a copy of clean, xfs_db -x 'path PATH' then cmds; the
+// inode phase must report a problem of that inode containing `problem`, and
+// xfs_repair -n (when present) must find the copy unclean too.  Returns the
+// run, for the case's own further checks.
+Result corrupt_and_check(const std::string& clean, const char* path, const char* cmds, const char* problem) {
+  ImageCopy copy(clean);
+  const std::string cmd = std::string("xfs_db -x -c 'path ") + path + "' " + cmds + " " + copy.path + " >/dev/null 2>&1";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  const uint64_t ino = ino_of(clean, path);
+  Result r = run_inodes(copy.path, clean);
+  INFO(path << " " << cmds << " (inode " << ino << "):\n" << r.text);
+  bool found = false;
+  for (const Problem& p : r.problems) found = found || (p.ino == ino && p.what.find(problem) != std::string::npos);
+  CHECK(found);
+  const int repair = repair_status(copy.path);
+  if (repair >= 0) CHECK(repair == 1);
+  r.ino = ino;
+  return r;
 }
 
 TEST_CASE("inodes: the clean demo, bigdir and kernel images have no inode problems") {
@@ -148,18 +169,9 @@ TEST_CASE("inodes: xfs_db corruptions of demo copies give the expected problem, 
       {"/leaf", "-c 'write -d u3.bmx[0].extentflag 1'", "unwritten extent at file block 0", true},
   };
   for (const Case& c : cases) {
-    ImageCopy copy(clean);
-    const std::string cmd = std::string("xfs_db -x -c 'path ") + c.path + "' " + c.cmds + " " + copy.path + " >/dev/null 2>&1";
-    REQUIRE(std::system(cmd.c_str()) == 0);
-    const uint64_t ino = ino_of(clean, c.path);
-    const Result r = run_inodes(copy.path, clean);
-    INFO(c.path << " " << c.cmds << " (inode " << ino << "):\n" << r.text);
-    bool found = false;
-    for (const Problem& p : r.problems) found = found || (p.ino == ino && p.what.find(c.problem) != std::string::npos);
-    CHECK(found);
-    CHECK(r.recs.at(ino).bad == c.bad);
-    const int repair = repair_status(copy.path);
-    if (repair >= 0) CHECK(repair == 1);
+    const Result r = corrupt_and_check(clean, c.path, c.cmds, c.problem);
+    INFO(c.path << " " << c.cmds);
+    CHECK(r.recs.at(r.ino).bad == c.bad);
   }
 }
 
@@ -181,19 +193,7 @@ TEST_CASE("inodes: kernel image copies: remote symlink block header, attr fork e
       {"/xattr/shortform", "-c 'write -d core.aformat 5'", "attr fork format 5 unknown"},
       {"/xattr/shortform", "-c 'write -d a.sfattr.hdr.totsize 4000'", "short-form totsize 4000 outside 4.."},
   };
-  for (const Case& c : cases) {
-    ImageCopy copy(clean);
-    const std::string cmd = std::string("xfs_db -x -c 'path ") + c.path + "' " + c.cmds + " " + copy.path + " >/dev/null 2>&1";
-    REQUIRE(std::system(cmd.c_str()) == 0);
-    const uint64_t ino = ino_of(clean, c.path);
-    const Result r = run_inodes(copy.path, clean);
-    INFO(c.path << " " << c.cmds << " (inode " << ino << "):\n" << r.text);
-    bool found = false;
-    for (const Problem& p : r.problems) found = found || (p.ino == ino && p.what.find(c.problem) != std::string::npos);
-    CHECK(found);
-    const int repair = repair_status(copy.path);
-    if (repair >= 0) CHECK(repair == 1);
-  }
+  for (const Case& c : cases) corrupt_and_check(clean, c.path, c.cmds, c.problem);
 }
 
 TEST_CASE("inodes: an extent claiming another file's blocks is reported by the space map") {
