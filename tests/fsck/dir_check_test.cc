@@ -202,4 +202,17 @@ TEST_CASE("fsck dirs: a directory disconnected by removing its entry", "[fsck][d
   CHECK(repair_n(copy.path) == 1);
 }
 
+
+TEST_CASE("fsck dirs: a subdirectory whose \"..\" names another directory", "[fsck][dir]") {
+  const std::string& demo = fs::test::image("demo");
+  ImageCopy copy(demo);
+  // /deep/l1 (short form): its header's parent becomes the root.
+  xfs_db_x(copy.path, "-c 'inode 132' -c 'write u3.sfdir3.hdr.parent.i4 128'");
+  Result r = run_phases(copy.path, tree_inodes(demo));
+  INFO(r.text);
+  CHECK(has(r, "directory", kDeepL1, "\"..\" names 128 but directory 786560 holds an entry for it"));
+  CHECK(r.problems.size() == 1);
+  CHECK(repair_n(copy.path) == 1);
+}
+
 }  // namespace xfsfuse::fsck

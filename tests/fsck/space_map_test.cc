@@ -163,6 +163,7 @@ TEST_CASE("fsck inode table: RocksDB rows through a cache of a few rows, from fo
               r.mode = static_cast<uint16_t>(0100000 | (inos[i] & 0777));
               r.nlink = static_cast<uint32_t>(inos[i] % 13);
               r.parent = inos[i] * 3;
+              r.holder = inos[i] * 5;
               r.reachable = inos[i] % 2;
             });
         }
@@ -179,7 +180,7 @@ TEST_CASE("fsck inode table: RocksDB rows through a cache of a few rows, from fo
   for (size_t i = 0; i < want.size(); i++) {
     const InodeRec &a = want[i].second, &b = got[i].second;
     differ += want[i].first != got[i].first || a.inobt_free != b.inobt_free || a.in_use != b.in_use ||
-              a.mode != b.mode || a.nlink != b.nlink || a.links_seen != b.links_seen || a.parent != b.parent ||
+              a.mode != b.mode || a.nlink != b.nlink || a.links_seen != b.links_seen || a.parent != b.parent || a.holder != b.holder ||
               a.reachable != b.reachable || a.links_seen != 4;
   }
   CHECK(differ == 0);

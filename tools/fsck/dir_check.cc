@@ -89,13 +89,20 @@ class DirWalk {
         drain();
       }
     }
-    for (const auto& [sub, holder] : holders_) {
-      const std::optional<InodeRec> r = cx_.inodes.get(sub);
-      if (r && r->parent != 0 && r->parent != holder)
+    // ".." against the directory holding the entry: the first holder is in
+    // the table (its size is the filesystem's, under --scratch on disk); the
+    // others of a directory with entries in several are few, and kept here.
+    auto check_parent = [&](uint64_t sub, uint64_t parent, uint64_t holder) {
+      if (parent != 0 && parent != holder)
         report(sub, inode_daddr(cx_.sb, sub),
-               "\"..\" names " + std::to_string(r->parent) + " but directory " + std::to_string(holder) +
+               "\"..\" names " + std::to_string(parent) + " but directory " + std::to_string(holder) +
                    " holds an entry for it");
-    }
+    };
+    cx_.inodes.for_each([&](uint64_t ino, const InodeRec& r) {
+      if (r.holder != 0) check_parent(ino, r.parent, r.holder);
+    });
+    for (const auto& [sub, holder] : more_holders_)
+      if (const std::optional<InodeRec> r = cx_.inodes.get(sub)) check_parent(sub, r->parent, holder);
     progress();
   }
 
@@ -167,8 +174,10 @@ class DirWalk {
     // std::function from allocating.
     struct Look {
       std::optional<InodeRec> t;
-      bool newly = false;
+      bool newly = false, another_holder = false;
+      uint64_t dir;
     } lk;
+    lk.dir = dir;
     if (dot || dotdot) {
       lk.t = cx_.inodes.get(e.ino);
     } else {
@@ -177,6 +186,11 @@ class DirWalk {
         if (!allocated(p->t) || r.bad) return;
         r.links_seen++;
         if (!r.reachable) r.reachable = p->newly = true;
+        if (!S_ISDIR(r.mode)) return;
+        if (r.holder == 0)
+          r.holder = p->dir;
+        else
+          p->another_holder = true;
       });
     }
     const std::optional<InodeRec>& t = lk.t;
@@ -192,13 +206,14 @@ class DirWalk {
     if (dotdot && !is_dir) return bad("names " + std::to_string(e.ino) + ", which is not a directory");
     if (dot || dotdot || !is_dir) return;
     ++*subdirs;
-    holders_.emplace_back(e.ino, dir);
+    if (lk.another_holder) more_holders_.emplace_back(e.ino, dir);
     if (newly) queue_.push_back(e.ino);
   }
 
   Context& cx_;
   std::deque<uint64_t> queue_;  // directories reached, not walked yet
-  std::vector<std::pair<uint64_t, uint64_t>> holders_;  // (subdirectory, directory holding its entry)
+  // (subdirectory, directory holding an entry for it) beyond InodeRec::holder
+  std::vector<std::pair<uint64_t, uint64_t>> more_holders_;
   uint64_t dirs_total_ = 0, dirs_done_ = 0;
 };
 

@@ -28,6 +28,7 @@ struct InodeRec {
   uint32_t links_seen = 0;  ///< directory entries naming it ("." and ".." not counted)
   uint32_t subdirs = 0;     ///< for directories: entries naming subdirectories
   uint64_t parent = 0;      ///< for directories: what ".." names (0: not seen yet)
+  uint64_t holder = 0;      ///< for directories: the first directory seen with an entry for it (0: none)
   bool reachable = false;   ///< reached from the root through directory entries
 };
 

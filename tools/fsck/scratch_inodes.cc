@@ -24,8 +24,8 @@ namespace {
 
 constexpr int kRowShift = 6;
 constexpr uint64_t kRowInodes = uint64_t{1} << kRowShift;
-// flags(1) mode(2) nlink(4) links_seen(4) subdirs(4) parent(8)
-constexpr size_t kRecBytes = 23;
+// flags(1) mode(2) nlink(4) links_seen(4) subdirs(4) parent(8) holder(8)
+constexpr size_t kRecBytes = 31;
 constexpr size_t kRowBytes = 8 + kRowInodes * kRecBytes;
 // A cached row: its bytes, the hash node and the LRU node.
 constexpr size_t kRowCost = kRowBytes + 96;
@@ -37,6 +37,7 @@ void pack(const InodeRec& r, char* p) {
   store_be(p + 7, r.links_seen, 4);
   store_be(p + 11, r.subdirs, 4);
   store_be(p + 15, r.parent, 8);
+  store_be(p + 23, r.holder, 8);
 }
 
 InodeRec unpack(const char* p) {
@@ -51,6 +52,7 @@ InodeRec unpack(const char* p) {
   r.links_seen = static_cast<uint32_t>(get_be(p + 7, 4));
   r.subdirs = static_cast<uint32_t>(get_be(p + 11, 4));
   r.parent = get_be(p + 15, 8);
+  r.holder = get_be(p + 23, 8);
   return r;
 }
 
