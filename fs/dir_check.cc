@@ -24,12 +24,12 @@ namespace xfsfuse::fs {
 
 namespace dir {
 
-void DeepCheck::fault(uint64_t daddr, std::string why) {
+void DeepCheck::fault(uint64_t daddr, std::string why, bool repair_silent) {
   if (faults->size() >= kMaxDirFaults) {
     dropped++;
     return;
   }
-  faults->push_back(DirFault{daddr, std::move(why)});
+  faults->push_back(DirFault{daddr, std::move(why), repair_silent});
 }
 
 namespace {

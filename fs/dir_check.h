@@ -45,8 +45,9 @@ struct DirFault {
   uint64_t daddr = 0;  ///< 512-byte sector of the block at fault (the inode's for di_size)
   std::string why;     ///< one sentence, no trailing period; the caller names the directory
   /// A finding xfs_repair -n does not report (di_size of a block, leaf or
-  /// node directory: repair rewrites it silently); a checker that must agree
-  /// with xfs_repair -n skips these.
+  /// node directory, and the back pointer of a level's first da node:
+  /// repair rewrites them silently); a checker that must agree with
+  /// xfs_repair -n does not count these.
   bool repair_silent = false;
 };
 

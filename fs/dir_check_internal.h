@@ -66,8 +66,8 @@ struct DeepCheck {
   uint64_t leaf1_daddr = 0;
   std::vector<uint16_t> leaf1_bests;  ///< its bests[bestcount]
 
-  /// Records one finding.
-  void fault(uint64_t daddr, std::string why);
+  /// Records one finding (repair_silent: see DirFault).
+  void fault(uint64_t daddr, std::string why, bool repair_silent = false);
 };
 
 /// Walks the leaf space's da btree from its root (leaf_magic: kLeaf1Magic

@@ -4,7 +4,9 @@
 // a child's level is its parent's minus one (leaves: 0), each node entry's
 // hashval is the largest hash of its child's subtree (a leaf's last entry,
 // 0 for an empty leaf, as the kernel takes it), the leaves in tree order run
-// in hash order and are linked in that order by forw/back, and no block is
+// in hash order, the blocks of each level (leaves, and nodes of each level)
+// are linked in tree order by forw/back, the first back and the last forw
+// 0 (so a lone root node has no siblings), and no block is
 // reached twice (a corrupt image can make a cycle).  Recursion depth is
 // bounded by the node levels (< kDaNodeMaxDepth), which strictly decrease.
 // No block is held while another is read (as btree/da_btree.cc).
@@ -48,9 +50,13 @@ size_t leaf_count(std::span<const std::byte> b, bool leaf1, size_t* bestcount) {
   return count > (limit - kLeafHdrSize) / 8 ? kNoFit : count;
 }
 
-struct LeafInfo {
+// A leaf-space block's place in its level's forw/back chain.
+struct Sibling {
   uint32_t dablk = 0, forw = 0, back = 0;
   uint64_t daddr = 0;
+};
+
+struct LeafInfo : Sibling {
   size_t count = 0;
   uint32_t first = 0, last = 0;  ///< hashvals of the first and last entries
 };
@@ -63,7 +69,11 @@ class LeafWalk {
     uint32_t last;
     // Leaf form's root is its LEAF1 block; node form's is a node, or a lone LEAFN.
     walk(static_cast<uint32_t>(c_->g.leaf_dablk), leaf_magic_ == kLeaf1Magic ? 0 : -1, c_->ip.daddr, &last);
-    if (c_->leaf_complete) check_siblings();
+    if (!c_->leaf_complete) return;
+    check_chain(leaves_, "leaf", false);
+    check_leaf_order();
+    for (size_t level = 1; level < nodes_.size(); level++)
+      check_chain(nodes_[level], "level " + std::to_string(level) + " node", true);
   }
 
  private:
@@ -112,6 +122,7 @@ class LeafWalk {
     std::vector<xd_da_node_entry> ents(count);
     std::memcpy(ents.data(), h.data() + btree::kDaNodeHdrSize, count * sizeof(xd_da_node_entry));
     h.release();
+    nodes_[level].push_back(Sibling{dablk, be32(hdr.info.hdr.forw), be32(hdr.info.hdr.back), daddr});
     for (size_t i = 0; i < count; i++) {
       const uint32_t key = be32(ents[i].hashval), child = be32(ents[i].before);
       uint32_t child_last;
@@ -167,17 +178,30 @@ class LeafWalk {
     return false;
   }
 
-  // The leaves, in tree order, are linked in that order and run in hash order.
-  void check_siblings() {
-    for (size_t i = 0; i < leaves_.size(); i++) {
-      const LeafInfo& l = leaves_[i];
-      const uint32_t want_back = i == 0 ? 0 : leaves_[i - 1].dablk;
-      const uint32_t want_forw = i + 1 == leaves_.size() ? 0 : leaves_[i + 1].dablk;
+  // The blocks of one level, in tree order, are linked in that order.
+  // first_back_silent: the back pointer of the level's first block is a
+  // repair_silent finding (xfs_repair -n 6.1 passes a root node's back
+  // pointer and counts its forw pointer: tested on a copy of demo's /node).
+  template <typename T>  // Sibling or LeafInfo
+  void check_chain(const std::vector<T>& level, const std::string& name, bool first_back_silent) {
+    for (size_t i = 0; i < level.size(); i++) {
+      const Sibling& l = level[i];
+      const uint32_t want_back = i == 0 ? 0 : level[i - 1].dablk;
+      const uint32_t want_forw = i + 1 == level.size() ? 0 : level[i + 1].dablk;
       if (l.back != want_back)
-        c_->fault(l.daddr, "leaf " + hex(l.dablk) + " has back " + hex(l.back) + ", expected " + hex(want_back));
+        c_->fault(l.daddr, name + " " + hex(l.dablk) + " has back " + hex(l.back) + ", expected " + hex(want_back),
+                  first_back_silent && i == 0);
       if (l.forw != want_forw)
-        c_->fault(l.daddr, "leaf " + hex(l.dablk) + " has forw " + hex(l.forw) + ", expected " + hex(want_forw));
-      if (i > 0 && l.count && leaves_[i - 1].count && l.first < leaves_[i - 1].last)
+        c_->fault(l.daddr, name + " " + hex(l.dablk) + " has forw " + hex(l.forw) + ", expected " +
+                               hex(want_forw));
+    }
+  }
+
+  // The leaves, in tree order, run in hash order.
+  void check_leaf_order() {
+    for (size_t i = 1; i < leaves_.size(); i++) {
+      const LeafInfo& l = leaves_[i];
+      if (l.count && leaves_[i - 1].count && l.first < leaves_[i - 1].last)
         c_->fault(l.daddr, "leaf " + hex(l.dablk) + " starts at hash " + hex(l.first) +
                                ", below the previous leaf's last hash " + hex(leaves_[i - 1].last));
     }
@@ -187,6 +211,7 @@ class LeafWalk {
   const uint16_t leaf_magic_;
   std::set<uint32_t> seen_;
   std::vector<LeafInfo> leaves_;
+  std::vector<std::vector<Sibling>> nodes_ = std::vector<std::vector<Sibling>>(btree::kDaNodeMaxDepth);  // by level
 };
 
 }  // namespace

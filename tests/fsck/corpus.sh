@@ -418,6 +418,8 @@ add node.leafn-count 'path /node' "dblock $((leaf_blk + 16))" 'write -d lhdr.cou
 add node.free-firstdb 'path /node' "dblock $free_blk" 'write -d fhdr.firstdb 1'
 add node.free-nused 'path /node' "dblock $free_blk" 'write -d fhdr.nused 25'
 add node.data-bestfree 'path /node' 'dblock 0' 'write -d dhdr.bestfree[0].length 0x50'
+add node.root-forw 'path /node' "dblock $leaf_blk" 'write -d nhdr.info.hdr.forw 16'
+add node.root-back 'path /node' "dblock $leaf_blk" 'write -d nhdr.info.hdr.back 16'
 add node.crc 'path /node' "dblock $leaf_blk" 'write -c nhdr.info.crc 0x12345678'
 add node.free-crc 'path /node' "dblock $free_blk" 'write -c fhdr.hdr.crc 0x12345678'
 # symlink (inline)
