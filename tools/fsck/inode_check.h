@@ -33,15 +33,15 @@ class SharedBlocks {
   /// parts are counted as references to their records.
   void claim_data(uint32_t agno, uint32_t agbno, uint32_t len, uint64_t ino);
   /// After every inode: claims each shared record once (data of inode 0)
-  /// and reports one whose blocks the forks reference other than refcount
-  /// times ("refcountbt").
+  /// and reports, block by block, the parts of a record the forks map other
+  /// than refcount times ("refcountbt", one problem per run of blocks).
   void finish();
 
  private:
   struct Rec {
     uint32_t start = 0, len = 0, refcount = 0;
-    uint64_t daddr = 0;    // the refcountbt leaf holding it
-    uint64_t mapped = 0;   // blocks of it the forks map, each reference counted
+    uint64_t daddr = 0;  // the refcountbt leaf holding it
+    std::vector<std::pair<uint32_t, uint32_t>> refs;  // [from, to) agbno of it some fork maps, one per mapping
   };
   Context& cx_;
   std::vector<std::vector<Rec>> ags_;  // per AG, sorted by start

@@ -26,7 +26,7 @@ SharedBlocks::SharedBlocks(Context& cx) : cx_(cx), ags_(cx.sb.agcount) {
   for (uint32_t agno = 0; agno < cx.sb.agcount && agno < cx.ags.size(); agno++) {
     std::vector<AgTotals::SharedExtent>& from = cx.ags[agno].shared;
     ags_[agno].reserve(from.size());
-    for (const AgTotals::SharedExtent& e : from) ags_[agno].push_back(Rec{e.start, e.len, e.refcount, e.daddr, 0});
+    for (const AgTotals::SharedExtent& e : from) ags_[agno].push_back(Rec{e.start, e.len, e.refcount, e.daddr, {}});
     std::vector<AgTotals::SharedExtent>().swap(from);
   }
 }
@@ -49,7 +49,7 @@ void SharedBlocks::claim_data(uint32_t agno, uint32_t agbno, uint32_t len, uint6
       at = it->start;
     }
     const uint64_t stop = std::min<uint64_t>(end, uint64_t{it->start} + it->len);
-    it->mapped += stop - at;
+    it->refs.emplace_back(static_cast<uint32_t>(at), static_cast<uint32_t>(stop));
     at = stop;
     ++it;
   }
@@ -57,15 +57,43 @@ void SharedBlocks::claim_data(uint32_t agno, uint32_t agbno, uint32_t len, uint6
 
 void SharedBlocks::finish() {
   for (uint32_t agno = 0; agno < ags_.size(); agno++) {
-    for (const Rec& r : ags_[agno]) {
+    for (Rec& r : ags_[agno]) {
       cx_.space.claim(agno, r.start, r.len, Owner::kData, 0);
-      const uint64_t want = uint64_t{r.len} * r.refcount;
-      if (r.mapped != want)
-        cx_.rep.report("refcountbt", agno, kNoIno, r.daddr,
-                       "shared extent agbno " + std::to_string(r.start) + " length " + std::to_string(r.len) +
-                           " has refcount " + std::to_string(r.refcount) + ", but files map " +
-                           std::to_string(r.mapped) + " block references to it (" + std::to_string(want) +
-                           " expected)");
+      // Sweep the record's blocks with the mappings' starts and ends: each
+      // run of blocks mapped a number of times other than refcount is one
+      // problem (a per-record sum would let an over- and an under-mapped
+      // block cancel out).
+      std::vector<std::pair<uint32_t, int>> edges;  // (agbno, +1 / -1)
+      edges.reserve(2 * r.refs.size());
+      for (const auto& [from, to] : r.refs) {
+        edges.emplace_back(from, 1);
+        edges.emplace_back(to, -1);
+      }
+      std::sort(edges.begin(), edges.end());
+      const uint32_t end = r.start + r.len;
+      auto mismatch = [&](uint32_t from, uint32_t to, int64_t refs) {
+        if (from < to && refs != r.refcount)
+          cx_.rep.report("refcountbt", agno, kNoIno, r.daddr,
+                         "shared extent agbno " + std::to_string(r.start) + " length " + std::to_string(r.len) +
+                             " has refcount " + std::to_string(r.refcount) + ", but files map agbno " +
+                             std::to_string(from) + ".." + std::to_string(to - 1) + " " + std::to_string(refs) +
+                             " times");
+      };
+      uint32_t run = r.start;  // blocks [run, next edge) are mapped `refs` times
+      int64_t refs = 0;
+      for (size_t i = 0; i < edges.size();) {
+        const uint32_t pos = edges[i].first;
+        int64_t next = refs;
+        for (; i < edges.size() && edges[i].first == pos; i++) next += edges[i].second;
+        if (pos >= end) break;  // mappings are clipped to the record: only ends are here
+        if (next != refs) {
+          mismatch(run, pos, refs);
+          run = pos;
+          refs = next;
+        }
+      }
+      mismatch(run, end, refs);
+      std::vector<std::pair<uint32_t, uint32_t>>().swap(r.refs);
     }
   }
 }
