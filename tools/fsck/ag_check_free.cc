@@ -80,7 +80,7 @@ void check_refcountbt(const AgScan& s, const fs::AgfInfo& agf, uint64_t agf_dadd
                                         std::to_string(refcount) + ((raw & kCowFlag) ? " (CoW staging: 1)" : " (shared: >= 2)"));
     } else if (raw & kCowFlag) {
       // Staging blocks belong to no inode yet: the refcountbt accounts for them.
-      s.cx.space.claim(s.agno, start, len, Owner::kRefcountbt, 0);
+      s.cx.space.claim(s.agno, start, len, Owner::kCowStaging, 0);
     } else if (shared->empty() || start >= shared->back().start + shared->back().len) {
       // (Out-of-order records are the walk's to report; they are not kept.)
       shared->push_back(AgTotals::SharedExtent{start, len, refcount, daddr});

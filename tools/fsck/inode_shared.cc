@@ -2,7 +2,7 @@
 // filesystem a block of regular file data may belong to several files: the
 // refcountbt holds one record per shared extent (start agbno, length,
 // refcount >= 2; CoW staging records have the top bit of start set and are
-// claimed by the AG phase, which also hands the shared records over in
+// claimed by the AG phase (Owner::kCowStaging), which also hands the shared records over in
 // AgTotals::shared).  Files' claims of shared blocks are counted here
 // instead of claimed, and every shared extent is claimed once at the end,
 // so the space map sees no overlap where the refcountbt says the sharing is

@@ -31,6 +31,7 @@ const char* owner_name(Owner o) {
     case Owner::kData: return "data";
     case Owner::kAttr: return "attr";
     case Owner::kBmbt: return "bmbt";
+    case Owner::kCowStaging: return "cow staging";
   }
   return "?";
 }
@@ -44,6 +45,7 @@ const char* structure_of(Owner o) {
     case Owner::kAttr: return "inode";
     case Owner::kAgfl: return "agfl";
     case Owner::kFree: return "bnobt";
+    case Owner::kCowStaging: return "refcountbt";
     case Owner::kAgHeaders:
     case Owner::kLog: return "space";
     default: return owner_name(o);
@@ -164,7 +166,8 @@ class StoreSpaceMap final : public SpaceMap {
   Reporter* const rep_;
   std::unique_ptr<RangeStore> store_;
   std::vector<std::mutex> mu_;  // per AG
-  std::array<std::atomic<uint64_t>, 16> claimed_{};
+  std::array<std::atomic<uint64_t>, 16> claimed_{};  // by Owner
+  static_assert(static_cast<size_t>(Owner::kCowStaging) < 16, "claimed_ has a slot per Owner");
 };
 
 }  // namespace

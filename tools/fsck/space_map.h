@@ -30,8 +30,9 @@ enum class Owner : uint8_t {
   kData,           ///< data fork extent of an inode
   kAttr,           ///< attr fork extent of an inode
   kBmbt,           ///< bmbt block of an inode's fork
+  kCowStaging,     ///< a CoW staging extent (refcountbt record with the top bit set): no inode's yet
 };
-/// "agheaders", "agfl", "free", "bnobt", ..., "data", "attr", "bmbt".
+/// "agheaders", "agfl", "free", "bnobt", ..., "data", "attr", "bmbt", "cow staging".
 const char* owner_name(Owner o);
 
 class SpaceMap {
