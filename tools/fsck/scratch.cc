@@ -1,3 +1,6 @@
+// The --scratch database (scratch.h): opening and sizing it, the record of
+// its first failure, and the SpaceMap's RangeStore in it.  The InodeTable's
+// rows are in scratch_inodes.cc.
 #include "tools/fsck/scratch.h"
 
 #include <rocksdb/cache.h>
@@ -7,7 +10,6 @@
 #include <rocksdb/write_buffer_manager.h>
 #include <stdlib.h>
 
-#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
