@@ -75,7 +75,7 @@ rc=0
 big=${@: -1}
 for img in "$@"; do [[ $(basename "$img") == bigdir.img ]] && big=$img; done
 if [[ $(id -u) == 0 ]] && mkdir -p "$work/tiny" && mount -t tmpfs -o size=256k tmpfs "$work/tiny" 2>/dev/null; then
-  trap 'umount "$work/tiny" 2>/dev/null; rm -rf "$work"' EXIT
+  trap 'umount "$work/tiny" 2>/dev/null || true; rm -rf "$work"' EXIT
   rc=0
   "$fsck" -n --scratch "$work/tiny" --mem-limit 8 "$big" >"$work/full.out" 2>"$work/full.err" || rc=$?
   if [[ $rc == 8 && ! -s $work/full.out ]] && grep -q "scratch database failed: .*No space left on device" "$work/full.err" &&
