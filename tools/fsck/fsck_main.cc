@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
   mo.check_root = false;  // the checks judge the root themselves
   mo.inode_cache = 1024;
   // Under --mem-limit: an eighth for the buffer cache (its page pool is 1.5x
-  // that + 8 MiB: 20 MiB of 64), a quarter for RocksDB, the rest for the
+  // that + 8 MiB: 20 MiB of 64), a quarter for the scratch (scratch.h), the rest for the
   // phases' own state (measured: 1,000,000 inodes peak at 44-47 MB of 64).
   const size_t limit = size_t{a.mem_limit_mb} << 20;
   if (limit != 0) mo.cache_bytes = std::clamp<size_t>(limit / 8, 4u << 20, mo.cache_bytes);
