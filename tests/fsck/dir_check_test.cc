@@ -104,67 +104,70 @@ TEST_CASE("fsck dirs: clean images give no problems", "[fsck][dir]") {
   }
 }
 
-TEST_CASE("fsck dirs: an entry naming a free inode", "[fsck][dir]") {
+TEST_CASE("fsck dirs: xfs_db corruptions of demo copies give exactly the expected problems, as xfs_repair -n", "[fsck][dir]") {
+  struct Expect {
+    const char* structure;
+    uint64_t ino;
+    const char* what;  // a substring of the problem
+  };
+  struct Case {
+    const char* name;
+    std::vector<std::string> cmds;  // xfs_db -x command lines, one run each
+    std::vector<uint64_t> free_inos;  // free inodes the table must know
+    std::vector<Expect> expect;       // every problem there must be
+  };
+  const Case cases[] = {
+      {"an entry naming a free inode",
+       {"-c 'inode 658004' -c 'write u3.sfdir3.list[1].inumber.i4 658040'"},
+       {658040},
+       // "a" was 658006's only entry; as xfs_repair -n: no link count problem for the moved inode
+       {{"directory", kSf, "entry \"a\" names free inode 658040"}, {"directory", kSfA, "disconnected inode 658006"}}},
+      {"an entry with the wrong ftype",
+       {"-c 'inode 658004' -c 'write u3.sfdir3.list[1].filetype 2'"},
+       {},
+       {{"directory", kSf, "entry \"a\" has ftype 2 but inode 658006 has ftype 1"}}},
+      {"nlink changed",
+       {"-c 'inode 658005' -c 'write core.nlinkv2 7'", "-c 'inode 786560' -c 'write core.nlinkv2 9'"},
+       {},
+       {{"inode", kSfDash, "nlink 7 but 1 link found"}, {"inode", kDeep, "nlink 9 but 3 links found"}}},
+      // lents[100..102] hash 0x5f0c372a, 0x5f0c372b, 0x5f0c372f; xfs_db refreshes the CRC.
+      {"a LEAF1 hashval changed (still in order)",
+       {"-c 'inode 786564' -c 'dblock 8388608' -c 'write lents[101].hashval 0x5f0c372d'"},
+       {},
+       {{"directory", kLeaf, "has hashval 0x5f0c372d, the name's hash is 0x5f0c372b"}}},
+      // /node: a level-1 da node over 4 LEAFN blocks (entry 1: hashval 0x77b2d1f2)
+      // and one free-index block whose bests[3] is 0x10.
+      {"node form: a da node key and a free-index best changed",
+       {"-c 'inode 262697' -c 'dblock 8388608' -c 'write nbtree[1].hashval 0x77b2d1f3'",
+        "-c 'inode 262697' -c 'dblock 16777216' -c 'write fbests[3] 0x100'"},
+       {},
+       {{"directory", kNode, "node entry 1 has hashval 0x77b2d1f3 but the largest hash under it is 0x77b2d1f2"},
+        {"directory", kNode, "free block 0 best for data block 3 is 256, the block's is bestfree[0] 16"}}},
+      // /deep's only entry is l1: an empty short-form fork is the 6-byte header.  xfs_repair -n:
+      // "disconnected dir inode 132, would move to lost+found", "would have reset inode 786560
+      // nlinks from 3 to 2"; nothing below l1.
+      {"a directory disconnected by removing its entry",
+       {"-c 'inode 786560' -c 'write u3.sfdir3.hdr.count 0' -c 'write core.size 6'"},
+       {},
+       {{"directory", kDeepL1, "disconnected directory inode 132"}, {"inode", kDeep, "nlink 3 but 2 links found"}}},
+      // /deep/l1 (short form): its header's parent becomes the root.
+      {"a subdirectory whose \"..\" names another directory",
+       {"-c 'inode 132' -c 'write u3.sfdir3.hdr.parent.i4 128'"},
+       {},
+       {{"directory", kDeepL1, "\"..\" names 128 but directory 786560 holds an entry for it"}}},
+  };
   const std::string& demo = fs::test::image("demo");
-  ImageCopy copy(demo);
-  xfs_db_x(copy.path, "-c 'inode 658004' -c 'write u3.sfdir3.list[1].inumber.i4 658040'");
-  Result r = run_phases(copy.path, tree_inodes(demo), {658040});
-  INFO(r.text);
-  CHECK(has(r, "directory", kSf, "entry \"a\" names free inode 658040"));
-  CHECK(has(r, "directory", kSfA, "disconnected inode 658006"));  // "a" was its only entry
-  CHECK(r.problems.size() == 2);  // as xfs_repair -n: no link count problem for the moved inode
-  CHECK(repair_n(copy.path) == 1);
-}
-
-TEST_CASE("fsck dirs: an entry with the wrong ftype", "[fsck][dir]") {
-  const std::string& demo = fs::test::image("demo");
-  ImageCopy copy(demo);
-  xfs_db_x(copy.path, "-c 'inode 658004' -c 'write u3.sfdir3.list[1].filetype 2'");
-  Result r = run_phases(copy.path, tree_inodes(demo));
-  INFO(r.text);
-  CHECK(has(r, "directory", kSf, "entry \"a\" has ftype 2 but inode 658006 has ftype 1"));
-  CHECK(r.problems.size() == 1);
-  CHECK(repair_n(copy.path) == 1);
-}
-
-TEST_CASE("fsck dirs: nlink changed", "[fsck][dir]") {
-  const std::string& demo = fs::test::image("demo");
-  ImageCopy copy(demo);
-  xfs_db_x(copy.path, "-c 'inode 658005' -c 'write core.nlinkv2 7'");
-  xfs_db_x(copy.path, "-c 'inode 786560' -c 'write core.nlinkv2 9'");
-  Result r = run_phases(copy.path, tree_inodes(demo));
-  INFO(r.text);
-  CHECK(has(r, "inode", kSfDash, "nlink 7 but 1 link found"));
-  CHECK(has(r, "inode", kDeep, "nlink 9 but 3 links found"));
-  CHECK(r.problems.size() == 2);
-  CHECK(repair_n(copy.path) == 1);
-}
-
-TEST_CASE("fsck dirs: a LEAF1 hashval changed (still in order)", "[fsck][dir]") {
-  const std::string& demo = fs::test::image("demo");
-  ImageCopy copy(demo);
-  // lents[100..102] hash 0x5f0c372a, 0x5f0c372b, 0x5f0c372f; xfs_db refreshes the CRC.
-  xfs_db_x(copy.path, "-c 'inode 786564' -c 'dblock 8388608' -c 'write lents[101].hashval 0x5f0c372d'");
-  Result r = run_phases(copy.path, tree_inodes(demo));
-  INFO(r.text);
-  CHECK(has(r, "directory", kLeaf, "has hashval 0x5f0c372d, the name's hash is 0x5f0c372b"));
-  CHECK(r.problems.size() == 1);
-  CHECK(repair_n(copy.path) == 1);
-}
-
-TEST_CASE("fsck dirs: node form: a da node key and a free-index best changed", "[fsck][dir]") {
-  const std::string& demo = fs::test::image("demo");
-  ImageCopy copy(demo);
-  // /node: a level-1 da node over 4 LEAFN blocks (entry 1: hashval 0x77b2d1f2)
-  // and one free-index block whose bests[3] is 0x10.
-  xfs_db_x(copy.path, "-c 'inode 262697' -c 'dblock 8388608' -c 'write nbtree[1].hashval 0x77b2d1f3'");
-  xfs_db_x(copy.path, "-c 'inode 262697' -c 'dblock 16777216' -c 'write fbests[3] 0x100'");
-  Result r = run_phases(copy.path, tree_inodes(demo));
-  INFO(r.text);
-  CHECK(has(r, "directory", kNode, "node entry 1 has hashval 0x77b2d1f3 but the largest hash under it is 0x77b2d1f2"));
-  CHECK(has(r, "directory", kNode, "free block 0 best for data block 3 is 256, the block's is bestfree[0] 16"));
-  CHECK(r.problems.size() == 2);
-  CHECK(repair_n(copy.path) == 1);
+  for (const Case& c : cases) {
+    DYNAMIC_SECTION(c.name) {
+      ImageCopy copy(demo);
+      for (const std::string& cmd : c.cmds) xfs_db_x(copy.path, cmd);
+      Result r = run_phases(copy.path, tree_inodes(demo), c.free_inos);
+      INFO(r.text);
+      for (const Expect& e : c.expect) CHECK(has(r, e.structure, e.ino, e.what));
+      CHECK(r.problems.size() == c.expect.size());
+      CHECK(repair_n(copy.path) == 1);
+    }
+  }
 }
 
 TEST_CASE("fsck dirs: a wrong directory di_size is listed past and not reported, as xfs_repair -n", "[fsck][dir]") {
@@ -185,34 +188,6 @@ TEST_CASE("fsck dirs: a wrong directory di_size is listed past and not reported,
   REQUIRE(faults.size() == 1);
   CHECK(faults[0].repair_silent);
   CHECK(faults[0].why == "di_size 1048576 but the data blocks end at byte 196608");
-}
-
-TEST_CASE("fsck dirs: a directory disconnected by removing its entry", "[fsck][dir]") {
-  const std::string& demo = fs::test::image("demo");
-  ImageCopy copy(demo);
-  // /deep's only entry is l1: an empty short-form fork is the 6-byte header.
-  xfs_db_x(copy.path, "-c 'inode 786560' -c 'write u3.sfdir3.hdr.count 0' -c 'write core.size 6'");
-  Result r = run_phases(copy.path, tree_inodes(demo));
-  INFO(r.text);
-  // xfs_repair -n: "disconnected dir inode 132, would move to lost+found",
-  // "would have reset inode 786560 nlinks from 3 to 2"; nothing below l1.
-  CHECK(has(r, "directory", kDeepL1, "disconnected directory inode 132"));
-  CHECK(has(r, "inode", kDeep, "nlink 3 but 2 links found"));
-  CHECK(r.problems.size() == 2);
-  CHECK(repair_n(copy.path) == 1);
-}
-
-
-TEST_CASE("fsck dirs: a subdirectory whose \"..\" names another directory", "[fsck][dir]") {
-  const std::string& demo = fs::test::image("demo");
-  ImageCopy copy(demo);
-  // /deep/l1 (short form): its header's parent becomes the root.
-  xfs_db_x(copy.path, "-c 'inode 132' -c 'write u3.sfdir3.hdr.parent.i4 128'");
-  Result r = run_phases(copy.path, tree_inodes(demo));
-  INFO(r.text);
-  CHECK(has(r, "directory", kDeepL1, "\"..\" names 128 but directory 786560 holds an entry for it"));
-  CHECK(r.problems.size() == 1);
-  CHECK(repair_n(copy.path) == 1);
 }
 
 }  // namespace xfsfuse::fsck
