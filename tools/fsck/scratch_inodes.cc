@@ -3,7 +3,7 @@
 //
 // The phases reach inodes in runs: the AG phase a chunk at a time, the inode
 // phase cluster by cluster, a directory's entries mostly in creation order.
-// With one row per inode every table call was a RocksDB Get (and update() a
+// With one key per inode every table call was a RocksDB Get (and update() a
 // Put as well); with rows, one Get serves the calls on up to 64 inodes while
 // the row is cached, and one Put writes back all their changes on eviction.
 //
@@ -73,10 +73,8 @@ class RocksInodeTable final : public InodeTable {
     Shard& s = shard(ino);
     std::lock_guard<std::mutex> g(s.mu);
     Row& r = row(s, ino >> kRowShift);
-    const uint64_t bit = uint64_t{1} << (ino & (kRowInodes - 1));
-    const uint64_t present = get_be(r.bytes.data(), 8);
-    if (present & bit) return false;
-    store_be(r.bytes.data(), present | bit, 8);
+    if (in_row(r, ino)) return false;
+    store_be(r.bytes.data(), get_be(r.bytes.data(), 8) | uint64_t{1} << (ino & (kRowInodes - 1)), 8);
     InodeRec rec;
     rec.inobt_free = inobt_free;
     pack(rec, rec_at(r, ino));
@@ -89,7 +87,7 @@ class RocksInodeTable final : public InodeTable {
     Shard& s = shard(ino);
     std::lock_guard<std::mutex> g(s.mu);
     Row& r = row(s, ino >> kRowShift);
-    if (!(get_be(r.bytes.data(), 8) >> (ino & (kRowInodes - 1)) & 1)) return std::nullopt;
+    if (!in_row(r, ino)) return std::nullopt;
     return unpack(rec_at(r, ino));
   }
 
@@ -97,7 +95,7 @@ class RocksInodeTable final : public InodeTable {
     Shard& s = shard(ino);
     std::lock_guard<std::mutex> g(s.mu);
     Row& r = row(s, ino >> kRowShift);
-    if (!(get_be(r.bytes.data(), 8) >> (ino & (kRowInodes - 1)) & 1)) return;
+    if (!in_row(r, ino)) return;
     InodeRec rec = unpack(rec_at(r, ino));
     fn(rec);
     pack(rec, rec_at(r, ino));
@@ -114,7 +112,11 @@ class RocksInodeTable final : public InodeTable {
     }
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro_));
     for (it->Seek(row_key(0)); it->Valid() && it->key().size() == 9 && it->key()[0] == 'R'; it->Next()) {
-      if (it->value().size() != kRowBytes) continue;
+      if (it->value().size() != kRowBytes) {
+        errors_->check(rocksdb::Status::Corruption("inode row of " + std::to_string(it->value().size()) + " bytes"),
+                       "reading the inode table");
+        continue;
+      }
       const uint64_t row = get_be(it->key().data() + 1, 8);
       const uint64_t present = get_be(it->value().data(), 8);
       for (uint64_t i = 0; i < kRowInodes; i++)
@@ -140,10 +142,12 @@ class RocksInodeTable final : public InodeTable {
 
   Shard& shard(uint64_t ino) const { return shards_[((ino >> kRowShift) * 0x9e3779b97f4a7c15ull) >> 60]; }
   static char* rec_at(Row& r, uint64_t ino) { return r.bytes.data() + 8 + (ino & (kRowInodes - 1)) * kRecBytes; }
+  // Whether ino (of row r) is in the table: its bit of the row's present word.
+  static bool in_row(const Row& r, uint64_t ino) { return get_be(r.bytes.data(), 8) >> (ino & (kRowInodes - 1)) & 1; }
 
   // The cached row, read from the database (or empty) on a miss; s.mu held.
-  Row& row(Shard& s, uint64_t row) const {
-    auto it = s.rows.find(row);
+  Row& row(Shard& s, uint64_t n) const {
+    auto it = s.rows.find(n);
     if (it != s.rows.end()) {
       s.lru.splice(s.lru.begin(), s.lru, it->second.lru);
       return it->second;
@@ -155,14 +159,17 @@ class RocksInodeTable final : public InodeTable {
       s.lru.pop_back();
     }
     Row r;
-    const rocksdb::Status st = db_->Get(ro_, row_key(row), &r.bytes);
+    const rocksdb::Status st = db_->Get(ro_, row_key(n), &r.bytes);
+    if (st.ok() && r.bytes.size() != kRowBytes)  // (nothing but this file writes rows)
+      errors_->check(rocksdb::Status::Corruption("inode row of " + std::to_string(r.bytes.size()) + " bytes"),
+                     "reading an inode row");
     if (!st.ok() || r.bytes.size() != kRowBytes) {
-      errors_->check(st, "reading an inode row");
+      errors_->check(st, "reading an inode row");  // NotFound: a row not written yet
       r.bytes.assign(kRowBytes, '\0');
     }
-    s.lru.push_front(row);
+    s.lru.push_front(n);
     r.lru = s.lru.begin();
-    return s.rows.emplace(row, std::move(r)).first->second;
+    return s.rows.emplace(n, std::move(r)).first->second;
   }
 
   void write_back(uint64_t row, Row* r) const {
