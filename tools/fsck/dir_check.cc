@@ -175,7 +175,7 @@ class DirWalk {
     struct Look {
       std::optional<InodeRec> t;
       bool newly = false, another_holder = false;
-      uint64_t dir;
+      uint64_t dir = 0;  // the directory holding the entry
     } lk;
     lk.dir = dir;
     if (dot || dotdot) {

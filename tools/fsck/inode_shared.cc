@@ -2,24 +2,18 @@
 // filesystem a block of regular file data may belong to several files: the
 // refcountbt holds one record per shared extent (start agbno, length,
 // refcount >= 2; CoW staging records have the top bit of start set and are
-// claimed by the AG phase (Owner::kCowStaging), which also hands the shared records over in
-// AgTotals::shared).  Files' claims of shared blocks are counted here
-// instead of claimed, and every shared extent is claimed once at the end,
-// so the space map sees no overlap where the refcountbt says the sharing is
-// legitimate, and a refcount the files do not bear out is reported.  Format:
+// claimed by the AG phase as Owner::kCowStaging).  The AG phase hands the
+// shared records over in AgTotals::shared.  Files' claims of shared blocks
+// are counted here instead of claimed, and every shared extent is claimed
+// once at the end, so the space map sees no overlap where the refcountbt
+// says the sharing is legitimate, and a refcount the files do not bear out
+// (block by block) is reported.  Format:
 // XFS Algorithms & Data Structures, "Reference Count B+tree".
 #include <algorithm>
-#include <cerrno>
 
-#include "btree/sbtree.h"
-#include "fs/ag.h"
 #include "tools/fsck/inode_check.h"
 
 namespace xfsfuse::fsck {
-
-namespace {
-constexpr uint32_t kCowFlag = 1u << 31;
-}  // namespace
 
 SharedBlocks::SharedBlocks(Context& cx) : cx_(cx), ags_(cx.sb.agcount) {
   // The AG phase walked the refcountbt and kept its sound shared records.
