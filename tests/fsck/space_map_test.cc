@@ -33,6 +33,22 @@ std::vector<std::string> lines(const Reporter& r) {
   return out;
 }
 
+// A Scratch over mem bytes in a fresh directory under the temp directory;
+// both go when it does.  Declare the tables after it: they go first.
+struct TempScratch {
+  TempScratch(const char* name, size_t mem) : dir(std::filesystem::temp_directory_path() / name) {
+    std::filesystem::create_directories(dir);
+    std::string err;
+    REQUIRE(Scratch::open(dir.string(), mem, &scratch, &err) == 0);
+  }
+  ~TempScratch() {
+    scratch.reset();
+    std::filesystem::remove_all(dir);
+  }
+  std::filesystem::path dir;
+  std::unique_ptr<Scratch> scratch;
+};
+
 }  // namespace
 
 TEST_CASE("fsck space map: overlaps, gaps and coverage", "[fsck]") {
@@ -61,14 +77,10 @@ TEST_CASE("fsck space map: overlaps, gaps and coverage", "[fsck]") {
 
 TEST_CASE("fsck space map: RocksDB scratch store gives the memory store's verdicts", "[fsck]") {
   const fs::Superblock sb = small_sb();
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "xfsfuse-space-map-test";
-  std::filesystem::create_directories(dir);
-  std::unique_ptr<Scratch> scratch;
-  std::string err;
-  REQUIRE(Scratch::open(dir.string(), 8u << 20, &scratch, &err) == 0);
+  TempScratch ts("xfsfuse-space-map-test", 8u << 20);
   Reporter rm(false, stdout), rs(false, stdout);
   auto mem = make_memory_space_map(sb, &rm);
-  auto rocks = scratch->space_map(sb, &rs);
+  auto rocks = ts.scratch->space_map(sb, &rs);
   std::mt19937 rng(42);
   const Owner owners[] = {Owner::kFree, Owner::kData, Owner::kBmbt, Owner::kInodes};
   for (int i = 0; i < 3000; i++) {
@@ -83,19 +95,14 @@ TEST_CASE("fsck space map: RocksDB scratch store gives the memory store's verdic
   CHECK(rm.count() > 100);
   CHECK(lines(rm) == lines(rs));
   rocks.reset();
-  scratch.reset();
-  CHECK(std::filesystem::is_empty(dir));
-  std::filesystem::remove_all(dir);
+  ts.scratch.reset();
+  CHECK(std::filesystem::is_empty(ts.dir));  // the Scratch removed its database
 }
 
 TEST_CASE("fsck inode table: RocksDB scratch table behaves as the memory one", "[fsck]") {
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "xfsfuse-inode-table-test";
-  std::filesystem::create_directories(dir);
-  std::unique_ptr<Scratch> scratch;
-  std::string err;
-  REQUIRE(Scratch::open(dir.string(), 8u << 20, &scratch, &err) == 0);
+  TempScratch ts("xfsfuse-inode-table-test", 8u << 20);
   auto mem = make_memory_inode_table();
-  auto rocks = scratch->inode_table();
+  auto rocks = ts.scratch->inode_table();
   for (InodeTable* t : {mem.get(), rocks.get()}) {
     for (uint64_t ino = 128; ino < 128 + 640; ino++) REQUIRE(t->add(ino, ino % 3 == 0));
     CHECK_FALSE(t->add(200, false));
@@ -124,21 +131,14 @@ TEST_CASE("fsck inode table: RocksDB scratch table behaves as the memory one", "
     CHECK(n == 640);
     CHECK(freed == 213);
   }
-  rocks.reset();
-  scratch.reset();
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("fsck inode table: RocksDB rows through a cache of a few rows, from four threads", "[fsck]") {
   // 1 MiB of scratch memory caches ~150 rows of 64 inodes; 2,000 rows are
   // touched, so rows are written back and read again all the time.
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "xfsfuse-inode-rows-test";
-  std::filesystem::create_directories(dir);
-  std::unique_ptr<Scratch> scratch;
-  std::string err;
-  REQUIRE(Scratch::open(dir.string(), 1u << 20, &scratch, &err) == 0);
+  TempScratch ts("xfsfuse-inode-rows-test", 1u << 20);
   auto mem = make_memory_inode_table();
-  auto rocks = scratch->inode_table();
+  auto rocks = ts.scratch->inode_table();
   std::mt19937_64 rng(42);
   std::vector<uint64_t> inos;
   for (uint64_t row = 0; row < 2000; row++)
@@ -190,8 +190,5 @@ TEST_CASE("fsck inode table: RocksDB rows through a cache of a few rows, from fo
     REQUIRE((a && b));
     CHECK((a->links_seen == b->links_seen && a->mode == b->mode && a->parent == b->parent));
   }
-  CHECK(scratch->error().empty());
-  rocks.reset();
-  scratch.reset();
-  std::filesystem::remove_all(dir);
+  CHECK(ts.scratch->error().empty());
 }
