@@ -150,6 +150,7 @@ bc::HeaderLayout da3_layout(std::string name, const std::vector<uint16_t>& leaf_
   l.blkno_off = offsetof(xd_da3_blkinfo, blkno);
   l.uuid_off = offsetof(xd_da3_blkinfo, uuid);
   l.owner_off = offsetof(xd_da3_blkinfo, owner);
+  l.lsn_off = offsetof(xd_da3_blkinfo, lsn);
   l.owner_size = 8;
   return l;
 }

@@ -204,6 +204,7 @@ bc::HeaderLayout layout(SbtreeKind k) {
       .uuid_off = offsetof(xd_btree_sblock, bb_uuid),
       .owner_off = offsetof(xd_btree_sblock, bb_owner),
       .owner_size = 4,
+      .lsn_off = offsetof(xd_btree_sblock, bb_lsn),
   };
 }
 

@@ -35,7 +35,8 @@ bool HeaderBufOps::check_fields(std::span<const std::byte> data, uint64_t daddr,
                                 std::string* why) const {
   const size_t n = data.size();
   if (!fits(l_.magic_off, l_.magic_size, n) || !fits(l_.crc_off, 4, n) || !fits(l_.blkno_off, 8, n) ||
-      !fits(l_.uuid_off, 16, n) || !fits(l_.owner_off, l_.owner_size, n) || l_.crc_len > n) {
+      !fits(l_.uuid_off, 16, n) || !fits(l_.owner_off, l_.owner_size, n) || !fits(l_.lsn_off, 8, n) ||
+      l_.crc_len > n) {
     *why = "buffer of " + std::to_string(n) + " bytes is too short for its header";
     return false;
   }
@@ -68,8 +69,12 @@ bool HeaderBufOps::verify_read(const VerifyInput& in, std::string* why) const {
   return true;
 }
 
-bool HeaderBufOps::verify_write(std::span<std::byte> data, uint64_t daddr, const Uuid* uuid, std::string* why) const {
+bool HeaderBufOps::verify_write(std::span<std::byte> data, uint64_t daddr, const Uuid* uuid, uint64_t lsn,
+                                std::string* why) const {
   if (!check_fields(data, daddr, uuid, why)) return false;
+  if (lsn != 0 && l_.lsn_off >= 0) {
+    for (int i = 0; i < 8; i++) data[l_.lsn_off + i] = static_cast<std::byte>(lsn >> (56 - 8 * i));
+  }
   if (l_.crc_off >= 0) {
     auto s = l_.crc_len ? data.first(std::min(l_.crc_len, data.size())) : data;
     xfs_cksum_update(s, static_cast<size_t>(l_.crc_off));

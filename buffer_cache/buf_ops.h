@@ -37,9 +37,12 @@ class BufOps {
   virtual const char* name() const = 0;
   /// Checks a buffer just read.  Returns true, or false with a short reason in *why.
   virtual bool verify_read(const VerifyInput& in, std::string* why) const = 0;
-  /// Checks a buffer about to be written and recomputes its CRC in place.
-  /// Returns true, or false with *why (the write is refused).
-  virtual bool verify_write(std::span<std::byte> data, uint64_t daddr, const Uuid* uuid, std::string* why) const = 0;
+  /// Checks a buffer about to be written, stamps lsn into its LSN field (if
+  /// the structure has one and lsn != 0; 0 leaves the field as it is) and
+  /// then recomputes its CRC in place.  Returns true, or false with *why (the
+  /// write is refused).
+  virtual bool verify_write(std::span<std::byte> data, uint64_t daddr, const Uuid* uuid, uint64_t lsn,
+                            std::string* why) const = 0;
   /// Whether the buffer's owner field names owner (an AG number or inode
   /// number).  Cheap; run on every get that names an owner.
   virtual bool owner_ok(std::span<const std::byte> data, uint64_t owner) const { return true; }
@@ -59,6 +62,7 @@ struct HeaderLayout {
   int uuid_off = -1;              ///< 16 bytes: must equal the filesystem's metadata uuid
   int owner_off = -1;
   unsigned owner_size = 8;        ///< 4 (AG number) or 8 (inode number)
+  int lsn_off = -1;               ///< 8 bytes: the LSN of the last change (stamped by verify_write)
 };
 
 class HeaderBufOps : public BufOps {
@@ -66,7 +70,8 @@ class HeaderBufOps : public BufOps {
   explicit HeaderBufOps(HeaderLayout layout) : l_(std::move(layout)) {}
   const char* name() const override { return l_.name.c_str(); }
   bool verify_read(const VerifyInput& in, std::string* why) const override;
-  bool verify_write(std::span<std::byte> data, uint64_t daddr, const Uuid* uuid, std::string* why) const override;
+  bool verify_write(std::span<std::byte> data, uint64_t daddr, const Uuid* uuid, uint64_t lsn,
+                    std::string* why) const override;
   bool owner_ok(std::span<const std::byte> data, uint64_t owner) const override;
   const HeaderLayout& layout() const { return l_; }
 

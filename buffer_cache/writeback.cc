@@ -41,7 +41,7 @@ int BufferCache::write_locked(Buffer* b) {
   if (b->ops) {
     std::string why;
     Uuid uuid;
-    if (!b->ops->verify_write({b->addr, b->size}, b->daddr, uuid_snapshot(&uuid), &why)) {
+    if (!b->ops->verify_write({b->addr, b->size}, b->daddr, uuid_snapshot(&uuid), /*lsn=*/0, &why)) {
       report(b, b->ops->name(), "refusing to write back: " + why);
       return EUCLEAN;
     }

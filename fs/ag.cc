@@ -34,7 +34,7 @@ class AgfOps : public AgHeaderOps {
   explicit AgfOps(const Superblock* sb)
       : AgHeaderOps({.name = "AGF", .magic_off = 0, .magic_size = 4, .magics = {kAgfMagic},
                      .crc_off = offsetof(xd_agf, agf_crc), .crc_len = 0,
-                     .uuid_off = offsetof(xd_agf, agf_uuid)},
+                     .uuid_off = offsetof(xd_agf, agf_uuid), .lsn_off = offsetof(xd_agf, agf_lsn)},
                     sb) {}
   bool verify_read(const bc::VerifyInput& in, std::string* why) const override {
     if (!HeaderBufOps::verify_read(in, why)) return false;
@@ -56,7 +56,7 @@ class AgiOps : public AgHeaderOps {
   explicit AgiOps(const Superblock* sb)
       : AgHeaderOps({.name = "AGI", .magic_off = 0, .magic_size = 4, .magics = {kAgiMagic},
                      .crc_off = offsetof(xd_agi, agi_crc), .crc_len = 0,
-                     .uuid_off = offsetof(xd_agi, agi_uuid)},
+                     .uuid_off = offsetof(xd_agi, agi_uuid), .lsn_off = offsetof(xd_agi, agi_lsn)},
                     sb) {}
   bool verify_read(const bc::VerifyInput& in, std::string* why) const override {
     if (!HeaderBufOps::verify_read(in, why)) return false;
@@ -78,7 +78,7 @@ class AgflOps : public AgHeaderOps {
   explicit AgflOps(const Superblock* sb)
       : AgHeaderOps({.name = "AGFL", .magic_off = 0, .magic_size = 4, .magics = {kAgflMagic},
                      .crc_off = offsetof(xd_agfl, agfl_crc), .crc_len = 0,
-                     .uuid_off = offsetof(xd_agfl, agfl_uuid)},
+                     .uuid_off = offsetof(xd_agfl, agfl_uuid), .lsn_off = offsetof(xd_agfl, agfl_lsn)},
                     sb) {}
   bool verify_read(const bc::VerifyInput& in, std::string* why) const override {
     if (!HeaderBufOps::verify_read(in, why)) return false;

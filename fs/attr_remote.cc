@@ -32,6 +32,7 @@ const bc::HeaderBufOps& remote_ops() {
     l.blkno_off = offsetof(xd_attr3_rmt_hdr, rm_blkno);
     l.uuid_off = offsetof(xd_attr3_rmt_hdr, rm_uuid);
     l.owner_off = offsetof(xd_attr3_rmt_hdr, rm_owner);
+    l.lsn_off = offsetof(xd_attr3_rmt_hdr, rm_lsn);
     return l;
   }());
   return ops;

@@ -29,6 +29,7 @@ bc::HeaderLayout dir3_header_layout(const char* name, uint32_t magic) {
   l.blkno_off = offsetof(xd_dir3_blk_hdr, blkno);
   l.uuid_off = offsetof(xd_dir3_blk_hdr, uuid);
   l.owner_off = offsetof(xd_dir3_blk_hdr, owner);
+  l.lsn_off = offsetof(xd_dir3_blk_hdr, lsn);
   return l;
 }
 

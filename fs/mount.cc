@@ -31,6 +31,7 @@ const bc::HeaderLayout kBmbtLayout{
     .uuid_off = offsetof(xd_btree_lblock, bb_uuid),
     .owner_off = offsetof(xd_btree_lblock, bb_owner),
     .owner_size = 8,
+    .lsn_off = offsetof(xd_btree_lblock, bb_lsn),
 };
 
 // Fsblocks per inode cluster: 16 KiB for 512-byte inodes (the kernel reads

@@ -125,6 +125,7 @@ const bc::BufOps& superblock_ops() {
       .magics = {kSbMagic},
       .crc_off = static_cast<int>(kSbCrcOff),
       .crc_len = 0,  // the buffer is the sector: the CRC covers all of it
+      .lsn_off = static_cast<int>(offsetof(xd_dsb, sb_lsn)),
   });
   return ops;
 }

@@ -42,6 +42,7 @@ const bc::HeaderBufOps& symlink_ops() {
     l.blkno_off = offsetof(xd_dsymlink_hdr, sl_blkno);
     l.uuid_off = offsetof(xd_dsymlink_hdr, sl_uuid);
     l.owner_off = offsetof(xd_dsymlink_hdr, sl_owner);
+    l.lsn_off = offsetof(xd_dsymlink_hdr, sl_lsn);
     return l;
   }());
   return ops;
