@@ -47,7 +47,7 @@ int form_of(Mount& m, const CachedInode& ip, Form* out) {
     case ForkFormat::kExtents:
     case ForkFormat::kBtree:
       // An extents fork with no extents is how an inode keeps an emptied attr fork.
-      if (!ip.attr.empty()) *out = Form::kBlocks;
+      if (!ip.af.extents.empty()) *out = Form::kBlocks;
       return 0;
     default:
       return m.report_corruption("attr fork", ip.daddr,

@@ -158,7 +158,7 @@ int root_hole(Mount& m, const CachedInode& ip, int err) {
 // Leaves a walk may visit: a longer forw chain must loop.
 uint64_t fork_blocks(const CachedInode& ip) {
   uint64_t n = 0;
-  for (const Extent& e : ip.attr) n += e.blockcount;
+  for (const Extent& e : ip.af.extents) n += e.blockcount;
   return n;
 }
 

@@ -29,6 +29,12 @@ Extent decode_bmbt_rec(const xd_bmbt_rec& r) {
   return e;
 }
 
+xd_bmbt_rec encode_bmbt_rec(const Extent& e) {
+  const uint64_t l0 = uint64_t{e.unwritten} << 63 | (e.startoff & mask(54)) << 9 | (e.startblock >> 43 & mask(9));
+  const uint64_t l1 = (e.startblock & mask(43)) << 21 | (e.blockcount & mask(21));
+  return xd_bmbt_rec{to_be64(l0), to_be64(l1)};
+}
+
 uint64_t fsblock_to_daddr(const Superblock& sb, uint64_t fsblock) {
   const uint64_t agno = fsblock >> sb.agblklog, agbno = fsblock & mask(sb.agblklog);
   return (agno * sb.agblocks + agbno) << (sb.blocklog - 9);

@@ -30,6 +30,9 @@ struct Extent {
 };
 
 Extent decode_bmbt_rec(const xd_bmbt_rec& r);
+/// Packs e into a bmbt record (the inverse of decode_bmbt_rec; fields wider
+/// than their bit widths are truncated, so check_extent() first).
+xd_bmbt_rec encode_bmbt_rec(const Extent& e);
 
 /// 512-byte sector of an fsblock number.
 uint64_t fsblock_to_daddr(const Superblock& sb, uint64_t fsblock);

@@ -47,8 +47,8 @@ int dir_form(Mount& m, const CachedInode& ip, Form* form, bool check_size) {
     default:
       return m.report_corruption("inode", ip.daddr, at + "data fork format is not local, extents or btree");
   }
-  if (ip.data.empty()) return m.report_corruption("inode", ip.daddr, at + "no data blocks");
-  const uint64_t last = ip.data.back().startoff + ip.data.back().blockcount;
+  if (ip.df.extents.empty()) return m.report_corruption("inode", ip.daddr, at + "no data blocks");
+  const uint64_t last = ip.df.extents.back().startoff + ip.df.extents.back().blockcount;
   if (last <= g.blkfsbs) {
     if (check_size && ip.core.size != g.blksize)
       return m.report_corruption("inode", ip.daddr, at + "block form but di_size " + std::to_string(ip.core.size));

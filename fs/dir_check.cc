@@ -47,7 +47,7 @@ const bc::BufOps& free_ops() {
 // then fails with ENOENT).
 std::vector<uint64_t> mapped_blocks(const DeepCheck& c, uint64_t lo, uint64_t hi) {
   std::vector<uint64_t> v;
-  for (const Extent& e : c.ip.data) {
+  for (const Extent& e : c.ip.df.extents) {
     const uint64_t a = std::max(e.startoff, lo), b = std::min(e.startoff + e.blockcount, hi);
     for (uint64_t blk = a / c.g.blkfsbs; a < b && blk * c.g.blkfsbs < b; blk++)
       if (v.empty() || v.back() != blk * c.g.blkfsbs) v.push_back(blk * c.g.blkfsbs);

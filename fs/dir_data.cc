@@ -289,7 +289,7 @@ int data_iterate(Mount& m, const CachedInode& ip, bool block_form, uint64_t cook
   }
   const uint64_t first_db = start / g.blksize;
   uint64_t last_db = UINT64_MAX;
-  for (const Extent& e : ip.data) {
+  for (const Extent& e : ip.df.extents) {
     const uint64_t lo = std::max(e.startoff, first_db * g.blkfsbs);
     const uint64_t hi = std::min(e.startoff + e.blockcount, g.leaf_dablk);
     if (lo >= hi) continue;

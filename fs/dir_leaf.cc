@@ -67,7 +67,7 @@ bool leaf_check(std::span<const std::byte> b, std::string* why) {
 // Leaf blocks ip maps: a bound on any walk along forw links.
 uint64_t leaf_blocks(const CachedInode& ip, const Geometry& g) {
   uint64_t fsbs = 0;
-  for (const Extent& e : ip.data) {
+  for (const Extent& e : ip.df.extents) {
     const uint64_t lo = std::max(e.startoff, g.leaf_dablk), hi = std::min(e.startoff + e.blockcount, g.free_dablk);
     if (lo < hi) fsbs += hi - lo;
   }

@@ -42,11 +42,11 @@ int Mount::read_data(const CachedInode& ip, uint64_t off, size_t len, std::byte*
   const uint64_t end = off + len;
   while (pos < end) {
     const uint64_t fsb = pos >> bl;
-    auto it = find_extent(ip.data, fsb);
+    auto it = find_extent(ip.df.extents, fsb);
     uint64_t run_end;  // byte offset where this piece stops
-    if (it == ip.data.end() || it->startoff > fsb) {
+    if (it == ip.df.extents.end() || it->startoff > fsb) {
       // A hole up to the next extent (or to the end).
-      run_end = it == ip.data.end() ? end : std::min(end, it->startoff << bl);
+      run_end = it == ip.df.extents.end() ? end : std::min(end, it->startoff << bl);
       std::memset(dst + (pos - off), 0, run_end - pos);
     } else {
       run_end = std::min(end, (it->startoff + it->blockcount) << bl);
@@ -67,7 +67,7 @@ int Mount::read_data(const CachedInode& ip, uint64_t off, size_t len, std::byte*
 int Mount::map_blocks(const CachedInode& ip, bool attr_fork, uint64_t fsb, uint32_t count,
                       std::vector<bc::DiskRange>* maps) {
   maps->clear();
-  const std::vector<Extent>& ext = attr_fork ? ip.attr : ip.data;
+  const std::vector<Extent>& ext = attr_fork ? ip.af.extents : ip.df.extents;
   const uint64_t end = fsb + count;
   const uint32_t sects_per_block = sb_.blocksize >> 9;
   for (auto it = find_extent(ext, fsb); fsb < end; ++it) {

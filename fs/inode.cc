@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
@@ -47,6 +48,58 @@ Timestamp decode_timestamp(uint64_t raw_be, bool bigtime) {
   }
   return t;
 }
+
+uint64_t encode_timestamp(const Timestamp& t, bool bigtime) {
+  if (bigtime) {
+    const int64_t min = -static_cast<int64_t>(kBigtimeEpochOffset);
+    const int64_t max = static_cast<int64_t>(UINT64_MAX / 1000000000u) - static_cast<int64_t>(kBigtimeEpochOffset) - 1;
+    const int64_t sec = std::clamp(t.sec, min, max);
+    return to_be64(static_cast<uint64_t>(sec + static_cast<int64_t>(kBigtimeEpochOffset)) * 1000000000u + t.nsec);
+  }
+  const int64_t sec = std::clamp<int64_t>(t.sec, INT32_MIN, INT32_MAX);
+  return to_be64(uint64_t{static_cast<uint32_t>(static_cast<int32_t>(sec))} << 32 | t.nsec);
+}
+
+void encode_inode_core(const Inode& n, std::span<std::byte> raw) {
+  xd_dinode d;
+  std::memcpy(&d, raw.data(), sizeof d);
+  d.di_mode = to_be16(n.mode);
+  d.di_format = static_cast<uint8_t>(n.format);
+  d.di_onlink = 0;
+  d.di_uid = to_be32(n.uid);
+  d.di_gid = to_be32(n.gid);
+  d.di_nlink = to_be32(n.nlink);
+  d.di_projid_lo = to_be16(static_cast<uint16_t>(n.projid));
+  d.di_projid_hi = to_be16(static_cast<uint16_t>(n.projid >> 16));
+  d.di_size = to_be64(n.size);
+  d.di_nblocks = to_be64(n.nblocks);
+  d.di_extsize = to_be32(n.extsize);
+  if (n.flags2 & kDiflag2Nrext64) {
+    d.di_big_nextents = to_be64(n.nextents);
+    d.di_nextents = to_be32(n.anextents);
+    d.di_anextents = 0;
+  } else {
+    d.di_big_nextents = 0;
+    d.di_nextents = to_be32(static_cast<uint32_t>(n.nextents));
+    d.di_anextents = to_be16(static_cast<uint16_t>(n.anextents));
+  }
+  d.di_forkoff = n.forkoff;
+  d.di_aformat = n.aformat;
+  d.di_flags = to_be16(n.flags);
+  d.di_flags2 = to_be64(n.flags2);
+  d.di_gen = to_be32(n.gen);
+  d.di_next_unlinked = to_be32(n.next_unlinked);
+  d.di_changecount = to_be64(n.changecount);
+  const bool bigtime = n.flags2 & kDiflag2Bigtime;
+  d.di_atime = encode_timestamp(n.atime, bigtime);
+  d.di_mtime = encode_timestamp(n.mtime, bigtime);
+  d.di_ctime = encode_timestamp(n.ctime, bigtime);
+  d.di_crtime = encode_timestamp(n.crtime, bigtime);
+  std::memcpy(raw.data(), &d, sizeof d);
+  inode_update_crc(raw);
+}
+
+void inode_update_crc(std::span<std::byte> raw) { bc::xfs_cksum_update(raw, offsetof(xd_dinode, di_crc)); }
 
 void decode_inode_core(const Superblock& sb, uint64_t ino, std::span<const std::byte> raw, Inode* out) {
   xd_dinode d;

@@ -67,6 +67,19 @@ struct Inode {
 
 /// Decodes a timestamp field (raw big-endian bits, as stored).
 Timestamp decode_timestamp(uint64_t raw_be, bool bigtime);
+/// Encodes t as a timestamp field (raw big-endian bits); without bigtime
+/// the seconds are clamped to the signed 32-bit range, with it to
+/// [1901-12-13T20:45:52Z, 2486-07-02T22:20:15Z] as the kernel clamps.
+uint64_t encode_timestamp(const Timestamp& t, bool bigtime);
+
+/// Writes the fields of n (the ones Inode models) into the inode core at the
+/// start of raw (inodesize bytes), leaving every other byte as it is (magic,
+/// version, uuid, di_ino, di_lsn, di_cowextsize...), then recomputes the
+/// inode's CRC.  The forks are the caller's: write them before calling this,
+/// or call inode_update_crc() after.  n.format / n.aformat are stored as given.
+void encode_inode_core(const Inode& n, std::span<std::byte> raw);
+/// Recomputes the CRC of the inode in raw (inodesize bytes).
+void inode_update_crc(std::span<std::byte> raw);
 
 /// Decodes the core of the inode ino from raw (at least kInodeCoreSize
 /// bytes) without judging any field: for checkers that judge each field

@@ -50,11 +50,6 @@ uint32_t inode_cluster_blocks(const Superblock& sb) {
 
 }  // namespace
 
-std::span<const std::byte> CachedInode::fork_bytes(bool attr_fork) const {
-  const size_t start = kInodeCoreSize + (attr_fork ? fork_size(core, false) : 0);
-  return std::span<const std::byte>(raw).subspan(start, fork_size(core, attr_fork));
-}
-
 int Mount::open(const std::string& path, const MountOptions& opts, std::unique_ptr<Mount>* out, std::string* err) {
   std::unique_ptr<Mount> m(new Mount());
   m->opts_ = opts;
@@ -122,6 +117,8 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
   }
   m->cache_->set_uuid(sb.meta_uuid);
   m->ag_ = std::make_unique<AgHeaders>(m->sb_);
+  m->perag_ = std::make_unique<PerAgTable>(m->sb_, m->cache_.get(), m->ag_.get());
+  m->icache_ = std::make_unique<InodeCache>(opts.inode_cache);
   m->cluster_blocks_ = inode_cluster_blocks(sb);
   m->bmbt_ops_ = std::make_unique<bc::HeaderBufOps>(kBmbtLayout);
 
@@ -144,7 +141,7 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
 
 Mount::~Mount() {
   // The cache's buffers hold pool pages and vmap areas: free them first.
-  icache_.clear();
+  icache_.reset();
   cache_.reset();
   vm_.reset();
   pool_.reset();
@@ -173,135 +170,6 @@ int Mount::check_log_state(std::string* err) {
 int Mount::report_corruption(const char* structure, uint64_t daddr, const std::string& why) {
   std::fprintf(stderr, "xfsfuse: metadata corruption: %s at daddr 0x%" PRIx64 ": %s\n", structure, daddr, why.c_str());
   return EUCLEAN;
-}
-
-int Mount::iget(uint64_t ino, InodeRef* out) {
-  {
-    std::lock_guard<std::mutex> g(icache_mu_);
-    auto it = icache_.find(ino);
-    if (it != icache_.end()) {
-      *out = it->second;
-      return 0;
-    }
-  }
-  std::shared_ptr<CachedInode> ip;
-  if (int err = build_inode(ino, &ip)) return err;
-  std::lock_guard<std::mutex> g(icache_mu_);
-  auto [it, inserted] = icache_.emplace(ino, std::move(ip));
-  *out = it->second;
-  if (inserted && icache_.size() > opts_.inode_cache) trim_icache_locked();
-  return 0;
-}
-
-void Mount::drop_caches(uint64_t* inodes, uint64_t* buffers) {
-  uint64_t dropped = 0;
-  {
-    std::lock_guard<std::mutex> g(icache_mu_);
-    for (auto it = icache_.begin(); it != icache_.end();) {
-      if (it->second.use_count() == 1) {
-        it = icache_.erase(it);
-        dropped++;
-      } else {
-        ++it;
-      }
-    }
-  }
-  const size_t evicted = cache_->drop_caches();
-  if (inodes != nullptr) *inodes = dropped;
-  if (buffers != nullptr) *buffers = evicted;
-}
-
-size_t Mount::inodes_cached() {
-  std::lock_guard<std::mutex> g(icache_mu_);
-  return icache_.size();
-}
-
-void Mount::trim_icache_locked() {
-  const size_t target = opts_.inode_cache - opts_.inode_cache / 4;
-  for (auto it = icache_.begin(); it != icache_.end() && icache_.size() > target;) {
-    if (it->second.use_count() == 1)
-      it = icache_.erase(it);
-    else
-      ++it;
-  }
-}
-
-int Mount::read_inode_cluster(uint32_t agno, uint32_t agbno, bc::BufHandle* out, uint32_t* first) {
-  *first = agbno & ~(cluster_blocks_ - 1);
-  const uint64_t daddr = (uint64_t{agno} * sb_.agblocks + *first) << (sb_.blocklog - 9);
-  const bc::DiskRange map{daddr, cluster_blocks_ << (sb_.blocklog - 9)};
-  return cache_->get({&map, 1}, nullptr, bc::kAnyOwner, bc::kGetShared, out);
-}
-
-int Mount::build_inode(uint64_t ino, std::shared_ptr<CachedInode>* out) {
-  InodeLocation loc;
-  if (!locate_inode(sb_, ino, &loc)) return EINVAL;
-  // Read the whole inode cluster holding it: one I/O serves its neighbours.
-  uint32_t first = 0;
-  bc::BufHandle h;
-  if (int err = read_inode_cluster(loc.agno, loc.agbno, &h, &first)) return err;
-  auto ip = std::make_shared<CachedInode>();
-  ip->daddr = loc.daddr;
-  const size_t at = (size_t{loc.agbno - first} << sb_.blocklog) + loc.offset;
-  ip->raw.assign(h.data() + at, h.data() + at + sb_.inodesize);
-  h.release();
-  std::string why;
-  if (int err = decode_inode(sb_, ino, ip->raw, &ip->core, &why))
-    return err == ENOENT ? ENOENT : report_corruption("inode", loc.daddr, "inode " + std::to_string(ino) + ": " + why);
-  if (int err = load_fork(ip.get(), false, loc.daddr)) return err;
-  if (ip->has_attr_fork())
-    if (int err = load_fork(ip.get(), true, loc.daddr)) return err;
-  *out = std::move(ip);
-  return 0;
-}
-
-int Mount::load_fork(CachedInode* ip, bool attr_fork, uint64_t daddr) {
-  const Inode& n = ip->core;
-  const auto format = attr_fork ? static_cast<ForkFormat>(n.aformat) : n.format;
-  std::vector<Extent>* ext = attr_fork ? &ip->attr : &ip->data;
-  const char* fork = attr_fork ? "attr" : "data";
-  std::string why;
-  if (format == ForkFormat::kExtents) {
-    if (decode_extent_fork(sb_, n, ip->raw, attr_fork, ext, &why))
-      return report_corruption("inode", daddr, "inode " + std::to_string(n.ino) + " " + fork + " fork: " + why);
-    return 0;
-  }
-  if (format != ForkFormat::kBtree) return 0;  // local and device forks live in raw
-  btree::BmbtFault fault;
-  uint64_t leaf_daddr = 0;  // the block whose records emit() is being given
-  auto read = [&](uint64_t fsblock, bc::BufHandle* h) {
-    const Extent blk{0, fsblock, 1, false};
-    if (check_extent(sb_, blk, &why)) {
-      fault.daddr = daddr;
-      fault.why = "pointer to fsblock " + std::to_string(fsblock) + " outside the filesystem";
-      return EUCLEAN;
-    }
-    const bc::DiskRange map{fsblock_to_daddr(sb_, fsblock), sb_.blocksize >> 9};
-    leaf_daddr = map.daddr;
-    return cache_->get({&map, 1}, bmbt_ops_.get(), n.ino, bc::kGetShared, h);
-  };
-  auto emit = [&](const xd_bmbt_rec& r) {
-    const Extent e = decode_bmbt_rec(r);
-    fault.daddr = leaf_daddr;
-    if (check_extent(sb_, e, &fault.why)) return EUCLEAN;
-    if (!ext->empty() && e.startoff < ext->back().startoff + ext->back().blockcount) {
-      fault.why = "extent at file block " + std::to_string(e.startoff) + " overlaps the one before it";
-      return EUCLEAN;
-    }
-    ext->push_back(e);
-    return 0;
-  };
-  const int err = btree::bmbt_walk(ip->fork_bytes(attr_fork), sb_.blocksize, read, emit, &fault);
-  const uint64_t want = attr_fork ? n.anextents : n.nextents;
-  if (err == EUCLEAN && !fault.why.empty())
-    return report_corruption(fault.daddr ? "bmbt block" : "inode", fault.daddr ? fault.daddr : daddr,
-                             "inode " + std::to_string(n.ino) + " " + fork + " fork: " + fault.why);
-  if (err) return err;
-  if (ext->size() != want)
-    return report_corruption("inode", daddr, "inode " + std::to_string(n.ino) + " " + fork + " fork: bmbt holds " +
-                                                 std::to_string(ext->size()) + " extents, di_nextents says " +
-                                                 std::to_string(want));
-  return 0;
 }
 
 }  // namespace xfsfuse::fs

@@ -1,11 +1,12 @@
-// fs/mount.h — a mounted XFS image: superblock, buffer cache, in-core inodes.
+// fs/mount.h — a mounted XFS image: the wiring of superblock, buffer cache,
+// per-AG state and inode cache.
 //
 // Mount::open() reads and judges the superblock, checks that the log is
 // clean (or accepts a dirty one with norecovery), and builds the vmap/ pool,
-// the Vmap and the buffer cache the rest of fs/ reads through.  iget() gives
-// shared, immutable in-core inodes (decoded core, the raw inode bytes for
-// local forks, and the extent maps of both forks, bmbt forks of any depth
-// flattened).  read_dablk() reads one directory block (1 << sb_dirblklog
+// the Vmap, the buffer cache the rest of fs/ reads through, the per-AG table
+// (fs/perag.h) and the inode cache (fs/icache.h).  iget() gives the one
+// in-core inode of a number (fs/incore_inode.h: decoded core, both forks in
+// memory, bmbt forks of any depth flattened into extent lists).  read_dablk() reads one directory block (1 << sb_dirblklog
 // fsblocks, of a directory's data fork) or one attr block (1 fsblock, attr
 // fork) as ONE buffer with one map per extent it crosses, mapped contiguous
 // through vmap/.
@@ -18,16 +19,17 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "buffer_cache/buffer_cache.h"
 #include "fs/ag.h"
 #include "fs/bmap.h"
+#include "fs/icache.h"
+#include "fs/incore_inode.h"
 #include "fs/inode.h"
+#include "fs/perag.h"
 #include "fs/superblock.h"
 #include "vmap/page_pool.h"
 #include "vmap/shrinker.h"
@@ -46,19 +48,6 @@ struct MountOptions {
   /// directory.  false: for checkers (xfsfuse-fsck), which judge it themselves.
   bool check_root = true;
 };
-
-/// One in-core inode, immutable once built (the image is read-only).
-struct CachedInode {
-  Inode core;
-  uint64_t daddr = 0;              ///< 512-byte sector of the block holding the inode (for log lines)
-  std::vector<std::byte> raw;      ///< the inodesize bytes as on disk (local forks live here)
-  std::vector<Extent> data;        ///< data fork extents, sorted by startoff (extents or btree format)
-  std::vector<Extent> attr;        ///< attr fork extents, sorted by startoff
-  /// The literal bytes of a fork (local format: the short-form dir, symlink or attrs).
-  std::span<const std::byte> fork_bytes(bool attr_fork) const;
-  bool has_attr_fork() const { return core.forkoff != 0; }
-};
-using InodeRef = std::shared_ptr<const CachedInode>;
 
 /// statfs numbers, as the kernel's XFS reports them (xfs_fs_statfs).
 struct StatFs {
@@ -88,8 +77,14 @@ class Mount {
   /// Warnings the mount produced (dirty log with norecovery, unknown ro_compat bits).
   const std::vector<std::string>& warnings() const { return warnings_; }
 
-  /// Gets the in-core inode ino.  Returns 0, EINVAL (not a valid inode
-  /// number for this filesystem), ENOENT (a free inode: mode 0), EUCLEAN.
+  /// Per-AG in-core state (counters, AGF / AGI locks).
+  PerAgTable& perag() { return *perag_; }
+  /// The verifiers of the AG headers.
+  const AgHeaders& ag_headers() const { return *ag_; }
+
+  /// Gets the in-core inode ino (the same object for every caller while
+  /// anyone holds it).  Returns 0, EINVAL (not a valid inode number for this
+  /// filesystem), ENOENT (a free inode: mode 0), EUCLEAN.
   int iget(uint64_t ino, InodeRef* out);
 
   /// Reads up to len bytes of a regular file (or remote symlink data) from
@@ -138,10 +133,11 @@ class Mount {
  private:
   Mount() = default;
   int check_log_state(std::string* err);
-  int build_inode(uint64_t ino, std::shared_ptr<CachedInode>* out);
-  // Fills ip->data or ip->attr from an extents- or btree-format fork.
+  // Reads inode ino from its cluster into the fresh object ip (the inode
+  // cache's loader).
+  int load_inode(uint64_t ino, CachedInode* ip);
+  // Fills ip's extent list of an extents- or btree-format fork.
   int load_fork(CachedInode* ip, bool attr_fork, uint64_t daddr);
-  void trim_icache_locked();
 
   MountOptions opts_;
   Superblock sb_;
@@ -152,12 +148,11 @@ class Mount {
   std::unique_ptr<vmap::Vmap> vm_;
   std::unique_ptr<bc::BufferCache> cache_;
   std::unique_ptr<AgHeaders> ag_;
+  std::unique_ptr<PerAgTable> perag_;
   std::unique_ptr<const bc::BufOps> bmbt_ops_;
   uint32_t cluster_blocks_ = 1;  // fsblocks read per inode cluster (a power of two)
   bool log_dirty_ = false;  // mounted with norecovery over a dirty log
-
-  std::mutex icache_mu_;
-  std::unordered_map<uint64_t, InodeRef> icache_;  // GUARDED_BY(icache_mu_)
+  std::unique_ptr<InodeCache> icache_;
 };
 
 }  // namespace xfsfuse::fs

@@ -1,7 +1,8 @@
 // Mount::statfs: the numbers the kernel's XFS gives statfs(2) for a
 // read-only mount (xfs_fs_statfs), from the superblock counters, or, when a
-// dirty log was mounted with norecovery, from the sums over the AG headers
-// (as the kernel recomputes lazy counters when the log was not clean).
+// dirty log was mounted with norecovery, from the sums of the per-AG
+// counters (fs/perag.h; as the kernel recomputes lazy counters when the log
+// was not clean).
 #include <algorithm>
 #include <cerrno>
 
@@ -25,16 +26,18 @@ int Mount::statfs(StatFs* out) {
   uint64_t allocbt_blocks = 0;
   uint64_t sum_free = 0, sum_count = 0, sum_ifree = 0;
   for (uint32_t agno = 0; agno < sb.agcount; agno++) {
-    AgfInfo agf;
-    AgiInfo agi;
-    if (int err = ag_->read_agf(*cache_, agno, &agf)) return err;
-    if (int err = ag_->read_agi(*cache_, agno, &agi)) return err;
-    const int64_t alloc = int64_t{agf.btreeblks} -
-                          ((sb.features_ro_compat & kRoCompatRmapbt) ? int64_t{agf.rmap_blocks} - 1 : 0);
+    PerAg* pag;
+    if (int err = perag_->get(agno, /*agf=*/true, &pag)) return err;
+    if (int err = perag_->get(agno, /*agf=*/false, &pag)) return err;
+    const uint32_t btreeblks = pag->btreeblks.load(std::memory_order_relaxed);
+    const int64_t alloc = int64_t{btreeblks} - ((sb.features_ro_compat & kRoCompatRmapbt)
+                                                    ? int64_t{pag->rmap_blocks.load(std::memory_order_relaxed)} - 1
+                                                    : 0);
     if (alloc > 0) allocbt_blocks += alloc;
-    sum_free += uint64_t{agf.freeblks} + agf.flcount + agf.btreeblks;
-    sum_count += agi.count;
-    sum_ifree += agi.freecount;
+    sum_free += uint64_t{pag->freeblks.load(std::memory_order_relaxed)} + pag->flcount.load(std::memory_order_relaxed) +
+                btreeblks;
+    sum_count += pag->icount.load(std::memory_order_relaxed);
+    sum_ifree += pag->ifree.load(std::memory_order_relaxed);
   }
   if (log_dirty_) {
     fdblocks = sum_free;

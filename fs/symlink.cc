@@ -54,7 +54,7 @@ int read_remote(Mount& m, const CachedInode& ip, std::string* target) {
   const uint64_t size = ip.core.size;
   const uint32_t bs = m.sb().blocksize;
   const uint32_t nblocks = static_cast<uint32_t>((size + bs - kHdrSize - 1) / (bs - kHdrSize));
-  for (const Extent& e : ip.data)
+  for (const Extent& e : ip.df.extents)
     if (e.unwritten && e.startoff < nblocks)
       return m.report_corruption("symlink", ip.daddr, who + "an unwritten extent holds the target");
   std::vector<bc::DiskRange> maps;

@@ -8,7 +8,9 @@
 //
 // No per-node table: any node id names its inode directly and fs::Mount keeps
 // its own inode cache, so forget only counts.  Open files and directories
-// carry their in-core inode (fs::InodeRef) in fuse_file_info::fh.
+// carry their in-core inode (fs::InodeRef: the one object of that inode, not
+// a copy) in fuse_file_info::fh.  Every operation reads an inode under its
+// shared lock, one inode lock at a time.
 // The image is read-only, so entries, attributes, page-cache data, symlink
 // targets and directory listings are all cached by the kernel for a long time
 // (kCacheTimeout); every request that would write answers EROFS.
@@ -70,7 +72,7 @@ class FuseFs {
   void reply_error(fuse_req_t req, int err);
 
   /// Fills an entry reply for inode ip: node id, generation, attributes and
-  /// the long timeouts.
+  /// the long timeouts.  REQUIRES: ip.lock held (shared).
   void fill_entry(const fs::CachedInode& ip, fuse_entry_param* e);
 
  private:

@@ -7,7 +7,9 @@
 #include <cerrno>
 #include <memory>
 #include <string>
+#include <shared_mutex>
 #include <string_view>
+#include <vector>
 
 #include "fs/dir.h"
 #include "fs/fuse/fuse_fs.h"
@@ -44,6 +46,7 @@ size_t add_plus(fuse_req_t req, FuseFs& fs, char* buf, size_t room, const std::s
   fuse_entry_param e{};
   fs::InodeRef ip;
   if (!is_dot_or_dotdot(name) && fs.mount().iget(d.ino, &ip) == 0) {
+    std::shared_lock<std::shared_mutex> l(ip->lock);
     fs.fill_entry(*ip, &e);
   } else {
     e.attr.st_ino = d.ino;
@@ -52,20 +55,33 @@ size_t add_plus(fuse_req_t req, FuseFs& fs, char* buf, size_t room, const std::s
   return fuse_add_direntry_plus(req, buf, room, name.c_str(), &e, static_cast<off_t>(d.next));
 }
 
+// One entry read from a directory, kept for readdirplus.
+struct PlusEntry {
+  std::string name;
+  fs::DirEntry d;
+};
+
 // readdir and readdirplus: fills up to size bytes of entries from cookie off
 // on.  An error after some entries were added replies with those entries;
 // the next request starts at the failing entry and reports the error.
+// readdirplus reads the entries under the directory's lock and only then, with
+// it released, each child's attributes (one inode lock at a time, never two:
+// a child may have a lower inode number than its directory).
 void list(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi, bool plus) {
   FuseFs& fs = fs_of(req);
   auto buf = std::make_unique_for_overwrite<char[]>(size);
   size_t pos = 0;
   uint64_t added = 0;
   std::string name;
-  const int err = fs::dir_iterate(fs.mount(), *handle_inode(fi), static_cast<uint64_t>(off), [&](const fs::DirEntry& d) {
+  std::vector<PlusEntry> entries;
+  const fs::CachedInode& dir = *handle_inode(fi);
+  std::shared_lock<std::shared_mutex> dir_lock(dir.lock);
+  const int err = fs::dir_iterate(fs.mount(), dir, static_cast<uint64_t>(off), [&](const fs::DirEntry& d) {
     name.assign(d.name);
     size_t need;
     if (plus) {
-      need = add_plus(req, fs, buf.get() + pos, size - pos, name, d);
+      // The size an entry with attributes takes (nothing is written).
+      need = fuse_add_direntry_plus(req, nullptr, 0, name.c_str(), nullptr, static_cast<off_t>(d.next));
     } else {
       struct stat st{};
       st.st_ino = d.ino;
@@ -75,8 +91,17 @@ void list(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi, bool plus)
     if (need > size - pos) return false;
     pos += need;
     added++;
+    if (plus) entries.push_back({name, d});
     return true;
   });
+  dir_lock.unlock();
+  if (plus) {
+    pos = 0;
+    for (PlusEntry& p : entries) {
+      p.d.name = p.name;
+      pos += add_plus(req, fs, buf.get() + pos, size - pos, p.name, p.d);
+    }
+  }
   (plus ? fs.counters().readdirplus_entries : fs.counters().readdir_entries) += added;
   if (err != 0 && pos == 0) return fs.reply_error(req, err);
   fuse_reply_buf(req, buf.get(), pos);
@@ -89,8 +114,11 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   fs.counters().opendir++;
   fs::InodeRef ip;
   int err = fs.iget(ino, &ip);
-  if (err == 0 && !S_ISDIR(ip->core.mode)) err = ENOTDIR;
-  if (err == 0) err = check_access(req, ip->core, R_OK);
+  if (err == 0) {
+    std::shared_lock<std::shared_mutex> l(ip->lock);
+    if (!S_ISDIR(ip->core.mode)) err = ENOTDIR;
+    if (err == 0) err = check_access(req, ip->core, R_OK);
+  }
   if (err != 0) return fs.reply_error(req, err);
   fi->fh = reinterpret_cast<uint64_t>(new fs::InodeRef(std::move(ip)));
   fi->keep_cache = 1;

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <memory>
+#include <shared_mutex>
 
 #include "fs/fuse/fuse_fs.h"
 #include "fs/fuse/ops.h"
@@ -21,8 +22,11 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) return fs.reply_error(req, EROFS);
   fs::InodeRef ip;
   int err = fs.iget(ino, &ip);
-  if (err == 0 && S_ISDIR(ip->core.mode)) err = EISDIR;
-  if (err == 0) err = check_access(req, ip->core, R_OK);
+  if (err == 0) {
+    std::shared_lock<std::shared_mutex> l(ip->lock);
+    if (S_ISDIR(ip->core.mode)) err = EISDIR;
+    if (err == 0) err = check_access(req, ip->core, R_OK);
+  }
   if (err != 0) return fs.reply_error(req, err);
   fi->fh = reinterpret_cast<uint64_t>(new fs::InodeRef(std::move(ip)));
   fi->keep_cache = 1;
@@ -37,8 +41,10 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi
   const fs::CachedInode& ip = **reinterpret_cast<const fs::InodeRef*>(fi->fh);
   auto buf = std::make_unique_for_overwrite<std::byte[]>(size);
   size_t got = 0;
+  std::shared_lock<std::shared_mutex> l(ip.lock);
   if (int err = fs.mount().read_data(ip, static_cast<uint64_t>(off), size, buf.get(), &got))
     return fs.reply_error(req, err);
+  l.unlock();
   fs.counters().read_bytes += got;
   fuse_reply_buf(req, reinterpret_cast<const char*>(buf.get()), got);
 }

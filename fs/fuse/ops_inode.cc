@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <shared_mutex>
 #include <string>
 
 #include "fs/dir.h"
@@ -19,7 +20,10 @@ void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   fs::InodeRef dir;
   uint64_t ino = 0;
   int err = fs.iget(parent, &dir);
-  if (err == 0) err = fs::dir_lookup(fs.mount(), *dir, name, &ino);
+  if (err == 0) {
+    std::shared_lock<std::shared_mutex> l(dir->lock);
+    err = fs::dir_lookup(fs.mount(), *dir, name, &ino);
+  }
   if (err == ENOENT) {
     // A negative entry: the kernel remembers the name is absent, as long as
     // it would remember a positive one.
@@ -37,7 +41,10 @@ void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
                                            std::to_string(dir->core.ino) + " names free inode " + std::to_string(ino));
   if (err != 0) return fs.reply_error(req, err);
   fuse_entry_param e;
-  fs.fill_entry(*ip, &e);
+  {
+    std::shared_lock<std::shared_mutex> l(ip->lock);
+    fs.fill_entry(*ip, &e);
+  }
   fuse_reply_entry(req, &e);
 }
 
@@ -59,7 +66,10 @@ void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   fs::InodeRef ip;
   if (int err = fs.iget(ino, &ip)) return fs.reply_error(req, err);
   struct stat st;
-  fill_stat(fs.mount().sb(), *ip, &st);
+  {
+    std::shared_lock<std::shared_mutex> l(ip->lock);
+    fill_stat(fs.mount().sb(), *ip, &st);
+  }
   fuse_reply_attr(req, &st, kCacheTimeout);
 }
 
@@ -69,7 +79,10 @@ void readlink(fuse_req_t req, fuse_ino_t ino) {
   fs::InodeRef ip;
   std::string target;
   int err = fs.iget(ino, &ip);
-  if (err == 0) err = fs::read_symlink(fs.mount(), *ip, &target);
+  if (err == 0) {
+    std::shared_lock<std::shared_mutex> l(ip->lock);
+    err = fs::read_symlink(fs.mount(), *ip, &target);
+  }
   if (err != 0) return fs.reply_error(req, err);
   fuse_reply_readlink(req, target.c_str());
 }
@@ -79,7 +92,10 @@ void access(fuse_req_t req, fuse_ino_t ino, int mask) {
   fs.counters().access++;
   fs::InodeRef ip;
   int err = fs.iget(ino, &ip);
-  if (err == 0) err = check_access(req, ip->core, mask);
+  if (err == 0) {
+    std::shared_lock<std::shared_mutex> l(ip->lock);
+    err = check_access(req, ip->core, mask);
+  }
   if (err != 0) return fs.reply_error(req, err);
   fuse_reply_err(req, 0);
 }

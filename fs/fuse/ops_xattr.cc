@@ -5,6 +5,7 @@
 // than uid 0 (FUSE does not pass capabilities).
 #include <cerrno>
 #include <cstddef>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,7 +38,10 @@ void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   fs::InodeRef ip;
   std::vector<std::byte> value;
   int err = fs.iget(ino, &ip);
-  if (err == 0) err = fs::attr_get(fs.mount(), *ip, name, &value);
+  if (err == 0) {
+    std::shared_lock<std::shared_mutex> l(ip->lock);
+    err = fs::attr_get(fs.mount(), *ip, name, &value);
+  }
   if (err != 0) return fs.reply_error(req, err);
   reply_value(req, fs, value.data(), value.size(), size);
 }
@@ -49,11 +53,13 @@ void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   if (int err = fs.iget(ino, &ip)) return fs.reply_error(req, err);
   const bool show_trusted = fuse_req_ctx(req)->uid == 0;
   std::string names;  // each name followed by a NUL, as listxattr(2) returns them
+  std::shared_lock<std::shared_mutex> l(ip->lock);
   const int err = fs::attr_list(fs.mount(), *ip, [&](std::string_view name) {
     if (!show_trusted && name.starts_with("trusted.")) return;
     names.append(name);
     names.push_back('\0');
   });
+  l.unlock();
   if (err != 0) return fs.reply_error(req, err);
   reply_value(req, fs, names.data(), names.size(), size);
 }

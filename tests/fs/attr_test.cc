@@ -221,8 +221,8 @@ TEST_CASE("attr: a remote value split over two extents reads back, and a hole un
     sb = m->sb();
     ip = iget_ok(*m, ino);
   }
-  REQUIRE(ip->attr.size() == 1);
-  const Extent old = ip->attr[0];
+  REQUIRE(ip->af.extents.size() == 1);
+  const Extent old = ip->af.extents[0];
   REQUIRE(old.blockcount == 22);  // leaf, 12,345 bytes in blocks 1..4, 65,536 bytes in 5..21
   // A free run of 12 blocks in the last AG (xfs_db freesp -d: "agno agbno len").
   uint64_t target = 0;
@@ -258,7 +258,7 @@ TEST_CASE("attr: a remote value split over two extents reads back, and a hole un
   {
     auto m = open_image(c.path);
     InodeRef moved = iget_ok(*m, ino);
-    REQUIRE(moved->attr.size() == 2);
+    REQUIRE(moved->af.extents.size() == 2);
     std::vector<std::vector<std::byte>> values;
     std::vector<std::string> sums;
     for (const Expected& e : want) {

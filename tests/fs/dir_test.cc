@@ -131,7 +131,7 @@ TEST_CASE("dir: the kernel image, /frag's 64 KiB blocks in 16 extents each", "[f
   auto m = open_mount(img);
   InodeRef frag;
   REQUIRE(resolve(*m, "/frag", &frag) == 0);
-  CHECK(frag->data.size() >= 6 * 16);  // every directory block in one-block extents
+  CHECK(frag->df.extents.size() >= 6 * 16);  // every directory block in one-block extents
   check_image(img);
 }
 

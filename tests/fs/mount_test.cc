@@ -118,7 +118,7 @@ TEST_CASE("mount: the demo image opens and its btree-format directory maps like 
   CHECK(ip->core.format == ForkFormat::kBtree);
   const auto want = xfs_db_bmap(img, node);
   REQUIRE(want.size() == 52);
-  CHECK(ip->data == want);
+  CHECK(ip->df.extents == want);
 
   SECTION("map_blocks gives one range per extent a directory block crosses") {
     std::vector<bc::DiskRange> maps;
@@ -237,7 +237,7 @@ TEST_CASE("mount: a two-level bmbt file maps like xfs_db bmap and reads like the
   const auto want = xfs_db_bmap(f.img.path, f.ino);
   // Delayed allocation may fill the holes with unwritten extents: at least one per write.
   REQUIRE(want.size() > FragmentedImage::kExtents);
-  CHECK(ip->data == want);
+  CHECK(ip->df.extents == want);
   std::vector<std::byte> data(ip->core.size);
   size_t got = 0;
   REQUIRE(m->read_data(*ip, 0, data.size(), data.data(), &got) == 0);

@@ -1,0 +1,89 @@
+// fs/incore_inode.h — the in-core inode: one mutable object per inode number
+// (the kernel's struct xfs_inode), shared by every user through InodeRef.
+//
+// The object holds the decoded core, both forks in memory (the extent list of
+// an extents- or btree-format fork, the literal bytes of a local or device
+// fork, the bmbt root of a btree-format fork) and the inode's bytes as last
+// read or written (`raw`), so that fields the core does not model survive
+// an encode().  Changes are made under the exclusive inode lock and noted in
+// `dirty` (which parts changed: what a transaction must write and, later,
+// log); encode() turns the object back into on-disk bytes with a fresh CRC.
+//
+// Locking (XFS's ILOCK): `lock` shared to read the core or a fork, exclusive
+// to change them.  Functions of fs/ that take a `const CachedInode&` read it:
+// REQUIRES its lock held shared when another thread may change the inode.
+// Lock order between inodes: ascending inode number (see docs/locking.md).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "fs/bmap.h"
+#include "fs/inode.h"
+#include "fs/superblock.h"
+
+namespace xfsfuse::fs {
+
+/// One fork of an in-core inode (the kernel's xfs_ifork).
+struct InodeFork {
+  ForkFormat format = ForkFormat::kExtents;
+  /// kExtents and kBtree: every extent of the fork, sorted by startoff.
+  std::vector<Extent> extents;
+  /// kLocal: the fork's literal area (fork_size() bytes: short-form
+  /// directory, symlink target or short-form attrs, then unused bytes);
+  /// kBtree: the bmbt root as stored (xd_bmdr_block, fork_size() bytes);
+  /// kDev: the fork (the be32 device number first).  Empty for kExtents.
+  std::vector<std::byte> bytes;
+};
+
+/// Which parts of an in-core inode changed since it was last encoded (the
+/// inode log item's fields, for the transaction and later the log).
+enum InodeDirty : uint32_t {
+  kDirtyCore = 1u << 0,   ///< a field of the core
+  kDirtyData = 1u << 1,   ///< the data fork's contents
+  kDirtyAttr = 1u << 2,   ///< the attr fork's contents
+};
+
+/// One in-core inode.  Built by the inode cache (Mount::iget); never copied.
+struct CachedInode {
+  CachedInode() = default;
+  CachedInode(const CachedInode&) = delete;
+  CachedInode& operator=(const CachedInode&) = delete;
+
+  /// The inode lock: shared to read everything below, exclusive to change it.
+  mutable std::shared_mutex lock;
+  Inode core;
+  uint64_t daddr = 0;            ///< 512-byte sector of the block holding the inode (for log lines)
+  std::vector<std::byte> raw;    ///< the inodesize bytes as last read or encoded
+  InodeFork df, af;              ///< data and attr forks
+  std::atomic<uint32_t> dirty{0};  ///< InodeDirty bits not yet encoded
+
+  const InodeFork& fork(bool attr_fork) const { return attr_fork ? af : df; }
+  InodeFork& fork(bool attr_fork) { return attr_fork ? af : df; }
+  /// The literal bytes of a local, device or btree-format fork (empty for an
+  /// extents-format fork).
+  std::span<const std::byte> fork_bytes(bool attr_fork) const { return fork(attr_fork).bytes; }
+  bool has_attr_fork() const { return core.forkoff != 0; }
+};
+using InodeRef = std::shared_ptr<CachedInode>;
+
+/// Copies the literal bytes of both forks of the inode in ip->raw into
+/// ip->df / ip->af (formats from ip->core; extent lists are the caller's:
+/// decode_extent_fork() or a bmbt walk).
+void load_fork_bytes(CachedInode* ip);
+
+/// Encodes ip (core and both forks) into out, the inode's inodesize bytes in
+/// its cluster buffer, with a fresh CRC, and makes ip->raw a copy of them;
+/// clears ip->dirty.  Bytes the core does not model, and fork bytes past
+/// the last extent record, are taken from ip->raw.
+/// Returns 0, or EUCLEAN with *why if the forks do not fit their sizes (an
+/// in-core state that must never reach the disk).
+/// REQUIRES: ip->lock held (exclusive, or shared with no writer possible).
+int encode_inode(CachedInode* ip, std::span<std::byte> out, std::string* why);
+
+}  // namespace xfsfuse::fs
