@@ -53,7 +53,7 @@ uint32_t inode_cluster_blocks(const Superblock& sb) {
 int Mount::open(const std::string& path, const MountOptions& opts, std::unique_ptr<Mount>* out, std::string* err) {
   std::unique_ptr<Mount> m(new Mount());
   m->opts_ = opts;
-  if (int e = bc::FileDevice::open(path, /*writable=*/false, &m->dev_)) {
+  if (int e = bc::FileDevice::open(path, opts.writable, &m->dev_)) {
     *err = path + ": " + std::strerror(e);
     return e;
   }
@@ -89,6 +89,11 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
     return EUCLEAN;
   }
   if (int e = m->check_log_state(err)) return e;
+  if (opts.writable)
+    if (int e = m->check_writable(err)) {
+      *err = path + ": cannot mount read-write: " + *err + "; mount it read-only (-o ro)";
+      return e;
+    }
 
   m->shrinkers_ = std::make_unique<vmap::ShrinkerRegistry>();
   // The pool holds the cache's pages plus what lazy unmapping keeps pinned.

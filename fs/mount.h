@@ -17,7 +17,9 @@
 // Thread safety: every method may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <memory>
 #include <span>
 #include <string>
@@ -43,6 +45,10 @@ struct MountOptions {
   uint32_t vmap_batch = 64;         ///< lazy purge batch (vmap_batch)
   bool vmap_all = false;            ///< map every multi-page buffer through a vmap slot (vmap_all)
   bool norecovery = false;          ///< mount a dirty log anyway (the view may be stale)
+  /// Open the image read-write.  Refused (EROFS) for what the write path
+  /// cannot keep correct: unknown ro_compat features, rmapbt, a realtime
+  /// device, a dirty log (norecovery or not), log_incompat features.
+  bool writable = false;
   size_t inode_cache = 65536;       ///< in-core inodes kept (unreferenced ones are dropped beyond this)
   /// Read the root inode at open and refuse a mount whose root is not a
   /// directory.  false: for checkers (xfsfuse-fsck), which judge it themselves.
@@ -70,12 +76,36 @@ class Mount {
   static int open(const std::string& path, const MountOptions& opts, std::unique_ptr<Mount>* out, std::string* err);
   ~Mount();
 
+  /// The superblock as read at mount (its counters and NEEDSREPAIR bit are
+  /// not updated by a read-write mount: see statfs() and start_change()).
   const Superblock& sb() const { return sb_; }
   bc::BufferCache& cache() { return *cache_; }
   vmap::Vmap& vm() { return *vm_; }
   const MountOptions& options() const { return opts_; }
   /// Warnings the mount produced (dirty log with norecovery, unknown ro_compat bits).
   const std::vector<std::string>& warnings() const { return warnings_; }
+
+  /// Whether the mount was opened read-write (and may still write: see shut_down()).
+  bool writable() const { return opts_.writable; }
+  /// Called by every change before it touches anything: the first call of a
+  /// mount sets INCOMPAT_NEEDSREPAIR in the primary superblock and makes it
+  /// durable, so a crash before a clean unmount leaves an image the kernel
+  /// refuses and xfs_repair fixes (the log is kept clean: the XFS log is not
+  /// written yet).  Returns 0, EROFS (read-only mount), EIO (shut down, or
+  /// the superblock write failed: the mount is then shut down).
+  int start_change();
+  /// Stops all writing after a write error or a metadata buffer that failed
+  /// its write verifier: every later start_change() fails with EIO, reads go
+  /// on, NEEDSREPAIR stays set.  Logs why once.  Thread safe.
+  void shut_down(const std::string& why);
+  bool shut_down_state() const { return shut_down_.load(std::memory_order_acquire); }
+  /// Clean unmount of a read-write mount: writes back every dirty buffer,
+  /// then the superblock with its lazy counters (sb_icount, sb_ifree,
+  /// sb_fdblocks: the sums of the AG counters) and NEEDSREPAIR cleared, and
+  /// syncs.  Does nothing on a read-only mount or one that never changed;
+  /// leaves NEEDSREPAIR set on a shut-down mount.  Returns 0 or the first
+  /// error (the mount is then shut down).
+  int unmount_clean();
 
   /// Per-AG in-core state (counters, AGF / AGI locks).
   PerAgTable& perag() { return *perag_; }
@@ -133,6 +163,11 @@ class Mount {
  private:
   Mount() = default;
   int check_log_state(std::string* err);
+  // Refuses a read-write open of what the write path cannot keep correct.
+  int check_writable(std::string* err);
+  // Writes the primary superblock with NEEDSREPAIR set or cleared and, when
+  // clearing it, the lazy counters from the per-AG sums; then syncs.
+  int write_superblock(bool needsrepair);
   // Reads inode ino from its cluster into the fresh object ip (the inode
   // cache's loader).
   int load_inode(uint64_t ino, CachedInode* ip);
@@ -153,6 +188,10 @@ class Mount {
   uint32_t cluster_blocks_ = 1;  // fsblocks read per inode cluster (a power of two)
   bool log_dirty_ = false;  // mounted with norecovery over a dirty log
   std::unique_ptr<InodeCache> icache_;
+
+  std::mutex change_mu_;         // serializes the first start_change()
+  std::atomic<bool> changed_{false};    // NEEDSREPAIR is set on disk
+  std::atomic<bool> shut_down_{false};
 };
 
 }  // namespace xfsfuse::fs

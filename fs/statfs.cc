@@ -1,8 +1,8 @@
-// Mount::statfs: the numbers the kernel's XFS gives statfs(2) for a
-// read-only mount (xfs_fs_statfs), from the superblock counters, or, when a
-// dirty log was mounted with norecovery, from the sums of the per-AG
-// counters (fs/perag.h; as the kernel recomputes lazy counters when the log
-// was not clean).
+// Mount::statfs: the numbers the kernel's XFS gives statfs(2) (xfs_fs_statfs),
+// from the superblock counters on a clean read-only mount, or from the sums
+// of the per-AG counters (fs/perag.h) on a read-write mount (which changes
+// them) and when a dirty log was mounted with norecovery (as the kernel
+// recomputes lazy counters when the log was not clean).
 #include <algorithm>
 #include <cerrno>
 
@@ -39,7 +39,7 @@ int Mount::statfs(StatFs* out) {
     sum_count += pag->icount.load(std::memory_order_relaxed);
     sum_ifree += pag->ifree.load(std::memory_order_relaxed);
   }
-  if (log_dirty_) {
+  if (log_dirty_ || opts_.writable) {
     fdblocks = sum_free;
     icount = sum_count;
     ifree = sum_ifree;

@@ -60,6 +60,7 @@ int decode_superblock(std::span<const std::byte> sector, Superblock* out, std::s
   s.pquotino = be64(d.sb_pquotino);
   s.dirblklog = d.sb_dirblklog;
   s.logstart = be64(d.sb_logstart);
+  s.rblocks = be64(d.sb_rblocks);
   s.logblocks = be32(d.sb_logblocks);
   s.icount = be64(d.sb_icount);
   s.ifree = be64(d.sb_ifree);

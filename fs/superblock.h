@@ -45,6 +45,7 @@ struct Superblock {
   uint16_t inopblock = 0;
   uint8_t inopblog = 0;
   uint64_t dblocks = 0;    ///< fsblocks in the data section
+  uint64_t rblocks = 0;    ///< fsblocks of the realtime device (0: none)
   uint32_t agblocks = 0;   ///< fsblocks per AG (the last AG may be shorter)
   uint8_t agblklog = 0;    ///< bits of agbno in an fsblock number
   uint32_t agcount = 0;

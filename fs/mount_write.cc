@@ -1,0 +1,110 @@
+// Mount's read-write state: what a read-write open refuses, NEEDSREPAIR
+// around the changes (set before the first, cleared at a clean unmount with
+// the lazy superblock counters written), and shutting writes down.
+//
+// Until the XFS log is written, a crash between the first change and a clean
+// unmount must not leave an image that looks consistent: NEEDSREPAIR makes
+// the kernel refuse it and xfs_repair fix it.  Nothing here touches the log,
+// which stays clean (docs/format.md: the superblock's lazy counters).
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "fs/format/endian.h"
+#include "fs/format/sb.h"
+#include "fs/mount.h"
+
+namespace xfsfuse::fs {
+
+int Mount::check_writable(std::string* err) {
+  const Superblock& sb = sb_;
+  std::string why;
+  if (judge_features(sb, &why) != MountAccess::kReadWrite) {
+    *err = why;
+    return EROFS;
+  }
+  if (sb.features_ro_compat & kRoCompatRmapbt) {
+    *err = "reverse-mapping btrees (rmapbt) are not kept up to date by xfsfuse's write path";
+    return EROFS;
+  }
+  if (sb.rblocks != 0) {
+    *err = "a realtime device is not supported for writing";
+    return EROFS;
+  }
+  if (log_dirty_ || sb.features_log_incompat != 0) {
+    *err = "the log needs recovery (mount it with the kernel first)";
+    return EROFS;
+  }
+  return 0;
+}
+
+int Mount::start_change() {
+  if (!opts_.writable) return EROFS;
+  if (shut_down_state()) return EIO;
+  if (changed_.load(std::memory_order_acquire)) return 0;
+  std::lock_guard<std::mutex> g(change_mu_);
+  if (changed_.load(std::memory_order_relaxed)) return 0;
+  if (shut_down_state()) return EIO;
+  if (int e = write_superblock(/*needsrepair=*/true)) {
+    shut_down(std::string("setting NEEDSREPAIR in the superblock: ") + std::strerror(e));
+    return EIO;
+  }
+  changed_.store(true, std::memory_order_release);
+  return 0;
+}
+
+void Mount::shut_down(const std::string& why) {
+  if (shut_down_.exchange(true)) return;
+  std::fprintf(stderr, "xfsfuse: shutting down writes: %s; the filesystem needs xfs_repair\n", why.c_str());
+}
+
+int Mount::unmount_clean() {
+  if (!opts_.writable || !changed_.load(std::memory_order_acquire) || shut_down_state()) return 0;
+  std::lock_guard<std::mutex> g(change_mu_);
+  if (int e = cache_->flush_all()) {
+    shut_down(std::string("writing back metadata at unmount: ") + std::strerror(e));
+    return e;
+  }
+  if (int e = write_superblock(/*needsrepair=*/false)) {
+    shut_down(std::string("writing the superblock at unmount: ") + std::strerror(e));
+    return e;
+  }
+  changed_.store(false, std::memory_order_release);
+  return 0;
+}
+
+int Mount::write_superblock(bool needsrepair) {
+  uint64_t icount = 0, ifree = 0, fdblocks = 0;
+  if (!needsrepair) {
+    for (uint32_t agno = 0; agno < sb_.agcount; agno++) {
+      PerAg* pag;
+      if (int e = perag_->get(agno, true, &pag)) return e;
+      if (int e = perag_->get(agno, false, &pag)) return e;
+      icount += pag->icount.load(std::memory_order_relaxed);
+      ifree += pag->ifree.load(std::memory_order_relaxed);
+      fdblocks += uint64_t{pag->freeblks.load(std::memory_order_relaxed)} +
+                  pag->flcount.load(std::memory_order_relaxed) + pag->btreeblks.load(std::memory_order_relaxed);
+    }
+  }
+  const bc::DiskRange map{0, static_cast<uint32_t>(sb_.sectsize >> 9)};
+  bc::BufHandle h;
+  if (int e = cache_->get({&map, 1}, &superblock_ops(), bc::kAnyOwner, bc::kGetExclusive, &h)) return e;
+  xd_dsb d;
+  std::memcpy(&d, h.data(), sizeof d);
+  uint32_t incompat = be32(d.sb_features_incompat);
+  incompat = needsrepair ? incompat | kIncompatNeedsRepair : incompat & ~kIncompatNeedsRepair;
+  d.sb_features_incompat = to_be32(incompat);
+  if (!needsrepair) {
+    d.sb_icount = to_be64(icount);
+    d.sb_ifree = to_be64(ifree);
+    d.sb_fdblocks = to_be64(fdblocks);
+  }
+  std::memcpy(h.data(), &d, sizeof d);
+  if (int e = cache_->mark_dirty(h, 0, sizeof d)) return e;
+  if (int e = cache_->write(h)) return e;
+  h.release();
+  return dev_->sync();
+}
+
+}  // namespace xfsfuse::fs

@@ -1,0 +1,103 @@
+// A read-write Mount's state before any write path exists on it: what a
+// read-write open refuses, NEEDSREPAIR set by the first change and cleared by
+// a clean unmount with the superblock's lazy counters rewritten, xfs_repair -n
+// clean afterwards, and a shut-down mount refusing changes.
+#include <catch2/catch.hpp>
+#include <cerrno>
+
+#include "fs/mount.h"
+#include "tests/fs/dir_test_util.h"
+
+namespace xfsfuse::fs::test {
+namespace {
+
+// sb_features_incompat as xfs_db reads it.
+uint64_t incompat(const std::string& img) {
+  const std::string out = run("xfs_db -r -c 'sb 0' -c 'print features_incompat' " + img + " 2>&1");
+  REQUIRE(out.find(" = ") != std::string::npos);
+  return std::stoull(out.substr(out.find(" = ") + 3), nullptr, 0);
+}
+
+bool needsrepair(const std::string& img) { return incompat(img) & kIncompatNeedsRepair; }
+
+std::unique_ptr<Mount> open_rw(const std::string& img) {
+  std::unique_ptr<Mount> m;
+  std::string err;
+  MountOptions o;
+  o.writable = true;
+  INFO(err);
+  REQUIRE(Mount::open(img, o, &m, &err) == 0);
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("mount rw: NEEDSREPAIR is set before the first change and cleared at a clean unmount", "[mount][rw]") {
+  const std::string& demo = image("demo");
+  if (demo.empty()) return;
+  ImageCopy img(demo);
+  const uint64_t clean_flags = incompat(img.path);
+  REQUIRE(!(clean_flags & kIncompatNeedsRepair));
+  // Wrong lazy counters on disk: a clean unmount writes the AG sums.
+  REQUIRE(system(("xfs_db -x -c 'sb 0' -c 'write -d fdblocks 12345' -c 'write -d icount 640' " + img.path +
+                  " >/dev/null").c_str()) == 0);
+  const auto want = [&] {
+    auto m = open_rw(img.path);
+    StatFs s;
+    REQUIRE(m->statfs(&s) == 0);  // a rw mount counts from the AG headers
+    return s;
+  }();
+  CHECK(!needsrepair(img.path));  // no change, nothing written
+  {
+    auto m = open_rw(img.path);
+    REQUIRE(m->start_change() == 0);
+    CHECK(needsrepair(img.path));
+    CHECK(system(("xfs_repair -n " + img.path + " >/dev/null 2>&1").c_str()) != 0);
+    REQUIRE(m->start_change() == 0);  // once per mount
+    REQUIRE(m->unmount_clean() == 0);
+  }
+  CHECK(incompat(img.path) == clean_flags);
+  CHECK(system(("xfs_repair -n " + img.path + " >/dev/null 2>&1").c_str()) == 0);
+  std::unique_ptr<Mount> m = open_mount(img.path);
+  StatFs got;
+  REQUIRE(m->statfs(&got) == 0);  // a clean ro mount believes the superblock counters
+  CHECK(got.bfree == want.bfree);
+  CHECK(got.files == want.files);
+  CHECK(got.ffree == want.ffree);
+}
+
+TEST_CASE("mount rw: a read-only mount, and a shut-down one, refuse changes", "[mount][rw]") {
+  const std::string& demo = image("demo");
+  if (demo.empty()) return;
+  ImageCopy img(demo);
+  CHECK(open_mount(img.path)->start_change() == EROFS);
+  auto m = open_rw(img.path);
+  m->shut_down("a test");
+  CHECK(m->shut_down_state());
+  CHECK(m->start_change() == EIO);
+  CHECK(m->unmount_clean() == 0);
+  CHECK(!needsrepair(img.path));
+}
+
+TEST_CASE("mount rw: refused with a reason for rmapbt and unknown ro_compat features", "[mount][rw]") {
+  if (!have_xfsprogs()) return;
+  MkfsImage rmap("-m rmapbt=1");
+  std::unique_ptr<Mount> m;
+  std::string err;
+  MountOptions o;
+  o.writable = true;
+  CHECK(Mount::open(rmap.path, o, &m, &err) == EROFS);
+  CHECK(err.find("rmapbt") != std::string::npos);
+  CHECK(err.find("-o ro") != std::string::npos);
+  o.writable = false;
+  CHECK(Mount::open(rmap.path, o, &m, &err) == 0);
+
+  MkfsImage unknown;
+  REQUIRE(system(("xfs_db -x -c 'sb 0' -c 'write -d features_ro_compat 0x8000000d' " + unknown.path + " >/dev/null")
+                     .c_str()) == 0);
+  o.writable = true;
+  CHECK(Mount::open(unknown.path, o, &m, &err) == EROFS);
+  CHECK(err.find("unknown read-only-compatible features") != std::string::npos);
+}
+
+}  // namespace xfsfuse::fs::test
