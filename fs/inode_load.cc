@@ -28,6 +28,16 @@ int Mount::read_inode_cluster(uint32_t agno, uint32_t agbno, bc::BufHandle* out,
   return cache_->get({&map, 1}, nullptr, bc::kAnyOwner, bc::kGetShared, out);
 }
 
+int Mount::inode_buf_map(uint64_t ino, bc::DiskRange* map, size_t* offset) const {
+  InodeLocation loc;
+  if (!locate_inode(sb_, ino, &loc)) return EINVAL;
+  const uint32_t first = loc.agbno & ~(cluster_blocks_ - 1);
+  map->daddr = (uint64_t{loc.agno} * sb_.agblocks + first) << (sb_.blocklog - 9);
+  map->len = cluster_blocks_ << (sb_.blocklog - 9);
+  *offset = (size_t{loc.agbno - first} << sb_.blocklog) + loc.offset;
+  return 0;
+}
+
 int Mount::load_inode(uint64_t ino, CachedInode* ip) {
   InodeLocation loc;
   if (!locate_inode(sb_, ino, &loc)) return EINVAL;

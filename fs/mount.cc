@@ -124,6 +124,7 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
   m->ag_ = std::make_unique<AgHeaders>(m->sb_);
   m->perag_ = std::make_unique<PerAgTable>(m->sb_, m->cache_.get(), m->ag_.get());
   m->icache_ = std::make_unique<InodeCache>(opts.inode_cache);
+  m->fdblocks_.store(static_cast<int64_t>(sb.fdblocks), std::memory_order_relaxed);
   m->cluster_blocks_ = inode_cluster_blocks(sb);
   m->bmbt_ops_ = std::make_unique<bc::HeaderBufOps>(kBmbtLayout);
 

@@ -99,6 +99,14 @@ class Mount {
   /// on, NEEDSREPAIR stays set.  Logs why once.  Thread safe.
   void shut_down(const std::string& why);
   bool shut_down_state() const { return shut_down_.load(std::memory_order_acquire); }
+  /// Free-space reservation (fsblocks) for transactions, against the free
+  /// block count less what the kernel holds back (the per-AG set-aside and
+  /// the free-space btrees' blocks): fails with ENOSPC rather than go below.
+  /// The count starts from sb_fdblocks (trusted on a clean mount, as the
+  /// kernel trusts it) and is rewritten from the AG sums at unmount.
+  int reserve_blocks(uint64_t n);
+  /// Gives back reserved blocks that were not used, or freed blocks.
+  void unreserve_blocks(uint64_t n);
   /// Clean unmount of a read-write mount: writes back every dirty buffer,
   /// then the superblock with its lazy counters (sb_icount, sb_ifree,
   /// sb_fdblocks: the sums of the AG counters) and NEEDSREPAIR cleared, and
@@ -142,6 +150,9 @@ class Mount {
   /// Each inode in it is for decode_inode() to judge.  Returns 0 or as
   /// BufferCache::get (EUCLEAN past the device, EIO, ENOMEM).
   int read_inode_cluster(uint32_t agno, uint32_t agbno, bc::BufHandle* out, uint32_t* first);
+  /// The cluster buffer maps and the byte offset in it of inode ino.
+  /// Returns 0 or EINVAL (not an inode number of this filesystem).
+  int inode_buf_map(uint64_t ino, bc::DiskRange* map, size_t* offset) const;
   /// The verifier of bmbt blocks: magic "BMA3", CRC, blkno, uuid, owner.
   const bc::BufOps& bmbt_ops() const { return *bmbt_ops_; }
 
@@ -192,6 +203,7 @@ class Mount {
   std::mutex change_mu_;         // serializes the first start_change()
   std::atomic<bool> changed_{false};    // NEEDSREPAIR is set on disk
   std::atomic<bool> shut_down_{false};
+  std::atomic<int64_t> fdblocks_{0};    // free blocks not reserved (starts at sb_fdblocks)
 };
 
 }  // namespace xfsfuse::fs

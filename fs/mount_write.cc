@@ -59,6 +59,23 @@ void Mount::shut_down(const std::string& why) {
   std::fprintf(stderr, "xfsfuse: shutting down writes: %s; the filesystem needs xfs_repair\n", why.c_str());
 }
 
+int Mount::reserve_blocks(uint64_t n) {
+  // Held back as the kernel does (xfs_fdblocks_unavailable): 8 blocks per AG
+  // for AGFL refills, and the free-space btrees' own blocks.
+  int64_t unavailable = int64_t{sb_.agcount} * 8;
+  for (uint32_t agno = 0; agno < sb_.agcount; agno++) {
+    const PerAg& pag = perag_->at(agno);
+    if (pag.agf_ready()) unavailable += pag.btreeblks.load(std::memory_order_relaxed);
+  }
+  int64_t cur = fdblocks_.load(std::memory_order_relaxed);
+  do {
+    if (cur - static_cast<int64_t>(n) < unavailable) return ENOSPC;
+  } while (!fdblocks_.compare_exchange_weak(cur, cur - static_cast<int64_t>(n), std::memory_order_relaxed));
+  return 0;
+}
+
+void Mount::unreserve_blocks(uint64_t n) { fdblocks_.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed); }
+
 int Mount::unmount_clean() {
   if (!opts_.writable || !changed_.load(std::memory_order_acquire) || shut_down_state()) return 0;
   std::lock_guard<std::mutex> g(change_mu_);

@@ -1,0 +1,197 @@
+#include "fs/trans/trans.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+#include "fs/mount.h"
+
+namespace xfsfuse::fs {
+
+struct Transaction::JoinedBuf {
+  bc::BufHandle h;
+  std::vector<std::byte> before;                  // contents at join, for cancel
+  std::vector<std::pair<size_t, size_t>> ranges;  // changed [off, end), merged
+  bool stale = false;
+};
+
+struct Transaction::JoinedInode {
+  InodeRef ip;
+  std::unique_lock<std::shared_mutex> lock;
+  Inode core_before;  // for cancel
+  InodeFork df_before, af_before;
+  std::vector<std::byte> raw_before;
+  uint32_t fields = 0;
+};
+
+Transaction::Transaction(Mount& m) : m_(m) {}
+
+int Transaction::begin(Mount& m, std::unique_ptr<Transaction>* out) {
+  if (int e = m.start_change()) return e;
+  out->reset(new Transaction(m));
+  return 0;
+}
+
+Transaction::~Transaction() {
+  if (!done_) cancel();
+}
+
+int Transaction::reserve_blocks(uint64_t n) {
+  if (int e = m_.reserve_blocks(n)) return e;
+  reserved_ += n;
+  return 0;
+}
+
+void Transaction::use_blocks(uint64_t n) { reserved_ -= std::min(n, reserved_); }
+
+Transaction::JoinedBuf* Transaction::find_buf(uint64_t daddr) {
+  for (auto& b : bufs_)
+    if (b->h.daddr() == daddr) return b.get();
+  return nullptr;
+}
+
+int Transaction::join_buf(bc::BufHandle h, bool fresh, bc::BufHandle** out) {
+  auto jb = std::make_unique<JoinedBuf>();
+  if (fresh) std::memset(h.data(), 0, h.size());
+  jb->before.assign(h.data(), h.data() + h.size());
+  jb->h = std::move(h);
+  *out = &jb->h;
+  bufs_.push_back(std::move(jb));
+  return 0;
+}
+
+int Transaction::read_buf(std::span<const bc::DiskRange> maps, const bc::BufOps* ops, uint64_t owner,
+                          bc::BufHandle** out) {
+  if (!maps.empty())
+    if (JoinedBuf* jb = find_buf(maps[0].daddr)) {
+      *out = &jb->h;
+      return 0;
+    }
+  bc::BufHandle h;
+  if (int e = m_.cache().get(maps, ops, owner, bc::kGetExclusive, &h)) return e;
+  return join_buf(std::move(h), false, out);
+}
+
+int Transaction::get_new_buf(std::span<const bc::DiskRange> maps, const bc::BufOps* ops, bc::BufHandle** out) {
+  if (!maps.empty())
+    if (JoinedBuf* jb = find_buf(maps[0].daddr)) {
+      std::memset(jb->h.data(), 0, jb->h.size());
+      jb->stale = false;
+      *out = &jb->h;
+      return 0;
+    }
+  bc::BufHandle h;
+  if (int e = m_.cache().get(maps, ops, bc::kAnyOwner, bc::kGetExclusive | bc::kGetNoRead, &h)) return e;
+  return join_buf(std::move(h), true, out);
+}
+
+void Transaction::log_buf(bc::BufHandle* h, size_t off, size_t len) {
+  JoinedBuf* jb = find_buf(h->daddr());
+  if (jb == nullptr || len == 0) return;
+  auto& r = jb->ranges;
+  r.emplace_back(off, std::min(off + len, h->size()));
+  std::sort(r.begin(), r.end());
+  size_t k = 0;
+  for (size_t i = 1; i < r.size(); i++) {
+    if (r[i].first <= r[k].second)
+      r[k].second = std::max(r[k].second, r[i].second);
+    else
+      r[++k] = r[i];
+  }
+  r.resize(k + 1);
+}
+
+void Transaction::stale_buf(bc::BufHandle* h) {
+  if (JoinedBuf* jb = find_buf(h->daddr())) jb->stale = true;
+}
+
+void Transaction::join_inode(const InodeRef& ip) {
+  for (auto& ji : inodes_)
+    if (ji->ip == ip) return;
+  auto ji = std::make_unique<JoinedInode>();
+  ji->ip = ip;
+  ji->lock = std::unique_lock<std::shared_mutex>(ip->lock);
+  ji->core_before = ip->core;
+  ji->df_before = ip->df;
+  ji->af_before = ip->af;
+  ji->raw_before = ip->raw;
+  inodes_.push_back(std::move(ji));
+}
+
+void Transaction::log_inode(CachedInode* ip, uint32_t fields) {
+  for (auto& ji : inodes_)
+    if (ji->ip.get() == ip) {
+      ji->fields |= fields;
+      ip->dirty.fetch_or(fields, std::memory_order_relaxed);
+      return;
+    }
+}
+
+int Transaction::flush_inode(JoinedInode& ji) {
+  bc::DiskRange map;
+  size_t offset = 0;
+  if (int e = m_.inode_buf_map(ji.ip->core.ino, &map, &offset)) return e;
+  bc::BufHandle* h;
+  if (int e = read_buf({&map, 1}, nullptr, bc::kAnyOwner, &h)) return e;
+  const size_t isize = m_.sb().inodesize;
+  if (offset + isize > h->size()) return EINVAL;
+  std::string why;
+  if (encode_inode(ji.ip.get(), {h->data() + offset, isize}, &why) != 0)
+    return m_.report_corruption("in-core inode", ji.ip->daddr,
+                                "inode " + std::to_string(ji.ip->core.ino) + " not written: " + why);
+  log_buf(h, offset, isize);
+  return 0;
+}
+
+int Transaction::commit(CommittedTrans* out) {
+  for (auto& ji : inodes_) {
+    if (ji->fields == 0) continue;
+    if (int e = flush_inode(*ji)) {
+      const uint64_t ino = ji->ip->core.ino;
+      cancel();
+      m_.shut_down("a transaction could not write inode " + std::to_string(ino) + " back");
+      return e;
+    }
+  }
+  if (out) *out = CommittedTrans{};
+  for (auto& jb : bufs_) {
+    if (jb->stale) {
+      if (out) out->bufs.push_back({std::vector<bc::DiskRange>(jb->h.maps().begin(), jb->h.maps().end()), {}, true});
+      continue;
+    }
+    for (auto [off, end] : jb->ranges) m_.cache().mark_dirty(jb->h, off, end - off);
+    if (out && !jb->ranges.empty())
+      out->bufs.push_back({std::vector<bc::DiskRange>(jb->h.maps().begin(), jb->h.maps().end()), jb->ranges, false});
+  }
+  if (out)
+    for (auto& ji : inodes_)
+      if (ji->fields) out->inodes.push_back({ji->ip->core.ino, ji->fields});
+  m_.unreserve_blocks(reserved_ + freed_);
+  reserved_ = freed_ = 0;
+  release_all();
+  return 0;
+}
+
+void Transaction::cancel() {
+  if (done_) return;
+  for (auto& jb : bufs_) std::memcpy(jb->h.data(), jb->before.data(), jb->before.size());
+  for (auto& ji : inodes_) {
+    ji->ip->core = ji->core_before;
+    ji->ip->df = std::move(ji->df_before);
+    ji->ip->af = std::move(ji->af_before);
+    ji->ip->raw = std::move(ji->raw_before);
+    ji->ip->dirty.store(0, std::memory_order_relaxed);
+  }
+  m_.unreserve_blocks(reserved_);
+  reserved_ = freed_ = 0;
+  release_all();
+}
+
+void Transaction::release_all() {
+  bufs_.clear();  // buffers first: their locks come after the inodes' in the lock order
+  inodes_.clear();
+  done_ = true;
+}
+
+}  // namespace xfsfuse::fs

@@ -1,0 +1,123 @@
+// fs/trans/trans.h — transactions: every change to the filesystem is one.
+//
+// A Transaction gathers what one operation changes:
+//  - buffers, joined with their content lock held exclusively until the end,
+//    each with the byte ranges the operation changed (log_buf);
+//  - inodes, joined with their inode lock held exclusively until the end,
+//    each with the parts that changed (log_inode: InodeDirty bits);
+//  - a block reservation taken up front (reserve_blocks), so ENOSPC comes
+//    before anything changed; what commit() did not use goes back.
+// commit() encodes every changed inode into its cluster buffer, makes every
+// changed range dirty in the buffer cache (write-back writes them later),
+// and releases every lock.  cancel() — or destroying an uncommitted
+// transaction — puts every joined buffer and inode back exactly as it was
+// when it joined (each is copied at join), so an operation that meets
+// corruption half-way writes nothing.
+//
+// For the XFS log writer to come, commit() can fill a CommittedTrans (each
+// buffer's maps and changed ranges, each inode's changed parts): what a log
+// transaction will carry.  Today only tests read it.
+//
+// Locking: REQUIRES the lock order of docs/locking.md when joining (inodes
+// in ascending number first, then AG headers, then other buffers).  A
+// transaction is used by one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "buffer_cache/buffer_cache.h"
+#include "fs/incore_inode.h"
+
+namespace xfsfuse::fs {
+
+class Mount;
+
+/// What a committed transaction changed: the material of a log transaction.
+struct CommittedTrans {
+  struct Buf {
+    std::vector<bc::DiskRange> maps;
+    std::vector<std::pair<size_t, size_t>> ranges;  ///< changed bytes [off, end), sorted, merged
+    bool stale = false;                             ///< its blocks were freed (a cancel item)
+  };
+  struct Ino {
+    uint64_t ino = 0;
+    uint32_t fields = 0;  ///< InodeDirty bits
+  };
+  std::vector<Buf> bufs;
+  std::vector<Ino> inodes;
+};
+
+class Transaction {
+ public:
+  /// Starts a change on m: fails with m.start_change()'s errors (EROFS on a
+  /// read-only mount, EIO once shut down) before anything is locked.
+  static int begin(Mount& m, std::unique_ptr<Transaction>* out);
+  ~Transaction();  ///< cancels if neither committed nor cancelled
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  /// Reserves n fsblocks of free space for this transaction (data, btree
+  /// splits, AGFL refills, new inode chunks).  Returns 0 or ENOSPC.
+  int reserve_blocks(uint64_t n);
+  /// Takes n blocks out of the reservation, for an allocation that used
+  /// them.  REQUIRES: n <= reserved().
+  void use_blocks(uint64_t n);
+  uint64_t reserved() const { return reserved_; }
+  /// Blocks freed by this transaction: returned to the free-space counter at
+  /// commit (not before: until then the change may still be cancelled).
+  void free_blocks(uint64_t n) { freed_ += n; }
+
+  /// Gets a buffer into the transaction, exclusively locked, as
+  /// BufferCache::get (same errors).  A buffer already joined is returned as
+  /// it is (*out points at the joined handle; do not release it).
+  int read_buf(std::span<const bc::DiskRange> maps, const bc::BufOps* ops, uint64_t owner, bc::BufHandle** out);
+  /// Gets a buffer for blocks about to be written whole (kGetNoRead),
+  /// zero-filled, joined.  Returns 0 or BufferCache::get's errors.
+  int get_new_buf(std::span<const bc::DiskRange> maps, const bc::BufOps* ops, bc::BufHandle** out);
+  /// Records that bytes [off, off + len) of a joined buffer changed.
+  void log_buf(bc::BufHandle* h, size_t off, size_t len);
+  /// The joined buffer's blocks were freed: its contents are discarded at
+  /// commit, never written (and, with a log, cancelled).
+  void stale_buf(bc::BufHandle* h);
+
+  /// Joins an inode: takes its lock exclusively (REQUIRES: not held by this
+  /// thread; ascending inode numbers when joining several).  Joining an
+  /// inode twice does nothing.
+  void join_inode(const InodeRef& ip);
+  /// Records that parts of a joined inode changed (InodeDirty bits).
+  void log_inode(CachedInode* ip, uint32_t fields);
+
+  /// Makes every change durable in the buffer cache and releases every lock.
+  /// Returns 0, or EUCLEAN if an inode could not be encoded, EIO, ENOMEM
+  /// reading a cluster buffer — then nothing of it was applied, the
+  /// transaction was cancelled and the mount shut down (in-core state that
+  /// cannot reach the disk must not outlive the change).
+  int commit(CommittedTrans* out = nullptr);
+  /// Restores every joined buffer and inode and releases every lock.
+  void cancel();
+
+  Mount& mount() { return m_; }
+
+ private:
+  explicit Transaction(Mount& m);
+  struct JoinedBuf;
+  struct JoinedInode;
+  JoinedBuf* find_buf(uint64_t daddr);
+  int join_buf(bc::BufHandle h, bool fresh, bc::BufHandle** out);
+  // Encodes one logged inode into its cluster buffer (joined here).
+  int flush_inode(JoinedInode& ji);
+  void release_all();
+
+  Mount& m_;
+  std::vector<std::unique_ptr<JoinedBuf>> bufs_;
+  std::vector<std::unique_ptr<JoinedInode>> inodes_;
+  uint64_t reserved_ = 0, freed_ = 0;
+  bool done_ = false;
+};
+
+}  // namespace xfsfuse::fs

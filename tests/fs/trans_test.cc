@@ -1,0 +1,173 @@
+// Transactions: a committed inode change reaches the disk (xfs_db and a new
+// mount see it, xfs_repair -n is clean), a cancelled one leaves buffers and
+// inodes as they were, reservations fail with ENOSPC up front and go back
+// when unused, and a commit that cannot encode an inode writes nothing.
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <cerrno>
+
+#include "fs/mount.h"
+#include "fs/trans/trans.h"
+#include "tests/fs/dir_test_util.h"
+
+namespace xfsfuse::fs::test {
+namespace {
+
+std::unique_ptr<Mount> open_rw(const std::string& img) {
+  std::unique_ptr<Mount> m;
+  std::string err;
+  MountOptions o;
+  o.writable = true;
+  INFO(err);
+  REQUIRE(Mount::open(img, o, &m, &err) == 0);
+  return m;
+}
+
+// The first regular file under the root of m.
+InodeRef some_file(Mount& m) {
+  InodeRef root;
+  REQUIRE(m.iget(m.sb().rootino, &root) == 0);
+  int err = 0;
+  for (const Got& g : iterate(m, *root, 0, SIZE_MAX, &err)) {
+    InodeRef ip;
+    if (g.name != "." && g.name != ".." && m.iget(g.ino, &ip) == 0 && S_ISREG(ip->core.mode)) return ip;
+  }
+  FAIL("no regular file in the root directory");
+  return nullptr;
+}
+
+std::string xdb_core(const std::string& img, uint64_t ino, const std::string& field) {
+  return run("xfs_db -r -c 'inode " + std::to_string(ino) + "' -c 'print core." + field + "' " + img + " 2>&1");
+}
+
+bool repair_clean(const std::string& img) { return system(("xfs_repair -n " + img + " >/dev/null 2>&1").c_str()) == 0; }
+
+}  // namespace
+
+TEST_CASE("trans: a committed inode change is written back and read again", "[trans]") {
+  const std::string& demo = image("demo");
+  if (demo.empty()) return;
+  ImageCopy img(demo);
+  uint64_t ino;
+  {
+    auto m = open_rw(img.path);
+    InodeRef ip = some_file(*m);
+    ino = ip->core.ino;
+    std::unique_ptr<Transaction> tp;
+    REQUIRE(Transaction::begin(*m, &tp) == 0);
+    tp->join_inode(ip);
+    ip->core.mode = S_IFREG | 0604;
+    ip->core.uid = 4242;
+    ip->core.ctime = {1800000000, 5};
+    tp->log_inode(ip.get(), kDirtyCore);
+    CommittedTrans ct;
+    REQUIRE(tp->commit(&ct) == 0);
+    REQUIRE(ct.inodes.size() == 1);
+    CHECK(ct.inodes[0].ino == ino);
+    REQUIRE(ct.bufs.size() == 1);  // the inode's cluster buffer: exactly its bytes changed
+    REQUIRE(ct.bufs[0].ranges.size() == 1);
+    CHECK(ct.bufs[0].ranges[0].second - ct.bufs[0].ranges[0].first == m->sb().inodesize);
+    CHECK(ip->dirty == 0);
+    REQUIRE(m->unmount_clean() == 0);
+  }
+  CHECK(xdb_core(img.path, ino, "mode") == "core.mode = 0100604\n");
+  CHECK(xdb_core(img.path, ino, "uid") == "core.uid = 4242\n");
+  CHECK(repair_clean(img.path));
+  auto m = open_mount(img.path);
+  InodeRef ip;
+  REQUIRE(m->iget(ino, &ip) == 0);
+  CHECK(ip->core.mode == (S_IFREG | 0604));
+  CHECK(ip->core.ctime == Timestamp{1800000000, 5});
+}
+
+TEST_CASE("trans: cancel puts joined buffers and inodes back and writes nothing", "[trans]") {
+  const std::string& demo = image("demo");
+  if (demo.empty()) return;
+  ImageCopy img(demo);
+  const std::string before = run("md5sum < " + img.path);
+  {
+    auto m = open_rw(img.path);
+    InodeRef ip = some_file(*m);
+    const Inode core = ip->core;
+    const std::vector<std::byte> raw = ip->raw;
+    std::unique_ptr<Transaction> tp;
+    REQUIRE(Transaction::begin(*m, &tp) == 0);
+    tp->join_inode(ip);
+    ip->core.size = 1;
+    ip->df.extents.clear();
+    tp->log_inode(ip.get(), kDirtyCore | kDirtyData);
+    const bc::DiskRange agf{ag_header_daddr(m->sb(), 0, 1), static_cast<uint32_t>(m->sb().sectsize >> 9)};
+    bc::BufHandle* h;
+    REQUIRE(tp->read_buf({&agf, 1}, &m->ag_headers().agf_ops(), bc::kAnyOwner, &h) == 0);
+    const std::vector<std::byte> agf_before(h->data(), h->data() + h->size());
+    std::memset(h->data() + 8, 0xff, 8);
+    tp->log_buf(h, 8, 8);
+    bc::BufHandle* again;
+    REQUIRE(tp->read_buf({&agf, 1}, &m->ag_headers().agf_ops(), bc::kAnyOwner, &again) == 0);
+    CHECK(again == h);  // joined once
+    tp->cancel();
+    CHECK(ip->core.size == core.size);
+    CHECK(ip->raw == raw);
+    CHECK(ip->df.extents.size() == core.nextents);
+    CHECK(ip->dirty == 0);
+    bc::BufHandle r;
+    REQUIRE(m->cache().get({&agf, 1}, &m->ag_headers().agf_ops(), bc::kAnyOwner, bc::kGetShared, &r) == 0);
+    CHECK(std::equal(agf_before.begin(), agf_before.end(), r.data()));
+    CHECK(!r.dirty());
+    r.release();
+    REQUIRE(m->unmount_clean() == 0);
+  }
+  // NEEDSREPAIR went on and off again; everything else is as it was.
+  CHECK(run("md5sum < " + img.path) == before);
+}
+
+TEST_CASE("trans: reservations fail with ENOSPC before any change and unused ones go back", "[trans]") {
+  const std::string& demo = image("demo");
+  if (demo.empty()) return;
+  ImageCopy img(demo);
+  auto m = open_rw(img.path);
+  const uint64_t free = m->sb().fdblocks;
+  const uint64_t held_back = uint64_t{m->sb().agcount} * 8;
+  std::unique_ptr<Transaction> tp;
+  REQUIRE(Transaction::begin(*m, &tp) == 0);
+  CHECK(tp->reserve_blocks(free - held_back + 1) == ENOSPC);
+  CHECK(tp->reserved() == 0);
+  REQUIRE(tp->reserve_blocks(free - held_back) == 0);
+  std::unique_ptr<Transaction> t2;
+  REQUIRE(Transaction::begin(*m, &t2) == 0);
+  CHECK(t2->reserve_blocks(1) == ENOSPC);
+  tp->use_blocks(10);
+  REQUIRE(tp->commit() == 0);  // 10 used, the rest back
+  CHECK(t2->reserve_blocks(free - held_back - 10) == 0);
+  CHECK(t2->reserve_blocks(1) == ENOSPC);
+  t2->cancel();
+  REQUIRE(Transaction::begin(*m, &tp) == 0);
+  CHECK(tp->reserve_blocks(free - held_back - 10) == 0);
+}
+
+TEST_CASE("trans: an inode that cannot be encoded fails the commit, writes nothing and shuts the mount down",
+          "[trans]") {
+  const std::string& demo = image("demo");
+  if (demo.empty()) return;
+  ImageCopy img(demo);
+  auto m = open_rw(img.path);
+  InodeRef ip = some_file(*m);
+  std::unique_ptr<Transaction> tp;
+  REQUIRE(Transaction::begin(*m, &tp) == 0);
+  tp->join_inode(ip);
+  ip->core.nextents += 1;  // the fork no longer matches the core
+  ip->core.mode = S_IFREG | 0777;
+  tp->log_inode(ip.get(), kDirtyCore);
+  CHECK(tp->commit() == EUCLEAN);
+  CHECK(m->shut_down_state());
+  CHECK(ip->core.mode != (S_IFREG | 0777));  // cancelled: the in-core inode is as it was
+  std::unique_ptr<Transaction> t2;
+  CHECK(Transaction::begin(*m, &t2) == EIO);
+  CHECK(m->unmount_clean() == 0);  // nothing more is written: NEEDSREPAIR stays
+  CHECK(!repair_clean(img.path));
+  CHECK(system(("xfs_repair " + img.path + " >/dev/null 2>&1").c_str()) == 0);
+  CHECK(repair_clean(img.path));
+}
+
+}  // namespace xfsfuse::fs::test
