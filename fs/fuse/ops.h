@@ -7,6 +7,7 @@
 #include <fuse_lowlevel.h>
 
 #include "fs/inode.h"
+#include "fs/ops/cred.h"
 
 namespace xfsfuse::fuse::ops {
 
@@ -17,6 +18,8 @@ namespace xfsfuse::fuse::ops {
 // bits.  mask: R_OK | W_OK | X_OK (F_OK: 0).  Returns 0, EROFS for W_OK,
 // or EACCES.
 int check_access(fuse_req_t req, const fs::Inode& c, int mask);
+/// The caller of req: uid, gid and supplementary groups.
+fs::Cred cred_of(fuse_req_t req);
 
 // ops_inode.cc: names, attributes, symlinks, permissions, statfs.
 void lookup(fuse_req_t req, fuse_ino_t parent, const char* name);

@@ -1,0 +1,34 @@
+// fs/ops/cred.h — who asks for an operation, and the kernel's permission
+// rules on an inode's mode, uid and gid (generic_permission() without ACLs,
+// inode_owner_or_capable(), in_group_p()).  Root (uid 0) has every
+// capability the kernel's root has (CAP_DAC_OVERRIDE, CAP_FOWNER,
+// CAP_CHOWN, CAP_FSETID).
+// Thread safety: plain values and pure functions.
+#pragma once
+
+#include <sys/types.h>
+
+#include <vector>
+
+#include "fs/inode.h"
+
+namespace xfsfuse::fs {
+
+/// The caller of an operation.
+struct Cred {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;  ///< supplementary groups
+  bool root() const { return uid == 0; }
+  /// Whether the caller is in group g (primary or supplementary).
+  bool in_group(gid_t g) const;
+  /// Whether the caller owns n or may act as its owner (root).
+  bool owner_or_capable(const Inode& n) const { return root() || uid == n.uid; }
+};
+
+/// The kernel's access check of mask (R_OK | W_OK | X_OK bits) on n.
+/// Returns 0 or EACCES.  Root passes everything but X_OK on a
+/// non-directory with no execute bit at all.
+int permission(const Cred& c, const Inode& n, int mask);
+
+}  // namespace xfsfuse::fs

@@ -1,0 +1,65 @@
+#include "fs/ops/setattr.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+
+#include "fs/mount.h"
+#include "fs/trans/trans.h"
+
+namespace xfsfuse::fs {
+
+namespace {
+
+constexpr uint16_t kPermBits = 07777;
+
+// The kernel's checks (setattr_prepare) on the inode as it is now.
+int check(const Inode& n, const Cred& c, const SetAttr& a) {
+  if (a.uid && *a.uid != n.uid && !c.root()) return EPERM;
+  if (a.gid && *a.gid != n.gid && !c.root() && !(c.uid == n.uid && c.in_group(*a.gid))) return EPERM;
+  if (a.mode && !c.owner_or_capable(n)) return EPERM;
+  const bool explicit_time = (a.atime && !a.atime->now) || (a.mtime && !a.mtime->now);
+  if (explicit_time && !c.owner_or_capable(n)) return EPERM;
+  if ((a.atime || a.mtime) && !explicit_time && !c.owner_or_capable(n) && permission(c, n, W_OK) != 0) return EACCES;
+  return 0;
+}
+
+}  // namespace
+
+Timestamp current_time() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return Timestamp{ts.tv_sec, static_cast<uint32_t>(ts.tv_nsec)};
+}
+
+int setattr(Mount& m, const InodeRef& ip, const Cred& c, const SetAttr& a) {
+  std::unique_ptr<Transaction> tp;
+  if (int e = Transaction::begin(m, &tp)) return e;
+  tp->join_inode(ip);
+  Inode& n = ip->core;
+  if (int e = check(n, c, a)) return e;  // the transaction cancels: nothing changed
+  const Timestamp now = current_time();
+  if (a.mode) {
+    uint16_t mode = *a.mode & kPermBits;
+    const gid_t group = a.gid ? *a.gid : n.gid;
+    if (!c.root() && !c.in_group(group)) mode &= ~S_ISGID;
+    n.mode = (n.mode & S_IFMT) | mode;
+  }
+  const bool owner_change = (a.uid && *a.uid != n.uid) || (a.gid && *a.gid != n.gid);
+  if (a.uid) n.uid = *a.uid;
+  if (a.gid) n.gid = *a.gid;
+  if (owner_change && !S_ISDIR(n.mode)) {
+    n.mode &= ~S_ISUID;
+    if ((n.mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)) n.mode &= ~S_ISGID;
+  }
+  if (a.atime) n.atime = a.atime->now ? now : a.atime->value;
+  if (a.mtime) n.mtime = a.mtime->now ? now : a.mtime->value;
+  n.ctime = now;
+  n.changecount++;
+  tp->log_inode(ip.get(), kDirtyCore);
+  return tp->commit();
+}
+
+}  // namespace xfsfuse::fs

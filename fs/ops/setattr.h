@@ -1,0 +1,47 @@
+// fs/ops/setattr.h — changing an inode's mode, owner and timestamps (chmod,
+// chown, utimensat), one transaction each, with the kernel's rules
+// (notify_change() and setattr_prepare() of Linux 6.x over XFS):
+//  - chmod: the owner or root (else EPERM); a caller who is not root and not
+//    in the file's group loses S_ISGID from the new mode;
+//  - chown: changing the uid needs root; changing the gid needs root, or the
+//    owner giving a group he is in (else EPERM); on a non-directory it drops
+//    S_ISUID, and S_ISGID when group-execute is set (even for root);
+//  - times: explicit values need the owner or root (EPERM); "now" also
+//    write permission (EACCES);
+//  - every change sets ctime to now (explicit or not) and counts the inode's
+//    change counter.
+// Size changes are truncate's (fs/ops/truncate.h), not setattr's.
+// Thread safety: takes the inode's lock exclusively (through its transaction).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "fs/incore_inode.h"
+#include "fs/ops/cred.h"
+
+namespace xfsfuse::fs {
+
+class Mount;
+
+/// One timestamp to set: a value, or the current time.
+struct TimeSet {
+  bool now = false;
+  Timestamp value;
+};
+
+/// What setattr changes; an empty field is left alone.
+struct SetAttr {
+  std::optional<uint16_t> mode = std::nullopt;  ///< permission bits and S_ISUID/S_ISGID/S_ISVTX (the type is kept)
+  std::optional<uint32_t> uid = std::nullopt, gid = std::nullopt;
+  std::optional<TimeSet> atime = std::nullopt, mtime = std::nullopt;
+};
+
+/// Applies a to ip for caller c.  Returns 0, EPERM / EACCES (rules above),
+/// EROFS (read-only mount), EIO (shut down), or a commit's errors.
+int setattr(Mount& m, const InodeRef& ip, const Cred& c, const SetAttr& a);
+
+/// The current time as an inode timestamp.
+Timestamp current_time();
+
+}  // namespace xfsfuse::fs

@@ -1,0 +1,115 @@
+// setattr (chmod, chown, utimensat) with the kernel's permission rules and
+// S_ISUID/S_ISGID clearing, written back and judged by xfs_repair -n.
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <cerrno>
+
+#include "fs/mount.h"
+#include "fs/ops/setattr.h"
+#include "tests/fs/dir_test_util.h"
+
+namespace xfsfuse::fs::test {
+namespace {
+
+std::unique_ptr<Mount> open_rw(const std::string& img) {
+  std::unique_ptr<Mount> m;
+  std::string err;
+  MountOptions o;
+  o.writable = true;
+  INFO(err);
+  REQUIRE(Mount::open(img, o, &m, &err) == 0);
+  return m;
+}
+
+InodeRef first_of_type(Mount& m, mode_t type) {
+  InodeRef root;
+  REQUIRE(m.iget(m.sb().rootino, &root) == 0);
+  if (type == S_IFDIR) return root;
+  int err = 0;
+  for (const Got& g : iterate(m, *root, 0, SIZE_MAX, &err)) {
+    InodeRef ip;
+    if (g.name != "." && g.name != ".." && m.iget(g.ino, &ip) == 0 && (ip->core.mode & S_IFMT) == type) return ip;
+  }
+  FAIL("no inode of that type in the root directory");
+  return nullptr;
+}
+
+const Cred kRoot{0, 0, {}};
+
+}  // namespace
+
+TEST_CASE("setattr: the kernel's rules for chmod, chown and times", "[setattr]") {
+  const std::string& demo = image("demo");
+  if (demo.empty()) return;
+  ImageCopy img(demo);
+  auto m = open_rw(img.path);
+  InodeRef f = first_of_type(*m, S_IFREG);
+  InodeRef d = first_of_type(*m, S_IFDIR);
+  const Cred owner{1000, 1000, {50}}, other{2000, 2000, {}};
+  REQUIRE(setattr(*m, f, kRoot, {.mode = 0644, .uid = 1000, .gid = 1000}) == 0);
+  const Timestamp ctime0 = f->core.ctime;
+
+  SECTION("chmod: owner or root, S_ISGID dropped for a caller outside the group") {
+    CHECK(setattr(*m, f, other, {.mode = 0777}) == EPERM);
+    CHECK((f->core.mode & 07777) == 0644);
+    REQUIRE(setattr(*m, f, owner, {.mode = 02755}) == 0);
+    CHECK(f->core.mode == (S_IFREG | 02755));
+    REQUIRE(setattr(*m, f, kRoot, {.gid = 77}) == 0);
+    REQUIRE(setattr(*m, f, owner, {.mode = 02750}) == 0);
+    CHECK(f->core.mode == (S_IFREG | 0750));  // not in group 77
+    REQUIRE(setattr(*m, f, kRoot, {.mode = 06750}) == 0);
+    CHECK(f->core.mode == (S_IFREG | 06750));
+    CHECK(!(f->core.ctime.sec < ctime0.sec));
+  }
+  SECTION("chown: uid needs root, gid the owner's own group; S_ISUID and group-exec S_ISGID go, even for root") {
+    CHECK(setattr(*m, f, owner, {.uid = 1001}) == EPERM);
+    CHECK(setattr(*m, f, owner, {.gid = 60}) == EPERM);
+    REQUIRE(setattr(*m, f, owner, {.gid = 50}) == 0);
+    CHECK(f->core.gid == 50);
+    CHECK(setattr(*m, f, owner, {.uid = 1000}) == 0);  // no change is allowed
+    REQUIRE(setattr(*m, f, kRoot, {.mode = 06755}) == 0);
+    REQUIRE(setattr(*m, f, kRoot, {.uid = 3000}) == 0);
+    CHECK(f->core.mode == (S_IFREG | 0755));
+    REQUIRE(setattr(*m, f, kRoot, {.mode = 06745}) == 0);  // S_ISGID without group-exec: a lock mark, kept
+    REQUIRE(setattr(*m, f, kRoot, {.gid = 3000}) == 0);
+    CHECK(f->core.mode == (S_IFREG | 02745));
+    REQUIRE(setattr(*m, d, kRoot, {.mode = 02755}) == 0);
+    REQUIRE(setattr(*m, d, kRoot, {.uid = 5, .gid = 5}) == 0);
+    CHECK(d->core.mode == (S_IFDIR | 02755));  // directories keep theirs
+  }
+  SECTION("times: explicit values need the owner, now also write permission") {
+    const TimeSet t{false, {1234567890, 42}};
+    CHECK(setattr(*m, f, other, {.mtime = t}) == EPERM);
+    CHECK(setattr(*m, f, other, {.atime = TimeSet{true, {}}}) == EACCES);
+    REQUIRE(setattr(*m, f, kRoot, {.mode = 0646}) == 0);
+    CHECK(setattr(*m, f, other, {.atime = TimeSet{true, {}}, .mtime = TimeSet{true, {}}}) == 0);
+    REQUIRE(setattr(*m, f, owner, {.atime = t, .mtime = t}) == 0);
+    CHECK(f->core.mtime == t.value);
+    CHECK(f->core.atime == t.value);
+    CHECK(f->core.ctime.sec >= ctime0.sec);
+  }
+  const uint64_t ino = f->core.ino;
+  const Inode want = f->core;
+  REQUIRE(m->unmount_clean() == 0);
+  m.reset();
+  CHECK(system(("xfs_repair -n " + img.path + " >/dev/null 2>&1").c_str()) == 0);
+  auto r = open_mount(img.path);
+  InodeRef back;
+  REQUIRE(r->iget(ino, &back) == 0);
+  CHECK(back->core.mode == want.mode);
+  CHECK(back->core.uid == want.uid);
+  CHECK(back->core.gid == want.gid);
+  CHECK(back->core.mtime == want.mtime);
+  CHECK(back->core.ctime == want.ctime);
+}
+
+TEST_CASE("setattr: a read-only mount answers EROFS", "[setattr]") {
+  const std::string& demo = image("demo");
+  if (demo.empty()) return;
+  auto m = open_mount(demo);
+  InodeRef f = first_of_type(*m, S_IFREG);
+  CHECK(setattr(*m, f, kRoot, {.mode = 0600}) == EROFS);
+}
+
+}  // namespace xfsfuse::fs::test
