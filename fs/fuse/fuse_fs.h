@@ -6,8 +6,9 @@
 // (sb rootino): inode 1 can never exist in XFS, its block holds the
 // superblock.  st_ino and d_ino are always the XFS inode number.
 //
-// No per-node table: any node id names its inode directly and fs::Mount keeps
-// its own inode cache, so forget only counts.  Open files and directories
+// Node ids are inode numbers; the node table (node_table.h) keeps each node's
+// lookup and open counts and its in-core inode while the kernel holds it.
+// Open files and directories
 // carry their in-core inode (fs::InodeRef: the one object of that inode, not
 // a copy) in fuse_file_info::fh.  Every operation reads an inode under its
 // shared lock, one inode lock at a time.
@@ -27,6 +28,7 @@
 #include <string>
 #include <utility>
 
+#include "fs/fuse/node_table.h"
 #include "fs/fuse/options.h"
 #include "fs/mount.h"
 
@@ -51,6 +53,7 @@ class FuseFs {
   bool readdirplus_auto() const { return opts_.readdirplus_auto; }
 
   fs::Mount& mount() { return *m_; }
+  NodeTable& nodes() { return nodes_; }
   OpCounters& counters() { return counters_; }
   const OpCounters& counters() const { return counters_; }
   const Options& options() const { return opts_; }
@@ -80,6 +83,7 @@ class FuseFs {
   const Options opts_;
   const std::chrono::steady_clock::time_point started_;
   OpCounters counters_;
+  NodeTable nodes_;
 };
 
 /// The FuseFs that req belongs to.

@@ -49,10 +49,15 @@ size_t add_plus(fuse_req_t req, FuseFs& fs, char* buf, size_t room, const std::s
     std::shared_lock<std::shared_mutex> l(ip->lock);
     fs.fill_entry(*ip, &e);
   } else {
+    ip.reset();
     e.attr.st_ino = d.ino;
     e.attr.st_mode = ftype_mode(d.ftype);
   }
-  return fuse_add_direntry_plus(req, buf, room, name.c_str(), &e, static_cast<off_t>(d.next));
+  const size_t need = fuse_add_direntry_plus(req, buf, room, name.c_str(), &e, static_cast<off_t>(d.next));
+  // An entry with attributes is a lookup the kernel will FORGET; one that
+  // did not fit never reached it.
+  if (ip && need <= room) fs.nodes().lookup(ip);
+  return need;
 }
 
 // One entry read from a directory, kept for readdirplus.
@@ -120,10 +125,14 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     if (err == 0) err = check_access(req, ip->core, R_OK);
   }
   if (err != 0) return fs.reply_error(req, err);
+  fs.nodes().open(ip);
   fi->fh = reinterpret_cast<uint64_t>(new fs::InodeRef(std::move(ip)));
   fi->keep_cache = 1;
   fi->cache_readdir = 1;
-  if (fuse_reply_open(req, fi) != 0) delete reinterpret_cast<fs::InodeRef*>(fi->fh);
+  if (fuse_reply_open(req, fi) != 0) {
+    fs.nodes().release(fs.ino_of(ino));
+    delete reinterpret_cast<fs::InodeRef*>(fi->fh);
+  }
 }
 
 void readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
@@ -136,7 +145,9 @@ void readdirplus(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_i
   list(req, size, off, fi, true);
 }
 
-void releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+void releasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  FuseFs& fs = fs_of(req);
+  fs.nodes().release(fs.ino_of(ino));
   delete reinterpret_cast<fs::InodeRef*>(fi->fh);
   fuse_reply_err(req, 0);
 }

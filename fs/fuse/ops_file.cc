@@ -28,10 +28,14 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     if (err == 0) err = check_access(req, ip->core, R_OK);
   }
   if (err != 0) return fs.reply_error(req, err);
+  fs.nodes().open(ip);
   fi->fh = reinterpret_cast<uint64_t>(new fs::InodeRef(std::move(ip)));
   fi->keep_cache = 1;
   fi->noflush = 1;
-  if (fuse_reply_open(req, fi) != 0) delete reinterpret_cast<fs::InodeRef*>(fi->fh);
+  if (fuse_reply_open(req, fi) != 0) {
+    fs.nodes().release(fs.ino_of(ino));
+    delete reinterpret_cast<fs::InodeRef*>(fi->fh);
+  }
 }
 
 void read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
@@ -49,7 +53,9 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi
   fuse_reply_buf(req, reinterpret_cast<const char*>(buf.get()), got);
 }
 
-void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+void release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  FuseFs& fs = fs_of(req);
+  fs.nodes().release(fs.ino_of(ino));
   delete reinterpret_cast<fs::InodeRef*>(fi->fh);
   fuse_reply_err(req, 0);
 }

@@ -45,18 +45,25 @@ void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     std::shared_lock<std::shared_mutex> l(ip->lock);
     fs.fill_entry(*ip, &e);
   }
+  fs.nodes().lookup(ip);
   fuse_reply_entry(req, &e);
 }
 
-void forget(fuse_req_t req, fuse_ino_t, uint64_t nlookup) {
-  fs_of(req).counters().forget += nlookup;
+void forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  FuseFs& fs = fs_of(req);
+  fs.counters().forget += nlookup;
+  fs.nodes().forget(fs.ino_of(ino), nlookup);
   fuse_reply_none(req);
 }
 
 void forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  FuseFs& fs = fs_of(req);
   uint64_t n = 0;
-  for (size_t i = 0; i < count; i++) n += forgets[i].nlookup;
-  fs_of(req).counters().forget += n;
+  for (size_t i = 0; i < count; i++) {
+    n += forgets[i].nlookup;
+    fs.nodes().forget(fs.ino_of(forgets[i].ino), forgets[i].nlookup);
+  }
+  fs.counters().forget += n;
   fuse_reply_none(req);
 }
 

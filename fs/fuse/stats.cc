@@ -121,7 +121,8 @@ nlohmann::ordered_json stats_json(FuseFs& fs) {
   j["cache"] = cache_json(c);
   j["vmap"] = vmap_json(c.vmap);
   j["pool"] = pool_json(c.pool);
-  j["inodes"] = Json{{"cached", static_cast<uint64_t>(m.inodes_cached())}};
+  j["inodes"] = Json{{"cached", static_cast<uint64_t>(m.inodes_cached())},
+                     {"held", static_cast<uint64_t>(fs.nodes().size())}};
   return j;
 }
 

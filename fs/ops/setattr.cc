@@ -47,10 +47,10 @@ int setattr(Mount& m, const InodeRef& ip, const Cred& c, const SetAttr& a) {
     if (!c.root() && !c.in_group(group)) mode &= ~S_ISGID;
     n.mode = (n.mode & S_IFMT) | mode;
   }
-  const bool owner_change = (a.uid && *a.uid != n.uid) || (a.gid && *a.gid != n.gid);
   if (a.uid) n.uid = *a.uid;
   if (a.gid) n.gid = *a.gid;
-  if (owner_change && !S_ISDIR(n.mode)) {
+  // Any chown of a non-directory, even to the same owner (chown_common).
+  if ((a.uid || a.gid) && !S_ISDIR(n.mode)) {
     n.mode &= ~S_ISUID;
     if ((n.mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)) n.mode &= ~S_ISGID;
   }

@@ -4,8 +4,9 @@
 //  - chmod: the owner or root (else EPERM); a caller who is not root and not
 //    in the file's group loses S_ISGID from the new mode;
 //  - chown: changing the uid needs root; changing the gid needs root, or the
-//    owner giving a group he is in (else EPERM); on a non-directory it drops
-//    S_ISUID, and S_ISGID when group-execute is set (even for root);
+//    owner giving a group he is in (else EPERM); on a non-directory any
+//    chown, even to the same owner, drops S_ISUID, and S_ISGID when
+//    group-execute is set (even for root);
 //  - times: explicit values need the owner or root (EPERM); "now" also
 //    write permission (EACCES);
 //  - every change sets ctime to now (explicit or not) and counts the inode's

@@ -67,7 +67,9 @@ TEST_CASE("setattr: the kernel's rules for chmod, chown and times", "[setattr]")
     CHECK(setattr(*m, f, owner, {.gid = 60}) == EPERM);
     REQUIRE(setattr(*m, f, owner, {.gid = 50}) == 0);
     CHECK(f->core.gid == 50);
-    CHECK(setattr(*m, f, owner, {.uid = 1000}) == 0);  // no change is allowed
+    REQUIRE(setattr(*m, f, kRoot, {.mode = 04755}) == 0);
+    CHECK(setattr(*m, f, owner, {.uid = 1000}) == 0);  // no change is allowed, and still a chown
+    CHECK(f->core.mode == (S_IFREG | 0755));
     REQUIRE(setattr(*m, f, kRoot, {.mode = 06755}) == 0);
     REQUIRE(setattr(*m, f, kRoot, {.uid = 3000}) == 0);
     CHECK(f->core.mode == (S_IFREG | 0755));

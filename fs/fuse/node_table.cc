@@ -1,0 +1,78 @@
+#include "fs/fuse/node_table.h"
+
+#include <algorithm>
+
+namespace xfsfuse::fuse {
+
+fs::InodeRef NodeTable::settle_locked(Shard& s, std::unordered_map<uint64_t, Node>::iterator it) {
+  if (it->second.nlookup != 0 || it->second.nopen != 0) return nullptr;
+  fs::InodeRef ip = std::move(it->second.ip);
+  s.map.erase(it);
+  return ip;
+}
+
+void NodeTable::lookup(const fs::InodeRef& ip) {
+  Shard& s = shard_for(ip->core.ino);
+  std::lock_guard<std::mutex> g(s.mu);
+  Node& n = s.map[ip->core.ino];
+  if (!n.ip) n.ip = ip;
+  n.nlookup++;
+}
+
+void NodeTable::forget(uint64_t ino, uint64_t count) {
+  Shard& s = shard_for(ino);
+  fs::InodeRef last;  // released after the mutex
+  std::lock_guard<std::mutex> g(s.mu);
+  auto it = s.map.find(ino);
+  if (it == s.map.end() || it->second.nlookup < count) s.mismatches++;
+  if (it == s.map.end()) return;
+  it->second.nlookup -= std::min(count, it->second.nlookup);
+  last = settle_locked(s, it);
+}
+
+void NodeTable::open(const fs::InodeRef& ip) {
+  Shard& s = shard_for(ip->core.ino);
+  std::lock_guard<std::mutex> g(s.mu);
+  Node& n = s.map[ip->core.ino];
+  if (!n.ip) n.ip = ip;
+  n.nopen++;
+}
+
+void NodeTable::release(uint64_t ino) {
+  Shard& s = shard_for(ino);
+  fs::InodeRef last;
+  std::lock_guard<std::mutex> g(s.mu);
+  auto it = s.map.find(ino);
+  if (it == s.map.end() || it->second.nopen == 0) {
+    s.mismatches++;
+    return;
+  }
+  it->second.nopen--;
+  last = settle_locked(s, it);
+}
+
+bool NodeTable::held(uint64_t ino) {
+  Shard& s = shard_for(ino);
+  std::lock_guard<std::mutex> g(s.mu);
+  return s.map.count(ino) != 0;
+}
+
+size_t NodeTable::size() {
+  size_t n = 0;
+  for (Shard& s : shards_) {
+    std::lock_guard<std::mutex> g(s.mu);
+    n += s.map.size();
+  }
+  return n;
+}
+
+uint64_t NodeTable::mismatches() {
+  uint64_t n = 0;
+  for (Shard& s : shards_) {
+    std::lock_guard<std::mutex> g(s.mu);
+    n += s.mismatches;
+  }
+  return n;
+}
+
+}  // namespace xfsfuse::fuse

@@ -1,0 +1,63 @@
+// fs/fuse/node_table.h — the inodes the kernel holds (the node table of
+// libfuse's passthrough_hp, written for xfsfuse).
+//
+// The kernel keeps a FUSE node for every inode a reply introduced (LOOKUP,
+// CREATE/MKNOD/MKDIR/SYMLINK/LINK, READDIRPLUS entries with attributes), with
+// a lookup count that FORGET takes back, and opens files by node.  While the
+// kernel holds a node, its in-core inode must stay (and its inode number must
+// not be reused): the table keeps one InodeRef per node with its lookup and
+// open counts, and drops it when both reach zero.  An unlinked inode is freed
+// only when the last reference to its in-core inode goes (fs/ decides; this
+// table's reference is one of them).
+//
+// Thread safety: every method may be called from any thread (sharded
+// mutexes; no call out of this class with one held).
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <unordered_map>
+
+#include "fs/incore_inode.h"
+
+namespace xfsfuse::fuse {
+
+class NodeTable {
+ public:
+  /// A reply is about to give the kernel one more lookup of ip.
+  void lookup(const fs::InodeRef& ip);
+  /// FORGET: the kernel dropped n lookups of ino (more than it holds is
+  /// clamped and counted in mismatches()).
+  void forget(uint64_t ino, uint64_t n);
+  /// An open file or directory handle of ip appeared / went.
+  void open(const fs::InodeRef& ip);
+  void release(uint64_t ino);
+  /// Whether the kernel holds a lookup or an open handle of ino.
+  bool held(uint64_t ino);
+  /// Nodes held now.
+  size_t size();
+  /// FORGETs or releases of more than the table held (a bug if non-zero).
+  uint64_t mismatches();
+
+ private:
+  struct Node {
+    fs::InodeRef ip;
+    uint64_t nlookup = 0;
+    uint64_t nopen = 0;
+  };
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<uint64_t, Node> map;  // GUARDED_BY(mu)
+    uint64_t mismatches = 0;                 // GUARDED_BY(mu)
+  };
+  static constexpr size_t kShards = 64;
+  Shard& shard_for(uint64_t ino) { return shards_[(ino * 0x9e3779b97f4a7c15ull) >> 58]; }
+  // REQUIRES: s.mu held.  Drops the node when nothing holds it; returns its
+  // reference, to be released after s.mu (the inode's last reference may
+  // free it).
+  static fs::InodeRef settle_locked(Shard& s, std::unordered_map<uint64_t, Node>::iterator it);
+
+  Shard shards_[kShards];
+};
+
+}  // namespace xfsfuse::fuse
