@@ -12,6 +12,8 @@ run_case() {
 }
 
 check_image() {
-  xfs_db -r -c 'path /frag' -c 'print core.format core.nextents' "$1" | tee /dev/stderr |
-    grep -q 'core.format = 2 (extents)'
+  local out
+  out=$(xfs_db -r -c 'path /frag' -c 'print core.format core.nextents' "$1")
+  printf '%s\n' "$out"
+  [[ $out == *"core.format = 2 (extents)"* ]]
 }
