@@ -26,7 +26,7 @@ export LC_ALL=C
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 runs=3 dir=${TMPDIR:-/tmp} xfsfuse=$here/build/fs/fuse/xfsfuse only=kernel,fuse2fs,xfsfuse
-usage() { sed -n '2,25p' "$0" >&2; exit 2; }
+usage() { sed -n '2,23p' "$0" >&2; exit 2; }
 while (($#)); do
   case $1 in
     --runs) runs=${2:-}; shift 2 || usage ;;

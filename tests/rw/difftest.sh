@@ -60,7 +60,7 @@ repo=$(cd "$here/../.." && pwd)
 uuid=5ca1ab1e-0000-4000-8000-00000000d1ff
 
 usage() { sed -n '2,18p' "$0" >&2; exit 2; }
-peer=xfsfuse build=$repo/build xfsfuse= fsck= without= workdir=${TMPDIR:-/tmp} keep=0 list=0
+peer=xfsfuse build=$repo/build xfsfuse='' fsck='' without='' workdir=${TMPDIR:-/tmp} keep=0 list=0
 while (($#)); do
   case $1 in
     --peer) peer=${2:-}; shift 2 || usage ;;
@@ -91,7 +91,7 @@ else
     fi
   done
 fi
-case_needs() { sed -n 's/^# needs:[[:space:]]*//p' "$1" | tr -s ' ,' '\n\n' | sed '/^$/d'; }
+case_needs() { sed -n 's/^# needs:[[:space:]]*//p' "$1" | tr ',' ' ' | tr -s ' \t' '\n' | sed '/^$/d'; }
 if ((list)); then
   for c in "${cases[@]}"; do printf '%-16s needs: %s\n' "$(basename "$c" .sh)" "$(case_needs "$c" | paste -sd' ')"; done
   exit 0
@@ -342,7 +342,7 @@ for c in "${cases[@]}"; do
   rc=0
   run_one "$c" || rc=$?
   case $rc in 0) passed=$((passed + 1)) ;; 2) skipped=$((skipped + 1)) ;; *) failed=$((failed + 1)) ;; esac
-  ((keep)) || [[ $rc == 1 ]] || rm -rf "$work/$(basename "$c" .sh)"
+  ((keep)) || [[ $rc == 1 ]] || rm -rf "${work:?}/$(basename "$c" .sh)"
 done
 echo "$passed passed, $failed failed, $skipped skipped"
 ((failed == 0))

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # a difftest.sh case; it reads the case_* settings
 # ag-fill: a 64 MiB filesystem of 4 allocation groups of 16 MiB: a 40 MiB file must span several
 # AGs, 1 MiB files fill what is left, then the big file is emptied and two 20 MiB files take its
 # space (allocations falling back from a full AG to the next).

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # a difftest.sh case; it reads the case_* settings
 # attrs: chmod, chown (setuid and setgid cleared as the kernel clears them: setgid only with group
 # execute; kept on directories), utimens through touch -d, -m, -a (including pre-1970 and bigtime
 # dates) and to "now", with which times each change touches.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # a difftest.sh case; it reads the case_* settings
 # enospc: a 64 MiB filesystem filled by buffered writes, by O_DIRECT writes, by dd and by a
 # fallocate larger than the free space: each fails with ENOSPC; the files are then cut to sizes
 # both sides reach (how far a fill got may legitimately differ) and writes succeed again.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # a difftest.sh case; it reads the case_* settings
 # fallocate: default mode (unwritten extents inside and past EOF, KEEP_SIZE past EOF), writes into
 # part of the preallocation (aligned and not), and a preallocation larger than the filesystem.
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # a difftest.sh case; it reads the case_* settings
 # frag-back: the 10,000-extent file of frag-bmbt (a bmbt with its root at level 2), then punched
 # down to 20 extents and truncated to 5: the data fork must be back in extents format (it fits in
 # the inode again: at most 21 records in a 512-byte inode with no attribute fork).

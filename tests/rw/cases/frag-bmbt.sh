@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # a difftest.sh case; it reads the case_* settings
 # frag-bmbt: a file of 10,000 extents (every other 4 KiB block, written from the last to the first
 # so no speculative preallocation fills the holes): the data fork becomes a bmbt whose root, in the
 # inode, is at level 2 or more (more extents than 20 leaves can hold at any fill: the root in a

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # a difftest.sh case; it reads the case_* settings
 # large-sequential: 64 MiB written with dd (buffered, then fsync), copied with O_DIRECT writes
 # (dd oflag=direct) and read back with O_DIRECT, a 1 MiB O_DIRECT overwrite in the middle, and a
 # 32 MiB file written by O_DIRECT pwrites from offset 0 (every write extends the file).

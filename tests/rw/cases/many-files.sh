@@ -1,6 +1,7 @@
-# many-files: 3,000 files in one directory (a node-format directory with 64 KiB directory blocks),
-# every other one removed, some renamed, hard links, symlinks, a fifo, subdirectories made and
-# removed: the namespace operations the directory issue brings.
+# shellcheck shell=bash disable=SC2034  # a difftest.sh case; it reads the case_* settings
+# many-files: 3,000 files in one directory (more than one 64 KiB directory block holds: leaf
+# format), every other one removed, some renamed, hard links, symlinks, a fifo, subdirectories
+# made and removed: the namespace operations the directory issue brings.
 # needs: dirs
 
 make_files() { local i; for ((i = 0; i < 3000; i++)); do printf '%d\n' "$i" >"d/file-$(printf %05d "$i")"; done; }

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # a difftest.sh case; it reads the case_* settings
 # punch: fallocate -p (punch hole, keeping the size) of aligned blocks, of partial blocks (zeroed in
 # place), past EOF, of a whole file, and inside an unwritten extent.
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # a difftest.sh case; it reads the case_* settings
 # small-writes: files of 1, 4095, 4096 and 4097 bytes, appends across block boundaries, overwrites
 # inside and across a block boundary, and writes that extend a file from inside its last block.
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # a difftest.sh case; it reads the case_* settings
 # sparse-huge: writes at offsets of 1 TiB, 4 TiB + 123, 2^50 and 2^62 (bmbt offsets far beyond the
 # filesystem size, the file size near XFS's limit). Reading such a file whole through a driver
 # without lseek(SEEK_DATA) would take days, hence the need.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # a difftest.sh case; it reads the case_* settings
 # sparse: writes at offsets far apart in a 1 GiB filesystem (up to 900 MiB), unaligned ones, a write
 # filling part of a hole later, and the holes read back as zeros.
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # a difftest.sh case; it reads the case_* settings
 # truncate: down and up to odd sizes (the partial last block must read back zeroed past the old
 # end), to 0 and 1, up from empty, the same size again (Linux still updates mtime and ctime), and
 # writes after.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # a difftest.sh case; it reads the case_* settings
 # zero-range: fallocate -z of partial blocks, whole blocks, a range extending the file, a KEEP_SIZE
 # range past EOF, and over a hole.
 
