@@ -1,0 +1,348 @@
+#!/usr/bin/env bash
+# difftest.sh - differential test of a read-write XFS driver against the kernel's XFS.
+#
+#   difftest.sh [--peer kernel|xfsfuse] [--build DIR] [--xfsfuse BIN] [--fsck BIN]
+#               [--without TAG[,TAG...]] [--work DIR] [--keep] [--list] [CASE...]
+#
+#   --peer P      what mounts image B: xfsfuse (default; `xfsfuse IMG MNT -f -o rw`) or kernel
+#                 (the harness's self-test: kernel against kernel must always pass)
+#   --build DIR   the build directory holding fs/fuse/xfsfuse and tools/fsck/xfsfuse-fsck
+#                 (default: build/ of this checkout); --xfsfuse and --fsck name them one by one
+#   --without T   skip the cases whose "# needs:" line names T (e.g. --without dirs,lseek while
+#                 the driver lacks them); they are reported as SKIP and do not fail the run
+#   --work DIR    where images and logs go (default $TMPDIR or /tmp; the same disk for both mounts)
+#   --keep        keep the work directory (images, logs, snapshots) and print its path
+#   --list        print the cases with their needs and exit
+#   CASE          a name under tests/rw/cases/ (small-writes) or a path to a case file; none: all
+#
+# A case is a bash file defining `run_case DIR`, run as root with DIR (the mount) as the current
+# directory; it must be deterministic and should use relative paths (they appear in error texts).
+# Optional settings at the top of a case file:
+#   # needs: TAG...      driver features the case needs beyond plain file I/O (dirs, lseek)
+#   case_size=1G         image size (truncate(1) syntax, K/M/G); below 300M mkfs.xfs is told it
+#                        runs under fstests (QA_CHECK_FS), the only way it makes tiny filesystems
+#   case_mkfs=(...)      extra mkfs.xfs options (e.g. -d agcount=4)
+#   case_alloc=exact     how st_blocks and the SEEK_DATA map may differ: exact, N% (blocks within
+#                        N percent per path, maps reported only) or any (reported only)
+#   check_image IMG      a function run on each unmounted image after the repair checks (xfs_db -r);
+#                        its output must be the same for both images and its status 0
+# Inside run_case these helpers exist:
+#   op CMD...            runs CMD and logs it, its exit status, stdout ("| ") and stderr ("! ")
+#   changes PATH CMD...  op CMD, then logs whether PATH's mtime and ctime changed (just op CMD
+#                        when PATH does not exist before)
+#   note TEXT            a line in the log
+#   rwtool ...           tests/rw/rwtool.py (pattern writes, readsum, see its header); its path
+#                        is in $RWTOOL for pipelines and bash -c
+#
+# For every case:
+#   1. mkfs.xfs -q -n size=65536 -m uuid=$uuid [case_mkfs] on a file of case_size; copied (sparse)
+#      to a second, identical image.
+#   2. Image A: the kernel (mount -o loop). Image B: the peer (for the kernel: -o nouuid, as A has
+#      the same UUID). The case runs in A, then in B.
+#   3. Each tree, still mounted (after syncfs): the strict view and the allocation view of
+#      rwtool.py snapshot (type, mode, ids, size, nlink, rdev, target, content SHA-256, xattrs;
+#      st_blocks and the data map). The logs and strict views must be equal; allocation
+#      differences are only reported here (the kernel's st_blocks counts post-EOF speculative
+#      preallocation, which it keeps for files written through more than one open).
+#   4. Both unmounted (xfsfuse must exit 0); `xfs_repair -n` and `xfsfuse-fsck -n` exit 0 on both;
+#      check_image.
+#   5. Both images mounted read-only by the kernel, one after the other: B's strict view must equal
+#      what the peer showed; the allocation views of A and B (preallocation trimmed by then) must
+#      agree within case_alloc.
+# Prints PASS/FAIL/SKIP per case with the diffs of any mismatch, then "N passed, N failed, N skipped".
+# Exit: 0 no case failed, 1 some case failed, 2 usage, 77 "SKIP: reason" (not root, no loop devices,
+# no XFS in the kernel, or no /dev/fuse for the xfsfuse peer).
+set -uo pipefail
+export LC_ALL=C TZ=UTC
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+uuid=5ca1ab1e-0000-4000-8000-00000000d1ff
+
+usage() { sed -n '2,18p' "$0" >&2; exit 2; }
+peer=xfsfuse build=$repo/build xfsfuse='' fsck='' without='' workdir=${TMPDIR:-/tmp} keep=0 list=0
+while (($#)); do
+  case $1 in
+    --peer) peer=${2:-}; shift 2 || usage ;;
+    --build) build=${2:-}; shift 2 || usage ;;
+    --xfsfuse) xfsfuse=${2:-}; shift 2 || usage ;;
+    --fsck) fsck=${2:-}; shift 2 || usage ;;
+    --without) without=${2:-}; shift 2 || usage ;;
+    --work) workdir=${2:-}; shift 2 || usage ;;
+    --keep) keep=1; shift ;;
+    --list) list=1; shift ;;
+    -h | --help) usage ;;
+    -*) usage ;;
+    *) break ;;
+  esac
+done
+[[ $peer == kernel || $peer == xfsfuse ]] || usage
+xfsfuse=${xfsfuse:-$build/fs/fuse/xfsfuse}
+fsck=${fsck:-$build/tools/fsck/xfsfuse-fsck}
+
+cases=()
+if (($# == 0)); then
+  cases=("$here"/cases/*.sh)
+else
+  for c in "$@"; do
+    if [[ -f $c ]]; then cases+=("$(realpath "$c")")
+    elif [[ -f $here/cases/$c.sh ]]; then cases+=("$here/cases/$c.sh")
+    else echo "difftest.sh: no case $c" >&2; exit 2
+    fi
+  done
+fi
+case_needs() { sed -n 's/^# needs:[[:space:]]*//p' "$1" | tr ',' ' ' | tr -s ' \t' '\n' | sed '/^$/d'; }
+if ((list)); then
+  for c in "${cases[@]}"; do printf '%-16s needs: %s\n' "$(basename "$c" .sh)" "$(case_needs "$c" | paste -sd' ')"; done
+  exit 0
+fi
+
+skip() { printf 'SKIP: %s\n' "$*"; exit 77; }
+[[ $(id -u) == 0 ]] || skip "needs root (loop mounts, chown)"
+[[ -e /dev/loop-control ]] || skip "no loop device support"
+grep -qw xfs /proc/filesystems || modprobe xfs 2>/dev/null || skip "no XFS in the kernel"
+[[ $peer == kernel || -c /dev/fuse ]] || skip "no /dev/fuse"
+for t in mkfs.xfs xfs_repair xfs_db fallocate truncate python3 findmnt cmp; do
+  command -v "$t" >/dev/null || { echo "FAIL: missing tool $t (Debian: xfsprogs, util-linux, coreutils, python3)"; exit 1; }
+done
+for b in "$fsck" $([[ $peer == xfsfuse ]] && echo "$xfsfuse"); do
+  [[ -x $b ]] || { echo "FAIL: $b is not built"; exit 1; }
+done
+
+mkdir -p "$workdir"
+work=$(mktemp -d "$workdir/xfsfuse-difftest.XXXXXX")
+mounts=() daemons=()
+cleanup() {
+  local i m
+  for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
+    m=${mounts[i]}
+    findmnt -rn -M "$m" >/dev/null 2>&1 || continue
+    umount "$m" 2>/dev/null || fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done
+  ((${#daemons[@]} == 0)) || wait "${daemons[@]}" 2>/dev/null
+  if ((keep)); then echo "work directory kept: $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- mounts ----------------------------------------------------------------------------------
+
+# kernel_mount IMG MNT [OPTS]: the kernel's mount of IMG at MNT through a loop device.
+kernel_mount() {
+  mkdir -p "$2"
+  mounts+=("$2")
+  mount -t xfs -o "loop${3:+,$3}" "$1" "$2"
+}
+# peer_mount IMG MNT: the peer's read-write mount; xfsfuse runs in the foreground as a job of this
+# script, its stderr in $cdir/daemon.log; returns 1 if it exits instead of mounting.
+declare -A daemon_of
+peer_mount() {
+  local i pid
+  # Image A, a copy with the same UUID, is mounted: the kernel needs nouuid to mount B beside it.
+  if [[ $peer == kernel ]]; then kernel_mount "$1" "$2" nouuid; return; fi
+  mkdir -p "$2"
+  mounts+=("$2")
+  "$xfsfuse" "$1" "$2" -f -o rw 2>>"$cdir/daemon.log" &
+  pid=$!
+  daemons+=("$pid")
+  daemon_of[$2]=$pid
+  for ((i = 0; i < 300; i++)); do
+    findmnt -rn -M "$2" >/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  return 1
+}
+# peer_umount MNT: unmounts; for xfsfuse also waits for the daemon, which must exit 0.
+peer_umount() {
+  local rc=0
+  if [[ $peer == kernel ]]; then umount "$1"; return; fi
+  fusermount3 -u "$1" || return 1
+  wait "${daemon_of[$1]}" || rc=$?
+  ((rc == 0)) || { echo "xfsfuse exited $rc after the unmount"; return 1; }
+}
+
+# --- what a case may call (run in a subshell inside the mount) -------------------------------
+
+rwtool() { python3 "$here/rwtool.py" "$@"; }
+note() { printf '# %s\n' "$*" >>"$CASE_LOG"; }
+op() {
+  local rc=0
+  "$@" >"$CASE_TMP/out" 2>"$CASE_TMP/err" </dev/null || rc=$?
+  {
+    printf '$'; printf ' %q' "$@"; printf '\n-> %d\n' "$rc"
+    sed 's/^/  | /' "$CASE_TMP/out"
+    sed 's/^/  ! /' "$CASE_TMP/err"
+  } >>"$CASE_LOG"
+  return "$rc"
+}
+# changes PATH CMD...: the times are read before (which makes the kernel's next change of a
+# multigrain timestamp fine-grained) and, after a pause longer than a clock tick for kernels with
+# coarse timestamps, CMD runs.
+changes() {
+  local p=$1 before after rc=0
+  shift
+  before=$(stat -c '%y %z' "$p" 2>/dev/null) || { op "$@"; return; }
+  sleep 0.02
+  op "$@" || rc=$?
+  after=$(stat -c '%y %z' "$p" 2>&1)
+  # shellcheck disable=SC2086
+  set -- $before $after
+  printf '  times of %s: mtime %s, ctime %s\n' "$p" \
+    "$([[ "$1 $2 $3" == "${7:-} ${8:-} ${9:-}" ]] && echo unchanged || echo changed)" \
+    "$([[ "$4 $5 $6" == "${10:-} ${11:-} ${12:-}" ]] && echo unchanged || echo changed)" >>"$CASE_LOG"
+  return "$rc"
+}
+
+# run_case_in CASEFILE MNT LOG: runs the case in MNT; its log in LOG.
+run_case_in() {
+  local tmp
+  tmp=$(mktemp -d "$cdir/tmp.XXXXXX")
+  (
+    export CASE_LOG=$3 CASE_TMP=$tmp RWTOOL=$here/rwtool.py
+    cd "$2" || exit 1
+    # shellcheck source=/dev/null
+    source "$1"
+    run_case "$2"
+    printf 'run_case -> %d\n' "$?" >>"$CASE_LOG"
+  ) </dev/null >>"$cdir/case-output" 2>&1
+  rm -rf "$tmp"
+}
+
+# --- checks ----------------------------------------------------------------------------------
+
+fails=0
+cfail() { printf '  FAIL: %s\n' "$*"; fails=$((fails + 1)); }
+# same WHAT A B: the files are equal, else FAIL with the start of the diff (- A, + B).
+same() {
+  if ! cmp -s "$2" "$3"; then
+    cfail "$1 (- $(basename "$2"), + $(basename "$3"))"
+    diff -u "$2" "$3" | tail -n +3 | head -40 | sed 's/^/      /'
+  fi
+}
+# alloc_compare WHAT A B TOLERANCE STRICT: per-path st_blocks and data maps; differences beyond
+# TOLERANCE fail (only when STRICT is 1), the others are printed as notes.
+alloc_compare() {
+  local out
+  out=$(awk -F '\t' -v tol="$4" '
+    NR == FNR { blk[$1] = $2; map[$1] = $3; next }
+    blk[$1] != $2 || map[$1] != $3 {
+      a = blk[$1]; b = $2; d = a > b ? a - b : b - a; m = a > b ? a : b
+      ok = tol == "any" || (tol ~ /%$/ && d * 100 <= (tol + 0) * m)
+      line = $1 ": blocks " a " vs " b
+      if (map[$1] != $3) line = line ", data map " map[$1] " vs " $3
+      print (ok ? "ok " : "bad ") line
+    }' "$2" "$3")
+  [[ -z $out ]] && return
+  if [[ $5 == 1 ]] && grep -q '^bad ' <<<"$out"; then
+    cfail "$1: allocation differs beyond case_alloc=$4"
+  else
+    echo "  note: $1: allocation differs (case_alloc=$4 allows it)"
+  fi
+  sed 's/^ok /      /; s/^bad /      /' <<<"$out" | head -20
+}
+# image_checks IMG NAME: xfs_repair -n and xfsfuse-fsck -n must exit 0.
+image_checks() {
+  local rc=0
+  xfs_repair -n "$1" >"$cdir/$2.repair" 2>&1 || rc=$?
+  ((rc == 0)) || { cfail "xfs_repair -n on image $2 exited $rc"; grep -v '^ *- \|^Phase\|geometry\|sector size\|image and the host' "$cdir/$2.repair" | head -20 | sed 's/^/      /'; }
+  rc=0
+  "$fsck" -n "$1" >"$cdir/$2.fsck" 2>&1 || rc=$?
+  ((rc == 0)) || { cfail "xfsfuse-fsck -n on image $2 exited $rc"; head -20 "$cdir/$2.fsck" | sed 's/^/      /'; }
+}
+snapshot() { # snapshot MNT PREFIX
+  sync -f "$1" 2>/dev/null
+  python3 "$here/rwtool.py" snapshot "$1" "$2.strict" "$2.alloc" 2>"$2.err" ||
+    { cfail "snapshot of $1 failed"; sed 's/^/      /' "$2.err" | tail -5; }
+}
+
+# --- one case --------------------------------------------------------------------------------
+
+run_one() {
+  local file=$1 name needs t ia ib ma mb size mkfs_env=() alloc has_check rc
+  name=$(basename "$file" .sh)
+  cdir=$work/$name
+  mkdir -p "$cdir"
+  needs=$(case_needs "$file")
+  for t in ${without//,/ }; do
+    if grep -qx "$t" <<<"$needs"; then echo "SKIP $name (needs: $t)"; return 2; fi
+  done
+  # The case's settings, read in a subshell: "size<TAB>alloc<TAB>has check_image<TAB>mkfs opts...".
+  IFS=$'\t' read -r size alloc has_check mkfs_opts < <(
+    case_size=1G case_alloc=exact case_mkfs=()
+    # shellcheck source=/dev/null
+    source "$file"
+    printf '%s\t%s\t%s\t%s\n' "$case_size" "$case_alloc" "$(declare -F check_image >/dev/null && echo 1 || echo 0)" \
+      "${case_mkfs[*]}")
+  [[ $alloc == exact || $alloc == any || $alloc =~ ^[0-9]+%$ ]] || { echo "FAIL $name: bad case_alloc=$alloc"; return 1; }
+  fails=0
+  echo "--- $name (peer $peer; image $size${mkfs_opts:+, mkfs $mkfs_opts})"
+  ia=$cdir/a.img ib=$cdir/b.img ma=$cdir/mnt-a mb=$cdir/mnt-b
+  (($(numfmt --from=iec "$size") < 300 * 1048576)) && mkfs_env=(QA_CHECK_FS=1 TEST_DIR="$cdir" TEST_DEV="$ia")
+  truncate -s "$size" "$ia"
+  # shellcheck disable=SC2086
+  if ! env "${mkfs_env[@]}" mkfs.xfs -q -f -n size=65536 -m uuid=$uuid $mkfs_opts "$ia" >"$cdir/mkfs.log" 2>&1; then
+    cfail "mkfs.xfs failed"; sed 's/^/      /' "$cdir/mkfs.log" | head; echo "FAIL $name"; return 1
+  fi
+  cp --sparse=always "$ia" "$ib"
+
+  kernel_mount "$ia" "$ma" || { echo "FAIL $name: the kernel did not mount image A"; return 1; }
+  if ! peer_mount "$ib" "$mb"; then
+    cfail "the peer ($peer) did not mount image B"
+    [[ -s $cdir/daemon.log ]] && sed 's/^/      /' "$cdir/daemon.log" | head -10
+    umount "$ma"
+    echo "FAIL $name"
+    return 1
+  fi
+  run_case_in "$file" "$ma" "$cdir/a.log"
+  run_case_in "$file" "$mb" "$cdir/b.log"
+  same "the operations' results (log)" "$cdir/a.log" "$cdir/b.log"
+  snapshot "$ma" "$cdir/a"
+  snapshot "$mb" "$cdir/b"
+  same "the trees (strict view)" "$cdir/a.strict" "$cdir/b.strict"
+  alloc_compare "allocation while mounted, kernel vs $peer" "$cdir/a.alloc" "$cdir/b.alloc" "$alloc" 0
+
+  umount "$ma" || cfail "unmounting image A failed"
+  peer_umount "$mb" || cfail "unmounting the peer failed"
+  image_checks "$ia" A
+  image_checks "$ib" B
+  if ((has_check)); then
+    for t in a b; do
+      rc=0
+      # shellcheck source=/dev/null
+      (source "$file"; check_image "$cdir/$t.img") >"$cdir/$t.check" 2>&1 || rc=$?
+      ((rc == 0)) || { cfail "check_image on image ${t^^} exited $rc"; sed 's/^/      /' "$cdir/$t.check" | head -10; }
+    done
+    same "check_image output" "$cdir/a.check" "$cdir/b.check"
+  fi
+
+  # Both images through the kernel, read-only: B must show what the peer showed; the allocation
+  # (post-EOF preallocation trimmed at the unmount) must agree within case_alloc.
+  for t in a b; do
+    kernel_mount "$cdir/$t.img" "$cdir/mnt-$t-ro" ro || { cfail "the kernel did not mount image ${t^^} read-only"; continue; }
+    snapshot "$cdir/mnt-$t-ro" "$cdir/$t-kernel"
+    umount "$cdir/mnt-$t-ro" || cfail "unmounting image ${t^^} (read-only) failed"
+  done
+  if [[ -f $cdir/b-kernel.strict && -f $cdir/a-kernel.alloc ]]; then
+    same "image B through the kernel vs through $peer (strict view)" "$cdir/b.strict" "$cdir/b-kernel.strict"
+    alloc_compare "allocation after the unmount, image A vs image B" "$cdir/a-kernel.alloc" "$cdir/b-kernel.alloc" "$alloc" 1
+  fi
+  if ((fails)); then
+    [[ -s $cdir/case-output ]] && { echo "  output of the case:"; head -10 "$cdir/case-output" | sed 's/^/      /'; }
+    [[ -s $cdir/daemon.log ]] && { echo "  xfsfuse's stderr:"; head -20 "$cdir/daemon.log" | sed 's/^/      /'; }
+    echo "FAIL $name"
+    return 1
+  fi
+  ((keep)) || rm -f "$ia" "$ib"
+  echo "PASS $name"
+}
+
+passed=0 failed=0 skipped=0
+for c in "${cases[@]}"; do
+  rc=0
+  run_one "$c" || rc=$?
+  case $rc in 0) passed=$((passed + 1)) ;; 2) skipped=$((skipped + 1)) ;; *) failed=$((failed + 1)) ;; esac
+  ((keep)) || [[ $rc == 1 ]] || rm -rf "${work:?}/$(basename "$c" .sh)"
+done
+echo "$passed passed, $failed failed, $skipped skipped"
+((failed == 0))
