@@ -1,13 +1,15 @@
 // fs/perag.h — per-AG in-core state (the kernel's struct xfs_perag): the AG's
 // free-space and inode counters, read from its AGF and AGI on first use and
-// from then on kept by whoever changes those headers, and the locks that
-// serialize such changes.
+// from then on set from those headers by every transaction that commits a
+// change to them.
 //
-// Lock order (docs/locking.md): inode locks (ascending inode number), then
-// agi_lock, then agf_lock; several AGs' locks in ascending agno.  The
-// counters are atomics so statfs can sum them without any lock (each value
-// is exact; a sum over AGs taken while allocators run is a moment's view,
-// as the kernel's per-cpu counters are).
+// Changes to an AG are serialized by its header buffers' exclusive locks,
+// as in XFS: a transaction that changes the AGI, inobt or finobt holds the
+// AGI buffer until it commits, one that changes the AGF, AGFL, bnobt or cntbt
+// holds the AGF buffer (lock order: docs/locking.md).  The counters are
+// atomics so statfs can sum them without any lock (each value is exact; a
+// sum over AGs taken while allocators run is a moment's view, as the
+// kernel's per-cpu counters are).
 // Thread safety: every method may be called from any thread.
 #pragma once
 
@@ -27,11 +29,6 @@ class PerAg {
  public:
   explicit PerAg(uint32_t n) : agno(n) {}
   const uint32_t agno;
-
-  /// Serializes changes to the AGI, inobt, finobt and the unlinked lists.
-  std::mutex agi_lock;
-  /// Serializes changes to the AGF, AGFL, bnobt and cntbt.
-  std::mutex agf_lock;
 
   // From the AGF (valid once agf_ready()): agf_freeblks, agf_longest,
   // agf_flcount, agf_btreeblks, agf_rmap_blocks.

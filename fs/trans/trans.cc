@@ -167,6 +167,7 @@ int Transaction::commit(CommittedTrans* out) {
   if (out)
     for (auto& ji : inodes_)
       if (ji->fields) out->inodes.push_back({ji->ip->core.ino, ji->fields});
+  for (auto& fn : on_commit_) fn();
   m_.unreserve_blocks(reserved_ + freed_);
   reserved_ = freed_ = 0;
   release_all();
@@ -189,6 +190,7 @@ void Transaction::cancel() {
 }
 
 void Transaction::release_all() {
+  on_commit_.clear();
   bufs_.clear();  // buffers first: their locks come after the inodes' in the lock order
   inodes_.clear();
   done_ = true;

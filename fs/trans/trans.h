@@ -100,6 +100,10 @@ class Transaction {
   int commit(CommittedTrans* out = nullptr);
   /// Restores every joined buffer and inode and releases every lock.
   void cancel();
+  /// Runs fn after a successful commit, with every lock still held (in-core
+  /// state derived from the committed buffers: per-AG counters, ...); in
+  /// the order added.  Not run on cancel.
+  void on_commit(std::function<void()> fn) { on_commit_.push_back(std::move(fn)); }
 
   Mount& mount() { return m_; }
 
@@ -116,6 +120,7 @@ class Transaction {
   Mount& m_;
   std::vector<std::unique_ptr<JoinedBuf>> bufs_;
   std::vector<std::unique_ptr<JoinedInode>> inodes_;
+  std::vector<std::function<void()>> on_commit_;
   uint64_t reserved_ = 0, freed_ = 0;
   bool done_ = false;
 };
