@@ -259,8 +259,9 @@ void BtreeCursor::fix_keys(unsigned level) {
 int BtreeCursor::lookup(const BtreeKey& key, LookupMode mode, bool* found) {
   *found = false;
   positioned_ = false;
-  if (levels_ == 0 || levels_ > max_levels(ops_)) return corrupt(iroot_.empty() ? host_->daddr_of(root_) : 0,
-                                                                   "tree height " + std::to_string(levels_));
+  // An inode root holds keys only: its level is at least 1.
+  if (levels_ < (iroot_.empty() ? 1u : 2u) || levels_ > max_levels(ops_))
+    return corrupt(iroot_.empty() ? host_->daddr_of(root_) : 0, "tree height " + std::to_string(levels_));
   if (iroot_.empty()) {
     if (int err = load(levels_ - 1, root_)) return err;
   } else if (numrecs(at(levels_ - 1)) > maxrecs(at(levels_ - 1))) {
