@@ -254,6 +254,12 @@ void BtreeCursor::fix_keys(unsigned level) {
   }
 }
 
+void BtreeCursor::set_key(Blk& parent, uint32_t i, const Blk& child) {
+  const BlockLayout& pl = layout(parent);
+  first_key(child, parent.p + pl.key_off(i));
+  log(parent, pl.key_off(i), pl.key);
+}
+
 // --- lookup and moves ---
 
 int BtreeCursor::lookup(const BtreeKey& key, LookupMode mode, bool* found) {

@@ -14,8 +14,10 @@
 // in as a span of the fork's size (its capacity: (bytes - 4) / 16 keys).
 //
 // Balance policy: every non-root block keeps at least minrecs = maxrecs / 2
-// entries.  Insert into a full block splits it in two halves (no shift to a
-// sibling first); a full AG root splits and a new root is made above it; a
+// entries.  Insert into a full non-root block first moves one entry to a
+// sibling under the same parent that has room (its first entry to the left
+// sibling, else its last to the right one, as XFS's lshift / rshift), and
+// only then splits it in two halves; a full AG root splits and a new root is made above it; a
 // full inode root moves its entries into a new child block and the root, one
 // level higher, holds one key / pointer to it.  Remove from a block that
 // falls below minrecs first merges it with a sibling under the same parent
@@ -216,6 +218,8 @@ class BtreeCursor {
   int descend_edge(unsigned level, bool last);
   // Keys of the blocks above level follow block level's first key.
   void fix_keys(unsigned level);
+  // Parent key i takes its child's first key (no further up).
+  void set_key(Blk& parent, uint32_t i, const Blk& child);
   // The key of the current leaf's left (right) neighbour leaf's nearest
   // record; *have false at the tree's edge.
   int neighbour_key(bool right, BtreeKey* key, bool* have);
@@ -226,6 +230,9 @@ class BtreeCursor {
   int insert_at(unsigned level, uint32_t idx, const std::byte* entry, uint64_t ptr);
   // Inserts into a block with room.
   void insert_into(Blk& b, uint32_t idx, const std::byte* entry, uint64_t ptr);
+  // Moves one entry of the full block at level to a same-parent sibling
+  // with room (lshift / rshift); *idx follows.  *moved tells whether it did.
+  int shift(unsigned level, uint32_t* idx, bool* moved);
   int split_insert(unsigned level, uint32_t idx, const std::byte* entry, uint64_t ptr);
   // Allocates and formats a block at level, refusing a block the path holds.
   int alloc(uint64_t near, unsigned level, uint64_t* ptr, bc::BufHandle* h);

@@ -53,16 +53,12 @@ int BtreeCursor::rebalance(unsigned level) {
   if (sn + n > maxrecs(b)) {
     // Take entries from the sibling so both end with about half.
     const uint32_t cnt = (sn - n) / 2;
-    std::byte k[8];
     if (right) {
       copy_entries(b, n, s, 0, cnt);
       copy_entries(s, 0, s, cnt, sn - cnt);
       set_numrecs(b, n + cnt);
       set_numrecs(s, sn - cnt);
-      first_key(s, k);
-      const BlockLayout& pl = layout(parent);
-      std::memcpy(parent.p + pl.key_off(pi + 1), k, pl.key);
-      log(parent, pl.key_off(pi + 1), pl.key);
+      set_key(parent, pi + 1, s);
       if (n == 0) fix_keys(level);
     } else {
       copy_entries(b, cnt, b, 0, n);

@@ -1,5 +1,6 @@
-// btree/cursor_insert.cc — insert: split a full block in two halves, a new
-// root above a full AG root, a new child below a full inode root.
+// btree/cursor_insert.cc — insert: a full block shifts one entry to a
+// sibling with room, or splits in two halves; a new root above a full AG
+// root, a new child below a full inode root.
 #include <cerrno>
 #include <cstring>
 
@@ -52,8 +53,51 @@ int BtreeCursor::insert_at(unsigned level, uint32_t idx, const std::byte* entry,
   }
   if (level + 1 == levels_) {
     if (int err = new_root()) return err;
+  } else {
+    bool moved = false;
+    if (int err = shift(level, &idx, &moved)) return err;
+    if (moved) {
+      if (level == 0) path_[0].idx = static_cast<int>(idx);  // the cursor stays on the new record
+      insert_into(b, idx, entry, ptr);
+      if (idx == 0) fix_keys(level);
+      return 0;
+    }
   }
   return split_insert(level, idx, entry, ptr);
+}
+
+int BtreeCursor::shift(unsigned level, uint32_t* idx, bool* moved) {
+  *moved = false;
+  Blk b = at(level), parent = at(level + 1);
+  const uint32_t n = numrecs(b), pn = numrecs(parent), pi = static_cast<uint32_t>(path_[level + 1].idx);
+  for (const bool right : {false, true}) {
+    // Not the entry about to go in at the edge: that would only move it across.
+    if (right ? (pi + 1 >= pn || *idx >= n) : (pi == 0 || *idx == 0)) continue;
+    const uint64_t sptr = ptr_at(parent, right ? pi + 1 : pi - 1);
+    if (sib(b, right) != sptr) return corrupt(b.h->daddr(), "sibling pointer disagrees with the parent's pointers");
+    bc::BufHandle sh;
+    if (int err = read(sptr, level, &sh)) return err;
+    Blk s = wrap(sh, level);
+    const uint32_t sn = numrecs(s);
+    if (sn >= maxrecs(s)) continue;
+    if (right) {
+      copy_entries(s, 1, s, 0, sn);
+      copy_entries(s, 0, b, n - 1, 1);
+      set_numrecs(s, sn + 1);
+      set_numrecs(b, n - 1);
+      set_key(parent, pi + 1, s);
+    } else {
+      copy_entries(s, sn, b, 0, 1);
+      copy_entries(b, 0, b, 1, n - 1);
+      set_numrecs(s, sn + 1);
+      set_numrecs(b, n - 1);
+      fix_keys(level);
+      (*idx)--;
+    }
+    *moved = true;
+    return 0;
+  }
+  return 0;
 }
 
 int BtreeCursor::alloc(uint64_t near, unsigned level, uint64_t* ptr, bc::BufHandle* h) {
