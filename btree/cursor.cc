@@ -198,6 +198,11 @@ void BtreeCursor::log(const Blk& b, size_t off, size_t len) {
 }
 
 int BtreeCursor::corrupt(uint64_t daddr, const std::string& why) const {
+  if (daddr == 0 && !iroot_.empty()) {
+    std::fprintf(stderr, "xfsfuse: metadata corruption: %s root in inode %" PRIu64 ": %s\n", ops_.name,
+                 host_->owner(), why.c_str());
+    return EUCLEAN;
+  }
   std::fprintf(stderr, "xfsfuse: metadata corruption: %s block at daddr 0x%" PRIx64 ": %s\n", ops_.name, daddr,
                why.c_str());
   return EUCLEAN;

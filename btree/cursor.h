@@ -51,6 +51,7 @@
 #include <compare>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "btree/tree_ops.h"
@@ -159,7 +160,8 @@ class BtreeCursor {
   /// EINVAL also when not on a record.
   int update(std::span<const std::byte> rec);
   /// Inserts rec where its key belongs and leaves the cursor on it.
-  /// Returns 0, EEXIST (a record with that key exists), or an errno.
+  /// Returns 0, EEXIST (a record with that key exists; the cursor sits on
+  /// it), or an errno.
   int insert(std::span<const std::byte> rec);
   /// Deletes the current record; the cursor then sits on the record after it
   /// (*found false when there is none).  EINVAL when not on a record.
@@ -210,6 +212,7 @@ class BtreeCursor {
   void put_entry(Blk& b, uint32_t i, const std::byte* key_or_rec, uint64_t ptr);
   void log(const Blk& b, size_t off, size_t len);
   // Reads the block at ptr expected at level, checking it; EUCLEAN logged.
+  // corrupt() logs one line for the block at daddr (0: the inode root).
   int read(uint64_t ptr, unsigned level, bc::BufHandle* out);
   int corrupt(uint64_t daddr, const std::string& why) const;
   // Makes path_[level] hold the block at ptr (reusing a held handle).

@@ -85,6 +85,8 @@ class Harness {
   size_t records() const { return model_.size(); }
   BtreeCursor& cursor() { return *cur_; }
   TestHost& host() { return *host_; }
+  /// The bmbt's inode root.
+  std::span<std::byte> fork() { return fork_; }
   /// A record of this tree's kind with key k and random other fields.
   std::vector<std::byte> make_record(const BtreeKey& k);
   BtreeKey random_key();

@@ -131,6 +131,18 @@ TEST_CASE("cursor: a block at the wrong level is EUCLEAN with one line naming tr
   }() + ": level 1 where 0 was expected") != std::string::npos);
 }
 
+TEST_CASE("cursor: an inode root with no entries is EUCLEAN, logged as the inode's", "[btree][cursor]") {
+  Harness h(BtreeKind::kBmbt, 1024, 72, 11);
+  h.run(500, 100, 500);
+  h.cursor().release();
+  store_be(h.fork().data() + 2, 2, 0);
+  bc::test::StderrCapture err;
+  bool found = true;
+  CHECK(h.cursor().lookup(bmbt_key(0), LookupMode::kGe, &found) == EUCLEAN);
+  CHECK_FALSE(found);
+  CHECK(err.text() == "xfsfuse: metadata corruption: bmbt root in inode 1234: node with no entries\n");
+}
+
 TEST_CASE("cursor: records encode and decode", "[btree][cursor]") {
   std::byte b[16];
   const BmbtRec r{(uint64_t{1} << 54) - 1, (uint64_t{1} << 52) - 3, (1u << 21) - 1, true};
