@@ -74,10 +74,12 @@ int bmbt_init_root(BtreeHost& host, std::span<std::byte> iroot, std::span<const 
   if (int err = host.alloc_block(near, &ptr)) return err;
   bc::BufHandle h;
   if (int err = init_block(host, ptr, 0, &h)) return err;
-  std::memcpy(h.data() + kBmbtBlockLayout.rec_off(0), recs.data(), recs.size());
+  if (n) {
+    std::memcpy(h.data() + kBmbtBlockLayout.rec_off(0), recs.data(), recs.size());
+    host.log(h, kBmbtBlockLayout.rec_off(0), recs.size());
+  }
   store_be(h.data() + kNumrecsOff, 2, n);
   host.log(h, kNumrecsOff, 2);
-  if (n) host.log(h, kBmbtBlockLayout.rec_off(0), recs.size());
   std::memset(iroot.data(), 0, iroot.size());
   store_be(iroot.data(), 2, 1);
   store_be(iroot.data() + 2, 2, 1);

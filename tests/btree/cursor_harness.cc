@@ -230,8 +230,8 @@ void Harness::op_lookup() {
 void Harness::run(int ops, int insert_pct, int check_every) {
   for (int i = 1; i <= ops; i++) {
     const int r = static_cast<int>(rng_() % 100);
-    const int rest = (r - insert_pct) * 3 / (100 - insert_pct);
-    if (r < insert_pct)
+    const int rest = r < insert_pct ? -1 : (r - insert_pct) * 3 / (100 - insert_pct);
+    if (rest < 0)
       op_insert();
     else if (rest == 0)
       op_remove(random_key());
