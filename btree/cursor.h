@@ -48,7 +48,6 @@
 // same tree, and btree walkers) must not get those blocks meanwhile.
 #pragma once
 
-#include <compare>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -89,7 +88,10 @@ class BtreeHost {
   /// (tree_buf_ops) and its owner checked.  Returns 0 or the cache's errno.
   virtual int read_block(uint64_t ptr, bc::BufHandle* out);
   /// Gets a just-allocated block at ptr exclusive without reading it (the
-  /// cursor writes its whole header).  Returns 0 or the cache's errno.
+  /// cursor writes its whole header).  Returns 0 or the cache's errno.  The
+  /// default meets the cache's rule for a block still cached from an earlier
+  /// life under other BufOps (say a bnobt block freed to the AGFL and taken
+  /// by the cntbt): EUCLEAN, until the cache can invalidate freed blocks.
   virtual int new_block(uint64_t ptr, bc::BufHandle* out);
   /// Records that bytes [off, off + len) of an exclusively held block changed.
   /// Default: BufferCache::mark_dirty (which cannot fail for such a range).

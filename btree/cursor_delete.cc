@@ -1,7 +1,6 @@
 // btree/cursor_delete.cc — remove: a block below minrecs merges with a
 // sibling under the same parent, or takes entries from it; roots collapse.
 #include <cerrno>
-#include <cstring>
 
 #include "btree/cursor.h"
 #include "btree/records.h"

@@ -2,7 +2,6 @@
 // sibling with room, or splits in two halves; a new root above a full AG
 // root, a new child below a full inode root.
 #include <cerrno>
-#include <cstring>
 
 #include "btree/bmbt.h"
 #include "btree/cursor.h"
