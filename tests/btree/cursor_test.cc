@@ -131,6 +131,40 @@ TEST_CASE("cursor: a block at the wrong level is EUCLEAN with one line naming tr
   }() + ": level 1 where 0 was expected") != std::string::npos);
 }
 
+TEST_CASE("cursor: a leaf whose sibling pointer disagrees with its parent is EUCLEAN when it must merge", "[btree][cursor]") {
+  Harness h(BtreeKind::kInobt, 1024, 0, 12);
+  h.run(100, 100, 100);
+  REQUIRE(h.levels() == 2);
+  const BlockLayout& l = tree_ops(BtreeKind::kInobt).layout;
+  uint64_t leaf = 0;
+  uint32_t first = 0;
+  {
+    bc::BufHandle rh;
+    REQUIRE(h.host().read_block(h.cursor().root(), &rh) == 0);
+    leaf = bc::load_be(rh.data() + l.ptr_off(l.maxrecs(1024, 1), 1), 4);
+    first = static_cast<uint32_t>(bc::load_be(rh.data() + l.key_off(1), 4));
+  }
+  {
+    bc::BufHandle lh;
+    REQUIRE(h.host().read_block(leaf, &lh) == 0);
+    store_be(lh.data() + offsetof(xd_btree_sblock, bb_leftsib), 4, 9999);
+    h.host().log(lh, 0, 16);
+  }
+  bc::test::StderrCapture err;
+  int e = 0;
+  for (int i = 0; i < 100 && e == 0; i++) {
+    bool found = false;
+    e = h.cursor().lookup(inobt_key(first), LookupMode::kGe, &found);
+    REQUIRE(found);
+    if (e == 0) e = h.cursor().remove(&found);
+  }
+  CHECK(e == EUCLEAN);
+  const std::string text = err.text();
+  CHECK(bc::test::count_lines(text, "\n") == 1);
+  CHECK(text.find("inobt block at daddr") != std::string::npos);
+  CHECK(text.find("sibling pointer disagrees with the parent's pointers") != std::string::npos);
+}
+
 TEST_CASE("cursor: an inode root with no entries is EUCLEAN, logged as the inode's", "[btree][cursor]") {
   Harness h(BtreeKind::kBmbt, 1024, 72, 11);
   h.run(500, 100, 500);
