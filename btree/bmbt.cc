@@ -1,6 +1,7 @@
 #include "btree/bmbt.h"
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
@@ -62,13 +63,13 @@ class Walker {
     const uint32_t numrecs = fs::be16(hdr.bb_numrecs);
     if (got_level != level)
       return fail(h.daddr(), "level " + std::to_string(got_level) + " where " + std::to_string(level) + " was expected");
-    const uint32_t maxrecs = (blocksize_ - kLblockHeaderSize) / (level == 0 ? sizeof(xd_bmbt_rec) : 16);
+    const uint32_t maxrecs = kBmbtBlockLayout.maxrecs(blocksize_, level);
     if (numrecs == 0 || numrecs > maxrecs)
       return fail(h.daddr(), "numrecs " + std::to_string(numrecs) + " outside 1.." + std::to_string(maxrecs));
-    const std::byte* body = h.data() + kLblockHeaderSize;
     if (level > 0) {
-      if (load_be64(body) < key) return fail(h.daddr(), "first key below its parent's key");
-      return visit_node(body, body + 8 * maxrecs, numrecs, level, h.daddr());
+      const std::byte* keys = h.data() + kBmbtBlockLayout.key_off(0);
+      if (load_be64(keys) < key) return fail(h.daddr(), "first key below its parent's key");
+      return visit_node(keys, h.data() + kBmbtBlockLayout.ptr_off(maxrecs, 0), numrecs, level, h.daddr());
     }
     return visit_leaf(h, hdr, fsblock, numrecs, key);
   }
@@ -81,7 +82,7 @@ class Walker {
     uint64_t prev = 0;
     for (uint32_t i = 0; i < numrecs; i++) {
       xd_bmbt_rec r;
-      std::memcpy(&r, h.data() + kLblockHeaderSize + i * sizeof r, sizeof r);
+      std::memcpy(&r, h.data() + kBmbtBlockLayout.rec_off(i), sizeof r);
       const uint64_t off = rec_startoff(r);
       if ((i == 0 && off < key) || (i > 0 && off <= prev))
         return fail(h.daddr(), "record " + std::to_string(i) + " out of key order");
@@ -105,6 +106,23 @@ class Walker {
 
 }  // namespace
 
+const bc::BufOps& bmbt_ops() {
+  static const bc::HeaderBufOps ops(bc::HeaderLayout{
+      .name = "bmbt block",
+      .magic_off = 0,
+      .magic_size = 4,
+      .magics = {kBmbtMagic},
+      .crc_off = offsetof(xd_btree_lblock, bb_crc),
+      .crc_len = 0,
+      .blkno_off = offsetof(xd_btree_lblock, bb_blkno),
+      .uuid_off = offsetof(xd_btree_lblock, bb_uuid),
+      .owner_off = offsetof(xd_btree_lblock, bb_owner),
+      .owner_size = 8,
+      .lsn_off = offsetof(xd_btree_lblock, bb_lsn),
+  });
+  return ops;
+}
+
 int bmbt_walk(std::span<const std::byte> root, uint32_t blocksize, const BmbtReadFn& read, const BmbtRecordFn& emit,
               BmbtFault* fault) {
   Walker w(blocksize, read, emit, fault);
@@ -113,12 +131,12 @@ int bmbt_walk(std::span<const std::byte> root, uint32_t blocksize, const BmbtRea
   std::memcpy(&hdr, root.data(), sizeof hdr);
   const unsigned level = fs::be16(hdr.bb_level);
   const uint32_t numrecs = fs::be16(hdr.bb_numrecs);
-  const uint32_t maxrecs = (root.size() - sizeof hdr) / 16;
+  const uint32_t maxrecs = kBmdrLayout.maxrecs(root.size(), level);
   if (level == 0 || level > kBmbtMaxLevels) return w.fail(0, "bmbt root level " + std::to_string(level));
   if (numrecs == 0 || numrecs > maxrecs)
     return w.fail(0, "bmbt root numrecs " + std::to_string(numrecs) + " outside 1.." + std::to_string(maxrecs));
-  const std::byte* keys = root.data() + sizeof hdr;
-  if (int err = w.visit_node(keys, keys + 8 * maxrecs, numrecs, level, 0)) return err;
+  const std::byte* keys = root.data() + kBmdrLayout.key_off(0);
+  if (int err = w.visit_node(keys, root.data() + kBmdrLayout.ptr_off(maxrecs, 0), numrecs, level, 0)) return err;
   return w.finish();
 }
 

@@ -19,14 +19,20 @@
 #include <span>
 #include <string>
 
+#include "btree/layout.h"
+#include "buffer_cache/buf_ops.h"
 #include "buffer_cache/buffer_cache.h"
 #include "fs/format/inode.h"
 
 namespace xfsfuse::btree {
 
 inline constexpr uint32_t kBmbtMagic = 0x424d4133;  // "BMA3"
-inline constexpr size_t kLblockHeaderSize = 72;
 inline constexpr unsigned kBmbtMaxLevels = 9;  // more than any fork can need (2^54 offsets)
+
+/// The verifier of bmbt blocks: magic "BMA3", CRC over the block, blkno,
+/// uuid; owner_ok() compares bb_owner with the inode number.  Lives for the
+/// program.
+const bc::BufOps& bmbt_ops();
 
 /// Reads the bmbt block at fsblock into *out (already verified: magic, CRC,
 /// blkno, uuid, owner).  Returns 0 or an errno.

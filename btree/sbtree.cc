@@ -133,19 +133,18 @@ class Walker {
       return;
     }
     if (numrecs == 0 && !(root && level == 0)) fail(agbno, "no records in a non-root block");
-    const std::byte* body = h.data() + kSblockHeaderSize;
     if (level == 0) {
-      visit_leaf(body, numrecs, parent_key, agbno, h.daddr());
+      visit_leaf(h.data(), numrecs, parent_key, agbno, h.daddr());
       return;
     }
     // Copy the node's keys and pointers and let go of the block before
     // descending: a walk holds one block at a time.
-    const size_t stride = key_stride(w_.kind);
+    const BlockLayout lay = sbtree_layout(w_.kind);
     std::vector<Key> keys(numrecs);
     std::vector<uint32_t> ptrs(numrecs);
     for (uint32_t i = 0; i < numrecs; i++) {
-      keys[i] = key_at(w_.kind, body + i * stride);
-      ptrs[i] = static_cast<uint32_t>(be32_at(body + maxrecs * stride + 4 * i));
+      keys[i] = key_at(w_.kind, h.data() + lay.key_off(i));
+      ptrs[i] = static_cast<uint32_t>(be32_at(h.data() + lay.ptr_off(maxrecs, i)));
     }
     h.release();
     for (uint32_t i = 0; i < numrecs; i++) {
@@ -155,10 +154,10 @@ class Walker {
     }
   }
 
-  void visit_leaf(const std::byte* body, uint32_t numrecs, const Key* parent_key, uint32_t agbno, uint64_t daddr) {
-    const size_t size = sbtree_rec_size(w_.kind);
+  void visit_leaf(const std::byte* block, uint32_t numrecs, const Key* parent_key, uint32_t agbno, uint64_t daddr) {
+    const BlockLayout lay = sbtree_layout(w_.kind);
     for (uint32_t i = 0; i < numrecs; i++) {
-      const std::byte* rec = body + i * size;
+      const std::byte* rec = block + lay.rec_off(i);
       const Key k = rec_key(w_.kind, rec);
       if (i == 0 && parent_key && k < *parent_key) fail(agbno, "first record below the parent's key", true);
       if (have_rec_ && !in_order(w_.kind, last_rec_, k))
@@ -166,7 +165,7 @@ class Walker {
       have_rec_ = true;
       last_rec_ = k;
       stats_.records++;
-      if (w_.record) w_.record({rec, size}, daddr);
+      if (w_.record) w_.record({rec, lay.rec}, daddr);
     }
   }
 
@@ -225,10 +224,10 @@ size_t sbtree_rec_size(SbtreeKind kind) {
   return sizes[static_cast<int>(kind)];
 }
 
+BlockLayout sbtree_layout(SbtreeKind kind) { return sblock_layout(sbtree_rec_size(kind), key_stride(kind)); }
+
 uint32_t sbtree_maxrecs(SbtreeKind kind, uint32_t blocksize, unsigned level) {
-  if (blocksize <= kSblockHeaderSize) return 0;
-  const size_t entry = level == 0 ? sbtree_rec_size(kind) : key_stride(kind) + 4;
-  return static_cast<uint32_t>((blocksize - kSblockHeaderSize) / entry);
+  return sbtree_layout(kind).maxrecs(blocksize, level);
 }
 
 const bc::BufOps& sbtree_ops(SbtreeKind kind) {

@@ -28,11 +28,11 @@
 #include <string>
 
 #include "buffer_cache/buf_ops.h"
+#include "btree/layout.h"
 #include "buffer_cache/buffer_cache.h"
 
 namespace xfsfuse::btree {
 
-inline constexpr size_t kSblockHeaderSize = 56;
 inline constexpr unsigned kSbtreeMaxLevels = 12;  // deeper than any AG btree of 2^31 blocks
 
 enum class SbtreeKind : uint8_t { kBnobt, kCntbt, kInobt, kFinobt, kRefcountbt, kRmapbt };
@@ -43,6 +43,9 @@ const char* sbtree_name(SbtreeKind kind);
 uint32_t sbtree_magic(SbtreeKind kind);
 /// Bytes of one leaf record (8, 8, 16, 16, 12, 24).
 size_t sbtree_rec_size(SbtreeKind kind);
+/// kind's block layout (btree/layout.h): 56-byte header, its records, key
+/// slots (both keys for the rmapbt) and be32 agbno pointers.
+BlockLayout sbtree_layout(SbtreeKind kind);
 /// Records (level 0) or keys (level > 0) a block of blocksize bytes holds.
 uint32_t sbtree_maxrecs(SbtreeKind kind, uint32_t blocksize, unsigned level);
 /// The verifier for kind's blocks: magic, CRC over the block, blkno, uuid;
