@@ -17,6 +17,7 @@ BufHandle& BufHandle::operator=(BufHandle&& o) noexcept {
     cache_ = std::exchange(o.cache_, nullptr);
     buf_ = std::exchange(o.buf_, nullptr);
     excl_ = std::exchange(o.excl_, false);
+    borrowed_ = std::exchange(o.borrowed_, false);
   }
   return *this;
 }
@@ -29,9 +30,24 @@ bool BufHandle::dirty() const { return buf_->dirty.load(std::memory_order_relaxe
 
 void BufHandle::release() {
   if (!buf_) return;
-  cache_->release(std::exchange(buf_, nullptr), excl_);
+  if (borrowed_)
+    cache_->put_hold(std::exchange(buf_, nullptr));
+  else
+    cache_->release(std::exchange(buf_, nullptr), excl_);
   cache_ = nullptr;
   excl_ = false;
+  borrowed_ = false;
+}
+
+BufHandle BufferCache::alias(const BufHandle& h) {
+  BufHandle a;
+  if (!h) return a;
+  h.buf_->hold.fetch_add(1, std::memory_order_relaxed);  // already >= 1: h holds it
+  a.cache_ = this;
+  a.buf_ = h.buf_;
+  a.excl_ = h.excl_;
+  a.borrowed_ = true;
+  return a;
 }
 
 int BufferCache::create(BlockDevice* dev, vmap::PagePool* pool, vmap::Vmap* vm, vmap::ShrinkerRegistry* shrinkers,

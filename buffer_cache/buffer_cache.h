@@ -108,6 +108,9 @@ class BufHandle {
   std::span<const DiskRange> maps() const;
   bool exclusive() const { return excl_; }
   bool dirty() const;
+  /// Whether this handle is an alias (BufferCache::alias): it holds a
+  /// reference but not the content lock.
+  bool borrowed() const { return borrowed_; }
   void release();
 
  private:
@@ -115,6 +118,7 @@ class BufHandle {
   BufferCache* cache_ = nullptr;
   Buffer* buf_ = nullptr;
   bool excl_ = false;
+  bool borrowed_ = false;
 };
 
 class BufferCache {
@@ -145,6 +149,13 @@ class BufferCache {
   ///  ENOENT   kGetIncore and not cached;
   ///  ENOMEM   no pages or mapping for it;  EIO (or another errno) when the read failed.
   int get(std::span<const DiskRange> maps, const BufOps* ops, uint64_t owner, unsigned flags, BufHandle* out);
+
+  /// A second handle on the buffer h holds, with h's access (shared or
+  /// exclusive), that takes no lock of its own and releases none: for code
+  /// that works on buffers its caller already holds locked (a btree cursor
+  /// inside a transaction, which keeps the locks until it commits).
+  /// REQUIRES: h is valid and keeps its lock while the alias lives.
+  BufHandle alias(const BufHandle& h);
 
   /// Starts reading the buffer in the background without waiting; a later
   /// get() finds it cached.  Errors surface at that get().

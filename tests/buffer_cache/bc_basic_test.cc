@@ -139,3 +139,31 @@ TEST_CASE("bc: a single-page buffer needs no mapping syscall", "[bc]") {
   REQUIRE(s.vmap.map_syscalls == 0);
   REQUIRE(s.vmap.contiguous_maps == 9);
 }
+
+TEST_CASE("bc: an alias shares a held buffer without taking or dropping its lock", "[bc]") {
+  TempImage img(4096);
+  std::unique_ptr<BlockDevice> dev;
+  REQUIRE(FileDevice::open(img.path(), true, &dev) == 0);
+  test::Stack st(dev.get(), 8 << 20);
+  const DiskRange map{64, 8};
+  BufHandle h;
+  REQUIRE(st.cache->get({&map, 1}, nullptr, kAnyOwner, kGetExclusive, &h) == 0);
+  {
+    BufHandle a = st.cache->alias(h);
+    REQUIRE(a.borrowed());
+    REQUIRE(a.exclusive());
+    REQUIRE(a.data() == h.data());
+    std::memset(a.data(), 0x5a, 16);
+    REQUIRE(st.cache->mark_dirty(a, 0, 16) == 0);
+    BufHandle moved = std::move(a);  // moves keep it an alias
+    REQUIRE(moved.borrowed());
+  }  // the alias goes: h still holds the buffer, locked
+  REQUIRE(h.dirty());
+  REQUIRE(st.cache->write(h) == 0);
+  h.release();
+  // Every hold went: the buffer can be evicted, and a new get locks it.
+  REQUIRE(st.cache->drop_caches() == 1);
+  BufHandle other;
+  REQUIRE(st.cache->get({&map, 1}, nullptr, kAnyOwner, kGetShared, &other) == 0);
+  REQUIRE(std::to_integer<uint8_t>(other.data()[15]) == 0x5a);
+}
