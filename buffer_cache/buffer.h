@@ -11,6 +11,8 @@
 
 namespace xfsfuse::bc {
 
+inline constexpr uint32_t kStaleBit = 1u << 31;  // in Buffer::hold: out of the hash
+
 struct Buffer {
   // Immutable after creation.
   std::vector<DiskRange> maps;
@@ -26,11 +28,14 @@ struct Buffer {
   std::byte* addr = nullptr;
 
   std::shared_mutex content;       // the contents and the fields below it
-  std::atomic<int32_t> hold{0};    // BufHandles and in-flight lookups; changes 0 -> 1 only under the bucket mutex
+  // BufHandles, PinRefs and in-flight lookups, plus kStaleBit once the buffer
+  // is out of the hash.  Changes 0 -> 1 only under the bucket mutex.  The
+  // thread that takes the word to exactly kStaleBit frees the buffer: the
+  // last put_hold() of a stale buffer, or invalidate() of an unheld one.
+  std::atomic<uint32_t> hold{0};
   std::atomic<bool> uptodate{false};
   std::atomic<int> error{0};       // EUCLEAN (corrupt, remembered) or a read errno; set once, before uptodate readers look
   std::atomic<bool> dirty{false};  // set and cleared with content held exclusively
-  std::atomic<bool> stale{false};  // out of the hash: freed by the last release
   std::atomic<bool> referenced{false};  // touched since the LRU last looked (second chance)
   std::atomic<bool> owner_reported{false};
   std::atomic<bool> other_ops_reported{false};
@@ -40,6 +45,8 @@ struct Buffer {
   // without the mutex as a hint.
   std::atomic<bool> on_lru{false};
   std::list<Buffer*>::iterator lru_it;
+
+  bool stale() const { return hold.load(std::memory_order_acquire) & kStaleBit; }
 };
 
 }  // namespace xfsfuse::bc

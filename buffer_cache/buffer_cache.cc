@@ -253,6 +253,7 @@ int BufferCache::get(std::span<const DiskRange> maps, const BufOps* ops, uint64_
       nb->hold.store(1, std::memory_order_relaxed);
       b = nb.get();
       bk.map.emplace(daddr, nb.release());
+      index_insert(b);
     }
   }
   if (nb) {  // another thread inserted it first: use what is cached
@@ -280,19 +281,19 @@ int BufferCache::get(std::span<const DiskRange> maps, const BufOps* ops, uint64_
 }
 
 void BufferCache::put_hold(Buffer* b) {
-  if (b->stale.load(std::memory_order_acquire)) {
-    if (b->hold.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      free_memory(b);
-      delete b;
-    }
-    return;
-  }
   // Corrupt buffers stay off the LRU: remembered, and they hold no pages.
-  if (!b->on_lru.load(std::memory_order_acquire) && b->error.load(std::memory_order_acquire) == 0) {
+  // Stale ones too: unhash_locked() took them off, and the check under
+  // lru_mu_ keeps a racing release from putting one back.
+  if (!b->on_lru.load(std::memory_order_acquire) && b->error.load(std::memory_order_acquire) == 0 && !b->stale()) {
     std::lock_guard<std::mutex> g(lru_mu_);
-    lru_add_locked(b);
+    if (!b->stale()) lru_add_locked(b);
   }
-  b->hold.fetch_sub(1, std::memory_order_release);
+  if (b->hold.fetch_sub(1, std::memory_order_acq_rel) == (kStaleBit | 1)) free_buffer(b);
+}
+
+void BufferCache::free_buffer(Buffer* b) {
+  free_memory(b);
+  delete b;
 }
 
 void BufferCache::lru_add_locked(Buffer* b) {
@@ -314,11 +315,22 @@ void BufferCache::unhash(Buffer* b) {
   Bucket& bk = bucket_for(b->daddr);
   std::lock_guard<std::mutex> g(bk.mu);
   auto it = bk.map.find(b->daddr);
-  if (it != bk.map.end() && it->second == b) {
-    bk.map.erase(it);
-    buffers_.fetch_sub(1, std::memory_order_relaxed);
+  if (it != bk.map.end() && it->second == b) unhash_locked(bk, it);
+}
+
+uint32_t BufferCache::unhash_locked(Bucket& bk, std::unordered_map<uint64_t, Buffer*>::iterator it) {
+  Buffer* b = it->second;
+  bk.map.erase(it);
+  index_erase(b);
+  buffers_.fetch_sub(1, std::memory_order_relaxed);
+  // Off the LRU and stale in one lru_mu_ section, so put_hold() cannot list
+  // it again; once the bit is set a holder's last put_hold() may free it.
+  std::lock_guard<std::mutex> g(lru_mu_);
+  if (b->on_lru.load(std::memory_order_relaxed)) {
+    lru_.erase(b->lru_it);
+    b->on_lru.store(false, std::memory_order_relaxed);
   }
-  b->stale.store(true, std::memory_order_release);
+  return b->hold.fetch_or(kStaleBit, std::memory_order_acq_rel);
 }
 
 int BufferCache::finish_get(Buffer* b, const BufOps* ops, uint64_t owner, unsigned flags, BufHandle* out) {
@@ -377,6 +389,7 @@ CacheStats BufferCache::stats() const {
   s.other_ops_checks = ld(other_ops_checks_);
   s.writes = ld(writes_);
   s.bytes_written = ld(bytes_written_);
+  s.invalidations = ld(invalidations_);
   s.buffers = ld(buffers_);
   s.bytes_cached = ld(bytes_cached_);
   s.budget_bytes = opts_.budget_bytes;

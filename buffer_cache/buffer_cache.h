@@ -17,9 +17,13 @@
 //
 // Thread safety: every method may be called from any thread.  The hash is
 // split into buckets, each with its own mutex; the LRU has one mutex (never
-// taken on a cache hit); each buffer's contents are guarded by a shared_mutex
-// held through a BufHandle: read-shared, or write-exclusive.  Lock order:
-// reclaim -> bucket -> LRU; content locks are never taken with any of them held.
+// taken on a cache hit); so has the map index that invalidate() searches
+// (taken only when a buffer enters or leaves the hash); each buffer's
+// contents are guarded by a shared_mutex held through a BufHandle:
+// read-shared, or write-exclusive.  Lock order:
+//   reclaim -> bucket -> LRU,  reclaim -> bucket -> index
+// (LRU and index are never held together); content locks are never taken
+// with any of them held.
 #pragma once
 
 #include <atomic>
@@ -27,6 +31,7 @@
 #include <cstdint>
 #include <deque>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -82,6 +87,7 @@ struct CacheStats {
   uint64_t other_ops_checks = 0;   ///< verifications of a cached buffer for a get() with other ops than its first
   uint64_t writes = 0;             ///< pwritev calls (one per map)
   uint64_t bytes_written = 0;
+  uint64_t invalidations = 0;      ///< buffers taken out of the cache by invalidate()
   uint64_t buffers = 0;            ///< now: buffers in the cache
   uint64_t bytes_cached = 0;       ///< now: page bytes held by cached buffers
   uint64_t budget_bytes = 0;
@@ -156,9 +162,21 @@ class BufferCache {
 
   /// Writes an exclusively held dirty buffer back now: verify_write()
   /// refreshes the CRC, then one pwritev per map.  Returns 0 (also when
-  /// clean), EINVAL (shared handle), EUCLEAN (verify_write refused), EROFS,
-  /// or the write's errno; the buffer stays dirty on failure.
+  /// clean, or stale: an invalidated buffer is never written), EINVAL
+  /// (shared handle), EUCLEAN (verify_write refused), EROFS, or the write's
+  /// errno; the buffer stays dirty on failure.
   int write(BufHandle& h);
+
+  /// The filesystem freed these disk ranges (512-byte sectors; zero-length
+  /// ones are ignored): every cached buffer with a map overlapping one of
+  /// them leaves the cache ("stale").  Its dirty state is dropped and it is
+  /// never written back; a holder keeps a usable handle until it releases it
+  /// (the last release frees it); the next get() of any of its ranges, with
+  /// any maps and ops, builds a new buffer (read from disk, or zero-filled
+  /// with kGetNoRead).  Corrupt buffers are forgotten the same way.  Takes no
+  /// content lock, so the caller may hold the buffers it frees.  Returns how
+  /// many buffers it invalidated.
+  size_t invalidate(std::span<const DiskRange> freed);
 
   /// Writes back every dirty buffer, then syncs the device.  Returns 0 or the
   /// first error (it still tries every buffer).
@@ -207,6 +225,14 @@ class BufferCache {
   void lru_add_locked(Buffer* b);
   // Takes b out of the hash (read errors); it is freed by its last release.
   void unhash(Buffer* b);
+  // REQUIRES: bk.mu held, it in bk.map.  Takes the buffer out of the hash,
+  // the index and the LRU and marks it stale; returns its hold count from
+  // before (0: unheld, the caller frees it with free_buffer()).
+  uint32_t unhash_locked(Bucket& bk, std::unordered_map<uint64_t, Buffer*>::iterator it);
+  void free_buffer(Buffer* b);
+  // REQUIRES: b's bucket mutex held.  Adds or removes every map of b.
+  void index_insert(Buffer* b);
+  void index_erase(Buffer* b);
   void report(const Buffer* b, const char* what, const std::string& why);
   // Logs a bad request (no buffer of its own) and counts a failed lookup.
   void report_request(std::span<const DiskRange> maps, size_t bytes, const BufOps* ops, const char* why);
@@ -242,6 +268,14 @@ class BufferCache {
   std::mutex lru_mu_;
   std::list<Buffer*> lru_;  // GUARDED_BY(lru_mu_); front = most recently added
 
+  // Every map of every hashed buffer, by map daddr (see invalidate.cc).
+  struct IndexEntry {
+    uint32_t len;
+    Buffer* b;
+  };
+  std::mutex index_mu_;
+  std::multimap<uint64_t, IndexEntry> index_;  // GUARDED_BY(index_mu_)
+
   std::mutex ra_mu_;
   std::condition_variable ra_cv_;
   struct RaRequest {
@@ -256,7 +290,7 @@ class BufferCache {
   // lookups = hits + misses + lookup_failures: no counter of its own on the hit path.
   std::atomic<uint64_t> lookup_failures_{0}, hits_{0}, misses_{0}, reads_{0}, bytes_read_{0}, read_errors_{0}, readahead_{0},
       readahead_dropped_{0}, evictions_{0}, shrinker_calls_{0}, verifier_failures_{0}, other_ops_checks_{0}, writes_{0},
-      bytes_written_{0};
+      bytes_written_{0}, invalidations_{0};
 };
 
 }  // namespace xfsfuse::bc

@@ -36,6 +36,11 @@ int BufferCache::write(BufHandle& h) {
 }
 
 int BufferCache::write_locked(Buffer* b) {
+  if (b->stale()) {  // invalidated: its blocks are free, its contents dead
+    b->dirty_ranges.clear();
+    b->dirty.store(false, std::memory_order_release);
+    return 0;
+  }
   if (!b->dirty.load(std::memory_order_acquire)) return 0;
   if (!dev_->writable()) return EROFS;
   if (b->ops) {
