@@ -33,6 +33,7 @@ struct Buffer {
   // thread that takes the word to exactly kStaleBit frees the buffer: the
   // last put_hold() of a stale buffer, or invalidate() of an unheld one.
   std::atomic<uint32_t> hold{0};
+  std::atomic<uint32_t> pins{0};  // PinRefs; rises only with content held exclusively
   std::atomic<bool> uptodate{false};
   std::atomic<int> error{0};       // EUCLEAN (corrupt, remembered) or a read errno; set once, before uptodate readers look
   std::atomic<bool> dirty{false};  // set and cleared with content held exclusively

@@ -390,6 +390,10 @@ CacheStats BufferCache::stats() const {
   s.writes = ld(writes_);
   s.bytes_written = ld(bytes_written_);
   s.invalidations = ld(invalidations_);
+  s.invalidated_pinned = ld(invalidated_pinned_);
+  s.pins = ld(pins_);
+  s.unpins = ld(unpins_);
+  s.skipped_pinned = ld(skipped_pinned_);
   s.buffers = ld(buffers_);
   s.bytes_cached = ld(bytes_cached_);
   s.budget_bytes = opts_.budget_bytes;

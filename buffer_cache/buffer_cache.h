@@ -88,6 +88,10 @@ struct CacheStats {
   uint64_t writes = 0;             ///< pwritev calls (one per map)
   uint64_t bytes_written = 0;
   uint64_t invalidations = 0;      ///< buffers taken out of the cache by invalidate()
+  uint64_t invalidated_pinned = 0; ///< ... that were pinned at the time
+  uint64_t pins = 0;               ///< pin() calls
+  uint64_t unpins = 0;             ///< PinRefs released (pins - unpins are held now)
+  uint64_t skipped_pinned = 0;     ///< dirty buffers write-back passed over because they were pinned
   uint64_t buffers = 0;            ///< now: buffers in the cache
   uint64_t bytes_cached = 0;       ///< now: page bytes held by cached buffers
   uint64_t budget_bytes = 0;
@@ -123,6 +127,28 @@ class BufHandle {
   bool excl_ = false;
 };
 
+/// A pin on a buffer (BufferCache::pin): while any pin lasts the buffer is
+/// never written back or reclaimed.  Holds a reference to the buffer but no
+/// lock, so any thread may release it: unpin() or destruction.  Move-only.
+class PinRef {
+ public:
+  PinRef() = default;
+  PinRef(PinRef&& o) noexcept { *this = std::move(o); }
+  PinRef& operator=(PinRef&& o) noexcept;
+  ~PinRef() { unpin(); }
+  explicit operator bool() const { return buf_ != nullptr; }
+  uint64_t daddr() const;  ///< the buffer's first daddr, 512-byte sectors
+  /// True once invalidate() took the buffer out of the cache: its contents
+  /// will never be written back.
+  bool stale() const;
+  void unpin();
+
+ private:
+  friend class BufferCache;
+  BufferCache* cache_ = nullptr;
+  Buffer* buf_ = nullptr;
+};
+
 class BufferCache {
  public:
   /// Creates a cache over dev, taking pages from pool and mapping them through
@@ -131,7 +157,7 @@ class BufferCache {
   static int create(BlockDevice* dev, vmap::PagePool* pool, vmap::Vmap* vm, vmap::ShrinkerRegistry* shrinkers,
                     const CacheOptions& opts, std::unique_ptr<BufferCache>* out);
   /// Stops readahead, writes back dirty buffers (logging any failure) and
-  /// frees every buffer.  REQUIRES: no BufHandle outlives the cache.
+  /// frees every buffer.  REQUIRES: no BufHandle or PinRef outlives the cache.
   ~BufferCache();
   BufferCache(const BufferCache&) = delete;
   BufferCache& operator=(const BufferCache&) = delete;
@@ -163,8 +189,8 @@ class BufferCache {
   /// Writes an exclusively held dirty buffer back now: verify_write()
   /// refreshes the CRC, then one pwritev per map.  Returns 0 (also when
   /// clean, or stale: an invalidated buffer is never written), EINVAL
-  /// (shared handle), EUCLEAN (verify_write refused), EROFS, or the write's
-  /// errno; the buffer stays dirty on failure.
+  /// (shared handle), EBUSY (pinned), EUCLEAN (verify_write refused), EROFS,
+  /// or the write's errno; the buffer stays dirty on failure.
   int write(BufHandle& h);
 
   /// The filesystem freed these disk ranges (512-byte sectors; zero-length
@@ -178,8 +204,20 @@ class BufferCache {
   /// many buffers it invalidated.
   size_t invalidate(std::span<const DiskRange> freed);
 
-  /// Writes back every dirty buffer, then syncs the device.  Returns 0 or the
-  /// first error (it still tries every buffer).
+  /// Pins an exclusively held buffer until *out is released: a transaction
+  /// that changed it keeps it from the disk until the change is committed.
+  /// Pins nest (each pin() gives a PinRef of its own).  A pinned buffer is
+  /// not written back (write() says EBUSY, flush_all() and the flusher pass
+  /// over it), not reclaimed, and still invalidated (stale, its dirty state
+  /// dropped; releasing the PinRef later is safe).  Returns 0 or EINVAL
+  /// (shared handle, or one of another cache).
+  int pin(BufHandle& h, PinRef* out);
+
+  /// Writes back every dirty unpinned buffer, then syncs the device.  It does
+  /// not wait for pinned buffers (their unpin may depend on a log write the
+  /// caller has yet to make): it writes everything else and returns EBUSY if
+  /// any dirty buffer was pinned.  Returns 0, EBUSY, or the first write or
+  /// sync error (it still tries every buffer).
   int flush_all();
 
   /// Evicts every unreferenced clean buffer.  Returns how many.
@@ -194,6 +232,7 @@ class BufferCache {
 
  private:
   friend class BufHandle;
+  friend class PinRef;
   struct Bucket {
     std::mutex mu;
     std::unordered_map<uint64_t, Buffer*> map;  // GUARDED_BY(mu), keyed by daddr
@@ -219,6 +258,8 @@ class BufferCache {
   void read_and_verify(Buffer* b, const BufOps* ops);
   // Unlocks the contents and drops the hold.
   void release(Buffer* b, bool excl);
+  // Drops a pin and its hold.
+  void unpin(Buffer* b);
   // Drops a hold: puts the buffer on the LRU, or frees it if stale and last.
   void put_hold(Buffer* b);
   // REQUIRES: lru_mu_ held.  Puts b at the LRU's front unless it is listed.
@@ -290,7 +331,7 @@ class BufferCache {
   // lookups = hits + misses + lookup_failures: no counter of its own on the hit path.
   std::atomic<uint64_t> lookup_failures_{0}, hits_{0}, misses_{0}, reads_{0}, bytes_read_{0}, read_errors_{0}, readahead_{0},
       readahead_dropped_{0}, evictions_{0}, shrinker_calls_{0}, verifier_failures_{0}, other_ops_checks_{0}, writes_{0},
-      bytes_written_{0}, invalidations_{0};
+      bytes_written_{0}, invalidations_{0}, invalidated_pinned_{0}, pins_{0}, unpins_{0}, skipped_pinned_{0};
 };
 
 }  // namespace xfsfuse::bc

@@ -72,6 +72,7 @@ size_t BufferCache::invalidate(std::span<const DiskRange> freed) {
       auto it = bk.map.find(key);
       if (it == bk.map.end() || it->second != b || !any_overlap(b->maps, freed)) continue;
       b->dirty.store(false, std::memory_order_release);
+      if (b->pins.load(std::memory_order_acquire) != 0) invalidated_pinned_.fetch_add(1, std::memory_order_relaxed);
       prev = unhash_locked(bk, it);
     }
     n++;

@@ -5,6 +5,7 @@
 // The dirty ranges are kept for the (later) transaction/log code.
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "buffer_cache/buffer.h"
 
@@ -30,6 +31,42 @@ int BufferCache::mark_dirty(BufHandle& h, size_t off, size_t len) {
   return 0;
 }
 
+int BufferCache::pin(BufHandle& h, PinRef* out) {
+  out->unpin();
+  if (!h || h.cache_ != this || !h.excl_) return EINVAL;
+  Buffer* b = h.buf_;
+  b->hold.fetch_add(1, std::memory_order_relaxed);  // already held by h: not 0 -> 1
+  b->pins.fetch_add(1, std::memory_order_release);
+  pins_.fetch_add(1, std::memory_order_relaxed);
+  out->cache_ = this;
+  out->buf_ = b;
+  return 0;
+}
+
+void BufferCache::unpin(Buffer* b) {
+  b->pins.fetch_sub(1, std::memory_order_release);
+  unpins_.fetch_add(1, std::memory_order_relaxed);
+  put_hold(b);
+}
+
+PinRef& PinRef::operator=(PinRef&& o) noexcept {
+  if (this != &o) {
+    unpin();
+    cache_ = std::exchange(o.cache_, nullptr);
+    buf_ = std::exchange(o.buf_, nullptr);
+  }
+  return *this;
+}
+
+uint64_t PinRef::daddr() const { return buf_->daddr; }
+bool PinRef::stale() const { return buf_->stale(); }
+
+void PinRef::unpin() {
+  if (!buf_) return;
+  cache_->unpin(std::exchange(buf_, nullptr));
+  cache_ = nullptr;
+}
+
 int BufferCache::write(BufHandle& h) {
   if (!h || h.cache_ != this || !h.excl_) return EINVAL;
   return write_locked(h.buf_);
@@ -42,6 +79,11 @@ int BufferCache::write_locked(Buffer* b) {
     return 0;
   }
   if (!b->dirty.load(std::memory_order_acquire)) return 0;
+  // Stable while we hold the content lock: pin() needs it exclusively.
+  if (b->pins.load(std::memory_order_acquire) != 0) {
+    skipped_pinned_.fetch_add(1, std::memory_order_relaxed);
+    return EBUSY;
+  }
   if (!dev_->writable()) return EROFS;
   if (b->ops) {
     std::string why;
@@ -69,14 +111,18 @@ int BufferCache::flush_all() {
     }
   }
   int first = 0;
+  bool pinned = false;
   for (Buffer* b : dirty) {
     b->content.lock();
     int e = write_locked(b);
     release(b, true);
-    if (e != 0 && first == 0) first = e;
+    if (e == EBUSY)
+      pinned = true;
+    else if (e != 0 && first == 0)
+      first = e;
   }
   if (!dirty.empty() && first == 0) first = dev_->sync();
-  return first;
+  return first != 0 ? first : pinned ? EBUSY : 0;
 }
 
 }  // namespace xfsfuse::bc
