@@ -3,11 +3,11 @@
 
 #include <atomic>
 #include <list>
-#include <shared_mutex>
 #include <utility>
 #include <vector>
 
 #include "buffer_cache/buffer_cache.h"
+#include "buffer_cache/rw_lock.h"
 
 namespace xfsfuse::bc {
 
@@ -27,7 +27,7 @@ struct Buffer {
   std::vector<vmap::pfn_t> pages;
   std::byte* addr = nullptr;
 
-  std::shared_mutex content;       // the contents and the fields below it
+  RwLock content;                  // the contents and the fields below it; any thread may release it
   // BufHandles, PinRefs and in-flight lookups, plus kStaleBit once the buffer
   // is out of the hash.  Changes 0 -> 1 only under the bucket mutex.  The
   // thread that takes the word to exactly kStaleBit frees the buffer: the

@@ -335,10 +335,17 @@ uint32_t BufferCache::unhash_locked(Bucket& bk, std::unordered_map<uint64_t, Buf
 
 int BufferCache::finish_get(Buffer* b, const BufOps* ops, uint64_t owner, unsigned flags, BufHandle* out) {
   const bool excl = flags & kGetExclusive;
-  if (excl)
+  if (flags & kGetTrylock) {
+    if (!(excl ? b->content.try_lock() : b->content.try_lock_shared())) {
+      trylock_busy_.fetch_add(1, std::memory_order_relaxed);
+      put_hold(b);
+      return EAGAIN;
+    }
+  } else if (excl) {
     b->content.lock();
-  else
+  } else {
     b->content.lock_shared();
+  }
   int e = b->error.load(std::memory_order_acquire);
   if (e == 0 && !b->uptodate.load(std::memory_order_acquire)) e = EIO;
   if (e == 0 && owner != kAnyOwner && ops && !ops->owner_ok({b->addr, b->size}, owner)) {
@@ -394,6 +401,7 @@ CacheStats BufferCache::stats() const {
   s.pins = ld(pins_);
   s.unpins = ld(unpins_);
   s.skipped_pinned = ld(skipped_pinned_);
+  s.trylock_busy = ld(trylock_busy_);
   s.buffers = ld(buffers_);
   s.bytes_cached = ld(bytes_cached_);
   s.budget_bytes = opts_.budget_bytes;

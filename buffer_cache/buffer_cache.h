@@ -19,8 +19,9 @@
 // split into buckets, each with its own mutex; the LRU has one mutex (never
 // taken on a cache hit); so has the map index that invalidate() searches
 // (taken only when a buffer enters or leaves the hash); each buffer's
-// contents are guarded by a shared_mutex held through a BufHandle:
-// read-shared, or write-exclusive.  Lock order:
+// contents are guarded by a reader/writer lock (rw_lock.h: any thread may
+// release it, writers preferred) held through a BufHandle: read-shared, or
+// write-exclusive.  Lock order:
 //   reclaim -> bucket -> LRU,  reclaim -> bucket -> index
 // (LRU and index are never held together); content locks are never taken
 // with any of them held.
@@ -60,6 +61,7 @@ enum GetFlags : unsigned {
   kGetExclusive = 1u << 0,    ///< write-exclusive access
   kGetNoRead = 1u << 1,       ///< a block about to be written whole: zero-filled on a miss, not read or verified
   kGetIncore = 1u << 2,       ///< only if cached: ENOENT on a miss, no I/O
+  kGetTrylock = 1u << 3,      ///< EAGAIN instead of waiting for the content lock (write-back, AIL pushing)
 };
 inline constexpr uint64_t kAnyOwner = UINT64_MAX;  ///< get(): do not check the owner field
 inline constexpr size_t kMaxBufferBytes = 1 << 20;  ///< largest buffer get() accepts
@@ -91,6 +93,7 @@ struct CacheStats {
   uint64_t invalidated_pinned = 0; ///< ... that were pinned at the time
   uint64_t pins = 0;               ///< pin() calls
   uint64_t unpins = 0;             ///< PinRefs released (pins - unpins are held now)
+  uint64_t trylock_busy = 0;       ///< kGetTrylock gets that failed with EAGAIN
   uint64_t skipped_pinned = 0;     ///< dirty buffers write-back passed over because they were pinned
   uint64_t buffers = 0;            ///< now: buffers in the cache
   uint64_t bytes_cached = 0;       ///< now: page bytes held by cached buffers
@@ -103,7 +106,10 @@ class BufferCache;
 struct Buffer;
 
 /// A referenced, locked buffer.  Move-only; releases (unlocks, drops the
-/// reference) on destruction or release().
+/// reference) on destruction or release().  The lock belongs to the handle,
+/// not to a thread: a handle moved to another thread may be released there
+/// (a transaction handing its buffers to log completion).  A handle itself
+/// is not thread-safe: one thread uses it at a time.
 class BufHandle {
  public:
   BufHandle() = default;
@@ -175,6 +181,8 @@ class BufferCache {
   ///           read with other ops that these ops reject, or a map lies
   ///           past the end of the device (one log line each);
   ///  ENOENT   kGetIncore and not cached;
+  ///  EAGAIN   kGetTrylock and another handle holds the contents (shared
+  ///           gets also fail while a writer waits);
   ///  ENOMEM   no pages or mapping for it;  EIO (or another errno) when the read failed.
   int get(std::span<const DiskRange> maps, const BufOps* ops, uint64_t owner, unsigned flags, BufHandle* out);
 
@@ -331,7 +339,8 @@ class BufferCache {
   // lookups = hits + misses + lookup_failures: no counter of its own on the hit path.
   std::atomic<uint64_t> lookup_failures_{0}, hits_{0}, misses_{0}, reads_{0}, bytes_read_{0}, read_errors_{0}, readahead_{0},
       readahead_dropped_{0}, evictions_{0}, shrinker_calls_{0}, verifier_failures_{0}, other_ops_checks_{0}, writes_{0},
-      bytes_written_{0}, invalidations_{0}, invalidated_pinned_{0}, pins_{0}, unpins_{0}, skipped_pinned_{0};
+      bytes_written_{0}, invalidations_{0}, invalidated_pinned_{0}, pins_{0}, unpins_{0}, skipped_pinned_{0},
+      trylock_busy_{0};
 };
 
 }  // namespace xfsfuse::bc
