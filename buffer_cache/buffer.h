@@ -41,6 +41,7 @@ struct Buffer {
   std::atomic<bool> owner_reported{false};
   std::atomic<bool> other_ops_reported{false};
   std::vector<std::pair<size_t, size_t>> dirty_ranges;  // [off, end), merged; content held exclusively
+  uint64_t lsn = 0;  // stamped by write-back (0: leave the on-disk LSN); set with content held exclusively
 
   // LRU membership, GUARDED_BY(BufferCache::lru_mu_); on_lru is also read
   // without the mutex as a hint.

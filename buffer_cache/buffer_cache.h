@@ -212,6 +212,12 @@ class BufferCache {
   /// many buffers it invalidated.
   size_t invalidate(std::span<const DiskRange> freed);
 
+  /// Sets the LSN that write-back stamps into an exclusively held buffer
+  /// (BufOps::verify_write, before the CRC): the committer passes the LSN of
+  /// the log record holding its last change.  0 (the default of every new
+  /// buffer) leaves the LSN on disk as it is.  Returns 0 or EINVAL (shared handle).
+  int set_lsn(BufHandle& h, uint64_t lsn);
+
   /// Pins an exclusively held buffer until *out is released: a transaction
   /// that changed it keeps it from the disk until the change is committed.
   /// Pins nest (each pin() gives a PinRef of its own).  A pinned buffer is

@@ -31,6 +31,12 @@ int BufferCache::mark_dirty(BufHandle& h, size_t off, size_t len) {
   return 0;
 }
 
+int BufferCache::set_lsn(BufHandle& h, uint64_t lsn) {
+  if (!h || h.cache_ != this || !h.excl_) return EINVAL;
+  h.buf_->lsn = lsn;
+  return 0;
+}
+
 int BufferCache::pin(BufHandle& h, PinRef* out) {
   out->unpin();
   if (!h || h.cache_ != this || !h.excl_) return EINVAL;
@@ -88,7 +94,7 @@ int BufferCache::write_locked(Buffer* b) {
   if (b->ops) {
     std::string why;
     Uuid uuid;
-    if (!b->ops->verify_write({b->addr, b->size}, b->daddr, uuid_snapshot(&uuid), /*lsn=*/0, &why)) {
+    if (!b->ops->verify_write({b->addr, b->size}, b->daddr, uuid_snapshot(&uuid), b->lsn, &why)) {
       report(b, b->ops->name(), "refusing to write back: " + why);
       return EUCLEAN;
     }
