@@ -150,6 +150,7 @@ int BufferCache::io_maps(Buffer* b, bool write) {
       return e;
     }
     (write ? bytes_written_ : bytes_read_).fetch_add(len, std::memory_order_relaxed);
+    if (write) unsynced_.store(true, std::memory_order_release);
     off += len;
   }
   return 0;

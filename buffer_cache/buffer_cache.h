@@ -227,7 +227,8 @@ class BufferCache {
   /// (shared handle, or one of another cache).
   int pin(BufHandle& h, PinRef* out);
 
-  /// Writes back every dirty unpinned buffer, then syncs the device.  It does
+  /// Writes back every dirty unpinned buffer, then syncs the device (if
+  /// anything was written since the last good sync, by any path).  It does
   /// not wait for pinned buffers (their unpin may depend on a log write the
   /// caller has yet to make): it writes everything else and returns EBUSY if
   /// any dirty buffer was pinned.  Returns 0, EBUSY, or the first write or
@@ -341,6 +342,7 @@ class BufferCache {
   bool ra_stop_ = false;            // GUARDED_BY(ra_mu_)
   std::thread ra_thread_;
 
+  std::atomic<bool> unsynced_{false};  // written since the last good dev_->sync()
   std::atomic<uint64_t> buffers_{0}, bytes_cached_{0};
   // lookups = hits + misses + lookup_failures: no counter of its own on the hit path.
   std::atomic<uint64_t> lookup_failures_{0}, hits_{0}, misses_{0}, reads_{0}, bytes_read_{0}, read_errors_{0}, readahead_{0},

@@ -127,7 +127,14 @@ int BufferCache::flush_all() {
     else if (e != 0 && first == 0)
       first = e;
   }
-  if (!dirty.empty() && first == 0) first = dev_->sync();
+  // Sync whatever was written since the last good sync (here, by write(),
+  // or before a sync that failed), even if some buffer failed.
+  if (unsynced_.exchange(false, std::memory_order_acq_rel)) {
+    if (int e = dev_->sync()) {
+      unsynced_.store(true, std::memory_order_release);
+      if (first == 0) first = e;
+    }
+  }
   return first != 0 ? first : pinned ? EBUSY : 0;
 }
 
