@@ -36,7 +36,8 @@ struct Buffer {
   std::atomic<uint32_t> pins{0};  // PinRefs; rises only with content held exclusively
   std::atomic<bool> uptodate{false};
   std::atomic<int> error{0};       // EUCLEAN (corrupt, remembered) or a read errno; set once, before uptodate readers look
-  std::atomic<bool> dirty{false};  // set and cleared with content held exclusively
+  std::atomic<bool> dirty{false};  // set with content held exclusively; see BufferCache::clear_dirty
+  std::atomic<int> write_error{0}; // the last write-back's errno (0: none); content held exclusively
   std::atomic<bool> referenced{false};  // touched since the LRU last looked (second chance)
   std::atomic<bool> owner_reported{false};
   std::atomic<bool> other_ops_reported{false};

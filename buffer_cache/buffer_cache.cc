@@ -49,7 +49,8 @@ BufferCache::BufferCache(BlockDevice* dev, vmap::PagePool* pool, vmap::Vmap* vm,
       shrinkers_(shrinkers),
       opts_(opts),
       buckets_(new Bucket[std::bit_ceil(opts.buckets)]),
-      bucket_mask_(std::bit_ceil(opts.buckets) - 1) {
+      bucket_mask_(std::bit_ceil(opts.buckets) - 1),
+      flush_threshold_(opts.budget_bytes / 100 * opts.flush_dirty_percent) {
   if (shrinkers_ && opts_.register_shrinker) {
     shrinker_id_ = shrinkers_->add(vmap::Shrinker{
         "buffer-cache",
@@ -61,9 +62,18 @@ BufferCache::BufferCache(BlockDevice* dev, vmap::PagePool* pool, vmap::Vmap* vm,
     });
   }
   ra_thread_ = std::thread([this] { readahead_loop(); });
+  if (opts_.flush_interval.count() > 0) flush_thread_ = std::thread([this] { flusher_loop(); });
 }
 
 BufferCache::~BufferCache() {
+  if (flush_thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> g(flush_mu_);
+      flush_stop_ = true;
+    }
+    flush_cv_.notify_all();
+    flush_thread_.join();
+  }
   {
     std::lock_guard<std::mutex> g(ra_mu_);
     ra_stop_ = true;
@@ -293,6 +303,7 @@ void BufferCache::put_hold(Buffer* b) {
 }
 
 void BufferCache::free_buffer(Buffer* b) {
+  clear_dirty(b);  // dirtied again by its holder after invalidate()
   free_memory(b);
   delete b;
 }
@@ -305,10 +316,16 @@ void BufferCache::lru_add_locked(Buffer* b) {
 }
 
 void BufferCache::release(Buffer* b, bool excl) {
-  if (excl)
-    b->content.unlock();
-  else
+  if (!excl) {
     b->content.unlock_shared();
+  } else {
+    // Over the dirty line: wake the flusher now that this buffer is unlocked
+    // (waking it from mark_dirty() would find this one busy).
+    const bool kick = opts_.flush_interval.count() > 0 && b->dirty.load(std::memory_order_relaxed) &&
+                      dirty_bytes_.load(std::memory_order_relaxed) > flush_threshold_;
+    b->content.unlock();
+    if (kick) kick_flusher();
+  }
   put_hold(b);
 }
 
@@ -403,6 +420,12 @@ CacheStats BufferCache::stats() const {
   s.unpins = ld(unpins_);
   s.skipped_pinned = ld(skipped_pinned_);
   s.trylock_busy = ld(trylock_busy_);
+  s.skipped_busy = ld(skipped_busy_);
+  s.skipped_failed = ld(skipped_failed_);
+  s.flusher_passes = ld(flusher_passes_);
+  s.flusher_writes = ld(flusher_writes_);
+  s.write_errors = ld(write_errors_);
+  s.dirty_bytes = ld(dirty_bytes_);
   s.buffers = ld(buffers_);
   s.bytes_cached = ld(bytes_cached_);
   s.budget_bytes = opts_.budget_bytes;

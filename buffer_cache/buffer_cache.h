@@ -13,7 +13,14 @@
 // Unreferenced buffers are reclaimed from an LRU (second chance: a buffer
 // touched since the last scan survives one pass) charged against a memory
 // budget; the cache registers a shrinker with the vmap/ registry.  Dirty
-// buffers are never reclaimed: write() or flush_all() first.
+// buffers are never reclaimed: write() or flush_all() first, or the flusher
+// thread (CacheOptions::flush_interval) in the background.
+//
+// For the transactional write path: mark_dirty() records byte ranges,
+// set_lsn() the LSN write-back stamps, pin() keeps a changed buffer off the
+// disk until its change is committed, and invalidate() drops the buffers of
+// freed blocks (never written, never in the way of the blocks' next use).
+// Failed write-backs go to a handler (set_write_error_handler()).
 //
 // Thread safety: every method may be called from any thread.  The hash is
 // split into buckets, each with its own mutex; the LRU has one mutex (never
@@ -24,13 +31,18 @@
 // write-exclusive.  Lock order:
 //   reclaim -> bucket -> LRU,  reclaim -> bucket -> index
 // (LRU and index are never held together); content locks are never taken
-// with any of them held.
+// with any of them held.  The flusher's mutex and the write-error handler's
+// are leaves (the handler runs inside write-back, with that buffer's content
+// lock held).  Pins and the stale bit
+// are atomics, no lock.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -68,6 +80,11 @@ inline constexpr size_t kMaxBufferBytes = 1 << 20;  ///< largest buffer get() ac
 
 struct CacheOptions {
   size_t budget_bytes = 64u << 20;  ///< memory for cached buffers (pages, 4 KiB each)
+  /// Period of the background write-back thread (the flusher); 0 = no flusher.
+  std::chrono::milliseconds flush_interval{5000};
+  /// The flusher also runs as soon as dirty bytes pass this share (percent) of
+  /// the budget (checked when an exclusive handle of a dirty buffer is released).
+  unsigned flush_dirty_percent = 50;
   uint32_t buckets = 1024;          ///< hash buckets, each with its own mutex
   uint32_t readahead_queue = 256;   ///< readahead requests that may wait; more are dropped
   bool register_shrinker = true;    ///< reclaim on the registry's memory-pressure calls
@@ -95,12 +112,28 @@ struct CacheStats {
   uint64_t unpins = 0;             ///< PinRefs released (pins - unpins are held now)
   uint64_t trylock_busy = 0;       ///< kGetTrylock gets that failed with EAGAIN
   uint64_t skipped_pinned = 0;     ///< dirty buffers write-back passed over because they were pinned
+  uint64_t skipped_busy = 0;       ///< ... the flusher passed over: content lock held elsewhere
+  uint64_t skipped_failed = 0;     ///< ... the flusher passed over: their last write failed
+  uint64_t flusher_passes = 0;
+  uint64_t flusher_writes = 0;     ///< buffers the flusher wrote back
+  uint64_t write_errors = 0;       ///< failed write-backs (write error, verify_write refusal, EROFS) and syncs
+  uint64_t dirty_bytes = 0;        ///< now: bytes of dirty buffers (stale ones included until freed)
   uint64_t buffers = 0;            ///< now: buffers in the cache
   uint64_t bytes_cached = 0;       ///< now: page bytes held by cached buffers
   uint64_t budget_bytes = 0;
   vmap::VmapStats vmap;
   vmap::PoolStats pool;
 };
+
+inline constexpr uint64_t kNoDaddr = UINT64_MAX;  ///< WriteError::daddr of a failed device sync
+
+/// A failed write-back, as the write-error handler sees it.
+struct WriteError {
+  uint64_t daddr = 0;               ///< the buffer's first daddr (512-byte sectors), or kNoDaddr
+  int error = 0;                    ///< the write's errno (EIO...), EUCLEAN (verify_write refused) or EROFS
+  const char* structure = nullptr;  ///< the buffer's ops name, "buffer" (no ops) or "device sync"
+};
+using WriteErrorHandler = std::function<void(const WriteError&)>;
 
 class BufferCache;
 struct Buffer;
@@ -190,7 +223,9 @@ class BufferCache {
   /// get() finds it cached.  Errors surface at that get().
   void readahead(std::span<const DiskRange> maps, const BufOps* ops);
 
-  /// Marks bytes [off, off + len) of an exclusively held buffer dirty.
+  /// Marks bytes [off, off + len) of an exclusively held buffer dirty.  Once
+  /// dirty bytes pass flush_dirty_percent of the budget, releasing an
+  /// exclusive handle of a dirty buffer wakes the flusher.
   /// Returns 0, or EINVAL (shared handle, or range outside the buffer).
   int mark_dirty(BufHandle& h, size_t off, size_t len);
 
@@ -242,6 +277,14 @@ class BufferCache {
   /// returns the pages given back to the pool (under the lazy vmap policy,
   /// scattered pages come back only when vmap/ purges).
   size_t shrink(size_t nr_pages);
+
+  /// Sets the function told of every failed write-back (by write(),
+  /// flush_all() or the flusher) and failed device sync, so the filesystem can
+  /// stop writing (shut the mount down).  The buffer stays dirty; the flusher
+  /// does not retry it (write() and flush_all() do).  Called on the thread
+  /// that wrote, with that buffer's content lock held: it must not get()
+  /// buffers or call write()/flush_all(); it should record and return.
+  void set_write_error_handler(WriteErrorHandler handler);
 
   CacheStats stats() const;
 
@@ -296,7 +339,17 @@ class BufferCache {
   bool same_maps(Buffer* b, std::span<const DiskRange> maps);
   // Reclaims until bytes_cached_ <= target_bytes or nr_pages pages were freed.
   size_t reclaim(size_t target_bytes, size_t nr_pages, bool everything, size_t* buffers);
-  int write_locked(Buffer* b);
+  // REQUIRES: b's content lock held exclusively.  Writes b back if dirty
+  // (setting *wrote), tells the handler of a failure; see write().
+  int write_locked(Buffer* b, bool* wrote);
+  // Clears b's dirty flag, keeping dirty_bytes_.
+  void clear_dirty(Buffer* b);
+  // Every hashed dirty buffer, each with a hold taken.
+  std::vector<Buffer*> collect_dirty();
+  void write_failed(uint64_t daddr, int error, const char* structure);
+  void kick_flusher();
+  void flusher_loop();
+  void flush_pass();
   // A cached buffer met with other ops than it was read with (a corrupt image
   // can point two structures at one block): verifies it with these too,
   // remembering the last ops that passed.  Returns 0 or EUCLEAN (logged once
@@ -342,13 +395,24 @@ class BufferCache {
   bool ra_stop_ = false;            // GUARDED_BY(ra_mu_)
   std::thread ra_thread_;
 
+  // The flusher (flusher.cc).  flush_mu_ and handler_mu_ are leaves.
+  const uint64_t flush_threshold_;  // dirty bytes that wake the flusher early
+  std::mutex flush_mu_;
+  std::condition_variable flush_cv_;
+  bool flush_stop_ = false;  // GUARDED_BY(flush_mu_)
+  bool flush_kick_ = false;  // GUARDED_BY(flush_mu_)
+  std::thread flush_thread_;
+  std::mutex handler_mu_;
+  WriteErrorHandler handler_;  // GUARDED_BY(handler_mu_)
+
   std::atomic<bool> unsynced_{false};  // written since the last good dev_->sync()
   std::atomic<uint64_t> buffers_{0}, bytes_cached_{0};
   // lookups = hits + misses + lookup_failures: no counter of its own on the hit path.
   std::atomic<uint64_t> lookup_failures_{0}, hits_{0}, misses_{0}, reads_{0}, bytes_read_{0}, read_errors_{0}, readahead_{0},
       readahead_dropped_{0}, evictions_{0}, shrinker_calls_{0}, verifier_failures_{0}, other_ops_checks_{0}, writes_{0},
       bytes_written_{0}, invalidations_{0}, invalidated_pinned_{0}, pins_{0}, unpins_{0}, skipped_pinned_{0},
-      trylock_busy_{0};
+      trylock_busy_{0}, skipped_busy_{0}, skipped_failed_{0}, flusher_passes_{0}, flusher_writes_{0}, write_errors_{0},
+      dirty_bytes_{0};
 };
 
 }  // namespace xfsfuse::bc

@@ -71,7 +71,7 @@ size_t BufferCache::invalidate(std::span<const DiskRange> freed) {
       // or its memory reused by another buffer): trust only the hash.
       auto it = bk.map.find(key);
       if (it == bk.map.end() || it->second != b || !any_overlap(b->maps, freed)) continue;
-      b->dirty.store(false, std::memory_order_release);
+      clear_dirty(b);
       if (b->pins.load(std::memory_order_acquire) != 0) invalidated_pinned_.fetch_add(1, std::memory_order_relaxed);
       prev = unhash_locked(bk, it);
     }

@@ -5,7 +5,6 @@
 // The dirty ranges are kept for the (later) transaction/log code.
 #include <algorithm>
 #include <cstring>
-#include <utility>
 
 #include "buffer_cache/buffer.h"
 
@@ -27,7 +26,7 @@ int BufferCache::mark_dirty(BufHandle& h, size_t off, size_t len) {
   r.erase(it, r.end());
   r.emplace_back(lo, hi);
   std::sort(r.begin(), r.end());
-  b->dirty.store(true, std::memory_order_release);
+  if (!b->dirty.exchange(true, std::memory_order_acq_rel)) dirty_bytes_.fetch_add(b->size, std::memory_order_relaxed);
   return 0;
 }
 
@@ -37,51 +36,20 @@ int BufferCache::set_lsn(BufHandle& h, uint64_t lsn) {
   return 0;
 }
 
-int BufferCache::pin(BufHandle& h, PinRef* out) {
-  out->unpin();
-  if (!h || h.cache_ != this || !h.excl_) return EINVAL;
-  Buffer* b = h.buf_;
-  b->hold.fetch_add(1, std::memory_order_relaxed);  // already held by h: not 0 -> 1
-  b->pins.fetch_add(1, std::memory_order_release);
-  pins_.fetch_add(1, std::memory_order_relaxed);
-  out->cache_ = this;
-  out->buf_ = b;
-  return 0;
-}
-
-void BufferCache::unpin(Buffer* b) {
-  b->pins.fetch_sub(1, std::memory_order_release);
-  unpins_.fetch_add(1, std::memory_order_relaxed);
-  put_hold(b);
-}
-
-PinRef& PinRef::operator=(PinRef&& o) noexcept {
-  if (this != &o) {
-    unpin();
-    cache_ = std::exchange(o.cache_, nullptr);
-    buf_ = std::exchange(o.buf_, nullptr);
-  }
-  return *this;
-}
-
-uint64_t PinRef::daddr() const { return buf_->daddr; }
-bool PinRef::stale() const { return buf_->stale(); }
-
-void PinRef::unpin() {
-  if (!buf_) return;
-  cache_->unpin(std::exchange(buf_, nullptr));
-  cache_ = nullptr;
-}
-
 int BufferCache::write(BufHandle& h) {
   if (!h || h.cache_ != this || !h.excl_) return EINVAL;
-  return write_locked(h.buf_);
+  return write_locked(h.buf_, nullptr);
 }
 
-int BufferCache::write_locked(Buffer* b) {
+void BufferCache::clear_dirty(Buffer* b) {
+  if (b->dirty.exchange(false, std::memory_order_acq_rel))
+    dirty_bytes_.fetch_sub(b->size, std::memory_order_relaxed);
+}
+
+int BufferCache::write_locked(Buffer* b, bool* wrote) {
   if (b->stale()) {  // invalidated: its blocks are free, its contents dead
     b->dirty_ranges.clear();
-    b->dirty.store(false, std::memory_order_release);
+    clear_dirty(b);
     return 0;
   }
   if (!b->dirty.load(std::memory_order_acquire)) return 0;
@@ -90,22 +58,28 @@ int BufferCache::write_locked(Buffer* b) {
     skipped_pinned_.fetch_add(1, std::memory_order_relaxed);
     return EBUSY;
   }
-  if (!dev_->writable()) return EROFS;
-  if (b->ops) {
+  int e = dev_->writable() ? 0 : EROFS;
+  if (e == 0 && b->ops) {
     std::string why;
     Uuid uuid;
     if (!b->ops->verify_write({b->addr, b->size}, b->daddr, uuid_snapshot(&uuid), b->lsn, &why)) {
       report(b, b->ops->name(), "refusing to write back: " + why);
-      return EUCLEAN;
+      e = EUCLEAN;
     }
   }
-  if (int e = io_maps(b, true)) return e;
+  if (e == 0) e = io_maps(b, true);
+  b->write_error.store(e, std::memory_order_relaxed);
+  if (e != 0) {
+    write_failed(b->daddr, e, b->ops ? b->ops->name() : "buffer");
+    return e;
+  }
   b->dirty_ranges.clear();
-  b->dirty.store(false, std::memory_order_release);
+  clear_dirty(b);
+  if (wrote) *wrote = true;
   return 0;
 }
 
-int BufferCache::flush_all() {
+std::vector<Buffer*> BufferCache::collect_dirty() {
   std::vector<Buffer*> dirty;
   for (uint64_t i = 0; i <= bucket_mask_; i++) {
     std::lock_guard<std::mutex> g(buckets_[i].mu);
@@ -116,11 +90,16 @@ int BufferCache::flush_all() {
       }
     }
   }
+  return dirty;
+}
+
+int BufferCache::flush_all() {
+  std::vector<Buffer*> dirty = collect_dirty();
   int first = 0;
   bool pinned = false;
   for (Buffer* b : dirty) {
     b->content.lock();
-    int e = write_locked(b);
+    int e = write_locked(b, nullptr);
     release(b, true);
     if (e == EBUSY)
       pinned = true;
@@ -132,6 +111,7 @@ int BufferCache::flush_all() {
   if (unsynced_.exchange(false, std::memory_order_acq_rel)) {
     if (int e = dev_->sync()) {
       unsynced_.store(true, std::memory_order_release);
+      write_failed(kNoDaddr, e, "device sync");
       if (first == 0) first = e;
     }
   }
