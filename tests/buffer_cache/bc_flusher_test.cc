@@ -104,15 +104,16 @@ TEST_CASE("bc: a failed write reaches the handler once and is not retried by the
   REQUIRE(FileDevice::open(img.path(), true, &file) == 0);
   test::FailingDevice dev(file.get());
   dev.fail_writes_after(1);
+  Errors errors;  // outlives the cache, whose shutdown may still report
   test::Stack st(&dev, flusher_every(1ms));
   BufferCache& c = *st.cache;
-  Errors errors;
   errors.install(c);
   test::StderrCapture cap;
   for (uint64_t d : {8, 16, 24}) dirty(c, Maps{{d, 8}}, 0x0f).release();
   wait_until([&] { return errors.size() == 2; });
+  // The pass that failed may still be running: five passes after it.
   const uint64_t passes = c.stats().flusher_passes;
-  wait_until([&] { return c.stats().flusher_passes >= passes + 5; });
+  wait_until([&] { return c.stats().flusher_passes >= passes + 6; });
   CacheStats s = c.stats();
   REQUIRE(errors.size() == 2);  // five more passes, no retry
   REQUIRE(dev.failed_writes() == 2);
@@ -139,9 +140,9 @@ TEST_CASE("bc: a verify_write refusal and a failed sync reach the handler", "[bc
   std::unique_ptr<BlockDevice> file;
   REQUIRE(FileDevice::open(img.path(), true, &file) == 0);
   test::FailingDevice dev(file.get());
+  Errors errors;
   test::Stack st(&dev, 8 << 20);
   BufferCache& c = *st.cache;
-  Errors errors;
   errors.install(c);
   HeaderBufOps ops(HeaderLayout{.name = "test block", .magics = {0x58544231}});
   BufHandle h;
