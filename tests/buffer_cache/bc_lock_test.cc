@@ -171,3 +171,39 @@ TEST_CASE("bc: a handle moved to another thread is released there", "[bc][lock][
   REQUIRE(total == 2 * kPerProducer);
   REQUIRE(st.cache->flush_all() == 0);
 }
+
+TEST_CASE("rwlock: readers and writers of every kind keep it exclusive", "[bc][lock][concurrency]") {
+  RwLock l;
+  int64_t a = 0, b = 0;  // writers keep a == -b; readers check it (TSan checks the accesses)
+  std::atomic<int> readers{0}, writers{0};
+  std::atomic<uint64_t> broken{0}, took{0};
+  auto worker = [&](int t) {
+    std::mt19937 rng(300 + t);
+    for (int i = 0; i < 20000; i++) {
+      const unsigned r = rng() % 8;
+      if (r < 2 || (r == 2 && l.try_lock())) {
+        if (r < 2) l.lock();
+        if (writers.fetch_add(1) != 0 || readers.load() != 0) broken++;
+        a++;
+        b--;
+        writers.fetch_sub(1);
+        l.unlock();
+        took++;
+      } else if (r < 7 || (r == 7 && l.try_lock_shared())) {
+        if (r < 7) l.lock_shared();
+        readers.fetch_add(1);
+        if (writers.load() != 0 || a != -b) broken++;
+        readers.fetch_sub(1);
+        l.unlock_shared();
+        took++;
+      }
+    }
+  };
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 4; t++) ts.emplace_back(worker, t);
+  for (auto& t : ts) t.join();
+  REQUIRE(broken == 0);
+  REQUIRE(took > 60000);
+  REQUIRE(l.try_lock());  // nothing left held or waiting
+  l.unlock();
+}
