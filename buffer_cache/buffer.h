@@ -3,13 +3,15 @@
 
 #include <atomic>
 #include <list>
-#include <shared_mutex>
 #include <utility>
 #include <vector>
 
 #include "buffer_cache/buffer_cache.h"
+#include "buffer_cache/rw_lock.h"
 
 namespace xfsfuse::bc {
+
+inline constexpr uint32_t kStaleBit = 1u << 31;  // in Buffer::hold: out of the hash
 
 struct Buffer {
   // Immutable after creation.
@@ -25,21 +27,29 @@ struct Buffer {
   std::vector<vmap::pfn_t> pages;
   std::byte* addr = nullptr;
 
-  std::shared_mutex content;       // the contents and the fields below it
-  std::atomic<int32_t> hold{0};    // BufHandles and in-flight lookups; changes 0 -> 1 only under the bucket mutex
+  RwLock content;                  // the contents and the fields below it; any thread may release it
+  // BufHandles, PinRefs and in-flight lookups, plus kStaleBit once the buffer
+  // is out of the hash.  Changes 0 -> 1 only under the bucket mutex.  The
+  // thread that takes the word to exactly kStaleBit frees the buffer: the
+  // last put_hold() of a stale buffer, or invalidate() of an unheld one.
+  std::atomic<uint32_t> hold{0};
+  std::atomic<uint32_t> pins{0};  // PinRefs; rises only with content held exclusively
   std::atomic<bool> uptodate{false};
   std::atomic<int> error{0};       // EUCLEAN (corrupt, remembered) or a read errno; set once, before uptodate readers look
-  std::atomic<bool> dirty{false};  // set and cleared with content held exclusively
-  std::atomic<bool> stale{false};  // out of the hash: freed by the last release
+  std::atomic<bool> dirty{false};  // set with content held exclusively; see BufferCache::clear_dirty
+  std::atomic<int> write_error{0}; // the last write-back's errno (0: none); content held exclusively
   std::atomic<bool> referenced{false};  // touched since the LRU last looked (second chance)
   std::atomic<bool> owner_reported{false};
   std::atomic<bool> other_ops_reported{false};
   std::vector<std::pair<size_t, size_t>> dirty_ranges;  // [off, end), merged; content held exclusively
+  uint64_t lsn = 0;  // stamped by write-back (0: leave the on-disk LSN); set with content held exclusively
 
   // LRU membership, GUARDED_BY(BufferCache::lru_mu_); on_lru is also read
   // without the mutex as a hint.
   std::atomic<bool> on_lru{false};
   std::list<Buffer*>::iterator lru_it;
+
+  bool stale() const { return hold.load(std::memory_order_acquire) & kStaleBit; }
 };
 
 }  // namespace xfsfuse::bc

@@ -65,7 +65,8 @@ BufferCache::BufferCache(BlockDevice* dev, vmap::PagePool* pool, vmap::Vmap* vm,
       shrinkers_(shrinkers),
       opts_(opts),
       buckets_(new Bucket[std::bit_ceil(opts.buckets)]),
-      bucket_mask_(std::bit_ceil(opts.buckets) - 1) {
+      bucket_mask_(std::bit_ceil(opts.buckets) - 1),
+      flush_threshold_(opts.budget_bytes / 100 * opts.flush_dirty_percent) {
   if (shrinkers_ && opts_.register_shrinker) {
     shrinker_id_ = shrinkers_->add(vmap::Shrinker{
         "buffer-cache",
@@ -77,9 +78,18 @@ BufferCache::BufferCache(BlockDevice* dev, vmap::PagePool* pool, vmap::Vmap* vm,
     });
   }
   ra_thread_ = std::thread([this] { readahead_loop(); });
+  if (opts_.flush_interval.count() > 0) flush_thread_ = std::thread([this] { flusher_loop(); });
 }
 
 BufferCache::~BufferCache() {
+  if (flush_thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> g(flush_mu_);
+      flush_stop_ = true;
+    }
+    flush_cv_.notify_all();
+    flush_thread_.join();
+  }
   {
     std::lock_guard<std::mutex> g(ra_mu_);
     ra_stop_ = true;
@@ -166,6 +176,7 @@ int BufferCache::io_maps(Buffer* b, bool write) {
       return e;
     }
     (write ? bytes_written_ : bytes_read_).fetch_add(len, std::memory_order_relaxed);
+    if (write) unsynced_.store(true, std::memory_order_release);
     off += len;
   }
   return 0;
@@ -269,6 +280,7 @@ int BufferCache::get(std::span<const DiskRange> maps, const BufOps* ops, uint64_
       nb->hold.store(1, std::memory_order_relaxed);
       b = nb.get();
       bk.map.emplace(daddr, nb.release());
+      index_insert(b);
     }
   }
   if (nb) {  // another thread inserted it first: use what is cached
@@ -296,19 +308,20 @@ int BufferCache::get(std::span<const DiskRange> maps, const BufOps* ops, uint64_
 }
 
 void BufferCache::put_hold(Buffer* b) {
-  if (b->stale.load(std::memory_order_acquire)) {
-    if (b->hold.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      free_memory(b);
-      delete b;
-    }
-    return;
-  }
   // Corrupt buffers stay off the LRU: remembered, and they hold no pages.
-  if (!b->on_lru.load(std::memory_order_acquire) && b->error.load(std::memory_order_acquire) == 0) {
+  // Stale ones too: unhash_locked() took them off, and the check under
+  // lru_mu_ keeps a racing release from putting one back.
+  if (!b->on_lru.load(std::memory_order_acquire) && b->error.load(std::memory_order_acquire) == 0 && !b->stale()) {
     std::lock_guard<std::mutex> g(lru_mu_);
-    lru_add_locked(b);
+    if (!b->stale()) lru_add_locked(b);
   }
-  b->hold.fetch_sub(1, std::memory_order_release);
+  if (b->hold.fetch_sub(1, std::memory_order_acq_rel) == (kStaleBit | 1)) free_buffer(b);
+}
+
+void BufferCache::free_buffer(Buffer* b) {
+  clear_dirty(b);  // dirtied again by its holder after invalidate()
+  free_memory(b);
+  delete b;
 }
 
 void BufferCache::lru_add_locked(Buffer* b) {
@@ -319,10 +332,16 @@ void BufferCache::lru_add_locked(Buffer* b) {
 }
 
 void BufferCache::release(Buffer* b, bool excl) {
-  if (excl)
-    b->content.unlock();
-  else
+  if (!excl) {
     b->content.unlock_shared();
+  } else {
+    // Over the dirty line: wake the flusher now that this buffer is unlocked
+    // (waking it from mark_dirty() would find this one busy).
+    const bool kick = opts_.flush_interval.count() > 0 && b->dirty.load(std::memory_order_relaxed) &&
+                      dirty_bytes_.load(std::memory_order_relaxed) > flush_threshold_;
+    b->content.unlock();
+    if (kick) kick_flusher();
+  }
   put_hold(b);
 }
 
@@ -330,19 +349,37 @@ void BufferCache::unhash(Buffer* b) {
   Bucket& bk = bucket_for(b->daddr);
   std::lock_guard<std::mutex> g(bk.mu);
   auto it = bk.map.find(b->daddr);
-  if (it != bk.map.end() && it->second == b) {
-    bk.map.erase(it);
-    buffers_.fetch_sub(1, std::memory_order_relaxed);
+  if (it != bk.map.end() && it->second == b) unhash_locked(bk, it);
+}
+
+uint32_t BufferCache::unhash_locked(Bucket& bk, std::unordered_map<uint64_t, Buffer*>::iterator it) {
+  Buffer* b = it->second;
+  bk.map.erase(it);
+  index_erase(b);
+  buffers_.fetch_sub(1, std::memory_order_relaxed);
+  // Off the LRU and stale in one lru_mu_ section, so put_hold() cannot list
+  // it again; once the bit is set a holder's last put_hold() may free it.
+  std::lock_guard<std::mutex> g(lru_mu_);
+  if (b->on_lru.load(std::memory_order_relaxed)) {
+    lru_.erase(b->lru_it);
+    b->on_lru.store(false, std::memory_order_relaxed);
   }
-  b->stale.store(true, std::memory_order_release);
+  return b->hold.fetch_or(kStaleBit, std::memory_order_acq_rel);
 }
 
 int BufferCache::finish_get(Buffer* b, const BufOps* ops, uint64_t owner, unsigned flags, BufHandle* out) {
   const bool excl = flags & kGetExclusive;
-  if (excl)
+  if (flags & kGetTrylock) {
+    if (!(excl ? b->content.try_lock() : b->content.try_lock_shared())) {
+      trylock_busy_.fetch_add(1, std::memory_order_relaxed);
+      put_hold(b);
+      return EAGAIN;
+    }
+  } else if (excl) {
     b->content.lock();
-  else
+  } else {
     b->content.lock_shared();
+  }
   int e = b->error.load(std::memory_order_acquire);
   if (e == 0 && !b->uptodate.load(std::memory_order_acquire)) e = EIO;
   if (e == 0 && owner != kAnyOwner && ops && !ops->owner_ok({b->addr, b->size}, owner)) {
@@ -393,6 +430,18 @@ CacheStats BufferCache::stats() const {
   s.other_ops_checks = ld(other_ops_checks_);
   s.writes = ld(writes_);
   s.bytes_written = ld(bytes_written_);
+  s.invalidations = ld(invalidations_);
+  s.invalidated_pinned = ld(invalidated_pinned_);
+  s.pins = ld(pins_);
+  s.unpins = ld(unpins_);
+  s.skipped_pinned = ld(skipped_pinned_);
+  s.trylock_busy = ld(trylock_busy_);
+  s.skipped_busy = ld(skipped_busy_);
+  s.skipped_failed = ld(skipped_failed_);
+  s.flusher_passes = ld(flusher_passes_);
+  s.flusher_writes = ld(flusher_writes_);
+  s.write_errors = ld(write_errors_);
+  s.dirty_bytes = ld(dirty_bytes_);
   s.buffers = ld(buffers_);
   s.bytes_cached = ld(bytes_cached_);
   s.budget_bytes = opts_.budget_bytes;

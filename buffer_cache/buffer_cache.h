@@ -13,20 +13,38 @@
 // Unreferenced buffers are reclaimed from an LRU (second chance: a buffer
 // touched since the last scan survives one pass) charged against a memory
 // budget; the cache registers a shrinker with the vmap/ registry.  Dirty
-// buffers are never reclaimed: write() or flush_all() first.
+// buffers are never reclaimed: write() or flush_all() first, or the flusher
+// thread (CacheOptions::flush_interval) in the background.
+//
+// For the transactional write path: mark_dirty() records byte ranges,
+// set_lsn() the LSN write-back stamps, pin() keeps a changed buffer off the
+// disk until its change is committed, and invalidate() drops the buffers of
+// freed blocks (never written, never in the way of the blocks' next use).
+// Failed write-backs go to a handler (set_write_error_handler()).
 //
 // Thread safety: every method may be called from any thread.  The hash is
 // split into buckets, each with its own mutex; the LRU has one mutex (never
-// taken on a cache hit); each buffer's contents are guarded by a shared_mutex
-// held through a BufHandle: read-shared, or write-exclusive.  Lock order:
-// reclaim -> bucket -> LRU; content locks are never taken with any of them held.
+// taken on a cache hit); so has the map index that invalidate() searches
+// (taken only when a buffer enters or leaves the hash); each buffer's
+// contents are guarded by a reader/writer lock (rw_lock.h: any thread may
+// release it, writers preferred) held through a BufHandle: read-shared, or
+// write-exclusive.  Lock order:
+//   reclaim -> bucket -> LRU,  reclaim -> bucket -> index
+// (LRU and index are never held together); content locks are never taken
+// with any of them held.  The flusher's mutex and the write-error handler's
+// are leaves (the handler runs inside write-back, with that buffer's content
+// lock held).  Pins and the stale bit
+// are atomics, no lock.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -55,12 +73,18 @@ enum GetFlags : unsigned {
   kGetExclusive = 1u << 0,    ///< write-exclusive access
   kGetNoRead = 1u << 1,       ///< a block about to be written whole: zero-filled on a miss, not read or verified
   kGetIncore = 1u << 2,       ///< only if cached: ENOENT on a miss, no I/O
+  kGetTrylock = 1u << 3,      ///< EAGAIN instead of waiting for the content lock (write-back, AIL pushing)
 };
 inline constexpr uint64_t kAnyOwner = UINT64_MAX;  ///< get(): do not check the owner field
 inline constexpr size_t kMaxBufferBytes = 1 << 20;  ///< largest buffer get() accepts
 
 struct CacheOptions {
   size_t budget_bytes = 64u << 20;  ///< memory for cached buffers (pages, 4 KiB each)
+  /// Period of the background write-back thread (the flusher); 0 = no flusher.
+  std::chrono::milliseconds flush_interval{5000};
+  /// The flusher also runs as soon as dirty bytes pass this share (percent) of
+  /// the budget (checked when an exclusive handle of a dirty buffer is released).
+  unsigned flush_dirty_percent = 50;
   uint32_t buckets = 1024;          ///< hash buckets, each with its own mutex
   uint32_t readahead_queue = 256;   ///< readahead requests that may wait; more are dropped
   bool register_shrinker = true;    ///< reclaim on the registry's memory-pressure calls
@@ -82,6 +106,18 @@ struct CacheStats {
   uint64_t other_ops_checks = 0;   ///< verifications of a cached buffer for a get() with other ops than its first
   uint64_t writes = 0;             ///< pwritev calls (one per map)
   uint64_t bytes_written = 0;
+  uint64_t invalidations = 0;      ///< buffers taken out of the cache by invalidate()
+  uint64_t invalidated_pinned = 0; ///< ... that were pinned at the time
+  uint64_t pins = 0;               ///< pin() calls
+  uint64_t unpins = 0;             ///< PinRefs released (pins - unpins are held now)
+  uint64_t trylock_busy = 0;       ///< kGetTrylock gets that failed with EAGAIN
+  uint64_t skipped_pinned = 0;     ///< dirty buffers write-back passed over because they were pinned
+  uint64_t skipped_busy = 0;       ///< ... the flusher passed over: content lock held elsewhere
+  uint64_t skipped_failed = 0;     ///< ... the flusher passed over: their last write failed
+  uint64_t flusher_passes = 0;
+  uint64_t flusher_writes = 0;     ///< buffers the flusher wrote back
+  uint64_t write_errors = 0;       ///< failed write-backs (write error, verify_write refusal, EROFS) and syncs
+  uint64_t dirty_bytes = 0;        ///< now: bytes of dirty buffers (stale ones included until freed)
   uint64_t buffers = 0;            ///< now: buffers in the cache
   uint64_t bytes_cached = 0;       ///< now: page bytes held by cached buffers
   uint64_t budget_bytes = 0;
@@ -89,11 +125,24 @@ struct CacheStats {
   vmap::PoolStats pool;
 };
 
+inline constexpr uint64_t kNoDaddr = UINT64_MAX;  ///< WriteError::daddr of a failed device sync
+
+/// A failed write-back, as the write-error handler sees it.
+struct WriteError {
+  uint64_t daddr = 0;               ///< the buffer's first daddr (512-byte sectors), or kNoDaddr
+  int error = 0;                    ///< the write's errno (EIO...), EUCLEAN (verify_write refused) or EROFS
+  const char* structure = nullptr;  ///< the buffer's ops name, "buffer" (no ops) or "device sync"
+};
+using WriteErrorHandler = std::function<void(const WriteError&)>;
+
 class BufferCache;
 struct Buffer;
 
 /// A referenced, locked buffer.  Move-only; releases (unlocks, drops the
-/// reference) on destruction or release().
+/// reference) on destruction or release().  The lock belongs to the handle,
+/// not to a thread: a handle moved to another thread may be released there
+/// (a transaction handing its buffers to log completion).  A handle itself
+/// is not thread-safe: one thread uses it at a time.
 class BufHandle {
  public:
   BufHandle() = default;
@@ -121,6 +170,28 @@ class BufHandle {
   bool borrowed_ = false;
 };
 
+/// A pin on a buffer (BufferCache::pin): while any pin lasts the buffer is
+/// never written back or reclaimed.  Holds a reference to the buffer but no
+/// lock, so any thread may release it: unpin() or destruction.  Move-only.
+class PinRef {
+ public:
+  PinRef() = default;
+  PinRef(PinRef&& o) noexcept { *this = std::move(o); }
+  PinRef& operator=(PinRef&& o) noexcept;
+  ~PinRef() { unpin(); }
+  explicit operator bool() const { return buf_ != nullptr; }
+  uint64_t daddr() const;  ///< the buffer's first daddr, 512-byte sectors
+  /// True once invalidate() took the buffer out of the cache: its contents
+  /// will never be written back.
+  bool stale() const;
+  void unpin();
+
+ private:
+  friend class BufferCache;
+  BufferCache* cache_ = nullptr;
+  Buffer* buf_ = nullptr;
+};
+
 class BufferCache {
  public:
   /// Creates a cache over dev, taking pages from pool and mapping them through
@@ -129,7 +200,7 @@ class BufferCache {
   static int create(BlockDevice* dev, vmap::PagePool* pool, vmap::Vmap* vm, vmap::ShrinkerRegistry* shrinkers,
                     const CacheOptions& opts, std::unique_ptr<BufferCache>* out);
   /// Stops readahead, writes back dirty buffers (logging any failure) and
-  /// frees every buffer.  REQUIRES: no BufHandle outlives the cache.
+  /// frees every buffer.  REQUIRES: no BufHandle or PinRef outlives the cache.
   ~BufferCache();
   BufferCache(const BufferCache&) = delete;
   BufferCache& operator=(const BufferCache&) = delete;
@@ -147,6 +218,8 @@ class BufferCache {
   ///           read with other ops that these ops reject, or a map lies
   ///           past the end of the device (one log line each);
   ///  ENOENT   kGetIncore and not cached;
+  ///  EAGAIN   kGetTrylock and another handle holds the contents (shared
+  ///           gets also fail while a writer waits);
   ///  ENOMEM   no pages or mapping for it;  EIO (or another errno) when the read failed.
   int get(std::span<const DiskRange> maps, const BufOps* ops, uint64_t owner, unsigned flags, BufHandle* out);
 
@@ -161,18 +234,51 @@ class BufferCache {
   /// get() finds it cached.  Errors surface at that get().
   void readahead(std::span<const DiskRange> maps, const BufOps* ops);
 
-  /// Marks bytes [off, off + len) of an exclusively held buffer dirty.
+  /// Marks bytes [off, off + len) of an exclusively held buffer dirty.  Once
+  /// dirty bytes pass flush_dirty_percent of the budget, releasing an
+  /// exclusive handle of a dirty buffer wakes the flusher.
   /// Returns 0, or EINVAL (shared handle, or range outside the buffer).
   int mark_dirty(BufHandle& h, size_t off, size_t len);
 
   /// Writes an exclusively held dirty buffer back now: verify_write()
   /// refreshes the CRC, then one pwritev per map.  Returns 0 (also when
-  /// clean), EINVAL (shared handle), EUCLEAN (verify_write refused), EROFS,
+  /// clean, or stale: an invalidated buffer is never written), EINVAL
+  /// (shared handle), EBUSY (pinned), EUCLEAN (verify_write refused), EROFS,
   /// or the write's errno; the buffer stays dirty on failure.
   int write(BufHandle& h);
 
-  /// Writes back every dirty buffer, then syncs the device.  Returns 0 or the
-  /// first error (it still tries every buffer).
+  /// The filesystem freed these disk ranges (512-byte sectors; zero-length
+  /// ones are ignored): every cached buffer with a map overlapping one of
+  /// them leaves the cache ("stale").  Its dirty state is dropped and it is
+  /// never written back; a holder keeps a usable handle until it releases it
+  /// (the last release frees it); the next get() of any of its ranges, with
+  /// any maps and ops, builds a new buffer (read from disk, or zero-filled
+  /// with kGetNoRead).  Corrupt buffers are forgotten the same way.  Takes no
+  /// content lock, so the caller may hold the buffers it frees.  Returns how
+  /// many buffers it invalidated.
+  size_t invalidate(std::span<const DiskRange> freed);
+
+  /// Sets the LSN that write-back stamps into an exclusively held buffer
+  /// (BufOps::verify_write, before the CRC): the committer passes the LSN of
+  /// the log record holding its last change.  0 (the default of every new
+  /// buffer) leaves the LSN on disk as it is.  Returns 0 or EINVAL (shared handle).
+  int set_lsn(BufHandle& h, uint64_t lsn);
+
+  /// Pins an exclusively held buffer until *out is released: a transaction
+  /// that changed it keeps it from the disk until the change is committed.
+  /// Pins nest (each pin() gives a PinRef of its own).  A pinned buffer is
+  /// not written back (write() says EBUSY, flush_all() and the flusher pass
+  /// over it), not reclaimed, and still invalidated (stale, its dirty state
+  /// dropped; releasing the PinRef later is safe).  Returns 0 or EINVAL
+  /// (shared handle, or one of another cache).
+  int pin(BufHandle& h, PinRef* out);
+
+  /// Writes back every dirty unpinned buffer, then syncs the device (if
+  /// anything was written since the last good sync, by any path).  It does
+  /// not wait for pinned buffers (their unpin may depend on a log write the
+  /// caller has yet to make): it writes everything else and returns EBUSY if
+  /// any dirty buffer was pinned.  Returns 0, EBUSY, or the first write or
+  /// sync error (it still tries every buffer).
   int flush_all();
 
   /// Evicts every unreferenced clean buffer.  Returns how many.
@@ -183,10 +289,19 @@ class BufferCache {
   /// scattered pages come back only when vmap/ purges).
   size_t shrink(size_t nr_pages);
 
+  /// Sets the function told of every failed write-back (by write(),
+  /// flush_all() or the flusher) and failed device sync, so the filesystem can
+  /// stop writing (shut the mount down).  The buffer stays dirty; the flusher
+  /// does not retry it (write() and flush_all() do).  Called on the thread
+  /// that wrote, with that buffer's content lock held: it must not get()
+  /// buffers or call write()/flush_all(); it should record and return.
+  void set_write_error_handler(WriteErrorHandler handler);
+
   CacheStats stats() const;
 
  private:
   friend class BufHandle;
+  friend class PinRef;
   struct Bucket {
     std::mutex mu;
     std::unordered_map<uint64_t, Buffer*> map;  // GUARDED_BY(mu), keyed by daddr
@@ -212,12 +327,22 @@ class BufferCache {
   void read_and_verify(Buffer* b, const BufOps* ops);
   // Unlocks the contents and drops the hold.
   void release(Buffer* b, bool excl);
+  // Drops a pin and its hold.
+  void unpin(Buffer* b);
   // Drops a hold: puts the buffer on the LRU, or frees it if stale and last.
   void put_hold(Buffer* b);
   // REQUIRES: lru_mu_ held.  Puts b at the LRU's front unless it is listed.
   void lru_add_locked(Buffer* b);
   // Takes b out of the hash (read errors); it is freed by its last release.
   void unhash(Buffer* b);
+  // REQUIRES: bk.mu held, it in bk.map.  Takes the buffer out of the hash,
+  // the index and the LRU and marks it stale; returns its hold count from
+  // before (0: unheld, the caller frees it with free_buffer()).
+  uint32_t unhash_locked(Bucket& bk, std::unordered_map<uint64_t, Buffer*>::iterator it);
+  void free_buffer(Buffer* b);
+  // REQUIRES: b's bucket mutex held.  Adds or removes every map of b.
+  void index_insert(Buffer* b);
+  void index_erase(Buffer* b);
   void report(const Buffer* b, const char* what, const std::string& why);
   // Logs a bad request (no buffer of its own) and counts a failed lookup.
   void report_request(std::span<const DiskRange> maps, size_t bytes, const BufOps* ops, const char* why);
@@ -225,7 +350,17 @@ class BufferCache {
   bool same_maps(Buffer* b, std::span<const DiskRange> maps);
   // Reclaims until bytes_cached_ <= target_bytes or nr_pages pages were freed.
   size_t reclaim(size_t target_bytes, size_t nr_pages, bool everything, size_t* buffers);
-  int write_locked(Buffer* b);
+  // REQUIRES: b's content lock held exclusively.  Writes b back if dirty
+  // (setting *wrote), tells the handler of a failure; see write().
+  int write_locked(Buffer* b, bool* wrote);
+  // Clears b's dirty flag, keeping dirty_bytes_.
+  void clear_dirty(Buffer* b);
+  // Every hashed dirty buffer, each with a hold taken.
+  std::vector<Buffer*> collect_dirty();
+  void write_failed(uint64_t daddr, int error, const char* structure);
+  void kick_flusher();
+  void flusher_loop();
+  void flush_pass();
   // A cached buffer met with other ops than it was read with (a corrupt image
   // can point two structures at one block): verifies it with these too,
   // remembering the last ops that passed.  Returns 0 or EUCLEAN (logged once
@@ -253,6 +388,14 @@ class BufferCache {
   std::mutex lru_mu_;
   std::list<Buffer*> lru_;  // GUARDED_BY(lru_mu_); front = most recently added
 
+  // Every map of every hashed buffer, by map daddr (see invalidate.cc).
+  struct IndexEntry {
+    uint32_t len;
+    Buffer* b;
+  };
+  std::mutex index_mu_;
+  std::multimap<uint64_t, IndexEntry> index_;  // GUARDED_BY(index_mu_)
+
   std::mutex ra_mu_;
   std::condition_variable ra_cv_;
   struct RaRequest {
@@ -263,11 +406,24 @@ class BufferCache {
   bool ra_stop_ = false;            // GUARDED_BY(ra_mu_)
   std::thread ra_thread_;
 
+  // The flusher (flusher.cc).  flush_mu_ and handler_mu_ are leaves.
+  const uint64_t flush_threshold_;  // dirty bytes that wake the flusher early
+  std::mutex flush_mu_;
+  std::condition_variable flush_cv_;
+  bool flush_stop_ = false;  // GUARDED_BY(flush_mu_)
+  bool flush_kick_ = false;  // GUARDED_BY(flush_mu_)
+  std::thread flush_thread_;
+  std::mutex handler_mu_;
+  WriteErrorHandler handler_;  // GUARDED_BY(handler_mu_)
+
+  std::atomic<bool> unsynced_{false};  // written since the last good dev_->sync()
   std::atomic<uint64_t> buffers_{0}, bytes_cached_{0};
   // lookups = hits + misses + lookup_failures: no counter of its own on the hit path.
   std::atomic<uint64_t> lookup_failures_{0}, hits_{0}, misses_{0}, reads_{0}, bytes_read_{0}, read_errors_{0}, readahead_{0},
       readahead_dropped_{0}, evictions_{0}, shrinker_calls_{0}, verifier_failures_{0}, other_ops_checks_{0}, writes_{0},
-      bytes_written_{0};
+      bytes_written_{0}, invalidations_{0}, invalidated_pinned_{0}, pins_{0}, unpins_{0}, skipped_pinned_{0},
+      trylock_busy_{0}, skipped_busy_{0}, skipped_failed_{0}, flusher_passes_{0}, flusher_writes_{0}, write_errors_{0},
+      dirty_bytes_{0};
 };
 
 }  // namespace xfsfuse::bc

@@ -5,6 +5,7 @@
 // back: a held or dirty buffer is skipped (moved to the front), a buffer
 // referenced since the last pass loses its bit and is moved to the front
 // (second chance), anything else is taken out of its bucket and freed.
+// invalidate() takes stale buffers off the LRU itself (see unhash_locked).
 #include "buffer_cache/buffer.h"
 
 namespace xfsfuse::bc {
@@ -22,6 +23,7 @@ size_t BufferCache::reclaim(size_t target_bytes, size_t nr_pages, bool everythin
         (nr_pages ? pages_released >= nr_pages : bytes_cached_.load(std::memory_order_relaxed) <= target_bytes))
       break;
     Buffer* b;
+    uint64_t key;
     {
       std::lock_guard<std::mutex> g(lru_mu_);
       if (lru_.empty()) break;
@@ -34,10 +36,15 @@ size_t BufferCache::reclaim(size_t target_bytes, size_t nr_pages, bool everythin
       }
       lru_.pop_back();
       b->on_lru.store(false, std::memory_order_release);
+      key = b->daddr;
     }
     {
-      Bucket& bk = bucket_for(b->daddr);
+      Bucket& bk = bucket_for(key);
       std::lock_guard<std::mutex> g(bk.mu);
+      // Off the LRU, b may have been invalidated and freed since: touch it
+      // only if it is still the buffer hashed at its daddr.
+      auto it = bk.map.find(key);
+      if (it == bk.map.end() || it->second != b) continue;
       if (b->hold.load(std::memory_order_acquire) != 0 || b->dirty.load(std::memory_order_acquire)) {
         // Taken or dirtied since: back on the LRU (its holder may already
         // have seen on_lru set and skipped adding it).
@@ -45,7 +52,8 @@ size_t BufferCache::reclaim(size_t target_bytes, size_t nr_pages, bool everythin
         lru_add_locked(b);
         continue;
       }
-      bk.map.erase(b->daddr);
+      bk.map.erase(it);
+      index_erase(b);
       // Its last holder may have put it back on the LRU after we took it off.
       std::lock_guard<std::mutex> lg(lru_mu_);
       if (b->on_lru.load(std::memory_order_relaxed)) {

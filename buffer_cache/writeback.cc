@@ -26,33 +26,60 @@ int BufferCache::mark_dirty(BufHandle& h, size_t off, size_t len) {
   r.erase(it, r.end());
   r.emplace_back(lo, hi);
   std::sort(r.begin(), r.end());
-  b->dirty.store(true, std::memory_order_release);
+  if (!b->dirty.exchange(true, std::memory_order_acq_rel)) dirty_bytes_.fetch_add(b->size, std::memory_order_relaxed);
+  return 0;
+}
+
+int BufferCache::set_lsn(BufHandle& h, uint64_t lsn) {
+  if (!h || h.cache_ != this || !h.excl_) return EINVAL;
+  h.buf_->lsn = lsn;
   return 0;
 }
 
 int BufferCache::write(BufHandle& h) {
   if (!h || h.cache_ != this || !h.excl_) return EINVAL;
-  return write_locked(h.buf_);
+  return write_locked(h.buf_, nullptr);
 }
 
-int BufferCache::write_locked(Buffer* b) {
+void BufferCache::clear_dirty(Buffer* b) {
+  if (b->dirty.exchange(false, std::memory_order_acq_rel))
+    dirty_bytes_.fetch_sub(b->size, std::memory_order_relaxed);
+}
+
+int BufferCache::write_locked(Buffer* b, bool* wrote) {
+  if (b->stale()) {  // invalidated: its blocks are free, its contents dead
+    b->dirty_ranges.clear();
+    clear_dirty(b);
+    return 0;
+  }
   if (!b->dirty.load(std::memory_order_acquire)) return 0;
-  if (!dev_->writable()) return EROFS;
-  if (b->ops) {
+  // Stable while we hold the content lock: pin() needs it exclusively.
+  if (b->pins.load(std::memory_order_acquire) != 0) {
+    skipped_pinned_.fetch_add(1, std::memory_order_relaxed);
+    return EBUSY;
+  }
+  int e = dev_->writable() ? 0 : EROFS;
+  if (e == 0 && b->ops) {
     std::string why;
     Uuid uuid;
-    if (!b->ops->verify_write({b->addr, b->size}, b->daddr, uuid_snapshot(&uuid), /*lsn=*/0, &why)) {
+    if (!b->ops->verify_write({b->addr, b->size}, b->daddr, uuid_snapshot(&uuid), b->lsn, &why)) {
       report(b, b->ops->name(), "refusing to write back: " + why);
-      return EUCLEAN;
+      e = EUCLEAN;
     }
   }
-  if (int e = io_maps(b, true)) return e;
+  if (e == 0) e = io_maps(b, true);
+  b->write_error.store(e, std::memory_order_relaxed);
+  if (e != 0) {
+    write_failed(b->daddr, e, b->ops ? b->ops->name() : "buffer");
+    return e;
+  }
   b->dirty_ranges.clear();
-  b->dirty.store(false, std::memory_order_release);
+  clear_dirty(b);
+  if (wrote) *wrote = true;
   return 0;
 }
 
-int BufferCache::flush_all() {
+std::vector<Buffer*> BufferCache::collect_dirty() {
   std::vector<Buffer*> dirty;
   for (uint64_t i = 0; i <= bucket_mask_; i++) {
     std::lock_guard<std::mutex> g(buckets_[i].mu);
@@ -63,15 +90,32 @@ int BufferCache::flush_all() {
       }
     }
   }
+  return dirty;
+}
+
+int BufferCache::flush_all() {
+  std::vector<Buffer*> dirty = collect_dirty();
   int first = 0;
+  bool pinned = false;
   for (Buffer* b : dirty) {
     b->content.lock();
-    int e = write_locked(b);
+    int e = write_locked(b, nullptr);
     release(b, true);
-    if (e != 0 && first == 0) first = e;
+    if (e == EBUSY)
+      pinned = true;
+    else if (e != 0 && first == 0)
+      first = e;
   }
-  if (!dirty.empty() && first == 0) first = dev_->sync();
-  return first;
+  // Sync whatever was written since the last good sync (here, by write(),
+  // or before a sync that failed), even if some buffer failed.
+  if (unsynced_.exchange(false, std::memory_order_acq_rel)) {
+    if (int e = dev_->sync()) {
+      unsynced_.store(true, std::memory_order_release);
+      write_failed(kNoDaddr, e, "device sync");
+      if (first == 0) first = e;
+    }
+  }
+  return first != 0 ? first : pinned ? EBUSY : 0;
 }
 
 }  // namespace xfsfuse::bc

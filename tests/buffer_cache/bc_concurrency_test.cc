@@ -24,13 +24,15 @@ std::vector<DiskRange> maps_of(int i) {  // 8 KiB in 2 maps, the second before t
 
 uint64_t* words(const BufHandle& h) { return reinterpret_cast<uint64_t*>(h.data()); }
 
-}  // namespace
-
-TEST_CASE("bc: concurrent readers, writers, flushes and reclaim lose nothing", "[bc][concurrency]") {
+// Runs the workload over a cache with room for 8 buffers (reclaim all the
+// time), its flusher every flush_interval (0: none).
+void stress(std::chrono::milliseconds flush_interval) {
   TempImage img(64 + kBuffers * 64 + 64);
   std::unique_ptr<BlockDevice> dev;
   REQUIRE(FileDevice::open(img.path(), true, &dev) == 0);
-  test::Stack st(dev.get(), 64 << 10, 1024);  // room for 8 buffers: reclaim all the time
+  CacheOptions co = test::Stack::no_flusher(64 << 10);
+  co.flush_interval = flush_interval;
+  test::Stack st(dev.get(), co, 1024);
   for (int i = 0; i < kBuffers; i++) {
     BufHandle h;
     REQUIRE(st.cache->get(maps_of(i), nullptr, kAnyOwner, kGetExclusive | kGetNoRead, &h) == 0);
@@ -99,4 +101,15 @@ TEST_CASE("bc: concurrent readers, writers, flushes and reclaim lose nothing", "
   CacheStats s = st.cache->stats();
   REQUIRE(s.evictions > 0);
   REQUIRE(s.writes > 0);
+  REQUIRE(s.dirty_bytes == 0);
+}
+
+}  // namespace
+
+TEST_CASE("bc: concurrent readers, writers, flushes and reclaim lose nothing", "[bc][concurrency]") {
+  stress(std::chrono::milliseconds(0));
+}
+
+TEST_CASE("bc: the same with the flusher running every millisecond", "[bc][concurrency][flusher]") {
+  stress(std::chrono::milliseconds(1));
 }

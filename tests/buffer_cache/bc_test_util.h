@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "buffer_cache/buffer_cache.h"
@@ -71,22 +72,30 @@ class FaultyDevice : public BlockDevice {
   BlockDevice* d_;
 };
 
-/// Pool + vmap + cache over a device.
+/// Pool + vmap + cache over a device.  The budget-only form has no flusher
+/// thread, so write counts in tests are exact.
 struct Stack {
   vmap::ShrinkerRegistry reg;
   std::unique_ptr<vmap::PagePool> pool;
   std::unique_ptr<vmap::Vmap> vm;
   std::unique_ptr<BufferCache> cache;
   Stack(BlockDevice* dev, size_t budget, size_t pool_pages = 4096,
+        vmap::UnmapPolicy policy = vmap::UnmapPolicy::kLazy)
+      : Stack(dev, no_flusher(budget), pool_pages, policy) {}
+  Stack(BlockDevice* dev, const CacheOptions& co, size_t pool_pages = 4096,
         vmap::UnmapPolicy policy = vmap::UnmapPolicy::kLazy) {
     if (vmap::PagePool::create(pool_pages * vmap::kPageSize, &reg, &pool) != 0) std::abort();
     vmap::VmapOptions o;
     o.policy = policy;
     o.timer_period = std::chrono::milliseconds(0);
     if (vmap::Vmap::create(pool.get(), &reg, o, &vm) != 0) std::abort();
+    if (BufferCache::create(dev, pool.get(), vm.get(), &reg, co, &cache) != 0) std::abort();
+  }
+  static CacheOptions no_flusher(size_t budget) {
     CacheOptions co;
     co.budget_bytes = budget;
-    if (BufferCache::create(dev, pool.get(), vm.get(), &reg, co, &cache) != 0) std::abort();
+    co.flush_interval = std::chrono::milliseconds(0);
+    return co;
   }
   ~Stack() { cache.reset(); }  // before vm and pool
 };
@@ -126,6 +135,12 @@ class StderrCapture {
   }
   int fd_ = -1, saved_ = -1;
 };
+
+/// Polls until cond() holds (a test that never gets there hits ctest's timeout).
+template <class F>
+void wait_until(F cond) {
+  while (!cond()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
 
 inline size_t count_lines(const std::string& s, const std::string& needle) {
   size_t n = 0;

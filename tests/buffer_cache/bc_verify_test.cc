@@ -211,3 +211,39 @@ TEST_CASE("bc: a read-only device refuses write-back with EROFS and keeps the bu
   st.cache.reset();
   REQUIRE(test::count_lines(cap.text(), "write-back at shutdown failed: Read-only file system") == 1);
 }
+
+TEST_CASE("bc: write-back stamps the LSN the committer set, 0 leaves the disk's", "[bc][verify]") {
+  TempImage img(1024);
+  std::unique_ptr<BlockDevice> dev;
+  REQUIRE(FileDevice::open(img.path(), true, &dev) == 0);
+  test::Stack st(dev.get(), 8 << 20);
+  HeaderLayout with_lsn = kLayout;
+  with_lsn.lsn_off = 40;
+  HeaderBufOps ops(with_lsn);
+  auto disk_lsn = [&] {
+    auto blk = img.read(256, 8);
+    REQUIRE(xfs_cksum_ok({reinterpret_cast<std::byte*>(blk.data()), blk.size()}, 4));
+    return load_be(reinterpret_cast<const std::byte*>(blk.data()) + 40, 8);
+  };
+  make_block(*st.cache, ops, 256, 9);  // no LSN set: the field keeps what make_block left (0)
+  REQUIRE(disk_lsn() == 0);
+  BufHandle h;
+  REQUIRE(st.cache->get(std::vector<DiskRange>{{256, 8}}, &ops, 9, kGetExclusive, &h) == 0);
+  REQUIRE(st.cache->set_lsn(h, 0x0000000100000040ull) == 0);  // cycle 1, block 64
+  REQUIRE(st.cache->mark_dirty(h, 100, 1) == 0);
+  REQUIRE(st.cache->write(h) == 0);
+  REQUIRE(disk_lsn() == 0x0000000100000040ull);
+  REQUIRE(st.cache->set_lsn(h, 0x0000000100000048ull) == 0);
+  REQUIRE(st.cache->mark_dirty(h, 100, 1) == 0);
+  h.release();
+  REQUIRE(st.cache->flush_all() == 0);  // write-back without a handle uses the buffer's LSN too
+  REQUIRE(disk_lsn() == 0x0000000100000048ull);
+  REQUIRE(st.cache->drop_caches() == 1);
+  REQUIRE(st.cache->get(std::vector<DiskRange>{{256, 8}}, &ops, 9, kGetExclusive, &h) == 0);  // a new buffer: LSN 0
+  REQUIRE(st.cache->mark_dirty(h, 100, 1) == 0);
+  REQUIRE(st.cache->write(h) == 0);
+  REQUIRE(disk_lsn() == 0x0000000100000048ull);  // left alone
+  h.release();
+  REQUIRE(st.cache->get(std::vector<DiskRange>{{256, 8}}, &ops, 9, kGetShared, &h) == 0);
+  REQUIRE(st.cache->set_lsn(h, 5) == EINVAL);
+}

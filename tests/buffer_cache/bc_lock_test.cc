@@ -1,0 +1,209 @@
+// The content lock: RwLock released by other threads, writer preference,
+// kGetTrylock, and BufHandles handed from one thread to another (run under
+// TSan by ./test.sh).
+#include <catch2/catch.hpp>
+#include <deque>
+#include <random>
+#include <thread>
+
+#include "buffer_cache/rw_lock.h"
+#include "tests/buffer_cache/bc_test_util.h"
+
+using namespace xfsfuse;
+using namespace xfsfuse::bc;
+using bc::test::TempImage;
+
+namespace {
+
+using Maps = std::vector<DiskRange>;
+
+void wait_for_writer(RwLock& l) {
+  while (l.writers_waiting() == 0) std::this_thread::yield();
+}
+
+}  // namespace
+
+TEST_CASE("rwlock: a lock taken on one thread is released on another", "[bc][lock]") {
+  RwLock l;
+  int guarded = 0;
+  l.lock();
+  guarded = 1;
+  std::thread([&] {
+    REQUIRE(guarded == 1);
+    guarded = 2;
+    l.unlock();
+  }).join();
+  REQUIRE(l.try_lock_shared());
+  REQUIRE(guarded == 2);
+  std::thread([&] { l.unlock_shared(); }).join();
+  REQUIRE(l.try_lock());
+  l.unlock();
+}
+
+TEST_CASE("rwlock: a waiting writer holds back new readers and gets the lock next", "[bc][lock]") {
+  RwLock l;
+  l.lock_shared();
+  REQUIRE(l.try_lock_shared());  // readers share
+  REQUIRE_FALSE(l.try_lock());
+  int order = 0, writer_saw = -1;
+  std::thread w([&] {
+    l.lock();
+    writer_saw = order++;
+    l.unlock();
+  });
+  wait_for_writer(l);
+  REQUIRE_FALSE(l.try_lock_shared());  // writer preference
+  std::thread r([&] {
+    l.lock_shared();  // queues behind the writer
+    order++;
+    l.unlock_shared();
+  });
+  l.unlock_shared();
+  l.unlock_shared();
+  w.join();
+  r.join();
+  REQUIRE(writer_saw == 0);
+  REQUIRE(order == 2);
+}
+
+TEST_CASE("bc: kGetTrylock says EAGAIN instead of waiting for the content lock", "[bc][lock]") {
+  TempImage img(1024);
+  std::unique_ptr<BlockDevice> dev;
+  REQUIRE(FileDevice::open(img.path(), false, &dev) == 0);
+  test::Stack st(dev.get(), 8 << 20);
+  const Maps m = {{32, 8}};
+  BufHandle h, h2;
+  REQUIRE(st.cache->get(m, nullptr, kAnyOwner, kGetExclusive | kGetTrylock, &h) == 0);  // a miss never waits
+  REQUIRE(st.cache->get(m, nullptr, kAnyOwner, kGetShared | kGetTrylock, &h2) == EAGAIN);
+  REQUIRE(st.cache->get(m, nullptr, kAnyOwner, kGetExclusive | kGetTrylock, &h2) == EAGAIN);
+  REQUIRE_FALSE(h2);
+  h.release();
+  REQUIRE(st.cache->get(m, nullptr, kAnyOwner, kGetShared | kGetTrylock, &h) == 0);
+  REQUIRE(st.cache->get(m, nullptr, kAnyOwner, kGetShared | kGetTrylock, &h2) == 0);
+  BufHandle h3;
+  REQUIRE(st.cache->get(m, nullptr, kAnyOwner, kGetExclusive | kGetTrylock, &h3) == EAGAIN);
+  REQUIRE(st.cache->stats().trylock_busy == 3);
+  h.release();
+  h2.release();
+  REQUIRE(st.cache->drop_caches() == 1);  // the failed gets left no hold behind
+}
+
+TEST_CASE("bc: a handle moved to another thread is released there", "[bc][lock][concurrency]") {
+  TempImage img(1024);
+  std::unique_ptr<BlockDevice> dev;
+  REQUIRE(FileDevice::open(img.path(), true, &dev) == 0);
+  test::Stack st(dev.get(), 8 << 20);
+  // Producers change a buffer under an exclusive handle and queue the handle;
+  // one "completion" thread adds its own change and releases them, while
+  // readers check that no reader ever sees a half-done change.
+  constexpr int kBufs = 4, kPerProducer = 500;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<BufHandle> queue;
+  int producers_left = 2;
+  std::atomic<uint64_t> torn{0}, errors{0};
+  std::atomic<bool> stop{false};
+  auto maps_of = [](int i) { return Maps{{64 + uint64_t(i) * 16 + 8, 8}, {64 + uint64_t(i) * 16, 8}}; };
+  auto producer = [&](int t) {
+    std::mt19937 rng(5 + t);
+    for (int k = 0; k < kPerProducer; k++) {
+      BufHandle h;
+      if (st.cache->get(maps_of(rng() % kBufs), nullptr, kAnyOwner, kGetExclusive, &h) != 0) {
+        errors++;
+        continue;
+      }
+      auto* w = reinterpret_cast<uint64_t*>(h.data());
+      w[0]++;  // the completion thread brings the last word level
+      std::lock_guard<std::mutex> g(mu);
+      queue.push_back(std::move(h));
+      cv.notify_one();
+    }
+    std::lock_guard<std::mutex> g(mu);
+    producers_left--;
+    cv.notify_one();
+  };
+  auto completion = [&] {
+    std::unique_lock<std::mutex> l(mu);
+    for (;;) {
+      cv.wait(l, [&] { return !queue.empty() || producers_left == 0; });
+      if (queue.empty()) return;
+      BufHandle h = std::move(queue.front());
+      queue.pop_front();
+      l.unlock();
+      auto* w = reinterpret_cast<uint64_t*>(h.data());
+      w[h.size() / 8 - 1] = w[0];
+      if (st.cache->mark_dirty(h, 0, h.size()) != 0) errors++;
+      h.release();
+      l.lock();
+    }
+  };
+  auto reader = [&] {
+    std::mt19937 rng(11);
+    while (!stop.load()) {
+      BufHandle h;
+      if (st.cache->get(maps_of(rng() % kBufs), nullptr, kAnyOwner, kGetShared, &h) != 0) {
+        errors++;
+        continue;
+      }
+      const auto* w = reinterpret_cast<const uint64_t*>(h.data());
+      if (w[0] != w[h.size() / 8 - 1]) torn++;
+    }
+  };
+  for (int i = 0; i < kBufs; i++) {  // level (zero) at the start
+    BufHandle h;
+    REQUIRE(st.cache->get(maps_of(i), nullptr, kAnyOwner, kGetExclusive | kGetNoRead, &h) == 0);
+    REQUIRE(st.cache->mark_dirty(h, 0, h.size()) == 0);
+  }
+  std::thread p1(producer, 0), p2(producer, 1), c(completion), r(reader);
+  p1.join();
+  p2.join();
+  c.join();
+  stop = true;
+  r.join();
+  REQUIRE(errors == 0);
+  REQUIRE(torn == 0);
+  uint64_t total = 0;
+  for (int i = 0; i < kBufs; i++) {
+    BufHandle h;
+    REQUIRE(st.cache->get(maps_of(i), nullptr, kAnyOwner, kGetShared, &h) == 0);
+    total += reinterpret_cast<const uint64_t*>(h.data())[0];
+  }
+  REQUIRE(total == 2 * kPerProducer);
+  REQUIRE(st.cache->flush_all() == 0);
+}
+
+TEST_CASE("rwlock: readers and writers of every kind keep it exclusive", "[bc][lock][concurrency]") {
+  RwLock l;
+  int64_t a = 0, b = 0;  // writers keep a == -b; readers check it (TSan checks the accesses)
+  std::atomic<int> readers{0}, writers{0};
+  std::atomic<uint64_t> broken{0}, took{0};
+  auto worker = [&](int t) {
+    std::mt19937 rng(300 + t);
+    for (int i = 0; i < 20000; i++) {
+      const unsigned r = rng() % 8;
+      if (r < 2 || (r == 2 && l.try_lock())) {
+        if (r < 2) l.lock();
+        if (writers.fetch_add(1) != 0 || readers.load() != 0) broken++;
+        a++;
+        b--;
+        writers.fetch_sub(1);
+        l.unlock();
+        took++;
+      } else if (r < 7 || (r == 7 && l.try_lock_shared())) {
+        if (r < 7) l.lock_shared();
+        readers.fetch_add(1);
+        if (writers.load() != 0 || a != -b) broken++;
+        readers.fetch_sub(1);
+        l.unlock_shared();
+        took++;
+      }
+    }
+  };
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 4; t++) ts.emplace_back(worker, t);
+  for (auto& t : ts) t.join();
+  REQUIRE(broken == 0);
+  REQUIRE(took > 60000);
+  REQUIRE(l.try_lock());  // nothing left held or waiting
+  l.unlock();
+}
