@@ -18,7 +18,9 @@ struct Buffer {
   std::vector<DiskRange> maps;
   uint64_t daddr = 0;  // maps[0].daddr
   size_t size = 0;     // bytes, sum of the maps
-  const BufOps* ops = nullptr;  // of the get() that created it: verify_write() uses it
+  // Read and written with the content lock held: of the get() that created
+  // it, or set by set_ops() (exclusive); verify_write() uses it.
+  const BufOps* ops = nullptr;
   // The last other ops this buffer passed (a get() with ops != this->ops
   // verifies the contents with them first: see BufferCache::check_other_ops).
   std::atomic<const BufOps*> other_ops{nullptr};

@@ -39,6 +39,15 @@ void BufHandle::release() {
   borrowed_ = false;
 }
 
+int BufferCache::set_ops(BufHandle& h, const BufOps* ops) {
+  if (!h || h.cache_ != this || !h.excl_) return EINVAL;
+  h.buf_->ops = ops;
+  h.buf_->other_ops.store(nullptr, std::memory_order_release);
+  return 0;
+}
+
+const BufOps* BufferCache::ops_of(const BufHandle& h) const { return h ? h.buf_->ops : nullptr; }
+
 BufHandle BufferCache::alias(const BufHandle& h) {
   BufHandle a;
   if (!h) return a;

@@ -223,12 +223,20 @@ class BufferCache {
   ///  ENOMEM   no pages or mapping for it;  EIO (or another errno) when the read failed.
   int get(std::span<const DiskRange> maps, const BufOps* ops, uint64_t owner, unsigned flags, BufHandle* out);
 
+  /// The exclusively held buffer h is about to be rebuilt whole as another
+  /// structure (a btree block freed to the AGFL and taken by another tree in
+  /// the same transaction): later gets and write-back verify it with ops.
+  /// Returns 0 or EINVAL (shared handle).
+  int set_ops(BufHandle& h, const BufOps* ops);
+
   /// A second handle on the buffer h holds, with h's access (shared or
   /// exclusive), that takes no lock of its own and releases none: for code
   /// that works on buffers its caller already holds locked (a btree cursor
   /// inside a transaction, which keeps the locks until it commits).
   /// REQUIRES: h is valid and keeps its lock while the alias lives.
   BufHandle alias(const BufHandle& h);
+  /// The verifier h's buffer is checked with (set at creation or set_ops).
+  const BufOps* ops_of(const BufHandle& h) const;
 
   /// Starts reading the buffer in the background without waiting; a later
   /// get() finds it cached.  Errors surface at that get().

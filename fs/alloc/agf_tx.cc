@@ -56,6 +56,10 @@ int check_ring(AgfTx& agf, uint32_t size) {
 int AgfTx::get(Transaction& tp, uint32_t agno, AgfTx* out) {
   Mount& m = tp.mount();
   if (agno >= m.sb().agcount) return EINVAL;
+  // The in-core counters are read first: that reads the AGF shared, which
+  // must happen before this thread holds it exclusively.
+  PerAg* pag;
+  if (int e = m.perag().get(agno, /*agf=*/true, &pag)) return e;
   const bc::DiskRange map{ag_header_daddr(m.sb(), agno, 1), static_cast<uint32_t>(m.sb().sectsize >> 9)};
   bc::BufHandle* h;
   if (int e = tp.read_buf({&map, 1}, &m.ag_headers().agf_ops(), bc::kAnyOwner, &h)) return e;
@@ -65,8 +69,6 @@ int AgfTx::get(Transaction& tp, uint32_t agno, AgfTx* out) {
   out->length_ = ag_length(m.sb(), agno);
   // The AG's in-core counters follow the committed AGF.  Hooked once per
   // transaction and AG (a second AgfTx of the same AG adds a harmless copy).
-  PerAg* pag;
-  if (int e = m.perag().get(agno, /*agf=*/true, &pag)) return e;
   tp.on_commit([pag, h] {
     AgfInfo a;
     decode_agf({h->data(), h->size()}, &a);

@@ -12,6 +12,7 @@ namespace xfsfuse::fs {
 struct Transaction::JoinedBuf {
   bc::BufHandle h;
   std::vector<std::byte> before;                  // contents at join, for cancel
+  const bc::BufOps* ops_before = nullptr;         // verifier at join, for cancel
   std::vector<std::pair<size_t, size_t>> ranges;  // changed [off, end), merged
   bool stale = false;
 };
@@ -55,6 +56,7 @@ int Transaction::join_buf(bc::BufHandle h, bool fresh, bc::BufHandle** out) {
   auto jb = std::make_unique<JoinedBuf>();
   if (fresh) std::memset(h.data(), 0, h.size());
   jb->before.assign(h.data(), h.data() + h.size());
+  jb->ops_before = m_.cache().ops_of(h);
   jb->h = std::move(h);
   *out = &jb->h;
   bufs_.push_back(std::move(jb));
@@ -74,13 +76,21 @@ int Transaction::read_buf(std::span<const bc::DiskRange> maps, const bc::BufOps*
 }
 
 int Transaction::get_new_buf(std::span<const bc::DiskRange> maps, const bc::BufOps* ops, bc::BufHandle** out) {
-  if (!maps.empty())
-    if (JoinedBuf* jb = find_buf(maps[0].daddr)) {
-      std::memset(jb->h.data(), 0, jb->h.size());
-      jb->stale = false;
-      *out = &jb->h;
-      return 0;
-    }
+  JoinedBuf* jb = maps.empty() ? nullptr : find_buf(maps[0].daddr);
+  bool freed_here = false;
+  for (const bc::DiskRange& m : maps)
+    for (const bc::DiskRange& f : freed_ranges_)
+      if (m.daddr < f.daddr + f.len && f.daddr < m.daddr + m.len) freed_here = true;
+  if (freed_here && (jb == nullptr || !std::equal(maps.begin(), maps.end(), jb->h.maps().begin(), jb->h.maps().end())))
+    return EBUSY;
+  if (jb) {
+    if (freed_here) unfree(maps);
+    std::memset(jb->h.data(), 0, jb->h.size());
+    m_.cache().set_ops(jb->h, ops);
+    jb->stale = false;
+    *out = &jb->h;
+    return 0;
+  }
   bc::BufHandle h;
   if (int e = m_.cache().get(maps, ops, bc::kAnyOwner, bc::kGetExclusive | bc::kGetNoRead, &h)) return e;
   return join_buf(std::move(h), true, out);
@@ -104,6 +114,24 @@ void Transaction::log_buf(bc::BufHandle* h, size_t off, size_t len) {
 
 void Transaction::stale_buf(bc::BufHandle* h) {
   if (JoinedBuf* jb = find_buf(h->daddr())) jb->stale = true;
+}
+
+void Transaction::invalidate_range(bc::DiskRange freed) { freed_ranges_.push_back(freed); }
+
+void Transaction::unfree(std::span<const bc::DiskRange> maps) {
+  for (const bc::DiskRange& m : maps) {
+    std::vector<bc::DiskRange> left;
+    for (const bc::DiskRange& f : freed_ranges_) {
+      const uint64_t fend = f.daddr + f.len, mend = m.daddr + m.len;
+      if (mend <= f.daddr || fend <= m.daddr) {
+        left.push_back(f);
+        continue;
+      }
+      if (f.daddr < m.daddr) left.push_back({f.daddr, static_cast<uint32_t>(m.daddr - f.daddr)});
+      if (mend < fend) left.push_back({mend, static_cast<uint32_t>(fend - mend)});
+    }
+    freed_ranges_ = std::move(left);
+  }
 }
 
 void Transaction::join_inode(const InodeRef& ip) {
@@ -157,6 +185,7 @@ int Transaction::commit(CommittedTrans* out) {
   if (out) *out = CommittedTrans{};
   for (auto& jb : bufs_) {
     if (jb->stale) {
+      freed_ranges_.insert(freed_ranges_.end(), jb->h.maps().begin(), jb->h.maps().end());
       if (out) out->bufs.push_back({std::vector<bc::DiskRange>(jb->h.maps().begin(), jb->h.maps().end()), {}, true});
       continue;
     }
@@ -167,6 +196,8 @@ int Transaction::commit(CommittedTrans* out) {
   if (out)
     for (auto& ji : inodes_)
       if (ji->fields) out->inodes.push_back({ji->ip->core.ino, ji->fields});
+  // Freed blocks last: a buffer changed and then freed here is never written.
+  if (!freed_ranges_.empty()) m_.cache().invalidate(freed_ranges_);
   for (auto& fn : on_commit_) fn();
   m_.unreserve_blocks(reserved_ + freed_);
   reserved_ = freed_ = 0;
@@ -176,7 +207,10 @@ int Transaction::commit(CommittedTrans* out) {
 
 void Transaction::cancel() {
   if (done_) return;
-  for (auto& jb : bufs_) std::memcpy(jb->h.data(), jb->before.data(), jb->before.size());
+  for (auto& jb : bufs_) {
+    std::memcpy(jb->h.data(), jb->before.data(), jb->before.size());
+    m_.cache().set_ops(jb->h, jb->ops_before);
+  }
   for (auto& ji : inodes_) {
     ji->ip->core = ji->core_before;
     ji->ip->df = std::move(ji->df_before);
@@ -191,6 +225,7 @@ void Transaction::cancel() {
 
 void Transaction::release_all() {
   on_commit_.clear();
+  freed_ranges_.clear();
   bufs_.clear();  // buffers first: their locks come after the inodes' in the lock order
   inodes_.clear();
   done_ = true;

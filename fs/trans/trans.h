@@ -77,13 +77,22 @@ class Transaction {
   /// it is (*out points at the joined handle; do not release it).
   int read_buf(std::span<const bc::DiskRange> maps, const bc::BufOps* ops, uint64_t owner, bc::BufHandle** out);
   /// Gets a buffer for blocks about to be written whole (kGetNoRead),
-  /// zero-filled, joined.  Returns 0 or BufferCache::get's errors.
+  /// zero-filled, joined, verified from now on with ops.  Returns 0, EBUSY
+  /// (see invalidate_range), or BufferCache::get's errors.
   int get_new_buf(std::span<const bc::DiskRange> maps, const bc::BufOps* ops, bc::BufHandle** out);
   /// Records that bytes [off, off + len) of a joined buffer changed.
   void log_buf(bc::BufHandle* h, size_t off, size_t len);
   /// The joined buffer's blocks were freed: its contents are discarded at
   /// commit, never written (and, with a log, cancelled).
   void stale_buf(bc::BufHandle* h);
+  /// Blocks [daddr, daddr + len) (512-byte sectors) were freed by this
+  /// transaction: at commit every cached buffer over them is invalidated
+  /// (never written, its dirty state dropped), so their next user reads or
+  /// builds them afresh, under its own verifier.  A block reused by this same
+  /// transaction through get_new_buf() is taken out of the range again if
+  /// its buffer is joined here (a btree block freed to the AGFL and taken
+  /// by the other tree); otherwise that reuse fails with EBUSY.
+  void invalidate_range(bc::DiskRange freed);
 
   /// Joins an inode: takes its lock exclusively (REQUIRES: not held by this
   /// thread; ascending inode numbers when joining several).  Joining an
@@ -112,6 +121,8 @@ class Transaction {
   struct JoinedBuf;
   struct JoinedInode;
   JoinedBuf* find_buf(uint64_t daddr);
+  // Takes maps out of freed_ranges_ (a freed block reused here).
+  void unfree(std::span<const bc::DiskRange> maps);
   int join_buf(bc::BufHandle h, bool fresh, bc::BufHandle** out);
   // Encodes one logged inode into its cluster buffer (joined here).
   int flush_inode(JoinedInode& ji);
@@ -121,6 +132,7 @@ class Transaction {
   std::vector<std::unique_ptr<JoinedBuf>> bufs_;
   std::vector<std::unique_ptr<JoinedInode>> inodes_;
   std::vector<std::function<void()>> on_commit_;
+  std::vector<bc::DiskRange> freed_ranges_;
   uint64_t reserved_ = 0, freed_ = 0;
   bool done_ = false;
 };

@@ -1,0 +1,215 @@
+#include "fs/alloc/alloc.h"
+
+#include <algorithm>
+#include <cerrno>
+
+#include "btree/records.h"
+#include "fs/alloc/alloc_host.h"
+#include "fs/mount.h"
+
+namespace xfsfuse::fs {
+
+namespace {
+
+using btree::AllocRec;
+using btree::BtreeCursor;
+using btree::LookupMode;
+
+int corrupt(AgfTx& agf, const std::string& why) {
+  Mount& m = agf.trans().mount();
+  return m.report_corruption("free-space btrees", ag_header_daddr(m.sb(), agf.agno(), 1),
+                             "AG " + std::to_string(agf.agno()) + ": " + why);
+}
+
+std::string describe(uint32_t bno, uint32_t len) {
+  return "[" + std::to_string(bno) + ", +" + std::to_string(len) + ")";
+}
+
+int insert_rec(BtreeCursor& c, uint32_t bno, uint32_t len) {
+  std::byte rec[btree::kAllocRecSize];
+  btree::encode_alloc_rec({bno, len}, rec);
+  return c.insert(rec);
+}
+
+// Deletes the record (bno, len) from the cursor's tree (the bnobt or cntbt).
+int delete_rec(AgfTx& agf, BtreeCursor& c, bool cnt, uint32_t bno, uint32_t len) {
+  bool found = false;
+  const btree::BtreeKey key = cnt ? btree::cntbt_key(len, bno) : btree::bnobt_key(bno);
+  if (int e = c.lookup(key, LookupMode::kEq, &found)) return e;
+  if (found && btree::decode_alloc_rec(c.record().data()) != AllocRec{bno, len}) found = false;
+  if (!found) return corrupt(agf, std::string(cnt ? "cntbt" : "bnobt") + " lacks free extent " + describe(bno, len));
+  return c.remove(&found);
+}
+
+// Takes [abno, abno + alen) out of the free extent [fbno, fbno + flen) in
+// both trees, keeping what is left on either side.
+int carve(AgfTx& agf, uint32_t fbno, uint32_t flen, uint32_t abno, uint32_t alen) {
+  AllocHost bh(&agf, btree::BtreeKind::kBnobt), ch(&agf, btree::BtreeKind::kCntbt);
+  const uint32_t left = abno - fbno, right = fbno + flen - (abno + alen);
+  {
+    BtreeCursor cnt = ch.cursor();
+    if (int e = delete_rec(agf, cnt, true, fbno, flen)) return e;
+    if (left)
+      if (int e = insert_rec(cnt, fbno, left)) return e;
+    if (right)
+      if (int e = insert_rec(cnt, abno + alen, right)) return e;
+  }
+  BtreeCursor bno = bh.cursor();
+  bool found = false;
+  if (int e = bno.lookup(btree::bnobt_key(fbno), LookupMode::kEq, &found)) return e;
+  if (!found) return corrupt(agf, "bnobt lacks free extent " + describe(fbno, flen));
+  std::byte rec[btree::kAllocRecSize];
+  if (left) {
+    btree::encode_alloc_rec({fbno, left}, rec);
+    if (int e = bno.update(rec)) return e;
+  } else if (int e = bno.remove(&found)) {
+    return e;
+  }
+  if (right)
+    if (int e = insert_rec(bno, abno + alen, right)) return e;
+  agf.add(AgfField::kFreeblks, -int64_t{alen});
+  return 0;
+}
+
+// Picks and takes an extent from the trees (no AGFL fix-up).
+int alloc_trees(AgfTx& agf, uint32_t target, uint32_t minlen, uint32_t maxlen, uint32_t* abno, uint32_t* alen) {
+  uint32_t fbno = 0, flen = 0;
+  bool found = false;
+  {
+    // Exactly at the target?
+    AllocHost bh(&agf, btree::BtreeKind::kBnobt);
+    BtreeCursor bno = bh.cursor();
+    if (int e = bno.lookup(btree::bnobt_key(target), LookupMode::kLe, &found)) return e;
+    if (found) {
+      const AllocRec r = btree::decode_alloc_rec(bno.record().data());
+      if (uint64_t{r.startblock} + r.blockcount >= uint64_t{target} + maxlen) {
+        fbno = r.startblock;
+        flen = r.blockcount;
+        *abno = target;
+        *alen = maxlen;
+      }
+    }
+  }
+  if (flen == 0) {
+    AllocHost ch(&agf, btree::BtreeKind::kCntbt);
+    BtreeCursor cnt = ch.cursor();
+    if (int e = cnt.lookup(btree::cntbt_key(maxlen, target), LookupMode::kGe, &found)) return e;
+    if (!found)
+      if (int e = cnt.lookup(btree::cntbt_key(maxlen, 0), LookupMode::kGe, &found)) return e;
+    if (!found) {  // nothing of maxlen: the longest, if it holds minlen
+      if (int e = cnt.lookup(btree::cntbt_key(UINT32_MAX, UINT32_MAX), LookupMode::kLe, &found)) return e;
+      if (!found) return ENOSPC;
+    }
+    const AllocRec r = btree::decode_alloc_rec(cnt.record().data());
+    if (r.blockcount < minlen) return ENOSPC;
+    fbno = r.startblock;
+    flen = r.blockcount;
+    *abno = r.startblock;
+    *alen = std::min(maxlen, r.blockcount);
+  }
+  if (fbno + flen > agf.length() || fbno < 4) return corrupt(agf, "free extent " + describe(fbno, flen) + " outside the AG");
+  return carve(agf, fbno, flen, *abno, *alen);
+}
+
+// Puts [fbno, fbno + len) back into the trees, merged with free neighbours.
+int free_trees(AgfTx& agf, uint32_t fbno, uint32_t len) {
+  if (len == 0 || uint64_t{fbno} + len > agf.length() || fbno < 4)
+    return corrupt(agf, "freeing " + describe(fbno, len) + ", outside the AG's free blocks");
+  AllocHost bh(&agf, btree::BtreeKind::kBnobt), ch(&agf, btree::BtreeKind::kCntbt);
+  AllocRec left{}, right{};
+  bool have_left = false, have_right = false;
+  BtreeCursor bno = bh.cursor();
+  bool found = false;
+  if (int e = bno.lookup(btree::bnobt_key(fbno), LookupMode::kLe, &found)) return e;
+  if (found) {
+    left = btree::decode_alloc_rec(bno.record().data());
+    if (uint64_t{left.startblock} + left.blockcount > fbno)
+      return corrupt(agf, "freeing " + describe(fbno, len) + ", which overlaps free extent " +
+                              describe(left.startblock, left.blockcount));
+    have_left = left.startblock + left.blockcount == fbno;
+    if (int e = bno.increment(&found)) return e;
+  } else if (int e = bno.lookup(btree::bnobt_key(fbno), LookupMode::kGe, &found)) {
+    return e;
+  }
+  if (found) {
+    right = btree::decode_alloc_rec(bno.record().data());
+    if (right.startblock < uint64_t{fbno} + len)
+      return corrupt(agf, "freeing " + describe(fbno, len) + ", which overlaps free extent " +
+                              describe(right.startblock, right.blockcount));
+    have_right = right.startblock == fbno + len;
+  }
+  const uint32_t nbno = have_left ? left.startblock : fbno;
+  const uint32_t nlen = len + (have_left ? left.blockcount : 0) + (have_right ? right.blockcount : 0);
+  bno.release();
+  {
+    BtreeCursor cnt = ch.cursor();
+    if (have_left)
+      if (int e = delete_rec(agf, cnt, true, left.startblock, left.blockcount)) return e;
+    if (have_right)
+      if (int e = delete_rec(agf, cnt, true, right.startblock, right.blockcount)) return e;
+    if (int e = insert_rec(cnt, nbno, nlen)) return e;
+  }
+  std::byte rec[btree::kAllocRecSize];
+  btree::encode_alloc_rec({nbno, nlen}, rec);
+  if (have_right)
+    if (int e = delete_rec(agf, bno, false, right.startblock, right.blockcount)) return e;
+  if (have_left) {
+    if (int e = bno.lookup(btree::bnobt_key(nbno), LookupMode::kEq, &found)) return e;
+    if (!found) return corrupt(agf, "bnobt lacks free extent " + describe(left.startblock, left.blockcount));
+    if (int e = bno.update(rec)) return e;
+  } else if (int e = bno.insert(rec)) {
+    return e;
+  }
+  agf.add(AgfField::kFreeblks, len);
+  return 0;
+}
+
+// Brings the AGFL to the length the free-space btrees may need.
+int fix_freelist(AgfTx& agf) {
+  const uint32_t need = agfl_min_free(agf, alloc_maxlevels(agf.trans().mount().sb()));
+  while (agf.get(AgfField::kFlcount) > need) {
+    uint32_t bno;
+    if (int e = agfl_get(agf, /*for_btree=*/false, &bno)) return e;
+    if (int e = free_trees(agf, bno, 1)) return e;
+  }
+  while (agf.get(AgfField::kFlcount) < need) {
+    uint32_t bno, len;
+    const uint32_t want = need - agf.get(AgfField::kFlcount);
+    if (int e = alloc_trees(agf, 0, 1, want, &bno, &len)) return e;
+    for (uint32_t i = 0; i < len; i++)
+      if (int e = agfl_put(agf, /*from_btree=*/false, bno + i)) return e;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int alloc_extent(Transaction& tp, const AllocRequest& r, uint32_t* agbno, uint32_t* len) {
+  if (r.minlen == 0 || r.minlen > r.maxlen) return EINVAL;
+  AgfTx agf;
+  if (int e = AgfTx::get(tp, r.agno, &agf)) return e;
+  const uint32_t need = agfl_min_free(agf, alloc_maxlevels(tp.mount().sb()));
+  // Space for minlen blocks after the AGFL's minimum (the kernel's
+  // xfs_alloc_space_available), and one free extent long enough.
+  const int64_t avail = int64_t{agf.get(AgfField::kFreeblks)} + agf.get(AgfField::kFlcount) - need;
+  if (avail < int64_t{r.minlen} || agf.get(AgfField::kLongest) < r.minlen) return ENOSPC;
+  if (int e = fix_freelist(agf)) return e;
+  const uint32_t maxlen = std::min<uint32_t>(r.maxlen, static_cast<uint32_t>(std::min<uint64_t>(tp.reserved(), UINT32_MAX)));
+  if (maxlen < r.minlen) return ENOSPC;
+  if (int e = alloc_trees(agf, std::min(r.target, agf.length() - 1), r.minlen, maxlen, agbno, len)) return e;
+  tp.use_blocks(*len);
+  return 0;
+}
+
+int free_extent(Transaction& tp, uint32_t agno, uint32_t agbno, uint32_t len) {
+  AgfTx agf;
+  if (int e = AgfTx::get(tp, agno, &agf)) return e;
+  if (int e = fix_freelist(agf)) return e;
+  if (int e = free_trees(agf, agbno, len)) return e;
+  const Superblock& sb = tp.mount().sb();
+  tp.invalidate_range({fsblock_to_daddr(sb, (uint64_t{agno} << sb.agblklog) | agbno), len << (sb.blocklog - 9)});
+  tp.free_blocks(len);
+  return 0;
+}
+
+}  // namespace xfsfuse::fs
