@@ -4,7 +4,6 @@
 #include <cstddef>
 #include <cstring>
 
-#include "fs/bmap.h"
 #include "fs/format/ag.h"
 #include "fs/format/endian.h"
 
@@ -24,9 +23,7 @@ class AgHeaderOps : public bc::HeaderBufOps {
     return false;
   }
   const Superblock* sb_;
-  uint32_t agno_of(uint64_t daddr) const {
-    return static_cast<uint32_t>((daddr >> (sb_->blocklog - 9)) / sb_->agblocks);
-  }
+  uint32_t agno_of(uint64_t daddr) const { return daddr_to_agno(*sb_, daddr); }
 };
 
 class AgfOps : public AgHeaderOps {
@@ -94,20 +91,11 @@ class AgflOps : public AgHeaderOps {
 int read_header(bc::BufferCache& cache, const Superblock& sb, uint32_t agno, uint32_t sector, const bc::BufOps& ops,
                 bc::BufHandle* h) {
   if (agno >= sb.agcount) return EINVAL;
-  const bc::DiskRange map{ag_header_daddr(sb, agno, sector), uint32_t{sb.sectsize} >> 9};
+  const bc::DiskRange map{ag_header_daddr(sb, agno, sector), static_cast<uint32_t>(ag_header_sector(sb, 1))};
   return cache.get({&map, 1}, &ops, bc::kAnyOwner, bc::kGetShared, h);
 }
 
 }  // namespace
-
-uint32_t ag_length(const Superblock& sb, uint32_t agno) {
-  if (agno + 1 < sb.agcount) return sb.agblocks;
-  return static_cast<uint32_t>(sb.dblocks - uint64_t{agno} * sb.agblocks);
-}
-
-uint64_t ag_header_daddr(const Superblock& sb, uint32_t agno, uint32_t n) {
-  return fsblock_to_daddr(sb, uint64_t{agno} << sb.agblklog) + uint64_t{n} * (sb.sectsize >> 9);
-}
 
 void decode_agf(std::span<const std::byte> sector, AgfInfo* out) {
   xd_agf a;

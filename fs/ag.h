@@ -7,7 +7,8 @@
 // shorter), counters within the AG; the AGFL: magic "XAFL", CRC, uuid,
 // seqno.  Format: XFS Algorithms & Data
 // Structures, "AG Free Space Management" and "AG Inode Management".
-// Thread safety: every function may be called from any thread.
+// Header addresses and AG lengths: fs/format/geometry.h (ag_header_daddr,
+// ag_length).  Thread safety: every function may be called from any thread.
 #pragma once
 
 #include <array>
@@ -53,12 +54,6 @@ struct AgiInfo {
 /// verified: see AgHeaders for the verifiers).
 void decode_agf(std::span<const std::byte> sector, AgfInfo* out);
 void decode_agi(std::span<const std::byte> sector, AgiInfo* out);
-
-/// 512-byte sector of AG header n (0 sb, 1 AGF, 2 AGI, 3 AGFL) of AG agno.
-uint64_t ag_header_daddr(const Superblock& sb, uint32_t agno, uint32_t n);
-
-/// Fsblocks in AG agno (the last AG holds what is left of sb_dblocks).
-uint32_t ag_length(const Superblock& sb, uint32_t agno);
 
 /// Reads AG headers of one filesystem; owns their verifiers (buffers keep a
 /// pointer to the ops that created them, so the ops live as long as this).

@@ -29,16 +29,9 @@ Extent decode_bmbt_rec(const xd_bmbt_rec& r) {
   return e;
 }
 
-uint64_t fsblock_to_daddr(const Superblock& sb, uint64_t fsblock) {
-  const uint64_t agno = fsblock >> sb.agblklog, agbno = fsblock & mask(sb.agblklog);
-  return (agno * sb.agblocks + agbno) << (sb.blocklog - 9);
-}
-
 int check_extent(const Superblock& sb, const Extent& e, std::string* why) {
   if (e.blockcount == 0) return corrupt(why, describe(e) + " is empty");
-  const uint64_t agno = e.startblock >> sb.agblklog, agbno = e.startblock & mask(sb.agblklog);
-  if (agno >= sb.agcount || agbno + e.blockcount > sb.agblocks ||
-      agno * sb.agblocks + agbno + e.blockcount > sb.dblocks)
+  if (!extent_in_ag(sb, fsblock_to_agno(sb, e.startblock), fsblock_to_agbno(sb, e.startblock), e.blockcount))
     return corrupt(why, describe(e) + " lies outside its AG or the filesystem");
   if (e.startoff + e.blockcount > mask(54)) return corrupt(why, describe(e) + " ends past the largest file offset");
   return 0;

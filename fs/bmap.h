@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "fs/format/geometry.h"
 #include "fs/format/inode.h"
 #include "fs/inode.h"
 
@@ -30,9 +31,6 @@ struct Extent {
 };
 
 Extent decode_bmbt_rec(const xd_bmbt_rec& r);
-
-/// 512-byte sector of an fsblock number.
-uint64_t fsblock_to_daddr(const Superblock& sb, uint64_t fsblock);
 
 /// Checks that an extent is non-empty and lies inside one AG of the
 /// filesystem.  Returns 0 or EUCLEAN with *why.

@@ -21,17 +21,13 @@ constexpr uint64_t kBigtimeEpochOffset = uint64_t{1} << 31;  // seconds from 190
 }  // namespace
 
 bool locate_inode(const Superblock& sb, uint64_t ino, InodeLocation* out) {
-  const unsigned agino_bits = sb.agblklog + sb.inopblog;
-  const uint64_t agno = ino >> agino_bits;
-  const uint64_t agbno = (ino >> sb.inopblog) & ((uint64_t{1} << sb.agblklog) - 1);
-  const uint64_t index = ino & ((uint64_t{1} << sb.inopblog) - 1);
-  if (agno >= sb.agcount || agbno >= sb.agblocks) return false;
-  if (uint64_t{agno} * sb.agblocks + agbno >= sb.dblocks) return false;
-  out->agno = static_cast<uint32_t>(agno);
-  out->agbno = static_cast<uint32_t>(agbno);
-  out->index = static_cast<uint32_t>(index);
-  out->daddr = (agno * sb.agblocks + agbno) << (sb.blocklog - 9);
-  out->offset = static_cast<uint32_t>(index << sb.inodelog);
+  if (!ino_in_fs(sb, ino)) return false;
+  const uint32_t agino = ino_to_agino(sb, ino);
+  out->agno = ino_to_agno(sb, ino);
+  out->agbno = agino_to_agbno(sb, agino);
+  out->index = agino_to_index(sb, agino);
+  out->daddr = ino_to_daddr(sb, ino);
+  out->offset = ino_to_offset(sb, ino);
   return true;
 }
 

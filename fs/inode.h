@@ -1,7 +1,7 @@
 // fs/inode.h — locating and decoding v3 on-disk inodes.
 //
 // Inode numbers: ino = agno << (agblklog + inopblog) | agbno << inopblog |
-// index (xfs-format-notes.md "Addressing").  decode_inode() checks one inode
+// index (the maths: fs/format/geometry.h).  decode_inode() checks one inode
 // (magic, version 3, CRC over the inode, di_ino, uuid, fork geometry) and
 // turns its core into host-endian fields with timestamps decoded: with
 // BIGTIME a timestamp is nanoseconds since 1901-12-13T20:45:52Z (unix
@@ -40,7 +40,8 @@ struct InodeLocation {
   uint32_t offset = 0;   ///< byte offset of the inode in that block
 };
 
-/// Splits an inode number; returns false if it lies outside the filesystem.
+/// Splits an inode number (fs/format/geometry.h does the maths); returns
+/// false if it lies outside the filesystem.
 bool locate_inode(const Superblock& sb, uint64_t ino, InodeLocation* out);
 
 /// A decoded inode core.

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <vector>
 
-#include "fs/bmap.h"
+#include "fs/format/geometry.h"
 #include "fs/corrupt.h"
 #include "fs/format/endian.h"
 
@@ -30,8 +30,8 @@ uint32_t word(const std::byte* p, size_t off) {
 
 int check_log(bc::BlockDevice& dev, const Superblock& sb, LogState* out, std::string* why) {
   *out = LogState{};
-  const uint64_t start = fsblock_to_daddr(sb, sb.logstart) << 9;
-  const uint64_t bytes = uint64_t{sb.logblocks} << sb.blocklog;
+  const uint64_t start = daddr_to_bytes(fsblock_to_daddr(sb, sb.logstart));
+  const uint64_t bytes = fsblocks_to_bytes(sb, sb.logblocks);
   if (start + bytes > dev.size_bytes()) return corrupt(why, "the log runs past the end of the device");
   // Record header fields (xlog_rec_header): h_magicno 0, h_cycle 4, h_version 8,
   // h_len 12, h_lsn 16, h_num_logops 40, h_size 328 (v2 logs).

@@ -228,8 +228,8 @@ void Mount::trim_icache_locked() {
 
 int Mount::read_inode_cluster(uint32_t agno, uint32_t agbno, bc::BufHandle* out, uint32_t* first) {
   *first = agbno & ~(cluster_blocks_ - 1);
-  const uint64_t daddr = (uint64_t{agno} * sb_.agblocks + *first) << (sb_.blocklog - 9);
-  const bc::DiskRange map{daddr, cluster_blocks_ << (sb_.blocklog - 9)};
+  const bc::DiskRange map{agbno_to_daddr(sb_, agno, *first),
+                          static_cast<uint32_t>(fsblocks_to_sectors(sb_, cluster_blocks_))};
   return cache_->get({&map, 1}, nullptr, bc::kAnyOwner, bc::kGetShared, out);
 }
 
@@ -276,7 +276,7 @@ int Mount::load_fork(CachedInode* ip, bool attr_fork, uint64_t daddr) {
       fault.why = "pointer to fsblock " + std::to_string(fsblock) + " outside the filesystem";
       return EUCLEAN;
     }
-    const bc::DiskRange map{fsblock_to_daddr(sb_, fsblock), sb_.blocksize >> 9};
+    const bc::DiskRange map{fsblock_to_daddr(sb_, fsblock), static_cast<uint32_t>(fsblocks_to_sectors(sb_, 1))};
     leaf_daddr = map.daddr;
     return cache_->get({&map, 1}, bmbt_ops_.get(), n.ino, bc::kGetShared, h);
   };

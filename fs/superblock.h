@@ -13,6 +13,7 @@
 #include <string>
 
 #include "buffer_cache/buf_ops.h"
+#include "fs/format/geometry.h"
 
 namespace xfsfuse::fs {
 
@@ -34,20 +35,11 @@ inline constexpr uint32_t kRoCompatReflink = 1u << 2;
 inline constexpr uint32_t kRoCompatInobtcnt = 1u << 3;
 inline constexpr uint32_t kRoCompatKnown = kRoCompatFinobt | kRoCompatRmapbt | kRoCompatReflink | kRoCompatInobtcnt;
 
-/// The superblock, host-endian.  Units: bytes unless named (blocks are fsblocks).
-struct Superblock {
-  uint32_t blocksize = 0;
-  uint8_t blocklog = 0;
-  uint16_t sectsize = 0;
-  uint8_t sectlog = 0;
-  uint16_t inodesize = 0;
-  uint8_t inodelog = 0;
-  uint16_t inopblock = 0;
-  uint8_t inopblog = 0;
-  uint64_t dblocks = 0;    ///< fsblocks in the data section
-  uint32_t agblocks = 0;   ///< fsblocks per AG (the last AG may be shorter)
-  uint8_t agblklog = 0;    ///< bits of agbno in an fsblock number
-  uint32_t agcount = 0;
+/// The superblock, host-endian.  Units: bytes unless named (blocks are
+/// fsblocks).  The geometry fields (block, sector, inode sizes, AG size and
+/// count, dblocks) are the Geometry base, which the addressing maths of
+/// fs/format/geometry.h takes.
+struct Superblock : Geometry {
   uint64_t rootino = 0;
   /// Metadata inodes outside the directory tree: realtime bitmap and summary,
   /// user / group / project quota (0 or all ones: none).

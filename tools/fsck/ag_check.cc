@@ -30,7 +30,7 @@ btree::SbtreeStats walk_tree(const AgScan& s, btree::SbtreeKind kind, uint32_t r
                              const btree::SbtreeRecordFn& record) {
   const char* name = btree::sbtree_name(kind);
   const bc::BufOps& ops = btree::sbtree_ops(kind);
-  const uint32_t sectors = s.cx.sb.blocksize >> 9;
+  const uint32_t sectors = static_cast<uint32_t>(fs::fsblocks_to_sectors(s.cx.sb, 1));
   btree::SbtreeWalk w;
   w.kind = kind;
   w.blocksize = s.cx.sb.blocksize;
@@ -75,7 +75,7 @@ bool read_header(const AgScan& s, uint32_t n, const char* structure, const bc::B
                  bc::BufHandle* h) {
   const uint64_t daddr = fs::ag_header_daddr(s.cx.sb, s.agno, n);
   std::string why;
-  const int err = read_checked(s.cx, daddr, s.cx.sb.sectsize >> 9, ops, h, &why);
+  const int err = read_checked(s.cx, daddr, static_cast<uint32_t>(fs::ag_header_sector(s.cx.sb, 1)), ops, h, &why);
   if (err == 0) return true;
   s.report(structure, daddr, why);
   return err == EUCLEAN && bc::load_be(h->data(), 4) == magic;
@@ -117,7 +117,7 @@ uint64_t check_agfl(const AgScan& s, const fs::AgHeaders& hdrs, const fs::AgfInf
 
 // Agino fields of the AGI that must be NULLAGINO or inside the AG.
 void check_agi_fields(const AgScan& s, const fs::AgiInfo& agi, uint64_t daddr) {
-  const uint64_t ninodes = uint64_t{s.length} << s.cx.sb.inopblog;
+  const uint64_t ninodes = fs::fsblocks_to_inodes(s.cx.sb, s.length);
   auto agino = [&](const std::string& name, uint32_t v) {
     if (v != fs::kNullAgblock && v >= ninodes)
       s.report("agi", daddr, name + " " + std::to_string(v) + " is not an inode of the AG");
@@ -136,8 +136,7 @@ void check_ag(Context& cx, const fs::AgHeaders& hdrs, uint32_t agno, AgTotals* t
   const fs::Superblock& sb = cx.sb;
   const AgScan s{cx, agno, fs::ag_length(sb, agno)};
   // Sectors 0..3 (sb, AGF, AGI, AGFL) fill the first blocks of every AG.
-  const uint32_t header_blocks = static_cast<uint32_t>((4u * sb.sectsize + sb.blocksize - 1) / sb.blocksize);
-  cx.space.claim(agno, 0, header_blocks, Owner::kAgHeaders, 0);
+  cx.space.claim(agno, 0, fs::ag_header_blocks(sb), Owner::kAgHeaders, 0);
 
   bool agf_ok = false, agi_ok = false;
   fs::AgfInfo agf;

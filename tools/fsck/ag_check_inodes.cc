@@ -17,7 +17,6 @@ namespace xfsfuse::fsck {
 
 namespace {
 
-constexpr uint32_t kInodesPerChunk = 64;
 constexpr uint32_t kInodesPerHoleBit = 4;
 
 struct InobtRec {
@@ -40,7 +39,7 @@ InobtRec decode(std::span<const std::byte> rec, bool sparse_fs) {
     r.count = std::to_integer<uint8_t>(rec[6]);
     r.freecount = std::to_integer<uint8_t>(rec[7]);
   } else {
-    r.count = kInodesPerChunk;
+    r.count = fs::kInodesPerChunk;
     r.freecount = static_cast<uint32_t>(bc::load_be(rec.data() + 4, 4));
   }
   r.free = bc::load_be(rec.data() + 8, 8);
@@ -59,18 +58,18 @@ uint64_t hole_bits(uint16_t holemask) {
 bool check_record(const AgScan& s, const InobtRec& r, uint64_t daddr) {
   const fs::Superblock& sb = s.cx.sb;
   const std::string at = "inode record startino " + std::to_string(r.startino);
-  const uint64_t ninodes = uint64_t{s.length} << sb.inopblog;
-  if (uint64_t{r.startino} + kInodesPerChunk > ninodes) {
+  const uint64_t ninodes = fs::fsblocks_to_inodes(sb, s.length);
+  if (uint64_t{r.startino} + fs::kInodesPerChunk > ninodes) {
     s.report("inobt", daddr, at + " runs past the end of the AG");
     return false;
   }
-  const uint32_t agbno = r.startino >> sb.inopblog;
-  const bool block_aligned = sb.inopblock <= kInodesPerChunk ? r.startino % sb.inopblock == 0
-                                                              : r.startino % kInodesPerChunk == 0;
+  const uint32_t agbno = fs::agino_to_agbno(sb, r.startino);
+  const bool block_aligned = sb.inopblock <= fs::kInodesPerChunk ? r.startino % sb.inopblock == 0
+                                                              : r.startino % fs::kInodesPerChunk == 0;
   if (!block_aligned || (sb.inoalignmt > 1 && agbno % sb.inoalignmt != 0))
     s.report("inobt", daddr, at + " is not aligned to the inode chunk alignment of " + std::to_string(sb.inoalignmt) +
                                  " blocks");
-  const unsigned want_count = kInodesPerChunk - kInodesPerHoleBit * std::popcount(r.holemask);
+  const unsigned want_count = fs::kInodesPerChunk - kInodesPerHoleBit * std::popcount(r.holemask);
   if (r.count != want_count)
     s.report("inobt", daddr, at + ": count " + std::to_string(r.count) + " but the holemask leaves " +
                                  std::to_string(want_count) + " inodes");
@@ -90,7 +89,7 @@ bool check_record(const AgScan& s, const InobtRec& r, uint64_t daddr) {
 void claim_chunk(const AgScan& s, const InobtRec& r, uint64_t daddr, int64_t* last_block) {
   const fs::Superblock& sb = s.cx.sb;
   const uint64_t holes = hole_bits(r.holemask);
-  const uint64_t ag_ino = uint64_t{s.agno} << (sb.agblklog + sb.inopblog);
+  const uint64_t ag_ino = fs::agino_to_ino(sb, s.agno, 0);
   int64_t run_start = -1, run_end = -1;  // blocks [run_start, run_end)
   auto flush = [&] {
     if (run_start < 0) return;
@@ -103,13 +102,13 @@ void claim_chunk(const AgScan& s, const InobtRec& r, uint64_t daddr, int64_t* la
     *last_block = std::max(*last_block, run_end - 1);
     run_start = -1;
   };
-  for (uint32_t i = 0; i < kInodesPerChunk; i++) {
+  for (uint32_t i = 0; i < fs::kInodesPerChunk; i++) {
     if (holes >> i & 1) {
       flush();
       continue;
     }
     const uint32_t agino = r.startino + i;
-    const int64_t block = agino >> sb.inopblog;
+    const int64_t block = fs::agino_to_agbno(sb, agino);
     if (run_start < 0) {
       run_start = block;
       run_end = block + 1;
