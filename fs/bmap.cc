@@ -10,8 +10,6 @@ namespace xfsfuse::fs {
 
 namespace {
 
-constexpr uint64_t mask(unsigned bits) { return (uint64_t{1} << bits) - 1; }
-
 std::string describe(const Extent& e) {
   return "extent [" + std::to_string(e.startoff) + ", +" + std::to_string(e.blockcount) + ") at fsblock " +
          std::to_string(e.startblock);
@@ -19,21 +17,11 @@ std::string describe(const Extent& e) {
 
 }  // namespace
 
-Extent decode_bmbt_rec(const xd_bmbt_rec& r) {
-  const uint64_t l0 = be64(r.l0), l1 = be64(r.l1);
-  Extent e;
-  e.unwritten = l0 >> 63;
-  e.startoff = (l0 >> 9) & mask(54);
-  e.startblock = ((l0 & mask(9)) << 43) | (l1 >> 21);
-  e.blockcount = l1 & mask(21);
-  return e;
-}
-
 int check_extent(const Superblock& sb, const Extent& e, std::string* why) {
   if (e.blockcount == 0) return corrupt(why, describe(e) + " is empty");
   if (!extent_in_ag(sb, fsblock_to_agno(sb, e.startblock), fsblock_to_agbno(sb, e.startblock), e.blockcount))
     return corrupt(why, describe(e) + " lies outside its AG or the filesystem");
-  if (e.startoff + e.blockcount > mask(54)) return corrupt(why, describe(e) + " ends past the largest file offset");
+  if (e.startoff + e.blockcount > kBmbtMaxStartoff) return corrupt(why, describe(e) + " ends past the largest file offset");
   return 0;
 }
 
@@ -49,15 +37,13 @@ int decode_extent_fork(const Superblock& sb, const Inode& n, std::span<const std
   if (format != ForkFormat::kExtents) return EINVAL;
   const uint64_t count = attr_fork ? n.anextents : n.nextents;
   const uint32_t size = fork_size(n, attr_fork);
-  if (count * sizeof(xd_bmbt_rec) > size)
+  if (count * kBmbtRecSize > size)
     return corrupt(why, std::to_string(count) + " extents do not fit a " + std::to_string(size) + "-byte fork");
   const size_t start = kInodeCoreSize + (attr_fork ? fork_size(n, false) : 0);
   if (start + size > raw.size()) return corrupt(why, "fork runs past the inode");
   out->reserve(count);
   for (uint64_t i = 0; i < count; i++) {
-    xd_bmbt_rec r;
-    std::memcpy(&r, raw.data() + start + i * sizeof r, sizeof r);
-    Extent e = decode_bmbt_rec(r);
+    const Extent e = decode_bmbt_rec(raw.data() + start + i * kBmbtRecSize);
     if (int err = check_extent(sb, e, why)) return err;
     if (!out->empty() && e.startoff < out->back().startoff + out->back().blockcount)
       return corrupt(why, describe(e) + " overlaps or precedes the extent before it");
