@@ -21,10 +21,10 @@
 
 #include "buffer_cache/buffer_cache.h"
 #include "fs/format/inode.h"
+#include "fs/format/magic.h"
 
 namespace xfsfuse::btree {
 
-inline constexpr uint32_t kBmbtMagic = 0x424d4133;  // "BMA3"
 inline constexpr size_t kLblockHeaderSize = 72;
 inline constexpr unsigned kBmbtMaxLevels = 9;  // more than any fork can need (2^54 offsets)
 

@@ -22,9 +22,6 @@
 
 namespace xfsfuse::fs {
 
-inline constexpr uint32_t kAgfMagic = 0x58414746;  // "XAGF"
-inline constexpr uint32_t kAgiMagic = 0x58414749;  // "XAGI"
-inline constexpr uint32_t kAgflMagic = 0x5841464c;  // "XAFL"
 inline constexpr uint32_t kNullAgblock = 0xffffffff;  ///< NULLAGBLOCK (and NULLAGINO)
 inline constexpr size_t kAgflHeaderSize = 36;  ///< the AGFL's be32 agbno array starts here
 

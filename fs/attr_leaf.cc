@@ -26,7 +26,6 @@ namespace xfsfuse::fs::attr {
 
 namespace {
 
-constexpr uint16_t kLeafMagic = 0x3bee;
 constexpr size_t kHdrSize = sizeof(xd_attr3_leaf_hdr);
 constexpr size_t kEntrySize = sizeof(xd_attr_leaf_entry);
 constexpr size_t kLocalHead = 3;   // valuelen, namelen
@@ -129,7 +128,7 @@ bool leaf_check(std::span<const std::byte> b, std::string* why) {
 }
 
 const btree::DaBufOps& da_ops() {
-  static const btree::DaBufOps ops("attr3 leaf", {kLeafMagic}, leaf_check);
+  static const btree::DaBufOps ops("attr3 leaf", {kAttr3LeafMagic}, leaf_check);
   return ops;
 }
 
@@ -139,7 +138,7 @@ std::span<const std::byte> bytes(const bc::BufHandle& h) { return {h.data(), h.s
 btree::DaTree make_tree(Mount& m, const CachedInode& ip) {
   btree::DaTree t;
   t.root = 0;
-  t.leaf_magic = kLeafMagic;
+  t.leaf_magic = kAttr3LeafMagic;
   t.read = [&m, &ip](uint32_t dablk, bc::BufHandle* out) { return m.read_dablk(ip, true, dablk, &da_ops(), out); };
   t.report = [&m, ino = ip.core.ino](uint64_t daddr, const std::string& why) {
     return m.report_corruption("attr da btree", daddr, "inode " + std::to_string(ino) + ": " + why);

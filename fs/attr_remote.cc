@@ -19,7 +19,6 @@ namespace xfsfuse::fs::attr {
 
 namespace {
 
-constexpr uint32_t kRemoteMagic = 0x5841524d;  // "XARM"
 constexpr size_t kHdrSize = sizeof(xd_attr3_rmt_hdr);
 
 const bc::HeaderBufOps& remote_ops() {
@@ -27,7 +26,7 @@ const bc::HeaderBufOps& remote_ops() {
     bc::HeaderLayout l;
     l.name = "attr3 remote value";
     l.magic_off = offsetof(xd_attr3_rmt_hdr, rm_magic);
-    l.magics = {kRemoteMagic};
+    l.magics = {kAttr3RemoteMagic};
     l.crc_off = offsetof(xd_attr3_rmt_hdr, rm_crc);
     l.blkno_off = offsetof(xd_attr3_rmt_hdr, rm_blkno);
     l.uuid_off = offsetof(xd_attr3_rmt_hdr, rm_uuid);

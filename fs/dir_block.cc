@@ -17,7 +17,7 @@ int block_lookup(Mount& m, const CachedInode& ip, std::string_view name, uint64_
                                      "block-form directory " + std::to_string(ip.core.ino) + " has a hole at block 0")
                : err;
   std::span<const std::byte> blk(h.data(), h.size());
-  const size_t end = entries_end(blk, kBlockMagic);
+  const size_t end = entries_end(blk, kDir3BlockMagic);
   if (end == 0)
     return m.report_corruption("dir3 block", h.daddr(),
                                "directory " + std::to_string(ip.core.ino) + " block 0 is not a dir3 block");

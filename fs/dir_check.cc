@@ -34,11 +34,10 @@ void DeepCheck::fault(uint64_t daddr, std::string why, bool repair_silent) {
 
 namespace {
 
-constexpr uint32_t kFreeMagic = 0x58444633;  // "XDF3"
 static_assert(sizeof(xd_dir3_free_hdr) == 64);
 
 const bc::BufOps& free_ops() {
-  static const bc::HeaderBufOps ops(dir3_header_layout("dir3 free", kFreeMagic));
+  static const bc::HeaderBufOps ops(dir3_header_layout("dir3 free", kDir3FreeMagic));
   return ops;
 }
 
@@ -63,7 +62,7 @@ std::string read_error(int err) {
 // false if the block is not a data block (see entries_end()).
 bool data_entries(std::span<const std::byte> blk, uint64_t db, uint32_t blksize,
                   const std::function<void(const DataEntry& e, uint32_t addr, uint32_t hash)>& fn) {
-  const size_t end = entries_end(blk, kDataMagic);
+  const size_t end = entries_end(blk, kDir3DataMagic);
   bool stopped = false;
   return end != 0 && walk_entries(blk, end, 0,
                                   [&](const DataEntry& e) {
@@ -222,9 +221,9 @@ int dir_check_walk(Mount& m, const CachedInode& ip, const std::function<void(con
   if (ip.core.size != want_size)
     faults->push_back(DirFault{ip.daddr, "di_size " + std::to_string(ip.core.size) +
                                              " but the data blocks end at byte " + std::to_string(want_size), true});
-  dir::check_leaf_space(&c, form == dir::Form::kLeaf ? dir::kLeaf1Magic : dir::kLeafnMagic);
+  dir::check_leaf_space(&c, form == dir::Form::kLeaf ? kDir3Leaf1Magic : kDir3LeafnMagic);
   if (c.leaf_complete && std::none_of(c.best.begin(), c.best.end(), [](int32_t b) { return b == dir::DeepCheck::kUnread; }))
-    dir::match_entries(&c, form == dir::Form::kLeaf ? dir::kLeaf1Magic : dir::kLeafnMagic);
+    dir::match_entries(&c, form == dir::Form::kLeaf ? kDir3Leaf1Magic : kDir3LeafnMagic);
   if (form == dir::Form::kLeaf)
     dir::check_leaf1_bests(&c);
   else

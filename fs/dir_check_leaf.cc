@@ -68,7 +68,7 @@ class LeafWalk {
   void run() {
     uint32_t last;
     // Leaf form's root is its LEAF1 block; node form's is a node, or a lone LEAFN.
-    walk(static_cast<uint32_t>(c_->g.leaf_dablk), leaf_magic_ == kLeaf1Magic ? 0 : -1, c_->ip.daddr, &last);
+    walk(static_cast<uint32_t>(c_->g.leaf_dablk), leaf_magic_ == kDir3Leaf1Magic ? 0 : -1, c_->ip.daddr, &last);
     if (!c_->leaf_complete) return;
     check_chain(leaves_, "leaf", false);
     check_leaf_order();
@@ -94,7 +94,7 @@ class LeafWalk {
       return false;
     }
     const uint16_t magic = h.size() < kLeafHdrSize ? 0 : static_cast<uint16_t>(bc::load_be(h.data() + 8, 2));
-    if (magic == btree::kDaNodeMagic) return node(std::move(h), dablk, want_level, last);
+    if (magic == kDa3NodeMagic) return node(std::move(h), dablk, want_level, last);
     if (magic != leaf_magic_ || want_level > 0) {
       c_->leaf_complete = false;
       c_->fault(h.daddr(), "leaf-space block " + hex(dablk) + " has magic " + hex(magic) + ", expected " +
@@ -142,9 +142,9 @@ class LeafWalk {
   bool leaf(const bc::BufHandle& h, uint32_t dablk, uint32_t* last) {
     std::span<const std::byte> b(h.data(), h.size());
     size_t bestcount;
-    const size_t count = leaf_count(b, leaf_magic_ == kLeaf1Magic, &bestcount);
+    const size_t count = leaf_count(b, leaf_magic_ == kDir3Leaf1Magic, &bestcount);
     if (count == kNoFit) return bad_block(h, "leaf count or bestcount");
-    if (leaf_magic_ == kLeaf1Magic) {
+    if (leaf_magic_ == kDir3Leaf1Magic) {
       c_->have_leaf1 = true;
       c_->leaf1_daddr = h.daddr();
       c_->leaf1_bests.resize(bestcount);
@@ -224,7 +224,7 @@ void collect_leaf_entries(DeepCheck* c, uint16_t leaf_magic, std::vector<HashAdd
     if (c->m.read_dablk(c->ip, false, dablk, &leaf_ops(), &h)) continue;  // it was read in the walk
     std::span<const std::byte> b(h.data(), h.size());
     size_t bestcount;
-    const size_t count = leaf_count(b, leaf_magic == kLeaf1Magic, &bestcount);
+    const size_t count = leaf_count(b, leaf_magic == kDir3Leaf1Magic, &bestcount);
     for (size_t i = 0; count != kNoFit && i < count; i++)
       if (leaf_addr(b, i) != 0) out->push_back(HashAddr{leaf_addr(b, i), leaf_hash(b, i), h.daddr()});
   }

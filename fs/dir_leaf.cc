@@ -43,7 +43,7 @@ bool leaf_check(std::span<const std::byte> b, std::string* why) {
   if (b.size() < kLeafHdrSize + sizeof(xd_dir2_leaf_tail))
     return fail(why, "leaf block of " + std::to_string(b.size()) + " bytes");
   size_t limit = b.size();  // where the leaf entries must end
-  if (bc::load_be(b.data() + offsetof(xd_da_blkinfo, magic), 2) == kLeaf1Magic) {
+  if (bc::load_be(b.data() + offsetof(xd_da_blkinfo, magic), 2) == kDir3Leaf1Magic) {
     const size_t bestcount = bc::load_be(b.data() + b.size() - sizeof(xd_dir2_leaf_tail), 4);
     if (bestcount > (limit - sizeof(xd_dir2_leaf_tail) - kLeafHdrSize) / 2)
       return fail(why, "leaf bestcount " + std::to_string(bestcount) + " too large");
@@ -87,7 +87,7 @@ int resolve(Mount& m, const CachedInode& ip, const Geometry& g, const bc::BufHan
     return m.report_corruption(structure, leaf_buf.daddr(),
                                at() + " names data block " + std::to_string(db) + ", a hole");
   if (err) return err;
-  const size_t end = entries_end({data->data(), data->size()}, kDataMagic);
+  const size_t end = entries_end({data->data(), data->size()}, kDir3DataMagic);
   if (end == 0)
     return m.report_corruption("dir3 data", data->daddr(),
                                at() + " names data block " + std::to_string(db) + ", which is not a dir3 data block");
@@ -100,14 +100,14 @@ int resolve(Mount& m, const CachedInode& ip, const Geometry& g, const bc::BufHan
 }  // namespace
 
 const btree::DaBufOps& leaf_ops() {
-  static const btree::DaBufOps ops("dir3 leaf", {kLeaf1Magic, kLeafnMagic}, leaf_check);
+  static const btree::DaBufOps ops("dir3 leaf", {kDir3Leaf1Magic, kDir3LeafnMagic}, leaf_check);
   return ops;
 }
 
 int leaf_lookup(Mount& m, const CachedInode& ip, uint16_t leaf_magic, std::string_view name, uint64_t* ino,
                 uint8_t* ftype) {
   const Geometry g = geometry(m.sb());
-  const char* structure = leaf_magic == kLeaf1Magic ? "dir3 leaf1" : "dir3 leafn";
+  const char* structure = leaf_magic == kDir3Leaf1Magic ? "dir3 leaf1" : "dir3 leafn";
   auto dir = [&] { return "directory " + std::to_string(ip.core.ino) + ": "; };
   btree::DaTree t;
   t.root = static_cast<uint32_t>(g.leaf_dablk);

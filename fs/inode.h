@@ -17,7 +17,6 @@
 
 namespace xfsfuse::fs {
 
-inline constexpr uint16_t kInodeMagic = 0x494e;  // "IN"
 inline constexpr size_t kInodeCoreSize = 176;     // v3 core; the data fork follows
 inline constexpr uint64_t kDiflag2Bigtime = 1u << 3;
 inline constexpr uint64_t kDiflag2Nrext64 = 1u << 4;

@@ -14,7 +14,6 @@ namespace xfsfuse::fs {
 
 namespace {
 
-constexpr uint32_t kLogMagic = 0xfeedbabe;
 constexpr uint8_t kUnmountTrans = 0x20;      // op header flag of an unmount record
 constexpr size_t kOpFlagsOff = 9;            // oh_tid 4, oh_len 4, oh_clientid 1, oh_flags 1
 constexpr uint32_t kHeaderCycleSize = 32768; // data bytes covered by one header sector
@@ -44,7 +43,7 @@ int check_log(bc::BlockDevice& dev, const Superblock& sb, LogState* out, std::st
     if (int err = dev.preadv(&iov, 1, start + off)) return err;
     for (size_t s = 0; s < len; s += 512) {
       const std::byte* h = chunk.data() + s;
-      if (word(h, 0) != kLogMagic) continue;
+      if (word(h, 0) != kLogRecordMagic) continue;
       const uint64_t lsn = uint64_t{word(h, 16)} << 32 | word(h, 20);
       if (out->records++ == 0 || lsn > out->head_lsn) {
         out->head_lsn = lsn;

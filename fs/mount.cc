@@ -24,7 +24,7 @@ const bc::HeaderLayout kBmbtLayout{
     .name = "bmbt block",
     .magic_off = 0,
     .magic_size = 4,
-    .magics = {btree::kBmbtMagic},
+    .magics = {kBmbtMagic},
     .crc_off = offsetof(xd_btree_lblock, bb_crc),
     .crc_len = 0,
     .blkno_off = offsetof(xd_btree_lblock, bb_blkno),

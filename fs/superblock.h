@@ -14,10 +14,9 @@
 
 #include "buffer_cache/buf_ops.h"
 #include "fs/format/geometry.h"
+#include "fs/format/magic.h"
 
 namespace xfsfuse::fs {
-
-inline constexpr uint32_t kSbMagic = 0x58465342;  // "XFSB"
 
 // sb_features_incompat
 inline constexpr uint32_t kIncompatFtype = 1u << 0;

@@ -28,7 +28,6 @@ namespace xfsfuse::fs {
 
 namespace {
 
-constexpr uint32_t kSymlinkMagic = 0x58534c4d;  // "XSLM"
 constexpr size_t kHdrSize = sizeof(xd_dsymlink_hdr);
 constexpr uint64_t kTargetMax = 1024;
 

@@ -148,7 +148,7 @@ TEST_CASE("attr: the kernel image holds every attr format", "[fs][attr]") {
   {
     // Raw magics of attr fork block 0, read unverified, so on a mount of their own.
     auto raw = open_image(img.path);
-    const uint16_t magics[] = {0x3bee, 0x3ebe, 0x3bee};
+    const uint16_t magics[] = {kAttr3LeafMagic, kDa3NodeMagic, kAttr3LeafMagic};
     for (int i = 0; i < 3; i++) {
       InodeRef ip = iget_ok(*raw, inos[i + 1]);
       bc::BufHandle h;
