@@ -2,22 +2,20 @@
 // (inodes, sector 2) and the AGFL (free list, sector 3), read through the
 // buffer cache with their verifiers.
 //
-// Verified: magic ("XAGF"/"XAGI"), CRC over the sector, uuid (by the cache),
-// version 1, seqno == agno, length == the AG's size (the last AG may be
-// shorter), counters within the AG; the AGFL: magic "XAFL", CRC, uuid,
-// seqno.  Format: XFS Algorithms & Data
-// Structures, "AG Free Space Management" and "AG Inode Management".
-// Header addresses and AG lengths: fs/format/geometry.h (ag_header_daddr,
-// ag_length).  Thread safety: every function may be called from any thread.
+// Verifiers: BufOpsSet::agf(), agi(), agfl() (fs/buf_ops.h).  Header
+// addresses and AG lengths: fs/format/geometry.h (ag_header_daddr,
+// ag_length).  Format: XFS Algorithms & Data Structures, "AG Free Space
+// Management" and "AG Inode Management".
+// Thread safety: every function may be called from any thread.
 #pragma once
 
 #include <array>
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <string>
 
 #include "buffer_cache/buffer_cache.h"
+#include "fs/buf_ops.h"
 #include "fs/superblock.h"
 
 namespace xfsfuse::fs {
@@ -52,24 +50,18 @@ struct AgiInfo {
 void decode_agf(std::span<const std::byte> sector, AgfInfo* out);
 void decode_agi(std::span<const std::byte> sector, AgiInfo* out);
 
-/// Reads AG headers of one filesystem; owns their verifiers (buffers keep a
-/// pointer to the ops that created them, so the ops live as long as this).
+/// Reads AG headers of one filesystem with the verifiers of its BufOpsSet
+/// (fs/buf_ops.h), which must outlive this.
 class AgHeaders {
  public:
-  explicit AgHeaders(const Superblock& sb);
-  ~AgHeaders();
+  explicit AgHeaders(const BufOpsSet& ops) : ops_(ops) {}
   /// Reads and checks AG agno's AGF / AGI.  Returns 0, EINVAL (agno out of
   /// range), EUCLEAN (logged once by the cache), EIO.
   int read_agf(bc::BufferCache& cache, uint32_t agno, AgfInfo* out) const;
   int read_agi(bc::BufferCache& cache, uint32_t agno, AgiInfo* out) const;
-  /// The verifiers, for callers that read a header sector themselves.
-  const bc::BufOps& agf_ops() const { return *agf_ops_; }
-  const bc::BufOps& agi_ops() const { return *agi_ops_; }
-  const bc::BufOps& agfl_ops() const { return *agfl_ops_; }
 
  private:
-  const Superblock sb_;
-  std::unique_ptr<const bc::BufOps> agf_ops_, agi_ops_, agfl_ops_;
+  const BufOpsSet& ops_;
 };
 
 }  // namespace xfsfuse::fs

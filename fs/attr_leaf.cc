@@ -17,6 +17,7 @@
 
 #include "btree/da_btree.h"
 #include "fs/attr_internal.h"
+#include "fs/buf_ops.h"
 #include "fs/corrupt.h"
 #include "fs/dir.h"
 #include "fs/format/attr.h"
@@ -127,11 +128,6 @@ bool leaf_check(std::span<const std::byte> b, std::string* why) {
   return true;
 }
 
-const btree::DaBufOps& da_ops() {
-  static const btree::DaBufOps ops("attr3 leaf", {kAttr3LeafMagic}, leaf_check);
-  return ops;
-}
-
 std::span<const std::byte> bytes(const bc::BufHandle& h) { return {h.data(), h.size()}; }
 
 // The attr fork's da btree.  m and ip must outlive it.
@@ -139,7 +135,7 @@ btree::DaTree make_tree(Mount& m, const CachedInode& ip) {
   btree::DaTree t;
   t.root = 0;
   t.leaf_magic = kAttr3LeafMagic;
-  t.read = [&m, &ip](uint32_t dablk, bc::BufHandle* out) { return m.read_dablk(ip, true, dablk, &da_ops(), out); };
+  t.read = [&m, &ip](uint32_t dablk, bc::BufHandle* out) { return m.read_dablk(ip, true, dablk, &attr3_leaf_ops(), out); };
   t.report = [&m, ino = ip.core.ino](uint64_t daddr, const std::string& why) {
     return m.report_corruption("attr da btree", daddr, "inode " + std::to_string(ino) + ": " + why);
   };
@@ -254,3 +250,12 @@ int leaf_get(Mount& m, const CachedInode& ip, uint8_t ns, std::string_view name,
 }
 
 }  // namespace xfsfuse::fs::attr
+
+namespace xfsfuse::fs {
+
+const btree::DaBufOps& attr3_leaf_ops() {
+  static const btree::DaBufOps ops("attr3 leaf", {kAttr3LeafMagic}, attr::leaf_check);
+  return ops;
+}
+
+}  // namespace xfsfuse::fs

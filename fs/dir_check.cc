@@ -36,11 +36,6 @@ namespace {
 
 static_assert(sizeof(xd_dir3_free_hdr) == 64);
 
-const bc::BufOps& free_ops() {
-  static const bc::HeaderBufOps ops(dir3_header_layout("dir3 free", kDir3FreeMagic));
-  return ops;
-}
-
 // Directory blocks (their first dablk) that ip maps in [lo, hi) fsblocks,
 // ascending; a block that is only partly mapped is listed too (its read
 // then fails with ENOENT).
@@ -80,7 +75,7 @@ void read_data_blocks(DeepCheck* c) {
     c->best.resize(db + 1, DeepCheck::kHole);
     c->data_daddr.resize(db + 1, 0);
     bc::BufHandle h;
-    if (int err = c->m.read_dablk(c->ip, false, dablk, &data_ops(), &h)) {
+    if (int err = c->m.read_dablk(c->ip, false, dablk, &dir3_data_ops(), &h)) {
       c->best[db] = DeepCheck::kUnread;
       c->fault(c->ip.daddr, "data block " + std::to_string(db) + " " + read_error(err));
       continue;
@@ -136,7 +131,7 @@ void check_free_blocks(DeepCheck* c) {
     const uint64_t index = (dablk - c->g.free_dablk) / c->g.blkfsbs;
     const std::string name = "free block " + std::to_string(index);
     bc::BufHandle h;
-    if (int err = c->m.read_dablk(c->ip, false, dablk, &free_ops(), &h)) {
+    if (int err = c->m.read_dablk(c->ip, false, dablk, &dir3_free_ops(), &h)) {
       c->fault(c->ip.daddr, name + " " + read_error(err));
       std::fill(covered.begin(), covered.end(), true);  // no verdict on coverage
       continue;
@@ -172,7 +167,7 @@ void match_entries(DeepCheck* c, uint16_t leaf_magic) {
   std::vector<HashAddr> data, leaf;
   for (size_t db = 0; db < c->best.size(); db++) {
     bc::BufHandle h;
-    if (c->best[db] < 0 || c->m.read_dablk(c->ip, false, db * c->g.blkfsbs, &data_ops(), &h)) continue;
+    if (c->best[db] < 0 || c->m.read_dablk(c->ip, false, db * c->g.blkfsbs, &dir3_data_ops(), &h)) continue;
     data_entries({h.data(), h.size()}, db, c->g.blksize,
                  [&](const DataEntry&, uint32_t addr, uint32_t hash) { data.push_back(HashAddr{addr, hash, h.daddr()}); });
   }

@@ -1,6 +1,6 @@
 // Deep checks of a directory's leaf space (fs/dir_check.h): the da btree
 // from its root at the 32 GiB offset, every node and leaf once.  Each
-// block's own structure was checked by leaf_ops() when it was read; here:
+// block's own structure was checked by dir3_leaf_ops() when it was read; here:
 // a child's level is its parent's minus one (leaves: 0), each node entry's
 // hashval is the largest hash of its child's subtree (a leaf's last entry,
 // 0 for an empty leaf, as the kernel takes it), the leaves in tree order run
@@ -35,7 +35,7 @@ uint32_t leaf_addr(std::span<const std::byte> b, size_t i) {
 }
 
 // A leaf block's entry count (and for LEAF1 its bestcount), or kNoFit if
-// they do not fit the block (leaf_ops() checked that already, unless the
+// they do not fit the block (dir3_leaf_ops() checked that already, unless the
 // buffer was verified by other ops).
 size_t leaf_count(std::span<const std::byte> b, bool leaf1, size_t* bestcount) {
   *bestcount = 0;
@@ -86,7 +86,7 @@ class LeafWalk {
       return false;
     }
     bc::BufHandle h;
-    if (int err = c_->m.read_dablk(c_->ip, false, dablk, &leaf_ops(), &h)) {
+    if (int err = c_->m.read_dablk(c_->ip, false, dablk, &dir3_leaf_ops(), &h)) {
       c_->leaf_complete = false;
       c_->fault(parent_daddr, "leaf-space block " + hex(dablk) +
                                   (err == ENOENT ? " is a hole" : err == EUCLEAN ? " fails its checks"
@@ -221,7 +221,7 @@ void check_leaf_space(DeepCheck* c, uint16_t leaf_magic) { LeafWalk(c, leaf_magi
 void collect_leaf_entries(DeepCheck* c, uint16_t leaf_magic, std::vector<HashAddr>* out) {
   for (uint32_t dablk : c->leaf_dablks) {
     bc::BufHandle h;
-    if (c->m.read_dablk(c->ip, false, dablk, &leaf_ops(), &h)) continue;  // it was read in the walk
+    if (c->m.read_dablk(c->ip, false, dablk, &dir3_leaf_ops(), &h)) continue;  // it was read in the walk
     std::span<const std::byte> b(h.data(), h.size());
     size_t bestcount;
     const size_t count = leaf_count(b, leaf_magic == kDir3Leaf1Magic, &bestcount);

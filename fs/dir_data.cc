@@ -19,20 +19,6 @@
 
 namespace xfsfuse::fs::dir {
 
-bc::HeaderLayout dir3_header_layout(const char* name, uint32_t magic) {
-  bc::HeaderLayout l;
-  l.name = name;
-  l.magic_off = offsetof(xd_dir3_blk_hdr, magic);
-  l.magic_size = 4;
-  l.magics = {magic};
-  l.crc_off = offsetof(xd_dir3_blk_hdr, crc);
-  l.blkno_off = offsetof(xd_dir3_blk_hdr, blkno);
-  l.uuid_off = offsetof(xd_dir3_blk_hdr, uuid);
-  l.owner_off = offsetof(xd_dir3_blk_hdr, owner);
-  l.lsn_off = offsetof(xd_dir3_blk_hdr, lsn);
-  return l;
-}
-
 namespace {
 
 static_assert(sizeof(xd_dir3_data_hdr) == kDataHdrSize);
@@ -200,15 +186,23 @@ bool DataBufOps::check_block_leaf(std::span<const std::byte> blk, std::string* w
 
 }  // namespace
 
-const bc::BufOps& block_ops() {
-  static const DataBufOps ops("dir3 block", kDir3BlockMagic);
+}  // namespace xfsfuse::fs::dir
+
+namespace xfsfuse::fs {
+
+const bc::BufOps& dir3_block_ops() {
+  static const dir::DataBufOps ops("dir3 block", kDir3BlockMagic);
   return ops;
 }
 
-const bc::BufOps& data_ops() {
-  static const DataBufOps ops("dir3 data", kDir3DataMagic);
+const bc::BufOps& dir3_data_ops() {
+  static const dir::DataBufOps ops("dir3 data", kDir3DataMagic);
   return ops;
 }
+
+}  // namespace xfsfuse::fs
+
+namespace xfsfuse::fs::dir {
 
 size_t entries_end(std::span<const std::byte> blk, uint32_t magic) {
   if (blk.size() < kDataHdrSize + sizeof(xd_dir2_block_tail) || bc::load_be(blk.data(), 4) != magic) return 0;
@@ -280,7 +274,7 @@ int data_iterate(Mount& m, const CachedInode& ip, bool block_form, uint64_t cook
   bc::BufHandle h;
   if (block_form) {
     if (start >= g.blksize) return 0;
-    if (int err = m.read_dablk(ip, false, 0, &block_ops(), &h))
+    if (int err = m.read_dablk(ip, false, 0, &dir3_block_ops(), &h))
       return err == ENOENT
                  ? m.report_corruption("dir3 block", ip.daddr,
                                        "block-form directory " + std::to_string(ip.core.ino) + " has a hole at block 0")
@@ -296,7 +290,7 @@ int data_iterate(Mount& m, const CachedInode& ip, bool block_form, uint64_t cook
     for (uint64_t db = lo / g.blkfsbs; db * g.blkfsbs < hi; db++) {
       if (db == last_db) continue;  // a directory block over several extents
       last_db = db;
-      int err = m.read_dablk(ip, false, db * g.blkfsbs, &data_ops(), &h);
+      int err = m.read_dablk(ip, false, db * g.blkfsbs, &dir3_data_ops(), &h);
       if (err == ENOENT)
         return m.report_corruption(
             "dir3 data", ip.daddr,

@@ -21,6 +21,7 @@
 #include <string_view>
 
 #include "btree/da_btree.h"
+#include "fs/buf_ops.h"
 #include "fs/dir.h"
 
 namespace xfsfuse::fs::dir {
@@ -45,12 +46,6 @@ struct DataEntry {
   uint64_t ino = 0;
   uint8_t ftype = 0;
 };
-
-/// Verifiers: block form's block (XDB3, with its leaf tail), data blocks
-/// (XDD3) and the leaf space's da btree (nodes, LEAF1, LEAFN).
-const bc::BufOps& block_ops();
-const bc::BufOps& data_ops();
-const btree::DaBufOps& leaf_ops();
 
 /// Where the entries of a cached directory block end: its size for a data
 /// block (magic kDir3DataMagic), its leaf entries' first byte for block form's

@@ -73,6 +73,12 @@ Timestamp decode_timestamp(uint64_t raw_be, bool bigtime);
 /// themselves (format: di_format as stored, possibly not a ForkFormat value).
 void decode_inode_core(const Superblock& sb, uint64_t ino, std::span<const std::byte> raw, Inode* out);
 
+/// Checks what makes raw (the inode's inodesize bytes) a v3 inode numbered
+/// ino, whatever it holds: magic "IN", version 3, CRC over raw, di_ino == ino
+/// and, if uuid is not null, di_uuid == *uuid.  A free inode (mode 0) passes.
+/// Returns 0 or EUCLEAN with a short reason in *why.
+int check_dinode_header(std::span<const std::byte> raw, uint64_t ino, const bc::Uuid* uuid, std::string* why);
+
 /// Checks and decodes the inode ino from its inodesize bytes.  Returns 0;
 /// ENOENT for a free inode (di_mode 0: a valid core that holds no file, as
 /// the kernel's xfs_iget answers); or EUCLEAN with a short reason in *why.

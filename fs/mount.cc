@@ -11,7 +11,6 @@
 
 #include "btree/bmbt.h"
 #include "fs/corrupt.h"
-#include "fs/format/btree.h"
 #include "fs/log.h"
 
 namespace xfsfuse::fs {
@@ -19,20 +18,6 @@ namespace xfsfuse::fs {
 namespace {
 
 constexpr size_t kSbReadBytes = 4096;  // covers any sector size up to 4 KiB
-
-const bc::HeaderLayout kBmbtLayout{
-    .name = "bmbt block",
-    .magic_off = 0,
-    .magic_size = 4,
-    .magics = {kBmbtMagic},
-    .crc_off = offsetof(xd_btree_lblock, bb_crc),
-    .crc_len = 0,
-    .blkno_off = offsetof(xd_btree_lblock, bb_blkno),
-    .uuid_off = offsetof(xd_btree_lblock, bb_uuid),
-    .owner_off = offsetof(xd_btree_lblock, bb_owner),
-    .owner_size = 8,
-    .lsn_off = offsetof(xd_btree_lblock, bb_lsn),
-};
 
 // Fsblocks per inode cluster: 16 KiB for 512-byte inodes (the kernel reads
 // 8 KiB per 256 bytes of inode size), no more than an inode chunk, and no
@@ -121,9 +106,9 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
     return e;
   }
   m->cache_->set_uuid(sb.meta_uuid);
-  m->ag_ = std::make_unique<AgHeaders>(m->sb_);
+  m->ops_ = std::make_unique<BufOpsSet>(m->sb_);
+  m->ag_ = std::make_unique<AgHeaders>(*m->ops_);
   m->cluster_blocks_ = inode_cluster_blocks(sb);
-  m->bmbt_ops_ = std::make_unique<bc::HeaderBufOps>(kBmbtLayout);
 
   if (!opts.check_root) {
     *out = std::move(m);
@@ -230,7 +215,7 @@ int Mount::read_inode_cluster(uint32_t agno, uint32_t agbno, bc::BufHandle* out,
   *first = agbno & ~(cluster_blocks_ - 1);
   const bc::DiskRange map{agbno_to_daddr(sb_, agno, *first),
                           static_cast<uint32_t>(fsblocks_to_sectors(sb_, cluster_blocks_))};
-  return cache_->get({&map, 1}, nullptr, bc::kAnyOwner, bc::kGetShared, out);
+  return cache_->get({&map, 1}, &ops_->inode_cluster(), bc::kAnyOwner, bc::kGetShared, out);
 }
 
 int Mount::build_inode(uint64_t ino, std::shared_ptr<CachedInode>* out) {
@@ -278,7 +263,7 @@ int Mount::load_fork(CachedInode* ip, bool attr_fork, uint64_t daddr) {
     }
     const bc::DiskRange map{fsblock_to_daddr(sb_, fsblock), static_cast<uint32_t>(fsblocks_to_sectors(sb_, 1))};
     leaf_daddr = map.daddr;
-    return cache_->get({&map, 1}, bmbt_ops_.get(), n.ino, bc::kGetShared, h);
+    return cache_->get({&map, 1}, &bmbt_ops(), n.ino, bc::kGetShared, h);
   };
   auto emit = [&](const xd_bmbt_rec& r) {
     const Extent e = decode_bmbt_rec(r);

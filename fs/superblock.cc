@@ -116,17 +116,4 @@ MountAccess judge_features(const Superblock& sb, std::string* why) {
   return MountAccess::kReadWrite;
 }
 
-const bc::BufOps& superblock_ops() {
-  static const bc::HeaderBufOps ops(bc::HeaderLayout{
-      .name = "superblock",
-      .magic_off = 0,
-      .magic_size = 4,
-      .magics = {kSbMagic},
-      .crc_off = static_cast<int>(kSbCrcOff),
-      .crc_len = 0,  // the buffer is the sector: the CRC covers all of it
-      .lsn_off = static_cast<int>(offsetof(xd_dsb, sb_lsn)),
-  });
-  return ops;
-}
-
 }  // namespace xfsfuse::fs

@@ -76,8 +76,4 @@ enum class MountAccess {
 /// the mount treats like a dirty log.
 MountAccess judge_features(const Superblock& sb, std::string* why);
 
-/// The verifier for superblock buffers (primary and secondary copies): magic
-/// and CRC over the sector.
-const bc::BufOps& superblock_ops();
-
 }  // namespace xfsfuse::fs

@@ -71,9 +71,12 @@ constexpr uint64_t agbno_to_daddr(const Geometry& g, uint32_t agno, uint32_t agb
 constexpr uint64_t fsblock_to_daddr(const Geometry& g, uint64_t fsblock) {
   return agbno_to_daddr(g, fsblock_to_agno(g, fsblock), fsblock_to_agbno(g, fsblock));
 }
-/// The AG a sector lies in.
+/// The AG a sector lies in, and the AG block holding it.
 constexpr uint32_t daddr_to_agno(const Geometry& g, uint64_t daddr) {
   return static_cast<uint32_t>((daddr >> (g.blocklog - kSectorShift)) / g.agblocks);
+}
+constexpr uint32_t daddr_to_agbno(const Geometry& g, uint64_t daddr) {
+  return static_cast<uint32_t>((daddr >> (g.blocklog - kSectorShift)) % g.agblocks);
 }
 
 // ---- AGs ----

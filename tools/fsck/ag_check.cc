@@ -83,10 +83,10 @@ bool read_header(const AgScan& s, uint32_t n, const char* structure, const bc::B
 
 // The AGFL's active slots flfirst..fllast (wrapping): count against
 // agf_flcount, each block inside the AG and claimed.  Returns the blocks claimed.
-uint64_t check_agfl(const AgScan& s, const fs::AgHeaders& hdrs, const fs::AgfInfo& agf) {
+uint64_t check_agfl(const AgScan& s, const fs::BufOpsSet& ops, const fs::AgfInfo& agf) {
   const uint64_t daddr = fs::ag_header_daddr(s.cx.sb, s.agno, 3);
   bc::BufHandle h;
-  if (!read_header(s, 3, "agfl", hdrs.agfl_ops(), fs::kAgflMagic, &h)) return 0;
+  if (!read_header(s, 3, "agfl", ops.agfl(), fs::kAgflMagic, &h)) return 0;
   const uint32_t slots = static_cast<uint32_t>((h.size() - fs::kAgflHeaderSize) / 4);
   if (agf.flfirst >= slots || agf.fllast >= slots) {
     s.report("agf", fs::ag_header_daddr(s.cx.sb, s.agno, 1),
@@ -132,7 +132,7 @@ void check_agi_fields(const AgScan& s, const fs::AgiInfo& agi, uint64_t daddr) {
   }
 }
 
-void check_ag(Context& cx, const fs::AgHeaders& hdrs, uint32_t agno, AgTotals* t) {
+void check_ag(Context& cx, const fs::BufOpsSet& ops, uint32_t agno, AgTotals* t) {
   const fs::Superblock& sb = cx.sb;
   const AgScan s{cx, agno, fs::ag_length(sb, agno)};
   // Sectors 0..3 (sb, AGF, AGI, AGFL) fill the first blocks of every AG.
@@ -141,19 +141,19 @@ void check_ag(Context& cx, const fs::AgHeaders& hdrs, uint32_t agno, AgTotals* t
   bool agf_ok = false, agi_ok = false;
   fs::AgfInfo agf;
   bc::BufHandle h;
-  if (read_header(s, 1, "agf", hdrs.agf_ops(), fs::kAgfMagic, &h)) {
+  if (read_header(s, 1, "agf", ops.agf(), fs::kAgfMagic, &h)) {
     fs::decode_agf({h.data(), h.size()}, &agf);
     agf_ok = true;
   }
   h.release();
   fs::AgiInfo agi;
-  if (read_header(s, 2, "agi", hdrs.agi_ops(), fs::kAgiMagic, &h)) {
+  if (read_header(s, 2, "agi", ops.agi(), fs::kAgiMagic, &h)) {
     fs::decode_agi({h.data(), h.size()}, &agi);
     agi_ok = true;
   }
   h.release();
   if (agf_ok) {
-    t->agfl_blocks = check_agfl(s, hdrs, agf);
+    t->agfl_blocks = check_agfl(s, ops, agf);
     check_free_space(s, agf, fs::ag_header_daddr(sb, agno, 1), t);
   }
   if (agi_ok) {
@@ -166,10 +166,10 @@ void check_ag(Context& cx, const fs::AgHeaders& hdrs, uint32_t agno, AgTotals* t
 }  // namespace
 
 void check_ags(Context& cx) {
-  const fs::AgHeaders hdrs(cx.sb);
+  const fs::BufOpsSet& ops = cx.m.buf_ops();
   if (cx.ags.size() < cx.sb.agcount) cx.ags.resize(cx.sb.agcount);
   for (uint32_t agno = 0; agno < cx.sb.agcount; agno++) {
-    check_ag(cx, hdrs, agno, &cx.ags[agno]);
+    check_ag(cx, ops, agno, &cx.ags[agno]);
     if (cx.progress) cx.progress("ags", double(agno + 1) / cx.sb.agcount);
   }
 }

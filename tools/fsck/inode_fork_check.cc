@@ -168,7 +168,7 @@ class ForkChecker {
       fault->why = std::string("bmbt block unreadable: ") + std::strerror(err);
       return EUCLEAN;
     }
-    const bc::BufOps& ops = ic_.cx.m.bmbt_ops();
+    const bc::BufOps& ops = fs::bmbt_ops();
     const std::span<const std::byte> data(h->data(), h->size());
     if (!ops.verify_read(bc::VerifyInput{data, map.daddr, &sb_.meta_uuid}, &fault->why)) return EUCLEAN;
     if (!ops.owner_ok(data, ic_.ino)) {

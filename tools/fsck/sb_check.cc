@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "fs/buf_ops.h"
 #include "fs/corrupt.h"
 #include "fs/format/endian.h"
 #include "fs/format/sb.h"
