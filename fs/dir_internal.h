@@ -11,7 +11,7 @@
 // the same unit: an entry's `next` is (its data-space offset + its size) >> 3,
 // and iteration from cookie c yields the entries at offsets >= c * 8.
 // Format facts: XFS Algorithms & Data Structures, "Directories";
-// shared/xfs-format-notes.md; layouts in fs/format/dir.h.
+// docs/format.md "Directories (64 KiB blocks)"; layouts in fs/format/dir.h.
 #pragma once
 
 #include <cstdint>

@@ -4,7 +4,7 @@
 // host-endian Superblock and checks that its geometry is self-consistent;
 // judge_features() says whether a mount may go ahead, read-only or not at
 // all.  Feature bits and rules: the XFS Algorithms & Data Structures
-// document and shared/xfs-format-notes.md ("Feature bits a mount must judge").
+// document and docs/format.md "Feature bits a mount must judge".
 // Thread safety: pure functions.
 #pragma once
 

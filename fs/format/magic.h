@@ -3,8 +3,8 @@
 // Most are four ASCII bytes read as one big-endian word ("XFSB" =
 // 0x58465342); the inode's is two ("IN"); the da btree blocks (directory
 // leaves and nodes, attr leaves) carry a 16-bit magic at byte 8 of their
-// xd_da3_blkinfo instead of a 32-bit one at byte 0 (docs/format.md "Where the
-// public document misleads").  All values are the v5 (CRC) ones.
+// xd_da3_blkinfo instead of a 32-bit one at byte 0 (docs/format.md "Magic
+// numbers").  All values are the v5 (CRC) ones.
 // Source: XFS Algorithms & Data Structures, checked against xfs_db's
 // `print` on mkfs.xfs images (tests/fs/magic_test.cc checks the spelling).
 #pragma once
