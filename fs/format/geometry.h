@@ -7,8 +7,8 @@
 // device, linear: (agno * agblocks + agbno) << (blocklog - 9).  An inode
 // number is (agno << (agblklog + inopblog)) | agino, and an agino is
 // (agbno << inopblog) | index of the inode in its fsblock.  Source:
-// docs/format.md "Addressing"; every function is compared with
-// `xfs_db -c 'convert ...'` in tests/fs/geometry_test.cc.
+// docs/format.md "Addressing"; tests/fs/geometry_test.cc compares the
+// conversions with `xfs_db -c 'convert ...'` on multi-AG images.
 //
 // Geometry holds just the superblock fields the maths reads; fs::Superblock
 // (fs/superblock.h) derives from it, so a Superblock is passed wherever a

@@ -8,9 +8,11 @@
 // Format: XFS Algorithms & Data Structures, "AG Free Space Management",
 // "AG Free List", "AG Inode Management".
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
+#include "fs/format/btree.h"
 #include "tools/fsck/ag_check_internal.h"
 
 namespace xfsfuse::fsck {
@@ -61,7 +63,7 @@ btree::SbtreeStats walk_tree(const AgScan& s, btree::SbtreeKind kind, uint32_t r
       return err;
     }
     if (!ops.owner_ok({h->data(), h->size()}, s.agno))
-      s.report(name, daddr, "owner " + std::to_string(bc::load_be(h->data() + 48, 4)) + " is not AG " + std::to_string(s.agno));
+      s.report(name, daddr, "owner " + std::to_string(bc::load_be(h->data() + offsetof(xd_btree_sblock, bb_owner), 4)) + " is not AG " + std::to_string(s.agno));
     return 0;
   };
   return btree::sbtree_walk(w);
