@@ -19,6 +19,7 @@
 
 #include "fs/format/btree.h"
 #include "fs/format/endian.h"
+#include "fs/format/geometry.h"
 #include "fs/format/inode.h"
 
 namespace xfsfuse::fs {
@@ -62,7 +63,7 @@ inline void encode_alloc_rec(const AllocRec& a, std::byte* p) {
 inline constexpr size_t kInobtRecSize = sizeof(xd_inobt_rec);  ///< 16
 inline constexpr uint32_t kInodesPerHoleBit = 4;  ///< each holemask bit stands for 4 inodes
 
-/// One inode chunk of 64 inodes (fs/format/geometry.h kInodesPerChunk).
+/// One inode chunk of kInodesPerChunk (64) inodes.
 struct InobtRec {
   uint32_t startino = 0;  ///< agino of the chunk's first inode
   uint16_t holemask = 0;  ///< bit i: inodes 4i..4i+3 are not allocated (sparse)
@@ -74,7 +75,7 @@ struct InobtRec {
 
 /// Decodes a record; sparse: the filesystem has the sparse inodes feature
 /// (without it bytes 4..7 are one be32 freecount and every chunk is whole:
-/// holemask 0, count 64).
+/// holemask 0, count 64; checked with xfs_db on a sparse=0 image).
 inline InobtRec decode_inobt_rec(const std::byte* p, bool sparse) {
   const auto r = detail::load<xd_inobt_rec>(p);
   InobtRec out;
@@ -84,7 +85,7 @@ inline InobtRec decode_inobt_rec(const std::byte* p, bool sparse) {
     out.count = r.ir_count;
     out.freecount = r.ir_freecount;
   } else {
-    out.count = 64;
+    out.count = kInodesPerChunk;
     out.freecount = be32(detail::load<xd_be32>(p + offsetof(xd_inobt_rec, ir_holemask)));
   }
   out.free = be64(r.ir_free);
