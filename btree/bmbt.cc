@@ -7,21 +7,19 @@
 
 #include "fs/format/btree.h"
 #include "fs/format/endian.h"
+#include "fs/format/records.h"
 
 namespace xfsfuse::btree {
 
 namespace {
 
 constexpr uint64_t kNullFsblock = ~uint64_t{0};
-constexpr uint64_t kStartoffMask = (uint64_t{1} << 54) - 1;
 
 uint64_t load_be64(const std::byte* p) {
   uint64_t v;
   std::memcpy(&v, p, 8);
   return fs::be64(xd_be64{v});
 }
-
-uint64_t rec_startoff(const xd_bmbt_rec& r) { return (fs::be64(r.l0) >> 9) & kStartoffMask; }
 
 class Walker {
  public:
@@ -83,7 +81,7 @@ class Walker {
     for (uint32_t i = 0; i < numrecs; i++) {
       xd_bmbt_rec r;
       std::memcpy(&r, h.data() + kBmbtBlockLayout.rec_off(i), sizeof r);
-      const uint64_t off = rec_startoff(r);
+      const uint64_t off = fs::decode_bmbt_rec(r).startoff;
       if ((i == 0 && off < key) || (i > 0 && off <= prev))
         return fail(h.daddr(), "record " + std::to_string(i) + " out of key order");
       prev = off;
@@ -111,7 +109,7 @@ const bc::BufOps& bmbt_ops() {
       .name = "bmbt block",
       .magic_off = 0,
       .magic_size = 4,
-      .magics = {kBmbtMagic},
+      .magics = {fs::kBmbtMagic},
       .crc_off = offsetof(xd_btree_lblock, bb_crc),
       .crc_len = 0,
       .blkno_off = offsetof(xd_btree_lblock, bb_blkno),

@@ -3,7 +3,7 @@
 //
 // The root sits in the inode fork (xd_bmdr_block: level, numrecs, then keys
 // and pointers, the pointers after room for maxrecs = (fork bytes - 4) / 16
-// keys — xfs-format-notes.md); every other block is a long-form v5 btree
+// keys — docs/format.md "File extents (bmbt)"); every other block is a long-form v5 btree
 // block (xd_btree_lblock, magic "BMA3", 72-byte header) of one fsblock:
 // leaves hold 16-byte bmbt records, nodes hold maxrecs = (blocksize - 72) / 16
 // keys (startoff, be64) and then as many pointers (fsblock, be64).  Format:
@@ -23,10 +23,10 @@
 #include "buffer_cache/buf_ops.h"
 #include "buffer_cache/buffer_cache.h"
 #include "fs/format/inode.h"
+#include "fs/format/magic.h"
 
 namespace xfsfuse::btree {
 
-inline constexpr uint32_t kBmbtMagic = 0x424d4133;  // "BMA3"
 inline constexpr unsigned kBmbtMaxLevels = 9;  // more than any fork can need (2^54 offsets)
 
 /// The verifier of bmbt blocks: magic "BMA3", CRC over the block, blkno,

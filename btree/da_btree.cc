@@ -66,7 +66,7 @@ int descend(const DaTree& t, uint32_t key, bool leftmost, DaLeaf* out) {
   for (;;) {
     std::span<const std::byte> block(h.data(), h.size());
     uint16_t magic = block_magic(h);
-    if (magic != kDaNodeMagic) {
+    if (magic != fs::kDa3NodeMagic) {
       if (want_level > 0)
         return t.report(h.daddr(), "dablk " + hex(dablk) + " has magic " + hex(magic) + ", not a node of level " +
                                        std::to_string(want_level));
@@ -144,7 +144,7 @@ bc::HeaderLayout da3_layout(std::string name, const std::vector<uint16_t>& leaf_
   l.name = std::move(name);
   l.magic_off = offsetof(xd_da_blkinfo, magic);
   l.magic_size = 2;
-  l.magics.push_back(kDaNodeMagic);
+  l.magics.push_back(fs::kDa3NodeMagic);
   l.magics.insert(l.magics.end(), leaf_magics.begin(), leaf_magics.end());
   l.crc_off = offsetof(xd_da3_blkinfo, crc);
   l.blkno_off = offsetof(xd_da3_blkinfo, blkno);
@@ -162,7 +162,7 @@ DaBufOps::DaBufOps(std::string name, std::vector<uint16_t> leaf_magics, LeafChec
 
 bool DaBufOps::verify_read(const bc::VerifyInput& in, std::string* why) const {
   if (!bc::HeaderBufOps::verify_read(in, why)) return false;
-  if (bc::load_be(in.data.data() + layout().magic_off, 2) == kDaNodeMagic) return da_node_check(in.data, why);
+  if (bc::load_be(in.data.data() + layout().magic_off, 2) == fs::kDa3NodeMagic) return da_node_check(in.data, why);
   return leaf_check_ == nullptr || leaf_check_(in.data, why);
 }
 

@@ -38,10 +38,10 @@
 #include <vector>
 
 #include "buffer_cache/buffer_cache.h"
+#include "fs/format/magic.h"
 
 namespace xfsfuse::btree {
 
-inline constexpr uint16_t kDaNodeMagic = 0x3ebe;
 inline constexpr unsigned kDaNodeMaxDepth = 5;  ///< levels, root included (XFS_DA_NODE_MAXDEPTH)
 inline constexpr size_t kDaNodeHdrSize = 64;    ///< sizeof(xd_da3_node_hdr); entries follow
 inline constexpr size_t kDaNodeEntrySize = 8;   ///< sizeof(xd_da_node_entry)

@@ -8,6 +8,7 @@
 
 #include "fs/format/btree.h"
 #include "fs/format/endian.h"
+#include "fs/format/magic.h"
 
 namespace xfsfuse::btree {
 
@@ -215,7 +216,8 @@ const char* sbtree_name(SbtreeKind kind) {
 }
 
 uint32_t sbtree_magic(SbtreeKind kind) {
-  static const uint32_t magics[] = {0x41423342, 0x41423343, 0x49414233, 0x46494233, 0x52334643, 0x524d4233};
+  static const uint32_t magics[] = {fs::kBnobtMagic,  fs::kCntbtMagic,      fs::kInobtMagic,
+                                    fs::kFinobtMagic, fs::kRefcountbtMagic, fs::kRmapbtMagic};
   return magics[static_cast<int>(kind)];
 }
 

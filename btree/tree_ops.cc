@@ -24,7 +24,7 @@ const TreeOps kOps[] = {
     {"cntbt", 0x41423343, false, true, sblock_layout(kAllocRecSize, 8), copy8, cnt_key},
     {"inobt", 0x49414233, false, false, sblock_layout(kInobtRecSize, 4), copy4, ino_key},
     {"finobt", 0x46494233, false, false, sblock_layout(kInobtRecSize, 4), copy4, ino_key},
-    {"bmbt", kBmbtMagic, true, false, kBmbtBlockLayout, bmbt_key_from_rec, off_key},
+    {"bmbt", fs::kBmbtMagic, true, false, kBmbtBlockLayout, bmbt_key_from_rec, off_key},
 };
 
 }  // namespace

@@ -2,9 +2,10 @@
 //
 // XFS v5 checksums a metadata block with CRC32C (Castagnoli), seed ~0,
 // computed over the block with its 4-byte CRC field zeroed, and stores the
-// inverted result little-endian (xfs-format-notes.md; checked against a
-// mkfs.xfs 6.1 superblock).  ISA-L's crc32_iscsi(buf, len, ~0) returns the
-// value before that final inversion.
+// inverted result little-endian (docs/format.md "Checksums and
+// self-describing headers"; checked against a mkfs.xfs 6.1 superblock).
+// ISA-L's crc32_iscsi(buf, len, ~0) returns the value before that final
+// inversion.
 #pragma once
 
 #include <cstddef>

@@ -2,28 +2,24 @@
 // (inodes, sector 2) and the AGFL (free list, sector 3), read through the
 // buffer cache with their verifiers.
 //
-// Verified: magic ("XAGF"/"XAGI"), CRC over the sector, uuid (by the cache),
-// version 1, seqno == agno, length == the AG's size (the last AG may be
-// shorter), counters within the AG; the AGFL: magic "XAFL", CRC, uuid,
-// seqno.  Format: XFS Algorithms & Data
-// Structures, "AG Free Space Management" and "AG Inode Management".
+// Verifiers: BufOpsSet::agf(), agi(), agfl() (fs/buf_ops.h).  Header
+// addresses and AG lengths: fs/format/geometry.h (ag_header_daddr,
+// ag_length).  Format: XFS Algorithms & Data Structures, "AG Free Space
+// Management" and "AG Inode Management".
 // Thread safety: every function may be called from any thread.
 #pragma once
 
 #include <array>
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <string>
 
 #include "buffer_cache/buffer_cache.h"
+#include "fs/buf_ops.h"
 #include "fs/superblock.h"
 
 namespace xfsfuse::fs {
 
-inline constexpr uint32_t kAgfMagic = 0x58414746;  // "XAGF"
-inline constexpr uint32_t kAgiMagic = 0x58414749;  // "XAGI"
-inline constexpr uint32_t kAgflMagic = 0x5841464c;  // "XAFL"
 inline constexpr uint32_t kNullAgblock = 0xffffffff;  ///< NULLAGBLOCK (and NULLAGINO)
 inline constexpr size_t kAgflHeaderSize = 36;  ///< the AGFL's be32 agbno array starts here
 
@@ -54,30 +50,18 @@ struct AgiInfo {
 void decode_agf(std::span<const std::byte> sector, AgfInfo* out);
 void decode_agi(std::span<const std::byte> sector, AgiInfo* out);
 
-/// 512-byte sector of AG header n (0 sb, 1 AGF, 2 AGI, 3 AGFL) of AG agno.
-uint64_t ag_header_daddr(const Superblock& sb, uint32_t agno, uint32_t n);
-
-/// Fsblocks in AG agno (the last AG holds what is left of sb_dblocks).
-uint32_t ag_length(const Superblock& sb, uint32_t agno);
-
-/// Reads AG headers of one filesystem; owns their verifiers (buffers keep a
-/// pointer to the ops that created them, so the ops live as long as this).
+/// Reads AG headers of one filesystem with the verifiers of its BufOpsSet
+/// (fs/buf_ops.h), which must outlive this.
 class AgHeaders {
  public:
-  explicit AgHeaders(const Superblock& sb);
-  ~AgHeaders();
+  explicit AgHeaders(const BufOpsSet& ops) : ops_(ops) {}
   /// Reads and checks AG agno's AGF / AGI.  Returns 0, EINVAL (agno out of
   /// range), EUCLEAN (logged once by the cache), EIO.
   int read_agf(bc::BufferCache& cache, uint32_t agno, AgfInfo* out) const;
   int read_agi(bc::BufferCache& cache, uint32_t agno, AgiInfo* out) const;
-  /// The verifiers, for callers that read a header sector themselves.
-  const bc::BufOps& agf_ops() const { return *agf_ops_; }
-  const bc::BufOps& agi_ops() const { return *agi_ops_; }
-  const bc::BufOps& agfl_ops() const { return *agfl_ops_; }
 
  private:
-  const Superblock sb_;
-  std::unique_ptr<const bc::BufOps> agf_ops_, agi_ops_, agfl_ops_;
+  const BufOpsSet& ops_;
 };
 
 }  // namespace xfsfuse::fs

@@ -8,7 +8,7 @@
 // trusted.SGI_ACL_DEFAULT; they list and read under those names (no
 // "system.posix_acl_*" translation here).
 // Format facts: the XFS Algorithms & Data Structures document, "Extended
-// Attributes", shared/xfs-format-notes.md, and the kernel image
+// Attributes", docs/format.md, and the kernel image
 // (images/README.md), whose attrs of every format the tests read back.
 // Errors: ENODATA (no such attribute), EOPNOTSUPP (a prefix XFS does not
 // store), EUCLEAN (the structure failed a check: one log line, by

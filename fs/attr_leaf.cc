@@ -17,6 +17,7 @@
 
 #include "btree/da_btree.h"
 #include "fs/attr_internal.h"
+#include "fs/buf_ops.h"
 #include "fs/corrupt.h"
 #include "fs/dir.h"
 #include "fs/format/attr.h"
@@ -26,7 +27,6 @@ namespace xfsfuse::fs::attr {
 
 namespace {
 
-constexpr uint16_t kLeafMagic = 0x3bee;
 constexpr size_t kHdrSize = sizeof(xd_attr3_leaf_hdr);
 constexpr size_t kEntrySize = sizeof(xd_attr_leaf_entry);
 constexpr size_t kLocalHead = 3;   // valuelen, namelen
@@ -128,19 +128,14 @@ bool leaf_check(std::span<const std::byte> b, std::string* why) {
   return true;
 }
 
-const btree::DaBufOps& da_ops() {
-  static const btree::DaBufOps ops("attr3 leaf", {kLeafMagic}, leaf_check);
-  return ops;
-}
-
 std::span<const std::byte> bytes(const bc::BufHandle& h) { return {h.data(), h.size()}; }
 
 // The attr fork's da btree.  m and ip must outlive it.
 btree::DaTree make_tree(Mount& m, const CachedInode& ip) {
   btree::DaTree t;
   t.root = 0;
-  t.leaf_magic = kLeafMagic;
-  t.read = [&m, &ip](uint32_t dablk, bc::BufHandle* out) { return m.read_dablk(ip, true, dablk, &da_ops(), out); };
+  t.leaf_magic = kAttr3LeafMagic;
+  t.read = [&m, &ip](uint32_t dablk, bc::BufHandle* out) { return m.read_dablk(ip, true, dablk, &attr3_leaf_ops(), out); };
   t.report = [&m, ino = ip.core.ino](uint64_t daddr, const std::string& why) {
     return m.report_corruption("attr da btree", daddr, "inode " + std::to_string(ino) + ": " + why);
   };
@@ -255,3 +250,12 @@ int leaf_get(Mount& m, const CachedInode& ip, uint8_t ns, std::string_view name,
 }
 
 }  // namespace xfsfuse::fs::attr
+
+namespace xfsfuse::fs {
+
+const btree::DaBufOps& attr3_leaf_ops() {
+  static const btree::DaBufOps ops("attr3 leaf", {kAttr3LeafMagic}, attr::leaf_check);
+  return ops;
+}
+
+}  // namespace xfsfuse::fs

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "fs/attr_internal.h"
+#include "fs/buf_ops.h"
 #include "fs/format/attr.h"
 #include "fs/format/endian.h"
 
@@ -19,24 +20,7 @@ namespace xfsfuse::fs::attr {
 
 namespace {
 
-constexpr uint32_t kRemoteMagic = 0x5841524d;  // "XARM"
 constexpr size_t kHdrSize = sizeof(xd_attr3_rmt_hdr);
-
-const bc::HeaderBufOps& remote_ops() {
-  static const bc::HeaderBufOps ops([] {
-    bc::HeaderLayout l;
-    l.name = "attr3 remote value";
-    l.magic_off = offsetof(xd_attr3_rmt_hdr, rm_magic);
-    l.magics = {kRemoteMagic};
-    l.crc_off = offsetof(xd_attr3_rmt_hdr, rm_crc);
-    l.blkno_off = offsetof(xd_attr3_rmt_hdr, rm_blkno);
-    l.uuid_off = offsetof(xd_attr3_rmt_hdr, rm_uuid);
-    l.owner_off = offsetof(xd_attr3_rmt_hdr, rm_owner);
-    l.lsn_off = offsetof(xd_attr3_rmt_hdr, rm_lsn);
-    return l;
-  }());
-  return ops;
-}
 
 }  // namespace
 
@@ -62,7 +46,7 @@ int remote_read(Mount& m, const CachedInode& ip, uint32_t valueblk, uint32_t val
     for (uint32_t s = 0; s < r.len; s += sectors) {
       const bc::DiskRange one{r.daddr + s, sectors};
       bc::BufHandle h;
-      if ((err = m.cache().get({&one, 1}, &remote_ops(), ip.core.ino, bc::kGetShared, &h))) return err;
+      if ((err = m.cache().get({&one, 1}, &attr3_remote_ops(), ip.core.ino, bc::kGetShared, &h))) return err;
       xd_attr3_rmt_hdr hdr;
       std::memcpy(&hdr, h.data(), sizeof hdr);
       const uint32_t want = std::min(per_block, valuelen - off);

@@ -10,8 +10,6 @@ namespace xfsfuse::fs {
 
 namespace {
 
-constexpr uint64_t mask(unsigned bits) { return (uint64_t{1} << bits) - 1; }
-
 std::string describe(const Extent& e) {
   return "extent [" + std::to_string(e.startoff) + ", +" + std::to_string(e.blockcount) + ") at fsblock " +
          std::to_string(e.startblock);
@@ -19,34 +17,11 @@ std::string describe(const Extent& e) {
 
 }  // namespace
 
-Extent decode_bmbt_rec(const xd_bmbt_rec& r) {
-  const uint64_t l0 = be64(r.l0), l1 = be64(r.l1);
-  Extent e;
-  e.unwritten = l0 >> 63;
-  e.startoff = (l0 >> 9) & mask(54);
-  e.startblock = ((l0 & mask(9)) << 43) | (l1 >> 21);
-  e.blockcount = l1 & mask(21);
-  return e;
-}
-
-xd_bmbt_rec encode_bmbt_rec(const Extent& e) {
-  const uint64_t l0 = uint64_t{e.unwritten} << 63 | (e.startoff & mask(54)) << 9 | (e.startblock >> 43 & mask(9));
-  const uint64_t l1 = (e.startblock & mask(43)) << 21 | (e.blockcount & mask(21));
-  return xd_bmbt_rec{to_be64(l0), to_be64(l1)};
-}
-
-uint64_t fsblock_to_daddr(const Superblock& sb, uint64_t fsblock) {
-  const uint64_t agno = fsblock >> sb.agblklog, agbno = fsblock & mask(sb.agblklog);
-  return (agno * sb.agblocks + agbno) << (sb.blocklog - 9);
-}
-
 int check_extent(const Superblock& sb, const Extent& e, std::string* why) {
   if (e.blockcount == 0) return corrupt(why, describe(e) + " is empty");
-  const uint64_t agno = e.startblock >> sb.agblklog, agbno = e.startblock & mask(sb.agblklog);
-  if (agno >= sb.agcount || agbno + e.blockcount > sb.agblocks ||
-      agno * sb.agblocks + agbno + e.blockcount > sb.dblocks)
+  if (!extent_in_ag(sb, fsblock_to_agno(sb, e.startblock), fsblock_to_agbno(sb, e.startblock), e.blockcount))
     return corrupt(why, describe(e) + " lies outside its AG or the filesystem");
-  if (e.startoff + e.blockcount > mask(54)) return corrupt(why, describe(e) + " ends past the largest file offset");
+  if (e.startoff + e.blockcount > kBmbtMaxStartoff) return corrupt(why, describe(e) + " ends past the largest file offset");
   return 0;
 }
 
@@ -62,15 +37,13 @@ int decode_extent_fork(const Superblock& sb, const Inode& n, std::span<const std
   if (format != ForkFormat::kExtents) return EINVAL;
   const uint64_t count = attr_fork ? n.anextents : n.nextents;
   const uint32_t size = fork_size(n, attr_fork);
-  if (count * sizeof(xd_bmbt_rec) > size)
+  if (count * kBmbtRecSize > size)
     return corrupt(why, std::to_string(count) + " extents do not fit a " + std::to_string(size) + "-byte fork");
   const size_t start = kInodeCoreSize + (attr_fork ? fork_size(n, false) : 0);
   if (start + size > raw.size()) return corrupt(why, "fork runs past the inode");
   out->reserve(count);
   for (uint64_t i = 0; i < count; i++) {
-    xd_bmbt_rec r;
-    std::memcpy(&r, raw.data() + start + i * sizeof r, sizeof r);
-    Extent e = decode_bmbt_rec(r);
+    const Extent e = decode_bmbt_rec(raw.data() + start + i * kBmbtRecSize);
     if (int err = check_extent(sb, e, why)) return err;
     if (!out->empty() && e.startoff < out->back().startoff + out->back().blockcount)
       return corrupt(why, describe(e) + " overlaps or precedes the extent before it");

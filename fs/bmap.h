@@ -1,9 +1,7 @@
-// fs/bmap.h — file extents: bmbt records and extent-format inode forks.
+// fs/bmap.h — file extents: extent-format inode forks.
 //
-// A bmbt record packs, big-endian over 128 bits: bit 127 the unwritten flag,
-// then startoff (54 bits, file offset in fsblocks), startblock (52 bits, an
-// fsblock number: agno << agblklog | agbno) and blockcount (21 bits).  An
-// extents-format fork is an array of di_nextents such records.  Fork sizes:
+// An extents-format fork is an array of di_nextents bmbt records (Extent,
+// decode_bmbt_rec and encode_bmbt_rec: fs/format/records.h).  Fork sizes:
 // the data fork runs from the end of the inode core to di_forkoff * 8 (or the
 // end of the inode without an attr fork); the attr fork takes the rest.
 // Btree-format forks (bmbt) are walked by btree/, not here.
@@ -15,27 +13,12 @@
 #include <string>
 #include <vector>
 
+#include "fs/format/geometry.h"
 #include "fs/format/inode.h"
+#include "fs/format/records.h"
 #include "fs/inode.h"
 
 namespace xfsfuse::fs {
-
-/// One extent; all units fsblocks.
-struct Extent {
-  uint64_t startoff = 0;    ///< file offset
-  uint64_t startblock = 0;  ///< fsblock number (agno << agblklog | agbno)
-  uint64_t blockcount = 0;
-  bool unwritten = false;   ///< allocated but reads as zeros
-  bool operator==(const Extent&) const = default;
-};
-
-Extent decode_bmbt_rec(const xd_bmbt_rec& r);
-/// Packs e into a bmbt record (the inverse of decode_bmbt_rec; fields wider
-/// than their bit widths are truncated, so check_extent() first).
-xd_bmbt_rec encode_bmbt_rec(const Extent& e);
-
-/// 512-byte sector of an fsblock number.
-uint64_t fsblock_to_daddr(const Superblock& sb, uint64_t fsblock);
 
 /// Checks that an extent is non-empty and lies inside one AG of the
 /// filesystem.  Returns 0 or EUCLEAN with *why.

@@ -81,9 +81,9 @@ int dir_lookup(Mount& m, const CachedInode& dir, std::string_view name, uint64_t
     case Form::kBlock:
       return dir::block_lookup(m, dir, name, ino, ftype);
     case Form::kLeaf:
-      return dir::leaf_lookup(m, dir, dir::kLeaf1Magic, name, ino, ftype);
+      return dir::leaf_lookup(m, dir, kDir3Leaf1Magic, name, ino, ftype);
     case Form::kNode:
-      return dir::leaf_lookup(m, dir, dir::kLeafnMagic, name, ino, ftype);
+      return dir::leaf_lookup(m, dir, kDir3LeafnMagic, name, ino, ftype);
   }
   return EINVAL;
 }

@@ -14,7 +14,7 @@
 // Cookie 0 starts at the beginning; "." and ".." come first in every format.
 // Format facts: the XFS Algorithms & Data Structures document, chapters
 // "Directories" and "Directory and Attribute Block Headers", and
-// shared/xfs-format-notes.md.
+// docs/format.md "Directories (64 KiB blocks)".
 // Errors: EUCLEAN (one log line via Mount::report_corruption or the buffer
 // cache), EIO, ENOMEM; ENOTDIR if the inode is not a directory.
 #pragma once

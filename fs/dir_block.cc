@@ -1,6 +1,6 @@
 // Block-form directories: one directory block at data block 0 (XDB3) holding
 // the entries, then `count` leaf entries (hashval, address) sorted by hash,
-// then the tail (be32 count, be32 stale).  block_ops() checks all of it when
+// then the tail (be32 count, be32 stale).  dir3_block_ops() checks all of it when
 // the buffer cache reads the block (dir_data.cc); the lookup below searches
 // the leaf entries by hash.
 #include <cerrno>
@@ -11,13 +11,13 @@ namespace xfsfuse::fs::dir {
 
 int block_lookup(Mount& m, const CachedInode& ip, std::string_view name, uint64_t* ino, uint8_t* ftype) {
   bc::BufHandle h;
-  if (int err = m.read_dablk(ip, false, 0, &block_ops(), &h))
+  if (int err = m.read_dablk(ip, false, 0, &dir3_block_ops(), &h))
     return err == ENOENT
                ? m.report_corruption("dir3 block", ip.daddr,
                                      "block-form directory " + std::to_string(ip.core.ino) + " has a hole at block 0")
                : err;
   std::span<const std::byte> blk(h.data(), h.size());
-  const size_t end = entries_end(blk, kBlockMagic);
+  const size_t end = entries_end(blk, kDir3BlockMagic);
   if (end == 0)
     return m.report_corruption("dir3 block", h.daddr(),
                                "directory " + std::to_string(ip.core.ino) + " block 0 is not a dir3 block");

@@ -34,13 +34,7 @@ void DeepCheck::fault(uint64_t daddr, std::string why, bool repair_silent) {
 
 namespace {
 
-constexpr uint32_t kFreeMagic = 0x58444633;  // "XDF3"
 static_assert(sizeof(xd_dir3_free_hdr) == 64);
-
-const bc::BufOps& free_ops() {
-  static const bc::HeaderBufOps ops(dir3_header_layout("dir3 free", kFreeMagic));
-  return ops;
-}
 
 // Directory blocks (their first dablk) that ip maps in [lo, hi) fsblocks,
 // ascending; a block that is only partly mapped is listed too (its read
@@ -63,7 +57,7 @@ std::string read_error(int err) {
 // false if the block is not a data block (see entries_end()).
 bool data_entries(std::span<const std::byte> blk, uint64_t db, uint32_t blksize,
                   const std::function<void(const DataEntry& e, uint32_t addr, uint32_t hash)>& fn) {
-  const size_t end = entries_end(blk, kDataMagic);
+  const size_t end = entries_end(blk, kDir3DataMagic);
   bool stopped = false;
   return end != 0 && walk_entries(blk, end, 0,
                                   [&](const DataEntry& e) {
@@ -81,7 +75,7 @@ void read_data_blocks(DeepCheck* c) {
     c->best.resize(db + 1, DeepCheck::kHole);
     c->data_daddr.resize(db + 1, 0);
     bc::BufHandle h;
-    if (int err = c->m.read_dablk(c->ip, false, dablk, &data_ops(), &h)) {
+    if (int err = c->m.read_dablk(c->ip, false, dablk, &dir3_data_ops(), &h)) {
       c->best[db] = DeepCheck::kUnread;
       c->fault(c->ip.daddr, "data block " + std::to_string(db) + " " + read_error(err));
       continue;
@@ -137,7 +131,7 @@ void check_free_blocks(DeepCheck* c) {
     const uint64_t index = (dablk - c->g.free_dablk) / c->g.blkfsbs;
     const std::string name = "free block " + std::to_string(index);
     bc::BufHandle h;
-    if (int err = c->m.read_dablk(c->ip, false, dablk, &free_ops(), &h)) {
+    if (int err = c->m.read_dablk(c->ip, false, dablk, &dir3_free_ops(), &h)) {
       c->fault(c->ip.daddr, name + " " + read_error(err));
       std::fill(covered.begin(), covered.end(), true);  // no verdict on coverage
       continue;
@@ -173,7 +167,7 @@ void match_entries(DeepCheck* c, uint16_t leaf_magic) {
   std::vector<HashAddr> data, leaf;
   for (size_t db = 0; db < c->best.size(); db++) {
     bc::BufHandle h;
-    if (c->best[db] < 0 || c->m.read_dablk(c->ip, false, db * c->g.blkfsbs, &data_ops(), &h)) continue;
+    if (c->best[db] < 0 || c->m.read_dablk(c->ip, false, db * c->g.blkfsbs, &dir3_data_ops(), &h)) continue;
     data_entries({h.data(), h.size()}, db, c->g.blksize,
                  [&](const DataEntry&, uint32_t addr, uint32_t hash) { data.push_back(HashAddr{addr, hash, h.daddr()}); });
   }
@@ -222,9 +216,9 @@ int dir_check_walk(Mount& m, const CachedInode& ip, const std::function<void(con
   if (ip.core.size != want_size)
     faults->push_back(DirFault{ip.daddr, "di_size " + std::to_string(ip.core.size) +
                                              " but the data blocks end at byte " + std::to_string(want_size), true});
-  dir::check_leaf_space(&c, form == dir::Form::kLeaf ? dir::kLeaf1Magic : dir::kLeafnMagic);
+  dir::check_leaf_space(&c, form == dir::Form::kLeaf ? kDir3Leaf1Magic : kDir3LeafnMagic);
   if (c.leaf_complete && std::none_of(c.best.begin(), c.best.end(), [](int32_t b) { return b == dir::DeepCheck::kUnread; }))
-    dir::match_entries(&c, form == dir::Form::kLeaf ? dir::kLeaf1Magic : dir::kLeafnMagic);
+    dir::match_entries(&c, form == dir::Form::kLeaf ? kDir3Leaf1Magic : kDir3LeafnMagic);
   if (form == dir::Form::kLeaf)
     dir::check_leaf1_bests(&c);
   else

@@ -70,8 +70,8 @@ struct DeepCheck {
   void fault(uint64_t daddr, std::string why, bool repair_silent = false);
 };
 
-/// Walks the leaf space's da btree from its root (leaf_magic: kLeaf1Magic
-/// for leaf form, kLeafnMagic for node form): node keys, levels, leaf order
+/// Walks the leaf space's da btree from its root (leaf_magic: kDir3Leaf1Magic
+/// for leaf form, kDir3LeafnMagic for node form): node keys, levels, leaf order
 /// and sibling links; fills c->leaf_digest and c->leaf_dablks, and for
 /// leaf form c->leaf1_bests.
 void check_leaf_space(DeepCheck* c, uint16_t leaf_magic);

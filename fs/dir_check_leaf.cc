@@ -1,6 +1,6 @@
 // Deep checks of a directory's leaf space (fs/dir_check.h): the da btree
 // from its root at the 32 GiB offset, every node and leaf once.  Each
-// block's own structure was checked by leaf_ops() when it was read; here:
+// block's own structure was checked by dir3_leaf_ops() when it was read; here:
 // a child's level is its parent's minus one (leaves: 0), each node entry's
 // hashval is the largest hash of its child's subtree (a leaf's last entry,
 // 0 for an empty leaf, as the kernel takes it), the leaves in tree order run
@@ -35,7 +35,7 @@ uint32_t leaf_addr(std::span<const std::byte> b, size_t i) {
 }
 
 // A leaf block's entry count (and for LEAF1 its bestcount), or kNoFit if
-// they do not fit the block (leaf_ops() checked that already, unless the
+// they do not fit the block (dir3_leaf_ops() checked that already, unless the
 // buffer was verified by other ops).
 size_t leaf_count(std::span<const std::byte> b, bool leaf1, size_t* bestcount) {
   *bestcount = 0;
@@ -68,7 +68,7 @@ class LeafWalk {
   void run() {
     uint32_t last;
     // Leaf form's root is its LEAF1 block; node form's is a node, or a lone LEAFN.
-    walk(static_cast<uint32_t>(c_->g.leaf_dablk), leaf_magic_ == kLeaf1Magic ? 0 : -1, c_->ip.daddr, &last);
+    walk(static_cast<uint32_t>(c_->g.leaf_dablk), leaf_magic_ == kDir3Leaf1Magic ? 0 : -1, c_->ip.daddr, &last);
     if (!c_->leaf_complete) return;
     check_chain(leaves_, "leaf", false);
     check_leaf_order();
@@ -86,7 +86,7 @@ class LeafWalk {
       return false;
     }
     bc::BufHandle h;
-    if (int err = c_->m.read_dablk(c_->ip, false, dablk, &leaf_ops(), &h)) {
+    if (int err = c_->m.read_dablk(c_->ip, false, dablk, &dir3_leaf_ops(), &h)) {
       c_->leaf_complete = false;
       c_->fault(parent_daddr, "leaf-space block " + hex(dablk) +
                                   (err == ENOENT ? " is a hole" : err == EUCLEAN ? " fails its checks"
@@ -94,7 +94,7 @@ class LeafWalk {
       return false;
     }
     const uint16_t magic = h.size() < kLeafHdrSize ? 0 : static_cast<uint16_t>(bc::load_be(h.data() + 8, 2));
-    if (magic == btree::kDaNodeMagic) return node(std::move(h), dablk, want_level, last);
+    if (magic == kDa3NodeMagic) return node(std::move(h), dablk, want_level, last);
     if (magic != leaf_magic_ || want_level > 0) {
       c_->leaf_complete = false;
       c_->fault(h.daddr(), "leaf-space block " + hex(dablk) + " has magic " + hex(magic) + ", expected " +
@@ -142,9 +142,9 @@ class LeafWalk {
   bool leaf(const bc::BufHandle& h, uint32_t dablk, uint32_t* last) {
     std::span<const std::byte> b(h.data(), h.size());
     size_t bestcount;
-    const size_t count = leaf_count(b, leaf_magic_ == kLeaf1Magic, &bestcount);
+    const size_t count = leaf_count(b, leaf_magic_ == kDir3Leaf1Magic, &bestcount);
     if (count == kNoFit) return bad_block(h, "leaf count or bestcount");
-    if (leaf_magic_ == kLeaf1Magic) {
+    if (leaf_magic_ == kDir3Leaf1Magic) {
       c_->have_leaf1 = true;
       c_->leaf1_daddr = h.daddr();
       c_->leaf1_bests.resize(bestcount);
@@ -221,10 +221,10 @@ void check_leaf_space(DeepCheck* c, uint16_t leaf_magic) { LeafWalk(c, leaf_magi
 void collect_leaf_entries(DeepCheck* c, uint16_t leaf_magic, std::vector<HashAddr>* out) {
   for (uint32_t dablk : c->leaf_dablks) {
     bc::BufHandle h;
-    if (c->m.read_dablk(c->ip, false, dablk, &leaf_ops(), &h)) continue;  // it was read in the walk
+    if (c->m.read_dablk(c->ip, false, dablk, &dir3_leaf_ops(), &h)) continue;  // it was read in the walk
     std::span<const std::byte> b(h.data(), h.size());
     size_t bestcount;
-    const size_t count = leaf_count(b, leaf_magic == kLeaf1Magic, &bestcount);
+    const size_t count = leaf_count(b, leaf_magic == kDir3Leaf1Magic, &bestcount);
     for (size_t i = 0; count != kNoFit && i < count; i++)
       if (leaf_addr(b, i) != 0) out->push_back(HashAddr{leaf_addr(b, i), leaf_hash(b, i), h.daddr()});
   }

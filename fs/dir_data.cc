@@ -19,20 +19,6 @@
 
 namespace xfsfuse::fs::dir {
 
-bc::HeaderLayout dir3_header_layout(const char* name, uint32_t magic) {
-  bc::HeaderLayout l;
-  l.name = name;
-  l.magic_off = offsetof(xd_dir3_blk_hdr, magic);
-  l.magic_size = 4;
-  l.magics = {magic};
-  l.crc_off = offsetof(xd_dir3_blk_hdr, crc);
-  l.blkno_off = offsetof(xd_dir3_blk_hdr, blkno);
-  l.uuid_off = offsetof(xd_dir3_blk_hdr, uuid);
-  l.owner_off = offsetof(xd_dir3_blk_hdr, owner);
-  l.lsn_off = offsetof(xd_dir3_blk_hdr, lsn);
-  return l;
-}
-
 namespace {
 
 static_assert(sizeof(xd_dir3_data_hdr) == kDataHdrSize);
@@ -145,7 +131,7 @@ bool check_data_entries(std::span<const std::byte> blk, size_t end, std::vector<
 class DataBufOps : public bc::HeaderBufOps {
  public:
   DataBufOps(const char* name, uint32_t magic)
-      : bc::HeaderBufOps(dir3_header_layout(name, magic)), block_form_(magic == kBlockMagic) {}
+      : bc::HeaderBufOps(dir3_header_layout(name, magic)), block_form_(magic == kDir3BlockMagic) {}
   bool verify_read(const bc::VerifyInput& in, std::string* why) const override;
 
  private:
@@ -200,19 +186,27 @@ bool DataBufOps::check_block_leaf(std::span<const std::byte> blk, std::string* w
 
 }  // namespace
 
-const bc::BufOps& block_ops() {
-  static const DataBufOps ops("dir3 block", kBlockMagic);
+}  // namespace xfsfuse::fs::dir
+
+namespace xfsfuse::fs {
+
+const bc::BufOps& dir3_block_ops() {
+  static const dir::DataBufOps ops("dir3 block", kDir3BlockMagic);
   return ops;
 }
 
-const bc::BufOps& data_ops() {
-  static const DataBufOps ops("dir3 data", kDataMagic);
+const bc::BufOps& dir3_data_ops() {
+  static const dir::DataBufOps ops("dir3 data", kDir3DataMagic);
   return ops;
 }
+
+}  // namespace xfsfuse::fs
+
+namespace xfsfuse::fs::dir {
 
 size_t entries_end(std::span<const std::byte> blk, uint32_t magic) {
   if (blk.size() < kDataHdrSize + sizeof(xd_dir2_block_tail) || bc::load_be(blk.data(), 4) != magic) return 0;
-  if (magic == kDataMagic) return blk.size();
+  if (magic == kDir3DataMagic) return blk.size();
   const size_t tail = blk.size() - sizeof(xd_dir2_block_tail), count = bc::load_be(blk.data() + tail, 4);
   return count > (tail - kDataHdrSize) / 8 ? 0 : tail - count * 8;
 }
@@ -256,7 +250,7 @@ namespace {
 // that is not what it should be or an entry whose inode number cannot exist.
 int emit_block(Mount& m, const bc::BufHandle& h, uint32_t magic, uint64_t block_base, size_t from, const EntryFn& fn,
                bool* stopped) {
-  const char* structure = magic == kBlockMagic ? "dir3 block" : "dir3 data";
+  const char* structure = magic == kDir3BlockMagic ? "dir3 block" : "dir3 data";
   std::span<const std::byte> blk(h.data(), h.size());
   const size_t end = entries_end(blk, magic);
   int err = 0;
@@ -280,12 +274,12 @@ int data_iterate(Mount& m, const CachedInode& ip, bool block_form, uint64_t cook
   bc::BufHandle h;
   if (block_form) {
     if (start >= g.blksize) return 0;
-    if (int err = m.read_dablk(ip, false, 0, &block_ops(), &h))
+    if (int err = m.read_dablk(ip, false, 0, &dir3_block_ops(), &h))
       return err == ENOENT
                  ? m.report_corruption("dir3 block", ip.daddr,
                                        "block-form directory " + std::to_string(ip.core.ino) + " has a hole at block 0")
                  : err;
-    return emit_block(m, h, kBlockMagic, 0, start, fn, &stopped);
+    return emit_block(m, h, kDir3BlockMagic, 0, start, fn, &stopped);
   }
   const uint64_t first_db = start / g.blksize;
   uint64_t last_db = UINT64_MAX;
@@ -296,14 +290,14 @@ int data_iterate(Mount& m, const CachedInode& ip, bool block_form, uint64_t cook
     for (uint64_t db = lo / g.blkfsbs; db * g.blkfsbs < hi; db++) {
       if (db == last_db) continue;  // a directory block over several extents
       last_db = db;
-      int err = m.read_dablk(ip, false, db * g.blkfsbs, &data_ops(), &h);
+      int err = m.read_dablk(ip, false, db * g.blkfsbs, &dir3_data_ops(), &h);
       if (err == ENOENT)
         return m.report_corruption(
             "dir3 data", ip.daddr,
             "directory " + std::to_string(ip.core.ino) + " data block " + std::to_string(db) + " is partly a hole");
       if (err) return err;
       const size_t from = db == first_db ? start % g.blksize : 0;
-      if ((err = emit_block(m, h, kDataMagic, db * g.blksize, from, fn, &stopped)) || stopped) return err;
+      if ((err = emit_block(m, h, kDir3DataMagic, db * g.blksize, from, fn, &stopped)) || stopped) return err;
     }
   }
   return 0;

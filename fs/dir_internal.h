@@ -11,7 +11,7 @@
 // the same unit: an entry's `next` is (its data-space offset + its size) >> 3,
 // and iteration from cookie c yields the entries at offsets >= c * 8.
 // Format facts: XFS Algorithms & Data Structures, "Directories";
-// shared/xfs-format-notes.md; layouts in fs/format/dir.h.
+// docs/format.md "Directories (64 KiB blocks)"; layouts in fs/format/dir.h.
 #pragma once
 
 #include <cstdint>
@@ -21,14 +21,11 @@
 #include <string_view>
 
 #include "btree/da_btree.h"
+#include "fs/buf_ops.h"
 #include "fs/dir.h"
 
 namespace xfsfuse::fs::dir {
 
-inline constexpr uint32_t kBlockMagic = 0x58444233;  // "XDB3": block form's single block
-inline constexpr uint32_t kDataMagic = 0x58444433;   // "XDD3": data block of leaf and node forms
-inline constexpr uint16_t kLeaf1Magic = 0x3df1;
-inline constexpr uint16_t kLeafnMagic = 0x3dff;
 inline constexpr uint16_t kFreeTag = 0xffff;  // first 2 bytes of an unused region
 inline constexpr size_t kDataHdrSize = 64;    // sizeof(xd_dir3_data_hdr): entries follow
 inline constexpr size_t kLeafHdrSize = 64;    // sizeof(xd_dir3_leaf_hdr): leaf entries follow
@@ -50,15 +47,9 @@ struct DataEntry {
   uint8_t ftype = 0;
 };
 
-/// Verifiers: block form's block (XDB3, with its leaf tail), data blocks
-/// (XDD3) and the leaf space's da btree (nodes, LEAF1, LEAFN).
-const bc::BufOps& block_ops();
-const bc::BufOps& data_ops();
-const btree::DaBufOps& leaf_ops();
-
 /// Where the entries of a cached directory block end: its size for a data
-/// block (magic kDataMagic), its leaf entries' first byte for block form's
-/// block (kBlockMagic).  0 if the buffer does not hold that structure: the
+/// block (magic kDir3DataMagic), its leaf entries' first byte for block form's
+/// block (kDir3BlockMagic).  0 if the buffer does not hold that structure: the
 /// buffer cache verifies a buffer with the ops of its first reader only, and
 /// a corrupt image can map one disk block at two fork offsets.
 size_t entries_end(std::span<const std::byte> blk, uint32_t magic);
@@ -112,7 +103,7 @@ int sf_lookup(Mount& m, const CachedInode& ip, std::string_view name, uint64_t* 
 int data_iterate(Mount& m, const CachedInode& ip, bool block_form, uint64_t cookie, const EntryFn& fn);
 
 int block_lookup(Mount& m, const CachedInode& ip, std::string_view name, uint64_t* ino, uint8_t* ftype);
-/// Leaf form (leaf_magic kLeaf1Magic) or node form (kLeafnMagic).
+/// Leaf form (leaf_magic kDir3Leaf1Magic) or node form (kDir3LeafnMagic).
 int leaf_lookup(Mount& m, const CachedInode& ip, uint16_t leaf_magic, std::string_view name, uint64_t* ino,
                 uint8_t* ftype);
 

@@ -7,7 +7,7 @@
 // bestcount.  The leaf space is a da btree rooted at the first leaf-space
 // block (btree/da_btree.h): leaf form's root is its LEAF1 block; node form's
 // is a da node, or a lone LEAFN right after the conversion from leaf form.
-// Each block's own structure is checked once, by leaf_ops() when the buffer
+// Each block's own structure is checked once, by dir3_leaf_ops() when the buffer
 // cache reads it; addresses are checked when a lookup follows them.
 #include <algorithm>
 #include <cerrno>
@@ -43,7 +43,7 @@ bool leaf_check(std::span<const std::byte> b, std::string* why) {
   if (b.size() < kLeafHdrSize + sizeof(xd_dir2_leaf_tail))
     return fail(why, "leaf block of " + std::to_string(b.size()) + " bytes");
   size_t limit = b.size();  // where the leaf entries must end
-  if (bc::load_be(b.data() + offsetof(xd_da_blkinfo, magic), 2) == kLeaf1Magic) {
+  if (bc::load_be(b.data() + offsetof(xd_da_blkinfo, magic), 2) == kDir3Leaf1Magic) {
     const size_t bestcount = bc::load_be(b.data() + b.size() - sizeof(xd_dir2_leaf_tail), 4);
     if (bestcount > (limit - sizeof(xd_dir2_leaf_tail) - kLeafHdrSize) / 2)
       return fail(why, "leaf bestcount " + std::to_string(bestcount) + " too large");
@@ -82,12 +82,12 @@ int resolve(Mount& m, const CachedInode& ip, const Geometry& g, const bc::BufHan
   const uint64_t off = uint64_t{addr} * 8, db = off / g.blksize;
   auto at = [&] { return "directory " + std::to_string(ip.core.ino) + ": leaf address " + hex(addr); };
   if (off >= kLeafSpaceBytes) return m.report_corruption(structure, leaf_buf.daddr(), at() + " is past the data space");
-  int err = m.read_dablk(ip, false, db * g.blkfsbs, &data_ops(), data);
+  int err = m.read_dablk(ip, false, db * g.blkfsbs, &dir3_data_ops(), data);
   if (err == ENOENT)
     return m.report_corruption(structure, leaf_buf.daddr(),
                                at() + " names data block " + std::to_string(db) + ", a hole");
   if (err) return err;
-  const size_t end = entries_end({data->data(), data->size()}, kDataMagic);
+  const size_t end = entries_end({data->data(), data->size()}, kDir3DataMagic);
   if (end == 0)
     return m.report_corruption("dir3 data", data->daddr(),
                                at() + " names data block " + std::to_string(db) + ", which is not a dir3 data block");
@@ -99,20 +99,28 @@ int resolve(Mount& m, const CachedInode& ip, const Geometry& g, const bc::BufHan
 
 }  // namespace
 
-const btree::DaBufOps& leaf_ops() {
-  static const btree::DaBufOps ops("dir3 leaf", {kLeaf1Magic, kLeafnMagic}, leaf_check);
+}  // namespace xfsfuse::fs::dir
+
+namespace xfsfuse::fs {
+
+const btree::DaBufOps& dir3_leaf_ops() {
+  static const btree::DaBufOps ops("dir3 leaf", {kDir3Leaf1Magic, kDir3LeafnMagic}, dir::leaf_check);
   return ops;
 }
+
+}  // namespace xfsfuse::fs
+
+namespace xfsfuse::fs::dir {
 
 int leaf_lookup(Mount& m, const CachedInode& ip, uint16_t leaf_magic, std::string_view name, uint64_t* ino,
                 uint8_t* ftype) {
   const Geometry g = geometry(m.sb());
-  const char* structure = leaf_magic == kLeaf1Magic ? "dir3 leaf1" : "dir3 leafn";
+  const char* structure = leaf_magic == kDir3Leaf1Magic ? "dir3 leaf1" : "dir3 leafn";
   auto dir = [&] { return "directory " + std::to_string(ip.core.ino) + ": "; };
   btree::DaTree t;
   t.root = static_cast<uint32_t>(g.leaf_dablk);
   t.leaf_magic = leaf_magic;
-  t.read = [&](uint32_t dablk, bc::BufHandle* out) { return m.read_dablk(ip, false, dablk, &leaf_ops(), out); };
+  t.read = [&](uint32_t dablk, bc::BufHandle* out) { return m.read_dablk(ip, false, dablk, &dir3_leaf_ops(), out); };
   t.report = [&](uint64_t daddr, const std::string& why) {
     return m.report_corruption("dir3 node", daddr, dir() + why);
   };

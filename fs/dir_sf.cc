@@ -2,7 +2,7 @@
 // xd_dir2_sf_hdr (u8 count, u8 i8count, parent inumber of 4 bytes, or 8 when
 // i8count is non-zero), then `count` entries of u8 namelen, be16 offset,
 // name, u8 ftype, inumber (4 or 8 bytes).  ftype sits before the inumber
-// (xfs-format-notes.md).  An entry's offset is where it would sit in a data
+// (docs/format.md "Short-form directories").  An entry's offset is where it would sit in a data
 // block, so it serves as the cookie unit here too; "." and ".." have none
 // stored and take the data-block places 64 and 80.  The whole fork is
 // checked before anything is returned from it.

@@ -53,7 +53,8 @@ int Mount::read_data(const CachedInode& ip, uint64_t off, size_t len, std::byte*
       if (it->unwritten) {
         std::memset(dst + (pos - off), 0, run_end - pos);
       } else {
-        const uint64_t disk = (fsblock_to_daddr(sb_, it->startblock + (fsb - it->startoff)) << 9) + (pos & ((1u << bl) - 1));
+        const uint64_t disk = daddr_to_bytes(fsblock_to_daddr(sb_, it->startblock + (fsb - it->startoff))) +
+                              (pos & (sb_.blocksize - 1));
         iovec iov{dst + (pos - off), static_cast<size_t>(run_end - pos)};
         if (int err = dev_->preadv(&iov, 1, disk)) return err;
       }
@@ -69,7 +70,7 @@ int Mount::map_blocks(const CachedInode& ip, bool attr_fork, uint64_t fsb, uint3
   maps->clear();
   const std::vector<Extent>& ext = attr_fork ? ip.af.extents : ip.df.extents;
   const uint64_t end = fsb + count;
-  const uint32_t sects_per_block = sb_.blocksize >> 9;
+  const uint32_t sects_per_block = static_cast<uint32_t>(fsblocks_to_sectors(sb_, 1));
   for (auto it = find_extent(ext, fsb); fsb < end; ++it) {
     if (it == ext.end() || it->startoff > fsb) return ENOENT;
     if (it->unwritten)

@@ -22,17 +22,13 @@ constexpr uint64_t kBigtimeEpochOffset = uint64_t{1} << 31;  // seconds from 190
 }  // namespace
 
 bool locate_inode(const Superblock& sb, uint64_t ino, InodeLocation* out) {
-  const unsigned agino_bits = sb.agblklog + sb.inopblog;
-  const uint64_t agno = ino >> agino_bits;
-  const uint64_t agbno = (ino >> sb.inopblog) & ((uint64_t{1} << sb.agblklog) - 1);
-  const uint64_t index = ino & ((uint64_t{1} << sb.inopblog) - 1);
-  if (agno >= sb.agcount || agbno >= sb.agblocks) return false;
-  if (uint64_t{agno} * sb.agblocks + agbno >= sb.dblocks) return false;
-  out->agno = static_cast<uint32_t>(agno);
-  out->agbno = static_cast<uint32_t>(agbno);
-  out->index = static_cast<uint32_t>(index);
-  out->daddr = (agno * sb.agblocks + agbno) << (sb.blocklog - 9);
-  out->offset = static_cast<uint32_t>(index << sb.inodelog);
+  if (!ino_in_fs(sb, ino)) return false;
+  const uint32_t agino = ino_to_agino(sb, ino);
+  out->agno = ino_to_agno(sb, ino);
+  out->agbno = agino_to_agbno(sb, agino);
+  out->index = agino_to_index(sb, agino);
+  out->daddr = ino_to_daddr(sb, ino);
+  out->offset = ino_to_offset(sb, ino);
   return true;
 }
 
@@ -137,15 +133,24 @@ void decode_inode_core(const Superblock& sb, uint64_t ino, std::span<const std::
   out->format = static_cast<ForkFormat>(d.di_format);
 }
 
-int decode_inode(const Superblock& sb, uint64_t ino, std::span<const std::byte> raw, Inode* out, std::string* why) {
-  if (raw.size() != sb.inodesize) return corrupt(why, "inode buffer of " + std::to_string(raw.size()) + " bytes");
+int check_dinode_header(std::span<const std::byte> raw, uint64_t ino, const bc::Uuid* uuid, std::string* why) {
+  if (raw.size() < sizeof(xd_dinode)) return corrupt(why, "inode of " + std::to_string(raw.size()) + " bytes");
   xd_dinode d;
   std::memcpy(&d, raw.data(), sizeof d);
   if (be16(d.di_magic) != kInodeMagic) return corrupt(why, "bad magic");
   if (d.di_version != 3) return corrupt(why, "inode version " + std::to_string(d.di_version) + " (v3 expected)");
   if (!bc::xfs_cksum_ok(raw, offsetof(xd_dinode, di_crc))) return corrupt(why, "CRC mismatch");
   if (be64(d.di_ino) != ino) return corrupt(why, "di_ino " + std::to_string(be64(d.di_ino)) + " is not its number");
-  if (std::memcmp(d.di_uuid.b, sb.meta_uuid.data(), 16) != 0) return corrupt(why, "uuid does not match the filesystem's");
+  if (uuid != nullptr && std::memcmp(d.di_uuid.b, uuid->data(), 16) != 0)
+    return corrupt(why, "uuid does not match the filesystem's");
+  return 0;
+}
+
+int decode_inode(const Superblock& sb, uint64_t ino, std::span<const std::byte> raw, Inode* out, std::string* why) {
+  if (raw.size() != sb.inodesize) return corrupt(why, "inode buffer of " + std::to_string(raw.size()) + " bytes");
+  if (int err = check_dinode_header(raw, ino, &sb.meta_uuid, why)) return err;
+  xd_dinode d;
+  std::memcpy(&d, raw.data(), sizeof d);
 
   Inode n;
   decode_inode_core(sb, ino, raw, &n);

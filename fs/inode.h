@@ -1,7 +1,7 @@
 // fs/inode.h — locating and decoding v3 on-disk inodes.
 //
 // Inode numbers: ino = agno << (agblklog + inopblog) | agbno << inopblog |
-// index (xfs-format-notes.md "Addressing").  decode_inode() checks one inode
+// index (the maths: fs/format/geometry.h).  decode_inode() checks one inode
 // (magic, version 3, CRC over the inode, di_ino, uuid, fork geometry) and
 // turns its core into host-endian fields with timestamps decoded: with
 // BIGTIME a timestamp is nanoseconds since 1901-12-13T20:45:52Z (unix
@@ -17,7 +17,6 @@
 
 namespace xfsfuse::fs {
 
-inline constexpr uint16_t kInodeMagic = 0x494e;  // "IN"
 inline constexpr size_t kInodeCoreSize = 176;     // v3 core; the data fork follows
 inline constexpr uint64_t kDiflag2Bigtime = 1u << 3;
 inline constexpr uint64_t kDiflag2Nrext64 = 1u << 4;
@@ -40,7 +39,8 @@ struct InodeLocation {
   uint32_t offset = 0;   ///< byte offset of the inode in that block
 };
 
-/// Splits an inode number; returns false if it lies outside the filesystem.
+/// Splits an inode number (fs/format/geometry.h does the maths); returns
+/// false if it lies outside the filesystem.
 bool locate_inode(const Superblock& sb, uint64_t ino, InodeLocation* out);
 
 /// A decoded inode core.
@@ -85,6 +85,12 @@ void inode_update_crc(std::span<std::byte> raw);
 /// bytes) without judging any field: for checkers that judge each field
 /// themselves (format: di_format as stored, possibly not a ForkFormat value).
 void decode_inode_core(const Superblock& sb, uint64_t ino, std::span<const std::byte> raw, Inode* out);
+
+/// Checks what makes raw (the inode's inodesize bytes) a v3 inode numbered
+/// ino, whatever it holds: magic "IN", version 3, CRC over raw, di_ino == ino
+/// and, if uuid is not null, di_uuid == *uuid.  A free inode (mode 0) passes.
+/// Returns 0 or EUCLEAN with a short reason in *why.
+int check_dinode_header(std::span<const std::byte> raw, uint64_t ino, const bc::Uuid* uuid, std::string* why);
 
 /// Checks and decodes the inode ino from its inodesize bytes.  Returns 0;
 /// ENOENT for a free inode (di_mode 0: a valid core that holds no file, as

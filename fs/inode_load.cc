@@ -23,17 +23,17 @@ size_t Mount::inodes_cached() { return icache_->size(); }
 
 int Mount::read_inode_cluster(uint32_t agno, uint32_t agbno, bc::BufHandle* out, uint32_t* first) {
   *first = agbno & ~(cluster_blocks_ - 1);
-  const uint64_t daddr = (uint64_t{agno} * sb_.agblocks + *first) << (sb_.blocklog - 9);
-  const bc::DiskRange map{daddr, cluster_blocks_ << (sb_.blocklog - 9)};
-  return cache_->get({&map, 1}, nullptr, bc::kAnyOwner, bc::kGetShared, out);
+  const bc::DiskRange map{agbno_to_daddr(sb_, agno, *first),
+                          static_cast<uint32_t>(fsblocks_to_sectors(sb_, cluster_blocks_))};
+  return cache_->get({&map, 1}, &ops_->inode_cluster(), bc::kAnyOwner, bc::kGetShared, out);
 }
 
 int Mount::inode_buf_map(uint64_t ino, bc::DiskRange* map, size_t* offset) const {
   InodeLocation loc;
   if (!locate_inode(sb_, ino, &loc)) return EINVAL;
   const uint32_t first = loc.agbno & ~(cluster_blocks_ - 1);
-  map->daddr = (uint64_t{loc.agno} * sb_.agblocks + first) << (sb_.blocklog - 9);
-  map->len = cluster_blocks_ << (sb_.blocklog - 9);
+  map->daddr = agbno_to_daddr(sb_, loc.agno, first);
+  map->len = static_cast<uint32_t>(fsblocks_to_sectors(sb_, cluster_blocks_));
   *offset = (size_t{loc.agbno - first} << sb_.blocklog) + loc.offset;
   return 0;
 }
@@ -82,7 +82,7 @@ int Mount::load_fork(CachedInode* ip, bool attr_fork, uint64_t daddr) {
     }
     const bc::DiskRange map{fsblock_to_daddr(sb_, fsblock), sb_.blocksize >> 9};
     leaf_daddr = map.daddr;
-    return cache_->get({&map, 1}, bmbt_ops_.get(), n.ino, bc::kGetShared, h);
+    return cache_->get({&map, 1}, &bmbt_ops(), n.ino, bc::kGetShared, h);
   };
   auto emit = [&](const xd_bmbt_rec& r) {
     const Extent e = decode_bmbt_rec(r);

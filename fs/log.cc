@@ -6,7 +6,7 @@
 #include <cstring>
 #include <vector>
 
-#include "fs/bmap.h"
+#include "fs/format/geometry.h"
 #include "fs/corrupt.h"
 #include "fs/format/endian.h"
 
@@ -14,7 +14,6 @@ namespace xfsfuse::fs {
 
 namespace {
 
-constexpr uint32_t kLogMagic = 0xfeedbabe;
 constexpr uint8_t kUnmountTrans = 0x20;      // op header flag of an unmount record
 constexpr size_t kOpFlagsOff = 9;            // oh_tid 4, oh_len 4, oh_clientid 1, oh_flags 1
 constexpr uint32_t kHeaderCycleSize = 32768; // data bytes covered by one header sector
@@ -30,8 +29,8 @@ uint32_t word(const std::byte* p, size_t off) {
 
 int check_log(bc::BlockDevice& dev, const Superblock& sb, LogState* out, std::string* why) {
   *out = LogState{};
-  const uint64_t start = fsblock_to_daddr(sb, sb.logstart) << 9;
-  const uint64_t bytes = uint64_t{sb.logblocks} << sb.blocklog;
+  const uint64_t start = daddr_to_bytes(fsblock_to_daddr(sb, sb.logstart));
+  const uint64_t bytes = fsblocks_to_bytes(sb, sb.logblocks);
   if (start + bytes > dev.size_bytes()) return corrupt(why, "the log runs past the end of the device");
   // Record header fields (xlog_rec_header): h_magicno 0, h_cycle 4, h_version 8,
   // h_len 12, h_lsn 16, h_num_logops 40, h_size 328 (v2 logs).
@@ -44,7 +43,7 @@ int check_log(bc::BlockDevice& dev, const Superblock& sb, LogState* out, std::st
     if (int err = dev.preadv(&iov, 1, start + off)) return err;
     for (size_t s = 0; s < len; s += 512) {
       const std::byte* h = chunk.data() + s;
-      if (word(h, 0) != kLogMagic) continue;
+      if (word(h, 0) != kLogRecordMagic) continue;
       const uint64_t lsn = uint64_t{word(h, 16)} << 32 | word(h, 20);
       if (out->records++ == 0 || lsn > out->head_lsn) {
         out->head_lsn = lsn;

@@ -8,8 +8,7 @@
 // with their cycle number instead, so a header can be recognised by its
 // first word.  With h_size above 32 KiB a record has extra header sectors,
 // one per 32 KiB.  Format: XFS Algorithms & Data Structures, "Journaling Log";
-// xfs-format-notes.md ("The log is clean when ...").  `xfs_logprint -t` is
-// the oracle.
+// docs/format.md "The log".  `xfs_logprint -t` is the oracle.
 // Thread safety: pure function over the device.
 #pragma once
 

@@ -11,7 +11,6 @@
 
 #include "btree/bmbt.h"
 #include "fs/corrupt.h"
-#include "fs/format/btree.h"
 #include "fs/log.h"
 
 namespace xfsfuse::fs {
@@ -19,20 +18,6 @@ namespace xfsfuse::fs {
 namespace {
 
 constexpr size_t kSbReadBytes = 4096;  // covers any sector size up to 4 KiB
-
-const bc::HeaderLayout kBmbtLayout{
-    .name = "bmbt block",
-    .magic_off = 0,
-    .magic_size = 4,
-    .magics = {btree::kBmbtMagic},
-    .crc_off = offsetof(xd_btree_lblock, bb_crc),
-    .crc_len = 0,
-    .blkno_off = offsetof(xd_btree_lblock, bb_blkno),
-    .uuid_off = offsetof(xd_btree_lblock, bb_uuid),
-    .owner_off = offsetof(xd_btree_lblock, bb_owner),
-    .owner_size = 8,
-    .lsn_off = offsetof(xd_btree_lblock, bb_lsn),
-};
 
 // Fsblocks per inode cluster: 16 KiB for 512-byte inodes (the kernel reads
 // 8 KiB per 256 bytes of inode size), no more than an inode chunk, and no
@@ -121,12 +106,12 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
     return e;
   }
   m->cache_->set_uuid(sb.meta_uuid);
-  m->ag_ = std::make_unique<AgHeaders>(m->sb_);
+  m->ops_ = std::make_unique<BufOpsSet>(m->sb_);
+  m->ag_ = std::make_unique<AgHeaders>(*m->ops_);
   m->perag_ = std::make_unique<PerAgTable>(m->sb_, m->cache_.get(), m->ag_.get());
   m->icache_ = std::make_unique<InodeCache>(opts.inode_cache);
   m->fdblocks_.store(static_cast<int64_t>(sb.fdblocks), std::memory_order_relaxed);
   m->cluster_blocks_ = inode_cluster_blocks(sb);
-  m->bmbt_ops_ = std::make_unique<bc::HeaderBufOps>(kBmbtLayout);
 
   if (!opts.check_root) {
     *out = std::move(m);

@@ -28,6 +28,7 @@
 #include "buffer_cache/buffer_cache.h"
 #include "fs/ag.h"
 #include "fs/bmap.h"
+#include "fs/buf_ops.h"
 #include "fs/icache.h"
 #include "fs/incore_inode.h"
 #include "fs/inode.h"
@@ -145,16 +146,17 @@ class Mount {
   /// Fsblocks per inode cluster buffer (a power of two, aligned in the AG):
   /// iget() and read_inode_cluster() read clusters of this shape.
   uint32_t cluster_blocks() const { return cluster_blocks_; }
-  /// Reads, unverified, the inode cluster buffer holding fsblock agbno of AG
-  /// agno (the same buffer iget() reads); *first = the cluster's first agbno.
-  /// Each inode in it is for decode_inode() to judge.  Returns 0 or as
-  /// BufferCache::get (EUCLEAN past the device, EIO, ENOMEM).
+  /// Reads the inode cluster buffer holding fsblock agbno of AG agno (the
+  /// same buffer iget() reads) with buf_ops().inode_cluster(), which judges
+  /// no single inode; *first = the cluster's first agbno.  Each inode in it
+  /// is for decode_inode() to judge.  Returns 0 or as BufferCache::get
+  /// (EUCLEAN past the device, EIO, ENOMEM).
   int read_inode_cluster(uint32_t agno, uint32_t agbno, bc::BufHandle* out, uint32_t* first);
   /// The cluster buffer maps and the byte offset in it of inode ino.
   /// Returns 0 or EINVAL (not an inode number of this filesystem).
   int inode_buf_map(uint64_t ino, bc::DiskRange* map, size_t* offset) const;
-  /// The verifier of bmbt blocks: magic "BMA3", CRC, blkno, uuid, owner.
-  const bc::BufOps& bmbt_ops() const { return *bmbt_ops_; }
+  /// This filesystem's verifiers that need its superblock (fs/buf_ops.h).
+  const BufOpsSet& buf_ops() const { return *ops_; }
 
   /// Drops every unreferenced in-core inode and evicts every unreferenced
   /// clean buffer (the control channel's drop-caches).  *inodes / *buffers
@@ -193,9 +195,9 @@ class Mount {
   std::unique_ptr<vmap::PagePool> pool_;
   std::unique_ptr<vmap::Vmap> vm_;
   std::unique_ptr<bc::BufferCache> cache_;
+  std::unique_ptr<const BufOpsSet> ops_;
   std::unique_ptr<AgHeaders> ag_;
   std::unique_ptr<PerAgTable> perag_;
-  std::unique_ptr<const bc::BufOps> bmbt_ops_;
   uint32_t cluster_blocks_ = 1;  // fsblocks read per inode cluster (a power of two)
   bool log_dirty_ = false;  // mounted with norecovery over a dirty log
   std::unique_ptr<InodeCache> icache_;

@@ -13,7 +13,6 @@ namespace xfsfuse::fs {
 namespace {
 
 constexpr uint64_t kMaxInumber = (uint64_t{1} << 56) - 1;  // XFS_MAXINUMBER
-constexpr uint64_t kInodesPerChunk = 64;
 // Blocks per AG held back from allocation so the AGFL can always be refilled
 // (the kernel's alloc set-aside: 4 for the AGFL reserve + 4).
 constexpr uint64_t kSetAsidePerAg = 8;
@@ -49,10 +48,10 @@ int Mount::statfs(StatFs* out) {
   const uint64_t unavailable = uint64_t{sb.agcount} * kSetAsidePerAg + allocbt_blocks;
   out->bfree = out->bavail = fdblocks > unavailable ? fdblocks - unavailable : 0;
 
-  uint64_t files = std::min(icount + (out->bfree << sb.inopblog), kMaxInumber);
+  uint64_t files = std::min(icount + fsblocks_to_inodes(sb, out->bfree), kMaxInumber);
   if (sb.imax_pct) {
     const uint64_t chunk_blocks = std::max<uint64_t>(1, kInodesPerChunk >> sb.inopblog);
-    const uint64_t maxicount = (sb.dblocks * sb.imax_pct / 100 / chunk_blocks * chunk_blocks) << sb.inopblog;
+    const uint64_t maxicount = fsblocks_to_inodes(sb, sb.dblocks * sb.imax_pct / 100 / chunk_blocks * chunk_blocks);
     files = std::min(files, maxicount);
   }
   out->files = std::max(files, icount);

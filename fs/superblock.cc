@@ -95,8 +95,7 @@ int decode_superblock(std::span<const std::byte> sector, Superblock* out, std::s
   s.dirblksize = s.blocksize << s.dirblklog;
   if (s.rootino == 0) return corrupt(why, "no root inode");
   if (s.logstart == 0) return corrupt(why, "external logs are not supported (sb_logstart is 0)");
-  const uint64_t log_agno = s.logstart >> s.agblklog, log_agbno = s.logstart & ((uint64_t{1} << s.agblklog) - 1);
-  if (log_agno >= s.agcount || log_agbno + s.logblocks > s.agblocks)
+  if (!extent_in_ag(s, fsblock_to_agno(s, s.logstart), fsblock_to_agbno(s, s.logstart), s.logblocks))
     return corrupt(why, "internal log at fsblock " + std::to_string(s.logstart) + " lies outside its AG");
   *out = std::move(s);
   return 0;
@@ -116,19 +115,6 @@ MountAccess judge_features(const Superblock& sb, std::string* why) {
     return MountAccess::kReadOnly;
   }
   return MountAccess::kReadWrite;
-}
-
-const bc::BufOps& superblock_ops() {
-  static const bc::HeaderBufOps ops(bc::HeaderLayout{
-      .name = "superblock",
-      .magic_off = 0,
-      .magic_size = 4,
-      .magics = {kSbMagic},
-      .crc_off = static_cast<int>(kSbCrcOff),
-      .crc_len = 0,  // the buffer is the sector: the CRC covers all of it
-      .lsn_off = static_cast<int>(offsetof(xd_dsb, sb_lsn)),
-  });
-  return ops;
 }
 
 }  // namespace xfsfuse::fs

@@ -4,7 +4,7 @@
 // host-endian Superblock and checks that its geometry is self-consistent;
 // judge_features() says whether a mount may go ahead, read-only or not at
 // all.  Feature bits and rules: the XFS Algorithms & Data Structures
-// document and shared/xfs-format-notes.md ("Feature bits a mount must judge").
+// document and docs/format.md "Feature bits a mount must judge".
 // Thread safety: pure functions.
 #pragma once
 
@@ -13,10 +13,10 @@
 #include <string>
 
 #include "buffer_cache/buf_ops.h"
+#include "fs/format/geometry.h"
+#include "fs/format/magic.h"
 
 namespace xfsfuse::fs {
-
-inline constexpr uint32_t kSbMagic = 0x58465342;  // "XFSB"
 
 // sb_features_incompat
 inline constexpr uint32_t kIncompatFtype = 1u << 0;
@@ -34,21 +34,12 @@ inline constexpr uint32_t kRoCompatReflink = 1u << 2;
 inline constexpr uint32_t kRoCompatInobtcnt = 1u << 3;
 inline constexpr uint32_t kRoCompatKnown = kRoCompatFinobt | kRoCompatRmapbt | kRoCompatReflink | kRoCompatInobtcnt;
 
-/// The superblock, host-endian.  Units: bytes unless named (blocks are fsblocks).
-struct Superblock {
-  uint32_t blocksize = 0;
-  uint8_t blocklog = 0;
-  uint16_t sectsize = 0;
-  uint8_t sectlog = 0;
-  uint16_t inodesize = 0;
-  uint8_t inodelog = 0;
-  uint16_t inopblock = 0;
-  uint8_t inopblog = 0;
-  uint64_t dblocks = 0;    ///< fsblocks in the data section
+/// The superblock, host-endian.  Units: bytes unless named (blocks are
+/// fsblocks).  The geometry fields (block, sector, inode sizes, AG size and
+/// count, dblocks) are the Geometry base, which the addressing maths of
+/// fs/format/geometry.h takes.
+struct Superblock : Geometry {
   uint64_t rblocks = 0;    ///< fsblocks of the realtime device (0: none)
-  uint32_t agblocks = 0;   ///< fsblocks per AG (the last AG may be shorter)
-  uint8_t agblklog = 0;    ///< bits of agbno in an fsblock number
-  uint32_t agcount = 0;
   uint64_t rootino = 0;
   /// Metadata inodes outside the directory tree: realtime bitmap and summary,
   /// user / group / project quota (0 or all ones: none).
@@ -85,9 +76,5 @@ enum class MountAccess {
 /// log_incompat is not judged here: it means the log must be replayed, which
 /// the mount treats like a dirty log.
 MountAccess judge_features(const Superblock& sb, std::string* why);
-
-/// The verifier for superblock buffers (primary and secondary copies): magic
-/// and CRC over the sector.
-const bc::BufOps& superblock_ops();
 
 }  // namespace xfsfuse::fs

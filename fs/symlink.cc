@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include "fs/buf_ops.h"
 #include "fs/format/endian.h"
 #include "fs/format/inode.h"
 
@@ -28,25 +29,8 @@ namespace xfsfuse::fs {
 
 namespace {
 
-constexpr uint32_t kSymlinkMagic = 0x58534c4d;  // "XSLM"
 constexpr size_t kHdrSize = sizeof(xd_dsymlink_hdr);
 constexpr uint64_t kTargetMax = 1024;
-
-const bc::HeaderBufOps& symlink_ops() {
-  static const bc::HeaderBufOps ops([] {
-    bc::HeaderLayout l;
-    l.name = "symlink";
-    l.magic_off = offsetof(xd_dsymlink_hdr, sl_magic);
-    l.magics = {kSymlinkMagic};
-    l.crc_off = offsetof(xd_dsymlink_hdr, sl_crc);
-    l.blkno_off = offsetof(xd_dsymlink_hdr, sl_blkno);
-    l.uuid_off = offsetof(xd_dsymlink_hdr, sl_uuid);
-    l.owner_off = offsetof(xd_dsymlink_hdr, sl_owner);
-    l.lsn_off = offsetof(xd_dsymlink_hdr, sl_lsn);
-    return l;
-  }());
-  return ops;
-}
 
 // Reads the remote target of ip (di_size bytes) into *target.
 int read_remote(Mount& m, const CachedInode& ip, std::string* target) {

@@ -33,7 +33,7 @@ size_t offset_of(AgfField f) {
 int read_agfl(AgfTx& agf, bc::BufHandle** h, std::byte** slots) {
   Mount& m = agf.trans().mount();
   const bc::DiskRange map{ag_header_daddr(m.sb(), agf.agno(), 3), static_cast<uint32_t>(m.sb().sectsize >> 9)};
-  if (int e = agf.trans().read_buf({&map, 1}, &m.ag_headers().agfl_ops(), bc::kAnyOwner, h)) return e;
+  if (int e = agf.trans().read_buf({&map, 1}, &m.buf_ops().agfl(), bc::kAnyOwner, h)) return e;
   *slots = (*h)->data() + kAgflHeaderSize;
   return 0;
 }
@@ -62,7 +62,7 @@ int AgfTx::get(Transaction& tp, uint32_t agno, AgfTx* out) {
   if (int e = m.perag().get(agno, /*agf=*/true, &pag)) return e;
   const bc::DiskRange map{ag_header_daddr(m.sb(), agno, 1), static_cast<uint32_t>(m.sb().sectsize >> 9)};
   bc::BufHandle* h;
-  if (int e = tp.read_buf({&map, 1}, &m.ag_headers().agf_ops(), bc::kAnyOwner, &h)) return e;
+  if (int e = tp.read_buf({&map, 1}, &m.buf_ops().agf(), bc::kAnyOwner, &h)) return e;
   out->tp_ = &tp;
   out->h_ = h;
   out->agno_ = agno;

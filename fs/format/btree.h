@@ -37,7 +37,7 @@ struct xd_btree_lblock {
 
 /* The bmbt root in the inode fork: level and numrecs, then keys (startoff,
  * be64) and pointers (fsblock, be64); the pointers start after room for
- * maxrecs keys (xfs-format-notes.md). */
+ * maxrecs keys (docs/format.md "File extents (bmbt)"). */
 struct xd_bmdr_block {
   xd_be16 bb_level;
   xd_be16 bb_numrecs;

@@ -6,7 +6,7 @@
  * 1 << sb_dirblklog fsblocks (64 KiB here).  Short-form directories live in
  * the inode fork: an xd_dir2_sf_hdr (parent 4 bytes, or 8 when i8count is
  * non-zero), then entries of namelen, offset[2], name, ftype, inumber
- * (xfs-format-notes.md: ftype precedes the inumber).
+ * (docs/format.md "Short-form directories": ftype precedes the inumber).
  */
 #ifndef XFSFUSE_FS_FORMAT_DIR_H
 #define XFSFUSE_FS_FORMAT_DIR_H
@@ -94,7 +94,7 @@ struct xd_dir3_free_hdr {
   xd_be32 firstdb;
   xd_be32 nvalid;
   xd_be32 nused;
-  xd_be32 pad; /* bests[] follow directly (xfs-format-notes.md) */
+  xd_be32 pad; /* bests[] follow directly (docs/format.md "bestfree, leaves and bests") */
 } XD_PACKED;
 
 struct xd_dir2_sf_hdr {

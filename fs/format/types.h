@@ -7,7 +7,8 @@
  * little-endian); the structs hold them raw, as these typedefs, and C++ code
  * reads them with be16()/be32()/be64() from fs/format/endian.h.
  * Source of the layouts: the XFS Algorithms & Data Structures document, with
- * the corrections in shared/xfs-format-notes.md.
+ * the corrections in docs/format.md ("Where the public document is wrong or
+ * silent").
  */
 #ifndef XFSFUSE_FS_FORMAT_TYPES_H
 #define XFSFUSE_FS_FORMAT_TYPES_H

@@ -44,7 +44,7 @@ void fill_stat(const fs::Superblock& sb, const fs::CachedInode& ip, struct stat*
   st->st_uid = c.uid;
   st->st_gid = c.gid;
   st->st_size = static_cast<off_t>(c.size);
-  st->st_blocks = static_cast<blkcnt_t>(c.nblocks << (sb.blocklog - 9));
+  st->st_blocks = static_cast<blkcnt_t>(fs::fsblocks_to_sectors(sb, c.nblocks));
   st->st_blksize = std::max<blksize_t>(page_size, sb.blocksize);
   st->st_atim = to_timespec(c.atime);
   st->st_mtim = to_timespec(c.mtime);

@@ -161,7 +161,7 @@ int Transaction::flush_inode(JoinedInode& ji) {
   size_t offset = 0;
   if (int e = m_.inode_buf_map(ji.ip->core.ino, &map, &offset)) return e;
   bc::BufHandle* h;
-  if (int e = read_buf({&map, 1}, nullptr, bc::kAnyOwner, &h)) return e;
+  if (int e = read_buf({&map, 1}, &m_.buf_ops().inode_cluster(), bc::kAnyOwner, &h)) return e;
   const size_t isize = m_.sb().inodesize;
   if (offset + isize > h->size()) return EINVAL;
   std::string why;

@@ -24,7 +24,7 @@ namespace {
 
 constexpr size_t kBlock = 4096;
 constexpr uint64_t kOwner = 42;
-constexpr uint16_t kLeafMagic = 0x3bee;
+constexpr uint16_t kLeafMagic = fs::kAttr3LeafMagic;
 constexpr uint32_t kHole = 100;  // dablks from here on are holes
 
 uint64_t daddr_of(uint32_t dablk) { return uint64_t{dablk} * (kBlock / 512); }
@@ -59,7 +59,7 @@ std::vector<std::byte> encode(uint32_t dablk, const Block& b) {
   h.info.hdr.magic = to_be16(b.magic);
   h.info.blkno = to_be64(daddr_of(dablk));
   h.info.owner = to_be64(kOwner);
-  if (b.magic == kDaNodeMagic) {
+  if (b.magic == fs::kDa3NodeMagic) {
     h.count = to_be16(static_cast<uint16_t>(b.entries.size()));
     h.level = to_be16(b.level);
     for (size_t i = 0; i < b.entries.size(); i++) {
@@ -80,7 +80,7 @@ std::vector<std::byte> encode(uint32_t dablk, const Block& b) {
 
 Block node(uint16_t level, std::vector<std::pair<uint32_t, uint32_t>> entries) {
   Block b;
-  b.magic = kDaNodeMagic;
+  b.magic = fs::kDa3NodeMagic;
   b.level = level;
   b.entries = std::move(entries);
   return b;
@@ -209,7 +209,7 @@ TEST_CASE("da_btree: cross-block corruption is reported once at the right daddr"
   corrupt(t, 300, daddr_of(2), "a hole");
   t = good_tree();
   t[0] = node(1, {{50, 3}, {400, 6}});
-  t[6].magic = 0x3dff;  // another tree's leaf magic (DaBufOps accepts it only if named)
+  t[6].magic = fs::kDir3LeafnMagic;  // another tree's leaf magic (DaBufOps accepts it only if named)
   Fixture f(t);
   CHECK(lookup(f, 300) == -EUCLEAN);  // the verifier refuses the magic: logged by the cache
   CHECK(f.reported.empty());

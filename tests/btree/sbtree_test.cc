@@ -9,6 +9,7 @@
 #include "buffer_cache/crc32c.h"
 #include "fs/format/btree.h"
 #include "fs/format/endian.h"
+#include "fs/format/magic.h"
 #include "tests/buffer_cache/bc_test_util.h"
 
 using namespace xfsfuse;
@@ -30,7 +31,7 @@ struct Block {
   uint16_t level = 0;
   uint32_t left = kNull, right = kNull;
   std::vector<std::pair<uint32_t, uint32_t>> recs;  // leaves: (start, len); nodes: (key start, child agbno)
-  uint32_t magic = 0x41423342;                      // "AB3B"
+  uint32_t magic = fs::kBnobtMagic;
   uint32_t owner = kAgno;
   int numrecs = -1;                                 // >= 0: written instead of recs.size()
 };

@@ -63,7 +63,7 @@ AgView read_ag(Mount& m, uint32_t agno) {
   }
   const bc::DiskRange map{ag_header_daddr(sb, agno, 3), static_cast<uint32_t>(sb.sectsize >> 9)};
   bc::BufHandle h;
-  REQUIRE(m.cache().get({&map, 1}, &m.ag_headers().agfl_ops(), bc::kAnyOwner, bc::kGetShared, &h) == 0);
+  REQUIRE(m.cache().get({&map, 1}, &m.buf_ops().agfl(), bc::kAnyOwner, bc::kGetShared, &h) == 0);
   const uint32_t size = agfl_size(sb);
   for (uint32_t i = 0, slot = v.agf.flfirst; i < v.agf.flcount; i++, slot = (slot + 1) % size)
     v.agfl.push_back(static_cast<uint32_t>(bc::load_be(h.data() + kAgflHeaderSize + 4 * slot, 4)));

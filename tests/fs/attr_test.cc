@@ -92,13 +92,6 @@ Outcome list_fresh(const std::string& img, uint64_t ino) {
   return o;
 }
 
-xd_bmbt_rec encode_extent(const Extent& e) {
-  xd_bmbt_rec r;
-  r.l0 = to_be64(uint64_t{e.unwritten} << 63 | e.startoff << 9 | e.startblock >> 43);
-  r.l1 = to_be64(e.startblock << 21 | e.blockcount);
-  return r;
-}
-
 #define SKIP_WITHOUT_KERNEL_IMAGE(img)              \
   if (!(img).skip.empty()) {                        \
     WARN("SKIP: no kernel image: " + (img).skip);   \
@@ -155,7 +148,7 @@ TEST_CASE("attr: the kernel image holds every attr format", "[fs][attr]") {
   {
     // Raw magics of attr fork block 0, read unverified, so on a mount of their own.
     auto raw = open_image(img.path);
-    const uint16_t magics[] = {0x3bee, 0x3ebe, 0x3bee};
+    const uint16_t magics[] = {kAttr3LeafMagic, kDa3NodeMagic, kAttr3LeafMagic};
     for (int i = 0; i < 3; i++) {
       InodeRef ip = iget_ok(*raw, inos[i + 1]);
       bc::BufHandle h;
@@ -248,7 +241,7 @@ TEST_CASE("attr: a remote value split over two extents reads back, and a hole un
   auto set_extents = [&](std::vector<Extent> ext) {
     c.edit(inode_off, isize, kInodeCrcOff, [&](std::vector<std::byte>& b) {
       for (size_t i = 0; i < ext.size(); i++) {
-        const xd_bmbt_rec r = encode_extent(ext[i]);
+        const xd_bmbt_rec r = encode_bmbt_rec(ext[i]);
         std::memcpy(b.data() + fork + i * sizeof r, &r, sizeof r);
       }
       put_be(b, offsetof(xd_dinode, di_anextents), ext.size(), 2);

@@ -150,9 +150,9 @@ TEST_CASE("dir corruption: a LEAFN address that names no entry", "[fs][dir]") {
   }
   ImageCopy copy(demo);
   DirBlock root(copy.path, "/node", kLeafDablk);
-  REQUIRE(root.be(8, 2) == btree::kDaNodeMagic);
+  REQUIRE(root.be(8, 2) == kDa3NodeMagic);
   DirBlock leaf(copy.path, "/node", root.be(64 + 4, 4));  // the leftmost leaf
-  REQUIRE(leaf.be(8, 2) == 0x3dff);
+  REQUIRE(leaf.be(8, 2) == kDir3LeafnMagic);
   size_t i = 0;
   while (leaf.be(64 + i * 8 + 4, 4) == 0) i++;  // the first live entry
   const uint32_t hash = leaf.be(64 + i * 8, 4);
@@ -206,7 +206,7 @@ TEST_CASE("dir: walks stay inside blocks another verifier vouched for", "[fs][di
   auto walk = [&] {
     bool stopped = false;
     size_t n = 0;
-    const size_t end = dir::entries_end(blk, dir::kDataMagic);
+    const size_t end = dir::entries_end(blk, kDir3DataMagic);
     return end != 0 && dir::walk_entries(
                            blk, end, 0, [&](const dir::DataEntry&) { return ++n < 100000; }, &stopped);
   };
@@ -223,7 +223,7 @@ TEST_CASE("dir: walks stay inside blocks another verifier vouched for", "[fs][di
   }
   blk[2] = std::byte{'B'};  // "XDB3" whose tail claims 2^32 - 1 leaf entries
   std::fill(blk.end() - 8, blk.end() - 4, std::byte{0xff});
-  CHECK(dir::entries_end(blk, dir::kBlockMagic) == 0);
+  CHECK(dir::entries_end(blk, kDir3BlockMagic) == 0);
 }
 
 }  // namespace xfsfuse::fs::test

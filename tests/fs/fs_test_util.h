@@ -33,17 +33,17 @@ inline bool have_xfsprogs() {
   return system("command -v mkfs.xfs >/dev/null 2>&1 && command -v xfs_db >/dev/null 2>&1") == 0;
 }
 
-/// A fresh 320 MiB sparse image (mkfs.xfs 6.x wants >= 300 MB) made by
-/// mkfs.xfs with 64 KiB directory blocks and the given extra arguments (for
-/// example "-p PROTOFILE").  Removed on destruction.
+/// A fresh sparse image of `bytes` (320 MiB by default: mkfs.xfs 6.x wants
+/// >= 300 MB) made by mkfs.xfs with 64 KiB directory blocks and the given
+/// extra arguments (for example "-p PROTOFILE").  Removed on destruction.
 struct MkfsImage {
   std::string path;
-  explicit MkfsImage(const std::string& extra = "") {
+  explicit MkfsImage(const std::string& extra = "", long long bytes = 320ll << 20) {
     char name[] = "/tmp/xfsfuse-fs-XXXXXX";
     int fd = mkstemp(name);
     close(fd);
     path = name;
-    REQUIRE(truncate(path.c_str(), 320ll << 20) == 0);
+    REQUIRE(truncate(path.c_str(), bytes) == 0);
     std::string cmd = "mkfs.xfs -q -f -n size=65536 " + extra + " " + path;
     REQUIRE(system(cmd.c_str()) == 0);
   }

@@ -14,6 +14,7 @@
 
 #include "buffer_cache/buffer_cache.h"
 #include "buffer_cache/crc32c.h"
+#include "fs/buf_ops.h"
 #include "fs/format/endian.h"
 #include "fs/format/sb.h"
 #include "tests/fs/fs_test_util.h"

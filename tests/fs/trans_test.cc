@@ -99,12 +99,12 @@ TEST_CASE("trans: cancel puts joined buffers and inodes back and writes nothing"
     tp->log_inode(ip.get(), kDirtyCore | kDirtyData);
     const bc::DiskRange agf{ag_header_daddr(m->sb(), 0, 1), static_cast<uint32_t>(m->sb().sectsize >> 9)};
     bc::BufHandle* h;
-    REQUIRE(tp->read_buf({&agf, 1}, &m->ag_headers().agf_ops(), bc::kAnyOwner, &h) == 0);
+    REQUIRE(tp->read_buf({&agf, 1}, &m->buf_ops().agf(), bc::kAnyOwner, &h) == 0);
     const std::vector<std::byte> agf_before(h->data(), h->data() + h->size());
     std::memset(h->data() + 8, 0xff, 8);
     tp->log_buf(h, 8, 8);
     bc::BufHandle* again;
-    REQUIRE(tp->read_buf({&agf, 1}, &m->ag_headers().agf_ops(), bc::kAnyOwner, &again) == 0);
+    REQUIRE(tp->read_buf({&agf, 1}, &m->buf_ops().agf(), bc::kAnyOwner, &again) == 0);
     CHECK(again == h);  // joined once
     tp->cancel();
     CHECK(ip->core.size == core.size);
@@ -112,7 +112,7 @@ TEST_CASE("trans: cancel puts joined buffers and inodes back and writes nothing"
     CHECK(ip->df.extents.size() == core.nextents);
     CHECK(ip->dirty == 0);
     bc::BufHandle r;
-    REQUIRE(m->cache().get({&agf, 1}, &m->ag_headers().agf_ops(), bc::kAnyOwner, bc::kGetShared, &r) == 0);
+    REQUIRE(m->cache().get({&agf, 1}, &m->buf_ops().agf(), bc::kAnyOwner, bc::kGetShared, &r) == 0);
     CHECK(std::equal(agf_before.begin(), agf_before.end(), r.data()));
     CHECK(!r.dirty());
     r.release();

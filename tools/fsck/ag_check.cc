@@ -8,9 +8,11 @@
 // Format: XFS Algorithms & Data Structures, "AG Free Space Management",
 // "AG Free List", "AG Inode Management".
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
+#include "fs/format/btree.h"
 #include "tools/fsck/ag_check_internal.h"
 
 namespace xfsfuse::fsck {
@@ -30,7 +32,7 @@ btree::SbtreeStats walk_tree(const AgScan& s, btree::SbtreeKind kind, uint32_t r
                              const btree::SbtreeRecordFn& record) {
   const char* name = btree::sbtree_name(kind);
   const bc::BufOps& ops = btree::sbtree_ops(kind);
-  const uint32_t sectors = s.cx.sb.blocksize >> 9;
+  const uint32_t sectors = static_cast<uint32_t>(fs::fsblocks_to_sectors(s.cx.sb, 1));
   btree::SbtreeWalk w;
   w.kind = kind;
   w.blocksize = s.cx.sb.blocksize;
@@ -61,7 +63,7 @@ btree::SbtreeStats walk_tree(const AgScan& s, btree::SbtreeKind kind, uint32_t r
       return err;
     }
     if (!ops.owner_ok({h->data(), h->size()}, s.agno))
-      s.report(name, daddr, "owner " + std::to_string(bc::load_be(h->data() + 48, 4)) + " is not AG " + std::to_string(s.agno));
+      s.report(name, daddr, "owner " + std::to_string(bc::load_be(h->data() + offsetof(xd_btree_sblock, bb_owner), 4)) + " is not AG " + std::to_string(s.agno));
     return 0;
   };
   return btree::sbtree_walk(w);
@@ -75,7 +77,7 @@ bool read_header(const AgScan& s, uint32_t n, const char* structure, const bc::B
                  bc::BufHandle* h) {
   const uint64_t daddr = fs::ag_header_daddr(s.cx.sb, s.agno, n);
   std::string why;
-  const int err = read_checked(s.cx, daddr, s.cx.sb.sectsize >> 9, ops, h, &why);
+  const int err = read_checked(s.cx, daddr, static_cast<uint32_t>(fs::ag_header_sector(s.cx.sb, 1)), ops, h, &why);
   if (err == 0) return true;
   s.report(structure, daddr, why);
   return err == EUCLEAN && bc::load_be(h->data(), 4) == magic;
@@ -83,10 +85,10 @@ bool read_header(const AgScan& s, uint32_t n, const char* structure, const bc::B
 
 // The AGFL's active slots flfirst..fllast (wrapping): count against
 // agf_flcount, each block inside the AG and claimed.  Returns the blocks claimed.
-uint64_t check_agfl(const AgScan& s, const fs::AgHeaders& hdrs, const fs::AgfInfo& agf) {
+uint64_t check_agfl(const AgScan& s, const fs::BufOpsSet& ops, const fs::AgfInfo& agf) {
   const uint64_t daddr = fs::ag_header_daddr(s.cx.sb, s.agno, 3);
   bc::BufHandle h;
-  if (!read_header(s, 3, "agfl", hdrs.agfl_ops(), fs::kAgflMagic, &h)) return 0;
+  if (!read_header(s, 3, "agfl", ops.agfl(), fs::kAgflMagic, &h)) return 0;
   const uint32_t slots = static_cast<uint32_t>((h.size() - fs::kAgflHeaderSize) / 4);
   if (agf.flfirst >= slots || agf.fllast >= slots) {
     s.report("agf", fs::ag_header_daddr(s.cx.sb, s.agno, 1),
@@ -117,7 +119,7 @@ uint64_t check_agfl(const AgScan& s, const fs::AgHeaders& hdrs, const fs::AgfInf
 
 // Agino fields of the AGI that must be NULLAGINO or inside the AG.
 void check_agi_fields(const AgScan& s, const fs::AgiInfo& agi, uint64_t daddr) {
-  const uint64_t ninodes = uint64_t{s.length} << s.cx.sb.inopblog;
+  const uint64_t ninodes = fs::fsblocks_to_inodes(s.cx.sb, s.length);
   auto agino = [&](const std::string& name, uint32_t v) {
     if (v != fs::kNullAgblock && v >= ninodes)
       s.report("agi", daddr, name + " " + std::to_string(v) + " is not an inode of the AG");
@@ -132,29 +134,28 @@ void check_agi_fields(const AgScan& s, const fs::AgiInfo& agi, uint64_t daddr) {
   }
 }
 
-void check_ag(Context& cx, const fs::AgHeaders& hdrs, uint32_t agno, AgTotals* t) {
+void check_ag(Context& cx, const fs::BufOpsSet& ops, uint32_t agno, AgTotals* t) {
   const fs::Superblock& sb = cx.sb;
   const AgScan s{cx, agno, fs::ag_length(sb, agno)};
   // Sectors 0..3 (sb, AGF, AGI, AGFL) fill the first blocks of every AG.
-  const uint32_t header_blocks = static_cast<uint32_t>((4u * sb.sectsize + sb.blocksize - 1) / sb.blocksize);
-  cx.space.claim(agno, 0, header_blocks, Owner::kAgHeaders, 0);
+  cx.space.claim(agno, 0, fs::ag_header_blocks(sb), Owner::kAgHeaders, 0);
 
   bool agf_ok = false, agi_ok = false;
   fs::AgfInfo agf;
   bc::BufHandle h;
-  if (read_header(s, 1, "agf", hdrs.agf_ops(), fs::kAgfMagic, &h)) {
+  if (read_header(s, 1, "agf", ops.agf(), fs::kAgfMagic, &h)) {
     fs::decode_agf({h.data(), h.size()}, &agf);
     agf_ok = true;
   }
   h.release();
   fs::AgiInfo agi;
-  if (read_header(s, 2, "agi", hdrs.agi_ops(), fs::kAgiMagic, &h)) {
+  if (read_header(s, 2, "agi", ops.agi(), fs::kAgiMagic, &h)) {
     fs::decode_agi({h.data(), h.size()}, &agi);
     agi_ok = true;
   }
   h.release();
   if (agf_ok) {
-    t->agfl_blocks = check_agfl(s, hdrs, agf);
+    t->agfl_blocks = check_agfl(s, ops, agf);
     check_free_space(s, agf, fs::ag_header_daddr(sb, agno, 1), t);
   }
   if (agi_ok) {
@@ -167,10 +168,10 @@ void check_ag(Context& cx, const fs::AgHeaders& hdrs, uint32_t agno, AgTotals* t
 }  // namespace
 
 void check_ags(Context& cx) {
-  const fs::AgHeaders hdrs(cx.sb);
+  const fs::BufOpsSet& ops = cx.m.buf_ops();
   if (cx.ags.size() < cx.sb.agcount) cx.ags.resize(cx.sb.agcount);
   for (uint32_t agno = 0; agno < cx.sb.agcount; agno++) {
-    check_ag(cx, hdrs, agno, &cx.ags[agno]);
+    check_ag(cx, ops, agno, &cx.ags[agno]);
     if (cx.progress) cx.progress("ags", double(agno + 1) / cx.sb.agcount);
   }
 }

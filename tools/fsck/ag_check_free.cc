@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "fs/format/records.h"
 #include "tools/fsck/ag_check_internal.h"
 
 namespace xfsfuse::fsck {
@@ -20,7 +21,6 @@ namespace xfsfuse::fsck {
 namespace {
 
 using Extent = std::pair<uint32_t, uint32_t>;  // agbno, length in fsblocks
-constexpr uint32_t kCowFlag = 1u << 31;          // refcount record: CoW staging extent
 
 // Collects one free-space tree's records, reporting records that cannot be free space.
 std::vector<Extent> walk_free_tree(const AgScan& s, btree::SbtreeKind kind, uint32_t root, uint32_t levels,
@@ -28,8 +28,8 @@ std::vector<Extent> walk_free_tree(const AgScan& s, btree::SbtreeKind kind, uint
   std::vector<Extent> out;
   const char* name = btree::sbtree_name(kind);
   auto record = [&](std::span<const std::byte> rec, uint64_t daddr) {
-    const uint32_t start = static_cast<uint32_t>(bc::load_be(rec.data(), 4));
-    const uint32_t len = static_cast<uint32_t>(bc::load_be(rec.data() + 4, 4));
+    const fs::AllocRec r = fs::decode_alloc_rec(rec.data());
+    const uint32_t start = r.startblock, len = r.blockcount;
     if (len == 0) {
       s.report(name, daddr, "free extent at agbno " + std::to_string(start) + " has length 0");
     } else if (start == 0 || uint64_t{start} + len > s.length) {
@@ -68,17 +68,15 @@ void check_count(const AgScan& s, uint64_t agf_daddr, const char* field, uint64_
 void check_refcountbt(const AgScan& s, const fs::AgfInfo& agf, uint64_t agf_daddr,
                       std::vector<AgTotals::SharedExtent>* shared) {
   auto record = [&](std::span<const std::byte> rec, uint64_t daddr) {
-    const uint32_t raw = static_cast<uint32_t>(bc::load_be(rec.data(), 4));
-    const uint32_t start = raw & ~kCowFlag;
-    const uint32_t len = static_cast<uint32_t>(bc::load_be(rec.data() + 4, 4));
-    const uint32_t refcount = static_cast<uint32_t>(bc::load_be(rec.data() + 8, 4));
+    const fs::RefcountRec r = fs::decode_refcount_rec(rec.data());
+    const uint32_t start = r.startblock, len = r.blockcount, refcount = r.refcount;
     if (len == 0 || start == 0 || uint64_t{start} + len > s.length) {
       s.report("refcountbt", daddr, "extent agbno " + std::to_string(start) + " length " + std::to_string(len) +
                                         " is not inside the AG");
-    } else if ((raw & kCowFlag) ? refcount != 1 : refcount < 2) {
+    } else if (r.cow ? refcount != 1 : refcount < 2) {
       s.report("refcountbt", daddr, "extent agbno " + std::to_string(start) + " has refcount " +
-                                        std::to_string(refcount) + ((raw & kCowFlag) ? " (CoW staging: 1)" : " (shared: >= 2)"));
-    } else if (raw & kCowFlag) {
+                                        std::to_string(refcount) + (r.cow ? " (CoW staging: 1)" : " (shared: >= 2)"));
+    } else if (r.cow) {
       // Staging blocks belong to no inode yet: the refcountbt accounts for them.
       s.cx.space.claim(s.agno, start, len, Owner::kCowStaging, 0);
     } else if (shared->empty() || start >= shared->back().start + shared->back().len) {

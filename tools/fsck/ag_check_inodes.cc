@@ -11,70 +11,41 @@
 #include <tuple>
 #include <vector>
 
+#include "fs/format/records.h"
 #include "tools/fsck/ag_check_internal.h"
 
 namespace xfsfuse::fsck {
 
 namespace {
 
-constexpr uint32_t kInodesPerChunk = 64;
-constexpr uint32_t kInodesPerHoleBit = 4;
+using fs::InobtRec;
 
-struct InobtRec {
-  uint32_t startino = 0;  // agino
-  uint16_t holemask = 0;
-  uint32_t count = 0, freecount = 0;
-  uint64_t free = 0;
-  auto tie() const { return std::tie(startino, holemask, count, freecount, free); }
-  bool operator<(const InobtRec& o) const { return tie() < o.tie(); }
-  bool operator==(const InobtRec& o) const { return tie() == o.tie(); }
-};
-
-// Without the sparse inodes feature, bytes 4..7 are one be32 freecount and
-// every chunk is whole (checked with xfs_db on a sparse=0 image).
-InobtRec decode(std::span<const std::byte> rec, bool sparse_fs) {
-  InobtRec r;
-  r.startino = static_cast<uint32_t>(bc::load_be(rec.data(), 4));
-  if (sparse_fs) {
-    r.holemask = static_cast<uint16_t>(bc::load_be(rec.data() + 4, 2));
-    r.count = std::to_integer<uint8_t>(rec[6]);
-    r.freecount = std::to_integer<uint8_t>(rec[7]);
-  } else {
-    r.count = kInodesPerChunk;
-    r.freecount = static_cast<uint32_t>(bc::load_be(rec.data() + 4, 4));
-  }
-  r.free = bc::load_be(rec.data() + 8, 8);
-  return r;
-}
-
-// One bit per inode of the chunk for the inodes in sparse holes.
-uint64_t hole_bits(uint16_t holemask) {
-  uint64_t bits = 0;
-  for (unsigned i = 0; i < 16; i++)
-    if (holemask & (1u << i)) bits |= uint64_t{0xf} << (i * kInodesPerHoleBit);
-  return bits;
+// Records ordered field by field (for sorting and set differences).
+bool rec_less(const InobtRec& a, const InobtRec& b) {
+  return std::tie(a.startino, a.holemask, a.count, a.freecount, a.free) <
+         std::tie(b.startino, b.holemask, b.count, b.freecount, b.free);
 }
 
 // Checks one inobt record; returns false if it cannot be used (outside the AG).
 bool check_record(const AgScan& s, const InobtRec& r, uint64_t daddr) {
   const fs::Superblock& sb = s.cx.sb;
   const std::string at = "inode record startino " + std::to_string(r.startino);
-  const uint64_t ninodes = uint64_t{s.length} << sb.inopblog;
-  if (uint64_t{r.startino} + kInodesPerChunk > ninodes) {
+  const uint64_t ninodes = fs::fsblocks_to_inodes(sb, s.length);
+  if (uint64_t{r.startino} + fs::kInodesPerChunk > ninodes) {
     s.report("inobt", daddr, at + " runs past the end of the AG");
     return false;
   }
-  const uint32_t agbno = r.startino >> sb.inopblog;
-  const bool block_aligned = sb.inopblock <= kInodesPerChunk ? r.startino % sb.inopblock == 0
-                                                              : r.startino % kInodesPerChunk == 0;
+  const uint32_t agbno = fs::agino_to_agbno(sb, r.startino);
+  const bool block_aligned = sb.inopblock <= fs::kInodesPerChunk ? r.startino % sb.inopblock == 0
+                                                              : r.startino % fs::kInodesPerChunk == 0;
   if (!block_aligned || (sb.inoalignmt > 1 && agbno % sb.inoalignmt != 0))
     s.report("inobt", daddr, at + " is not aligned to the inode chunk alignment of " + std::to_string(sb.inoalignmt) +
                                  " blocks");
-  const unsigned want_count = kInodesPerChunk - kInodesPerHoleBit * std::popcount(r.holemask);
+  const unsigned want_count = fs::kInodesPerChunk - fs::kInodesPerHoleBit * std::popcount(r.holemask);
   if (r.count != want_count)
     s.report("inobt", daddr, at + ": count " + std::to_string(r.count) + " but the holemask leaves " +
                                  std::to_string(want_count) + " inodes");
-  const uint64_t holes = hole_bits(r.holemask);
+  const uint64_t holes = fs::inobt_hole_bits(r.holemask);
   const unsigned free_bits = std::popcount(r.free & ~holes);
   if (r.freecount != free_bits)
     s.report("inobt", daddr, at + ": freecount " + std::to_string(r.freecount) + " but " + std::to_string(free_bits) +
@@ -89,8 +60,8 @@ bool check_record(const AgScan& s, const InobtRec& r, uint64_t daddr) {
 // than 64 inodes).
 void claim_chunk(const AgScan& s, const InobtRec& r, uint64_t daddr, int64_t* last_block) {
   const fs::Superblock& sb = s.cx.sb;
-  const uint64_t holes = hole_bits(r.holemask);
-  const uint64_t ag_ino = uint64_t{s.agno} << (sb.agblklog + sb.inopblog);
+  const uint64_t holes = fs::inobt_hole_bits(r.holemask);
+  const uint64_t ag_ino = fs::agino_to_ino(sb, s.agno, 0);
   int64_t run_start = -1, run_end = -1;  // blocks [run_start, run_end)
   auto flush = [&] {
     if (run_start < 0) return;
@@ -103,13 +74,13 @@ void claim_chunk(const AgScan& s, const InobtRec& r, uint64_t daddr, int64_t* la
     *last_block = std::max(*last_block, run_end - 1);
     run_start = -1;
   };
-  for (uint32_t i = 0; i < kInodesPerChunk; i++) {
+  for (uint32_t i = 0; i < fs::kInodesPerChunk; i++) {
     if (holes >> i & 1) {
       flush();
       continue;
     }
     const uint32_t agino = r.startino + i;
-    const int64_t block = agino >> sb.inopblog;
+    const int64_t block = fs::agino_to_agbno(sb, agino);
     if (run_start < 0) {
       run_start = block;
       run_end = block + 1;
@@ -125,7 +96,7 @@ void claim_chunk(const AgScan& s, const InobtRec& r, uint64_t daddr, int64_t* la
 void report_diff(const AgScan& s, uint64_t daddr, const std::vector<InobtRec>& a, const std::vector<InobtRec>& b,
                  const std::string& what) {
   std::vector<InobtRec> diff;
-  std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(diff));
+  std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(diff), rec_less);
   for (size_t i = 0; i < diff.size() && i < kMaxListed; i++)
     s.report("finobt", daddr, "inode record startino " + std::to_string(diff[i].startino) + " (" +
                                   std::to_string(diff[i].freecount) + " free) " + what);
@@ -148,7 +119,7 @@ void check_inode_btrees(const AgScan& s, const fs::AgiInfo& agi, uint64_t agi_da
   uint64_t count = 0, freecount = 0;
   int64_t last_block = -1;
   auto inobt_rec = [&](std::span<const std::byte> raw, uint64_t daddr) {
-    const InobtRec r = decode(raw, sparse_fs);
+    const InobtRec r = fs::decode_inobt_rec(raw.data(), sparse_fs);
     if (!check_record(s, r, daddr)) return;
     claim_chunk(s, r, daddr, &last_block);
     count += r.count;
@@ -163,10 +134,10 @@ void check_inode_btrees(const AgScan& s, const fs::AgiInfo& agi, uint64_t agi_da
 
   if (sb.features_ro_compat & fs::kRoCompatFinobt) {
     std::vector<InobtRec> fino;
-    auto finobt_rec = [&](std::span<const std::byte> raw, uint64_t) { fino.push_back(decode(raw, sparse_fs)); };
+    auto finobt_rec = [&](std::span<const std::byte> raw, uint64_t) { fino.push_back(fs::decode_inobt_rec(raw.data(), sparse_fs)); };
     const auto fst = walk_tree(s, btree::SbtreeKind::kFinobt, agi.free_root, agi.free_level, Owner::kFinobt, finobt_rec);
-    std::sort(with_free.begin(), with_free.end());
-    std::sort(fino.begin(), fino.end());
+    std::sort(with_free.begin(), with_free.end(), rec_less);
+    std::sort(fino.begin(), fino.end(), rec_less);
     report_diff(s, agi_daddr, with_free, fino, "has free inodes in the inobt but is not in the finobt as such");
     report_diff(s, agi_daddr, fino, with_free, "is in the finobt but not in the inobt with free inodes");
     if (inobtcount) check_field(s, agi_daddr, "agi_fblocks", agi.fblocks, fst.blocks, "finobt");

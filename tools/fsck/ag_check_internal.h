@@ -20,7 +20,7 @@ struct AgScan {
   Context& cx;
   uint32_t agno = 0;
   uint32_t length = 0;  ///< fsblocks in this AG
-  uint64_t daddr(uint32_t agbno) const { return agb_daddr(cx.sb, agno, agbno); }
+  uint64_t daddr(uint32_t agbno) const { return fs::agbno_to_daddr(cx.sb, agno, agbno); }
   void report(const std::string& structure, uint64_t daddr, std::string what) const {
     cx.rep.report(structure, agno, kNoIno, daddr, std::move(what));
   }

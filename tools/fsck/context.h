@@ -70,14 +70,4 @@ void check_directories(Context& cx);
 void check_links(Context& cx);
 void check_counters(Context& cx);
 
-/// agno / agbno of an fsblock number, and back (sb_agblklog bits of agbno).
-inline uint32_t fsb_agno(const fs::Superblock& sb, uint64_t fsb) { return static_cast<uint32_t>(fsb >> sb.agblklog); }
-inline uint32_t fsb_agbno(const fs::Superblock& sb, uint64_t fsb) {
-  return static_cast<uint32_t>(fsb & ((uint64_t{1} << sb.agblklog) - 1));
-}
-/// 512-byte sector of agbno in agno.
-inline uint64_t agb_daddr(const fs::Superblock& sb, uint32_t agno, uint32_t agbno) {
-  return (uint64_t{agno} * sb.agblocks + agbno) << (sb.blocklog - 9);
-}
-
 }  // namespace xfsfuse::fsck

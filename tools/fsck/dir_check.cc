@@ -237,7 +237,7 @@ uint64_t inode_daddr(const fs::Superblock& sb, uint64_t ino) {
   return fs::locate_inode(sb, ino, &loc) ? loc.daddr : kNoDaddr;
 }
 
-int64_t ino_agno(const fs::Superblock& sb, uint64_t ino) { return static_cast<int64_t>(ino >> (sb.agblklog + sb.inopblog)); }
+int64_t ino_agno(const fs::Superblock& sb, uint64_t ino) { return fs::ino_to_agno(sb, ino); }
 
 void check_directories(Context& cx) { DirWalk(cx).run(); }
 

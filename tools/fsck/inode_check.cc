@@ -120,7 +120,7 @@ void check_nsec(InodeCheck& ic) {
 std::vector<bool> unlinked_lists_empty(Context& cx) {
   std::vector<bool> empty(cx.sb.agcount, false);
   for (uint32_t agno = 0; agno < cx.sb.agcount; agno++) {
-    const bc::DiskRange map{fs::ag_header_daddr(cx.sb, agno, 2), uint32_t{cx.sb.sectsize} >> 9};
+    const bc::DiskRange map{fs::ag_header_daddr(cx.sb, agno, 2), static_cast<uint32_t>(fs::ag_header_sector(cx.sb, 1))};
     bc::BufHandle h;
     if (cx.m.cache().get({&map, 1}, nullptr, bc::kAnyOwner, bc::kGetShared, &h) != 0) continue;
     fs::AgiInfo agi;
@@ -180,7 +180,7 @@ class Scanner {
                        std::string("inode cluster unreadable: ") + std::strerror(err_));
     }
     if (err_ != 0) return false;
-    const size_t at = (size_t{loc.agbno - first_} << sb_.blocklog) + loc.offset;
+    const size_t at = fs::fsblocks_to_bytes(sb_, loc.agbno - first_) + loc.offset;
     if (at + sb_.inodesize > h_.size()) return false;
     std::memcpy(raw_.data(), h_.data() + at, sb_.inodesize);
     return true;
@@ -260,10 +260,10 @@ class Scanner {
   // the AG headers' block, before the last whole chunk alignment of the AG.
   bool agino_valid(uint32_t agno, uint32_t agino) const {
     const uint32_t align = std::max<uint32_t>(1, sb_.inoalignmt);
-    const uint32_t headers_end = ((3u * sb_.sectsize) >> sb_.blocklog) + 1;  // past the AGFL's block
+    const uint32_t headers_end = fs::ag_header_blocks(sb_);  // past the AGFL's block
     const uint64_t first = (headers_end + align - 1) / align * align;
     const uint64_t end = fs::ag_length(sb_, agno) / align * align;
-    const uint64_t agbno = agino >> sb_.inopblog;
+    const uint64_t agbno = fs::agino_to_agbno(sb_, agino);
     return agbno >= first && agbno < end;
   }
 

@@ -116,7 +116,8 @@ class ForkChecker {
     else if (S_ISLNK(ic_.n.mode) && !attr_ && e.startoff != t_.end)
       fail(at + " leaves a hole in a symlink");
     if (!t_.ok) return false;
-    claims_.add(fsb_agno(sb_, e.startblock), fsb_agbno(sb_, e.startblock), static_cast<uint32_t>(e.blockcount));
+    claims_.add(fs::fsblock_to_agno(sb_, e.startblock), fs::fsblock_to_agbno(sb_, e.startblock),
+                static_cast<uint32_t>(e.blockcount));
     t_.extents++;
     t_.blocks += e.blockcount;
     t_.end = e.startoff + e.blockcount;
@@ -143,8 +144,7 @@ class ForkChecker {
     if (err == EUCLEAN && fault.daddr != 0) {
       t_.ok = false;
       ic_.bad = true;
-      const int64_t agno = static_cast<int64_t>(fault.daddr / (uint64_t{sb_.agblocks} << (sb_.blocklog - 9)));
-      ic_.cx.rep.report("bmbt", agno, ic_.ino, fault.daddr, fork() + fault.why);
+      ic_.cx.rep.report("bmbt", fs::daddr_to_agno(sb_, fault.daddr), ic_.ino, fault.daddr, fork() + fault.why);
       return;
     }
     if (err != 0) return fail("bmbt root: " + (fault.why.empty() ? std::string(std::strerror(err)) : fault.why));
@@ -156,19 +156,19 @@ class ForkChecker {
 
   // Reads and verifies the bmbt block at fsblock, then claims it.
   int read_block(uint64_t fsblock, bc::BufHandle* h, uint64_t* parent_daddr, btree::BmbtFault* fault) {
-    const uint32_t agno = fsb_agno(sb_, fsblock), agbno = fsb_agbno(sb_, fsblock);
+    const uint32_t agno = fs::fsblock_to_agno(sb_, fsblock), agbno = fs::fsblock_to_agbno(sb_, fsblock);
     if (agno >= sb_.agcount || agbno >= fs::ag_length(sb_, agno)) {
       fault->daddr = *parent_daddr;
       fault->why = "pointer to fsblock " + std::to_string(fsblock) + " outside the filesystem";
       return EUCLEAN;
     }
-    const bc::DiskRange map{agb_daddr(sb_, agno, agbno), sb_.blocksize >> 9};
+    const bc::DiskRange map{fs::agbno_to_daddr(sb_, agno, agbno), static_cast<uint32_t>(fs::fsblocks_to_sectors(sb_, 1))};
     fault->daddr = map.daddr;
     if (int err = ic_.cx.m.cache().get({&map, 1}, nullptr, bc::kAnyOwner, bc::kGetShared, h)) {
       fault->why = std::string("bmbt block unreadable: ") + std::strerror(err);
       return EUCLEAN;
     }
-    const bc::BufOps& ops = ic_.cx.m.bmbt_ops();
+    const bc::BufOps& ops = fs::bmbt_ops();
     const std::span<const std::byte> data(h->data(), h->size());
     if (!ops.verify_read(bc::VerifyInput{data, map.daddr, &sb_.meta_uuid}, &fault->why)) return EUCLEAN;
     if (!ops.owner_ok(data, ic_.ino)) {

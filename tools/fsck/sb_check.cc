@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "fs/buf_ops.h"
 #include "fs/corrupt.h"
 #include "fs/format/endian.h"
 #include "fs/format/sb.h"
@@ -54,7 +55,7 @@ void compare(Context& cx, uint32_t agno, uint64_t daddr, const fs::Superblock& p
 // layout bug left the field at two offsets; mkfs and the kernel write both,
 // and xfs_repair -n reports "superblock has a features2 mismatch").
 void check_primary(Context& cx) {
-  const bc::DiskRange map{0, static_cast<uint32_t>(cx.sb.sectsize >> 9)};
+  const bc::DiskRange map{0, static_cast<uint32_t>(fs::ag_header_sector(cx.sb, 1))};
   bc::BufHandle h;
   if (cx.m.cache().get({&map, 1}, &fs::superblock_ops(), bc::kAnyOwner, bc::kGetShared, &h) != 0) return;  // Mount read it
   xd_dsb d;
@@ -71,8 +72,8 @@ void check_superblocks(Context& cx) {
   const fs::Superblock& sb = cx.sb;
   check_primary(cx);
   for (uint32_t agno = 1; agno < sb.agcount; agno++) {
-    const uint64_t daddr = agb_daddr(sb, agno, 0);
-    const bc::DiskRange map{daddr, static_cast<uint32_t>(sb.sectsize >> 9)};
+    const uint64_t daddr = fs::ag_header_daddr(sb, agno, 0);
+    const bc::DiskRange map{daddr, static_cast<uint32_t>(fs::ag_header_sector(sb, 1))};
     bc::BufHandle h;
     const int e = cx.m.cache().get({&map, 1}, &fs::superblock_ops(), bc::kAnyOwner, bc::kGetShared, &h);
     if (e != 0) {
@@ -90,8 +91,8 @@ void check_superblocks(Context& cx) {
     if (cx.progress) cx.progress("superblocks", double(agno) / sb.agcount);
   }
   if (sb.logstart != 0) {
-    const uint32_t agno = fsb_agno(sb, sb.logstart), agbno = fsb_agbno(sb, sb.logstart);
-    cx.space.claim(agno, agbno, sb.logblocks, Owner::kLog, 0);
+    cx.space.claim(fs::fsblock_to_agno(sb, sb.logstart), fs::fsblock_to_agbno(sb, sb.logstart), sb.logblocks,
+                   Owner::kLog, 0);
   }
 }
 

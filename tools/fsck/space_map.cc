@@ -120,7 +120,7 @@ class StoreSpaceMap final : public SpaceMap {
     if (pos < end) insert(agno, Range{pos, end, owner, ino});
     for (const Range& o : overlaps) {
       const uint32_t from = std::max(agbno, o.start), to = std::min(end, o.end);
-      rep_->report(structure_of(owner), agno, ino, agb_daddr(sb_, agno, from),
+      rep_->report(structure_of(owner), agno, ino, fs::agbno_to_daddr(sb_, agno, from),
                    owner_desc(owner, ino) + " claims agbno " + std::to_string(from) + ".." + std::to_string(to - 1) +
                        ", already " + owner_desc(o.owner, o.ino));
     }
@@ -130,7 +130,7 @@ class StoreSpaceMap final : public SpaceMap {
     for (uint32_t agno = 0; agno < sb_.agcount; agno++) {
       std::lock_guard<std::mutex> g(mu_[agno]);
       auto gap = [&](uint32_t from, uint32_t to) {
-        rep_->report("space", agno, kNoIno, agb_daddr(sb_, agno, from),
+        rep_->report("space", agno, kNoIno, fs::agbno_to_daddr(sb_, agno, from),
                      "agbno " + std::to_string(from) + ".." + std::to_string(to - 1) + " (" + std::to_string(to - from) +
                          " blocks) is neither free nor in use");
       };
