@@ -42,6 +42,7 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
     *err = path + ": " + std::strerror(e);
     return e;
   }
+  if (opts.wrap_device) m->dev_ = opts.wrap_device(std::move(m->dev_));
   std::vector<std::byte> sector(kSbReadBytes);
   iovec iov{sector.data(), std::min<size_t>(sector.size(), m->dev_->size_bytes())};
   if (iov.iov_len < 512) {
@@ -100,12 +101,20 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
   }
   bc::CacheOptions co;
   co.budget_bytes = opts.cache_bytes;
+  if (!opts.writable) co.flush_interval = std::chrono::milliseconds(0);  // nothing to write back
   if (int e = bc::BufferCache::create(m->dev_.get(), m->pool_.get(), m->vm_.get(), m->shrinkers_.get(), co,
                                       &m->cache_)) {
     *err = std::string("creating the buffer cache: ") + std::strerror(e);
     return e;
   }
   m->cache_->set_uuid(sb.meta_uuid);
+  // A metadata write that fails (or is refused by its verifier) stops all
+  // writing: the disk may now miss part of a committed change.
+  Mount* raw = m.get();
+  m->cache_->set_write_error_handler([raw](const bc::WriteError& e) {
+    raw->shut_down(std::string("writing ") + e.structure +
+                   (e.daddr == bc::kNoDaddr ? std::string() : " at daddr " + hex(e.daddr)) + ": " + std::strerror(e.error));
+  });
   m->ops_ = std::make_unique<BufOpsSet>(m->sb_);
   m->ag_ = std::make_unique<AgHeaders>(*m->ops_);
   m->perag_ = std::make_unique<PerAgTable>(m->sb_, m->cache_.get(), m->ag_.get());

@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <memory>
 #include <span>
@@ -50,6 +51,8 @@ struct MountOptions {
   /// cannot keep correct: unknown ro_compat features, rmapbt, a realtime
   /// device, a dirty log (norecovery or not), log_incompat features.
   bool writable = false;
+  /// Tests: wraps the opened image device (a device that fails on cue).
+  std::function<std::unique_ptr<bc::BlockDevice>(std::unique_ptr<bc::BlockDevice>)> wrap_device;
   size_t inode_cache = 65536;       ///< in-core inodes kept (unreferenced ones are dropped beyond this)
   /// Read the root inode at open and refuse a mount whose root is not a
   /// directory.  false: for checkers (xfsfuse-fsck), which judge it themselves.

@@ -6,6 +6,8 @@
 #include <cerrno>
 
 #include "fs/mount.h"
+#include "fs/ops/setattr.h"
+#include "tests/buffer_cache/failing_device.h"
 #include "tests/fs/dir_test_util.h"
 
 namespace xfsfuse::fs::test {
@@ -98,6 +100,54 @@ TEST_CASE("mount rw: refused with a reason for rmapbt and unknown ro_compat feat
   o.writable = true;
   CHECK(Mount::open(unknown.path, o, &m, &err) == EROFS);
   CHECK(err.find("unknown read-only-compatible features") != std::string::npos);
+}
+
+}  // namespace xfsfuse::fs::test
+
+namespace xfsfuse::fs::test {
+namespace {
+
+// A FailingDevice that owns the device it wraps (the mount owns it in turn).
+class OwningFailingDevice : public bc::test::FailingDevice {
+ public:
+  explicit OwningFailingDevice(std::unique_ptr<bc::BlockDevice> d) : FailingDevice(d.get()), inner_(std::move(d)) {}
+
+ private:
+  std::unique_ptr<bc::BlockDevice> inner_;
+};
+
+}  // namespace
+
+TEST_CASE("mount rw: a failed metadata write shuts writing down and leaves NEEDSREPAIR", "[mount][rw]") {
+  const std::string& demo = image("demo");
+  if (demo.empty()) return;
+  ImageCopy img(demo);
+  OwningFailingDevice* dev = nullptr;
+  MountOptions o;
+  o.writable = true;
+  o.wrap_device = [&](std::unique_ptr<bc::BlockDevice> d) {
+    auto f = std::make_unique<OwningFailingDevice>(std::move(d));
+    dev = f.get();
+    return std::unique_ptr<bc::BlockDevice>(std::move(f));
+  };
+  std::unique_ptr<Mount> m;
+  std::string err;
+  REQUIRE(Mount::open(img.path, o, &m, &err) == 0);
+  REQUIRE(dev != nullptr);
+  InodeRef root;
+  REQUIRE(m->iget(m->sb().rootino, &root) == 0);
+  const Cred root_cred{0, 0, {}};
+  REQUIRE(setattr(*m, root, root_cred, {.mode = 0700}) == 0);  // NEEDSREPAIR written, the inode dirty in the cache
+  dev->fail_writes_after(0);
+  CHECK(m->cache().flush_all() != 0);
+  CHECK(m->shut_down_state());
+  CHECK(setattr(*m, root, root_cred, {.mode = 0755}) == EIO);
+  CHECK(m->unmount_clean() == 0);  // writes nothing more
+  dev->heal();
+  m.reset();
+  CHECK(needsrepair(img.path));
+  CHECK(system(("xfs_repair " + img.path + " >/dev/null 2>&1").c_str()) == 0);
+  CHECK(system(("xfs_repair -n " + img.path + " >/dev/null 2>&1").c_str()) == 0);
 }
 
 }  // namespace xfsfuse::fs::test
