@@ -71,18 +71,42 @@ int carve(AgfTx& agf, uint32_t fbno, uint32_t flen, uint32_t abno, uint32_t alen
   return 0;
 }
 
-// Picks and takes an extent from the trees (no AGFL fix-up).
-int alloc_trees(AgfTx& agf, uint32_t target, uint32_t minlen, uint32_t maxlen, uint32_t* abno, uint32_t* alen) {
+uint32_t round_up(uint32_t v, uint32_t align) { return (v + align - 1) / align * align; }
+
+// Picks and takes an extent from the trees (no AGFL fix-up).  align > 1:
+// an aligned start and exactly maxlen blocks.
+int alloc_trees(AgfTx& agf, uint32_t target, uint32_t minlen, uint32_t maxlen, uint32_t align, uint32_t* abno,
+                uint32_t* alen) {
   uint32_t fbno = 0, flen = 0;
   bool found = false;
-  {
+  if (align > 1) {
+    // The first extent (by length, then start) that holds an aligned run of maxlen.
+    target = round_up(target, align);
+    AllocHost ch(&agf, btree::BtreeKind::kCntbt);
+    BtreeCursor cnt = ch.cursor();
+    if (int e = cnt.lookup(btree::cntbt_key(maxlen, 0), LookupMode::kGe, &found)) return e;
+    while (found) {
+      const AllocRec r = btree::decode_alloc_rec(cnt.record().data());
+      const uint64_t start = round_up(r.startblock, align);
+      if (start + maxlen <= uint64_t{r.startblock} + r.blockcount) {
+        fbno = r.startblock;
+        flen = r.blockcount;
+        *abno = static_cast<uint32_t>(start);
+        *alen = maxlen;
+        break;
+      }
+      if (int e = cnt.increment(&found)) return e;
+    }
+    if (flen == 0) return ENOSPC;
+  }
+  if (flen == 0) {
     // Exactly at the target?
     AllocHost bh(&agf, btree::BtreeKind::kBnobt);
     BtreeCursor bno = bh.cursor();
     if (int e = bno.lookup(btree::bnobt_key(target), LookupMode::kLe, &found)) return e;
     if (found) {
       const AllocRec r = btree::decode_alloc_rec(bno.record().data());
-      if (uint64_t{r.startblock} + r.blockcount >= uint64_t{target} + maxlen) {
+      if (r.startblock <= target && uint64_t{r.startblock} + r.blockcount >= uint64_t{target} + maxlen) {
         fbno = r.startblock;
         flen = r.blockcount;
         *abno = target;
@@ -175,7 +199,7 @@ int fix_freelist(AgfTx& agf) {
   while (agf.get(AgfField::kFlcount) < need) {
     uint32_t bno, len;
     const uint32_t want = need - agf.get(AgfField::kFlcount);
-    if (int e = alloc_trees(agf, 0, 1, want, &bno, &len)) return e;
+    if (int e = alloc_trees(agf, 0, 1, want, 1, &bno, &len)) return e;
     for (uint32_t i = 0; i < len; i++)
       if (int e = agfl_put(agf, /*from_btree=*/false, bno + i)) return e;
   }
@@ -185,7 +209,8 @@ int fix_freelist(AgfTx& agf) {
 }  // namespace
 
 int alloc_extent(Transaction& tp, const AllocRequest& r, uint32_t* agbno, uint32_t* len) {
-  if (r.minlen == 0 || r.minlen > r.maxlen) return EINVAL;
+  if (r.minlen == 0 || r.minlen > r.maxlen || r.alignment == 0 || (r.alignment > 1 && r.minlen != r.maxlen))
+    return EINVAL;
   AgfTx agf;
   if (int e = AgfTx::get(tp, r.agno, &agf)) return e;
   const uint32_t need = agfl_min_free(agf, alloc_maxlevels(tp.mount().sb()));
@@ -196,7 +221,9 @@ int alloc_extent(Transaction& tp, const AllocRequest& r, uint32_t* agbno, uint32
   if (int e = fix_freelist(agf)) return e;
   const uint32_t maxlen = std::min<uint32_t>(r.maxlen, static_cast<uint32_t>(std::min<uint64_t>(tp.reserved(), UINT32_MAX)));
   if (maxlen < r.minlen) return ENOSPC;
-  if (int e = alloc_trees(agf, std::min(r.target, agf.length() - 1), r.minlen, maxlen, agbno, len)) return e;
+  if (r.alignment > 1 && maxlen < r.maxlen) return ENOSPC;
+  if (int e = alloc_trees(agf, std::min(r.target, agf.length() - 1), r.minlen, maxlen, r.alignment, agbno, len))
+    return e;
   tp.use_blocks(*len);
   return 0;
 }

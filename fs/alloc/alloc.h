@@ -33,6 +33,9 @@ struct AllocRequest {
   uint32_t agno = 0;
   uint32_t target = 0;  ///< agbno to allocate at or near
   uint32_t minlen = 1, maxlen = 1;
+  /// The extent must start at a multiple of this (inode chunks:
+  /// sb_inoalignmt); with alignment > 1, minlen must equal maxlen.
+  uint32_t alignment = 1;
 };
 
 /// Allocates between minlen and maxlen contiguous blocks in AG r.agno.

@@ -1,0 +1,153 @@
+// Inode allocation against a model: after random allocations and frees (each
+// its own transaction) the inobt holds exactly the chunks with their free
+// masks, the finobt exactly those with free inodes, the AGI's counts are their
+// sums, every allocated number is one the model holds, new chunks are aligned
+// and hold valid free inodes; with everything freed again, xfs_repair -n
+// passes.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <random>
+#include <set>
+
+#include "btree/sbtree.h"
+#include "fs/alloc/ialloc.h"
+#include "fs/format/geometry.h"
+#include "fs/format/records.h"
+#include "fs/mount.h"
+#include "tests/fs/dir_test_util.h"
+
+namespace xfsfuse::fs::test {
+namespace {
+
+std::unique_ptr<Mount> open_rw(const std::string& img) {
+  std::unique_ptr<Mount> m;
+  std::string err;
+  MountOptions o;
+  o.writable = true;
+  INFO(err);
+  REQUIRE(Mount::open(img, o, &m, &err) == 0);
+  return m;
+}
+
+std::vector<InobtRec> walk(Mount& m, uint32_t agno, bool finobt, const AgiInfo& agi) {
+  const Superblock& sb = m.sb();
+  std::vector<InobtRec> out;
+  const auto kind = finobt ? btree::SbtreeKind::kFinobt : btree::SbtreeKind::kInobt;
+  btree::SbtreeWalk w;
+  w.kind = kind;
+  w.blocksize = sb.blocksize;
+  w.ag_daddr = ag_header_daddr(sb, agno, 0);
+  w.ag_length = ag_length(sb, agno);
+  w.root = finobt ? agi.free_root : agi.root;
+  w.levels = finobt ? agi.free_level : agi.level;
+  w.read = [&](uint32_t agbno, bc::BufHandle* h, std::string*) {
+    const bc::DiskRange map{agbno_to_daddr(sb, agno, agbno), sb.blocksize >> 9};
+    return m.cache().get({&map, 1}, &btree::sbtree_ops(kind), agno, bc::kGetShared, h);
+  };
+  w.record = [&](std::span<const std::byte> rec, uint64_t) { out.push_back(decode_inobt_rec(rec.data(), true)); };
+  w.fault = [&](const btree::SbtreeFault& f) { FAIL("AG " << agno << " " << f.why); };
+  btree::sbtree_walk(w);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("ialloc: random allocations and frees agree with a model of allocated inodes", "[ialloc]") {
+  if (!have_xfsprogs()) return;
+  // 1 KiB blocks: 60 records to an inobt leaf, so the trees split and join.
+  const std::string blocksize = GENERATE(as<std::string>{}, "4096", "1024");
+  INFO("block size " << blocksize);
+  MkfsImage img("-d agcount=2 -b size=" + blocksize);
+  auto m = open_rw(img.path);
+  const Superblock& sb = m->sb();
+  std::set<uint64_t> initial, held;  // in use before; allocated by the test
+  uint32_t max_level = 0;
+  for (uint32_t agno = 0; agno < sb.agcount; agno++) {
+    AgiInfo agi;
+    REQUIRE(m->ag_headers().read_agi(m->cache(), agno, &agi) == 0);
+    for (const InobtRec& r : walk(*m, agno, false, agi))
+      for (unsigned i = 0; i < kInodesPerChunk; i++)
+        if (!(r.free >> i & 1)) initial.insert(agino_to_ino(sb, agno, r.startino + i));
+  }
+  auto check = [&] {
+    for (uint32_t agno = 0; agno < sb.agcount; agno++) {
+      INFO("AG " << agno);
+      AgiInfo agi;
+      REQUIRE(m->ag_headers().read_agi(m->cache(), agno, &agi) == 0);
+      const auto ino = walk(*m, agno, false, agi), fino = walk(*m, agno, true, agi);
+      uint64_t count = 0, freecount = 0;
+      std::vector<InobtRec> with_free;
+      for (const InobtRec& r : ino) {
+        REQUIRE(agino_to_agbno(sb, r.startino) % std::max<uint32_t>(1, sb.inoalignmt) == 0);
+        REQUIRE(r.freecount == static_cast<uint32_t>(std::popcount(r.free)));
+        count += r.count;
+        freecount += r.freecount;
+        if (r.freecount) with_free.push_back(r);
+        for (unsigned i = 0; i < kInodesPerChunk; i++) {
+          const uint64_t n = agino_to_ino(sb, agno, r.startino + i);
+          const bool used = initial.count(n) || held.count(n);
+          INFO("inode " << n);
+          REQUIRE(!(r.free >> i & 1) == used);
+        }
+      }
+      CHECK(fino == with_free);
+      max_level = std::max({max_level, agi.level, agi.free_level});
+      CHECK(agi.count == count);
+      CHECK(agi.freecount == freecount);
+    }
+    for (uint64_t n : initial) REQUIRE(ino_in_fs(sb, n));
+  };
+  std::mt19937 rng(4242);
+  for (int op = 0; op < 30000; op++) {
+    std::unique_ptr<Transaction> tp;
+    REQUIRE(Transaction::begin(*m, &tp) == 0);
+    if (held.empty() || rng() % 100 < (op < 15000 ? 70 : 40)) {
+      REQUIRE(tp->reserve_blocks(ialloc_reservation(sb)) == 0);
+      // 1 KiB blocks: all near the root, for the 60+ chunks of one AG that split its trees.
+      const uint64_t parent = blocksize == "1024" || rng() % 2 ? sb.rootino : agino_to_ino(sb, 1, 0);
+      uint64_t ino = 0;
+      REQUIRE(ialloc(*tp, parent, &ino) == 0);
+      REQUIRE(!initial.count(ino));
+      REQUIRE(held.insert(ino).second);
+    } else {
+      auto it = std::next(held.begin(), rng() % held.size());
+      REQUIRE(tp->reserve_blocks(ifree_reservation(sb)) == 0);
+      REQUIRE(ifree(*tp, *it) == 0);
+      held.erase(it);
+    }
+    REQUIRE(tp->commit() == 0);
+    if (op % 500 == 499) check();
+  }
+  check();
+  REQUIRE(held.size() > 100);
+  CHECK(max_level >= (blocksize == "1024" ? 2u : 1u));
+  // A new inode is a valid free inode on disk until its owner writes it.
+  InodeRef ip;
+  CHECK(m->iget(*held.rbegin(), &ip) == ENOENT);
+  // Freeing what is free is refused and changes nothing.
+  {
+    std::unique_ptr<Transaction> tp;
+    REQUIRE(Transaction::begin(*m, &tp) == 0);
+    REQUIRE(tp->reserve_blocks(ifree_reservation(sb)) == 0);
+    const uint64_t n = *held.begin();
+    REQUIRE(ifree(*tp, n) == 0);
+    CHECK(ifree(*tp, n) == EUCLEAN);
+    tp->cancel();
+  }
+  for (uint64_t n : held) {
+    std::unique_ptr<Transaction> tp;
+    REQUIRE(Transaction::begin(*m, &tp) == 0);
+    REQUIRE(tp->reserve_blocks(ifree_reservation(sb)) == 0);
+    REQUIRE(ifree(*tp, n) == 0);
+    REQUIRE(tp->commit() == 0);
+  }
+  held.clear();
+  check();
+  REQUIRE(m->unmount_clean() == 0);
+  m.reset();
+  INFO(run("xfs_repair -n " + img.path + " 2>&1"));
+  CHECK(system(("xfs_repair -n " + img.path + " >/dev/null 2>&1").c_str()) == 0);
+}
+
+}  // namespace xfsfuse::fs::test
