@@ -5,12 +5,15 @@
 // and hold valid free inodes; with everything freed again, xfs_repair -n
 // passes.
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "btree/sbtree.h"
+#include "fs/alloc/alloc.h"
 #include "fs/alloc/ialloc.h"
 #include "fs/format/geometry.h"
 #include "fs/format/records.h"
@@ -144,6 +147,66 @@ TEST_CASE("ialloc: random allocations and frees agree with a model of allocated 
   }
   held.clear();
   check();
+  REQUIRE(m->unmount_clean() == 0);
+  m.reset();
+  INFO(run("xfs_repair -n " + img.path + " 2>&1"));
+  CHECK(system(("xfs_repair -n " + img.path + " >/dev/null 2>&1").c_str()) == 0);
+}
+
+}  // namespace xfsfuse::fs::test
+
+namespace xfsfuse::fs::test {
+
+TEST_CASE("ialloc: threads allocating inodes and extents at once keep the AG consistent", "[ialloc]") {
+  if (!have_xfsprogs()) return;
+  MkfsImage img("-d agcount=2");
+  auto m = open_rw(img.path);
+  const Superblock& sb = m->sb();
+  std::atomic<int> failures{0};
+  auto ok = [&](bool c) {
+    if (!c) failures++;
+    return c;
+  };
+  // Inode work takes the AGI and then the AGF; extent work the AGF alone.
+  auto worker = [&](unsigned seed) {
+    std::mt19937 rng(seed);
+    std::vector<uint64_t> inodes;
+    std::vector<std::pair<uint32_t, uint32_t>> extents;  // agbno, len in AG 0
+    for (int op = 0; op < 800; op++) {
+      std::unique_ptr<Transaction> tp;
+      if (!ok(Transaction::begin(*m, &tp) == 0)) return;
+      const unsigned what = rng() % 4;
+      if (what == 0 || (what == 1 && inodes.empty())) {
+        uint64_t ino;
+        if (!ok(tp->reserve_blocks(ialloc_reservation(sb)) == 0 && ialloc(*tp, sb.rootino, &ino) == 0)) return;
+        inodes.push_back(ino);
+      } else if (what == 1) {
+        if (!ok(tp->reserve_blocks(ifree_reservation(sb)) == 0 && ifree(*tp, inodes.back()) == 0)) return;
+        inodes.pop_back();
+      } else if (what == 2 || extents.empty()) {
+        uint32_t bno, len;
+        if (!ok(tp->reserve_blocks(8) == 0 && alloc_extent(*tp, {0, static_cast<uint32_t>(rng() % 4000), 1, 8, 1}, &bno, &len) == 0)) return;
+        extents.push_back({bno, len});
+      } else {
+        if (!ok(free_extent(*tp, 0, extents.back().first, extents.back().second) == 0)) return;
+        extents.pop_back();
+      }
+      if (!ok(tp->commit() == 0)) return;
+    }
+    for (uint64_t ino : inodes) {
+      std::unique_ptr<Transaction> tp;
+      ok(Transaction::begin(*m, &tp) == 0 && tp->reserve_blocks(ifree_reservation(sb)) == 0 && ifree(*tp, ino) == 0 &&
+         tp->commit() == 0);
+    }
+    for (auto [bno, len] : extents) {
+      std::unique_ptr<Transaction> tp;
+      ok(Transaction::begin(*m, &tp) == 0 && free_extent(*tp, 0, bno, len) == 0 && tp->commit() == 0);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < 4; t++) threads.emplace_back(worker, 7 + t);
+  for (auto& t : threads) t.join();
+  REQUIRE(failures == 0);
   REQUIRE(m->unmount_clean() == 0);
   m.reset();
   INFO(run("xfs_repair -n " + img.path + " 2>&1"));
