@@ -48,16 +48,8 @@ int AgiTx::get(Transaction& tp, uint32_t agno, AgiTx* out) {
   return 0;
 }
 
-uint32_t AgiTx::get(AgiField f) const {
-  xd_be32 v;
-  std::memcpy(&v, h_->data() + offset_of(f), sizeof v);
-  return be32(v);
-}
+uint32_t AgiTx::get(AgiField f) const { return static_cast<uint32_t>(bc::load_be(h_->data() + offset_of(f), 4)); }
 
-void AgiTx::set(AgiField f, uint32_t v) {
-  const xd_be32 b = to_be32(v);
-  std::memcpy(h_->data() + offset_of(f), &b, sizeof b);
-  tp_->log_buf(h_, offset_of(f), sizeof b);
-}
+void AgiTx::set(AgiField f, uint32_t v) { tp_->set_be32(h_, offset_of(f), v); }
 
 }  // namespace xfsfuse::fs

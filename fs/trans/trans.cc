@@ -112,6 +112,11 @@ void Transaction::log_buf(bc::BufHandle* h, size_t off, size_t len) {
   r.resize(k + 1);
 }
 
+void Transaction::set_be32(bc::BufHandle* h, size_t off, uint32_t v) {
+  for (int i = 0; i < 4; i++) h->data()[off + i] = static_cast<std::byte>(v >> (24 - 8 * i));
+  log_buf(h, off, 4);
+}
+
 void Transaction::stale_buf(bc::BufHandle* h) {
   if (JoinedBuf* jb = find_buf(h->daddr())) jb->stale = true;
 }

@@ -82,6 +82,9 @@ class Transaction {
   int get_new_buf(std::span<const bc::DiskRange> maps, const bc::BufOps* ops, bc::BufHandle** out);
   /// Records that bytes [off, off + len) of a joined buffer changed.
   void log_buf(bc::BufHandle* h, size_t off, size_t len);
+  /// Stores v big-endian at byte off of a joined buffer and logs it (a
+  /// header field).
+  void set_be32(bc::BufHandle* h, size_t off, uint32_t v);
   /// The joined buffer's blocks were freed: its contents are discarded at
   /// commit, never written (and, with a log, cancelled).
   void stale_buf(bc::BufHandle* h);

@@ -21,16 +21,6 @@
 namespace xfsfuse::fs::test {
 namespace {
 
-std::unique_ptr<Mount> open_rw(const std::string& img) {
-  std::unique_ptr<Mount> m;
-  std::string err;
-  MountOptions o;
-  o.writable = true;
-  INFO(err);
-  REQUIRE(Mount::open(img, o, &m, &err) == 0);
-  return m;
-}
-
 struct AgView {
   std::vector<btree::AllocRec> bno, cnt;  // records in key order
   std::vector<uint32_t> tree_blocks, agfl;

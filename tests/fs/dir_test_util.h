@@ -136,6 +136,17 @@ inline std::unique_ptr<Mount> open_mount(const std::string& img) {
   return m;
 }
 
+/// A read-write Mount of img (MountOptions::writable).
+inline std::unique_ptr<Mount> open_rw(const std::string& img) {
+  std::unique_ptr<Mount> m;
+  std::string err;
+  MountOptions o;
+  o.writable = true;
+  INFO(err);
+  REQUIRE(Mount::open(img, o, &m, &err) == 0);
+  return m;
+}
+
 /// An entry as dir_iterate gave it.
 struct Got {
   std::string name;

@@ -23,16 +23,6 @@
 namespace xfsfuse::fs::test {
 namespace {
 
-std::unique_ptr<Mount> open_rw(const std::string& img) {
-  std::unique_ptr<Mount> m;
-  std::string err;
-  MountOptions o;
-  o.writable = true;
-  INFO(err);
-  REQUIRE(Mount::open(img, o, &m, &err) == 0);
-  return m;
-}
-
 std::vector<InobtRec> walk(Mount& m, uint32_t agno, bool finobt, const AgiInfo& agi) {
   const Superblock& sb = m.sb();
   std::vector<InobtRec> out;

@@ -22,16 +22,6 @@ uint64_t incompat(const std::string& img) {
 
 bool needsrepair(const std::string& img) { return incompat(img) & kIncompatNeedsRepair; }
 
-std::unique_ptr<Mount> open_rw(const std::string& img) {
-  std::unique_ptr<Mount> m;
-  std::string err;
-  MountOptions o;
-  o.writable = true;
-  INFO(err);
-  REQUIRE(Mount::open(img, o, &m, &err) == 0);
-  return m;
-}
-
 }  // namespace
 
 TEST_CASE("mount rw: NEEDSREPAIR is set before the first change and cleared at a clean unmount", "[mount][rw]") {

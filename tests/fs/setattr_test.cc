@@ -12,16 +12,6 @@
 namespace xfsfuse::fs::test {
 namespace {
 
-std::unique_ptr<Mount> open_rw(const std::string& img) {
-  std::unique_ptr<Mount> m;
-  std::string err;
-  MountOptions o;
-  o.writable = true;
-  INFO(err);
-  REQUIRE(Mount::open(img, o, &m, &err) == 0);
-  return m;
-}
-
 InodeRef first_of_type(Mount& m, mode_t type) {
   InodeRef root;
   REQUIRE(m.iget(m.sb().rootino, &root) == 0);

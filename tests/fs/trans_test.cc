@@ -14,16 +14,6 @@
 namespace xfsfuse::fs::test {
 namespace {
 
-std::unique_ptr<Mount> open_rw(const std::string& img) {
-  std::unique_ptr<Mount> m;
-  std::string err;
-  MountOptions o;
-  o.writable = true;
-  INFO(err);
-  REQUIRE(Mount::open(img, o, &m, &err) == 0);
-  return m;
-}
-
 // The first regular file under the root of m.
 InodeRef some_file(Mount& m) {
   InodeRef root;
