@@ -20,14 +20,6 @@ bool is_disk(const BufHandle& h, uint64_t daddr) {  // h holds one map's worth o
   return true;
 }
 
-// Gets maps exclusively, fills them with v and marks them dirty.
-void dirty_buffer(BufferCache& c, const Maps& m, uint8_t v) {
-  BufHandle h;
-  REQUIRE(c.get(m, nullptr, kAnyOwner, kGetExclusive, &h) == 0);
-  std::memset(h.data(), v, h.size());
-  REQUIRE(c.mark_dirty(h, 0, h.size()) == 0);
-}
-
 }  // namespace
 
 TEST_CASE("bc: an invalidated dirty buffer is never written, its blocks come back under other maps", "[bc][invalidate]") {
@@ -35,7 +27,7 @@ TEST_CASE("bc: an invalidated dirty buffer is never written, its blocks come bac
   std::unique_ptr<BlockDevice> dev;
   REQUIRE(FileDevice::open(img.path(), true, &dev) == 0);
   test::Stack st(dev.get(), 8 << 20);
-  dirty_buffer(*st.cache, Maps{{100, 8}, {300, 8}}, 0xee);
+  test::dirty_buffer(*st.cache, Maps{{100, 8}, {300, 8}}, 0xee);
   REQUIRE(st.cache->invalidate(Maps{{299, 1}}) == 0);  // touches neither map
   REQUIRE(st.cache->invalidate(Maps{{304, 2}}) == 1);  // the second map: found through the index
   CacheStats s = st.cache->stats();
@@ -51,7 +43,7 @@ TEST_CASE("bc: an invalidated dirty buffer is never written, its blocks come bac
   h.release();
 
   // A block reused whole: kGetNoRead of a range whose cached buffer went stale is zeroed.
-  dirty_buffer(*st.cache, Maps{{600, 8}}, 0x55);
+  test::dirty_buffer(*st.cache, Maps{{600, 8}}, 0x55);
   REQUIRE(st.cache->invalidate(Maps{{600, 8}}) == 1);
   REQUIRE(st.cache->get(Maps{{600, 8}}, nullptr, kAnyOwner, kGetExclusive | kGetNoRead, &h) == 0);
   for (size_t i = 0; i < h.size(); i++) REQUIRE(std::to_integer<int>(h.data()[i]) == 0);

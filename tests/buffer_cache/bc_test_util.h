@@ -148,4 +148,12 @@ inline size_t count_lines(const std::string& s, const std::string& needle) {
   return n;
 }
 
+/// Gets maps exclusively, fills them with v and marks them dirty.
+inline void dirty_buffer(BufferCache& c, const std::vector<DiskRange>& maps, uint8_t v) {
+  BufHandle h;
+  REQUIRE(c.get(maps, nullptr, kAnyOwner, kGetExclusive, &h) == 0);
+  std::memset(h.data(), v, h.size());
+  REQUIRE(c.mark_dirty(h, 0, h.size()) == 0);
+}
+
 }  // namespace xfsfuse::bc::test

@@ -12,13 +12,6 @@ namespace {
 
 using Maps = std::vector<DiskRange>;
 
-void dirty_buffer(BufferCache& c, const Maps& m, uint8_t v) {
-  BufHandle h;
-  REQUIRE(c.get(m, nullptr, kAnyOwner, kGetExclusive, &h) == 0);
-  std::memset(h.data(), v, h.size());
-  REQUIRE(c.mark_dirty(h, 0, h.size()) == 0);
-}
-
 }  // namespace
 
 TEST_CASE("bc: a failed write or sync is returned and the buffer stays dirty", "[bc][writeback]") {
@@ -27,7 +20,7 @@ TEST_CASE("bc: a failed write or sync is returned and the buffer stays dirty", "
   REQUIRE(FileDevice::open(img.path(), true, &file) == 0);
   test::FailingDevice dev(file.get());
   test::Stack st(&dev, 8 << 20);
-  dirty_buffer(*st.cache, Maps{{8, 8}, {40, 8}}, 0x66);  // two maps: the second write fails
+  test::dirty_buffer(*st.cache, Maps{{8, 8}, {40, 8}}, 0x66);  // two maps: the second write fails
   dev.fail_writes_after(1);
   {
     test::StderrCapture cap;
