@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include <catch2/catch.hpp>
+
 #include "buffer_cache/buffer_cache.h"
 
 namespace xfsfuse::bc::test {
