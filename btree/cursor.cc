@@ -8,9 +8,9 @@
 #include <cstring>
 
 #include "btree/bmbt.h"
-#include "btree/records.h"
 #include "btree/sbtree.h"
 #include "fs/format/btree.h"
+#include "fs/format/records.h"
 
 namespace xfsfuse::btree {
 
@@ -45,29 +45,29 @@ int init_block(BtreeHost& host, uint64_t ptr, unsigned level, bc::BufHandle* out
   const TreeOps& ops = tree_ops(host.kind());
   std::byte* p = out->data();
   std::memset(p, 0, host.blocksize());
-  store_be(p, 4, ops.magic);
-  store_be(p + kLevelOff, 2, level);
+  fs::store_be(p, 4, ops.magic);
+  fs::store_be(p + kLevelOff, 2, level);
   if (ops.long_form) {
-    store_be(p + offsetof(xd_btree_lblock, bb_leftsib), 8, ~uint64_t{0});
-    store_be(p + offsetof(xd_btree_lblock, bb_rightsib), 8, ~uint64_t{0});
-    store_be(p + offsetof(xd_btree_lblock, bb_blkno), 8, host.daddr_of(ptr));
+    fs::store_be(p + offsetof(xd_btree_lblock, bb_leftsib), 8, ~uint64_t{0});
+    fs::store_be(p + offsetof(xd_btree_lblock, bb_rightsib), 8, ~uint64_t{0});
+    fs::store_be(p + offsetof(xd_btree_lblock, bb_blkno), 8, host.daddr_of(ptr));
     std::memcpy(p + offsetof(xd_btree_lblock, bb_uuid), host.uuid().data(), 16);
-    store_be(p + offsetof(xd_btree_lblock, bb_owner), 8, host.owner());
+    fs::store_be(p + offsetof(xd_btree_lblock, bb_owner), 8, host.owner());
   } else {
-    store_be(p + offsetof(xd_btree_sblock, bb_leftsib), 4, 0xffffffff);
-    store_be(p + offsetof(xd_btree_sblock, bb_rightsib), 4, 0xffffffff);
-    store_be(p + offsetof(xd_btree_sblock, bb_blkno), 8, host.daddr_of(ptr));
+    fs::store_be(p + offsetof(xd_btree_sblock, bb_leftsib), 4, 0xffffffff);
+    fs::store_be(p + offsetof(xd_btree_sblock, bb_rightsib), 4, 0xffffffff);
+    fs::store_be(p + offsetof(xd_btree_sblock, bb_blkno), 8, host.daddr_of(ptr));
     std::memcpy(p + offsetof(xd_btree_sblock, bb_uuid), host.uuid().data(), 16);
-    store_be(p + offsetof(xd_btree_sblock, bb_owner), 4, host.owner());
+    fs::store_be(p + offsetof(xd_btree_sblock, bb_owner), 4, host.owner());
   }
   host.log(*out, 0, ops.layout.hdr);
   return 0;
 }
 
 int bmbt_init_root(BtreeHost& host, std::span<std::byte> iroot, std::span<const std::byte> recs, uint64_t near) {
-  const uint32_t n = static_cast<uint32_t>(recs.size() / kBmbtRecSize);
+  const uint32_t n = static_cast<uint32_t>(recs.size() / fs::kBmbtRecSize);
   const uint32_t root_max = kBmdrLayout.maxrecs(iroot.size(), 1);
-  if (host.kind() != BtreeKind::kBmbt || recs.size() % kBmbtRecSize || root_max == 0 ||
+  if (host.kind() != BtreeKind::kBmbt || recs.size() % fs::kBmbtRecSize || root_max == 0 ||
       n > kBmbtBlockLayout.maxrecs(host.blocksize(), 0))
     return EINVAL;
   uint64_t ptr = 0;
@@ -78,13 +78,13 @@ int bmbt_init_root(BtreeHost& host, std::span<std::byte> iroot, std::span<const 
     std::memcpy(h.data() + kBmbtBlockLayout.rec_off(0), recs.data(), recs.size());
     host.log(h, kBmbtBlockLayout.rec_off(0), recs.size());
   }
-  store_be(h.data() + kNumrecsOff, 2, n);
+  fs::store_be(h.data() + kNumrecsOff, 2, n);
   host.log(h, kNumrecsOff, 2);
   std::memset(iroot.data(), 0, iroot.size());
-  store_be(iroot.data(), 2, 1);
-  store_be(iroot.data() + 2, 2, 1);
-  store_be(iroot.data() + kBmdrLayout.key_off(0), 8, n ? decode_bmbt_rec(recs.data()).startoff : 0);
-  store_be(iroot.data() + kBmdrLayout.ptr_off(root_max, 0), 8, ptr);
+  fs::store_be(iroot.data(), 2, 1);
+  fs::store_be(iroot.data() + 2, 2, 1);
+  fs::store_be(iroot.data() + kBmdrLayout.key_off(0), 8, n ? fs::decode_bmbt_rec(recs.data()).startoff : 0);
+  fs::store_be(iroot.data() + kBmdrLayout.ptr_off(root_max, 0), 8, ptr);
   host.log_iroot(0, iroot.size());
   return 0;
 }
@@ -124,7 +124,7 @@ uint32_t BtreeCursor::numrecs(const Blk& b) const {
 
 void BtreeCursor::set_numrecs(Blk& b, uint32_t n) {
   const size_t off = b.h ? kNumrecsOff : 2;
-  store_be(b.p + off, 2, n);
+  fs::store_be(b.p + off, 2, n);
   log(b, off, 2);
 }
 
@@ -141,7 +141,7 @@ uint64_t BtreeCursor::sib(const Blk& b, bool right) const {
 void BtreeCursor::set_sib(Blk& b, bool right, uint64_t ptr) {
   const size_t n = ops_.long_form ? 8 : 4;
   const size_t off = right ? 8 + n : 8;
-  store_be(b.p + off, static_cast<unsigned>(n), ptr);
+  fs::store_be(b.p + off, static_cast<unsigned>(n), ptr);
   log(b, off, n);
 }
 
@@ -188,7 +188,7 @@ void BtreeCursor::put_entry(Blk& b, uint32_t i, const std::byte* key_or_rec, uin
   std::memcpy(b.p + l.key_off(i), key_or_rec, l.key);
   log(b, l.key_off(i), l.key);
   const size_t po = l.ptr_off(maxrecs(b), i);
-  store_be(b.p + po, static_cast<unsigned>(l.ptr), ptr);
+  fs::store_be(b.p + po, static_cast<unsigned>(l.ptr), ptr);
   log(b, po, l.ptr);
 }
 

@@ -3,7 +3,7 @@
 #include <cerrno>
 
 #include "btree/cursor.h"
-#include "btree/records.h"
+#include "fs/format/endian.h"
 
 namespace xfsfuse::btree {
 
@@ -121,7 +121,7 @@ int BtreeCursor::collapse_root() {
     if (cn > maxrecs(r)) return 0;
     copy_entries(r, 0, c, 0, cn);
     set_numrecs(r, cn);
-    store_be(iroot_.data(), 2, top - 1);
+    fs::store_be(iroot_.data(), 2, top - 1);
     host_->log_iroot(0, 2);
     path_[top - 1] = Level{};
     path_.pop_back();

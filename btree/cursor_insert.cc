@@ -5,8 +5,8 @@
 
 #include "btree/bmbt.h"
 #include "btree/cursor.h"
-#include "btree/records.h"
 #include "btree/sbtree.h"
+#include "fs/format/endian.h"
 
 namespace xfsfuse::btree {
 
@@ -180,7 +180,7 @@ int BtreeCursor::new_iroot() {
   set_numrecs(c, n);
   std::byte k[8];
   first_key(c, k);
-  store_be(iroot_.data(), 2, top + 1);
+  fs::store_be(iroot_.data(), 2, top + 1);
   host_->log_iroot(0, 2);
   Blk nr{iroot_.data(), iroot_.size(), top + 1, nullptr};
   put_entry(nr, 0, k, cptr);

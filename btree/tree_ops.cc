@@ -3,8 +3,8 @@
 #include <cstring>
 
 #include "btree/bmbt.h"
-#include "btree/records.h"
 #include "btree/sbtree.h"
+#include "fs/format/records.h"
 
 namespace xfsfuse::btree {
 
@@ -12,7 +12,7 @@ namespace {
 
 void copy8(const std::byte* rec, std::byte* key) { std::memcpy(key, rec, 8); }
 void copy4(const std::byte* rec, std::byte* key) { std::memcpy(key, rec, 4); }
-void bmbt_key_from_rec(const std::byte* rec, std::byte* key) { store_be(key, 8, decode_bmbt_rec(rec).startoff); }
+void bmbt_key_from_rec(const std::byte* rec, std::byte* key) { fs::store_be(key, 8, fs::decode_bmbt_rec(rec).startoff); }
 
 BtreeKey bno_key(const std::byte* k) { return {bc::load_be(k, 4), 0}; }
 BtreeKey cnt_key(const std::byte* k) { return {bc::load_be(k + 4, 4), bc::load_be(k, 4)}; }
@@ -20,10 +20,10 @@ BtreeKey ino_key(const std::byte* k) { return {bc::load_be(k, 4), 0}; }
 BtreeKey off_key(const std::byte* k) { return {bc::load_be(k, 8), 0}; }
 
 const TreeOps kOps[] = {
-    {"bnobt", 0x41423342, false, false, sblock_layout(kAllocRecSize, 8), copy8, bno_key},
-    {"cntbt", 0x41423343, false, true, sblock_layout(kAllocRecSize, 8), copy8, cnt_key},
-    {"inobt", 0x49414233, false, false, sblock_layout(kInobtRecSize, 4), copy4, ino_key},
-    {"finobt", 0x46494233, false, false, sblock_layout(kInobtRecSize, 4), copy4, ino_key},
+    {"bnobt", 0x41423342, false, false, sblock_layout(fs::kAllocRecSize, 8), copy8, bno_key},
+    {"cntbt", 0x41423343, false, true, sblock_layout(fs::kAllocRecSize, 8), copy8, cnt_key},
+    {"inobt", 0x49414233, false, false, sblock_layout(fs::kInobtRecSize, 4), copy4, ino_key},
+    {"finobt", 0x46494233, false, false, sblock_layout(fs::kInobtRecSize, 4), copy4, ino_key},
     {"bmbt", fs::kBmbtMagic, true, false, kBmbtBlockLayout, bmbt_key_from_rec, off_key},
 };
 

@@ -3,15 +3,14 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "btree/records.h"
 #include "fs/alloc/alloc_host.h"
+#include "fs/format/records.h"
 #include "fs/mount.h"
 
 namespace xfsfuse::fs {
 
 namespace {
 
-using btree::AllocRec;
 using btree::BtreeCursor;
 using btree::LookupMode;
 
@@ -26,8 +25,8 @@ std::string describe(uint32_t bno, uint32_t len) {
 }
 
 int insert_rec(BtreeCursor& c, uint32_t bno, uint32_t len) {
-  std::byte rec[btree::kAllocRecSize];
-  btree::encode_alloc_rec({bno, len}, rec);
+  std::byte rec[kAllocRecSize];
+  encode_alloc_rec({bno, len}, rec);
   return c.insert(rec);
 }
 
@@ -36,7 +35,7 @@ int delete_rec(AgfTx& agf, BtreeCursor& c, bool cnt, uint32_t bno, uint32_t len)
   bool found = false;
   const btree::BtreeKey key = cnt ? btree::cntbt_key(len, bno) : btree::bnobt_key(bno);
   if (int e = c.lookup(key, LookupMode::kEq, &found)) return e;
-  if (found && btree::decode_alloc_rec(c.record().data()) != AllocRec{bno, len}) found = false;
+  if (found && decode_alloc_rec(c.record().data()) != AllocRec{bno, len}) found = false;
   if (!found) return corrupt(agf, std::string(cnt ? "cntbt" : "bnobt") + " lacks free extent " + describe(bno, len));
   return c.remove(&found);
 }
@@ -58,9 +57,9 @@ int carve(AgfTx& agf, uint32_t fbno, uint32_t flen, uint32_t abno, uint32_t alen
   bool found = false;
   if (int e = bno.lookup(btree::bnobt_key(fbno), LookupMode::kEq, &found)) return e;
   if (!found) return corrupt(agf, "bnobt lacks free extent " + describe(fbno, flen));
-  std::byte rec[btree::kAllocRecSize];
+  std::byte rec[kAllocRecSize];
   if (left) {
-    btree::encode_alloc_rec({fbno, left}, rec);
+    encode_alloc_rec({fbno, left}, rec);
     if (int e = bno.update(rec)) return e;
   } else if (int e = bno.remove(&found)) {
     return e;
@@ -86,7 +85,7 @@ int alloc_trees(AgfTx& agf, uint32_t target, uint32_t minlen, uint32_t maxlen, u
     BtreeCursor cnt = ch.cursor();
     if (int e = cnt.lookup(btree::cntbt_key(maxlen, 0), LookupMode::kGe, &found)) return e;
     while (found) {
-      const AllocRec r = btree::decode_alloc_rec(cnt.record().data());
+      const AllocRec r = decode_alloc_rec(cnt.record().data());
       const uint64_t start = round_up(r.startblock, align);
       if (start + maxlen <= uint64_t{r.startblock} + r.blockcount) {
         fbno = r.startblock;
@@ -105,7 +104,7 @@ int alloc_trees(AgfTx& agf, uint32_t target, uint32_t minlen, uint32_t maxlen, u
     BtreeCursor bno = bh.cursor();
     if (int e = bno.lookup(btree::bnobt_key(target), LookupMode::kLe, &found)) return e;
     if (found) {
-      const AllocRec r = btree::decode_alloc_rec(bno.record().data());
+      const AllocRec r = decode_alloc_rec(bno.record().data());
       if (r.startblock <= target && uint64_t{r.startblock} + r.blockcount >= uint64_t{target} + maxlen) {
         fbno = r.startblock;
         flen = r.blockcount;
@@ -124,7 +123,7 @@ int alloc_trees(AgfTx& agf, uint32_t target, uint32_t minlen, uint32_t maxlen, u
       if (int e = cnt.lookup(btree::cntbt_key(UINT32_MAX, UINT32_MAX), LookupMode::kLe, &found)) return e;
       if (!found) return ENOSPC;
     }
-    const AllocRec r = btree::decode_alloc_rec(cnt.record().data());
+    const AllocRec r = decode_alloc_rec(cnt.record().data());
     if (r.blockcount < minlen) return ENOSPC;
     fbno = r.startblock;
     flen = r.blockcount;
@@ -146,7 +145,7 @@ int free_trees(AgfTx& agf, uint32_t fbno, uint32_t len) {
   bool found = false;
   if (int e = bno.lookup(btree::bnobt_key(fbno), LookupMode::kLe, &found)) return e;
   if (found) {
-    left = btree::decode_alloc_rec(bno.record().data());
+    left = decode_alloc_rec(bno.record().data());
     if (uint64_t{left.startblock} + left.blockcount > fbno)
       return corrupt(agf, "freeing " + describe(fbno, len) + ", which overlaps free extent " +
                               describe(left.startblock, left.blockcount));
@@ -156,7 +155,7 @@ int free_trees(AgfTx& agf, uint32_t fbno, uint32_t len) {
     return e;
   }
   if (found) {
-    right = btree::decode_alloc_rec(bno.record().data());
+    right = decode_alloc_rec(bno.record().data());
     if (right.startblock < uint64_t{fbno} + len)
       return corrupt(agf, "freeing " + describe(fbno, len) + ", which overlaps free extent " +
                               describe(right.startblock, right.blockcount));
@@ -173,8 +172,8 @@ int free_trees(AgfTx& agf, uint32_t fbno, uint32_t len) {
       if (int e = delete_rec(agf, cnt, true, right.startblock, right.blockcount)) return e;
     if (int e = insert_rec(cnt, nbno, nlen)) return e;
   }
-  std::byte rec[btree::kAllocRecSize];
-  btree::encode_alloc_rec({nbno, nlen}, rec);
+  std::byte rec[kAllocRecSize];
+  encode_alloc_rec({nbno, nlen}, rec);
   if (have_right)
     if (int e = delete_rec(agf, bno, false, right.startblock, right.blockcount)) return e;
   if (have_left) {

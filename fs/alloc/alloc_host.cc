@@ -1,6 +1,6 @@
 #include "fs/alloc/alloc_host.h"
 
-#include "btree/records.h"
+#include "fs/format/records.h"
 #include "fs/mount.h"
 
 namespace xfsfuse::fs {
@@ -53,7 +53,7 @@ void AllocHost::set_root(uint64_t ptr, unsigned levels) {
 }
 
 void AllocHost::lastrec_changed(const std::byte* rec) {
-  agf_->set(AgfField::kLongest, rec ? btree::decode_alloc_rec(rec).blockcount : 0);
+  agf_->set(AgfField::kLongest, rec ? decode_alloc_rec(rec).blockcount : 0);
 }
 
 btree::BtreeCursor AllocHost::cursor() {

@@ -4,7 +4,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "btree/records.h"
+#include "fs/format/records.h"
 
 namespace xfsfuse::btree::test {
 
@@ -121,18 +121,19 @@ std::vector<std::byte> Harness::make_record(const BtreeKey& k) {
   std::vector<std::byte> r(tree_ops(kind_).layout.rec);
   switch (kind_) {
     case BtreeKind::kBnobt:
-      encode_alloc_rec({static_cast<uint32_t>(k.hi), static_cast<uint32_t>(1 + rng_() % 1000)}, r.data());
+      fs::encode_alloc_rec({static_cast<uint32_t>(k.hi), static_cast<uint32_t>(1 + rng_() % 1000)}, r.data());
       break;
-    case BtreeKind::kCntbt: encode_alloc_rec({static_cast<uint32_t>(k.lo), static_cast<uint32_t>(k.hi)}, r.data()); break;
+    case BtreeKind::kCntbt:
+      fs::encode_alloc_rec({static_cast<uint32_t>(k.lo), static_cast<uint32_t>(k.hi)}, r.data());
+      break;
     case BtreeKind::kBmbt:
-      encode_bmbt_rec({k.hi, rng_() & ((uint64_t{1} << 52) - 1), static_cast<uint32_t>(1 + rng_() % ((1 << 21) - 1)),
-                       (rng_() & 1) != 0},
-                      r.data());
+      fs::encode_bmbt_rec({k.hi, rng_() & fs::kBmbtMaxStartblock, 1 + rng_() % fs::kBmbtMaxBlockcount, (rng_() & 1) != 0},
+                          r.data());
       break;
     default:
-      encode_inobt_rec({static_cast<uint32_t>(k.hi), static_cast<uint16_t>(rng_()), 64,
-                        static_cast<uint8_t>(rng_() % 65), rng_()},
-                       r.data());
+      fs::encode_inobt_rec({static_cast<uint32_t>(k.hi), static_cast<uint16_t>(rng_()), 64,
+                            static_cast<uint32_t>(rng_() % 65), rng_()},
+                           /*sparse=*/true, r.data());
   }
   return r;
 }

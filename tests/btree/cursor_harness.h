@@ -87,7 +87,11 @@ class Harness {
   TestHost& host() { return *host_; }
   /// The bmbt's inode root.
   std::span<std::byte> fork() { return fork_; }
-  /// A record of this tree's kind with key k and random other fields.
+  /// A record of this tree's kind with key k and random other fields,
+  /// encoded by fs/format/records.h; inobt / finobt records in the sparse
+  /// inodes layout (be16 holemask, u8 count, u8 freecount), count 64 with a
+  /// random holemask: the cursor reads only startino, the key, so the rest
+  /// need only come back byte for byte.
   std::vector<std::byte> make_record(const BtreeKey& k);
   BtreeKey random_key();
 

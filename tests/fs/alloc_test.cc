@@ -11,10 +11,10 @@
 #include <random>
 #include <thread>
 
-#include "btree/records.h"
 #include "btree/sbtree.h"
 #include "fs/alloc/alloc.h"
 #include "fs/format/ag.h"
+#include "fs/format/records.h"
 #include "fs/mount.h"
 #include "tests/fs/dir_test_util.h"
 
@@ -22,7 +22,7 @@ namespace xfsfuse::fs::test {
 namespace {
 
 struct AgView {
-  std::vector<btree::AllocRec> bno, cnt;  // records in key order
+  std::vector<AllocRec> bno, cnt;  // records in key order
   std::vector<uint32_t> tree_blocks, agfl;
   AgfInfo agf;
 };
@@ -45,7 +45,7 @@ AgView read_ag(Mount& m, uint32_t agno) {
       return m.cache().get({&map, 1}, &btree::sbtree_ops(kind), agno, bc::kGetShared, out);
     };
     w.record = [&](std::span<const std::byte> rec, uint64_t) {
-      (cnt ? v.cnt : v.bno).push_back(btree::decode_alloc_rec(rec.data()));
+      (cnt ? v.cnt : v.bno).push_back(decode_alloc_rec(rec.data()));
     };
     w.block = [&](uint32_t agbno, unsigned) { v.tree_blocks.push_back(agbno); };
     w.fault = [&](const btree::SbtreeFault& f) { FAIL("AG " << agno << " " << f.why << " at agbno " << f.agbno); };
@@ -112,7 +112,7 @@ TEST_CASE("alloc: random allocations and frees keep every block owned once, bnob
       for (auto& [k, len] : held)
         if (k.first == agno) own(map, k.second, len, "held extent");
       REQUIRE(std::count(map.begin(), map.end(), 0) == 0);
-      std::vector<btree::AllocRec> bno = v.bno, cnt = v.cnt;
+      std::vector<AllocRec> bno = v.bno, cnt = v.cnt;
       std::sort(cnt.begin(), cnt.end(), [](auto& a, auto& b) { return a.startblock < b.startblock; });
       REQUIRE(bno == cnt);
       CHECK(v.agf.freeblks == free);
