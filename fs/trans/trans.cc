@@ -15,6 +15,7 @@ struct Transaction::JoinedBuf {
   const bc::BufOps* ops_before = nullptr;         // verifier at join, for cancel
   std::vector<std::pair<size_t, size_t>> ranges;  // changed [off, end), merged
   bool stale = false;
+  bool fresh = false;  // from get_new_buf: its cached contents never came from the disk
 };
 
 struct Transaction::JoinedInode {
@@ -54,9 +55,10 @@ Transaction::JoinedBuf* Transaction::find_buf(uint64_t daddr) {
 
 int Transaction::join_buf(bc::BufHandle h, bool fresh, bc::BufHandle** out) {
   auto jb = std::make_unique<JoinedBuf>();
-  if (fresh) std::memset(h.data(), 0, h.size());
   jb->before.assign(h.data(), h.data() + h.size());
   jb->ops_before = m_.cache().ops_of(h);
+  jb->fresh = fresh;
+  if (fresh) std::memset(h.data(), 0, h.size());
   jb->h = std::move(h);
   *out = &jb->h;
   bufs_.push_back(std::move(jb));
@@ -212,10 +214,14 @@ int Transaction::commit(CommittedTrans* out) {
 
 void Transaction::cancel() {
   if (done_) return;
+  std::vector<bc::DiskRange> fresh;
   for (auto& jb : bufs_) {
     std::memcpy(jb->h.data(), jb->before.data(), jb->before.size());
     m_.cache().set_ops(jb->h, jb->ops_before);
+    if (jb->fresh) fresh.insert(fresh.end(), jb->h.maps().begin(), jb->h.maps().end());
   }
+  // A buffer made for new blocks holds what was never on the disk: it goes.
+  if (!fresh.empty()) m_.cache().invalidate(fresh);
   for (auto& ji : inodes_) {
     ji->ip->core = ji->core_before;
     ji->ip->df = std::move(ji->df_before);

@@ -161,3 +161,25 @@ TEST_CASE("trans: an inode that cannot be encoded fails the commit, writes nothi
 }
 
 }  // namespace xfsfuse::fs::test
+
+namespace xfsfuse::fs::test {
+
+TEST_CASE("trans: a cancelled transaction leaves no made-up buffer in the cache", "[trans]") {
+  const std::string& demo = image("demo");
+  if (demo.empty()) return;
+  ImageCopy img(demo);
+  auto m = open_rw(img.path);
+  // A block past the root chunk of AG 1: free on the demo image.
+  const bc::DiskRange map{agbno_to_daddr(m->sb(), 1, 2000), static_cast<uint32_t>(m->sb().blocksize >> 9)};
+  std::unique_ptr<Transaction> tp;
+  REQUIRE(Transaction::begin(*m, &tp) == 0);
+  bc::BufHandle* h;
+  REQUIRE(tp->get_new_buf({&map, 1}, nullptr, &h) == 0);
+  std::memset(h->data(), 0xab, h->size());
+  tp->log_buf(h, 0, h->size());
+  tp->cancel();
+  bc::BufHandle again;
+  CHECK(m->cache().get({&map, 1}, nullptr, bc::kAnyOwner, bc::kGetIncore, &again) == ENOENT);
+}
+
+}  // namespace xfsfuse::fs::test
