@@ -120,6 +120,17 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
   m->perag_ = std::make_unique<PerAgTable>(m->sb_, m->cache_.get(), m->ag_.get());
   m->icache_ = std::make_unique<InodeCache>(opts.inode_cache);
   m->fdblocks_.store(static_cast<int64_t>(sb.fdblocks), std::memory_order_relaxed);
+  // A read-write mount reads every AG's counters now: later, a transaction
+  // holding one AG's header must never wait to read another's for them.
+  for (uint32_t agno = 0; opts.writable && agno < sb.agcount; agno++)
+    for (bool agf : {true, false}) {
+      PerAg* pag;
+      if (int e = m->perag_->get(agno, agf, &pag)) {
+        *err = path + ": cannot mount read-write: AG " + std::to_string(agno) + "'s " + (agf ? "AGF" : "AGI") +
+               " cannot be read (" + std::strerror(e) + "); mount it read-only (-o ro) or run xfs_repair";
+        return e;
+      }
+    }
   m->cluster_blocks_ = inode_cluster_blocks(sb);
 
   if (!opts.check_root) {

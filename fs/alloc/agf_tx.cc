@@ -53,7 +53,7 @@ int check_ring(AgfTx& agf, uint32_t size) {
 
 }  // namespace
 
-int AgfTx::get(Transaction& tp, uint32_t agno, AgfTx* out) {
+int AgfTx::get(Transaction& tp, uint32_t agno, AgfTx* out, bool trylock) {
   Mount& m = tp.mount();
   if (agno >= m.sb().agcount) return EINVAL;
   // The in-core counters are read first: that reads the AGF shared, which
@@ -62,7 +62,8 @@ int AgfTx::get(Transaction& tp, uint32_t agno, AgfTx* out) {
   if (int e = m.perag().get(agno, /*agf=*/true, &pag)) return e;
   const bc::DiskRange map{ag_header_daddr(m.sb(), agno, 1), static_cast<uint32_t>(m.sb().sectsize >> 9)};
   bc::BufHandle* h;
-  if (int e = tp.read_buf({&map, 1}, &m.buf_ops().agf(), bc::kAnyOwner, &h)) return e;
+  if (int e = tp.read_buf({&map, 1}, &m.buf_ops().agf(), bc::kAnyOwner, &h, trylock ? unsigned{bc::kGetTrylock} : 0u))
+    return e;
   out->tp_ = &tp;
   out->h_ = h;
   out->agno_ = agno;

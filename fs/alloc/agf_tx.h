@@ -29,7 +29,8 @@ class AgfTx {
  public:
   /// Joins AG agno's AGF to tp.  Returns 0, EINVAL (no such AG), or the
   /// buffer read's errors (EUCLEAN with one log line, EIO).
-  static int get(Transaction& tp, uint32_t agno, AgfTx* out);
+  /// trylock: EAGAIN instead of waiting for another transaction's hold.
+  static int get(Transaction& tp, uint32_t agno, AgfTx* out, bool trylock = false);
 
   uint32_t agno() const { return agno_; }
   uint32_t length() const { return length_; }  ///< fsblocks in the AG

@@ -28,14 +28,15 @@ size_t offset_of(AgiField f) {
 
 }  // namespace
 
-int AgiTx::get(Transaction& tp, uint32_t agno, AgiTx* out) {
+int AgiTx::get(Transaction& tp, uint32_t agno, AgiTx* out, bool trylock) {
   Mount& m = tp.mount();
   if (agno >= m.sb().agcount) return EINVAL;
   PerAg* pag;  // read shared before this thread holds the AGI exclusively
   if (int e = m.perag().get(agno, /*agf=*/false, &pag)) return e;
   const bc::DiskRange map{ag_header_daddr(m.sb(), agno, 2), static_cast<uint32_t>(m.sb().sectsize >> 9)};
   bc::BufHandle* h;
-  if (int e = tp.read_buf({&map, 1}, &m.buf_ops().agi(), bc::kAnyOwner, &h)) return e;
+  if (int e = tp.read_buf({&map, 1}, &m.buf_ops().agi(), bc::kAnyOwner, &h, trylock ? unsigned{bc::kGetTrylock} : 0u))
+    return e;
   out->tp_ = &tp;
   out->h_ = h;
   out->agno_ = agno;

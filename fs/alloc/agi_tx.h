@@ -19,7 +19,8 @@ class AgiTx {
  public:
   /// Joins AG agno's AGI to tp.  Returns 0, EINVAL (no such AG), or the
   /// buffer read's errors (EUCLEAN with one log line, EIO).
-  static int get(Transaction& tp, uint32_t agno, AgiTx* out);
+  /// trylock: EAGAIN instead of waiting for another transaction's hold.
+  static int get(Transaction& tp, uint32_t agno, AgiTx* out, bool trylock = false);
 
   uint32_t agno() const { return agno_; }
   uint32_t get(AgiField f) const;

@@ -211,7 +211,7 @@ int alloc_extent(Transaction& tp, const AllocRequest& r, uint32_t* agbno, uint32
   if (r.minlen == 0 || r.minlen > r.maxlen || r.alignment == 0 || (r.alignment > 1 && r.minlen != r.maxlen))
     return EINVAL;
   AgfTx agf;
-  if (int e = AgfTx::get(tp, r.agno, &agf)) return e;
+  if (int e = AgfTx::get(tp, r.agno, &agf, r.trylock)) return e;
   const uint32_t need = agfl_min_free(agf, alloc_maxlevels(tp.mount().sb()));
   // Space for minlen blocks after the AGFL's minimum (the kernel's
   // xfs_alloc_space_available), and one free extent long enough.

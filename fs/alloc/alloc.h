@@ -36,6 +36,9 @@ struct AllocRequest {
   /// The extent must start at a multiple of this (inode chunks:
   /// sb_inoalignmt); with alignment > 1, minlen must equal maxlen.
   uint32_t alignment = 1;
+  /// EAGAIN instead of waiting when another transaction holds the AGF (an
+  /// AG tried after the first, out of ascending agno order).
+  bool trylock = false;
 };
 
 /// Allocates between minlen and maxlen contiguous blocks in AG r.agno.

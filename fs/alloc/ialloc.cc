@@ -130,8 +130,9 @@ int init_chunk(AgiTx& agi, uint32_t agbno, uint32_t blocks) {
   return 0;
 }
 
-// Gives the AG a new chunk of free inodes.  ENOSPC when no aligned extent is free.
-int new_chunk(AgiTx& agi) {
+// Gives the AG a new chunk of free inodes.  ENOSPC when no aligned extent
+// is free; EAGAIN (trylock) when another transaction holds the AGF.
+int new_chunk(AgiTx& agi, bool trylock) {
   Transaction& tp = agi.trans();
   const Superblock& sb = tp.mount().sb();
   const uint32_t blocks = static_cast<uint32_t>(std::max<uint64_t>(1, kInodesPerChunk >> sb.inopblog));
@@ -141,6 +142,7 @@ int new_chunk(AgiTx& agi) {
   r.target = newino == kNullAgblock ? 0 : agino_to_agbno(sb, newino) + blocks;
   r.minlen = r.maxlen = blocks;
   r.alignment = std::max<uint32_t>(1, sb.inoalignmt);
+  r.trylock = trylock;
   uint32_t agbno, len;
   if (int e = alloc_extent(tp, r, &agbno, &len)) return e;
   if (int e = init_chunk(agi, agbno, blocks)) return e;
@@ -213,13 +215,20 @@ int ialloc(Transaction& tp, uint64_t parent_ino, uint64_t* ino) {
   const Superblock& sb = tp.mount().sb();
   if (!ino_in_fs(sb, parent_ino)) return EINVAL;
   const uint32_t first = ino_to_agno(sb, parent_ino);
+  // The parent's AG first, waiting for its AGI; the others in turn, skipped
+  // when another transaction holds their AGI or AGF (they may come before
+  // this one in agno order: waiting could deadlock, as the kernel's trylock
+  // avoids).  An AG skipped is left as it was; one without space for a chunk
+  // may have had its AGFL topped up, a consistent change committed with the rest.
   for (uint32_t i = 0; i < sb.agcount; i++) {
     const uint32_t agno = (first + i) % sb.agcount;
     AgiTx agi;
-    if (int e = AgiTx::get(tp, agno, &agi)) return e;
+    const int got = AgiTx::get(tp, agno, &agi, /*trylock=*/i > 0);
+    if (got == EAGAIN) continue;
+    if (got) return got;
     if (agi.get(AgiField::kFreecount) == 0) {
-      const int e = new_chunk(agi);
-      if (e == ENOSPC) continue;  // nothing of this AG changed
+      const int e = new_chunk(agi, /*trylock=*/i > 0);
+      if (e == ENOSPC || e == EAGAIN) continue;
       if (e) return e;
     }
     uint32_t agino;

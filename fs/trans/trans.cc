@@ -66,14 +66,14 @@ int Transaction::join_buf(bc::BufHandle h, bool fresh, bc::BufHandle** out) {
 }
 
 int Transaction::read_buf(std::span<const bc::DiskRange> maps, const bc::BufOps* ops, uint64_t owner,
-                          bc::BufHandle** out) {
+                          bc::BufHandle** out, unsigned flags) {
   if (!maps.empty())
     if (JoinedBuf* jb = find_buf(maps[0].daddr)) {
       *out = &jb->h;
       return 0;
     }
   bc::BufHandle h;
-  if (int e = m_.cache().get(maps, ops, owner, bc::kGetExclusive, &h)) return e;
+  if (int e = m_.cache().get(maps, ops, owner, bc::kGetExclusive | (flags & bc::kGetTrylock), &h)) return e;
   return join_buf(std::move(h), false, out);
 }
 

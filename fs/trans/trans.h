@@ -74,8 +74,11 @@ class Transaction {
 
   /// Gets a buffer into the transaction, exclusively locked, as
   /// BufferCache::get (same errors).  A buffer already joined is returned as
-  /// it is (*out points at the joined handle; do not release it).
-  int read_buf(std::span<const bc::DiskRange> maps, const bc::BufOps* ops, uint64_t owner, bc::BufHandle** out);
+  /// it is (*out points at the joined handle; do not release it).  flags:
+  /// bc::kGetTrylock to fail with EAGAIN rather than wait for another
+  /// holder (an AG this transaction may skip).
+  int read_buf(std::span<const bc::DiskRange> maps, const bc::BufOps* ops, uint64_t owner, bc::BufHandle** out,
+               unsigned flags = 0);
   /// Gets a buffer for blocks about to be written whole (kGetNoRead),
   /// zero-filled, joined, verified from now on with ops.  Returns 0, EBUSY
   /// (see invalidate_range), or BufferCache::get's errors.
