@@ -184,10 +184,7 @@ TEST_CASE("alloc: random allocations and frees keep every block owned once, bnob
   }
   held.clear();
   check();
-  REQUIRE(m->unmount_clean() == 0);
-  m.reset();
-  INFO(run("xfs_repair -n " + img.path + " 2>&1"));
-  CHECK(system(("xfs_repair -n " + img.path + " >/dev/null 2>&1").c_str()) == 0);
+  unmount_and_repair_check(m, img.path);
 }
 
 TEST_CASE("alloc: freeing free space is EUCLEAN and writes nothing", "[alloc]") {
@@ -200,14 +197,8 @@ TEST_CASE("alloc: freeing free space is EUCLEAN and writes nothing", "[alloc]") 
   REQUIRE(Transaction::begin(*m, &tp) == 0);
   CHECK(free_extent(*tp, 0, v.bno.back().startblock + 1, 2) == EUCLEAN);
   tp->cancel();
-  REQUIRE(m->unmount_clean() == 0);
-  m.reset();
-  CHECK(system(("xfs_repair -n " + img.path + " >/dev/null 2>&1").c_str()) == 0);
+  unmount_and_repair_check(m, img.path);
 }
-
-}  // namespace xfsfuse::fs::test
-
-namespace xfsfuse::fs::test {
 
 TEST_CASE("alloc: threads allocating and freeing at once, in one AG and in several", "[alloc]") {
   if (!have_xfsprogs()) return;
@@ -254,10 +245,7 @@ TEST_CASE("alloc: threads allocating and freeing at once, in one AG and in sever
     for (auto& t : threads) t.join();
     REQUIRE(failures == 0);
   }
-  REQUIRE(m->unmount_clean() == 0);
-  m.reset();
-  INFO(run("xfs_repair -n " + img.path + " 2>&1"));
-  CHECK(system(("xfs_repair -n " + img.path + " >/dev/null 2>&1").c_str()) == 0);
+  unmount_and_repair_check(m, img.path);
 }
 
 }  // namespace xfsfuse::fs::test

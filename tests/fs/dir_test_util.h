@@ -147,6 +147,15 @@ inline std::unique_ptr<Mount> open_rw(const std::string& img) {
   return m;
 }
 
+/// Unmounts m cleanly (Mount::unmount_clean, then closes it) and checks that
+/// xfs_repair -n finds img clean, showing its report when it does not.
+inline void unmount_and_repair_check(std::unique_ptr<Mount>& m, const std::string& img) {
+  REQUIRE(m->unmount_clean() == 0);
+  m.reset();
+  INFO(run("xfs_repair -n " + img + " 2>&1"));
+  CHECK(system(("xfs_repair -n " + img + " >/dev/null 2>&1").c_str()) == 0);
+}
+
 /// An entry as dir_iterate gave it.
 struct Got {
   std::string name;

@@ -137,15 +137,8 @@ TEST_CASE("ialloc: random allocations and frees agree with a model of allocated 
   }
   held.clear();
   check();
-  REQUIRE(m->unmount_clean() == 0);
-  m.reset();
-  INFO(run("xfs_repair -n " + img.path + " 2>&1"));
-  CHECK(system(("xfs_repair -n " + img.path + " >/dev/null 2>&1").c_str()) == 0);
+  unmount_and_repair_check(m, img.path);
 }
-
-}  // namespace xfsfuse::fs::test
-
-namespace xfsfuse::fs::test {
 
 TEST_CASE("ialloc: threads allocating inodes and extents at once keep the AG consistent", "[ialloc]") {
   if (!have_xfsprogs()) return;
@@ -197,10 +190,7 @@ TEST_CASE("ialloc: threads allocating inodes and extents at once keep the AG con
   for (unsigned t = 0; t < 4; t++) threads.emplace_back(worker, 7 + t);
   for (auto& t : threads) t.join();
   REQUIRE(failures == 0);
-  REQUIRE(m->unmount_clean() == 0);
-  m.reset();
-  INFO(run("xfs_repair -n " + img.path + " 2>&1"));
-  CHECK(system(("xfs_repair -n " + img.path + " >/dev/null 2>&1").c_str()) == 0);
+  unmount_and_repair_check(m, img.path);
 }
 
 }  // namespace xfsfuse::fs::test

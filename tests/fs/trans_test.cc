@@ -160,10 +160,6 @@ TEST_CASE("trans: an inode that cannot be encoded fails the commit, writes nothi
   CHECK(repair_clean(img.path));
 }
 
-}  // namespace xfsfuse::fs::test
-
-namespace xfsfuse::fs::test {
-
 TEST_CASE("trans: a cancelled transaction leaves no made-up buffer in the cache", "[trans]") {
   const std::string& demo = image("demo");
   if (demo.empty()) return;
