@@ -65,6 +65,11 @@ int Mount::read_data(const CachedInode& ip, uint64_t off, size_t len, std::byte*
   return 0;
 }
 
+int Mount::write_data_blocks(uint64_t fsblock, uint32_t off_in_block, const iovec* iov, int iovcnt) {
+  const uint64_t disk = daddr_to_bytes(fsblock_to_daddr(sb_, fsblock)) + off_in_block;
+  return dev_->pwritev(iov, iovcnt, disk) == 0 ? 0 : EIO;
+}
+
 int Mount::map_blocks(const CachedInode& ip, bool attr_fork, uint64_t fsb, uint32_t count,
                       std::vector<bc::DiskRange>* maps) {
   maps->clear();

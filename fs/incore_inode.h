@@ -62,6 +62,10 @@ struct CachedInode {
   std::vector<std::byte> raw;    ///< the inodesize bytes as last read or encoded
   InodeFork df, af;              ///< data and attr forks
   std::atomic<uint32_t> dirty{0};  ///< InodeDirty bits not yet encoded
+  /// The inode is free on disk (mode 0): loaded by Mount::iget_new() for a
+  /// file being created, not yet committed.  Mount::iget() answers ENOENT
+  /// for it, so no one else uses an inode that does not exist yet.
+  std::atomic<bool> is_free{false};
 
   const InodeFork& fork(bool attr_fork) const { return attr_fork ? af : df; }
   InodeFork& fork(bool attr_fork) { return attr_fork ? af : df; }

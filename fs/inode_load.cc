@@ -9,7 +9,23 @@
 namespace xfsfuse::fs {
 
 int Mount::iget(uint64_t ino, InodeRef* out) {
-  return icache_->get(ino, [this](uint64_t n, CachedInode* ip) { return load_inode(n, ip); }, out);
+  if (int e = icache_->get(ino, [this](uint64_t n, CachedInode* ip) { return load_inode(n, ip); }, out)) return e;
+  if ((*out)->is_free.load(std::memory_order_acquire)) {
+    out->reset();
+    return ENOENT;
+  }
+  return 0;
+}
+
+int Mount::iget_new(uint64_t ino, InodeRef* out) {
+  auto load = [this](uint64_t n, CachedInode* ip) { return load_inode(n, ip, /*allow_free=*/true); };
+  if (int e = icache_->get(ino, load, out)) return e;
+  if (!(*out)->is_free.load(std::memory_order_acquire)) {
+    const uint64_t daddr = (*out)->daddr;
+    out->reset();
+    return report_corruption("inode", daddr, "inode " + std::to_string(ino) + " is in use but the inobt calls it free");
+  }
+  return 0;
 }
 
 void Mount::drop_caches(uint64_t* inodes, uint64_t* buffers) {
@@ -38,7 +54,7 @@ int Mount::inode_buf_map(uint64_t ino, bc::DiskRange* map, size_t* offset) const
   return 0;
 }
 
-int Mount::load_inode(uint64_t ino, CachedInode* ip) {
+int Mount::load_inode(uint64_t ino, CachedInode* ip, bool allow_free) {
   InodeLocation loc;
   if (!locate_inode(sb_, ino, &loc)) return EINVAL;
   // Read the whole inode cluster holding it: one I/O serves its neighbours.
@@ -50,12 +66,18 @@ int Mount::load_inode(uint64_t ino, CachedInode* ip) {
   ip->raw.assign(h.data() + at, h.data() + at + sb_.inodesize);
   h.release();
   std::string why;
-  if (int err = decode_inode(sb_, ino, ip->raw, &ip->core, &why))
-    return err == ENOENT ? ENOENT : report_corruption("inode", loc.daddr, "inode " + std::to_string(ino) + ": " + why);
+  int err = decode_inode(sb_, ino, ip->raw, &ip->core, &why);
+  if (err == ENOENT && allow_free) {
+    // A free inode passed its header checks; its other fields are stale.
+    decode_inode_core(sb_, ino, ip->raw, &ip->core);
+    ip->is_free.store(true, std::memory_order_release);
+    return 0;
+  }
+  if (err) return err == ENOENT ? ENOENT : report_corruption("inode", loc.daddr, "inode " + std::to_string(ino) + ": " + why);
   load_fork_bytes(ip);
-  if (int err = load_fork(ip, false, loc.daddr)) return err;
+  if ((err = load_fork(ip, false, loc.daddr))) return err;
   if (ip->has_attr_fork())
-    if (int err = load_fork(ip, true, loc.daddr)) return err;
+    if ((err = load_fork(ip, true, loc.daddr))) return err;
   return 0;
 }
 

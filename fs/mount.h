@@ -17,6 +17,8 @@
 // Thread safety: every method may be called from any thread.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -128,11 +130,28 @@ class Mount {
   /// anyone holds it).  Returns 0, EINVAL (not a valid inode number for this
   /// filesystem), ENOENT (a free inode: mode 0), EUCLEAN.
   int iget(uint64_t ino, InodeRef* out);
+  /// Gets the in-core inode of ino, just allocated by ialloc() and still
+  /// free on disk, for the caller to initialise (is_free set; the caller
+  /// clears it when its transaction commits).  Returns 0, EINVAL, or
+  /// EUCLEAN (logged) when the inode is in use although the inobt calls it
+  /// free.
+  int iget_new(uint64_t ino, InodeRef* out);
+  /// Makes every change so far durable: writes back every dirty buffer and
+  /// syncs the image (fsync, syncfs).  Returns 0 or EIO (the mount is then
+  /// shut down).  A no-op on a read-only mount.
+  int sync();
 
   /// Reads up to len bytes of a regular file (or remote symlink data) from
   /// byte offset off into dst; holes and unwritten extents read as zeros;
   /// stops at di_size.  *got = bytes read.  Returns 0, EUCLEAN or EIO.
   int read_data(const CachedInode& ip, uint64_t off, size_t len, std::byte* dst, size_t* got);
+
+  /// Writes file data straight to the image (file data never passes through
+  /// the buffer cache: the kernel's page cache holds it): the iovcnt
+  /// pieces of iov, one after the other, from byte `off_in_block` of
+  /// fsblock `fsblock` on.  For fs/ops (the write path), which mapped those
+  /// blocks to the file under its transaction.  Returns 0 or EIO.
+  int write_data_blocks(uint64_t fsblock, uint32_t off_in_block, const iovec* iov, int iovcnt);
 
   /// Disk ranges of fork blocks [fsb, fsb + count), one per extent crossed
   /// (adjacent extents merged).  Returns 0, ENOENT (any part is a hole), or
@@ -186,7 +205,8 @@ class Mount {
   int write_superblock(bool needsrepair);
   // Reads inode ino from its cluster into the fresh object ip (the inode
   // cache's loader).
-  int load_inode(uint64_t ino, CachedInode* ip);
+  // allow_free: a free inode (mode 0) loads too, with is_free set (iget_new).
+  int load_inode(uint64_t ino, CachedInode* ip, bool allow_free = false);
   // Fills ip's extent list of an extents- or btree-format fork.
   int load_fork(CachedInode* ip, bool attr_fork, uint64_t daddr);
 

@@ -76,6 +76,18 @@ int Mount::reserve_blocks(uint64_t n) {
 
 void Mount::unreserve_blocks(uint64_t n) { fdblocks_.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed); }
 
+int Mount::sync() {
+  if (!opts_.writable || !changed_.load(std::memory_order_acquire)) return 0;
+  if (shut_down_state()) return EIO;
+  int e = cache_->flush_all();
+  if (e == 0) e = dev_->sync();
+  if (e != 0) {
+    shut_down(std::string("writing back metadata for a sync: ") + std::strerror(e));
+    return EIO;
+  }
+  return 0;
+}
+
 int Mount::unmount_clean() {
   if (!opts_.writable || !changed_.load(std::memory_order_acquire) || shut_down_state()) return 0;
   std::lock_guard<std::mutex> g(change_mu_);
