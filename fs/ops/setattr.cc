@@ -20,6 +20,7 @@ int check(const Inode& n, const Cred& c, const SetAttr& a) {
   if (a.uid && *a.uid != n.uid && !c.root()) return EPERM;
   if (a.gid && *a.gid != n.gid && !c.root() && !(c.uid == n.uid && c.in_group(*a.gid))) return EPERM;
   if (a.mode && !c.owner_or_capable(n)) return EPERM;
+  if (a.from_write) return 0;
   const bool explicit_time = (a.atime && !a.atime->now) || (a.mtime && !a.mtime->now);
   if (explicit_time && !c.owner_or_capable(n)) return EPERM;
   if ((a.atime || a.mtime) && !explicit_time && !c.owner_or_capable(n) && permission(c, n, W_OK) != 0) return EACCES;
@@ -56,7 +57,7 @@ int setattr(Mount& m, const InodeRef& ip, const Cred& c, const SetAttr& a) {
   }
   if (a.atime) n.atime = a.atime->now ? now : a.atime->value;
   if (a.mtime) n.mtime = a.mtime->now ? now : a.mtime->value;
-  n.ctime = now;
+  n.ctime = a.ctime && !a.ctime->now ? a.ctime->value : now;
   n.changecount++;
   tp->log_inode(ip.get(), kDirtyCore);
   return tp->commit();

@@ -9,8 +9,8 @@
 //    group-execute is set (even for root);
 //  - times: explicit values need the owner or root (EPERM); "now" also
 //    write permission (EACCES);
-//  - every change sets ctime to now (explicit or not) and counts the inode's
-//    change counter.
+//  - every change sets ctime to now (explicit or not; or the ctime given)
+//    and counts the inode's change counter.
 // Size changes are truncate's (fs/ops/truncate.h), not setattr's.
 // Thread safety: takes the inode's lock exclusively (through its transaction).
 #pragma once
@@ -36,6 +36,12 @@ struct SetAttr {
   std::optional<uint16_t> mode = std::nullopt;  ///< permission bits and S_ISUID/S_ISGID/S_ISVTX (the type is kept)
   std::optional<uint32_t> uid = std::nullopt, gid = std::nullopt;
   std::optional<TimeSet> atime = std::nullopt, mtime = std::nullopt;
+  /// ctime to store instead of the current time (the kernel's own copy,
+  /// handed back with a written file's times).
+  std::optional<TimeSet> ctime = std::nullopt;
+  /// The times come from a write through an open file (the FUSE writeback
+  /// cache hands them back): no owner check, as for the write itself.
+  bool from_write = false;
 };
 
 /// Applies a to ip for caller c.  Returns 0, EPERM / EACCES (rules above),
