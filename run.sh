@@ -41,7 +41,7 @@ cleanup() {
 trap cleanup EXIT
 
 rm -f "$stats"
-opts=stats_file=$stats${XFSFUSE_OPTIONS:+,$XFSFUSE_OPTIONS}
+opts=ro,stats_file=$stats${XFSFUSE_OPTIONS:+,$XFSFUSE_OPTIONS}
 echo "== mounting: xfsfuse $img $mnt -f -o $opts"
 "./$build/fs/fuse/xfsfuse" "$img" "$mnt" -f -o "$opts" &
 pid=$!

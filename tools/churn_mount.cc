@@ -68,7 +68,9 @@ int FuseDaemon::start(const std::string& xfsfuse, const std::string& image, cons
                       const std::atomic<bool>* stop_flag, std::string* err) {
   mnt_ = mnt;
   log_ = log_path;
-  if (int e = spawn_background({xfsfuse, image, mnt, "-f", "-o", opts}, log_path, &pid_)) {
+  // The traversal workloads only read: mount read-only (rw is the default).
+  const std::string mode_opts = opts.empty() ? "ro" : "ro," + opts;
+  if (int e = spawn_background({xfsfuse, image, mnt, "-f", "-o", mode_opts}, log_path, &pid_)) {
     *err = xfsfuse + ": " + std::strerror(e);
     pid_ = -1;
     return e;

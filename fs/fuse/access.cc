@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <vector>
 
+#include "fs/fuse/fuse_fs.h"
 #include "fs/fuse/ops.h"
 
 namespace xfsfuse::fuse::ops {
@@ -23,7 +24,7 @@ fs::Cred cred_of(fuse_req_t req) {
 }
 
 int check_access(fuse_req_t req, const fs::Inode& c, int mask) {
-  if (mask & W_OK) return EROFS;
+  if ((mask & W_OK) && !fs_of(req).mount().writable()) return EROFS;
   const fuse_ctx* ctx = fuse_req_ctx(req);
   // Supplementary groups cost a read of /proc/PID/status: only when they matter.
   if (ctx->uid == 0 || ctx->uid == c.uid || ctx->gid == c.gid)

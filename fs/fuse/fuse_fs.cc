@@ -39,6 +39,16 @@ void init(void* userdata, fuse_conn_info* conn) {
   else
     conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
   conn->time_gran = 1;
+  auto* fs = static_cast<FuseFs*>(userdata);
+  // O_TRUNC comes as a SETATTR of the size; writes, truncates and
+  // fallocate drop set-user-ID themselves (fs/ops/file_write.h), so the
+  // kernel need not send a mode change as the writer.
+  conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+  conn->want |= conn->capable & FUSE_CAP_HANDLE_KILLPRIV;
+  if (fs->mount().writable()) {
+    if (fs->options().writeback_cache) conn->want |= conn->capable & FUSE_CAP_WRITEBACK_CACHE;
+    conn->max_write = kMaxWrite;
+  }
 }
 
 void destroy(void* userdata) {
@@ -48,7 +58,7 @@ void destroy(void* userdata) {
     std::fprintf(stderr, "xfsfuse: writing %s: %s\n", fs->stats_file().c_str(), std::strerror(e));
 }
 
-fuse_lowlevel_ops make_ops() {
+fuse_lowlevel_ops make_ops(bool writable) {
   fuse_lowlevel_ops o{};
   o.init = init;
   o.destroy = destroy;
@@ -66,18 +76,30 @@ fuse_lowlevel_ops make_ops() {
   o.open = ops::open;
   o.read = ops::read;
   o.release = ops::release;
+  o.lseek = ops::lseek;
   o.getxattr = ops::getxattr;
   o.listxattr = ops::listxattr;
   o.ioctl = ops::ioctl;
   ops::set_erofs_ops(&o);
+  if (writable) {
+    o.setattr = ops::setattr;
+    o.write = ops::write;
+    o.fallocate = ops::fallocate;
+    o.create = ops::create;
+    o.mknod = ops::mknod;
+    o.mkdir = ops::mkdir;
+    o.fsync = ops::fsync;
+    o.fsyncdir = ops::fsync;
+    o.flush = ops::flush;
+  }
   return o;
 }
 
 }  // namespace
 
-const fuse_lowlevel_ops& lowlevel_ops() {
-  static const fuse_lowlevel_ops table = make_ops();
-  return table;
+const fuse_lowlevel_ops& lowlevel_ops(bool writable) {
+  static const fuse_lowlevel_ops ro = make_ops(false), rw = make_ops(true);
+  return writable ? rw : ro;
 }
 
 }  // namespace xfsfuse::fuse

@@ -12,9 +12,14 @@
 // carry their in-core inode (fs::InodeRef: the one object of that inode, not
 // a copy) in fuse_file_info::fh.  Every operation reads an inode under its
 // shared lock, one inode lock at a time.
-// The image is read-only, so entries, attributes, page-cache data, symlink
+// Every change to the image goes through this mount, whose replies tell the
+// kernel what changed, so entries, attributes, page-cache data, symlink
 // targets and directory listings are all cached by the kernel for a long time
-// (kCacheTimeout); every request that would write answers EROFS.
+// (kCacheTimeout).  A read-only mount answers EROFS to every request that
+// would write; a read-write one takes writes of up to kMaxWrite bytes, each
+// done before its reply (so ENOSPC reaches write(2), as on the kernel's
+// XFS), or with -o writeback_cache lets the kernel keep written pages and
+// a written file's size and times, sent later in WRITEs and SETATTRs.
 //
 // Thread safety: every operation may run on any libfuse worker thread at
 // once; the only shared mutable state is the atomic counters.
@@ -34,6 +39,9 @@
 
 namespace xfsfuse::fuse {
 
+/// Largest WRITE request a read-write mount asks the kernel for.
+inline constexpr unsigned kMaxWrite = 1u << 20;
+
 /// Kernel cache lifetime of entries and attributes, seconds.
 inline constexpr double kCacheTimeout = 86400.0;
 
@@ -41,7 +49,8 @@ inline constexpr double kCacheTimeout = 86400.0;
 struct OpCounters {
   std::atomic<uint64_t> lookup{0}, lookup_negative{0}, forget{0}, getattr{0}, readlink{0}, opendir{0},
       readdir{0}, readdir_entries{0}, readdirplus{0}, readdirplus_entries{0}, open{0}, read{0},
-      read_bytes{0}, statfs{0}, getxattr{0}, listxattr{0}, access{0}, ioctl{0}, erofs{0}, errors{0}, euclean{0};
+      read_bytes{0}, statfs{0}, getxattr{0}, listxattr{0}, access{0}, ioctl{0}, erofs{0}, errors{0}, euclean{0},
+      create{0}, setattr{0}, write{0}, write_bytes{0}, fallocate{0}, fsync{0};
 };
 
 class FuseFs {
@@ -73,6 +82,11 @@ class FuseFs {
 
   /// Replies err (positive errno, non-zero) to req and counts it.
   void reply_error(fuse_req_t req, int err);
+  /// Replies err, counted as reply_error does, or 0 (success) to req.
+  void reply_error_or_ok(fuse_req_t req, int err) {
+    if (err != 0) return reply_error(req, err);
+    fuse_reply_err(req, 0);
+  }
 
   /// Fills an entry reply for inode ip: node id, generation, attributes and
   /// the long timeouts.  REQUIRES: ip.lock held (shared).
@@ -89,7 +103,9 @@ class FuseFs {
 /// The FuseFs that req belongs to.
 inline FuseFs& fs_of(fuse_req_t req) { return *static_cast<FuseFs*>(fuse_req_userdata(req)); }
 
-/// The operation table; pass a FuseFs* as fuse_session_new()'s userdata.
-const fuse_lowlevel_ops& lowlevel_ops();
+/// The operation table of a read-only (writable false: every change answers
+/// EROFS) or read-write mount; pass a FuseFs* as fuse_session_new()'s
+/// userdata.
+const fuse_lowlevel_ops& lowlevel_ops(bool writable);
 
 }  // namespace xfsfuse::fuse

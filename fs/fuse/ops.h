@@ -15,8 +15,8 @@ namespace xfsfuse::fuse::ops {
 // caller of req, as the kernel's generic_permission() makes it without ACLs:
 // root may read anything and execute what has an x bit (or is a directory);
 // everyone else gets the owner, group (primary or supplementary) or other
-// bits.  mask: R_OK | W_OK | X_OK (F_OK: 0).  Returns 0, EROFS for W_OK,
-// or EACCES.
+// bits.  mask: R_OK | W_OK | X_OK (F_OK: 0).  Returns 0, EROFS for W_OK on
+// a read-only mount, or EACCES.
 int check_access(fuse_req_t req, const fs::Inode& c, int mask);
 /// The caller of req: uid, gid and supplementary groups.
 fs::Cred cred_of(fuse_req_t req);
@@ -40,6 +40,20 @@ void releasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 void read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
 void release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+/// SEEK_DATA / SEEK_HOLE (the kernel answers the other whences itself).
+void lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info* fi);
+
+// ops_write.cc: a read-write mount's changes (the ops table of a read-only
+// mount points these at EROFS instead).
+void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi);
+void write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, fuse_file_info* fi);
+void fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len, fuse_file_info* fi);
+void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi);
+void mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev);
+void mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode);
+/// fsync and fsyncdir: everything written so far is made durable.
+void fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi);
+void flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 
 // ops_xattr.cc: extended attributes.
 void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size);

@@ -21,10 +21,11 @@ struct RawOptions {
   char* vmap_batch = nullptr;
   int norecovery = 0;
   int vmap_all = 0;
+  int writeback_cache = 0;
   char* stats_file = nullptr;
   char* readdirplus = nullptr;
   char* image = nullptr;
-  int rw = 0;            // the last of ro / rw was rw
+  int rw = 1;            // the last of ro / rw was rw (neither: rw, as mount(8))
   int fsname = 0;        // the user named the fsname
   int subtype = 0;       // ... or the subtype
 };
@@ -38,6 +39,7 @@ const fuse_opt kSpecs[] = {
     XFSFUSE_OPT("vmap_batch=%s", vmap_batch, 0),
     XFSFUSE_OPT("norecovery", norecovery, 1),
     XFSFUSE_OPT("vmap_all", vmap_all, 1),
+    XFSFUSE_OPT("writeback_cache", writeback_cache, 1),
     XFSFUSE_OPT("stats_file=%s", stats_file, 0),
     XFSFUSE_OPT("readdirplus=%s", readdirplus, 0),
     FUSE_OPT_KEY("ro", kKeyRo),
@@ -96,9 +98,10 @@ constexpr unsigned long kMaxCacheMb = 1ul << 20;
 
 // Checks the values in raw and fills *out; returns 0 or an errno with *err.
 int convert(const RawOptions& raw, Options* out, std::string* err) {
-  if (raw.rw) {
-    *err = "read-write mounts are not supported yet; mount with -o ro";
-    return EROFS;
+  out->mount.writable = raw.rw != 0;
+  if (raw.rw && raw.norecovery) {
+    *err = "norecovery needs a read-only mount (-o ro,norecovery)";
+    return EINVAL;
   }
   unsigned long v = 0;
   if (raw.cache_mb != nullptr) {
@@ -120,6 +123,7 @@ int convert(const RawOptions& raw, Options* out, std::string* err) {
     out->mount.vmap_batch = static_cast<uint32_t>(v);
   }
   out->mount.norecovery = raw.norecovery != 0;
+  out->writeback_cache = raw.writeback_cache != 0 && raw.rw;
   out->mount.vmap_all = raw.vmap_all != 0;
   if (raw.readdirplus != nullptr) {
     const std::string_view r = raw.readdirplus;
@@ -143,10 +147,10 @@ int convert(const RawOptions& raw, Options* out, std::string* err) {
   return 0;
 }
 
-// Appends "-o ro,subtype=xfsfuse,fsname=IMAGE" (what the user did not set).
+// Appends "-o ro|rw,subtype=xfsfuse,fsname=IMAGE" (what the user did not set).
 int add_fuse_options(fuse_args* args, const RawOptions& raw, const Options& o) {
   char* opts = nullptr;
-  int rc = fuse_opt_add_opt(&opts, "ro");
+  int rc = fuse_opt_add_opt(&opts, o.mount.writable ? "rw" : "ro");
   if (rc == 0 && !raw.subtype) rc = fuse_opt_add_opt(&opts, "subtype=xfsfuse");
   if (rc == 0 && !raw.fsname && !o.image.empty()) rc = fuse_opt_add_opt_escaped(&opts, ("fsname=" + o.image).c_str());
   if (rc == 0) rc = fuse_opt_add_arg(args, "-o");
@@ -177,10 +181,12 @@ void print_usage(const char* prog) {
   const fs::MountOptions d;
   std::printf(
       "usage: %s IMAGE MOUNTPOINT [options]\n"
-      "Mounts the XFS v5 filesystem in IMAGE (an image file or a block device) read-only at MOUNTPOINT.\n"
+      "Mounts the XFS v5 filesystem in IMAGE (an image file or a block device) at MOUNTPOINT.\n"
       "\n"
       "xfsfuse options:\n"
-      "    -o ro                  read-only: the default and the only mode (rw is refused)\n"
+      "    -o rw                  read-write (the default, as for mount(8)); refused, with the reason,\n"
+      "                           for what the write path cannot keep correct (see README)\n"
+      "    -o ro                  read-only: nothing is ever written to IMAGE\n"
       "    -o cache_mb=N          metadata buffer cache budget in MiB (default %zu)\n"
       "    -o vmap=POLICY         unmap policy of directory-block mappings: eager, lazy, lazy-noref\n"
       "                           (default %s)\n"
@@ -188,7 +194,10 @@ void print_usage(const char* prog) {
       "    -o vmap_all            map every multi-page buffer through a vmap slot, as the kernel's\n"
       "                           xfs_buf did (default: buffers whose pages are contiguous in the\n"
       "                           pool use its linear mapping, no syscall); for xfsfuse-churn\n"
-      "    -o norecovery          mount even if the log is dirty; the view may be stale\n"
+      "    -o writeback_cache     rw: let the kernel keep written pages and send them later (faster\n"
+      "                           small writes; but ENOSPC then shows at fsync or close, not at\n"
+      "                           write: see README)\n"
+      "    -o norecovery          with ro: mount even if the log is dirty; the view may be stale\n"
       "    -o stats_file=PATH     write the buffer-cache, vmap and FUSE counters to PATH at unmount\n"
       "    -o readdirplus=MODE    always (default): every directory read carries attributes, so\n"
       "                           `ls -l` needs no LOOKUPs; auto: the kernel decides per request,\n"

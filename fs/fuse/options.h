@@ -3,12 +3,12 @@
 //
 // parse_options() takes xfsfuse's own options out of the argument vector with
 // libfuse's fuse_opt_parse(): the IMAGE (first non-option argument), ro / rw,
-// cache_mb, vmap, vmap_batch, vmap_all, norecovery, stats_file and readdirplus.  What it leaves
+// cache_mb, vmap, vmap_batch, vmap_all, writeback_cache, norecovery, stats_file and readdirplus.  What it leaves
 // (MOUNTPOINT, -f -d -s -h -V, and libfuse's own -o options such as
 // allow_other or default_permissions) is for fuse_parse_cmdline() and
-// fuse_session_new(); it adds "-o ro,subtype=xfsfuse,fsname=IMAGE" for them.
-// Mount options follow mount(8): the last of ro / rw wins.  rw is refused:
-// this driver only reads.
+// fuse_session_new(); it adds "-o ro|rw,subtype=xfsfuse,fsname=IMAGE" for them.
+// Mount options follow mount(8): the last of ro / rw wins, and neither
+// means rw.  norecovery needs ro (as the kernel's XFS).
 // Thread safety: call from main() only.
 #pragma once
 
@@ -27,7 +27,9 @@ struct Options {
   std::string image;        ///< absolute path of the image (empty: none given)
   fs::MountOptions mount;   ///< cache_mb, vmap, vmap_batch, vmap_all, norecovery
   std::string stats_file;   ///< absolute path, or empty: where destroy writes the counters
-  bool readdirplus_auto = false;  ///< readdirplus=auto: let the kernel choose READDIR or READDIRPLUS
+  bool readdirplus_auto = false;
+  /// writeback_cache (rw only): ask for FUSE_CAP_WRITEBACK_CACHE.
+  bool writeback_cache = false;  ///< readdirplus=auto: let the kernel choose READDIR or READDIRPLUS
 };
 
 /// Parses and removes xfsfuse's own options from args (see the file comment)

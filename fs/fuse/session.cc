@@ -2,6 +2,7 @@
 
 #include <climits>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -37,7 +38,7 @@ int run_session(const Options& o, fuse_args* args, const fuse_cmdline_opts& cmd,
   for (const std::string& w : m->warnings()) std::fprintf(stderr, "xfsfuse: warning: %s: %s\n", o.image.c_str(), w.c_str());
 
   FuseFs fs(m.get(), o);
-  fuse_session* se = fuse_session_new(args, &lowlevel_ops(), sizeof(fuse_lowlevel_ops), &fs);
+  fuse_session* se = fuse_session_new(args, &lowlevel_ops(m->writable()), sizeof(fuse_lowlevel_ops), &fs);
   if (se == nullptr) return 1;  // libfuse printed why
   int status = 1;
   if (fuse_set_signal_handlers(se) == 0) {
@@ -49,6 +50,15 @@ int run_session(const Options& o, fuse_args* args, const fuse_cmdline_opts& cmd,
     fuse_remove_signal_handlers(se);
   }
   fuse_session_destroy(se);  // calls destroy (the stats file) if init ran
+  // The kernel wrote back its dirty pages before it let go of the mount:
+  // every change is in the buffer cache now.
+  if (int e = m->unmount_clean()) {
+    std::fprintf(stderr, "xfsfuse: %s: unmount: %s; the image needs xfs_repair\n", o.image.c_str(), std::strerror(e));
+    status = 1;
+  } else if (m->shut_down_state()) {
+    std::fprintf(stderr, "xfsfuse: %s: writes were shut down; the image needs xfs_repair\n", o.image.c_str());
+    status = 1;
+  }
   return status;
 }
 

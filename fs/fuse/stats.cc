@@ -30,6 +30,12 @@ Json ops_json(const OpCounters& o) {
               {"listxattr", o.listxattr.load()},
               {"access", o.access.load()},
               {"ioctl", o.ioctl.load()},
+              {"create", o.create.load()},
+              {"setattr", o.setattr.load()},
+              {"write", o.write.load()},
+              {"write_bytes", o.write_bytes.load()},
+              {"fallocate", o.fallocate.load()},
+              {"fsync", o.fsync.load()},
               {"erofs", o.erofs.load()},
               {"errors", o.errors.load()},
               {"euclean", o.euclean.load()}};

@@ -8,8 +8,8 @@
 #                      READDIRPLUS requests). Then, if the kernel can mount IMG through a loop device,
 #                      compare every stat field (stat_view), every directory listing in order, the
 #                      xattrs and statfs with the kernel's own read-only mount.
-#   cli IMG            (demo) the command line and mount behaviour: `-o rw` refused with its message,
-#                      bad options, --help, `mount -t fuse.xfsfuse` (through mount.fuse3 and the
+#   cli IMG            (demo) the command line and mount behaviour: read-write by default and with
+#                      -o rw (on a copy; nothing written when nothing changed), bad options, --help, `mount -t fuse.xfsfuse` (through mount.fuse3 and the
 #                      xfsfuse on /usr/local/bin), writes answer EROFS, access(2) for other users,
 #                      every vmap policy and the single-threaded loop, pre-1970 and post-2038
 #                      timestamps (set on a copy through the kernel). (Corrupted images:
@@ -71,16 +71,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# fuse_mount IMG MNT [ARGS...]: mount IMG at MNT with xfsfuse in the foreground (-f) as a job of
-# this script, its stderr appended to $work/daemon.log; returns once the mount is live, 1 if
-# xfsfuse exited instead. fuse_umount MNT then unmounts and checks that it exited 0.
+# fuse_mount IMG MNT [--as-given] [ARGS...]: mount IMG at MNT with xfsfuse in the foreground (-f)
+# as a job of this script, read-only (-o ro before ARGS) unless --as-given, its stderr appended
+# to $work/daemon.log; returns once the mount is live, 1 if xfsfuse exited instead. fuse_umount MNT then unmounts and checks that it exited 0.
 declare -A daemon_of
 fuse_mount() {
-  local img=$1 mnt=$2 i pid
+  local img=$1 mnt=$2 i pid mode=(-o ro)
   shift 2
+  [[ ${1:-} != --as-given ]] || { mode=(); shift; }
   mkdir -p "$mnt"
   mounts+=("$mnt")
-  "$xfsfuse" "$img" "$mnt" -f "$@" 2>>"$work/daemon.log" &
+  "$xfsfuse" "$img" "$mnt" -f "${mode[@]}" "$@" 2>>"$work/daemon.log" &
   pid=$!
   daemons+=("$pid")
   daemon_of[$mnt]=$pid
@@ -240,11 +241,25 @@ mode_cli() {
   [[ -f $img ]] || skip "$img is missing (the images tests build it)"
   mkdir -p "$mnt"
 
+  # Read-write is the default and -o rw says so; a mount that changed nothing writes nothing.
+  local copy=$work/cli-rw.img sum
+  cp --sparse=always "$img" "$copy"
+  sum=$(sha256sum <"$copy")
+  for op in "" "-o rw" "-o ro,rw"; do
+    # shellcheck disable=SC2086
+    if fuse_mount "$copy" "$mnt" --as-given $op; then
+      check "'$op': mounted read-write ($(awk -v m="$mnt" '$2 == m { print $4 }' /proc/mounts))" \
+        eval '[[ $(awk -v m="$mnt" '"'"'$2 == m { print $4 }'"'"' /proc/mounts) == rw,* ]]'
+      fuse_umount "$mnt"
+    else
+      fail "'$op': read-write mount failed"
+    fi
+  done
+  check "read-write mounts that changed nothing left the image as it was" test "$(sha256sum <"$copy")" = "$sum"
   rc=0
-  out=$("$xfsfuse" "$img" "$mnt" -o rw 2>&1) || rc=$?
-  check "-o rw exits 1 (got $rc)" test "$rc" = 1
-  check "-o rw says why: $out" test "$out" = "xfsfuse: read-write mounts are not supported yet; mount with -o ro"
-  check "-o rw mounted nothing" eval '! mountpoint -q "$mnt"'
+  out=$("$xfsfuse" "$img" "$mnt" -o rw,norecovery 2>&1) || rc=$?
+  check "-o rw,norecovery is refused (exit $rc): $out" \
+    eval '((rc == 1)) && [[ $out == *"norecovery needs a read-only mount"* ]] && ! mountpoint -q "$mnt"'
   for op in cache_mb=0 cache_mb=x vmap=sometimes vmap_batch=0 no_such_option; do
     rc=0
     out=$("$xfsfuse" "$img" "$mnt" -o "$op" 2>&1) || rc=$?
@@ -257,13 +272,18 @@ mode_cli() {
   check "--help lists xfsfuse's options and libfuse's" \
     eval '[[ $out == *cache_mb=N* && $out == *vmap=POLICY* && $out == *norecovery* && $out == *allow_other* ]]'
 
-  # mount(8) passes "-o rw,dev,suid" when no mode is given (and for "defaults"): refused, like rw.
+  # mount(8) passes "-o rw,dev,suid" when no mode is given (and for "defaults"): read-write.
   install_helper
-  rc=0
-  out=$(mount -t fuse.xfsfuse "$img" "$mnt" 2>&1) || rc=$?
-  check "mount -t fuse.xfsfuse without -o ro fails (exit $rc): $out" \
-    eval '((rc != 0)) && [[ $out == *"mount with -o ro"* ]] && ! mountpoint -q "$mnt"'
   mounts+=("$mnt")
+  if mount -t fuse.xfsfuse "$copy" "$mnt"; then
+    local line
+    line=$(awk -v m="$mnt" '$2 == m' /proc/mounts)
+    check "mount -t fuse.xfsfuse without options mounts read-write: $line" eval '[[ $line == "$copy $mnt fuse.xfsfuse rw,"* ]]'
+    umount "$mnt"
+    wait_helper "$mnt"
+  else
+    fail "mount -t fuse.xfsfuse $copy $mnt failed"
+  fi
   if mount -t fuse.xfsfuse "$img" "$mnt" -o ro,cache_mb=16,vmap=eager,allow_other; then
     local line
     line=$(awk -v m="$mnt" '$2 == m' /proc/mounts)

@@ -1,0 +1,168 @@
+#include "fs/ops/create.h"
+
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <memory>
+#include <random>
+
+#include "fs/alloc/ialloc.h"
+#include "fs/dir.h"
+#include "fs/dir_write.h"
+#include "fs/format/endian.h"
+#include "fs/format/inode.h"
+#include "fs/mount.h"
+#include "fs/ops/setattr.h"
+#include "fs/trans/trans.h"
+
+namespace xfsfuse::fs {
+
+namespace {
+
+// di_flags bits (XFS Algorithms & Data Structures, "On-disk Inode").
+constexpr uint16_t kDiflagSync = 0x20, kDiflagNoatime = 0x40, kDiflagNodump = 0x80, kDiflagRtinherit = 0x100,
+                   kDiflagProjinherit = 0x200, kDiflagNosymlinks = 0x400, kDiflagExtsize = 0x800,
+                   kDiflagExtszinherit = 0x1000, kDiflagNodefrag = 0x2000;
+constexpr uint64_t kDiflag2Dax = 1u << 0;
+
+uint8_t ftype_of(uint32_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG: return kFtReg;
+    case S_IFDIR: return kFtDir;
+    case S_IFCHR: return kFtChrdev;
+    case S_IFBLK: return kFtBlkdev;
+    case S_IFIFO: return kFtFifo;
+    case S_IFSOCK: return kFtSock;
+    case S_IFLNK: return kFtSymlink;
+    default: return kFtUnknown;
+  }
+}
+
+uint32_t random_generation() {
+  thread_local std::mt19937 rng{std::random_device{}()};
+  return static_cast<uint32_t>(rng());
+}
+
+// Clears every byte of a free inode but what identifies it (magic, version,
+// di_ino, di_uuid, di_next_unlinked): fields Inode does not model (di_lsn,
+// di_cowextsize, ...) and stale fork bytes of an earlier life start at 0.
+void clear_free_dinode(std::vector<std::byte>& raw) {
+  xd_dinode keep;
+  std::memcpy(&keep, raw.data(), sizeof keep);
+  std::memset(raw.data(), 0, raw.size());
+  xd_dinode d{};
+  d.di_magic = keep.di_magic;
+  d.di_version = keep.di_version;
+  d.di_ino = keep.di_ino;
+  d.di_uuid = keep.di_uuid;
+  d.di_next_unlinked = keep.di_next_unlinked;
+  std::memcpy(raw.data(), &d, sizeof d);
+}
+
+// The flags a new inode takes from its parent directory (the kernel's
+// xfs_inode_inherit_flags / flags2).
+void inherit_flags(const Inode& parent, bool is_dir, bool is_reg, Inode* n) {
+  const uint16_t pf = parent.flags;
+  if (is_dir) {
+    n->flags |= pf & (kDiflagRtinherit | kDiflagExtszinherit | kDiflagProjinherit | kDiflagNosymlinks);
+    if (pf & kDiflagExtszinherit) n->extsize = parent.extsize;
+  } else if (is_reg && (pf & kDiflagExtszinherit) && parent.extsize != 0) {
+    n->flags |= kDiflagExtsize;
+    n->extsize = parent.extsize;
+  }
+  n->flags |= pf & (kDiflagSync | kDiflagNoatime | kDiflagNodump | kDiflagNodefrag);
+  if (pf & kDiflagProjinherit) n->projid = parent.projid;
+  n->flags2 |= parent.flags2 & kDiflag2Dax;
+}
+
+// Fills the core of the free inode ip (joined, lock held) as a new file.
+void init_core(const Superblock& sb, const Inode& parent, const Cred& c, uint32_t mode, uint64_t rdev,
+               CachedInode* ip) {
+  clear_free_dinode(ip->raw);
+  Inode n;
+  n.ino = ip->core.ino;
+  n.literal_size = ip->core.literal_size;
+  n.mode = static_cast<uint16_t>(mode);
+  n.uid = c.uid;
+  const bool is_dir = S_ISDIR(mode), is_reg = S_ISREG(mode);
+  if (parent.mode & S_ISGID) {
+    n.gid = parent.gid;
+    if (is_dir) n.mode |= S_ISGID;
+  } else {
+    n.gid = c.gid;
+  }
+  // inode_init_owner(): set-group-ID on a group-executable file the caller
+  // could not have set it for.
+  if (!is_dir && (n.mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) && !c.in_group(n.gid) && !c.root())
+    n.mode &= ~S_ISGID;
+  n.nlink = is_dir ? 2 : 1;
+  n.aformat = static_cast<int8_t>(ForkFormat::kExtents);
+  n.gen = random_generation();
+  n.next_unlinked = ip->core.next_unlinked;
+  n.changecount = 1;
+  if (sb.features_incompat & kIncompatBigtime) n.flags2 |= kDiflag2Bigtime;
+  if (sb.features_incompat & kIncompatNrext64) n.flags2 |= kDiflag2Nrext64;
+  inherit_flags(parent, is_dir, is_reg, &n);
+  n.atime = n.mtime = n.ctime = n.crtime = current_time();
+
+  InodeFork& df = ip->df;
+  df.extents.clear();
+  df.bytes.clear();
+  ip->af = InodeFork{};
+  if (S_ISCHR(mode) || S_ISBLK(mode) || S_ISFIFO(mode) || S_ISSOCK(mode)) {
+    n.format = ForkFormat::kDev;
+    // xfs_dev_t: major << 18 | minor (docs/format.md "Inodes").
+    const uint32_t dev = (S_ISCHR(mode) || S_ISBLK(mode)) ? (major(rdev) << 18) | (minor(rdev) & 0x3ffff) : 0;
+    df.bytes.resize(4);
+    store_be(df.bytes.data(), 4, dev);
+  } else {
+    n.format = ForkFormat::kExtents;  // a directory: dir_init() makes it short form
+  }
+  df.format = n.format;
+  ip->core = n;
+}
+
+}  // namespace
+
+int make_node(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, uint32_t mode, uint64_t rdev,
+              InodeRef* out) {
+  if (name.size() > 255) return ENAMETOOLONG;
+  const bool is_dir = S_ISDIR(mode);
+  std::unique_ptr<Transaction> tp;
+  if (int e = Transaction::begin(m, &tp)) return e;
+  if (int e = tp->reserve_blocks(ialloc_reservation(m.sb()) + dir_add_reservation(m.sb()))) return e;
+  tp->join_inode(dp);
+  Inode& pc = dp->core;
+  if (!S_ISDIR(pc.mode)) return ENOTDIR;
+  if (pc.nlink == 0) return ENOENT;
+  if (int e = permission(c, pc, W_OK | X_OK)) return e;
+  uint64_t existing;
+  int e = dir_lookup(m, *dp, name, &existing);
+  if (e == 0) return EEXIST;
+  if (e != ENOENT) return e;
+  if (is_dir && pc.nlink >= kMaxLink) return EMLINK;
+
+  uint64_t ino;
+  if ((e = ialloc(*tp, pc.ino, &ino))) return e;
+  InodeRef ip;
+  if ((e = m.iget_new(ino, &ip))) return e;
+  tp->join_inode(ip);  // a free inode no one else can lock: order does not matter
+  init_core(m.sb(), pc, c, mode, rdev, ip.get());
+  if (is_dir) dir_init(*tp, ip.get(), pc.ino);
+  tp->log_inode(ip.get(), kDirtyCore | kDirtyData);
+  if ((e = dir_add(*tp, dp.get(), name, ino, ftype_of(mode)))) return e;
+  if (is_dir) pc.nlink++;
+  pc.mtime = pc.ctime = ip->core.ctime;
+  pc.changecount++;
+  tp->log_inode(dp.get(), kDirtyCore);
+  tp->on_commit([ip] { ip->is_free.store(false, std::memory_order_release); });
+  if ((e = tp->commit())) return e;
+  *out = std::move(ip);
+  return 0;
+}
+
+}  // namespace xfsfuse::fs

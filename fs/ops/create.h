@@ -1,0 +1,45 @@
+// fs/ops/create.h — making new files: regular files, directories and
+// device, fifo and socket nodes (creat, mknod, mkdir), one transaction each.
+//
+// make_node() checks what the kernel checks (a directory parent that still
+// exists, write and search permission on it, a name of at most 255 bytes
+// that is not there yet, the parent's link count for mkdir), reserves
+// every block it may need first (an inode chunk and btree splits, a
+// directory block), then allocates an inode (fs/alloc/ialloc.h), initialises
+// it as the kernel's xfs_init_new_inode does and adds the name
+// (fs/dir_write.h).  New inodes (docs/format.md "Inodes"): v3, mode as
+// given, uid the caller's, gid the caller's or the parent's when the parent
+// is set-group-ID (directories then inherit S_ISGID, and a caller outside
+// the group loses S_ISGID on other files as inode_init_owner() decides),
+// link count 1 (directories 2, the parent gains one for ".."), every
+// timestamp now, a random generation, change count 1, no attr fork,
+// BIGTIME and NREXT64 as the filesystem has them, the parent's inheritable
+// flags (docs/format.md "Inodes").
+//
+// Errors: ENOTDIR, ENOENT (a parent already unlinked), EACCES, EEXIST,
+// ENAMETOOLONG, EMLINK, ENOSPC, EROFS, EIO (shut down), EUCLEAN.
+// Thread safety: any thread; locks the parent, then the new inode (which no
+// one else can reach before the commit: docs/locking.md).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "fs/incore_inode.h"
+#include "fs/ops/cred.h"
+
+namespace xfsfuse::fs {
+
+class Mount;
+
+/// Largest link count of a directory (the kernel's XFS_MAXLINK).
+inline constexpr uint32_t kMaxLink = 0x7fffffff;
+
+/// Creates name in directory dp as a new inode of mode (file type and
+/// permission bits, already masked by the caller's umask) for caller c;
+/// rdev is the device number of a character or block device (major,
+/// minor as makedev()).  Returns 0 with *out, or the errors above.
+int make_node(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, uint32_t mode, uint64_t rdev,
+              InodeRef* out);
+
+}  // namespace xfsfuse::fs
