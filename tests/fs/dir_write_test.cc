@@ -13,6 +13,8 @@
 #include <random>
 #include <set>
 
+#include "fs/alloc/alloc.h"
+#include "fs/format/geometry.h"
 #include "tests/fs/dir_write_test_util.h"
 
 namespace xfsfuse::fs::test {
@@ -202,6 +204,87 @@ TEST_CASE("dir_write: 8-byte inode numbers convert short form both ways and surv
   uint32_t ylinks = 1;
   for (const auto& [name, v] : model) ylinks += v.first == y;
   set_nlink(*m, y, ylinks);
+  unmount_and_repair_check(m, img.path);
+}
+
+TEST_CASE("dir_write: a directory block in 16 pieces when free space is fragmented", "[dir_write]") {
+  if (!have_xfsprogs()) {
+    WARN("SKIP: mkfs.xfs/xfs_db not installed (Debian package xfsprogs)");
+    return;
+  }
+  ProtoImage img(kProto, 65536);
+  auto m = open_rw(img.path);
+  const Superblock& sb = m->sb();
+  const uint64_t d = lookup_path(*m, "/d");
+  std::vector<uint64_t> targets;
+  for (int i = 0; i < 4; i++) targets.push_back(lookup_path(*m, "/t" + std::to_string(i)));
+  // Every free block of the directory's AG taken, then every other block of
+  // the first 80 given back: the AG's longest free extent is one block.
+  const uint32_t agno = ino_to_agno(sb, d);
+  std::vector<std::pair<uint32_t, uint32_t>> taken;
+  for (;;) {
+    std::unique_ptr<Transaction> tp;
+    REQUIRE(Transaction::begin(*m, &tp) == 0);
+    REQUIRE(tp->reserve_blocks(4096) == 0);
+    uint32_t bno, len;
+    const int rc = alloc_extent(*tp, AllocRequest{agno, 0, 1, 4096, 1, false}, &bno, &len);
+    if (rc == ENOSPC) break;
+    REQUIRE(rc == 0);
+    REQUIRE(tp->commit() == 0);
+    taken.emplace_back(bno, len);
+  }
+  std::set<uint32_t> given_back;
+  {
+    std::unique_ptr<Transaction> tp;
+    REQUIRE(Transaction::begin(*m, &tp) == 0);
+    for (const auto& [bno, len] : taken)
+      for (uint32_t b = bno; b < bno + len && given_back.size() < 40; b += 2) {
+        REQUIRE(free_extent(*tp, agno, b, 1) == 0);
+        given_back.insert(b);
+      }
+    REQUIRE(tp->commit() == 0);
+  }
+  REQUIRE(given_back.size() == 40);
+  DirModel model;
+  for (int i = 0; model.size() < 30; i++) {
+    const std::string name = "a-name-long-enough-to-leave-short-form-" + std::to_string(i);
+    REQUIRE(dir_op(*m, d, [&](Transaction& tp, CachedInode* dp) { return dir_add(tp, dp, name, targets[0], kFtReg); }) ==
+            0);
+    model[name] = {targets[0], kFtReg};
+  }
+  {
+    InodeRef dp;
+    REQUIRE(m->iget(d, &dp) == 0);
+    REQUIRE(dp->core.format == ForkFormat::kExtents);
+    CHECK(dp->df.extents.size() == 16);
+    CHECK(dp->core.nextents == 16);
+    CHECK(dp->core.nblocks == 16);
+    bc::BufHandle h;
+    REQUIRE(m->read_dablk(*dp, false, 0, &dir3_block_ops(), &h) == 0);
+    CHECK(h.maps().size() == 16);
+  }
+  check_model(*m, d, sb.rootino, model, true);
+  Stats stats;
+  run_model(*m, d, sb.rootino, targets, 1500, 150, 30, 99, &model, &stats);
+  CHECK(stats.to_sf >= 1);
+  fix_links(*m, targets, model);
+  // The rest of the AG back to free space.
+  {
+    std::unique_ptr<Transaction> tp;
+    REQUIRE(Transaction::begin(*m, &tp) == 0);
+    for (const auto& [bno, len] : taken)
+      for (uint32_t b = bno; b < bno + len;) {
+        if (given_back.count(b)) {
+          b++;
+          continue;
+        }
+        uint32_t e = b;
+        while (e < bno + len && !given_back.count(e)) e++;
+        REQUIRE(free_extent(*tp, agno, b, e - b) == 0);
+        b = e;
+      }
+    REQUIRE(tp->commit() == 0);
+  }
   unmount_and_repair_check(m, img.path);
 }
 
