@@ -113,9 +113,10 @@ void sf_encode(Transaction& tp, CachedInode* dp, const SfDir& d) {
   const size_t fsize = fork_bytes(*dp);
   if (dp->df.format != ForkFormat::kLocal) {
     // Bytes past the short form keep what the inode held there, as the kernel leaves them.
-    const size_t have = dp->raw.size() > kInodeCoreSize ? dp->raw.size() - kInodeCoreSize : 0;
-    dp->df.bytes.assign(dp->raw.begin() + static_cast<ptrdiff_t>(kInodeCoreSize),
-                        dp->raw.begin() + static_cast<ptrdiff_t>(kInodeCoreSize + std::min(have, fsize)));
+    const size_t start = std::min(dp->raw.size(), kInodeCoreSize);
+    const size_t len = std::min(dp->raw.size() - start, fsize);
+    dp->df.bytes.assign(dp->raw.begin() + static_cast<ptrdiff_t>(start),
+                        dp->raw.begin() + static_cast<ptrdiff_t>(start + len));
   }
   dp->df.bytes.resize(std::max(dp->df.bytes.size(), fsize));
   const bool ino8 = needs_ino8(d);

@@ -28,7 +28,9 @@
 // docs/format.md "Directories (64 KiB blocks)".
 //
 // REQUIRES for the changing calls: dp joined to tp (its lock held
-// exclusively), a directory.  Errors: ENOSPC (no block, no room), EUCLEAN
+// exclusively), a directory.  Lock order: going back to short form frees the
+// block, joining its AGF after the directory's block, as the kernel does
+// (only holders of dp's lock reach that block, so no one waits the other way).  Errors: ENOSPC (no block, no room), EUCLEAN
 // (the directory is corrupt: one log line), EIO, ENOMEM, EOPNOTSUPP.  After
 // any error the transaction must be cancelled (a conversion may have begun).
 #pragma once

@@ -18,10 +18,11 @@
 namespace xfsfuse::fs::test {
 namespace {
 
+enum Kind { kAdd, kRemove, kReplace };
 struct Op {
-  bool add = true;
-  std::string dir, name;  // dir: "d", "e" or "a" under the root
-  int target = 0;         // index into the test's link targets
+  Kind kind = kAdd;
+  std::string dir, name;  // dir: a directory under the root
+  int target = 0;         // index into the test's link targets (add, replace)
 };
 
 // A kernel loop mount point for one image.
@@ -45,11 +46,15 @@ struct KernelSide {
     {
       std::ofstream s(script);
       s << "set -e\n";
+      // A replace is a rename over the entry, from a link made in the root.
       for (const Op& op : ops) {
-        if (op.add)
-          s << "ln " << mnt << "/" << targets[op.target] << " " << mnt << "/" << op.dir << "/" << op.name << "\n";
+        const std::string entry = mnt + "/" + op.dir + "/" + op.name, target = mnt + "/" + targets[op.target];
+        if (op.kind == kAdd)
+          s << "ln " << target << " " << entry << "\n";
+        else if (op.kind == kRemove)
+          s << "rm " << entry << "\n";
         else
-          s << "rm " << mnt << "/" << op.dir << "/" << op.name << "\n";
+          s << "ln " << target << " " << mnt << "/.tmp && mv -f -T " << mnt << "/.tmp " << entry << "\n";
       }
     }
     const int rc = system(("sh " + script).c_str());
@@ -77,17 +82,20 @@ bool can_loop_mount(const std::string& base, std::string* why) {
 // Applies ops through fs/dir_write (targets: their inode numbers).
 void run_ours(Mount& m, const std::vector<Op>& ops, const std::vector<uint64_t>& targets, DirModel* links) {
   for (const Op& op : ops) {
-    INFO((op.add ? "add " : "remove ") << op.dir << "/" << op.name);
+    INFO("op " << op.kind << " " << op.dir << "/" << op.name);
     InodeRef d;
     REQUIRE(resolve(m, "/" + op.dir, &d) == 0);
+    const uint64_t ino = targets[op.target];
     const int rc = dir_op(m, d->core.ino, [&](Transaction& tp, CachedInode* dp) {
-      return op.add ? dir_add(tp, dp, op.name, targets[op.target], kFtReg) : dir_remove(tp, dp, op.name);
+      if (op.kind == kAdd) return dir_add(tp, dp, op.name, ino, kFtReg);
+      if (op.kind == kRemove) return dir_remove(tp, dp, op.name);
+      return dir_replace(tp, dp, op.name, ino, kFtReg);
     });
     REQUIRE(rc == 0);
-    if (op.add)
-      (*links)[op.dir + "/" + op.name] = {targets[op.target], kFtReg};
-    else
+    if (op.kind == kRemove)
       links->erase(op.dir + "/" + op.name);
+    else
+      (*links)[op.dir + "/" + op.name] = {ino, kFtReg};
   }
 }
 
@@ -175,12 +183,18 @@ TEST_CASE("dir_write: the kernel lays out the same short-form and block-form dir
     kernel.run(ops);
     compare_dir(*m, kernel.img, dir);
   };
+  // A replace pointing dir/name at the next link target.
+  auto retarget = [&](const std::string& dir, const std::string& name) {
+    const uint64_t now = links.at(dir + "/" + name).first;
+    const size_t i = static_cast<size_t>(std::find(targets.begin(), targets.end(), now) - targets.begin());
+    return Op{kReplace, dir, name, static_cast<int>((i + 1) % targets.size())};
+  };
   std::mt19937 rng(dirblk);
   std::vector<Op> ops;
   // /d: 23 names of 6 bytes fill the 336-byte fork; the 24th makes block form.
-  for (size_t i = 1; i <= 23; i++) ops.push_back({true, "d", fixed("f", i, 6), static_cast<int>(i % 3)});
+  for (size_t i = 1; i <= 23; i++) ops.push_back({kAdd, "d", fixed("f", i, 6), static_cast<int>(i % 3)});
   stage("23 entries in short form", "d", ops);
-  stage("the 24th: block form", "d", {{true, "d", "f00024", 0}});
+  stage("the 24th: block form", "d", {{kAdd, "d", "f00024", 0}});
   // Adds and removes in mixed order in block form (names of 1..30 bytes).
   std::vector<std::string> in_d;
   for (size_t i = 1; i <= 24; i++) in_d.push_back(fixed("f", i, 6));
@@ -189,28 +203,32 @@ TEST_CASE("dir_write: the kernel lays out the same short-form and block-form dir
   for (size_t i = 0; i < mixed; i++) {
     if (rng() % 10 < 4 && in_d.size() > 30) {
       const size_t k = rng() % in_d.size();
-      ops.push_back({false, "d", in_d[k], 0});
+      ops.push_back({kRemove, "d", in_d[k], 0});
       in_d.erase(in_d.begin() + static_cast<long>(k));
     } else {
       std::string n;
       do n = name_of(rng, 1, 30);
       while (std::find(in_d.begin(), in_d.end(), n) != in_d.end());
-      ops.push_back({true, "d", n, static_cast<int>(rng() % 3)});
+      ops.push_back({kAdd, "d", n, static_cast<int>(rng() % 3)});
       in_d.push_back(n);
     }
   }
   stage("mixed adds and removes in block form", "d", ops);
+  ops.clear();
+  for (size_t i = 0; i < in_d.size(); i += in_d.size() / 10) ops.push_back(retarget("d", in_d[i]));
+  stage("replaces in block form", "d", ops);
   // Removal down to short form (offsets kept), then adds there.
   ops.clear();
   while (in_d.size() > 6) {
     const size_t k = rng() % in_d.size();
-    ops.push_back({false, "d", in_d[k], 0});
+    ops.push_back({kRemove, "d", in_d[k], 0});
     in_d.erase(in_d.begin() + static_cast<long>(k));
   }
   stage("removals back to short form", "d", ops);
   ops.clear();
-  for (int i = 0; i < 8; i++) ops.push_back({true, "d", fixed("g", static_cast<size_t>(i), 9), i % 3});
+  for (int i = 0; i < 8; i++) ops.push_back({kAdd, "d", fixed("g", static_cast<size_t>(i), 9), i % 3});
   stage("adds to a short form whose offsets came from a block", "d", ops);
+  stage("replaces in short form", "d", {retarget("d", in_d[0]), retarget("d", fixed("g", 3, 9))});
 
   // /e: names of 20 bytes (40 bytes each with their leaf entry) until 56
   // bytes stay free before the leaf; removals leave isolated holes and stale
@@ -218,38 +236,38 @@ TEST_CASE("dir_write: the kernel lays out the same short-form and block-form dir
   // stale leaf entries out.
   const size_t n = dirblk == 65536 ? 1634 : 98, stride = dirblk == 65536 ? 50 : 10;
   ops.clear();
-  for (size_t i = 0; i < n; i++) ops.push_back({true, "e", fixed("e", i, 20), static_cast<int>(i % 3)});
+  for (size_t i = 0; i < n; i++) ops.push_back({kAdd, "e", fixed("e", i, 20), static_cast<int>(i % 3)});
   stage("a full block", "e", ops);
   std::vector<std::string> in_e;
   ops.clear();
   for (size_t i = 0; i < n; i++) {
     if (i % stride == 0)
-      ops.push_back({false, "e", fixed("e", i, 20), 0});
+      ops.push_back({kRemove, "e", fixed("e", i, 20), 0});
     else
       in_e.push_back(fixed("e", i, 20));
   }
   stage("isolated holes and stale leaf entries", "e", ops);
   ops.clear();
   const int longs = dirblk == 65536 ? 3 : 1;  // what the room squeezed out holds
-  for (int i = 0; i < longs; i++) ops.push_back({true, "e", fixed("long", static_cast<size_t>(i), 60), i % 3});
+  for (int i = 0; i < longs; i++) ops.push_back({kAdd, "e", fixed("long", static_cast<size_t>(i), 60), i % 3});
   stage("stale leaf entries squeezed out", "e", ops);
   ops.clear();
   for (int i = 0; i < 60; i++) {
     if (i % 2 == 0) {  // every add finds a stale leaf entry to reuse
       const size_t k = rng() % in_e.size();
-      ops.push_back({false, "e", in_e[k], 0});
+      ops.push_back({kRemove, "e", in_e[k], 0});
       in_e.erase(in_e.begin() + static_cast<long>(k));
     } else {
       // At most 32 bytes: the holes of the removed 20-byte names hold it.
       const std::string nm = fixed("s", static_cast<size_t>(i), 4 + rng() % 17);
-      ops.push_back({true, "e", nm, i % 3});
+      ops.push_back({kAdd, "e", nm, i % 3});
       in_e.push_back(nm);
     }
   }
   stage("stale leaf entries reused", "e", ops);
   ops.clear();
   while (in_e.size() > 3) {
-    ops.push_back({false, "e", in_e.back(), 0});
+    ops.push_back({kRemove, "e", in_e.back(), 0});
     in_e.pop_back();
   }
   stage("emptied back to short form", "e", ops);
@@ -260,14 +278,14 @@ TEST_CASE("dir_write: the kernel lays out the same short-form and block-form dir
   // (it re-inserts a shrunk region; a rescan in offset order would not).
   ops.clear();
   const size_t fill = (dirblk - 584 + 8) / 40;
-  for (int i = 0; i < 10; i++) ops.push_back({true, "f", fixed("a", static_cast<size_t>(i), 20), 0});
-  for (int i = 0; i < 2; i++) ops.push_back({true, "f", fixed("b", static_cast<size_t>(i), 12), 1});
-  for (size_t i = 0; i < fill; i++) ops.push_back({true, "f", fixed("c", i, i == 7 ? 12 : 20), 2});
+  for (int i = 0; i < 10; i++) ops.push_back({kAdd, "f", fixed("a", static_cast<size_t>(i), 20), 0});
+  for (int i = 0; i < 2; i++) ops.push_back({kAdd, "f", fixed("b", static_cast<size_t>(i), 12), 1});
+  for (size_t i = 0; i < fill; i++) ops.push_back({kAdd, "f", fixed("c", i, i == 7 ? 12 : 20), 2});
   stage("a block filled to its last byte", "f", ops);
   stage("holes of 96, 48 and 32 bytes",
-        "f", {{false, "f", fixed("a", 0, 20), 0}, {false, "f", fixed("a", 1, 20), 0}, {false, "f", fixed("a", 2, 20), 0},
-              {false, "f", fixed("b", 0, 12), 0}, {false, "f", fixed("b", 1, 12), 0}, {false, "f", fixed("c", 5, 20), 0}});
-  stage("bestfree ties", "f", {{true, "f", fixed("t", 0, 36), 0}});
+        "f", {{kRemove, "f", fixed("a", 0, 20), 0}, {kRemove, "f", fixed("a", 1, 20), 0}, {kRemove, "f", fixed("a", 2, 20), 0},
+              {kRemove, "f", fixed("b", 0, 12), 0}, {kRemove, "f", fixed("b", 1, 12), 0}, {kRemove, "f", fixed("c", 5, 20), 0}});
+  stage("bestfree ties", "f", {{kAdd, "f", fixed("t", 0, 36), 0}});
   {
     InodeRef f;
     REQUIRE(resolve(*m, "/f", &f) == 0);
@@ -325,16 +343,19 @@ TEST_CASE("dir_write: the kernel converts 8-byte inode numbers the same way", "[
     kernel.run(ops);
     compare_dir(*m, kernel.img, "a");
   };
-  stage("4-byte entries", {{true, "a", "small1", 0}, {true, "a", "small2", 0}, {true, "a", "small3", 0}});
-  stage("an 8-byte entry converts the short form", {{true, "a", "big1", 1}});
-  stage("a removal in the middle, an add into the gap", {{false, "a", "small2", 0}, {true, "a", "s2", 1}});
+  stage("4-byte entries", {{kAdd, "a", "small1", 0}, {kAdd, "a", "small2", 0}, {kAdd, "a", "small3", 0}});
+  stage("a replace by an 8-byte number converts the short form", {{kReplace, "a", "small3", 1}});
+  stage("and back to 4 bytes", {{kReplace, "a", "small3", 0}});
+  stage("an 8-byte entry converts the short form", {{kAdd, "a", "big1", 1}});
+  stage("a removal in the middle, an add into the gap", {{kRemove, "a", "small2", 0}, {kAdd, "a", "s2", 1}});
   std::vector<Op> ops;
-  for (int i = 0; i < 20; i++) ops.push_back({true, "a", fixed("n", static_cast<size_t>(i), 12), i % 2});
+  for (int i = 0; i < 20; i++) ops.push_back({kAdd, "a", fixed("n", static_cast<size_t>(i), 12), i % 2});
   stage("grown into block form", ops);
+  stage("replaces in block form", {{kReplace, "a", "small1", 1}, {kReplace, "a", "small1", 0}});
   ops.clear();
-  for (int i = 0; i < 20; i++) ops.push_back({false, "a", fixed("n", static_cast<size_t>(i), 12), 0});
+  for (int i = 0; i < 20; i++) ops.push_back({kRemove, "a", fixed("n", static_cast<size_t>(i), 12), 0});
   stage("back to short form with 8-byte numbers", ops);
-  stage("the last 8-byte entries go: 4-byte numbers again", {{false, "a", "big1", 0}, {false, "a", "s2", 0}});
+  stage("the last 8-byte entries go: 4-byte numbers again", {{kRemove, "a", "big1", 0}, {kRemove, "a", "s2", 0}});
   uint32_t small = 1, big = 1;
   for (const auto& [name, v] : links) (v.first == targets[0] ? small : big)++;
   set_nlink(*m, targets[0], small);
