@@ -346,8 +346,17 @@ TEST_CASE("dir_write: the kernel converts 8-byte inode numbers the same way", "[
   stage("4-byte entries", {{kAdd, "a", "small1", 0}, {kAdd, "a", "small2", 0}, {kAdd, "a", "small3", 0}});
   stage("a replace by an 8-byte number converts the short form", {{kReplace, "a", "small3", 1}});
   stage("and back to 4 bytes", {{kReplace, "a", "small3", 0}});
-  stage("an 8-byte entry converts the short form", {{kAdd, "a", "big1", 1}});
-  stage("a removal in the middle, an add into the gap", {{kRemove, "a", "small2", 0}, {kAdd, "a", "s2", 1}});
+  stage("an 8-byte entry converts the short form and goes into the first gap that holds it",
+        {{kRemove, "a", "small2", 0}, {kAdd, "a", "s2", 1}});
+  {
+    InodeRef a;
+    REQUIRE(resolve(*m, "/a", &a) == 0);
+    int err;
+    const std::vector<Got> got = iterate(*m, *a, 0, SIZE_MAX, &err);
+    REQUIRE(got.size() == 5);
+    CHECK(got[3].name == "s2");  // in small2's place, before small3
+  }
+  stage("another 8-byte entry goes to the end", {{kAdd, "a", "big1", 1}});
   std::vector<Op> ops;
   for (int i = 0; i < 20; i++) ops.push_back({kAdd, "a", fixed("n", static_cast<size_t>(i), 12), i % 2});
   stage("grown into block form", ops);
