@@ -19,6 +19,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "btree/da_btree.h"
 #include "fs/buf_ops.h"
@@ -93,6 +94,20 @@ bc::HeaderLayout dir3_header_layout(const char* name, uint32_t magic);
 int check_ino(Mount& m, const char* structure, uint64_t daddr, uint64_t ino, std::string_view name);
 
 using EntryFn = std::function<bool(const DirEntry&)>;
+
+inline constexpr uint64_t kMaxShortIno = 0xffffffff;  // the largest inumber 4 bytes hold
+
+/// One short-form entry; name points into the fork.
+struct SfEntry {
+  uint32_t off = 0;  ///< where the entry would sit in a data block
+  std::string_view name;
+  uint64_t ino = 0;
+  uint8_t ftype = 0;
+};
+
+/// Checks and decodes ip's short-form fork (di_size bytes of it): the parent
+/// and the entries in fork order.  Returns 0 or EUCLEAN (logged).
+int sf_decode(Mount& m, const CachedInode& ip, uint64_t* parent, std::vector<SfEntry>* out);
 
 int sf_iterate(Mount& m, const CachedInode& ip, uint64_t cookie, const EntryFn& fn);
 int sf_lookup(Mount& m, const CachedInode& ip, std::string_view name, uint64_t* ino, uint8_t* ftype);

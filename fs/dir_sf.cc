@@ -13,18 +13,6 @@
 
 namespace xfsfuse::fs::dir {
 
-namespace {
-
-constexpr uint64_t kMaxShortIno = 0xffffffff;  // the largest inumber 4 bytes hold
-
-struct SfEntry {
-  uint32_t off = 0;
-  std::string_view name;
-  uint64_t ino = 0;
-  uint8_t ftype = 0;
-};
-
-// Checks and decodes the fork.  Returns 0 or EUCLEAN (logged).
 int sf_decode(Mount& m, const CachedInode& ip, uint64_t* parent, std::vector<SfEntry>* out) {
   const std::span<const std::byte> fork = ip.fork_bytes(false);
   const uint64_t daddr = ip.daddr;
@@ -69,8 +57,6 @@ int sf_decode(Mount& m, const CachedInode& ip, uint64_t* parent, std::vector<SfE
     return bad("i8count " + std::to_string(i8count) + " but " + std::to_string(big) + " 8-byte inumbers");
   return 0;
 }
-
-}  // namespace
 
 int sf_iterate(Mount& m, const CachedInode& ip, uint64_t cookie, const EntryFn& fn) {
   uint64_t parent;

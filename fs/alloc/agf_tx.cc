@@ -64,6 +64,7 @@ int AgfTx::get(Transaction& tp, uint32_t agno, AgfTx* out, bool trylock) {
   bc::BufHandle* h;
   if (int e = tp.read_buf({&map, 1}, &m.buf_ops().agf(), bc::kAnyOwner, &h, trylock ? unsigned{bc::kGetTrylock} : 0u))
     return e;
+  tp.hold_agf(agno);
   out->tp_ = &tp;
   out->h_ = h;
   out->agno_ = agno;

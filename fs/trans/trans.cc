@@ -234,8 +234,16 @@ void Transaction::cancel() {
   release_all();
 }
 
+void Transaction::hold_agf(uint32_t agno) {
+  auto it = std::lower_bound(agfs_.begin(), agfs_.end(), agno);
+  if (it == agfs_.end() || *it != agno) agfs_.insert(it, agno);
+}
+
+bool Transaction::holds_agf(uint32_t agno) const { return std::binary_search(agfs_.begin(), agfs_.end(), agno); }
+
 void Transaction::release_all() {
   on_commit_.clear();
+  agfs_.clear();
   freed_ranges_.clear();
   bufs_.clear();  // buffers first: their locks come after the inodes' in the lock order
   inodes_.clear();

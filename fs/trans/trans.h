@@ -120,6 +120,14 @@ class Transaction {
   /// the order added.  Not run on cancel.
   void on_commit(std::function<void()> fn) { on_commit_.push_back(std::move(fn)); }
 
+  /// AGFs this transaction holds (AgfTx::get records each one it joins):
+  /// the lock order of docs/locking.md lets it wait only for an AGF of a
+  /// higher agno than every one it holds.
+  void hold_agf(uint32_t agno);
+  bool holds_agf(uint32_t agno) const;
+  /// The highest agno of an AGF held, or -1 when none is.
+  int64_t highest_agf() const { return agfs_.empty() ? -1 : int64_t{agfs_.back()}; }
+
   Mount& mount() { return m_; }
 
  private:
@@ -139,6 +147,7 @@ class Transaction {
   std::vector<std::unique_ptr<JoinedInode>> inodes_;
   std::vector<std::function<void()>> on_commit_;
   std::vector<bc::DiskRange> freed_ranges_;
+  std::vector<uint32_t> agfs_;  // AGFs held, ascending agno
   uint64_t reserved_ = 0, freed_ = 0;
   bool done_ = false;
 };

@@ -1,0 +1,85 @@
+// fs/bmap_write.h — changing a file's block map inside a transaction:
+// allocating blocks for holes, converting unwritten extents to written, and
+// unmapping (freeing) ranges of the data fork.
+//
+// The in-core extent list (CachedInode::df.extents) is the map; a
+// btree-format fork's bmbt follows every change record by record, and the
+// fork changes format as the kernel's XFS changes it (checked on kernel-made
+// images, docs/format.md "File extents (bmbt)"): an extents fork becomes a
+// bmbt of one leaf as soon as di_nextents would exceed fork bytes / 16 (a
+// 192-byte fork holds 12 extents, the 13th makes a btree; 336 bytes hold 21);
+// a bmbt whose root is level 1 goes back to extents format (its leaf freed)
+// as soon as the extents fit the fork again.  di_nblocks counts data and
+// bmbt blocks.  New extents merge with neighbours that are contiguous in file
+// offset and fsblock and in the same state (written or unwritten), up to the
+// record's 2^21 - 1 blocks.
+//
+// Allocation target: right after the previous extent, shifted by the hole
+// between them (its startblock + blockcount + (off - its end)) when that
+// stays inside its AG, else the inode's own block.  AGs are tried from the
+// target's upward, the first waiting for its AGF and the later ones with
+// trylock; an AG below the highest AGF the transaction holds is never locked
+// (docs/locking.md), and AGs whose in-core counters show no free extent are
+// skipped unlocked.  Freed blocks (data and bmbt) are given back at the end
+// of each call, in ascending agno order.
+//
+// Units: file offsets ("off") and lengths ("len") in fsblocks.  The data
+// fork only (the attr fork's bmap is not written yet).
+// REQUIRES: ip joined to tp (its lock held exclusively); the caller reserved
+// the blocks named by the *_reservation functions; ip is not reflinked
+// (freed blocks go straight back to free space).  Nothing here changes
+// di_size or touches file data.
+// Errors (positive errno): ENOSPC (no AG has the space; the transaction
+// must be cancelled), EFBIG (a range past file block 2^54 - 1), EUCLEAN (a
+// bmbt or free-space structure found inconsistent, one log line), EIO,
+// EAGAIN (rare: a freed block lies in an AG below one this transaction holds
+// and another transaction holds that AG; cancel and retry).  After any error
+// the transaction must be cancelled.
+// Thread safety: as the transaction.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "fs/format/records.h"
+#include "fs/incore_inode.h"
+#include "fs/superblock.h"
+#include "fs/trans/trans.h"
+
+namespace xfsfuse::fs {
+
+enum BmapFlags : unsigned {
+  kBmapUnwritten = 1u << 0,  ///< new extents are unwritten (read as zeros)
+};
+
+/// Blocks a transaction must reserve before bmap_write() of at most len new
+/// blocks: the data, bmbt splits for the records it may add, the leaf of an
+/// extents -> btree conversion, AGFL refills.
+uint64_t bmap_write_reservation(const Superblock& sb, uint64_t len);
+
+/// Maps file blocks [off, off + len) of ip's data fork: holes get newly
+/// allocated blocks (kBmapUnwritten: as unwritten extents), existing extents
+/// stay as they are.  *out = the mapping of exactly [off, off + len)
+/// afterwards (extents clipped to the range, in order, no holes).  Updates
+/// ip->df.extents, the bmbt, core.nextents and core.nblocks, and logs the
+/// inode (kDirtyCore | kDirtyData).  Errors: above.
+int bmap_write(Transaction& tp, CachedInode* ip, uint64_t off, uint64_t len, unsigned flags, std::vector<Extent>* out);
+
+/// Converts the unwritten extents inside [off, off + len) to written
+/// (splitting records at the range's ends, merging with written
+/// neighbours).  Needs bmap_unmap_reservation() blocks.  Errors: above.
+int bmap_convert_written(Transaction& tp, CachedInode* ip, uint64_t off, uint64_t len);
+
+/// Unmaps [off, off + len), freeing the blocks, from the end of the range
+/// backwards, touching at most max_extents extents (>= 1); extents partly
+/// inside the range are trimmed or split.  *more = whether mapped blocks
+/// remain in the range (commit, then call again in a new transaction).
+/// Errors: above.
+int bmap_unmap(Transaction& tp, CachedInode* ip, uint64_t off, uint64_t len, uint32_t max_extents, bool* more);
+
+/// Blocks to reserve before bmap_unmap() or bmap_convert_written(): a record
+/// split in two may split the bmbt at every level (or turn an extents fork
+/// into a btree), and AGFL refills.
+uint64_t bmap_unmap_reservation(const Superblock& sb);
+
+}  // namespace xfsfuse::fs

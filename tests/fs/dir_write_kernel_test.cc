@@ -1,0 +1,376 @@
+// fs/dir_write against the kernel: the same links and unlinks, made by
+// fs/dir_write on one copy of an image and by the kernel (a loop mount, ln
+// and rm) on another, leave the same directory: the same format, di_size,
+// di_nblocks, and byte for byte the same short-form fork or directory block
+// (from bestfree on: entries, free regions, leaf, tail; the header's blkno,
+// LSN and CRC differ with where and when the block was written).
+// Entries are hard links to a few files of the image, so both sides store
+// the same inode numbers.  Needs root and loop devices ("SKIP:" otherwise).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <random>
+#include <sstream>
+
+#include "tests/fs/dir_write_test_util.h"
+
+namespace xfsfuse::fs::test {
+namespace {
+
+enum Kind { kAdd, kRemove, kReplace };
+struct Op {
+  Kind kind = kAdd;
+  std::string dir, name;  // dir: a directory under the root
+  int target = 0;         // index into the test's link targets (add, replace)
+};
+
+// A kernel loop mount point for one image.
+struct KernelSide {
+  std::string img, mnt;
+  std::vector<std::string> targets;  // paths of the link targets under the mount
+  explicit KernelSide(const std::string& base) : img(base + ".kernel"), mnt(base + ".mnt") {
+    REQUIRE(system(("cp --sparse=always " + base + " " + img).c_str()) == 0);
+    REQUIRE(mkdir(mnt.c_str(), 0755) == 0);
+  }
+  ~KernelSide() {
+    std::system(("umount " + mnt + " 2>/dev/null").c_str());
+    rmdir(mnt.c_str());
+    unlink(img.c_str());
+  }
+  bool mount() { return system(("mount -o loop " + img + " " + mnt + " 2>/dev/null").c_str()) == 0; }
+  // Runs ops as ln / rm under a mount of the image.
+  void run(const std::vector<Op>& ops) {
+    REQUIRE(mount());
+    const std::string script = img + ".sh";
+    {
+      std::ofstream s(script);
+      s << "set -e\n";
+      // A replace is a rename over the entry, from a link made in the root.
+      for (const Op& op : ops) {
+        const std::string entry = mnt + "/" + op.dir + "/" + op.name, target = mnt + "/" + targets[op.target];
+        if (op.kind == kAdd)
+          s << "ln " << target << " " << entry << "\n";
+        else if (op.kind == kRemove)
+          s << "rm " << entry << "\n";
+        else
+          s << "ln " << target << " " << mnt << "/.tmp && mv -f -T " << mnt << "/.tmp " << entry << "\n";
+      }
+    }
+    const int rc = system(("sh " + script).c_str());
+    REQUIRE(system(("umount " + mnt).c_str()) == 0);
+    unlink(script.c_str());
+    REQUIRE(rc == 0);
+  }
+};
+
+// Whether this process can loop-mount images; *why if not.
+bool can_loop_mount(const std::string& base, std::string* why) {
+  if (geteuid() != 0) {
+    *why = "not root";
+    return false;
+  }
+  KernelSide k(base);
+  if (!k.mount()) {
+    *why = "mount -o loop failed (no loop devices or no XFS in this kernel?)";
+    return false;
+  }
+  REQUIRE(system(("umount " + k.mnt).c_str()) == 0);
+  return true;
+}
+
+// Applies ops through fs/dir_write (targets: their inode numbers).
+void run_ours(Mount& m, const std::vector<Op>& ops, const std::vector<uint64_t>& targets, DirModel* links) {
+  for (const Op& op : ops) {
+    INFO("op " << op.kind << " " << op.dir << "/" << op.name);
+    InodeRef d;
+    REQUIRE(resolve(m, "/" + op.dir, &d) == 0);
+    const uint64_t ino = targets[op.target];
+    const int rc = dir_op(m, d->core.ino, [&](Transaction& tp, CachedInode* dp) {
+      if (op.kind == kAdd) return dir_add(tp, dp, op.name, ino, kFtReg);
+      if (op.kind == kRemove) return dir_remove(tp, dp, op.name);
+      return dir_replace(tp, dp, op.name, ino, kFtReg);
+    });
+    REQUIRE(rc == 0);
+    if (op.kind == kRemove)
+      links->erase(op.dir + "/" + op.name);
+    else
+      (*links)[op.dir + "/" + op.name] = {ino, kFtReg};
+  }
+}
+
+std::string hexdump(std::span<const std::byte> b, size_t from, size_t n) {
+  std::ostringstream s;
+  for (size_t i = from; i < std::min(b.size(), from + n); i++) s << std::hex << std::to_integer<int>(b[i]) << ' ';
+  return s.str();
+}
+
+// Directory /dir of the kernel's image and of ours are the same.
+void compare_dir(Mount& ours, const std::string& kernel_img, const std::string& dir) {
+  auto km = open_mount(kernel_img);
+  InodeRef k, u;
+  REQUIRE(resolve(*km, "/" + dir, &k) == 0);
+  REQUIRE(resolve(ours, "/" + dir, &u) == 0);
+  REQUIRE(k->core.format == u->core.format);
+  REQUIRE(k->core.size == u->core.size);
+  REQUIRE(k->core.nblocks == u->core.nblocks);
+  std::vector<std::byte> kb, ub;
+  size_t from = 0;
+  if (k->core.format == ForkFormat::kLocal) {
+    kb.assign(k->df.bytes.begin(), k->df.bytes.begin() + static_cast<long>(k->core.size));
+    ub.assign(u->df.bytes.begin(), u->df.bytes.begin() + static_cast<long>(u->core.size));
+  } else {
+    bc::BufHandle kh, uh;
+    REQUIRE(km->read_dablk(*k, false, 0, &dir3_block_ops(), &kh) == 0);
+    REQUIRE(ours.read_dablk(*u, false, 0, &dir3_block_ops(), &uh) == 0);
+    kb.assign(kh.data(), kh.data() + kh.size());
+    ub.assign(uh.data(), uh.data() + uh.size());
+    from = 48;  // bestfree and everything after it
+  }
+  REQUIRE(kb.size() == ub.size());
+  for (size_t i = from; i < kb.size(); i++) {
+    if (kb[i] == ub[i]) continue;
+    const size_t at = i & ~size_t{15};
+    FAIL("/" << dir << " (" << (k->core.format == ForkFormat::kLocal ? "short form" : "block") << ") differs at byte "
+             << i << "\n kernel: " << hexdump(kb, at, 48) << "\n ours:   " << hexdump(ub, at, 48));
+  }
+}
+
+std::string name_of(std::mt19937& rng, size_t minlen, size_t maxlen) {
+  static const char chars[] = "abcdefghijklmnopqrstuvwxyz0123456789_";
+  std::string s(minlen + rng() % (maxlen - minlen + 1), 'x');
+  for (char& c : s) c = chars[rng() % (sizeof chars - 1)];
+  return s;
+}
+
+std::string fixed(const std::string& prefix, size_t i, size_t len) {
+  std::string n = std::to_string(i);
+  return prefix + std::string(len - prefix.size() - n.size(), '0') + n;
+}
+
+}  // namespace
+
+TEST_CASE("dir_write: the kernel lays out the same short-form and block-form directories", "[dir_write][kernel]") {
+  if (!have_xfsprogs()) {
+    WARN("SKIP: mkfs.xfs/xfs_db not installed (Debian package xfsprogs)");
+    return;
+  }
+  const unsigned dirblk = GENERATE(65536u, 4096u);
+  INFO("directory blocks of " << dirblk << " bytes");
+  ProtoImage img("/dummy\n0 0\nd--755 0 0\nd d--755 0 0\n$\ne d--755 0 0\n$\nf d--755 0 0\n$\np d--755 0 0\n"
+                 "p0 ---644 0 0 /dev/null\np1 ---644 0 0 /dev/null\np2 ---644 0 0 /dev/null\n$\n$\n",
+                 dirblk);
+  std::string why;
+  if (!can_loop_mount(img.path, &why)) {
+    WARN("SKIP: " << why);
+    return;
+  }
+  KernelSide kernel(img.path);
+  kernel.targets = {"p/p0", "p/p1", "p/p2"};
+  const std::string ours_img = img.path + ".ours";
+  REQUIRE(system(("cp --sparse=always " + img.path + " " + ours_img).c_str()) == 0);
+  auto m = open_rw(ours_img);
+  std::vector<uint64_t> targets;
+  for (const std::string& t : kernel.targets) {
+    InodeRef ip;
+    REQUIRE(resolve(*m, "/" + t, &ip) == 0);
+    targets.push_back(ip->core.ino);
+  }
+  DirModel links;
+  auto stage = [&](const std::string& what, const std::string& dir, const std::vector<Op>& ops) {
+    INFO(what);
+    run_ours(*m, ops, targets, &links);
+    kernel.run(ops);
+    compare_dir(*m, kernel.img, dir);
+  };
+  // A replace pointing dir/name at the next link target.
+  auto retarget = [&](const std::string& dir, const std::string& name) {
+    const uint64_t now = links.at(dir + "/" + name).first;
+    const size_t i = static_cast<size_t>(std::find(targets.begin(), targets.end(), now) - targets.begin());
+    return Op{kReplace, dir, name, static_cast<int>((i + 1) % targets.size())};
+  };
+  std::mt19937 rng(dirblk);
+  std::vector<Op> ops;
+  // /d: 23 names of 6 bytes fill the 336-byte fork; the 24th makes block form.
+  for (size_t i = 1; i <= 23; i++) ops.push_back({kAdd, "d", fixed("f", i, 6), static_cast<int>(i % 3)});
+  stage("23 entries in short form", "d", ops);
+  stage("the 24th: block form", "d", {{kAdd, "d", "f00024", 0}});
+  // Adds and removes in mixed order in block form (names of 1..30 bytes).
+  std::vector<std::string> in_d;
+  for (size_t i = 1; i <= 24; i++) in_d.push_back(fixed("f", i, 6));
+  ops.clear();
+  const size_t mixed = dirblk == 65536 ? 400 : 60;
+  for (size_t i = 0; i < mixed; i++) {
+    if (rng() % 10 < 4 && in_d.size() > 30) {
+      const size_t k = rng() % in_d.size();
+      ops.push_back({kRemove, "d", in_d[k], 0});
+      in_d.erase(in_d.begin() + static_cast<long>(k));
+    } else {
+      std::string n;
+      do n = name_of(rng, 1, 30);
+      while (std::find(in_d.begin(), in_d.end(), n) != in_d.end());
+      ops.push_back({kAdd, "d", n, static_cast<int>(rng() % 3)});
+      in_d.push_back(n);
+    }
+  }
+  stage("mixed adds and removes in block form", "d", ops);
+  ops.clear();
+  for (size_t i = 0; i < in_d.size(); i += in_d.size() / 10) ops.push_back(retarget("d", in_d[i]));
+  stage("replaces in block form", "d", ops);
+  // Removal down to short form (offsets kept), then adds there.
+  ops.clear();
+  while (in_d.size() > 6) {
+    const size_t k = rng() % in_d.size();
+    ops.push_back({kRemove, "d", in_d[k], 0});
+    in_d.erase(in_d.begin() + static_cast<long>(k));
+  }
+  stage("removals back to short form", "d", ops);
+  ops.clear();
+  for (int i = 0; i < 8; i++) ops.push_back({kAdd, "d", fixed("g", static_cast<size_t>(i), 9), i % 3});
+  stage("adds to a short form whose offsets came from a block", "d", ops);
+  stage("replaces in short form", "d", {retarget("d", in_d[0]), retarget("d", fixed("g", 3, 9))});
+
+  // /e: names of 20 bytes (40 bytes each with their leaf entry) until 56
+  // bytes stay free before the leaf; removals leave isolated holes and stale
+  // leaf entries; a 72-byte entry then fits nowhere without squeezing the
+  // stale leaf entries out.
+  const size_t n = dirblk == 65536 ? 1634 : 98, stride = dirblk == 65536 ? 50 : 10;
+  ops.clear();
+  for (size_t i = 0; i < n; i++) ops.push_back({kAdd, "e", fixed("e", i, 20), static_cast<int>(i % 3)});
+  stage("a full block", "e", ops);
+  std::vector<std::string> in_e;
+  ops.clear();
+  for (size_t i = 0; i < n; i++) {
+    if (i % stride == 0)
+      ops.push_back({kRemove, "e", fixed("e", i, 20), 0});
+    else
+      in_e.push_back(fixed("e", i, 20));
+  }
+  stage("isolated holes and stale leaf entries", "e", ops);
+  ops.clear();
+  const int longs = dirblk == 65536 ? 3 : 1;  // what the room squeezed out holds
+  for (int i = 0; i < longs; i++) ops.push_back({kAdd, "e", fixed("long", static_cast<size_t>(i), 60), i % 3});
+  stage("stale leaf entries squeezed out", "e", ops);
+  ops.clear();
+  for (int i = 0; i < 60; i++) {
+    if (i % 2 == 0) {  // every add finds a stale leaf entry to reuse
+      const size_t k = rng() % in_e.size();
+      ops.push_back({kRemove, "e", in_e[k], 0});
+      in_e.erase(in_e.begin() + static_cast<long>(k));
+    } else {
+      // At most 32 bytes: the holes of the removed 20-byte names hold it.
+      const std::string nm = fixed("s", static_cast<size_t>(i), 4 + rng() % 17);
+      ops.push_back({kAdd, "e", nm, i % 3});
+      in_e.push_back(nm);
+    }
+  }
+  stage("stale leaf entries reused", "e", ops);
+  ops.clear();
+  while (in_e.size() > 3) {
+    ops.push_back({kRemove, "e", in_e.back(), 0});
+    in_e.pop_back();
+  }
+  stage("emptied back to short form", "e", ops);
+
+  // /f: a block filled exactly (names of 20 bytes, three of 12), then holes
+  // of 96, 48 and 32 bytes; a 48-byte entry at the start of the 96-byte hole
+  // leaves a 48-byte region that the kernel ranks after the other one of 48
+  // (it re-inserts a shrunk region; a rescan in offset order would not).
+  ops.clear();
+  const size_t fill = (dirblk - 584 + 8) / 40;
+  for (int i = 0; i < 10; i++) ops.push_back({kAdd, "f", fixed("a", static_cast<size_t>(i), 20), 0});
+  for (int i = 0; i < 2; i++) ops.push_back({kAdd, "f", fixed("b", static_cast<size_t>(i), 12), 1});
+  for (size_t i = 0; i < fill; i++) ops.push_back({kAdd, "f", fixed("c", i, i == 7 ? 12 : 20), 2});
+  stage("a block filled to its last byte", "f", ops);
+  stage("holes of 96, 48 and 32 bytes",
+        "f", {{kRemove, "f", fixed("a", 0, 20), 0}, {kRemove, "f", fixed("a", 1, 20), 0}, {kRemove, "f", fixed("a", 2, 20), 0},
+              {kRemove, "f", fixed("b", 0, 12), 0}, {kRemove, "f", fixed("b", 1, 12), 0}, {kRemove, "f", fixed("c", 5, 20), 0}});
+  stage("bestfree ties", "f", {{kAdd, "f", fixed("t", 0, 36), 0}});
+  {
+    InodeRef f;
+    REQUIRE(resolve(*m, "/f", &f) == 0);
+    bc::BufHandle h;
+    REQUIRE(m->read_dablk(*f, false, 0, &dir3_block_ops(), &h) == 0);
+    auto be16_at = [&](size_t off) { return bc::load_be(h.data() + off, 2); };
+    CHECK(be16_at(50) == 48);  // bestfree[0].length
+    CHECK(be16_at(54) == 48);  // bestfree[1].length
+    CHECK(be16_at(48) > be16_at(52));  // the shrunk region, lower in the block, ranks second
+  }
+
+  // Our image is whole: the link targets' counts set as the kernel set them.
+  for (uint64_t t : targets) {
+    uint32_t links_to = 1;
+    for (const auto& [name, v] : links) links_to += v.first == t;
+    set_nlink(*m, t, links_to);
+  }
+  unmount_and_repair_check(m, ours_img);
+  unlink(ours_img.c_str());
+}
+
+TEST_CASE("dir_write: the kernel converts 8-byte inode numbers the same way", "[dir_write][kernel]") {
+  if (!have_xfsprogs()) {
+    WARN("SKIP: mkfs.xfs/xfs_db not installed (Debian package xfsprogs)");
+    return;
+  }
+  // AG 2 of three AGs of 2^28 - 1 blocks holds /b and /b/y, numbered above 2^32.
+  const uint64_t blocks = 3ull * ((1u << 28) - 1);
+  ProtoImage img(
+      "/dummy\n0 0\nd--755 0 0\na d--755 0 0\n$\nb d--755 0 0\ny ---644 0 0 /dev/null\n$\n"
+      "t ---644 0 0 /dev/null\n$\n",
+      65536, "-K -b size=4096 -d agcount=3,size=" + std::to_string(blocks) + "b -l size=64m",
+      static_cast<long long>(blocks * 4096));
+  std::string why;
+  if (!can_loop_mount(img.path, &why)) {
+    WARN("SKIP: " << why);
+    return;
+  }
+  KernelSide kernel(img.path);
+  kernel.targets = {"t", "b/y"};
+  const std::string ours_img = img.path + ".ours";
+  REQUIRE(system(("cp --sparse=always " + img.path + " " + ours_img).c_str()) == 0);
+  auto m = open_rw(ours_img);
+  std::vector<uint64_t> targets;
+  for (const std::string& t : kernel.targets) {
+    InodeRef ip;
+    REQUIRE(resolve(*m, "/" + t, &ip) == 0);
+    targets.push_back(ip->core.ino);
+  }
+  REQUIRE(targets[1] > 0xffffffffull);
+  DirModel links;
+  auto stage = [&](const std::string& what, const std::vector<Op>& ops) {
+    INFO(what);
+    run_ours(*m, ops, targets, &links);
+    kernel.run(ops);
+    compare_dir(*m, kernel.img, "a");
+  };
+  stage("4-byte entries", {{kAdd, "a", "small1", 0}, {kAdd, "a", "small2", 0}, {kAdd, "a", "small3", 0}});
+  stage("a replace by an 8-byte number converts the short form", {{kReplace, "a", "small3", 1}});
+  stage("and back to 4 bytes", {{kReplace, "a", "small3", 0}});
+  stage("an 8-byte entry converts the short form and goes into the first gap that holds it",
+        {{kRemove, "a", "small2", 0}, {kAdd, "a", "s2", 1}});
+  {
+    InodeRef a;
+    REQUIRE(resolve(*m, "/a", &a) == 0);
+    int err;
+    const std::vector<Got> got = iterate(*m, *a, 0, SIZE_MAX, &err);
+    REQUIRE(got.size() == 5);
+    CHECK(got[3].name == "s2");  // in small2's place, before small3
+  }
+  stage("another 8-byte entry goes to the end", {{kAdd, "a", "big1", 1}});
+  std::vector<Op> ops;
+  for (int i = 0; i < 20; i++) ops.push_back({kAdd, "a", fixed("n", static_cast<size_t>(i), 12), i % 2});
+  stage("grown into block form", ops);
+  stage("replaces in block form", {{kReplace, "a", "small1", 1}, {kReplace, "a", "small1", 0}});
+  ops.clear();
+  for (int i = 0; i < 20; i++) ops.push_back({kRemove, "a", fixed("n", static_cast<size_t>(i), 12), 0});
+  stage("back to short form with 8-byte numbers", ops);
+  stage("the last 8-byte entries go: 4-byte numbers again", {{kRemove, "a", "big1", 0}, {kRemove, "a", "s2", 0}});
+  uint32_t small = 1, big = 1;
+  for (const auto& [name, v] : links) (v.first == targets[0] ? small : big)++;
+  set_nlink(*m, targets[0], small);
+  set_nlink(*m, targets[1], big);
+  unmount_and_repair_check(m, ours_img);
+  unlink(ours_img.c_str());
+}
+
+}  // namespace xfsfuse::fs::test
