@@ -23,8 +23,10 @@ constexpr uint64_t kDiflag2Reflink = 1u << 1;  // di_flags2: extents may be shar
 // Extents freed per transaction by truncate and punch (the kernel's
 // truncate loop frees a couple per transaction roll).
 constexpr uint32_t kUnmapPerTrans = 2;
-// Blocks preallocated per transaction by fallocate.
-constexpr uint64_t kPreallocPerTrans = uint64_t{1} << 16;
+// Blocks preallocated per transaction by fallocate: the longest extent, as
+// the kernel's xfs_alloc_file_space reserves (so a request far beyond the
+// free space fails with ENOSPC before anything is allocated, as there).
+constexpr uint64_t kPreallocPerTrans = kBmbtMaxBlockcount;
 
 alignas(64) const std::byte kZeros[65536] = {};  // the largest XFS block
 

@@ -93,7 +93,7 @@ TEST_CASE("file_write: writes, truncates, punches and preallocation match a byte
     }
     files.clear();
     root.reset();
-    unmount_and_repair_check(std::move(m), img.path);
+    unmount_and_repair_check(m, img.path);
   }
   // What the next mount reads from the image.
   std::unique_ptr<Mount> m;
@@ -137,7 +137,7 @@ TEST_CASE("file_write: errors", "[file_write]") {
   root.reset();
   f.reset();
   d.reset();
-  unmount_and_repair_check(std::move(m), img.path);
+  unmount_and_repair_check(m, img.path);
 }
 
 TEST_CASE("file_write: a write by someone other than root drops set-user-ID", "[file_write]") {
@@ -154,7 +154,7 @@ TEST_CASE("file_write: a write by someone other than root drops set-user-ID", "[
   CHECK(f->core.mode == (S_IFREG | 0755));
   root.reset();
   f.reset();
-  unmount_and_repair_check(std::move(m), img.path);
+  unmount_and_repair_check(m, img.path);
 }
 
 }  // namespace xfsfuse::fs::test

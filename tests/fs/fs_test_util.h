@@ -44,7 +44,10 @@ struct MkfsImage {
     close(fd);
     path = name;
     REQUIRE(truncate(path.c_str(), bytes) == 0);
-    std::string cmd = "mkfs.xfs -q -f -n size=65536 " + extra + " " + path;
+    // Below 300 MiB mkfs.xfs only makes a filesystem when told it runs under
+    // fstests (QA_CHECK_FS with TEST_DIR and TEST_DEV set).
+    std::string cmd = std::string(bytes < (300ll << 20) ? "QA_CHECK_FS=1 TEST_DIR=/tmp TEST_DEV=" + path + " " : "") +
+                      "mkfs.xfs -q -f -n size=65536 " + extra + " " + path;
     REQUIRE(system(cmd.c_str()) == 0);
   }
   ~MkfsImage() { unlink(path.c_str()); }

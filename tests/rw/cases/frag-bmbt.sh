@@ -5,6 +5,10 @@
 # 512-byte inode holds 20 pointers, a 4 KiB v5 leaf 251 records). Then a few blocks of it are
 # rewritten, punched and filled in, which splits and merges records inside the btree.
 
+# The bmbt's leaf count may differ by a block or so: which records move to a sibling before a
+# split (lshift/rshift) differs in detail from the kernel's when records arrive in reverse order.
+case_alloc=1%
+
 run_case() {
   op rwtool strided frag 8192 4096 10000 --reverse --tag frag
   op stat -c '%n %s' frag
