@@ -120,6 +120,8 @@ nlohmann::ordered_json stats_json(FuseFs& fs) {
                       {"vmap", vmap::policy_name(o.mount.vmap_policy)},
                       {"vmap_batch", m.vm().batch()},
                       {"vmap_all", o.mount.vmap_all},
+                      {"rw", o.mount.writable},
+                      {"writeback_cache", o.writeback_cache},
                       {"norecovery", o.mount.norecovery},
                       {"readdirplus", o.readdirplus_auto ? "auto" : "always"},
                       {"inode_cache", o.mount.inode_cache}};
