@@ -53,6 +53,11 @@ int ForkEditor::merge_replace(size_t i, size_t j, std::vector<Extent> recs) {
 
 int ForkEditor::replace(size_t i, size_t j, std::vector<Extent> recs) {
   auto& ext = extents();
+  // The largest extent count a fork's di_nextents / di_anextents holds
+  // (32 / 16 bits, 48 / 32 with NREXT64).
+  const bool big = tp_.mount().sb().features_incompat & kIncompatNrext64;
+  const uint64_t limit = attr_ ? (big ? UINT32_MAX : INT16_MAX) : (big ? (uint64_t{1} << 48) - 1 : INT32_MAX);
+  if (ext.size() - (j - i) + recs.size() > limit) return EFBIG;
   std::vector<Extent> old(ext.begin() + static_cast<ptrdiff_t>(i), ext.begin() + static_cast<ptrdiff_t>(j));
   const uint64_t next_key = j < ext.size() ? ext[j].startoff : UINT64_MAX;
   ext.erase(ext.begin() + static_cast<ptrdiff_t>(i), ext.begin() + static_cast<ptrdiff_t>(j));

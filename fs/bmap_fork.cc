@@ -114,8 +114,15 @@ int BmbtHost::alloc_block(uint64_t near, uint64_t* ptr) {
     const uint64_t ino = fe_->ip()->core.ino;
     target = agbno_to_fsblock(sb, ino_to_agno(sb, ino), agino_to_agbno(sb, ino_to_agino(sb, ino)));
   }
-  uint32_t len = 0;
-  if (int e = bmap_alloc(fe_->tp(), target, 1, ptr, &len)) return e;
+  // A block this transaction freed earlier cannot take a new buffer before
+  // the commit (Transaction::get_new_buf): such a block is kept allocated
+  // until the end of the call and another one taken.
+  for (;;) {
+    uint32_t len = 0;
+    if (int e = bmap_alloc(fe_->tp(), target, 1, ptr, &len)) return e;
+    if (!fe_->tp().freed_here({daddr_of(*ptr), blocksize() >> 9})) break;
+    fe_->free_later(*ptr, 1);
+  }
   fe_->ip()->core.nblocks++;
   return 0;
 }

@@ -29,6 +29,12 @@ int bmap_alloc(Transaction& tp, uint64_t target, uint32_t maxlen, uint64_t* fsbl
 /// Returns 0, EAGAIN (one below is busy), or AgfTx::get's errors.
 int bmap_lock_agfs(Transaction& tp, std::vector<uint32_t> agnos);
 
+/// Whether ip's data fork maps blocks (extents or btree format; not local
+/// or a device).
+inline bool bmap_fork_mapped(const CachedInode& ip) {
+  return ip.df.format == ForkFormat::kExtents || ip.df.format == ForkFormat::kBtree;
+}
+
 /// Fsblocks a btree of the inode's fork may need for one inserted record: a
 /// split at every level and a new level (the kernel's XFS_BM_MAXLEVELS).
 uint32_t bmbt_maxlevels(const Superblock& sb);

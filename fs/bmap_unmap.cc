@@ -10,7 +10,7 @@ namespace xfsfuse::fs {
 
 int bmap_unmap(Transaction& tp, CachedInode* ip, uint64_t off, uint64_t len, uint32_t max_extents, bool* more) {
   *more = false;
-  if (max_extents == 0) return EINVAL;
+  if (max_extents == 0 || !bmap_fork_mapped(*ip)) return EINVAL;
   if (len == 0 || off >= kBmbtMaxStartoff) return 0;
   const uint64_t end = off + std::min(len, kBmbtMaxStartoff - off);
   const Superblock& sb = tp.mount().sb();

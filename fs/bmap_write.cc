@@ -54,6 +54,7 @@ int bmap_write(Transaction& tp, CachedInode* ip, uint64_t off, uint64_t len, uns
   out->clear();
   if (len == 0) return 0;
   if (off >= kBmbtMaxStartoff || len > kBmbtMaxStartoff - off) return EFBIG;
+  if (!bmap_fork_mapped(*ip)) return EINVAL;
   const Superblock& sb = tp.mount().sb();
   const uint64_t end = off + len;
   ForkEditor fe(tp, ip);
@@ -89,6 +90,7 @@ int bmap_write(Transaction& tp, CachedInode* ip, uint64_t off, uint64_t len, uns
 int bmap_convert_written(Transaction& tp, CachedInode* ip, uint64_t off, uint64_t len) {
   if (len == 0) return 0;
   if (off >= kBmbtMaxStartoff || len > kBmbtMaxStartoff - off) return EFBIG;
+  if (!bmap_fork_mapped(*ip)) return EINVAL;
   const uint64_t end = off + len;
   ForkEditor fe(tp, ip);
   for (uint64_t pos = off;;) {

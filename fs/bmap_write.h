@@ -30,8 +30,10 @@
 // (freed blocks go straight back to free space).  Nothing here changes
 // di_size or touches file data.
 // Errors (positive errno): ENOSPC (no AG has the space; the transaction
-// must be cancelled), EFBIG (a range past file block 2^54 - 1), EUCLEAN (a
+// must be cancelled), EFBIG (a range past file block 2^54 - 1, or more
+// extents than di_nextents counts), EUCLEAN (a
 // bmbt or free-space structure found inconsistent, one log line), EIO,
+// EINVAL (a data fork in local or device format, or max_extents 0),
 // EAGAIN (rare: a freed block lies in an AG below one this transaction holds
 // and another transaction holds that AG; cancel and retry).  After any error
 // the transaction must be cancelled.

@@ -125,6 +125,12 @@ void Transaction::stale_buf(bc::BufHandle* h) {
 
 void Transaction::invalidate_range(bc::DiskRange freed) { freed_ranges_.push_back(freed); }
 
+bool Transaction::freed_here(bc::DiskRange r) const {
+  for (const bc::DiskRange& f : freed_ranges_)
+    if (r.daddr < f.daddr + f.len && f.daddr < r.daddr + r.len) return true;
+  return false;
+}
+
 void Transaction::unfree(std::span<const bc::DiskRange> maps) {
   for (const bc::DiskRange& m : maps) {
     std::vector<bc::DiskRange> left;

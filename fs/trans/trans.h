@@ -99,6 +99,9 @@ class Transaction {
   /// its buffer is joined here (a btree block freed to the AGFL and taken
   /// by the other tree); otherwise that reuse fails with EBUSY.
   void invalidate_range(bc::DiskRange freed);
+  /// Whether any of r was freed by this transaction (invalidate_range): a
+  /// block get_new_buf() would refuse unless its buffer is joined here.
+  bool freed_here(bc::DiskRange r) const;
 
   /// Joins an inode: takes its lock exclusively (REQUIRES: not held by this
   /// thread; ascending inode numbers when joining several).  Joining an
