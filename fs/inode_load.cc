@@ -17,8 +17,10 @@ int Mount::iget(uint64_t ino, InodeRef* out) {
   return 0;
 }
 
-int Mount::iget_new(uint64_t ino, InodeRef* out) {
-  auto load = [this](uint64_t n, CachedInode* ip) { return load_inode(n, ip, /*allow_free=*/true); };
+int Mount::iget_new(uint64_t ino, std::span<const std::byte> raw, InodeRef* out) {
+  InodeLocation loc;
+  if (!locate_inode(sb_, ino, &loc) || raw.size() != sb_.inodesize) return EINVAL;
+  auto load = [&](uint64_t n, CachedInode* ip) { return load_inode_from(n, raw, loc.daddr, ip, /*allow_free=*/true); };
   if (int e = icache_->get(ino, load, out)) return e;
   if (!(*out)->is_free.load(std::memory_order_acquire)) {
     const uint64_t daddr = (*out)->daddr;
@@ -54,17 +56,21 @@ int Mount::inode_buf_map(uint64_t ino, bc::DiskRange* map, size_t* offset) const
   return 0;
 }
 
-int Mount::load_inode(uint64_t ino, CachedInode* ip, bool allow_free) {
+int Mount::load_inode(uint64_t ino, CachedInode* ip) {
   InodeLocation loc;
   if (!locate_inode(sb_, ino, &loc)) return EINVAL;
   // Read the whole inode cluster holding it: one I/O serves its neighbours.
   uint32_t first = 0;
   bc::BufHandle h;
   if (int err = read_inode_cluster(loc.agno, loc.agbno, &h, &first)) return err;
-  ip->daddr = loc.daddr;
   const size_t at = (size_t{loc.agbno - first} << sb_.blocklog) + loc.offset;
-  ip->raw.assign(h.data() + at, h.data() + at + sb_.inodesize);
-  h.release();
+  return load_inode_from(ino, {h.data() + at, sb_.inodesize}, loc.daddr, ip, /*allow_free=*/false);
+}
+
+int Mount::load_inode_from(uint64_t ino, std::span<const std::byte> raw, uint64_t daddr, CachedInode* ip,
+                           bool allow_free) {
+  ip->daddr = daddr;
+  ip->raw.assign(raw.begin(), raw.end());
   std::string why;
   int err = decode_inode(sb_, ino, ip->raw, &ip->core, &why);
   if (err == ENOENT && allow_free) {
@@ -73,11 +79,11 @@ int Mount::load_inode(uint64_t ino, CachedInode* ip, bool allow_free) {
     ip->is_free.store(true, std::memory_order_release);
     return 0;
   }
-  if (err) return err == ENOENT ? ENOENT : report_corruption("inode", loc.daddr, "inode " + std::to_string(ino) + ": " + why);
+  if (err) return err == ENOENT ? ENOENT : report_corruption("inode", daddr, "inode " + std::to_string(ino) + ": " + why);
   load_fork_bytes(ip);
-  if ((err = load_fork(ip, false, loc.daddr))) return err;
+  if ((err = load_fork(ip, false, daddr))) return err;
   if (ip->has_attr_fork())
-    if ((err = load_fork(ip, true, loc.daddr))) return err;
+    if ((err = load_fork(ip, true, daddr))) return err;
   return 0;
 }
 

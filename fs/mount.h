@@ -132,10 +132,11 @@ class Mount {
   int iget(uint64_t ino, InodeRef* out);
   /// Gets the in-core inode of ino, just allocated by ialloc() and still
   /// free on disk, for the caller to initialise (is_free set; the caller
-  /// clears it when its transaction commits).  Returns 0, EINVAL, or
-  /// EUCLEAN (logged) when the inode is in use although the inobt calls it
-  /// free.
-  int iget_new(uint64_t ino, InodeRef* out);
+  /// clears it when its transaction commits).  raw: the inode's bytes in
+  /// its cluster buffer, which the caller's transaction holds (a new chunk
+  /// exists only there).  Returns 0, EINVAL, or EUCLEAN (logged) when the
+  /// inode is in use although the inobt calls it free.
+  int iget_new(uint64_t ino, std::span<const std::byte> raw, InodeRef* out);
   /// Makes every change so far durable: writes back every dirty buffer and
   /// syncs the image (fsync, syncfs).  Returns 0 or EIO (the mount is then
   /// shut down).  A no-op on a read-only mount.
@@ -205,8 +206,10 @@ class Mount {
   int write_superblock(bool needsrepair);
   // Reads inode ino from its cluster into the fresh object ip (the inode
   // cache's loader).
-  // allow_free: a free inode (mode 0) loads too, with is_free set (iget_new).
-  int load_inode(uint64_t ino, CachedInode* ip, bool allow_free = false);
+  int load_inode(uint64_t ino, CachedInode* ip);
+  // Builds ip from the inode's bytes raw; allow_free: a free inode (mode 0)
+  // loads too, with is_free set (iget_new).
+  int load_inode_from(uint64_t ino, std::span<const std::byte> raw, uint64_t daddr, CachedInode* ip, bool allow_free);
   // Fills ip's extent list of an extents- or btree-format fork.
   int load_fork(CachedInode* ip, bool attr_fork, uint64_t daddr);
 

@@ -126,11 +126,8 @@ void init_core(const Superblock& sb, const Inode& parent, const Cred& c, uint32_
   ip->core = n;
 }
 
-}  // namespace
-
-int make_node(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, uint32_t mode, uint64_t rdev,
-              InodeRef* out) {
-  if (name.size() > 255) return ENAMETOOLONG;
+int make_node_once(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, uint32_t mode, uint64_t rdev,
+                   InodeRef* out) {
   const bool is_dir = S_ISDIR(mode);
   std::unique_ptr<Transaction> tp;
   if (int e = Transaction::begin(m, &tp)) return e;
@@ -148,8 +145,15 @@ int make_node(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c
 
   uint64_t ino;
   if ((e = ialloc(*tp, pc.ino, &ino))) return e;
+  // The inode's bytes, from the cluster buffer this transaction holds if
+  // ialloc() just made its chunk (so the read cannot wait on itself).
+  bc::DiskRange map;
+  size_t at = 0;
+  if ((e = m.inode_buf_map(ino, &map, &at))) return e;
+  bc::BufHandle* cluster;
+  if ((e = tp->read_buf({&map, 1}, &m.buf_ops().inode_cluster(), bc::kAnyOwner, &cluster))) return e;
   InodeRef ip;
-  if ((e = m.iget_new(ino, &ip))) return e;
+  if ((e = m.iget_new(ino, {cluster->data() + at, m.sb().inodesize}, &ip))) return e;
   tp->join_inode(ip);  // a free inode no one else can lock: order does not matter
   init_core(m.sb(), pc, c, mode, rdev, ip.get());
   if (is_dir) dir_init(*tp, ip.get(), pc.ino);
@@ -163,6 +167,14 @@ int make_node(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c
   if ((e = tp->commit())) return e;
   *out = std::move(ip);
   return 0;
+}
+
+}  // namespace
+
+int make_node(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, uint32_t mode, uint64_t rdev,
+              InodeRef* out) {
+  if (name.size() > 255) return ENAMETOOLONG;
+  return retry_on_eagain([&] { return make_node_once(m, dp, name, c, mode, rdev, out); });
 }
 
 }  // namespace xfsfuse::fs

@@ -91,27 +91,29 @@ void touch(Transaction& tp, CachedInode* ip, bool kill_priv) {
 // Unmaps file blocks [first, end) (end 0: to the largest offset) in
 // transactions of a few extents each.
 int unmap_range(Mount& m, const InodeRef& ip, uint64_t first, uint64_t end) {
+  const uint64_t stop = end ? end : kBmbtMaxStartoff + 1;
+  if (first >= stop) return 0;
   for (bool more = true; more;) {
-    std::unique_ptr<Transaction> tp;
-    if (int e = begin(m, ip, bmap_unmap_reservation(m.sb()), &tp)) return e;
-    const uint64_t stop = end ? end : kBmbtMaxStartoff + 1;
-    if (first >= stop) return 0;
-    if (int e = bmap_unmap(*tp, ip.get(), first, stop - first, kUnmapPerTrans, &more)) return e;
-    if (int e = tp->commit()) return e;
+    int e = retry_on_eagain([&] {
+      std::unique_ptr<Transaction> tp;
+      if (int e2 = begin(m, ip, bmap_unmap_reservation(m.sb()), &tp)) return e2;
+      if (int e2 = bmap_unmap(*tp, ip.get(), first, stop - first, kUnmapPerTrans, &more)) return e2;
+      return tp->commit();
+    });
+    if (e) return e;
   }
   return 0;
 }
 
-}  // namespace
-
-int write_file(Mount& m, const InodeRef& ip, uint64_t off, const std::byte* data, size_t len, bool kill_priv) {
-  if (len == 0) return 0;
-  if (off > kMaxFileSize || len > kMaxFileSize - off) return EFBIG;
+// One try of write_file: one transaction.
+int write_once(Mount& m, const InodeRef& ip, uint64_t off, const std::byte* data, size_t len, bool kill_priv) {
   const unsigned bl = m.sb().blocklog;
   const uint64_t bs = m.sb().blocksize, end = off + len;
   const uint64_t first = off >> bl, last_end = (end + bs - 1) >> bl;
   std::unique_ptr<Transaction> tp;
-  if (int e = begin(m, ip, bmap_write_reservation(m.sb(), last_end - first), &tp)) return e;
+  // Blocks for the mapping, and for converting unwritten blocks under it.
+  const uint64_t blocks = bmap_write_reservation(m.sb(), last_end - first) + bmap_unmap_reservation(m.sb());
+  if (int e = begin(m, ip, blocks, &tp)) return e;
   CachedInode& n = *ip;
   const uint64_t old_size = n.core.size;
   if (off > old_size)
@@ -144,6 +146,14 @@ int write_file(Mount& m, const InodeRef& ip, uint64_t off, const std::byte* data
   if (end > old_size) n.core.size = end;
   touch(*tp, &n, kill_priv);
   return tp->commit();
+}
+
+}  // namespace
+
+int write_file(Mount& m, const InodeRef& ip, uint64_t off, const std::byte* data, size_t len, bool kill_priv) {
+  if (len == 0) return 0;
+  if (off > kMaxFileSize || len > kMaxFileSize - off) return EFBIG;
+  return retry_on_eagain([&] { return write_once(m, ip, off, data, len, kill_priv); });
 }
 
 int truncate_file(Mount& m, const InodeRef& ip, uint64_t size, bool kill_priv) {
@@ -187,11 +197,14 @@ int fallocate_file(Mount& m, const InodeRef& ip, int mode, uint64_t off, uint64_
   if (!punch) {
     for (uint64_t fsb = off >> bl, stop = (end + bs - 1) >> bl; fsb < stop;) {
       const uint64_t n = std::min(stop - fsb, kPreallocPerTrans);
-      std::unique_ptr<Transaction> tp;
-      if (int e = begin(m, ip, bmap_write_reservation(m.sb(), n), &tp)) return e;
-      std::vector<Extent> map;
-      if (int e = bmap_write(*tp, ip.get(), fsb, n, kBmapUnwritten, &map)) return e;
-      if (int e = tp->commit()) return e;
+      int e = retry_on_eagain([&] {
+        std::unique_ptr<Transaction> tp;
+        if (int e2 = begin(m, ip, bmap_write_reservation(m.sb(), n), &tp)) return e2;
+        std::vector<Extent> map;
+        if (int e2 = bmap_write(*tp, ip.get(), fsb, n, kBmapUnwritten, &map)) return e2;
+        return tp->commit();
+      });
+      if (e) return e;
       fsb += n;
     }
   }

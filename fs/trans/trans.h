@@ -23,11 +23,13 @@
 // transaction is used by one thread at a time.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "buffer_cache/buffer_cache.h"
@@ -154,5 +156,17 @@ class Transaction {
   uint64_t reserved_ = 0, freed_ = 0;
   bool done_ = false;
 };
+
+/// Runs fn — one whole change: it begins, fills and commits (or drops) its
+/// own transaction and returns 0 or an errno — again for as long as it fails
+/// with EAGAIN: a transaction that met an AG header held by another one out
+/// of lock order (fs/bmap_write.h) was cancelled whole and can simply be
+/// retried.  Returns fn's last result.
+template <class Fn>
+int retry_on_eagain(Fn&& fn) {
+  int e;
+  while ((e = fn()) == EAGAIN) std::this_thread::yield();
+  return e;
+}
 
 }  // namespace xfsfuse::fs

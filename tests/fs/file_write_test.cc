@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <random>
+#include <thread>
 
 #include "fs/dir.h"
 #include "fs/mount.h"
@@ -155,6 +156,68 @@ TEST_CASE("file_write: a write by someone other than root drops set-user-ID", "[
   root.reset();
   f.reset();
   unmount_and_repair_check(m, img.path);
+}
+
+TEST_CASE("file_write: writers in many files and AGs at once, and creates in one directory", "[file_write][threads]") {
+  if (!have_xfsprogs()) return;
+  MkfsImage img("-d agcount=4");
+  constexpr int kThreads = 4;
+  std::vector<std::vector<std::byte>> models(kThreads);
+  std::vector<uint64_t> inos(kThreads);
+  std::vector<int> errors(kThreads, 0);
+  {
+    auto m = open_rw(img.path);
+    InodeRef root;
+    REQUIRE(m->iget(m->sb().rootino, &root) == 0);
+    std::vector<std::thread> workers;
+    for (int t = 0; t < kThreads; t++) {
+      workers.emplace_back([&, t] {
+        // Each worker makes its own directory (its own AG, as the kernel
+        // spreads directories) and a file in it, then files in the root.
+        InodeRef dir, f;
+        int e = make_node(*m, root, "dir" + std::to_string(t), kRoot, S_IFDIR | 0755, 0, &dir);
+        if (e == 0) e = make_node(*m, dir, "data", kRoot, S_IFREG | 0644, 0, &f);
+        if (e == 0) inos[t] = f->core.ino;
+        std::mt19937_64 rng(1000 + t);
+        for (int i = 0; e == 0 && i < 150; i++) {
+          if (i % 10 == 0) {
+            InodeRef g;
+            e = make_node(*m, root, "t" + std::to_string(t) + "-" + std::to_string(i), kRoot, S_IFREG | 0600, 0, &g);
+            continue;
+          }
+          const uint64_t off = rng() % (8u << 20), len = 1 + rng() % 70000;
+          std::vector<std::byte> data(len, std::byte(rng() & 0xff));
+          e = write_file(*m, f, off, data.data(), len, false);
+          if (e == 0 && models[t].size() < off + len) models[t].resize(off + len);
+          if (e == 0) std::copy(data.begin(), data.end(), models[t].begin() + static_cast<ptrdiff_t>(off));
+          if (e == 0 && i % 37 == 0) {
+            const uint64_t size = rng() % (8u << 20);
+            e = truncate_file(*m, f, size, false);
+            if (e == 0) models[t].resize(size);
+          }
+        }
+        errors[t] = e;
+      });
+    }
+    for (auto& w : workers) w.join();
+    for (int t = 0; t < kThreads; t++) {
+      INFO("worker " << t);
+      REQUIRE(errors[t] == 0);
+      InodeRef f;
+      REQUIRE(m->iget(inos[t], &f) == 0);
+      CHECK(contents(*m, *f) == models[t]);
+    }
+    root.reset();
+    unmount_and_repair_check(m, img.path);
+  }
+  std::unique_ptr<Mount> m;
+  std::string err;
+  REQUIRE(Mount::open(img.path, MountOptions{}, &m, &err) == 0);
+  for (int t = 0; t < kThreads; t++) {
+    InodeRef f;
+    REQUIRE(m->iget(inos[t], &f) == 0);
+    CHECK(contents(*m, *f) == models[t]);
+  }
 }
 
 }  // namespace xfsfuse::fs::test
