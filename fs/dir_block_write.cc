@@ -125,7 +125,7 @@ int block_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t 
   const size_t len = entsize(name.size()), stale = e.stale();
   const size_t before_leaf = e.u16(e.leaf_off() - 2);  // the region just before the leaf (its tag)
   // The longest free region (bestfree[0]) and the second longest.
-  const size_t best0 = e.u16(48), best1 = e.u16(52), best1_len = e.u16(54);
+  const size_t best0 = e.best_off(0), best1 = e.best_off(1), best1_len = e.best_len(1);
   const size_t best0_len = best0 ? e.free_len(best0) : 0;
   size_t dup = 0;  // where the entry goes; 0: no room
   bool compact = false;

@@ -18,9 +18,11 @@
 // bestfree in offset order, the leaf sorted by hash.
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 #include "fs/dir_write_internal.h"
+#include "fs/format/dir.h"
 #include "fs/format/endian.h"
 
 namespace xfsfuse::fs::dir {
@@ -58,10 +60,10 @@ int sf_to_block(Transaction& tp, CachedInode* dp, const SfDir& d) {
   if (int err = tp.get_new_buf(maps, &dir3_block_ops(), &h)) return err;
   const size_t bs = g.blksize;
   std::byte* p = h->data();
-  store_be(p, 4, kDir3BlockMagic);
-  store_be(p + 8, 8, maps[0].daddr);
-  std::memcpy(p + 24, m.sb().meta_uuid.data(), 16);
-  store_be(p + 40, 8, dp->core.ino);
+  store_be(p + offsetof(xd_dir3_blk_hdr, magic), 4, kDir3BlockMagic);
+  store_be(p + offsetof(xd_dir3_blk_hdr, blkno), 8, maps[0].daddr);
+  std::memcpy(p + offsetof(xd_dir3_blk_hdr, uuid), m.sb().meta_uuid.data(), 16);
+  store_be(p + offsetof(xd_dir3_blk_hdr, owner), 8, dp->core.ino);
   tp.log_buf(h, 0, kDataHdrSize);
   DataBlockEdit e(tp, h, dp->core.ino);
   e.add_hole(kDataHdrSize, bs - kDataHdrSize);  // a fresh data block: one free region
