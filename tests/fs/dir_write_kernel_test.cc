@@ -296,6 +296,12 @@ TEST_CASE("dir_write: the kernel lays out the same short-form and block-form dir
     CHECK(be16_at(54) == 48);  // bestfree[1].length
     CHECK(be16_at(48) > be16_at(52));  // the shrunk region, lower in the block, ranks second
   }
+  // The block ends in an entry, not free space: a 56-byte entry goes where
+  // the squeezed-out stale leaf entries were.
+  ops.clear();
+  for (size_t i = 10; i < 20; i += 2) ops.push_back({kRemove, "f", fixed("c", i, 20), 0});
+  ops.push_back({kAdd, "f", fixed("u", 0, 44), 1});
+  stage("stale leaf entries squeezed out of a block ending in an entry", "f", ops);
 
   // Our image is whole: the link targets' counts set as the kernel set them.
   for (uint64_t t : targets) {
