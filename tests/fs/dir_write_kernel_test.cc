@@ -25,6 +25,16 @@ struct Op {
   int target = 0;         // index into the test's link targets (add, replace)
 };
 
+// Unmounts mnt; a mount another process happens to be looking into (a
+// scan of /tmp) is busy for a moment, so a few tries.
+bool umount(const std::string& mnt) {
+  for (int i = 0; i < 20; i++) {
+    if (system(("umount " + mnt + " 2>/dev/null").c_str()) == 0) return true;
+    usleep(100000);
+  }
+  return false;
+}
+
 // A kernel loop mount point for one image.
 struct KernelSide {
   std::string img, mnt;
@@ -34,7 +44,7 @@ struct KernelSide {
     REQUIRE(mkdir(mnt.c_str(), 0755) == 0);
   }
   ~KernelSide() {
-    std::system(("umount " + mnt + " 2>/dev/null").c_str());
+    umount(mnt);
     rmdir(mnt.c_str());
     unlink(img.c_str());
   }
@@ -58,7 +68,7 @@ struct KernelSide {
       }
     }
     const int rc = system(("sh " + script).c_str());
-    REQUIRE(system(("umount " + mnt).c_str()) == 0);
+    REQUIRE(umount(mnt));
     unlink(script.c_str());
     REQUIRE(rc == 0);
   }
@@ -75,7 +85,7 @@ bool can_loop_mount(const std::string& base, std::string* why) {
     *why = "mount -o loop failed (no loop devices or no XFS in this kernel?)";
     return false;
   }
-  REQUIRE(system(("umount " + k.mnt).c_str()) == 0);
+  REQUIRE(umount(k.mnt));
   return true;
 }
 
@@ -164,6 +174,16 @@ TEST_CASE("dir_write: the kernel lays out the same short-form and block-form dir
   if (!can_loop_mount(img.path, &why)) {
     WARN("SKIP: " << why);
     return;
+  }
+  {
+    // /k made by the kernel: an attr fork for the LSM (di_forkoff set), a
+    // smaller data fork for the short form.
+    KernelSide base(img.path);
+    REQUIRE(base.mount());
+    const int rc = system(("mkdir " + base.mnt + "/k").c_str());
+    REQUIRE(umount(base.mnt));
+    REQUIRE(rc == 0);
+    REQUIRE(rename(base.img.c_str(), img.path.c_str()) == 0);
   }
   KernelSide kernel(img.path);
   kernel.targets = {"p/p0", "p/p1", "p/p2"};
@@ -302,6 +322,24 @@ TEST_CASE("dir_write: the kernel lays out the same short-form and block-form dir
   for (size_t i = 10; i < 20; i += 2) ops.push_back({kRemove, "f", fixed("c", i, 20), 0});
   ops.push_back({kAdd, "f", fixed("u", 0, 44), 1});
   stage("stale leaf entries squeezed out of a block ending in an entry", "f", ops);
+
+  // /k: whatever its data fork holds, short form until it no longer fits.
+  ops.clear();
+  for (size_t i = 1; i <= 40; i++) ops.push_back({kAdd, "k", fixed("k", i, 6), static_cast<int>(i % 3)});
+  auto k_format = [&] {
+    InodeRef k;
+    REQUIRE(resolve(*m, "/k", &k) == 0);
+    return k->core.format;
+  };
+  size_t added = 0;
+  while (added < ops.size() && k_format() == ForkFormat::kLocal) {
+    stage("kernel-made directory, entry " + std::to_string(added + 1), "k", {ops[added]});
+    added++;
+  }
+  CHECK(k_format() == ForkFormat::kExtents);
+  for (size_t i = 1; i <= added && k_format() != ForkFormat::kLocal; i++)
+    stage("kernel-made directory, removal " + std::to_string(i), "k", {{kRemove, "k", fixed("k", i, 6), 0}});
+  CHECK(k_format() == ForkFormat::kLocal);
 
   // Our image is whole: the link targets' counts set as the kernel set them.
   for (uint64_t t : targets) {
