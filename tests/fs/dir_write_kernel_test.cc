@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <random>
 #include <sstream>
@@ -167,7 +168,8 @@ TEST_CASE("dir_write: the kernel lays out the same short-form and block-form dir
   }
   const unsigned dirblk = GENERATE(65536u, 4096u);
   INFO("directory blocks of " << dirblk << " bytes");
-  ProtoImage img("/dummy\n0 0\nd--755 0 0\nd d--755 0 0\n$\ne d--755 0 0\n$\nf d--755 0 0\n$\np d--755 0 0\n"
+  ProtoImage img("/dummy\n0 0\nd--755 0 0\nd d--755 0 0\n$\ne d--755 0 0\n$\nf d--755 0 0\n$\nh d--755 0 0\n$\n"
+                 "p d--755 0 0\n"
                  "p0 ---644 0 0 /dev/null\np1 ---644 0 0 /dev/null\np2 ---644 0 0 /dev/null\n$\n$\n",
                  dirblk);
   std::string why;
@@ -340,6 +342,29 @@ TEST_CASE("dir_write: the kernel lays out the same short-form and block-form dir
   for (size_t i = 1; i <= added && k_format() != ForkFormat::kLocal; i++)
     stage("kernel-made directory, removal " + std::to_string(i), "k", {{kRemove, "k", fixed("k", i, 6), 0}});
   CHECK(k_format() == ForkFormat::kLocal);
+
+  // /h: 20 names in pairs of equal hashes fill the short form; the 21st
+  // converts it, and the leaf holds each pair in the order the kernel's sort
+  // leaves it.
+  {
+    std::mt19937 crng(dirblk);
+    std::map<uint32_t, std::string> seen;
+    std::vector<std::string> pairs;
+    while (pairs.size() < 20) {
+      const std::string nm = "c" + name_of(crng, 7, 7);
+      auto [it, fresh] = seen.emplace(da_hashname(nm), nm);
+      if (!fresh && it->second != nm) {
+        pairs.push_back(it->second);
+        pairs.push_back(nm);
+        seen.erase(it);
+      }
+    }
+    std::shuffle(pairs.begin() + 10, pairs.end(), crng);  // half the pairs apart in the fork
+    ops.clear();
+    for (size_t i = 0; i < pairs.size(); i++) ops.push_back({kAdd, "h", pairs[i], static_cast<int>(i % 3)});
+    stage("pairs of equal hashes in short form", "h", ops);
+    stage("pairs of equal hashes sorted into a block's leaf", "h", {{kAdd, "h", "c2100000", 0}});
+  }
 
   // Our image is whole: the link targets' counts set as the kernel set them.
   for (uint64_t t : targets) {
