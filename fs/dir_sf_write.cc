@@ -15,7 +15,8 @@
 //    first.
 // Block form from short form: "." at 64, ".." at 80, every entry at its
 // offset, the gaps between them (and up to the leaf) free regions offered to
-// bestfree in offset order, the leaf sorted by hash.
+// bestfree in offset order, the leaf sorted by hash (in the kernel's order
+// for equal hashes: sort_like_kernel).
 #include <algorithm>
 #include <cerrno>
 #include <cstddef>
