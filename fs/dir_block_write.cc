@@ -19,8 +19,10 @@
 // 0); the directory goes back to short form when that fits the data fork.
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "fs/dir_write_internal.h"
+#include "fs/format/endian.h"
 
 namespace xfsfuse::fs::dir {
 
@@ -44,6 +46,14 @@ int read_block(Transaction& tp, CachedInode* dp, bc::BufHandle** h) {
 
 uint32_t leaf_hash(DataBlockEdit& e, size_t i) { return e.u32(e.leaf_off() + 8 * i); }
 uint32_t leaf_addr(DataBlockEdit& e, size_t i) { return e.u32(e.leaf_off() + 8 * i + 4); }
+
+// Moves n leaf entries (8 bytes each) from byte from to byte to of the
+// block and logs the bytes they now take.
+void move_leaf(DataBlockEdit& e, size_t to, size_t from, size_t n) {
+  if (n == 0) return;
+  std::memmove(e.data() + to, e.data() + from, n * 8);
+  e.log(to, n * 8);
+}
 
 // The first leaf index whose hash is >= hash.
 size_t leaf_lower_bound(DataBlockEdit& e, uint32_t hash) {
@@ -88,9 +98,10 @@ int compact_leaf(DataBlockEdit& e) {
   const size_t gone = stale - 1;
   e.put(e.size() - 8, 4, count - gone);
   for (size_t i = 0; i < kept.size(); i++) {
-    e.put(e.leaf_off() + 8 * i, 4, kept[i].first);
-    e.put(e.leaf_off() + 8 * i + 4, 4, kept[i].second);
+    store_be(e.data() + e.leaf_off() + 8 * i, 4, kept[i].first);
+    store_be(e.data() + e.leaf_off() + 8 * i + 4, 4, kept[i].second);
   }
+  e.log(e.leaf_off(), kept.size() * 8);
   if (int err = e.make_free(old_leaf, gone * 8)) return err;
   e.put(e.size() - 4, 4, 1);
   e.scan_if_needed();
@@ -125,7 +136,7 @@ int block_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t 
   const size_t len = entsize(name.size()), stale = e.stale();
   const size_t before_leaf = e.u16(e.leaf_off() - 2);  // the region just before the leaf (its tag)
   // The longest free region (bestfree[0]) and the second longest.
-  const size_t best0 = e.u16(48), best1 = e.u16(52), best1_len = e.u16(54);
+  const size_t best0 = e.best_off(0), best1 = e.best_off(1), best1_len = e.best_len(1);
   const size_t best0_len = best0 ? e.free_len(best0) : 0;
   size_t dup = 0;  // where the entry goes; 0: no room
   bool compact = false;
@@ -161,10 +172,7 @@ int block_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t 
     e.put(e.size() - 8, 4, e.count() + 1);
     e.scan_if_needed();
     // Entries [0, mid] move down one slot; the new one goes after them.
-    for (ptrdiff_t i = 0; i <= mid; i++) {
-      e.put(e.leaf_off() + 8 * i, 4, e.u32(old_leaf + 8 * i));
-      e.put(e.leaf_off() + 8 * i + 4, 4, e.u32(old_leaf + 8 * i + 4));
-    }
+    move_leaf(e, e.leaf_off(), old_leaf, static_cast<size_t>(mid + 1));
     slot = static_cast<size_t>(mid + 1);
   } else {
     const ptrdiff_t count = e.count();
@@ -172,15 +180,14 @@ int block_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t 
     while (low >= 0 && leaf_addr(e, low) != 0) low--;
     ptrdiff_t high = mid + 1;
     while (high < count && leaf_addr(e, high) != 0 && (low < 0 || mid - low > high - mid)) high++;
-    auto move = [&](ptrdiff_t to, ptrdiff_t from) {
-      e.put(e.leaf_off() + 8 * to, 4, leaf_hash(e, from));
-      e.put(e.leaf_off() + 8 * to + 4, 4, leaf_addr(e, from));
-    };
+    const size_t leaf = e.leaf_off();
     if (low >= 0 && (high == count || mid - low <= high - mid)) {
-      for (ptrdiff_t i = low; i < mid; i++) move(i, i + 1);
+      // Entries (low, mid] move down into the stale slot at low.
+      move_leaf(e, leaf + 8 * low, leaf + 8 * (low + 1), static_cast<size_t>(mid - low));
       slot = static_cast<size_t>(mid);
     } else {
-      for (ptrdiff_t i = high; i > mid + 1; i--) move(i, i - 1);
+      // Entries [mid + 1, high) move up into the stale slot at high.
+      move_leaf(e, leaf + 8 * (mid + 2), leaf + 8 * (mid + 1), static_cast<size_t>(high - mid - 1));
       slot = static_cast<size_t>(mid + 1);
     }
     e.put(e.size() - 4, 4, e.stale() - 1);

@@ -12,16 +12,16 @@
 // of equal length comes first, so they are followed exactly
 // (docs/format.md "bestfree, leaves and bests").
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 #include "fs/dir_write_internal.h"
+#include "fs/format/dir.h"
 #include "fs/format/endian.h"
 
 namespace xfsfuse::fs::dir {
 
-namespace {
-constexpr size_t kBestfreeOff = 48;  // xd_dir3_data_hdr.best_free
-}  // namespace
+static_assert(offsetof(xd_dir3_data_hdr, best_free) == DataBlockEdit::kBestfreeOff);
 
 DataBlockEdit::DataBlockEdit(Transaction& tp, bc::BufHandle* h, uint64_t ino)
     : tp_(tp), h_(h), ino_(ino), block_form_(u32(0) == kDir3BlockMagic) {}
@@ -39,8 +39,8 @@ int DataBlockEdit::corrupt(const std::string& why) {
 DataBlockEdit::Bestfree DataBlockEdit::load_bf() const {
   Bestfree bf;
   for (int i = 0; i < 3; i++) {
-    bf.off[i] = u16(kBestfreeOff + 4 * i);
-    bf.len[i] = u16(kBestfreeOff + 4 * i + 2);
+    bf.off[i] = best_off(i);
+    bf.len[i] = best_len(i);
   }
   return bf;
 }

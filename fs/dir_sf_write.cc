@@ -15,12 +15,15 @@
 //    first.
 // Block form from short form: "." at 64, ".." at 80, every entry at its
 // offset, the gaps between them (and up to the leaf) free regions offered to
-// bestfree in offset order, the leaf sorted by hash.
+// bestfree in offset order, the leaf sorted by hash (in the kernel's order
+// for equal hashes: sort_like_kernel).
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 #include "fs/dir_write_internal.h"
+#include "fs/format/dir.h"
 #include "fs/format/endian.h"
 
 namespace xfsfuse::fs::dir {
@@ -42,6 +45,47 @@ bool needs_ino8(const SfDir& d) {
 
 size_t fork_bytes(const CachedInode& dp) { return fork_size(dp.core, false); }
 
+using LeafEnt = std::pair<uint32_t, uint32_t>;  // hashval, address
+
+// Sorts leaf entries by hash the way the kernel's sort() does (a bottom-up
+// heapsort popping two elements a round), which is not stable: leaf entries
+// of equal hash end in the order the kernel leaves them.
+void sort_like_kernel(std::vector<LeafEnt>& v) {
+  auto cmp = [&](size_t i, size_t j) { return v[i].first < v[j].first ? -1 : v[i].first > v[j].first ? 1 : 0; };
+  auto parent = [](size_t i) { return (i - 1) / 2; };
+  size_t n = v.size(), a = v.size() / 2, shift = 0;
+  if (a == 0) return;
+  for (;;) {
+    if (a) {  // building the heap: sift down the next element
+      a -= size_t{1} << shift;
+    } else if (n > 3) {  // the largest to the end, then the larger of its children
+      std::swap(v[0], v[--n]);
+      shift = cmp(1, 2) <= 0;
+      a = size_t{1} << shift;
+      std::swap(v[a], v[--n]);
+    } else {
+      break;
+    }
+    // Down the path of larger children (the right one on ties) to a leaf,
+    // back up to where v[a] belongs, then rotate it there.
+    size_t b = a, c = 0, d = 0;
+    for (;;) {
+      c = 2 * b + 1;
+      d = c + 1;
+      if (d >= n) break;
+      b = cmp(c, d) > 0 ? c : d;
+    }
+    if (d == n) b = c;
+    while (b != a && cmp(a, b) >= 0) b = parent(b);
+    for (c = b; b != a;) {
+      b = parent(b);
+      std::swap(v[b], v[c]);
+    }
+  }
+  std::swap(v[0], v[--n]);
+  if (n == 2 && cmp(0, 1) > 0) std::swap(v[0], v[1]);
+}
+
 // Makes dp a block-form directory holding what d holds (the kernel's
 // xfs_dir2_sf_to_block).
 int sf_to_block(Transaction& tp, CachedInode* dp, const SfDir& d) {
@@ -58,10 +102,10 @@ int sf_to_block(Transaction& tp, CachedInode* dp, const SfDir& d) {
   if (int err = tp.get_new_buf(maps, &dir3_block_ops(), &h)) return err;
   const size_t bs = g.blksize;
   std::byte* p = h->data();
-  store_be(p, 4, kDir3BlockMagic);
-  store_be(p + 8, 8, maps[0].daddr);
-  std::memcpy(p + 24, m.sb().meta_uuid.data(), 16);
-  store_be(p + 40, 8, dp->core.ino);
+  store_be(p + offsetof(xd_dir3_blk_hdr, magic), 4, kDir3BlockMagic);
+  store_be(p + offsetof(xd_dir3_blk_hdr, blkno), 8, maps[0].daddr);
+  std::memcpy(p + offsetof(xd_dir3_blk_hdr, uuid), m.sb().meta_uuid.data(), 16);
+  store_be(p + offsetof(xd_dir3_blk_hdr, owner), 8, dp->core.ino);
   tp.log_buf(h, 0, kDataHdrSize);
   DataBlockEdit e(tp, h, dp->core.ino);
   e.add_hole(kDataHdrSize, bs - kDataHdrSize);  // a fresh data block: one free region
@@ -72,8 +116,7 @@ int sf_to_block(Transaction& tp, CachedInode* dp, const SfDir& d) {
   if (int err = e.use_free(kDataHdrSize, kDataHdrSize, e.free_len(kDataHdrSize))) return err;
   e.write_entry(kDotOffset, dp->core.ino, ".", kFtDir);
   e.write_entry(kDotdotOffset, d.parent, "..", kFtDir);
-  std::vector<std::pair<uint32_t, uint32_t>> leaf = {{da_hashname("."), kDotOffset / 8},
-                                                     {da_hashname(".."), kDotdotOffset / 8}};
+  std::vector<LeafEnt> leaf = {{da_hashname("."), kDotOffset / 8}, {da_hashname(".."), kDotdotOffset / 8}};
   size_t off = kFirstOffset, i = 0;
   while (off < endoff) {
     const size_t next = i == n ? endoff : d.ents[i].off;
@@ -89,7 +132,7 @@ int sf_to_block(Transaction& tp, CachedInode* dp, const SfDir& d) {
     leaf.emplace_back(da_hashname(s.name), static_cast<uint32_t>(off / 8));
     off += entsize(s.name.size());
   }
-  std::stable_sort(leaf.begin(), leaf.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  sort_like_kernel(leaf);
   for (size_t k = 0; k < leaf.size(); k++) {
     store_be(p + endoff + 8 * k, 4, leaf[k].first);
     store_be(p + endoff + 8 * k + 4, 4, leaf[k].second);

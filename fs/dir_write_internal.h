@@ -38,6 +38,7 @@ int dir_free_block(Transaction& tp, CachedInode* dp, uint64_t dablk, bc::BufHand
 /// change is logged in tp.
 class DataBlockEdit {
  public:
+  static constexpr size_t kBestfreeOff = 48;  ///< xd_dir3_data_hdr.best_free
   /// h: the joined buffer; ino: the directory (for log lines).
   DataBlockEdit(Transaction& tp, bc::BufHandle* h, uint64_t ino);
   std::byte* data() { return h_->data(); }
@@ -72,6 +73,9 @@ class DataBlockEdit {
   /// padding keep what they held, as the kernel leaves them.
   void write_entry(size_t off, uint64_t ino, std::string_view name, uint8_t ftype);
 
+  /// bestfree slot i (0..2): the region's offset (0: unused slot) and length.
+  uint16_t best_off(int i) const { return u16(kBestfreeOff + 4 * i); }
+  uint16_t best_len(int i) const { return u16(kBestfreeOff + 4 * i + 2); }
   /// A free region's length (REQUIRES: one starts at off).
   uint16_t free_len(size_t off) const { return u16(off + 2); }
   bool is_free(size_t off) const { return u16(off) == kFreeTag; }

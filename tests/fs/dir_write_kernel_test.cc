@@ -9,8 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "tests/fs/dir_write_test_util.h"
@@ -25,6 +27,16 @@ struct Op {
   int target = 0;         // index into the test's link targets (add, replace)
 };
 
+// Unmounts mnt; a mount another process happens to be looking into (a
+// scan of /tmp) is busy for a moment, so a few tries.
+bool umount(const std::string& mnt) {
+  for (int i = 0; i < 20; i++) {
+    if (system(("umount " + mnt + " 2>/dev/null").c_str()) == 0) return true;
+    usleep(100000);
+  }
+  return false;
+}
+
 // A kernel loop mount point for one image.
 struct KernelSide {
   std::string img, mnt;
@@ -34,7 +46,7 @@ struct KernelSide {
     REQUIRE(mkdir(mnt.c_str(), 0755) == 0);
   }
   ~KernelSide() {
-    std::system(("umount " + mnt + " 2>/dev/null").c_str());
+    umount(mnt);
     rmdir(mnt.c_str());
     unlink(img.c_str());
   }
@@ -58,7 +70,7 @@ struct KernelSide {
       }
     }
     const int rc = system(("sh " + script).c_str());
-    REQUIRE(system(("umount " + mnt).c_str()) == 0);
+    REQUIRE(umount(mnt));
     unlink(script.c_str());
     REQUIRE(rc == 0);
   }
@@ -75,12 +87,16 @@ bool can_loop_mount(const std::string& base, std::string* why) {
     *why = "mount -o loop failed (no loop devices or no XFS in this kernel?)";
     return false;
   }
-  REQUIRE(system(("umount " + k.mnt).c_str()) == 0);
+  REQUIRE(umount(k.mnt));
   return true;
 }
 
-// Applies ops through fs/dir_write (targets: their inode numbers).
-void run_ours(Mount& m, const std::vector<Op>& ops, const std::vector<uint64_t>& targets, DirModel* links) {
+// Applies ops through fs/dir_write (targets: their inode numbers) and
+// returns those done.  With skip_enospc an add that finds no room (where the
+// kernel would go to leaf form) is left out, for the kernel too.
+std::vector<Op> run_ours(Mount& m, const std::vector<Op>& ops, const std::vector<uint64_t>& targets, DirModel* links,
+                         bool skip_enospc = false) {
+  std::vector<Op> done;
   for (const Op& op : ops) {
     INFO("op " << op.kind << " " << op.dir << "/" << op.name);
     InodeRef d;
@@ -91,12 +107,15 @@ void run_ours(Mount& m, const std::vector<Op>& ops, const std::vector<uint64_t>&
       if (op.kind == kRemove) return dir_remove(tp, dp, op.name);
       return dir_replace(tp, dp, op.name, ino, kFtReg);
     });
+    if (skip_enospc && op.kind == kAdd && rc == ENOSPC) continue;
     REQUIRE(rc == 0);
+    done.push_back(op);
     if (op.kind == kRemove)
       links->erase(op.dir + "/" + op.name);
     else
       (*links)[op.dir + "/" + op.name] = {ino, kFtReg};
   }
+  return done;
 }
 
 std::string hexdump(std::span<const std::byte> b, size_t from, size_t n) {
@@ -157,13 +176,25 @@ TEST_CASE("dir_write: the kernel lays out the same short-form and block-form dir
   }
   const unsigned dirblk = GENERATE(65536u, 4096u);
   INFO("directory blocks of " << dirblk << " bytes");
-  ProtoImage img("/dummy\n0 0\nd--755 0 0\nd d--755 0 0\n$\ne d--755 0 0\n$\nf d--755 0 0\n$\np d--755 0 0\n"
+  ProtoImage img("/dummy\n0 0\nd--755 0 0\nd d--755 0 0\n$\ne d--755 0 0\n$\nf d--755 0 0\n$\nh d--755 0 0\n$\n"
+                 "r d--755 0 0\n$\n"
+                 "p d--755 0 0\n"
                  "p0 ---644 0 0 /dev/null\np1 ---644 0 0 /dev/null\np2 ---644 0 0 /dev/null\n$\n$\n",
                  dirblk);
   std::string why;
   if (!can_loop_mount(img.path, &why)) {
     WARN("SKIP: " << why);
     return;
+  }
+  {
+    // /k made by the kernel: an attr fork for the LSM (di_forkoff set), a
+    // smaller data fork for the short form.
+    KernelSide base(img.path);
+    REQUIRE(base.mount());
+    const int rc = system(("mkdir " + base.mnt + "/k").c_str());
+    REQUIRE(umount(base.mnt));
+    REQUIRE(rc == 0);
+    REQUIRE(rename(base.img.c_str(), img.path.c_str()) == 0);
   }
   KernelSide kernel(img.path);
   kernel.targets = {"p/p0", "p/p1", "p/p2"};
@@ -295,6 +326,94 @@ TEST_CASE("dir_write: the kernel lays out the same short-form and block-form dir
     CHECK(be16_at(50) == 48);  // bestfree[0].length
     CHECK(be16_at(54) == 48);  // bestfree[1].length
     CHECK(be16_at(48) > be16_at(52));  // the shrunk region, lower in the block, ranks second
+  }
+  // The block ends in an entry, not free space: a 56-byte entry goes where
+  // the squeezed-out stale leaf entries were.
+  ops.clear();
+  for (size_t i = 10; i < 20; i += 2) ops.push_back({kRemove, "f", fixed("c", i, 20), 0});
+  ops.push_back({kAdd, "f", fixed("u", 0, 44), 1});
+  stage("stale leaf entries squeezed out of a block ending in an entry", "f", ops);
+
+  // /k: whatever its data fork holds, short form until it no longer fits.
+  ops.clear();
+  for (size_t i = 1; i <= 40; i++) ops.push_back({kAdd, "k", fixed("k", i, 6), static_cast<int>(i % 3)});
+  auto k_format = [&] {
+    InodeRef k;
+    REQUIRE(resolve(*m, "/k", &k) == 0);
+    return k->core.format;
+  };
+  size_t added = 0;
+  while (added < ops.size() && k_format() == ForkFormat::kLocal) {
+    stage("kernel-made directory, entry " + std::to_string(added + 1), "k", {ops[added]});
+    added++;
+  }
+  CHECK(k_format() == ForkFormat::kExtents);
+  for (size_t i = 1; i <= added && k_format() != ForkFormat::kLocal; i++)
+    stage("kernel-made directory, removal " + std::to_string(i), "k", {{kRemove, "k", fixed("k", i, 6), 0}});
+  CHECK(k_format() == ForkFormat::kLocal);
+
+  // /h: 20 names in pairs of equal hashes fill the short form; the 21st
+  // converts it, and the leaf holds each pair in the order the kernel's sort
+  // leaves it.
+  {
+    std::mt19937 crng(dirblk);
+    std::map<uint32_t, std::string> seen;
+    std::vector<std::string> pairs;
+    while (pairs.size() < 20) {
+      const std::string nm = "c" + name_of(crng, 7, 7);
+      auto [it, fresh] = seen.emplace(da_hashname(nm), nm);
+      if (!fresh && it->second != nm) {
+        pairs.push_back(it->second);
+        pairs.push_back(nm);
+        seen.erase(it);
+      }
+    }
+    std::shuffle(pairs.begin() + 10, pairs.end(), crng);  // half the pairs apart in the fork
+    ops.clear();
+    for (size_t i = 0; i < pairs.size(); i++) ops.push_back({kAdd, "h", pairs[i], static_cast<int>(i % 3)});
+    stage("pairs of equal hashes in short form", "h", ops);
+    stage("pairs of equal hashes sorted into a block's leaf", "h", {{kAdd, "h", "c2100000", 0}});
+  }
+
+  // /r: rounds of random adds, removes and replaces, compared after each.
+  {
+    std::mt19937 rrng(dirblk + 1);
+    const size_t maxn = dirblk == 65536 ? 700 : 70, maxlen = dirblk == 65536 ? 40 : 24;
+    bool growing = true;
+    for (int round = 0; round < 16; round++) {
+      std::vector<std::string> in_r;
+      for (const auto& [path, v] : links)
+        if (path.rfind("r/", 0) == 0) in_r.push_back(path.substr(2));
+      std::set<std::string> touched;
+      ops.clear();
+      for (int i = 0; i < 80; i++) {
+        if (growing && in_r.size() >= maxn) growing = false;
+        if (!growing && in_r.size() <= 3) growing = true;
+        const unsigned what = rrng() % 100;
+        if (in_r.empty() || what < (growing ? 60u : 20u)) {
+          std::string nm;
+          do nm = name_of(rrng, 1, maxlen);
+          while (touched.count(nm) || std::find(in_r.begin(), in_r.end(), nm) != in_r.end());
+          ops.push_back({kAdd, "r", nm, static_cast<int>(rrng() % 3)});
+          touched.insert(nm);
+          in_r.push_back(nm);
+          continue;
+        }
+        const size_t k = rrng() % in_r.size();
+        if (touched.count(in_r[k])) continue;
+        touched.insert(in_r[k]);
+        if (what < 88 || !links.count("r/" + in_r[k])) {
+          ops.push_back({kRemove, "r", in_r[k], 0});
+          in_r.erase(in_r.begin() + static_cast<long>(k));
+        } else {
+          ops.push_back(retarget("r", in_r[k]));
+        }
+      }
+      INFO("random round " << round);
+      const std::vector<Op> done = run_ours(*m, ops, targets, &links, /*skip_enospc=*/true);
+      kernel.run(done);
+      compare_dir(*m, kernel.img, "r");
+    }
   }
 
   // Our image is whole: the link targets' counts set as the kernel set them.
