@@ -18,16 +18,15 @@ namespace xfsfuse::fs::dir {
 
 /// Allocates the fsblocks of the directory block at fork block dablk (1 <<
 /// sb_dirblklog of them; contiguous if free space allows, else in up to that
-/// many extents, near the inode), appends them to dp's extent list (core
-/// nextents / nblocks follow) and returns the block's disk ranges in *maps.
-/// Takes the blocks from tp's reservation.  Extents-format forks only.
-/// Returns 0, ENOSPC (no space, or the fork cannot hold more extent
-/// records), EUCLEAN, EIO.
+/// many extents, near the inode) through bmap_write (fs/bmap_write.h: the
+/// extent list, the bmbt and core nextents / nblocks follow) and returns the
+/// block's disk ranges in *maps.  Takes the blocks from tp's reservation.
+/// Returns 0, ENOSPC, EAGAIN (retry the whole change), EUCLEAN, EIO.
 int dir_alloc_block(Transaction& tp, CachedInode* dp, uint64_t dablk, std::vector<bc::DiskRange>* maps);
 
 /// Frees the directory block at fork block dablk (the inverse of
 /// dir_alloc_block): its extents leave dp's fork, its buffer h (joined to tp)
-/// is never written again.  Returns 0, EUCLEAN, EIO.
+/// is never written again.  Returns 0, EAGAIN, EUCLEAN, EIO.
 int dir_free_block(Transaction& tp, CachedInode* dp, uint64_t dablk, bc::BufHandle* h);
 
 /// A directory data or block-form block being changed in tp.  The free-space
