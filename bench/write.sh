@@ -2,12 +2,13 @@
 # bench/write.sh - the write path side by side: the kernel's XFS (loop mount), fuse2fs on ext4 and
 # xfsfuse -o rw, each on a fresh image in the same directory.
 #
-#   bench/write.sh [--runs N] [--dir DIR] [--xfsfuse BIN] [--only LIST]
+#   bench/write.sh [--runs N] [--dir DIR] [--xfsfuse BIN] [--xfsfuse-options OPTS] [--only LIST]
 #
 #   --runs N      fresh images and runs per filesystem; the table shows medians (default 3)
 #   --dir DIR     where the images go (default $TMPDIR or /tmp); the table names its filesystem and
 #                 device: pass a tmpfs (/dev/shm) to leave the disk out
 #   --xfsfuse BIN the driver (default build/fs/fuse/xfsfuse)
+#   --xfsfuse-options OPTS  more -o options for xfsfuse after rw (e.g. writeback_cache)
 #   --only LIST   some of kernel,fuse2fs,xfsfuse (default all three)
 #
 # Each run, on a 4 GiB sparse image (mkfs.xfs defaults; mkfs.ext4 defaults for fuse2fs):
@@ -25,14 +26,15 @@ set -euo pipefail
 export LC_ALL=C
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-runs=3 dir=${TMPDIR:-/tmp} xfsfuse=$here/build/fs/fuse/xfsfuse only=kernel,fuse2fs,xfsfuse
-usage() { sed -n '2,23p' "$0" >&2; exit 2; }
+runs=3 dir=${TMPDIR:-/tmp} xfsfuse=$here/build/fs/fuse/xfsfuse xopts='' only=kernel,fuse2fs,xfsfuse
+usage() { sed -n '2,24p' "$0" >&2; exit 2; }
 while (($#)); do
   case $1 in
     --runs) runs=${2:-}; shift 2 || usage ;;
     --dir) dir=${2:-}; shift 2 || usage ;;
     --xfsfuse) xfsfuse=${2:-}; shift 2 || usage ;;
     --only) only=${2:-}; shift 2 || usage ;;
+    --xfsfuse-options) xopts=${2:-}; shift 2 || usage ;;
     *) usage ;;
   esac
 done
@@ -64,7 +66,7 @@ do_mount() {
   case $1 in
     kernel) mount -t xfs -o loop "$img" "$mnt"; return ;;
     fuse2fs) fuse2fs "$img" "$mnt" -f >>"$work/daemon.log" 2>&1 & ;;
-    xfsfuse) "$xfsfuse" "$img" "$mnt" -f -o rw 2>>"$work/daemon.log" & ;;
+    xfsfuse) "$xfsfuse" "$img" "$mnt" -f -o "rw${xopts:+,$xopts}" 2>>"$work/daemon.log" & ;;
   esac
   daemon=$!
   for ((i = 0; i < 300; i++)); do
@@ -193,7 +195,7 @@ cell() { # KIND ROW
     p99) echo "$(median 5 "$f") ms" ;;
   esac
 }
-title() { case $1 in kernel) echo "kernel XFS (loop)" ;; fuse2fs) echo "fuse2fs $(dpkg-query -W -f '${Version}' fuse2fs 2>/dev/null) (ext4)" ;; xfsfuse) echo "xfsfuse -o rw" ;; esac; }
+title() { case $1 in kernel) echo "kernel XFS (loop)" ;; fuse2fs) echo "fuse2fs $(dpkg-query -W -f '${Version}' fuse2fs 2>/dev/null) (ext4)" ;; xfsfuse) echo "xfsfuse -o rw${xopts:+,$xopts}" ;; esac; }
 
 where=$(df --output=fstype,source "$work" | tail -1 | awk '{ print $1 " on " $2 }')
 echo
