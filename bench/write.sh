@@ -19,7 +19,7 @@
 #               4 KiB at random 4 KiB-aligned offsets (fixed seed) and one fsync, timed together
 #   fsync       1,000 times: pwrite() 4 KiB at the end of a file, then fsync(); p50 and p99 latency
 # fuse2fs is Debian's package of that name: installed with apt-get when missing (root), else its
-# column says why it is empty; so does xfsfuse's while `-o rw` is refused. Needs root (loop mounts,
+# column says why it is empty; so does xfsfuse's if it does not mount. Needs root (loop mounts,
 # drop_caches). Prints one Markdown table (ms; MB/s = 10^6 bytes per second). Exit: 0 done,
 # 1 a mount or measurement failed, 2 usage.
 set -euo pipefail
