@@ -57,6 +57,10 @@ struct CachedInode {
 
   /// The inode lock: shared to read everything below, exclusive to change it.
   mutable std::shared_mutex lock;
+  /// The I/O lock (XFS's IOLOCK), taken before `lock`: held across a whole
+  /// write, truncate or fallocate, whose several transactions must not
+  /// interleave with another's on the same file (fs/ops/file_write.h).
+  std::mutex iolock;
   Inode core;
   uint64_t daddr = 0;            ///< 512-byte sector of the block holding the inode (for log lines)
   std::vector<std::byte> raw;    ///< the inodesize bytes as last read or encoded

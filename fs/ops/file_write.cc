@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "fs/bmap_write.h"
@@ -153,12 +154,14 @@ int write_once(Mount& m, const InodeRef& ip, uint64_t off, const std::byte* data
 int write_file(Mount& m, const InodeRef& ip, uint64_t off, const std::byte* data, size_t len, bool kill_priv) {
   if (len == 0) return 0;
   if (off > kMaxFileSize || len > kMaxFileSize - off) return EFBIG;
+  std::lock_guard<std::mutex> io(ip->iolock);
   return retry_on_eagain([&] { return write_once(m, ip, off, data, len, kill_priv); });
 }
 
 int truncate_file(Mount& m, const InodeRef& ip, uint64_t size, bool kill_priv) {
   if (size > kMaxFileSize) return EFBIG;
   const uint64_t bs = m.sb().blocksize;
+  std::lock_guard<std::mutex> io(ip->iolock);
   std::unique_ptr<Transaction> tp;
   if (int e = begin(m, ip, 0, &tp)) return e;
   CachedInode& n = *ip;
@@ -182,6 +185,7 @@ int fallocate_file(Mount& m, const InodeRef& ip, int mode, uint64_t off, uint64_
   if (off > kMaxFileSize || len > kMaxFileSize - off) return EFBIG;
   const unsigned bl = m.sb().blocklog;
   const uint64_t bs = m.sb().blocksize, end = off + len;
+  std::lock_guard<std::mutex> io(ip->iolock);
   if (punch || zero) {
     // The partial blocks at the edges get zeros, the whole ones go.
     std::unique_ptr<Transaction> tp;

@@ -18,7 +18,8 @@
 //
 // Errors: EISDIR / EINVAL (not a regular file), EFBIG (past the largest
 // offset, 2^63 - 1 bytes), ENOSPC, EOPNOTSUPP, EROFS, EIO, EUCLEAN.
-// Thread safety: any thread; each call locks the inode through its
+// Thread safety: any thread; each call holds the file's I/O lock
+// (CachedInode::iolock) throughout, and its inode lock through each of its
 // transactions.
 #pragma once
 
