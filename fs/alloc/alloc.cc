@@ -73,9 +73,9 @@ int carve(AgfTx& agf, uint32_t fbno, uint32_t flen, uint32_t abno, uint32_t alen
 uint32_t round_up(uint32_t v, uint32_t align) { return (v + align - 1) / align * align; }
 
 // Picks and takes an extent from the trees (no AGFL fix-up).  align > 1:
-// an aligned start and exactly maxlen blocks.
-int alloc_trees(AgfTx& agf, uint32_t target, uint32_t minlen, uint32_t maxlen, uint32_t align, uint32_t* abno,
-                uint32_t* alen) {
+// an aligned start and exactly maxlen blocks within [lo, hi].
+int alloc_trees(AgfTx& agf, uint32_t target, uint32_t minlen, uint32_t maxlen, uint32_t align, uint32_t lo,
+                uint32_t hi, uint32_t* abno, uint32_t* alen) {
   uint32_t fbno = 0, flen = 0;
   bool found = false;
   if (align > 1) {
@@ -86,8 +86,8 @@ int alloc_trees(AgfTx& agf, uint32_t target, uint32_t minlen, uint32_t maxlen, u
     if (int e = cnt.lookup(btree::cntbt_key(maxlen, 0), LookupMode::kGe, &found)) return e;
     while (found) {
       const AllocRec r = decode_alloc_rec(cnt.record().data());
-      const uint64_t start = round_up(r.startblock, align);
-      if (start + maxlen <= uint64_t{r.startblock} + r.blockcount) {
+      const uint64_t start = round_up(std::max(r.startblock, lo), align);
+      if (start + maxlen <= uint64_t{r.startblock} + r.blockcount && start + maxlen - 1 <= hi) {
         fbno = r.startblock;
         flen = r.blockcount;
         *abno = static_cast<uint32_t>(start);
@@ -198,7 +198,7 @@ int fix_freelist(AgfTx& agf) {
   while (agf.get(AgfField::kFlcount) < need) {
     uint32_t bno, len;
     const uint32_t want = need - agf.get(AgfField::kFlcount);
-    if (int e = alloc_trees(agf, 0, 1, want, 1, &bno, &len)) return e;
+    if (int e = alloc_trees(agf, 0, 1, want, 1, 0, UINT32_MAX, &bno, &len)) return e;
     for (uint32_t i = 0; i < len; i++)
       if (int e = agfl_put(agf, /*from_btree=*/false, bno + i)) return e;
   }
@@ -221,7 +221,8 @@ int alloc_extent(Transaction& tp, const AllocRequest& r, uint32_t* agbno, uint32
   const uint32_t maxlen = std::min<uint32_t>(r.maxlen, static_cast<uint32_t>(std::min<uint64_t>(tp.reserved(), UINT32_MAX)));
   if (maxlen < r.minlen) return ENOSPC;
   if (r.alignment > 1 && maxlen < r.maxlen) return ENOSPC;
-  if (int e = alloc_trees(agf, std::min(r.target, agf.length() - 1), r.minlen, maxlen, r.alignment, agbno, len))
+  if (int e = alloc_trees(agf, std::min(r.target, agf.length() - 1), r.minlen, maxlen, r.alignment, r.min_agbno,
+                         r.max_agbno, agbno, len))
     return e;
   tp.use_blocks(*len);
   return 0;

@@ -8,15 +8,21 @@
 // sb_inoalignmt (docs/format.md "Inodes and the inobt"), each cluster written
 // as free v3 inodes (magic, version, di_ino, uuid, a generation, a null
 // unlinked pointer, CRC), recorded in the inobt and finobt, and counted in
-// agi_count / agi_freecount.  ifree() gives an inode number back and frees a
-// chunk whose inodes are all free again (its records deleted, its blocks
-// freed) — except the chunk of the root directory, as the kernel keeps it.
+// agi_count / agi_freecount.  With the sparse inodes feature, an AG where no
+// aligned chunk is free gets a sparse piece instead: sb_spino_align blocks
+// aligned to sb_spino_align, recorded in the chunk-aligned inobt / finobt
+// record of its chunk with the rest marked as holes (holemask, and free
+// bits set), merged into that record when an earlier piece made it.
+// ifree() gives an inode number back and frees a chunk whose allocated
+// inodes are all free again (its records deleted, the blocks of each run of
+// non-hole inodes freed) — except the chunk of the root directory, as the
+// kernel keeps it.  Holes are never handed out.
 // agi_iblocks / agi_fblocks follow the trees' blocks (inobtcount feature);
 // the AG's in-core counters follow at commit.
 //
-// Not yet: sparse chunks (smaller aligned pieces when no aligned extent is
-// free: ialloc fails with ENOSPC instead), the kernel's exact
-// nearest-to-parent search.
+// Not yet: the kernel's exact nearest-to-parent search, and its placement
+// of chunks and sparse pieces near the inobt root (alloc_extent's aligned
+// policy picks the shortest free extent that holds one instead).
 //
 // The inode itself (its core, mode and forks) is the caller's: a new inode
 // is free on disk until the caller writes its core; a freed one must have
