@@ -23,65 +23,6 @@
 namespace xfsfuse::fs::test {
 namespace {
 
-// Takes every block of AG agno that alloc_extent gives (one transaction per
-// extent); returns the agbnos taken.
-std::set<uint32_t> fill_ag(Mount& m, uint32_t agno) {
-  std::set<uint32_t> taken;
-  for (uint32_t maxlen = 256; maxlen > 0;) {
-    std::unique_ptr<Transaction> tp;
-    REQUIRE(Transaction::begin(m, &tp) == 0);
-    if (tp->reserve_blocks(maxlen) != 0) {
-      tp->cancel();
-      maxlen /= 2;
-      continue;
-    }
-    uint32_t bno, len;
-    const int e = alloc_extent(*tp, {agno, 0, 1, maxlen, 1}, &bno, &len);
-    if (e == ENOSPC) {
-      tp->cancel();
-      break;
-    }
-    REQUIRE(e == 0);
-    REQUIRE(tp->commit() == 0);
-    for (uint32_t i = 0; i < len; i++) taken.insert(bno + i);
-  }
-  return taken;
-}
-
-// Frees [bno, bno + len) of AG agno in its own transaction.
-void give_back(Mount& m, uint32_t agno, uint32_t bno, uint32_t len) {
-  std::unique_ptr<Transaction> tp;
-  REQUIRE(Transaction::begin(m, &tp) == 0);
-  REQUIRE(free_extent(*tp, agno, bno, len) == 0);
-  REQUIRE(tp->commit() == 0);
-}
-
-// Frees every block of taken (as runs) and clears it.
-void give_back_all(Mount& m, uint32_t agno, std::set<uint32_t>& taken) {
-  while (!taken.empty()) {
-    const uint32_t b = *taken.begin();
-    uint32_t n = 0;
-    while (taken.count(b + n)) taken.erase(b + n++);
-    give_back(m, agno, b, n);
-  }
-}
-
-// Frees, from taken, the piece [x + 4, x + 8) of every 16-block region x
-// whose blocks [x, x + 12) are all taken (so no 8-aligned run becomes free),
-// at most max_pieces of them; returns how many.
-unsigned free_pieces(Mount& m, uint32_t agno, std::set<uint32_t>& taken, unsigned max_pieces) {
-  unsigned n = 0;
-  for (uint32_t x = 16; x + 16 <= ag_length(m.sb(), agno) && n < max_pieces; x += 16) {
-    bool all = true;
-    for (uint32_t b = x; b < x + 12; b++) all = all && taken.count(b);
-    if (!all) continue;
-    give_back(m, agno, x + 4, 4);
-    for (uint32_t b = x + 4; b < x + 8; b++) taken.erase(b);
-    n++;
-  }
-  return n;
-}
-
 // The inode numbers in use in the image's inobts.
 std::set<uint64_t> inodes_in_use(Mount& m) {
   std::set<uint64_t> used;

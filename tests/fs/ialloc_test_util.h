@@ -1,10 +1,15 @@
-// Reading an AG's inobt or finobt for the inode allocation tests.
+// For the inode allocation tests: reading an AG's inobt or finobt, and
+// fragmenting an AG's free space with fs/alloc.
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <cerrno>
+#include <memory>
+#include <set>
 #include <vector>
 
 #include "btree/sbtree.h"
+#include "fs/alloc/alloc.h"
 #include "fs/format/geometry.h"
 #include "fs/format/records.h"
 #include "fs/mount.h"
@@ -32,6 +37,69 @@ inline std::vector<InobtRec> walk_inode_tree(Mount& m, uint32_t agno, bool finob
   w.fault = [&](const btree::SbtreeFault& f) { FAIL("AG " << agno << " " << f.why); };
   btree::sbtree_walk(w);
   return out;
+}
+
+/// Takes every block of AG agno that alloc_extent gives (one transaction per
+/// extent); returns the agbnos taken.
+inline std::set<uint32_t> fill_ag(Mount& m, uint32_t agno) {
+  std::set<uint32_t> taken;
+  for (uint32_t maxlen = 256; maxlen > 0;) {
+    std::unique_ptr<Transaction> tp;
+    REQUIRE(Transaction::begin(m, &tp) == 0);
+    if (tp->reserve_blocks(maxlen) != 0) {
+      tp->cancel();
+      maxlen /= 2;
+      continue;
+    }
+    uint32_t bno, len;
+    const int e = alloc_extent(*tp, {agno, 0, 1, maxlen, 1}, &bno, &len);
+    if (e == ENOSPC) {
+      tp->cancel();
+      break;
+    }
+    REQUIRE(e == 0);
+    REQUIRE(tp->commit() == 0);
+    for (uint32_t i = 0; i < len; i++) taken.insert(bno + i);
+  }
+  return taken;
+}
+
+/// Frees [bno, bno + len) of AG agno in its own transaction.
+inline void give_back(Mount& m, uint32_t agno, uint32_t bno, uint32_t len) {
+  std::unique_ptr<Transaction> tp;
+  REQUIRE(Transaction::begin(m, &tp) == 0);
+  REQUIRE(free_extent(*tp, agno, bno, len) == 0);
+  REQUIRE(tp->commit() == 0);
+}
+
+/// Frees every block of taken (as runs) and clears it.
+inline void give_back_all(Mount& m, uint32_t agno, std::set<uint32_t>& taken) {
+  while (!taken.empty()) {
+    const uint32_t b = *taken.begin();
+    uint32_t n = 0;
+    while (taken.count(b + n)) taken.erase(b + n++);
+    give_back(m, agno, b, n);
+  }
+}
+
+/// Frees, from taken, [x + first, x + 8) of every 16-block region x whose
+/// blocks [x, x + 12) are all taken, at most max_runs of them; returns how
+/// many.  first 4: exactly the aligned 4-block piece (the upper half of an
+/// 8-aligned region); first 1: a 7-block run holding that piece, as long as
+/// the kernel's allocator wants the AG's longest free extent to be for an
+/// aligned 4-block piece.  Either way no 8-aligned 8-block run comes free.
+inline unsigned free_pieces(Mount& m, uint32_t agno, std::set<uint32_t>& taken, unsigned max_runs,
+                            uint32_t first = 4) {
+  unsigned n = 0;
+  for (uint32_t x = 16; x + 16 <= ag_length(m.sb(), agno) && n < max_runs; x += 16) {
+    bool all = true;
+    for (uint32_t b = x; b < x + 12; b++) all = all && taken.count(b);
+    if (!all) continue;
+    give_back(m, agno, x + first, 8 - first);
+    for (uint32_t b = x + first; b < x + 8; b++) taken.erase(b);
+    n++;
+  }
+  return n;
 }
 
 }  // namespace xfsfuse::fs::test
