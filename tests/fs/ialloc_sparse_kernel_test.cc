@@ -82,7 +82,7 @@ TEST_CASE("ialloc: sparse pieces as the kernel makes them", "[ialloc][sparse][ke
     REQUIRE(resolve(*m, "/d", &d) == 0);
     dir_ino = d->core.ino;
     for (uint32_t agno = 0; agno < m->sb().agcount; agno++) taken.push_back(fill_ag(*m, agno));
-    for (uint32_t agno = 0; agno < m->sb().agcount; agno++) REQUIRE(free_pieces(*m, agno, taken[agno], 200, 1) == 200);
+    for (uint32_t agno = 0; agno < m->sb().agcount; agno++) REQUIRE(free_pieces(*m, agno, taken[agno], 200, 3) == 200);
     REQUIRE(m->unmount_clean() == 0);
   }
   REQUIRE(system(("cp --sparse=always " + img.path + " " + ours).c_str()) == 0);

@@ -200,9 +200,15 @@ TEST_CASE("ialloc: sparse pieces when no aligned chunk is free, merged, freed ag
 
 TEST_CASE("ialloc: random allocations and frees in a fragmented AG agree with a model", "[ialloc][sparse]") {
   if (!have_xfsprogs()) return;
-  MkfsImage img("-d agcount=2", 64ll << 20);
+  // 1 KiB blocks: 32-block chunks in 16-block pieces.
+  const std::string blocksize = GENERATE(as<std::string>{}, "4096", "1024");
+  INFO("block size " << blocksize);
+  MkfsImage img("-d agcount=2 -b size=" + blocksize, 64ll << 20);
   auto m = open_rw(img.path);
   const Superblock& sb = m->sb();
+  const uint32_t piece = sb.spino_align;
+  REQUIRE(piece > 0);
+  REQUIRE(piece < sb.inoalignmt);
   std::set<uint32_t> taken0 = fill_ag(*m, 0);
   REQUIRE(free_pieces(*m, 0, taken0, 30) == 30);
   std::set<uint32_t> taken1 = fill_ag(*m, 1);
@@ -214,16 +220,18 @@ TEST_CASE("ialloc: random allocations and frees in a fragmented AG agree with a 
   for (int op = 0; op < 6000; op++) {
     const unsigned what = rng() % 100;
     if (what < 1 && op < 1500) {
-      // Early on, a 4-aligned 4-block run of the filler comes free: a later
+      // Early on, an aligned piece's worth of the filler comes free: a later
       // piece or chunk may use it (merging with a piece beside it).
       std::vector<uint32_t> runs;
       for (uint32_t b : taken0)
-        if (b % 4 == 0 && taken0.count(b + 1) && taken0.count(b + 2) && taken0.count(b + 3)) runs.push_back(b);
+        if (b % piece == 0 && taken0.count(b + piece - 1) &&
+            std::distance(taken0.find(b), taken0.find(b + piece - 1)) == static_cast<long>(piece) - 1)
+          runs.push_back(b);
       if (runs.empty()) continue;
       const uint32_t b = runs[rng() % runs.size()];
-      for (uint32_t i = 0; i < 4; i++) taken0.erase(b + i);
-      give_back(*m, 0, b, 4);
-      blocks0 += 4;
+      for (uint32_t i = 0; i < piece; i++) taken0.erase(b + i);
+      give_back(*m, 0, b, piece);
+      blocks0 += piece;
     } else if (held.empty() || what < 65) {
       uint64_t ino;
       const int e = alloc_one(*m, sb.rootino, &ino);

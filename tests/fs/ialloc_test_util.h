@@ -82,21 +82,25 @@ inline void give_back_all(Mount& m, uint32_t agno, std::set<uint32_t>& taken) {
   }
 }
 
-/// Frees, from taken, [x + first, x + 8) of every 16-block region x whose
-/// blocks [x, x + 12) are all taken, at most max_runs of them; returns how
-/// many.  first 4: exactly the aligned 4-block piece (the upper half of an
-/// 8-aligned region); first 1: a 7-block run holding that piece, as long as
-/// the kernel's allocator wants the AG's longest free extent to be for an
-/// aligned 4-block piece.  Either way no 8-aligned 8-block run comes free.
+/// With c = sb_inoalignmt (a chunk's blocks) and p = sb_spino_align (a
+/// sparse piece's): frees, from taken, [x + c - p - lead, x + c) of every
+/// 2c-block region x (not the first) whose blocks [x, x + c + p) are all
+/// taken, at most max_runs of them; returns how many.  lead 0: exactly the
+/// aligned piece, the upper part of a chunk-aligned region; lead p - 1: a
+/// run of 2p - 1 blocks holding that piece, as long as the kernel's allocator
+/// wants the AG's longest free extent to be for an aligned piece.  Either way
+/// no chunk-aligned run of c blocks comes free.
 inline unsigned free_pieces(Mount& m, uint32_t agno, std::set<uint32_t>& taken, unsigned max_runs,
-                            uint32_t first = 4) {
+                            uint32_t lead = 0) {
+  const uint32_t c = m.sb().inoalignmt, p = m.sb().spino_align;
+  REQUIRE(p + lead < c);
   unsigned n = 0;
-  for (uint32_t x = 16; x + 16 <= ag_length(m.sb(), agno) && n < max_runs; x += 16) {
+  for (uint32_t x = 2 * c; x + 2 * c <= ag_length(m.sb(), agno) && n < max_runs; x += 2 * c) {
     bool all = true;
-    for (uint32_t b = x; b < x + 12; b++) all = all && taken.count(b);
+    for (uint32_t b = x; b < x + c + p; b++) all = all && taken.count(b);
     if (!all) continue;
-    give_back(m, agno, x + first, 8 - first);
-    for (uint32_t b = x + first; b < x + 8; b++) taken.erase(b);
+    give_back(m, agno, x + c - p - lead, p + lead);
+    for (uint32_t b = x + c - p - lead; b < x + c; b++) taken.erase(b);
     n++;
   }
   return n;
