@@ -47,6 +47,41 @@ std::vector<std::vector<InobtRec>> records(const std::string& img) {
   return out;
 }
 
+// n inodes from ialloc near parent on img, each in its own transaction.
+void ialloc_n(const std::string& img, uint64_t parent, unsigned n) {
+  auto m = open_rw(img);
+  for (unsigned i = 0; i < n; i++) {
+    std::unique_ptr<Transaction> tp;
+    REQUIRE(Transaction::begin(*m, &tp) == 0);
+    REQUIRE(tp->reserve_blocks(ialloc_reservation(m->sb())) == 0);
+    uint64_t ino;
+    REQUIRE(ialloc(*tp, parent, &ino) == 0);
+    REQUIRE(tp->commit() == 0);
+  }
+  REQUIRE(m->unmount_clean() == 0);
+}
+
+// Checks that both images hold the same inobt records; returns how many of
+// them are sparse.
+unsigned same_records(const std::string& kernel_img, const std::string& our_img) {
+  const auto kernel = records(kernel_img), mine = records(our_img);
+  unsigned sparse = 0;
+  REQUIRE(kernel.size() == mine.size());
+  for (uint32_t agno = 0; agno < kernel.size(); agno++) {
+    INFO("AG " << agno);
+    REQUIRE(kernel[agno].size() == mine[agno].size());
+    for (size_t i = 0; i < kernel[agno].size(); i++) {
+      const InobtRec &k = kernel[agno][i], &o = mine[agno][i];
+      INFO("kernel [" << k.startino << "," << k.holemask << "," << k.count << "," << k.freecount << "," << k.free
+                      << "] ours [" << o.startino << "," << o.holemask << "," << o.count << "," << o.freecount << ","
+                      << o.free << "]");
+      CHECK(k == o);
+      sparse += k.holemask != 0;
+    }
+  }
+  return sparse;
+}
+
 }  // namespace
 
 TEST_CASE("ialloc: sparse pieces as the kernel makes them", "[ialloc][sparse][kernel]") {
@@ -99,35 +134,37 @@ TEST_CASE("ialloc: sparse pieces as the kernel makes them", "[ialloc][sparse][ke
   REQUIRE(kernel_run(img.path, mnt,
                      "xfs_io -x -c 'resblks 0' . >/dev/null && cd d && for i in $(seq 1 " + std::to_string(files) +
                          "); do : > n$i; done"));
-  const auto kernel = records(img.path);
   // Ours on the copy: as many inodes near the directory.
-  {
-    auto m = open_rw(ours);
-    for (unsigned i = 0; i < files; i++) {
-      std::unique_ptr<Transaction> tp;
-      REQUIRE(Transaction::begin(*m, &tp) == 0);
-      REQUIRE(tp->reserve_blocks(ialloc_reservation(m->sb())) == 0);
-      uint64_t ino;
-      REQUIRE(ialloc(*tp, dir_ino, &ino) == 0);
-      REQUIRE(tp->commit() == 0);
-    }
+  ialloc_n(ours, dir_ino, files);
+  CHECK(same_records(img.path, ours) >= 3);
+
+  // The first block of the lowest sparse chunk comes free on both images,
+  // joining the rest of its run below the piece: an aligned piece, the
+  // lowest, which the next new piece takes, merging into the record.
+  InobtRec first_sparse;
+  const auto after = records(img.path);
+  for (const InobtRec& r : after[dir_agno])
+    if (r.holemask && first_sparse.count == 0) first_sparse = r;
+  REQUIRE(first_sparse.count == 32);
+  for (const std::string& path : {img.path, ours}) {
+    auto m = open_rw(path);
+    const uint32_t x = agino_to_agbno(m->sb(), first_sparse.startino);
+    REQUIRE(taken[dir_agno].count(x));
+    give_back(*m, dir_agno, x, 1);
     REQUIRE(m->unmount_clean() == 0);
   }
-  const auto mine = records(ours);
-  unsigned sparse = 0;
-  for (uint32_t agno = 0; agno < kernel.size(); agno++) {
-    INFO("AG " << agno);
-    REQUIRE(kernel[agno].size() == mine[agno].size());
-    for (size_t i = 0; i < kernel[agno].size(); i++) {
-      const InobtRec &k = kernel[agno][i], &o = mine[agno][i];
-      INFO("kernel [" << k.startino << "," << k.holemask << "," << k.count << "," << k.freecount << "," << k.free
-                      << "] ours [" << o.startino << "," << o.holemask << "," << o.count << "," << o.freecount << ","
-                      << o.free << "]");
-      CHECK(k == o);
-      sparse += k.holemask != 0;
-    }
-  }
-  CHECK(sparse >= 3);
+  taken[dir_agno].erase(agino_to_agbno(open_mount(ours)->sb(), first_sparse.startino));
+  const unsigned more = 64;
+  REQUIRE(kernel_run(img.path, mnt,
+                     "xfs_io -x -c 'resblks 0' . >/dev/null && cd d && for i in $(seq " + std::to_string(files + 1) +
+                         " " + std::to_string(files + more) + "); do : > n$i; done"));
+  ialloc_n(ours, dir_ino, more);
+  same_records(img.path, ours);
+  bool merged = false;
+  const auto after_more = records(img.path);
+  for (const InobtRec& r : after_more[dir_agno])
+    merged = merged || (r.startino == first_sparse.startino && r.holemask == 0 && r.count == 64);
+  CHECK(merged);
 
   // Every other kernel file gone: the kernel's sparse records have free
   // inodes, and ialloc takes exactly those.
