@@ -184,8 +184,9 @@ int record_piece(AgiTx& agi, uint32_t startino, uint32_t first, uint32_t n) {
 
 // Gives the AG a sparse piece of a chunk when no whole chunk fits:
 // sb_spino_align blocks aligned to sb_spino_align whose chunk (aligned to
-// sb_inoalignmt) lies inside the AG and does not start at agbno 0, as the
-// kernel's sparse allocation asks (docs/format.md "Inodes").
+// sb_inoalignmt) lies inside the AG and does not start at agbno 0, the
+// aligned run closest to the inobt root, as the kernel's sparse allocation
+// asks (docs/format.md "Inodes").
 int new_piece(AgiTx& agi, bool trylock) {
   Transaction& tp = agi.trans();
   Mount& m = tp.mount();
@@ -198,6 +199,8 @@ int new_piece(AgiTx& agi, bool trylock) {
   if (ag_end < 2 * align) return ENOSPC;
   AllocRequest r;
   r.agno = agi.agno();
+  r.target = agi.get(AgiField::kRoot);  // near the inobt root, as the kernel places pieces
+  r.near = true;
   r.minlen = r.maxlen = r.alignment = piece;
   r.min_agbno = align;
   r.max_agbno = ag_end - 1;

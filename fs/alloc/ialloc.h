@@ -20,14 +20,14 @@
 // agi_iblocks / agi_fblocks follow the trees' blocks (inobtcount feature);
 // the AG's in-core counters follow at commit.
 //
-// Not yet: the kernel's exact nearest-to-parent search, and its placement
-// of chunks and sparse pieces near the inobt root (alloc_extent's aligned
-// policy picks the shortest free extent that holds one, lowest agbno first;
-// the same piece when all free extents are alike and lie past the root).
-// Unlike the kernel, a piece is found even when the AG's longest free extent
-// is shorter than sb_spino_align * 2 - 1 blocks (the kernel's
-// xfs_alloc_space_available asks minlen + alignment - 1 and moves on to
-// another AG or answers ENOSPC).
+// A piece goes where the kernel puts it: the aligned run closest to the
+// inobt root.  Not yet: the kernel's exact nearest-to-parent search, and its
+// placement of whole chunks (after agi_newino, else near the inobt root:
+// alloc_extent's aligned policy picks the shortest free extent that holds
+// one instead).  Unlike the kernel, a piece is found even when the AG's
+// longest free extent is shorter than sb_spino_align * 2 - 1 blocks (the
+// kernel's xfs_alloc_space_available asks minlen + alignment - 1 and moves
+// on to another AG or answers ENOSPC).
 //
 // The inode itself (its core, mode and forks) is the caller's: a new inode
 // is free on disk until the caller writes its core; a freed one must have

@@ -85,20 +85,22 @@ inline void give_back_all(Mount& m, uint32_t agno, std::set<uint32_t>& taken) {
 /// With c = sb_inoalignmt (a chunk's blocks) and p = sb_spino_align (a
 /// sparse piece's): frees, from taken, [x + c - p - lead, x + c) of every
 /// 2c-block region x (not the first) whose blocks [x, x + c + p) are all
-/// taken, at most max_runs of them; returns how many.  lead 0: exactly the
-/// aligned piece, the upper part of a chunk-aligned region; lead p - 1: a
-/// run of 2p - 1 blocks holding that piece, as long as the kernel's allocator
-/// wants the AG's longest free extent to be for an aligned piece.  Either way
-/// no chunk-aligned run of c blocks comes free.
+/// taken, at most max_runs of them, lead taken from leads in turn; returns
+/// how many.  lead 0: exactly the aligned piece, the upper part of a
+/// chunk-aligned region; lead p - 1: a run of 2p - 1 blocks holding that
+/// piece, as long as the kernel's allocator wants the AG's longest free
+/// extent to be for an aligned piece.  Either way no chunk-aligned run of c
+/// blocks comes free.
 inline unsigned free_pieces(Mount& m, uint32_t agno, std::set<uint32_t>& taken, unsigned max_runs,
-                            uint32_t lead = 0) {
+                            const std::vector<uint32_t>& leads = {0}) {
   const uint32_t c = m.sb().inoalignmt, p = m.sb().spino_align;
-  REQUIRE(p + lead < c);
   unsigned n = 0;
   for (uint32_t x = 2 * c; x + 2 * c <= ag_length(m.sb(), agno) && n < max_runs; x += 2 * c) {
     bool all = true;
     for (uint32_t b = x; b < x + c + p; b++) all = all && taken.count(b);
     if (!all) continue;
+    const uint32_t lead = leads[n % leads.size()];
+    REQUIRE(p + lead < c);
     give_back(m, agno, x + c - p - lead, p + lead);
     for (uint32_t b = x + c - p - lead; b < x + c; b++) taken.erase(b);
     n++;
