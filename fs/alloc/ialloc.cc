@@ -267,7 +267,7 @@ int free_chunk_blocks(AgiTx& agi, const InobtRec& r) {
     if (first % per_block || n % per_block)
       return corrupt(agi, "chunk " + std::to_string(r.startino) + " has holes inside a block");
     const uint32_t agbno = agino_to_agbno(sb, r.startino + first);
-    if (int e = free_extent(tp, agi.agno(), agbno, std::max<uint32_t>(1, n / per_block))) return e;
+    if (int e = free_extent(tp, agi.agno(), agbno, n / per_block)) return e;
     bit = end;
   }
   return 0;
@@ -373,7 +373,10 @@ int ifree(Transaction& tp, uint64_t ino) {
   const bool root_chunk = ino_to_agno(sb, sb.rootino) == agi.agno() &&
                           chunk_start_agino(ino_to_agino(sb, sb.rootino)) == r.startino;
   InoHost fh(&agi, btree::BtreeKind::kFinobt);
-  if (r.freecount == r.count && !root_chunk) {
+  // A chunk smaller than a block (more than 64 inodes a block) stays, as
+  // the kernel keeps it: its block holds other chunks.
+  const bool whole_blocks = (uint32_t{1} << sb.inopblog) <= kInodesPerChunk;
+  if (r.freecount == r.count && !root_chunk && whole_blocks) {
     // Every allocated inode of the chunk is free: the chunk goes, its holes
     // skipped, as the kernel frees it (no ikeep).
     for (auto* host : {&ih, &fh}) {

@@ -15,8 +15,9 @@
 // bits set), merged into that record when an earlier piece made it.
 // ifree() gives an inode number back and frees a chunk whose allocated
 // inodes are all free again (its records deleted, the blocks of each run of
-// non-hole inodes freed) — except the chunk of the root directory, as the
-// kernel keeps it.  Holes are never handed out.
+// non-hole inodes freed) — except the chunk of the root directory and
+// chunks smaller than a block (over 64 inodes a block), as the kernel keeps
+// them.  Holes are never handed out.
 // agi_iblocks / agi_fblocks follow the trees' blocks (inobtcount feature);
 // the AG's in-core counters follow at commit.
 //
