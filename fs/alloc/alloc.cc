@@ -72,13 +72,72 @@ int carve(AgfTx& agf, uint32_t fbno, uint32_t flen, uint32_t abno, uint32_t alen
 
 uint32_t round_up(uint32_t v, uint32_t align) { return (v + align - 1) / align * align; }
 
+// The aligned start of a len-block run inside free extent r and within
+// [lo, hi] closest to target; false when none fits.
+bool aligned_in(const AllocRec& r, uint32_t target, uint32_t len, uint32_t align, uint32_t lo, uint32_t hi,
+                uint32_t* out) {
+  const uint64_t end = std::min<uint64_t>(uint64_t{r.startblock} + r.blockcount, uint64_t{hi} + 1);
+  const uint64_t first = (uint64_t{std::max(r.startblock, lo)} + align - 1) / align * align;
+  if (first + len > end) return false;
+  const uint64_t last = (end - len) / align * align;
+  const uint64_t below = std::clamp<uint64_t>(uint64_t{target} / align * align, first, last);
+  const uint64_t above = std::clamp<uint64_t>(below + align, first, last);
+  auto dist = [&](uint64_t b) { return b > target ? b - target : target - b; };
+  *out = static_cast<uint32_t>(dist(above) < dist(below) ? above : below);
+  return true;
+}
+
+// The aligned run of len blocks within [lo, hi] closest to target, from
+// the bnobt searched both ways from the target, as the kernel's NEAR_BNO
+// allocation chooses.  *flen stays 0 when none fits.
+int pick_aligned_near(AgfTx& agf, uint32_t target, uint32_t len, uint32_t align, uint32_t lo, uint32_t hi,
+                      uint32_t* fbno, uint32_t* flen, uint32_t* abno) {
+  AllocHost bh(&agf, btree::BtreeKind::kBnobt);
+  uint64_t best = UINT64_MAX;
+  auto consider = [&](const AllocRec& r) {
+    uint32_t s;
+    if (!aligned_in(r, target, len, align, lo, hi, &s)) return;
+    const uint64_t d = s > target ? s - target : target - s;
+    if (d < best) {
+      best = d;
+      *fbno = r.startblock;
+      *flen = r.blockcount;
+      *abno = s;
+    }
+  };
+  bool found = false;
+  BtreeCursor left = bh.cursor();
+  if (int e = left.lookup(btree::bnobt_key(target), LookupMode::kLe, &found)) return e;
+  while (found) {  // extents starting at or before the target, downwards
+    const AllocRec r = decode_alloc_rec(left.record().data());
+    const uint64_t end = uint64_t{r.startblock} + r.blockcount;
+    if (end <= target && target - end >= best) break;
+    consider(r);
+    if (int e = left.decrement(&found)) return e;
+  }
+  BtreeCursor right = bh.cursor();
+  if (int e = right.lookup(btree::bnobt_key(target + 1), LookupMode::kGe, &found)) return e;
+  while (found) {  // extents starting after it, upwards
+    const AllocRec r = decode_alloc_rec(right.record().data());
+    if (r.startblock - target >= best) break;
+    consider(r);
+    if (int e = right.increment(&found)) return e;
+  }
+  return 0;
+}
+
 // Picks and takes an extent from the trees (no AGFL fix-up).  align > 1:
-// an aligned start and exactly maxlen blocks.
-int alloc_trees(AgfTx& agf, uint32_t target, uint32_t minlen, uint32_t maxlen, uint32_t align, uint32_t* abno,
-                uint32_t* alen) {
+// an aligned start and exactly maxlen blocks within [lo, hi]; near: the
+// one closest to target, else the first in (length, start) order.
+int alloc_trees(AgfTx& agf, uint32_t target, uint32_t minlen, uint32_t maxlen, uint32_t align, uint32_t lo,
+                uint32_t hi, bool near, uint32_t* abno, uint32_t* alen) {
   uint32_t fbno = 0, flen = 0;
   bool found = false;
-  if (align > 1) {
+  if (align > 1 && near) {
+    if (int e = pick_aligned_near(agf, target, maxlen, align, lo, hi, &fbno, &flen, abno)) return e;
+    if (flen == 0) return ENOSPC;
+    *alen = maxlen;
+  } else if (align > 1) {
     // The first extent (by length, then start) that holds an aligned run of maxlen.
     target = round_up(target, align);
     AllocHost ch(&agf, btree::BtreeKind::kCntbt);
@@ -86,8 +145,8 @@ int alloc_trees(AgfTx& agf, uint32_t target, uint32_t minlen, uint32_t maxlen, u
     if (int e = cnt.lookup(btree::cntbt_key(maxlen, 0), LookupMode::kGe, &found)) return e;
     while (found) {
       const AllocRec r = decode_alloc_rec(cnt.record().data());
-      const uint64_t start = round_up(r.startblock, align);
-      if (start + maxlen <= uint64_t{r.startblock} + r.blockcount) {
+      const uint64_t start = round_up(std::max(r.startblock, lo), align);
+      if (start + maxlen <= uint64_t{r.startblock} + r.blockcount && start + maxlen - 1 <= hi) {
         fbno = r.startblock;
         flen = r.blockcount;
         *abno = static_cast<uint32_t>(start);
@@ -198,7 +257,7 @@ int fix_freelist(AgfTx& agf) {
   while (agf.get(AgfField::kFlcount) < need) {
     uint32_t bno, len;
     const uint32_t want = need - agf.get(AgfField::kFlcount);
-    if (int e = alloc_trees(agf, 0, 1, want, 1, &bno, &len)) return e;
+    if (int e = alloc_trees(agf, 0, 1, want, 1, 0, UINT32_MAX, false, &bno, &len)) return e;
     for (uint32_t i = 0; i < len; i++)
       if (int e = agfl_put(agf, /*from_btree=*/false, bno + i)) return e;
   }
@@ -221,7 +280,8 @@ int alloc_extent(Transaction& tp, const AllocRequest& r, uint32_t* agbno, uint32
   const uint32_t maxlen = std::min<uint32_t>(r.maxlen, static_cast<uint32_t>(std::min<uint64_t>(tp.reserved(), UINT32_MAX)));
   if (maxlen < r.minlen) return ENOSPC;
   if (r.alignment > 1 && maxlen < r.maxlen) return ENOSPC;
-  if (int e = alloc_trees(agf, std::min(r.target, agf.length() - 1), r.minlen, maxlen, r.alignment, agbno, len))
+  if (int e = alloc_trees(agf, std::min(r.target, agf.length() - 1), r.minlen, maxlen, r.alignment, r.min_agbno,
+                         r.max_agbno, r.near, agbno, len))
     return e;
   tp.use_blocks(*len);
   return 0;

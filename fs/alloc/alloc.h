@@ -36,6 +36,14 @@ struct AllocRequest {
   /// The extent must start at a multiple of this (inode chunks:
   /// sb_inoalignmt); with alignment > 1, minlen must equal maxlen.
   uint32_t alignment = 1;
+  /// With alignment > 1: the extent lies within [min_agbno, max_agbno]
+  /// (sparse inode pieces: their whole chunk must fit in the AG, as the
+  /// kernel's args.min_agbno / max_agbno ask).
+  uint32_t min_agbno = 0, max_agbno = UINT32_MAX;
+  /// With alignment > 1: the aligned run closest to target (searching the
+  /// bnobt both ways, as the kernel's NEAR_BNO allocation does) instead of
+  /// the first free extent in (length, start) order that holds one.
+  bool near = false;
   /// EAGAIN instead of waiting when another transaction holds the AGF (an
   /// AG tried after the first, out of ascending agno order).
   bool trylock = false;

@@ -130,12 +130,100 @@ int init_chunk(AgiTx& agi, uint32_t agbno, uint32_t blocks) {
   return 0;
 }
 
-// Gives the AG a new chunk of free inodes.  ENOSPC when no aligned extent
-// is free; EAGAIN (trylock) when another transaction holds the AGF.
+uint32_t chunk_blocks(const Superblock& sb) {
+  return static_cast<uint32_t>(std::max<uint64_t>(1, kInodesPerChunk >> sb.inopblog));
+}
+
+// Bits of the chunk's free mask for its inodes [first, first + n).
+uint64_t inode_bits(uint32_t first, uint32_t n) {
+  return (n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1) << first;
+}
+
+// Holemask bits for the chunk's inodes [first, first + n) (whole hole bits).
+uint16_t hole_bits_of(uint32_t first, uint32_t n) {
+  uint16_t mask = 0;
+  for (uint32_t i = first / kInodesPerHoleBit; i < (first + n) / kInodesPerHoleBit; i++) mask |= uint16_t(1u << i);
+  return mask;
+}
+
+// Records n new free inodes at agino first of chunk startino: a new record
+// with the rest of the chunk as holes, or merged into the chunk's record
+// from an earlier sparse piece (the kernel's xfs_inobt_insert_sprec); the
+// finobt gets the merged record.
+int record_piece(AgiTx& agi, uint32_t startino, uint32_t first, uint32_t n) {
+  const Superblock& sb = agi.trans().mount().sb();
+  const uint16_t piece_holes = hole_bits_of(first - startino, n);
+  InobtRec r;
+  r.startino = startino;
+  r.holemask = static_cast<uint16_t>(~piece_holes);
+  r.count = r.freecount = n;
+  r.free = ~uint64_t{0};
+  InoHost ih(&agi, btree::BtreeKind::kInobt);
+  {
+    BtreeCursor ic = ih.cursor();
+    bool found = false;
+    if (int e = ic.lookup(btree::inobt_key(startino), LookupMode::kEq, &found)) return e;
+    if (found) {
+      InobtRec old = rec_at(sb, ic);
+      if ((old.holemask & piece_holes) != piece_holes || old.count + n > kInodesPerChunk)
+        return corrupt(agi, "a new sparse piece of chunk " + std::to_string(startino) + " is not in its holes");
+      old.holemask &= static_cast<uint16_t>(~piece_holes);
+      old.count += n;
+      old.freecount += n;
+      old.free |= inode_bits(first - startino, n);
+      r = old;
+    }
+    std::byte raw[kInobtRecSize];
+    encode_inobt_rec(r, true, raw);
+    if (int e = found ? ic.update(raw) : ic.insert(raw)) return e;
+  }
+  InoHost fh(&agi, btree::BtreeKind::kFinobt);
+  BtreeCursor fc = fh.cursor();
+  return put_rec(agi, fc, r, true);
+}
+
+// Gives the AG a sparse piece of a chunk when no whole chunk fits:
+// sb_spino_align blocks aligned to sb_spino_align whose chunk (aligned to
+// sb_inoalignmt) lies inside the AG and does not start at agbno 0, the
+// aligned run closest to the inobt root, as the kernel's sparse allocation
+// asks (docs/format.md "Inodes").
+int new_piece(AgiTx& agi, bool trylock) {
+  Transaction& tp = agi.trans();
+  Mount& m = tp.mount();
+  const Superblock& sb = m.sb();
+  const uint32_t chunk = chunk_blocks(sb), piece = sb.spino_align;
+  const uint32_t align = std::max<uint32_t>(1, sb.inoalignmt);
+  if (!sparse(sb) || piece == 0 || piece >= chunk || align % piece || piece % m.cluster_blocks() || chunk % align)
+    return ENOSPC;
+  const uint32_t ag_end = ag_length(sb, agi.agno()) / align * align;
+  if (ag_end < 2 * align) return ENOSPC;
+  AllocRequest r;
+  r.agno = agi.agno();
+  r.target = agi.get(AgiField::kRoot);  // near the inobt root, as the kernel places pieces
+  r.near = true;
+  r.minlen = r.maxlen = r.alignment = piece;
+  r.min_agbno = align;
+  r.max_agbno = ag_end - 1;
+  r.trylock = trylock;
+  uint32_t agbno, len;
+  if (int e = alloc_extent(tp, r, &agbno, &len)) return e;
+  if (int e = init_chunk(agi, agbno, piece)) return e;
+  const uint32_t first = agbno_to_agino(sb, agbno), n = piece << sb.inopblog;
+  const uint32_t startino = chunk_start_agino(first);
+  if (int e = record_piece(agi, startino, first, n)) return e;
+  agi.add(AgiField::kCount, n);
+  agi.add(AgiField::kFreecount, n);
+  agi.set(AgiField::kNewino, startino);
+  return 0;
+}
+
+// Gives the AG a new chunk of free inodes, or a sparse piece of one when no
+// whole chunk fits.  ENOSPC when neither is free; EAGAIN (trylock) when
+// another transaction holds the AGF.
 int new_chunk(AgiTx& agi, bool trylock) {
   Transaction& tp = agi.trans();
   const Superblock& sb = tp.mount().sb();
-  const uint32_t blocks = static_cast<uint32_t>(std::max<uint64_t>(1, kInodesPerChunk >> sb.inopblog));
+  const uint32_t blocks = chunk_blocks(sb);
   const uint32_t newino = agi.get(AgiField::kNewino);
   AllocRequest r;
   r.agno = agi.agno();
@@ -144,7 +232,7 @@ int new_chunk(AgiTx& agi, bool trylock) {
   r.alignment = std::max<uint32_t>(1, sb.inoalignmt);
   r.trylock = trylock;
   uint32_t agbno, len;
-  if (int e = alloc_extent(tp, r, &agbno, &len)) return e;
+  if (int e = alloc_extent(tp, r, &agbno, &len)) return e == ENOSPC ? new_piece(agi, trylock) : e;
   if (int e = init_chunk(agi, agbno, blocks)) return e;
   InobtRec rec;
   rec.startino = agbno_to_agino(sb, agbno);
@@ -160,6 +248,28 @@ int new_chunk(AgiTx& agi, bool trylock) {
   agi.add(AgiField::kCount, kInodesPerChunk);
   agi.add(AgiField::kFreecount, kInodesPerChunk);
   agi.set(AgiField::kNewino, rec.startino);
+  return 0;
+}
+
+// Frees the blocks of chunk r: each run of allocated (non-hole) inodes.
+int free_chunk_blocks(AgiTx& agi, const InobtRec& r) {
+  Transaction& tp = agi.trans();
+  const Superblock& sb = tp.mount().sb();
+  const uint32_t per_block = 1u << sb.inopblog;
+  for (uint32_t bit = 0; bit < 16;) {
+    if (r.holemask >> bit & 1) {
+      bit++;
+      continue;
+    }
+    uint32_t end = bit;
+    while (end < 16 && !(r.holemask >> end & 1)) end++;
+    const uint32_t first = bit * kInodesPerHoleBit, n = (end - bit) * kInodesPerHoleBit;
+    if (first % per_block || n % per_block)
+      return corrupt(agi, "chunk " + std::to_string(r.startino) + " has holes inside a block");
+    const uint32_t agbno = agino_to_agbno(sb, r.startino + first);
+    if (int e = free_extent(tp, agi.agno(), agbno, n / per_block)) return e;
+    bit = end;
+  }
   return 0;
 }
 
@@ -205,8 +315,7 @@ int take_free(AgiTx& agi, uint32_t near, uint32_t* agino) {
 }  // namespace
 
 uint32_t ialloc_reservation(const Superblock& sb) {
-  const uint32_t chunk = static_cast<uint32_t>(std::max<uint64_t>(1, kInodesPerChunk >> sb.inopblog));
-  return chunk + std::max<uint32_t>(1, sb.inoalignmt) + 2 * 8;  // the chunk and splits of both inode trees
+  return chunk_blocks(sb) + std::max<uint32_t>(1, sb.inoalignmt) + 2 * 8;  // the chunk and splits of both inode trees
 }
 
 uint32_t ifree_reservation(const Superblock&) { return 2 * 8; }  // a split at every level of a tall finobt
@@ -264,8 +373,12 @@ int ifree(Transaction& tp, uint64_t ino) {
   const bool root_chunk = ino_to_agno(sb, sb.rootino) == agi.agno() &&
                           chunk_start_agino(ino_to_agino(sb, sb.rootino)) == r.startino;
   InoHost fh(&agi, btree::BtreeKind::kFinobt);
-  if (r.freecount == r.count && r.holemask == 0 && !root_chunk) {
-    // The whole chunk is free: it goes, as the kernel frees it (no ikeep).
+  // A chunk smaller than a block (more than 64 inodes a block) stays, as
+  // the kernel keeps it: its block holds other chunks.
+  const bool whole_blocks = (uint32_t{1} << sb.inopblog) <= kInodesPerChunk;
+  if (r.freecount == r.count && !root_chunk && whole_blocks) {
+    // Every allocated inode of the chunk is free: the chunk goes, its holes
+    // skipped, as the kernel frees it (no ikeep).
     for (auto* host : {&ih, &fh}) {
       BtreeCursor c = host->cursor();
       bool found = false;
@@ -273,10 +386,9 @@ int ifree(Transaction& tp, uint64_t ino) {
       if (!found) return corrupt(agi, "chunk " + std::to_string(r.startino) + " missing from a tree");
       if (int e = c.remove(&found)) return e;
     }
-    agi.add(AgiField::kCount, -int64_t{kInodesPerChunk});
-    agi.add(AgiField::kFreecount, -int64_t{kInodesPerChunk});
-    const uint32_t blocks = static_cast<uint32_t>(std::max<uint64_t>(1, kInodesPerChunk >> sb.inopblog));
-    return free_extent(tp, agi.agno(), agino_to_agbno(sb, r.startino), blocks);
+    agi.add(AgiField::kCount, -int64_t{r.count});
+    agi.add(AgiField::kFreecount, -int64_t{r.count});
+    return free_chunk_blocks(agi, r);
   }
   {
     BtreeCursor ic = ih.cursor();

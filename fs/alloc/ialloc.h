@@ -8,15 +8,27 @@
 // sb_inoalignmt (docs/format.md "Inodes and the inobt"), each cluster written
 // as free v3 inodes (magic, version, di_ino, uuid, a generation, a null
 // unlinked pointer, CRC), recorded in the inobt and finobt, and counted in
-// agi_count / agi_freecount.  ifree() gives an inode number back and frees a
-// chunk whose inodes are all free again (its records deleted, its blocks
-// freed) — except the chunk of the root directory, as the kernel keeps it.
+// agi_count / agi_freecount.  With the sparse inodes feature, an AG where no
+// aligned chunk is free gets a sparse piece instead: sb_spino_align blocks
+// aligned to sb_spino_align, recorded in the chunk-aligned inobt / finobt
+// record of its chunk with the rest marked as holes (holemask, and free
+// bits set), merged into that record when an earlier piece made it.
+// ifree() gives an inode number back and frees a chunk whose allocated
+// inodes are all free again (its records deleted, the blocks of each run of
+// non-hole inodes freed) — except the chunk of the root directory and
+// chunks smaller than a block (over 64 inodes a block), as the kernel keeps
+// them.  Holes are never handed out.
 // agi_iblocks / agi_fblocks follow the trees' blocks (inobtcount feature);
 // the AG's in-core counters follow at commit.
 //
-// Not yet: sparse chunks (smaller aligned pieces when no aligned extent is
-// free: ialloc fails with ENOSPC instead), the kernel's exact
-// nearest-to-parent search.
+// A piece goes where the kernel puts it: the aligned run closest to the
+// inobt root.  Not yet: the kernel's exact nearest-to-parent search, and its
+// placement of whole chunks (after agi_newino, else near the inobt root:
+// alloc_extent's aligned policy picks the shortest free extent that holds
+// one instead).  Unlike the kernel, a piece is found even when the AG's
+// longest free extent is shorter than sb_spino_align * 2 - 1 blocks (the
+// kernel's xfs_alloc_space_available asks minlen + alignment - 1 and moves
+// on to another AG or answers ENOSPC).
 //
 // The inode itself (its core, mode and forks) is the caller's: a new inode
 // is free on disk until the caller writes its core; a freed one must have

@@ -12,39 +12,15 @@
 #include <set>
 #include <thread>
 
-#include "btree/sbtree.h"
 #include "fs/alloc/alloc.h"
 #include "fs/alloc/ialloc.h"
 #include "fs/format/geometry.h"
 #include "fs/format/records.h"
 #include "fs/mount.h"
 #include "tests/fs/dir_test_util.h"
+#include "tests/fs/ialloc_test_util.h"
 
 namespace xfsfuse::fs::test {
-namespace {
-
-std::vector<InobtRec> walk(Mount& m, uint32_t agno, bool finobt, const AgiInfo& agi) {
-  const Superblock& sb = m.sb();
-  std::vector<InobtRec> out;
-  const auto kind = finobt ? btree::SbtreeKind::kFinobt : btree::SbtreeKind::kInobt;
-  btree::SbtreeWalk w;
-  w.kind = kind;
-  w.blocksize = sb.blocksize;
-  w.ag_daddr = ag_header_daddr(sb, agno, 0);
-  w.ag_length = ag_length(sb, agno);
-  w.root = finobt ? agi.free_root : agi.root;
-  w.levels = finobt ? agi.free_level : agi.level;
-  w.read = [&](uint32_t agbno, bc::BufHandle* h, std::string*) {
-    const bc::DiskRange map{agbno_to_daddr(sb, agno, agbno), sb.blocksize >> 9};
-    return m.cache().get({&map, 1}, &btree::sbtree_ops(kind), agno, bc::kGetShared, h);
-  };
-  w.record = [&](std::span<const std::byte> rec, uint64_t) { out.push_back(decode_inobt_rec(rec.data(), true)); };
-  w.fault = [&](const btree::SbtreeFault& f) { FAIL("AG " << agno << " " << f.why); };
-  btree::sbtree_walk(w);
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE("ialloc: random allocations and frees agree with a model of allocated inodes", "[ialloc]") {
   if (!have_xfsprogs()) return;
@@ -59,7 +35,7 @@ TEST_CASE("ialloc: random allocations and frees agree with a model of allocated 
   for (uint32_t agno = 0; agno < sb.agcount; agno++) {
     AgiInfo agi;
     REQUIRE(m->ag_headers().read_agi(m->cache(), agno, &agi) == 0);
-    for (const InobtRec& r : walk(*m, agno, false, agi))
+    for (const InobtRec& r : walk_inode_tree(*m, agno, false, agi))
       for (unsigned i = 0; i < kInodesPerChunk; i++)
         if (!(r.free >> i & 1)) initial.insert(agino_to_ino(sb, agno, r.startino + i));
   }
@@ -68,7 +44,7 @@ TEST_CASE("ialloc: random allocations and frees agree with a model of allocated 
       INFO("AG " << agno);
       AgiInfo agi;
       REQUIRE(m->ag_headers().read_agi(m->cache(), agno, &agi) == 0);
-      const auto ino = walk(*m, agno, false, agi), fino = walk(*m, agno, true, agi);
+      const auto ino = walk_inode_tree(*m, agno, false, agi), fino = walk_inode_tree(*m, agno, true, agi);
       uint64_t count = 0, freecount = 0;
       std::vector<InobtRec> with_free;
       for (const InobtRec& r : ino) {
