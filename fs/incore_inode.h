@@ -84,7 +84,9 @@ void load_fork_bytes(CachedInode* ip);
 /// Encodes ip (core and both forks) into out, the inode's inodesize bytes in
 /// its cluster buffer, with a fresh CRC, and makes ip->raw a copy of them;
 /// clears ip->dirty.  Bytes the core does not model, and fork bytes past
-/// the last extent record, are taken from ip->raw.
+/// the last extent record, are taken from ip->raw; di_next_unlinked is taken
+/// from out (only fs/alloc/iunlink.h changes it, there) and copied into
+/// ip->core.next_unlinked.
 /// Returns 0, or EUCLEAN with *why if the forks do not fit their sizes (an
 /// in-core state that must never reach the disk).
 /// REQUIRES: ip->lock held (exclusive, or shared with no writer possible).
