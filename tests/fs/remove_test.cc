@@ -11,7 +11,9 @@
 #include <cerrno>
 #include <map>
 #include <random>
+#include <shared_mutex>
 #include <set>
+#include <thread>
 
 #include "fs/alloc/iunlink.h"
 #include "fs/dir.h"
@@ -361,6 +363,83 @@ TEST_CASE("remove: random creates, unlinks and rmdirs match a model", "[remove]"
     REQUIRE(inactivate(*m, ip) == 0);
   }
   refs.clear();
+  CHECK(bfree(*m) == free0);
+  unmount_and_repair_check(m, img.path);
+}
+
+TEST_CASE("remove: threads creating and removing in shared and own directories", "[remove]") {
+  if (!have_xfsprogs()) return;
+  MkfsImage img("-d agcount=4");
+  auto m = open_rw(img.path);
+  InodeRef root = root_of(*m);
+  InodeRef shared = make(*m, root, "shared", S_IFDIR | 0777);
+  const uint64_t free0 = bfree(*m);
+  constexpr int kThreads = 4, kRounds = 150;
+  std::vector<std::thread> ts;
+  std::vector<int> failures(kThreads, 0), removed(kThreads, 0), last(kThreads, 0);
+  for (int t = 0; t < kThreads; t++)
+    ts.emplace_back([&, t] {
+      std::mt19937_64 rng(100 + t);
+      InodeRef own;
+      if (make_node(*m, root, "own" + std::to_string(t), kRoot, S_IFDIR | 0755, 0, &own) != 0) {
+        failures[t]++;
+        return;
+      }
+      for (int r = 0; r < kRounds; r++) {
+        // Every thread races for the same names in the shared directory:
+        // each name is made and removed by exactly one of them.
+        const std::string name = "s" + std::to_string(rng() % 8);
+        InodeRef ip;
+        int e = make_node(*m, shared, name, kRoot, S_IFREG | 0644, 0, &ip);
+        if (e == 0) {
+          std::vector<std::byte> data(5000, std::byte(t));
+          // EINVAL: another thread removed and freed it meanwhile (mode 0).
+          e = write_file(*m, ip, 0, data.data(), data.size(), false);
+          if (e != 0 && e != EINVAL) failures[t]++, last[t] = 5000 + e;
+        } else if (e != EEXIST) {
+          failures[t]++, last[t] = 3000 + e;
+        }
+        uint64_t ino;
+        InodeRef victim;
+        {
+          std::shared_lock<std::shared_mutex> l(shared->lock);
+          e = dir_lookup(*m, *shared, name, &ino);
+        }
+        if (e == 0 && m->iget(ino, &victim) == 0) {
+          e = unlink(*m, shared, name, kRoot);
+          if (e == 0) {
+            removed[t]++;
+            if ((e = inactivate(*m, victim)) != 0) failures[t]++, last[t] = 1000 + e;
+          } else if (e != ENOENT) {
+            failures[t]++, last[t] = 2000 + e;
+          }
+        }
+        // In its own directory: a subdirectory made and removed.
+        const std::string sub = "d" + std::to_string(r);
+        InodeRef d;
+        if ((e = make_node(*m, own, sub, kRoot, S_IFDIR | 0755, 0, &d)) != 0 || (e = rmdir(*m, own, sub, kRoot)) != 0 ||
+            (e = inactivate(*m, d)) != 0)
+          failures[t]++, last[t] = 4000 + e;
+      }
+    });
+  for (auto& th : ts) th.join();
+  for (int t = 0; t < kThreads; t++) {
+    INFO("thread " << t << " last failure " << last[t]);
+    CHECK(failures[t] == 0);
+    CHECK(removed[t] > 0);
+  }
+  // What is left in the shared directory goes too; then the own ones.
+  for (int i = 0; i < 8; i++) {
+    uint64_t ino;
+    InodeRef ip;
+    if (dir_lookup(*m, *shared, "s" + std::to_string(i), &ino) != 0) continue;
+    REQUIRE(m->iget(ino, &ip) == 0);
+    REQUIRE(unlink(*m, shared, "s" + std::to_string(i), kRoot) == 0);
+    REQUIRE(inactivate(*m, ip) == 0);
+  }
+  for (int t = 0; t < kThreads; t++) REQUIRE(rmdir(*m, root, "own" + std::to_string(t), kRoot) == 0);
+  CHECK(inactivate_unlinked(*m) == 0);
+  CHECK(lists_empty(*m));
   CHECK(bfree(*m) == free0);
   unmount_and_repair_check(m, img.path);
 }
