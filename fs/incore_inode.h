@@ -63,8 +63,9 @@ struct CachedInode {
   InodeFork df, af;              ///< data and attr forks
   std::atomic<uint32_t> dirty{0};  ///< InodeDirty bits not yet encoded
   /// The inode is free on disk (mode 0): loaded by Mount::iget_new() for a
-  /// file being created, not yet committed.  Mount::iget() answers ENOENT
-  /// for it, so no one else uses an inode that does not exist yet.
+  /// file being created, not yet committed, or freed by inactivate()
+  /// (fs/ops/inactivate.h).  Mount::iget() answers ENOENT for it, so no one
+  /// else uses an inode that does not exist (yet or any more).
   std::atomic<bool> is_free{false};
 
   const InodeFork& fork(bool attr_fork) const { return attr_fork ? af : df; }
