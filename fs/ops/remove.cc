@@ -26,25 +26,39 @@ constexpr uint16_t kDiflagImmutable = 0x8, kDiflagAppend = 0x10;
 
 bool no_change(const Inode& n) { return n.flags & (kDiflagImmutable | kDiflagAppend); }
 
-// Looks name up in dp under its shared lock.
-int lookup_shared(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, uint64_t* ino) {
+// Looks name up in dp under its shared lock; *dp_ino = dp's number.
+int lookup_shared(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, uint64_t* dp_ino,
+                  uint64_t* ino) {
   std::shared_lock<std::shared_mutex> l(dp->lock);
+  *dp_ino = dp->core.ino;
   if (!S_ISDIR(dp->core.mode)) return ENOTDIR;
   if (int e = permission(c, dp->core, X_OK)) return e;
   return dir_lookup(m, *dp, name, ino);
 }
 
 int remove_once(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, bool is_rmdir) {
-  uint64_t ino;
-  if (int e = lookup_shared(m, dp, name, c, &ino)) return e;
+  uint64_t dp_ino, ino;
+  if (int e = lookup_shared(m, dp, name, c, &dp_ino, &ino)) return e;
   InodeRef ip;
   if (int e = m.iget(ino, &ip)) return e;
   std::unique_ptr<Transaction> tp;
   if (int e = Transaction::begin(m, &tp)) return e;
   if (int e = tp->reserve_blocks(dir_add_reservation(m.sb()))) return e;
-  const bool dp_first = dp->core.ino < ino;
-  tp->join_inode(dp_first ? dp : ip);
-  tp->join_inode(dp_first ? ip : dp);
+  if (dp_ino < ino) {
+    tp->join_inode(dp);
+    tp->join_inode(ip);
+  } else {
+    // The victim first.  Its in-core inode may have been freed and its
+    // number given to a file being created in dp since the lookup: that
+    // creation holds dp and then takes the new inode (fs/ops/create.h), so
+    // this must not wait for dp while holding the victim.
+    tp->join_inode(ip);
+    if (!tp->try_join_inode(dp)) {
+      tp->cancel();
+      std::shared_lock<std::shared_mutex> wait(dp->lock);  // until dp is free, holding nothing
+      return EAGAIN;
+    }
+  }
   Inode& pc = dp->core;
   Inode& vc = ip->core;
   if (!S_ISDIR(pc.mode)) return ENOTDIR;
