@@ -28,13 +28,15 @@ void FuseFs::fill_entry(const fs::CachedInode& ip, fuse_entry_param* e) {
 }
 
 void FuseFs::node_dropped(const fs::InodeRef& ip) {
+  uint64_t ino;
   {
     std::shared_lock<std::shared_mutex> l(ip->lock);
     if (ip->core.nlink != 0 || ip->is_free.load(std::memory_order_acquire)) return;
+    ino = ip->core.ino;
   }
   if (int e = fs::inactivate(*m_, ip))
     std::fprintf(stderr, "xfsfuse: freeing unlinked inode %llu: %s (it stays on its unlinked list)\n",
-                 static_cast<unsigned long long>(ip->core.ino), std::strerror(e));
+                 static_cast<unsigned long long>(ino), std::strerror(e));
 }
 
 namespace {
