@@ -3,9 +3,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
+#include "buffer_cache/buf_ops.h"
 #include "fs/corrupt.h"
+#include "fs/format/inode.h"
 
 namespace xfsfuse::fs {
 
@@ -72,6 +75,9 @@ int encode_inode(CachedInode* ip, std::span<std::byte> out, std::string* why) {
   if (int e = encode_fork(*ip, false, next, why)) return e;
   if (ip->has_attr_fork())
     if (int e = encode_fork(*ip, true, next, why)) return e;
+  // di_next_unlinked belongs to the unlinked-list code, which changes it in
+  // the cluster buffer only (fs/alloc/iunlink.h): the value there wins.
+  ip->core.next_unlinked = static_cast<uint32_t>(bc::load_be(out.data() + offsetof(xd_dinode, di_next_unlinked), 4));
   encode_inode_core(ip->core, next);
   std::copy(next.begin(), next.end(), out.begin());
   ip->raw = std::move(next);

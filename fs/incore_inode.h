@@ -67,8 +67,9 @@ struct CachedInode {
   InodeFork df, af;              ///< data and attr forks
   std::atomic<uint32_t> dirty{0};  ///< InodeDirty bits not yet encoded
   /// The inode is free on disk (mode 0): loaded by Mount::iget_new() for a
-  /// file being created, not yet committed.  Mount::iget() answers ENOENT
-  /// for it, so no one else uses an inode that does not exist yet.
+  /// file being created, not yet committed, or freed by inactivate()
+  /// (fs/ops/inactivate.h).  Mount::iget() answers ENOENT for it, so no one
+  /// else uses an inode that does not exist (yet or any more).
   std::atomic<bool> is_free{false};
 
   const InodeFork& fork(bool attr_fork) const { return attr_fork ? af : df; }
@@ -88,7 +89,9 @@ void load_fork_bytes(CachedInode* ip);
 /// Encodes ip (core and both forks) into out, the inode's inodesize bytes in
 /// its cluster buffer, with a fresh CRC, and makes ip->raw a copy of them;
 /// clears ip->dirty.  Bytes the core does not model, and fork bytes past
-/// the last extent record, are taken from ip->raw.
+/// the last extent record, are taken from ip->raw; di_next_unlinked is taken
+/// from out (only fs/alloc/iunlink.h changes it, there) and copied into
+/// ip->core.next_unlinked.
 /// Returns 0, or EUCLEAN with *why if the forks do not fit their sizes (an
 /// in-core state that must never reach the disk).
 /// REQUIRES: ip->lock held (exclusive, or shared with no writer possible).

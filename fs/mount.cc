@@ -12,6 +12,7 @@
 #include "btree/bmbt.h"
 #include "fs/corrupt.h"
 #include "fs/log.h"
+#include "fs/ops/inactivate.h"
 
 namespace xfsfuse::fs {
 
@@ -132,6 +133,14 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
       }
     }
   m->cluster_blocks_ = inode_cluster_blocks(sb);
+  // Inodes left on the unlinked lists (a crash, another driver) are freed
+  // before the mount serves anything; one that cannot be stays there.
+  if (opts.writable) {
+    uint64_t freed = 0;
+    if (int e = inactivate_unlinked(*m, &freed))
+      m->warnings_.push_back(std::string("freeing inodes left on the unlinked lists: ") + std::strerror(e));
+    if (freed != 0) m->warnings_.push_back("freed " + std::to_string(freed) + " inodes left on the unlinked lists");
+  }
 
   if (!opts.check_root) {
     *out = std::move(m);

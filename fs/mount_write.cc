@@ -14,6 +14,7 @@
 #include "fs/format/endian.h"
 #include "fs/format/sb.h"
 #include "fs/mount.h"
+#include "fs/ops/inactivate.h"
 
 namespace xfsfuse::fs {
 
@@ -90,6 +91,12 @@ int Mount::sync() {
 
 int Mount::unmount_clean() {
   if (!opts_.writable || !changed_.load(std::memory_order_acquire) || shut_down_state()) return 0;
+  // Nothing holds an inode after unmount: every unlinked one is freed now,
+  // as the kernel frees them before it unmounts.  One that cannot be freed
+  // stays on its list, where the next mount (or xfs_repair) finds it.
+  if (int e = inactivate_unlinked(*this))
+    std::fprintf(stderr, "xfsfuse: unmount: some unlinked inodes stay on the unlinked lists: %s\n", std::strerror(e));
+  if (shut_down_state()) return EIO;
   std::lock_guard<std::mutex> g(change_mu_);
   if (int e = cache_->flush_all()) {
     shut_down(std::string("writing back metadata at unmount: ") + std::strerror(e));

@@ -53,4 +53,14 @@ uint32_t AgiTx::get(AgiField f) const { return static_cast<uint32_t>(bc::load_be
 
 void AgiTx::set(AgiField f, uint32_t v) { tp_->set_be32(h_, offset_of(f), v); }
 
+uint32_t AgiTx::unlinked(unsigned bucket) const {
+  return static_cast<uint32_t>(bc::load_be(h_->data() + offsetof(xd_agi, agi_unlinked) + 4 * size_t{bucket}, 4));
+}
+
+void AgiTx::set_unlinked(unsigned bucket, uint32_t agino) {
+  tp_->set_be32(h_, offsetof(xd_agi, agi_unlinked) + 4 * size_t{bucket}, agino);
+}
+
+uint64_t AgiTx::daddr() const { return h_->maps()[0].daddr; }
+
 }  // namespace xfsfuse::fs

@@ -27,6 +27,12 @@ class AgiTx {
   /// Sets a field and logs it.
   void set(AgiField f, uint32_t v);
   void add(AgiField f, int64_t delta) { set(f, static_cast<uint32_t>(get(f) + delta)); }
+  /// Head of unlinked-list bucket (0..63): an agino, or NULLAGINO when empty.
+  uint32_t unlinked(unsigned bucket) const;
+  /// Sets the head of unlinked-list bucket (0..63) and logs it.
+  void set_unlinked(unsigned bucket, uint32_t agino);
+  /// 512-byte sector of the AGI (for log lines).
+  uint64_t daddr() const;
   Transaction& trans() { return *tp_; }
 
  private:

@@ -3,10 +3,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <shared_mutex>
 
 #include "fs/fuse/ops.h"
 #include "fs/fuse/stat.h"
 #include "fs/fuse/stats.h"
+#include "fs/ops/inactivate.h"
 
 namespace xfsfuse::fuse {
 
@@ -23,6 +25,18 @@ void FuseFs::fill_entry(const fs::CachedInode& ip, fuse_entry_param* e) {
   fill_stat(m_->sb(), ip, &e->attr);
   e->attr_timeout = kCacheTimeout;
   e->entry_timeout = kCacheTimeout;
+}
+
+void FuseFs::node_dropped(const fs::InodeRef& ip) {
+  uint64_t ino;
+  {
+    std::shared_lock<std::shared_mutex> l(ip->lock);
+    if (ip->core.nlink != 0 || ip->is_free.load(std::memory_order_acquire)) return;
+    ino = ip->core.ino;
+  }
+  if (int e = fs::inactivate(*m_, ip))
+    std::fprintf(stderr, "xfsfuse: freeing unlinked inode %llu: %s (it stays on its unlinked list)\n",
+                 static_cast<unsigned long long>(ino), std::strerror(e));
 }
 
 namespace {
@@ -88,6 +102,8 @@ fuse_lowlevel_ops make_ops(bool writable) {
     o.create = ops::create;
     o.mknod = ops::mknod;
     o.mkdir = ops::mkdir;
+    o.unlink = ops::unlink;
+    o.rmdir = ops::rmdir;
     o.fsync = ops::fsync;
     o.fsyncdir = ops::fsync;
     o.flush = ops::flush;

@@ -50,14 +50,18 @@ struct OpCounters {
   std::atomic<uint64_t> lookup{0}, lookup_negative{0}, forget{0}, getattr{0}, readlink{0}, opendir{0},
       readdir{0}, readdir_entries{0}, readdirplus{0}, readdirplus_entries{0}, open{0}, read{0},
       read_bytes{0}, statfs{0}, getxattr{0}, listxattr{0}, access{0}, ioctl{0}, erofs{0}, errors{0}, euclean{0},
-      create{0}, setattr{0}, write{0}, write_bytes{0}, fallocate{0}, fsync{0};
+      create{0}, remove{0}, setattr{0}, write{0}, write_bytes{0}, fallocate{0}, fsync{0};
 };
 
 class FuseFs {
  public:
   /// Serves m (which must outlive this), mounted with options o; writes the
   /// counters to o.stats_file at destroy when it is not empty.
-  FuseFs(fs::Mount* m, Options o) : m_(m), opts_(std::move(o)), started_(std::chrono::steady_clock::now()) {}
+  /// On a read-write mount, an unlinked inode is freed (fs/ops/inactivate.h)
+  /// when the kernel's last node of it goes.
+  FuseFs(fs::Mount* m, Options o) : m_(m), opts_(std::move(o)), started_(std::chrono::steady_clock::now()) {
+    if (m_->writable()) nodes_.set_on_drop([this](const fs::InodeRef& ip) { node_dropped(ip); });
+  }
   /// readdirplus=auto: init asks for FUSE_CAP_READDIRPLUS_AUTO.
   bool readdirplus_auto() const { return opts_.readdirplus_auto; }
 
@@ -93,6 +97,9 @@ class FuseFs {
   void fill_entry(const fs::CachedInode& ip, fuse_entry_param* e);
 
  private:
+  // Frees ip if it is unlinked (its last node went).
+  void node_dropped(const fs::InodeRef& ip);
+
   fs::Mount* const m_;
   const Options opts_;
   const std::chrono::steady_clock::time_point started_;

@@ -21,13 +21,16 @@ void NodeTable::lookup(const fs::InodeRef& ip) {
 
 void NodeTable::forget(uint64_t ino, uint64_t count) {
   Shard& s = shard_for(ino);
-  fs::InodeRef last;  // released after the mutex
-  std::lock_guard<std::mutex> g(s.mu);
-  auto it = s.map.find(ino);
-  if (it == s.map.end() || it->second.nlookup < count) s.mismatches++;
-  if (it == s.map.end()) return;
-  it->second.nlookup -= std::min(count, it->second.nlookup);
-  last = settle_locked(s, it);
+  fs::InodeRef last;  // handed on and released after the mutex
+  {
+    std::lock_guard<std::mutex> g(s.mu);
+    auto it = s.map.find(ino);
+    if (it == s.map.end() || it->second.nlookup < count) s.mismatches++;
+    if (it == s.map.end()) return;
+    it->second.nlookup -= std::min(count, it->second.nlookup);
+    last = settle_locked(s, it);
+  }
+  dropped(last);
 }
 
 void NodeTable::open(const fs::InodeRef& ip) {
@@ -41,14 +44,17 @@ void NodeTable::open(const fs::InodeRef& ip) {
 void NodeTable::release(uint64_t ino) {
   Shard& s = shard_for(ino);
   fs::InodeRef last;
-  std::lock_guard<std::mutex> g(s.mu);
-  auto it = s.map.find(ino);
-  if (it == s.map.end() || it->second.nopen == 0) {
-    s.mismatches++;
-    return;
+  {
+    std::lock_guard<std::mutex> g(s.mu);
+    auto it = s.map.find(ino);
+    if (it == s.map.end() || it->second.nopen == 0) {
+      s.mismatches++;
+      return;
+    }
+    it->second.nopen--;
+    last = settle_locked(s, it);
   }
-  it->second.nopen--;
-  last = settle_locked(s, it);
+  dropped(last);
 }
 
 bool NodeTable::held(uint64_t ino) {

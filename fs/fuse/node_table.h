@@ -6,15 +6,17 @@
 // a lookup count that FORGET takes back, and opens files by node.  While the
 // kernel holds a node, its in-core inode must stay (and its inode number must
 // not be reused): the table keeps one InodeRef per node with its lookup and
-// open counts, and drops it when both reach zero.  An unlinked inode is freed
-// only when the last reference to its in-core inode goes (fs/ decides; this
-// table's reference is one of them).
+// open counts, and drops it when both reach zero.  Each dropped node's
+// inode is handed to the on_drop callback (FuseFs frees an unlinked inode
+// there: fs/ops/inactivate.h), after the table's mutex is released.
 //
 // Thread safety: every method may be called from any thread (sharded
-// mutexes; no call out of this class with one held).
+// mutexes; no call out of this class with one held), except
+// set_on_drop(), which must be called before any other.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <unordered_map>
 
@@ -24,6 +26,10 @@ namespace xfsfuse::fuse {
 
 class NodeTable {
  public:
+  /// Called with the inode of every node dropped (lookup and open counts
+  /// both 0), on the thread of the FORGET or release, with no table mutex
+  /// held.  REQUIRES: called before the table is used.
+  void set_on_drop(std::function<void(const fs::InodeRef&)> fn) { on_drop_ = std::move(fn); }
   /// A reply is about to give the kernel one more lookup of ip.
   void lookup(const fs::InodeRef& ip);
   /// FORGET: the kernel dropped n lookups of ino (more than it holds is
@@ -57,6 +63,12 @@ class NodeTable {
   // free it).
   static fs::InodeRef settle_locked(Shard& s, std::unordered_map<uint64_t, Node>::iterator it);
 
+  // Hands a dropped node's inode to on_drop_.  REQUIRES: no mutex held.
+  void dropped(const fs::InodeRef& ip) {
+    if (ip && on_drop_) on_drop_(ip);
+  }
+
+  std::function<void(const fs::InodeRef&)> on_drop_;
   Shard shards_[kShards];
 };
 

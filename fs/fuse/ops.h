@@ -51,6 +51,8 @@ void fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len, f
 void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi);
 void mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev);
 void mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode);
+void unlink(fuse_req_t req, fuse_ino_t parent, const char* name);
+void rmdir(fuse_req_t req, fuse_ino_t parent, const char* name);
 /// fsync and fsyncdir: everything written so far is made durable.
 void fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi);
 void flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);

@@ -1,5 +1,5 @@
 // The operations of a read-write mount that change files: attributes and
-// sizes, data, preallocation, new files, and syncs.  Each calls one fs/ops
+// sizes, data, preallocation, new files, removed names, and syncs.  Each calls one fs/ops
 // function (which runs the transactions) and answers with the inode's new
 // attributes, read under its shared lock, so the kernel's caches hold what
 // the image holds.
@@ -15,6 +15,7 @@
 #include "fs/fuse/stat.h"
 #include "fs/ops/create.h"
 #include "fs/ops/file_write.h"
+#include "fs/ops/remove.h"
 #include "fs/ops/setattr.h"
 
 namespace xfsfuse::fuse::ops {
@@ -140,6 +141,24 @@ void mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev
 
 void mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
   make(req, parent, name, S_IFDIR | (mode & 07777), 0);
+}
+
+void unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  FuseFs& fs = fs_of(req);
+  fs.counters().remove++;
+  fs::InodeRef dir;
+  int err = fs.iget(parent, &dir);
+  if (err == 0) err = fs::unlink(fs.mount(), dir, name, cred_of(req));
+  fs.reply_error_or_ok(req, err);
+}
+
+void rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  FuseFs& fs = fs_of(req);
+  fs.counters().remove++;
+  fs::InodeRef dir;
+  int err = fs.iget(parent, &dir);
+  if (err == 0) err = fs::rmdir(fs.mount(), dir, name, cred_of(req));
+  fs.reply_error_or_ok(req, err);
 }
 
 void fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) {

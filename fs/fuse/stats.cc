@@ -31,6 +31,7 @@ Json ops_json(const OpCounters& o) {
               {"access", o.access.load()},
               {"ioctl", o.ioctl.load()},
               {"create", o.create.load()},
+              {"remove", o.remove.load()},
               {"setattr", o.setattr.load()},
               {"write", o.write.load()},
               {"write_bytes", o.write_bytes.load()},

@@ -150,9 +150,22 @@ void Transaction::unfree(std::span<const bc::DiskRange> maps) {
 void Transaction::join_inode(const InodeRef& ip) {
   for (auto& ji : inodes_)
     if (ji->ip == ip) return;
+  join_inode_locked(ip, std::unique_lock<std::shared_mutex>(ip->lock));
+}
+
+bool Transaction::try_join_inode(const InodeRef& ip) {
+  for (auto& ji : inodes_)
+    if (ji->ip == ip) return true;
+  std::unique_lock<std::shared_mutex> l(ip->lock, std::try_to_lock);
+  if (!l.owns_lock()) return false;
+  join_inode_locked(ip, std::move(l));
+  return true;
+}
+
+void Transaction::join_inode_locked(const InodeRef& ip, std::unique_lock<std::shared_mutex> lock) {
   auto ji = std::make_unique<JoinedInode>();
   ji->ip = ip;
-  ji->lock = std::unique_lock<std::shared_mutex>(ip->lock);
+  ji->lock = std::move(lock);
   ji->core_before = ip->core;
   ji->df_before = ip->df;
   ji->af_before = ip->af;

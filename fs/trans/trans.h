@@ -27,6 +27,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <thread>
@@ -109,6 +111,10 @@ class Transaction {
   /// thread; ascending inode numbers when joining several).  Joining an
   /// inode twice does nothing.
   void join_inode(const InodeRef& ip);
+  /// Joins an inode only if its lock is free now (an inode of a higher
+  /// number than one held, which this transaction must not wait for: see
+  /// fs/ops/remove.cc).  Returns whether it joined (true if joined before).
+  bool try_join_inode(const InodeRef& ip);
   /// Records that parts of a joined inode changed (InodeDirty bits).
   void log_inode(CachedInode* ip, uint32_t fields);
 
@@ -143,6 +149,8 @@ class Transaction {
   // Takes maps out of freed_ranges_ (a freed block reused here).
   void unfree(std::span<const bc::DiskRange> maps);
   int join_buf(bc::BufHandle h, bool fresh, bc::BufHandle** out);
+  // Joins ip, whose lock this thread just took.  REQUIRES: not joined yet.
+  void join_inode_locked(const InodeRef& ip, std::unique_lock<std::shared_mutex> lock);
   // Encodes one logged inode into its cluster buffer (joined here).
   int flush_inode(JoinedInode& ji);
   void release_all();

@@ -163,7 +163,7 @@ struct ScratchCopy {
     REQUIRE(system(("cp --sparse=always " + img + " " + path).c_str()) == 0);
   }
   ~ScratchCopy() {
-    unlink(path.c_str());
+    ::unlink(path.c_str());
     rmdir(dir.c_str());
   }
   std::vector<std::byte> read(uint64_t off, size_t len) const {

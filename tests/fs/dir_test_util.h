@@ -64,7 +64,7 @@ struct ImageCopy {
     path = name;
     REQUIRE(system(("cp --sparse=always " + img + " " + path).c_str()) == 0);
   }
-  ~ImageCopy() { unlink(path.c_str()); }
+  ~ImageCopy() { ::unlink(path.c_str()); }
 };
 
 /// Directory path -> (child name -> manifest type: dir, reg, lnk, chr, blk, fifo, sock).

@@ -50,7 +50,7 @@ struct MkfsImage {
                       "mkfs.xfs -q -f -n size=65536 " + extra + " " + path;
     REQUIRE(system(cmd.c_str()) == 0);
   }
-  ~MkfsImage() { unlink(path.c_str()); }
+  ~MkfsImage() { ::unlink(path.c_str()); }
   std::vector<std::byte> read(uint64_t off, size_t len) const {
     std::vector<std::byte> b(len);
     int fd = open(path.c_str(), O_RDONLY);

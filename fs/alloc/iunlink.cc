@@ -1,0 +1,114 @@
+#include "fs/alloc/iunlink.h"
+
+#include <cerrno>
+#include <cstddef>
+#include <string>
+
+#include "fs/ag.h"
+#include "fs/alloc/agi_tx.h"
+#include "fs/format/endian.h"
+#include "fs/format/geometry.h"
+#include "fs/format/inode.h"
+#include "fs/mount.h"
+
+namespace xfsfuse::fs {
+
+namespace {
+
+constexpr unsigned kBuckets = 64;
+constexpr size_t kNextOff = offsetof(xd_dinode, di_next_unlinked);
+
+// One inode's bytes in its cluster buffer, joined to the transaction.
+struct Slot {
+  bc::BufHandle* h = nullptr;
+  size_t at = 0;
+};
+
+int slot_of(Transaction& tp, uint64_t ino, Slot* out) {
+  Mount& m = tp.mount();
+  bc::DiskRange map;
+  if (int e = m.inode_buf_map(ino, &map, &out->at)) return e;
+  return tp.read_buf({&map, 1}, &m.buf_ops().inode_cluster(), bc::kAnyOwner, &out->h);
+}
+
+uint32_t next_of(const Slot& s) { return static_cast<uint32_t>(bc::load_be(s.h->data() + s.at + kNextOff, 4)); }
+
+void set_next(Transaction& tp, const Slot& s, uint32_t agino) {
+  const uint32_t isize = tp.mount().sb().inodesize;
+  store_be(s.h->data() + s.at + kNextOff, 4, agino);
+  inode_update_crc({s.h->data() + s.at, isize});
+  tp.log_buf(s.h, s.at, isize);
+}
+
+int corrupt(AgiTx& agi, unsigned bucket, const std::string& why) {
+  return agi.trans().mount().report_corruption(
+      "AGI unlinked list", agi.daddr(),
+      "AG " + std::to_string(agi.agno()) + " bucket " + std::to_string(bucket) + ": " + why);
+}
+
+}  // namespace
+
+int iunlink(Transaction& tp, CachedInode* ip) {
+  const Superblock& sb = tp.mount().sb();
+  const uint64_t ino = ip->core.ino;
+  const uint32_t agino = ino_to_agino(sb, ino);
+  const unsigned bucket = agino % kBuckets;
+  AgiTx agi;
+  if (int e = AgiTx::get(tp, ino_to_agno(sb, ino), &agi)) return e;
+  const uint32_t head = agi.unlinked(bucket);
+  if (head == agino) return corrupt(agi, bucket, "inode " + std::to_string(ino) + " is on the list already");
+  Slot s;
+  if (int e = slot_of(tp, ino, &s)) return e;
+  set_next(tp, s, head);
+  ip->core.next_unlinked = head;
+  agi.set_unlinked(bucket, agino);
+  return 0;
+}
+
+int iunlink_remove(Transaction& tp, CachedInode* ip) {
+  const Superblock& sb = tp.mount().sb();
+  const uint64_t ino = ip->core.ino;
+  const uint32_t agno = ino_to_agno(sb, ino), agino = ino_to_agino(sb, ino);
+  const unsigned bucket = agino % kBuckets;
+  AgiTx agi;
+  if (int e = AgiTx::get(tp, agno, &agi)) return e;
+  Slot self;
+  if (int e = slot_of(tp, ino, &self)) return e;
+  const uint32_t next = next_of(self);
+  if (next != kNullAgblock && next % kBuckets != bucket)
+    return corrupt(agi, bucket, "inode " + std::to_string(ino) + " points to agino " + std::to_string(next));
+  uint32_t cur = agi.unlinked(bucket);
+  if (cur == agino) {
+    agi.set_unlinked(bucket, next);
+  } else {
+    // Walk to the predecessor; a chain longer than the AG's inodes loops.
+    const uint64_t limit = uint64_t{sb.agblocks} << sb.inopblog;
+    Slot prev;
+    for (uint64_t steps = 0;; steps++) {
+      if (cur == kNullAgblock || cur % kBuckets != bucket || steps > limit)
+        return corrupt(agi, bucket, "inode " + std::to_string(ino) + " is not on the list (stopped at agino " +
+                                        std::to_string(cur) + ")");
+      if (int e = slot_of(tp, agino_to_ino(sb, agno, cur), &prev)) return e;
+      const uint32_t after = next_of(prev);
+      if (after == agino) break;
+      cur = after;
+    }
+    set_next(tp, prev, next);
+  }
+  set_next(tp, self, kNullAgblock);
+  ip->core.next_unlinked = kNullAgblock;
+  return 0;
+}
+
+int iunlink_heads(Mount& m, uint32_t agno, std::array<uint32_t, 64>* heads) {
+  if (agno >= m.sb().agcount) return EINVAL;
+  const bc::DiskRange map{ag_header_daddr(m.sb(), agno, 2), static_cast<uint32_t>(m.sb().sectsize >> 9)};
+  bc::BufHandle h;
+  if (int e = m.cache().get({&map, 1}, &m.buf_ops().agi(), bc::kAnyOwner, bc::kGetShared, &h)) return e;
+  AgiInfo a;
+  decode_agi({h.data(), h.size()}, &a);
+  *heads = a.unlinked;
+  return 0;
+}
+
+}  // namespace xfsfuse::fs
