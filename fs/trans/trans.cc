@@ -53,6 +53,14 @@ Transaction::JoinedBuf* Transaction::find_buf(uint64_t daddr) {
   return nullptr;
 }
 
+bool Transaction::overlaps_joined(std::span<const bc::DiskRange> maps) const {
+  for (const auto& b : bufs_)
+    for (const bc::DiskRange& j : b->h.maps())
+      for (const bc::DiskRange& m : maps)
+        if (m.daddr < j.daddr + j.len && j.daddr < m.daddr + m.len) return true;
+  return false;
+}
+
 int Transaction::join_buf(bc::BufHandle h, bool fresh, bc::BufHandle** out) {
   auto jb = std::make_unique<JoinedBuf>();
   jb->before.assign(h.data(), h.data() + h.size());
@@ -83,6 +91,15 @@ int Transaction::get_new_buf(std::span<const bc::DiskRange> maps, const bc::BufO
   for (const bc::DiskRange& m : maps)
     for (const bc::DiskRange& f : freed_ranges_)
       if (m.daddr < f.daddr + f.len && f.daddr < m.daddr + m.len) freed_here = true;
+  if (freed_here && jb == nullptr && !overlaps_joined(maps)) {
+    // Blocks this transaction freed whose buffers it never joined (file
+    // data, say, taken back for an AGFL refill and a btree split): reused
+    // at once, as the kernel reuses busy extents for metadata.  Whatever
+    // the cache still holds over them is dropped now, not at the commit.
+    m_.cache().invalidate(maps);
+    unfree(maps);
+    freed_here = false;
+  }
   if (freed_here && (jb == nullptr || !std::equal(maps.begin(), maps.end(), jb->h.maps().begin(), jb->h.maps().end())))
     return EBUSY;
   if (jb) {

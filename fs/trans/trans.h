@@ -99,9 +99,12 @@ class Transaction {
   /// transaction: at commit every cached buffer over them is invalidated
   /// (never written, its dirty state dropped), so their next user reads or
   /// builds them afresh, under its own verifier.  A block reused by this same
-  /// transaction through get_new_buf() is taken out of the range again if
-  /// its buffer is joined here (a btree block freed to the AGFL and taken
-  /// by the other tree); otherwise that reuse fails with EBUSY.
+  /// transaction through get_new_buf() is taken out of the range again: if
+  /// its buffer is joined here with the same maps (a btree block freed to the
+  /// AGFL and taken by the other tree), or if no joined buffer covers it at
+  /// all (file data freed and taken for metadata: the cache is purged of
+  /// it at once).  A reuse that overlaps a joined buffer of another shape
+  /// fails with EBUSY.
   void invalidate_range(bc::DiskRange freed);
   /// Whether any of r was freed by this transaction (invalidate_range): a
   /// block get_new_buf() would refuse unless its buffer is joined here.
@@ -146,6 +149,8 @@ class Transaction {
   struct JoinedBuf;
   struct JoinedInode;
   JoinedBuf* find_buf(uint64_t daddr);
+  // Whether a joined buffer covers any of maps.
+  bool overlaps_joined(std::span<const bc::DiskRange> maps) const;
   // Takes maps out of freed_ranges_ (a freed block reused here).
   void unfree(std::span<const bc::DiskRange> maps);
   int join_buf(bc::BufHandle h, bool fresh, bc::BufHandle** out);

@@ -178,4 +178,32 @@ TEST_CASE("trans: a cancelled transaction leaves no made-up buffer in the cache"
   CHECK(m->cache().get({&map, 1}, nullptr, bc::kAnyOwner, bc::kGetIncore, &again) == ENOENT);
 }
 
+TEST_CASE("trans: blocks freed in a transaction take a new buffer in it; a joined one of another shape is EBUSY",
+          "[trans]") {
+  const std::string& demo = image("demo");
+  if (demo.empty()) return;
+  ImageCopy img(demo);
+  auto m = open_rw(img.path);
+  const uint32_t sects = m->sb().blocksize >> 9;
+  const bc::DiskRange two{agbno_to_daddr(m->sb(), 1, 2000), 2 * sects};
+  const bc::DiskRange one{two.daddr, sects};
+  std::unique_ptr<Transaction> tp;
+  REQUIRE(Transaction::begin(*m, &tp) == 0);
+  // File data freed here (no buffer of it anywhere) and taken for metadata.
+  tp->invalidate_range(two);
+  bc::BufHandle* h;
+  CHECK(tp->get_new_buf({&one, 1}, nullptr, &h) == 0);
+  // The rest of that range: a joined buffer covers none of it either.
+  const bc::DiskRange second{two.daddr + sects, sects};
+  CHECK(tp->get_new_buf({&second, 1}, nullptr, &h) == 0);
+  // A joined two-block buffer freed, then one block of it wanted alone.
+  const bc::DiskRange other{agbno_to_daddr(m->sb(), 1, 2010), 2 * sects};
+  REQUIRE(tp->get_new_buf({&other, 1}, nullptr, &h) == 0);
+  tp->stale_buf(h);
+  tp->invalidate_range(other);
+  const bc::DiskRange half{other.daddr, sects};
+  CHECK(tp->get_new_buf({&half, 1}, nullptr, &h) == EBUSY);
+  tp->cancel();
+}
+
 }  // namespace xfsfuse::fs::test
