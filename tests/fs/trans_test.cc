@@ -178,7 +178,7 @@ TEST_CASE("trans: a cancelled transaction leaves no made-up buffer in the cache"
   CHECK(m->cache().get({&map, 1}, nullptr, bc::kAnyOwner, bc::kGetIncore, &again) == ENOENT);
 }
 
-TEST_CASE("trans: blocks freed in a transaction take a new buffer in it; a joined one of another shape is EBUSY",
+TEST_CASE("trans: blocks freed in a transaction take a new buffer in it, a joined one of another shape is EBUSY",
           "[trans]") {
   const std::string& demo = image("demo");
   if (demo.empty()) return;
