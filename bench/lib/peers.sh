@@ -1,0 +1,78 @@
+# shellcheck shell=bash
+# bench/lib/peers.sh - the three filesystems the write benchmarks compare, one at a time on one
+# image path: the kernel's XFS (loop mount), fuse2fs on ext4 and xfsfuse -o rw.
+# Sourced by bench/write.sh and bench/tree.sh. The caller sets:
+#   img mnt work   the image file, the mount point and a scratch directory (daemon.log, apt.log)
+#   size           the image size for truncate(1)
+#   xfsfuse xopts  the driver and extra -o options after rw (may be empty)
+#   prog           the caller's name for messages
+# and gets make_image KIND, do_mount KIND, do_umount, available KIND (fills why_not[KIND]),
+# peers_cleanup (for the EXIT trap), median COLUMN FILE, title KIND.
+
+daemon=
+declare -A why_not   # kind -> why its column is empty
+
+make_image() { # KIND: a fresh image, mkfs defaults
+  rm -f "$img"
+  truncate -s "$size" "$img"
+  if [[ $1 == fuse2fs ]]; then mkfs.ext4 -q -F "$img"; else mkfs.xfs -q -f "$img"; fi
+}
+# do_mount KIND: mounts $img at $mnt; a FUSE daemon runs in the foreground as a job of the caller
+# (so the unmount can wait for it to write everything back and exit).
+do_mount() {
+  local i
+  case $1 in
+    kernel) mount -t xfs -o loop "$img" "$mnt"; return ;;
+    fuse2fs) fuse2fs "$img" "$mnt" -f >>"$work/daemon.log" 2>&1 & ;;
+    xfsfuse) "$xfsfuse" "$img" "$mnt" -f -o "rw${xopts:+,$xopts}" 2>>"$work/daemon.log" & ;;
+  esac
+  daemon=$!
+  for ((i = 0; i < 300; i++)); do
+    findmnt -rn -M "$mnt" >/dev/null && return 0
+    kill -0 "$daemon" 2>/dev/null || break
+    sleep 0.1
+  done
+  wait "$daemon" 2>/dev/null || true
+  daemon=
+  return 1
+}
+do_umount() {
+  umount "$mnt"
+  if [[ -n $daemon ]]; then wait "$daemon" || { echo "$prog: the FUSE daemon exited $?" >&2; return 1; }; fi
+  daemon=
+}
+peers_cleanup() {
+  if findmnt -rn -M "$mnt" >/dev/null 2>&1; then umount "$mnt" 2>/dev/null || umount -l "$mnt"; fi
+  [[ -z $daemon ]] || wait "$daemon" 2>/dev/null || true
+  rm -rf "$work"
+}
+available() { # KIND: 0 if it can run here, else sets why_not[KIND]
+  local out
+  case $1 in
+    kernel) grep -qw xfs /proc/filesystems || modprobe xfs 2>/dev/null || { why_not[kernel]="no XFS in the kernel"; return 1; } ;;
+    fuse2fs)
+      if ! command -v fuse2fs >/dev/null; then
+        { apt-get install -y -qq fuse2fs || { apt-get update -qq && apt-get install -y -qq fuse2fs; }; } >"$work/apt.log" 2>&1 ||
+          { why_not[fuse2fs]="fuse2fs is not installed and apt-get install fuse2fs failed"; return 1; }
+      fi ;;
+    xfsfuse)
+      [[ -x $xfsfuse ]] || { why_not[xfsfuse]="$xfsfuse is not built"; return 1; }
+      make_image xfsfuse
+      if ! do_mount xfsfuse; then
+        out=$(tail -1 "$work/daemon.log")
+        why_not[xfsfuse]="skipped: ${out:-xfsfuse did not mount -o rw}"
+        return 1
+      fi
+      do_umount ;;
+  esac
+}
+median() { # COLUMN FILE
+  awk -v c="$1" '{ print $c }' "$2" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+title() { # KIND: its column's heading
+  case $1 in
+    kernel) echo "kernel XFS (loop)" ;;
+    fuse2fs) echo "fuse2fs $(dpkg-query -W -f '${Version}' fuse2fs 2>/dev/null) (ext4)" ;;
+    xfsfuse) echo "xfsfuse -o rw${xopts:+,$xopts}" ;;
+  esac
+}
