@@ -1,5 +1,6 @@
 #include "tools/churn_image.h"
 
+#include <limits.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,7 +10,7 @@
 #include "tools/churn_exec.h"
 
 #ifndef XFSFUSE_MAKE_IMAGE
-#error "XFSFUSE_MAKE_IMAGE (the path of images/make-image) must be defined by the build"
+#error "XFSFUSE_MAKE_IMAGE (the path of images/make-image in the source tree) must be defined by the build"
 #endif
 
 namespace xfsfuse::tools::churn {
@@ -47,13 +48,26 @@ long field(const std::string& output, const std::string& name) {
   return -1;
 }
 
+// The generator installed with this program (cmake/install.cmake):
+// BINDIR/../share/xfsfuse/images/make-image, found from /proc/self/exe so that
+// any install prefix works.  "" if /proc/self/exe cannot be read.
+std::string installed_make_image() {
+  char self[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return "";
+  const std::string exe(self, static_cast<size_t>(n));
+  return exe.substr(0, exe.rfind('/')) + "/../share/xfsfuse/images/make-image";
+}
+
 }  // namespace
 
 int build_image(const std::string& path, uint32_t files, std::string* err) {
-  const std::string make_image = XFSFUSE_MAKE_IMAGE;
-  if (::access(make_image.c_str(), X_OK) != 0) {
-    *err = make_image + " not found (images are built with the source tree's images/make-image); "
-           "pass --image IMG with an image built before";
+  // The source tree's generator while running from a build tree, else the installed copy.
+  std::string make_image = XFSFUSE_MAKE_IMAGE;
+  if (::access(make_image.c_str(), X_OK) != 0) make_image = installed_make_image();
+  if (make_image.empty() || ::access(make_image.c_str(), X_OK) != 0) {
+    *err = std::string("neither ") + XFSFUSE_MAKE_IMAGE + " nor " + installed_make_image() +
+           " exists (images are built with images/make-image); pass --image IMG with an image built before";
     return ENOENT;
   }
   std::string output;

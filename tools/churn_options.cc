@@ -3,8 +3,11 @@
 #include <getopt.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <set>
+
+#include "version.h"
 
 namespace xfsfuse::tools::churn {
 
@@ -24,6 +27,7 @@ enum LongOnly {
   kNoVmapAll,
   kCacheMb,
   kHelp,
+  kVersion,
 };
 
 const option kLong[] = {
@@ -40,6 +44,7 @@ const option kLong[] = {
     {"no-vmap-all", no_argument, nullptr, kNoVmapAll},
     {"cache-mb", required_argument, nullptr, kCacheMb},
     {"help", no_argument, nullptr, kHelp},
+    {"version", no_argument, nullptr, kVersion},
     {nullptr, 0, nullptr, 0},
 };
 
@@ -108,6 +113,7 @@ void print_usage(FILE* f) {
       "                     linear mapping (no syscall), as xfsfuse does by default\n"
       "  --cache-mb N       xfsfuse -o cache_mb: buffer-cache budget, MiB (default: the driver's)\n"
       "  --help             this text\n"
+      "  --version          the version, with git describe of the source\n"
       "\n"
       "As root, the kernel's caches are dropped too (sync; echo 3 > /proc/sys/vm/drop_caches);\n"
       "otherwise traversals after the first may be served from the kernel's dcache.\n"
@@ -165,6 +171,9 @@ int parse_options(int argc, char** argv, Options* o, std::string* err) {
         break;
       case kHelp:
         print_usage(stdout);
+        return 1;
+      case kVersion:
+        std::printf("xfsfuse-churn %s\n", XFSFUSE_VERSION_STRING);
         return 1;
       case ':':
         return *err = std::string(argv[optind - 1]) + ": needs a value", 2;

@@ -27,7 +27,7 @@ struct Options {
   std::string xfsfuse;           ///< --xfsfuse: the driver binary; empty: found by main
 };
 
-/// Parses argv into *o.  Returns 0 when the run should go ahead, 1 when --help
+/// Parses argv into *o.  Returns 0 when the run should go ahead, 1 when --help or --version
 /// was printed (exit 0), 2 on a bad option or value with *err set to one line
 /// (no program-name prefix).
 int parse_options(int argc, char** argv, Options* o, std::string* err);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tools/ctl_client.h"
+#include "version.h"
 
 namespace {
 
@@ -90,7 +91,8 @@ int cmd_set(const CtlFd& c, const std::string& arg) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  static const option kLong[] = {{"help", no_argument, nullptr, 'h'}, {"json", no_argument, nullptr, 'j'}, {}};
+  static const option kLong[] = {
+      {"help", no_argument, nullptr, 'h'}, {"json", no_argument, nullptr, 'j'}, {"version", no_argument, nullptr, 'V'}, {}};
   bool json = false;
   int c;
   // "+": stop at the first non-option (MOUNTPOINT), then parse the rest again.
@@ -102,6 +104,10 @@ int main(int argc, char** argv) {
     if (c == 'j') {
       json = true;
       continue;
+    }
+    if (c == 'V') {
+      std::printf("xfsfuse-ctl %s\n", XFSFUSE_VERSION_STRING);
+      return 0;
     }
     return usage_error("bad option");
   }

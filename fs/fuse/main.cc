@@ -19,6 +19,7 @@
 #include "fs/fuse/options.h"
 #include "fs/fuse/session.h"
 #include "fs/fuse/syslog_forward.h"
+#include "version.h"
 
 namespace {
 
@@ -85,7 +86,8 @@ int main(int argc, char** argv) {
     fuse_cmdline_help();
     fuse_lowlevel_help();
   } else if (cmd.show_version) {
-    std::printf("xfsfuse, libfuse %s\n", fuse_pkgversion());
+    std::printf("xfsfuse %s, libfuse %s\n", XFSFUSE_VERSION_STRING, fuse_pkgversion());
+    std::fflush(stdout);  // before fusermount3, a child on the same stdout, prints its version
     fuse_lowlevel_version();
   } else if (o.image.empty() || cmd.mountpoint == nullptr) {
     std::fprintf(stderr, "usage: %s IMAGE MOUNTPOINT [-o OPTIONS] (see --help)\n", argv[0]);

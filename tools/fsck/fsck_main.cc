@@ -20,6 +20,7 @@
 #include "fs/mount.h"
 #include "tools/fsck/context.h"
 #include "tools/fsck/scratch.h"
+#include "version.h"
 
 namespace {
 
@@ -39,6 +40,7 @@ constexpr char kUsage[] =
     "  --mem-limit MB   size the buffer cache and, with --scratch, RocksDB's caches to fit MB\n"
     "                   (the in-memory state is bounded only with --scratch)\n"
     "  -h, --help       this text\n"
+    "  --version        the version, with git describe of the source\n"
     "\n"
     "Problems are printed one per line: STRUCTURE [agno A] [ino I] [daddr 0xD]: WHAT\n"
     "Exit status: 0 clean, 1 problems found, 8 operational error.\n";
@@ -52,7 +54,8 @@ struct Args {
 int parse(int argc, char** argv, Args* a) {
   static const option kLong[] = {{"json", no_argument, nullptr, 'j'},       {"progress", no_argument, nullptr, 'p'},
                                  {"scratch", required_argument, nullptr, 's'}, {"mem-limit", required_argument, nullptr, 'm'},
-                                 {"help", no_argument, nullptr, 'h'},       {}};
+                                 {"help", no_argument, nullptr, 'h'},       {"version", no_argument, nullptr, 'V'},
+                                 {}};
   int c;
   while ((c = getopt_long(argc, argv, "nh", kLong, nullptr)) != -1) {
     switch (c) {
@@ -70,6 +73,7 @@ int parse(int argc, char** argv, Args* a) {
         break;
       }
       case 'h': std::fputs(kUsage, stdout); std::exit(kClean);
+      case 'V': std::printf("xfsfuse-fsck %s\n", XFSFUSE_VERSION_STRING); std::exit(kClean);
       default: std::fputs(kUsage, stderr); return kOperational;
     }
   }
