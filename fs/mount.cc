@@ -75,7 +75,10 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
     *err = path + ": the filesystem (" + std::to_string(sb.dblocks << sb.blocklog) + " bytes) is larger than the image";
     return EUCLEAN;
   }
-  if (int e = m->check_log_state(err)) return e;
+  if (int e = m->check_log_state(err)) {
+    *err = path + ": " + *err;
+    return e;
+  }
   if (opts.writable)
     if (int e = m->check_writable(err)) {
       *err = path + ": cannot mount read-write: " + *err + "; mount it read-only (-o ro)";
@@ -86,7 +89,7 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
   // The pool holds the cache's pages plus what lazy unmapping keeps pinned.
   const size_t pool_bytes = opts.cache_bytes + opts.cache_bytes / 2 + (8u << 20);
   if (int e = vmap::PagePool::create(pool_bytes, m->shrinkers_.get(), &m->pool_)) {
-    *err = std::string("creating the page pool: ") + std::strerror(e);
+    *err = path + ": creating the page pool: " + std::strerror(e);
     return e;
   }
   vmap::VmapOptions vo;
@@ -97,7 +100,7 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
   // page in 2-page areas fits, so a full cache never runs out of them.
   vo.nslots = static_cast<uint32_t>(std::clamp<size_t>(pool_bytes / (2 * vmap::kPageSize), 4096, 1u << 18));
   if (int e = vmap::Vmap::create(m->pool_.get(), m->shrinkers_.get(), vo, &m->vm_)) {
-    *err = std::string("creating the vmap layer: ") + std::strerror(e);
+    *err = path + ": creating the vmap layer: " + std::strerror(e);
     return e;
   }
   bc::CacheOptions co;
@@ -105,7 +108,7 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
   if (!opts.writable) co.flush_interval = std::chrono::milliseconds(0);  // nothing to write back
   if (int e = bc::BufferCache::create(m->dev_.get(), m->pool_.get(), m->vm_.get(), m->shrinkers_.get(), co,
                                       &m->cache_)) {
-    *err = std::string("creating the buffer cache: ") + std::strerror(e);
+    *err = path + ": creating the buffer cache: " + std::strerror(e);
     return e;
   }
   m->cache_->set_uuid(sb.meta_uuid);

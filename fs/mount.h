@@ -75,8 +75,8 @@ struct StatFs {
 
 class Mount {
  public:
-  /// Opens the image file at path read-only.  Returns 0, or an errno with a
-  /// one-line reason for the user in *err: ENOENT/EACCES (open), EUCLEAN
+  /// Opens the image file at path (read-write if opts.writable).  Returns 0, or an errno with a
+  /// one-line reason for the user in *err, starting with "PATH: ": ENOENT/EACCES (open), EUCLEAN
   /// (superblock corrupt), EINVAL (not an XFS v5 filesystem), EOPNOTSUPP
   /// (features refused), EUCLEAN for a dirty log without norecovery.
   static int open(const std::string& path, const MountOptions& opts, std::unique_ptr<Mount>* out, std::string* err);

@@ -89,9 +89,6 @@ int main(int argc, char** argv) {
     std::printf("xfsfuse %s, libfuse %s\n", XFSFUSE_VERSION_STRING, fuse_pkgversion());
     std::fflush(stdout);  // before fusermount3, a child on the same stdout, prints its version
     fuse_lowlevel_version();
-  } else if (o.image.empty() || cmd.mountpoint == nullptr) {
-    std::fprintf(stderr, "usage: %s IMAGE MOUNTPOINT [-o OPTIONS] (see --help)\n", argv[0]);
-    status = 1;
   } else if (cmd.foreground) {
     status = xfsfuse::fuse::run_session(o, &args, cmd, [] {});
   } else {

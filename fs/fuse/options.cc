@@ -1,5 +1,6 @@
 #include "fs/fuse/options.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,6 +26,8 @@ struct RawOptions {
   char* stats_file = nullptr;
   char* readdirplus = nullptr;
   char* image = nullptr;
+  char* mountpoint = nullptr;  // a copy: the argument itself stays for fuse_parse_cmdline()
+  int info_only = 0;     // -h / --help / -V / --version: no paths needed
   int rw = 1;            // the last of ro / rw was rw (neither: rw, as mount(8))
   int fsname = 0;        // the user named the fsname
   int subtype = 0;       // ... or the subtype
@@ -56,9 +59,16 @@ int opt_proc(void* data, const char* arg, int key, fuse_args*) {
   auto* raw = static_cast<RawOptions*>(data);
   switch (key) {
     case FUSE_OPT_KEY_NONOPT:
-      if (raw->image != nullptr) return 1;  // MOUNTPOINT (and any extra, which libfuse refuses)
-      raw->image = strdup(arg);
-      return raw->image != nullptr ? 0 : -1;
+      if (raw->image == nullptr) {
+        raw->image = strdup(arg);
+        return raw->image != nullptr ? 0 : -1;
+      }
+      if (raw->mountpoint == nullptr && (raw->mountpoint = strdup(arg)) == nullptr) return -1;
+      return 1;  // MOUNTPOINT (and any extra, which libfuse refuses)
+    case FUSE_OPT_KEY_OPT:
+      for (const char* info : {"-h", "--help", "-V", "--version"})
+        if (std::strcmp(arg, info) == 0) raw->info_only = 1;
+      return 1;
     case kKeyRo:
       raw->rw = 0;
       return 0;
@@ -95,6 +105,64 @@ std::string absolute(const char* path) {
 }
 
 constexpr unsigned long kMaxCacheMb = 1ul << 20;
+
+// The errno of stat(path), with *st filled.
+int stat_errno(const char* path, struct stat* st) { return ::stat(path, st) == 0 ? 0 : errno; }
+
+// Checks IMAGE, MOUNTPOINT and the stats file's directory before anything is
+// opened, so that each mistake gets its own line: nothing given, no
+// MOUNTPOINT, the two swapped, an IMAGE that is a directory or missing, a
+// MOUNTPOINT that is not a directory, a stats file that could never be
+// written.  Sets out->image to IMAGE's absolute path.
+int check_paths(const RawOptions& raw, Options* out, std::string* err) {
+  if (raw.image == nullptr) {
+    *err = "no IMAGE and MOUNTPOINT given (usage: xfsfuse IMAGE MOUNTPOINT [-o OPTIONS]; see --help)";
+    return EINVAL;
+  }
+  const std::string image = raw.image;
+  if (raw.mountpoint == nullptr) {
+    *err = image + ": no MOUNTPOINT given after it (usage: xfsfuse IMAGE MOUNTPOINT [-o OPTIONS])";
+    return EINVAL;
+  }
+  const std::string mnt = raw.mountpoint;
+  struct stat ist {}, mst {};
+  const int ie = stat_errno(raw.image, &ist), me = stat_errno(raw.mountpoint, &mst);
+  if (ie == 0 && S_ISDIR(ist.st_mode)) {
+    const bool swapped = me == 0 && (S_ISREG(mst.st_mode) || S_ISBLK(mst.st_mode));
+    *err = image + ": is a directory, not an image file or block device" +
+           (swapped ? " (IMAGE and MOUNTPOINT swapped? the order is xfsfuse IMAGE MOUNTPOINT)" : "");
+    return EISDIR;
+  }
+  if (ie != 0) {
+    *err = image + ": " + std::strerror(ie);
+    return ie;
+  }
+  if (!S_ISREG(ist.st_mode) && !S_ISBLK(ist.st_mode)) {
+    *err = image + ": not an image file or block device";
+    return EINVAL;
+  }
+  if (me != 0 || !S_ISDIR(mst.st_mode)) {
+    *err = "mount point " + mnt + ": " + (me != 0 ? std::strerror(me) : "not a directory");
+    return me != 0 ? me : ENOTDIR;
+  }
+  if (!out->stats_file.empty()) {
+    const std::string dir = out->stats_file.substr(0, out->stats_file.rfind('/') + 1);
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+      const int e = errno;
+      *err = "stats_file=" + out->stats_file + ": its directory " + dir + ": " + std::strerror(e);
+      return e;
+    }
+  }
+  char* real = realpath(raw.image, nullptr);
+  if (real == nullptr) {
+    const int e = errno;
+    *err = image + ": " + std::strerror(e);
+    return e;
+  }
+  out->image = real;
+  std::free(real);
+  return 0;
+}
 
 // Checks the values in raw and fills *out; returns 0 or an errno with *err.
 int convert(const RawOptions& raw, Options* out, std::string* err) {
@@ -134,17 +202,7 @@ int convert(const RawOptions& raw, Options* out, std::string* err) {
     out->readdirplus_auto = r == "auto";
   }
   if (raw.stats_file != nullptr) out->stats_file = absolute(raw.stats_file);
-  if (raw.image != nullptr) {
-    char* real = realpath(raw.image, nullptr);
-    if (real == nullptr) {
-      const int e = errno;
-      *err = std::string(raw.image) + ": " + std::strerror(e);
-      return e;
-    }
-    out->image = real;
-    std::free(real);
-  }
-  return 0;
+  return raw.info_only ? 0 : check_paths(raw, out, err);
 }
 
 // Appends "-o ro|rw,subtype=xfsfuse,fsname=IMAGE" (what the user did not set).
@@ -173,7 +231,8 @@ int parse_options(fuse_args* args, Options* out, std::string* err) {
     rc = add_fuse_options(args, raw, *out);
     if (rc != 0) *err = std::strerror(rc);
   }
-  for (char* p : {raw.cache_mb, raw.vmap, raw.vmap_batch, raw.stats_file, raw.readdirplus, raw.image}) std::free(p);
+  for (char* p : {raw.cache_mb, raw.vmap, raw.vmap_batch, raw.stats_file, raw.readdirplus, raw.image, raw.mountpoint})
+    std::free(p);
   return rc;
 }
 

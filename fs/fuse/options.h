@@ -27,15 +27,18 @@ struct Options {
   std::string image;        ///< absolute path of the image (empty: none given)
   fs::MountOptions mount;   ///< cache_mb, vmap, vmap_batch, vmap_all, norecovery
   std::string stats_file;   ///< absolute path, or empty: where destroy writes the counters
-  bool readdirplus_auto = false;
-  /// writeback_cache (rw only): ask for FUSE_CAP_WRITEBACK_CACHE.
-  bool writeback_cache = false;  ///< readdirplus=auto: let the kernel choose READDIR or READDIRPLUS
+  bool readdirplus_auto = false;  ///< readdirplus=auto: let the kernel choose READDIR or READDIRPLUS
+  bool writeback_cache = false;   ///< writeback_cache (rw only): ask for FUSE_CAP_WRITEBACK_CACHE
 };
 
 /// Parses and removes xfsfuse's own options from args (see the file comment)
-/// and appends the options libfuse must see.  Returns 0, EROFS for a
-/// read-write mount, EINVAL for a bad value, or the errno of resolving IMAGE;
-/// *err then holds one line for the user (no "xfsfuse:" prefix).
+/// and appends the options libfuse must see.  Unless -h / -V was given, it
+/// also checks the paths before anything is opened: IMAGE and MOUNTPOINT
+/// both given (EINVAL), IMAGE an existing file or block device (its stat
+/// errno, EISDIR, EINVAL; a hint when the two look swapped), MOUNTPOINT a
+/// directory (its errno, ENOTDIR), the stats_file's directory writable.
+/// Returns 0, EINVAL for a bad value, or those errnos; *err then holds one
+/// line for the user (no "xfsfuse:" prefix).
 int parse_options(fuse_args* args, Options* out, std::string* err);
 
 /// Prints the usage line and xfsfuse's own options to stdout (libfuse's

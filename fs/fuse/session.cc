@@ -32,7 +32,7 @@ int run_session(const Options& o, fuse_args* args, const fuse_cmdline_opts& cmd,
   std::unique_ptr<fs::Mount> m;
   std::string err;
   if (fs::Mount::open(o.image, o.mount, &m, &err) != 0) {
-    std::fprintf(stderr, "xfsfuse: %s: %s\n", o.image.c_str(), err.c_str());
+    std::fprintf(stderr, "xfsfuse: %s\n", err.c_str());  // err names the image
     return 1;
   }
   for (const std::string& w : m->warnings()) std::fprintf(stderr, "xfsfuse: warning: %s: %s\n", o.image.c_str(), w.c_str());

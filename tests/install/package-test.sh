@@ -47,6 +47,10 @@ command -v mkfs.xfs >/dev/null && command -v xfs_repair >/dev/null || skip "xfsp
 if dpkg-query -W -f '${Status}' xfsfuse 2>/dev/null | grep -q 'ok installed'; then
   skip "an xfsfuse package is installed already; this test does not replace it"
 fi
+for p in /usr/local/bin/xfsfuse /usr/local/sbin/xfsfuse; do
+  # mount.fuse3's PATH would find it before the package's /usr/bin/xfsfuse.
+  [[ ! -e $p ]] || skip "$p exists and would shadow the package's xfsfuse"
+done
 dpkg -i "$deb" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; fail "dpkg -i failed (its dependencies missing?)"; }
 installed=1
 for p in /usr/bin/xfsfuse /usr/sbin/xfsfuse-fsck /usr/bin/xfsfuse-ctl /usr/bin/xfsfuse-churn; do
