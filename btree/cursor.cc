@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "btree/bmbt.h"
+#include "buffer_cache/corruption_log.h"
 #include "btree/sbtree.h"
 #include "fs/format/btree.h"
 #include "fs/format/records.h"
@@ -201,12 +202,11 @@ void BtreeCursor::log(const Blk& b, size_t off, size_t len) {
 
 int BtreeCursor::corrupt(uint64_t daddr, const std::string& why) const {
   if (daddr == 0 && !iroot_.empty()) {
-    std::fprintf(stderr, "xfsfuse: metadata corruption: %s root in inode %" PRIu64 ": %s\n", ops_.name,
-                 host_->owner(), why.c_str());
+    bc::log_corruption(std::string(ops_.name) + " root in inode " + std::to_string(host_->owner()),
+                       bc::kNoCorruptionDaddr, why);
     return EUCLEAN;
   }
-  std::fprintf(stderr, "xfsfuse: metadata corruption: %s block at daddr 0x%" PRIx64 ": %s\n", ops_.name, daddr,
-               why.c_str());
+  bc::log_corruption(std::string(ops_.name) + " block", daddr, why);
   return EUCLEAN;
 }
 

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "buffer_cache/buffer.h"
+#include "buffer_cache/corruption_log.h"
 
 namespace xfsfuse::bc {
 
@@ -123,8 +124,8 @@ void BufferCache::set_uuid(const Uuid& uuid) {
 }
 
 void BufferCache::report(const Buffer* b, const char* what, const std::string& why) {
-  std::fprintf(stderr, "xfsfuse: metadata corruption: %s at daddr 0x%" PRIx64 " (%zu bytes, %zu maps): %s\n", what,
-               b->daddr, b->size, b->maps.size(), why.c_str());
+  log_corruption(what, b->daddr,
+                 why + " (" + std::to_string(b->size) + " bytes, " + std::to_string(b->maps.size()) + " maps)");
 }
 
 int BufferCache::check_maps(std::span<const DiskRange> maps, size_t* bytes) const {

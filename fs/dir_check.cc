@@ -32,6 +32,12 @@ void DeepCheck::fault(uint64_t daddr, std::string why, bool repair_silent) {
   faults->push_back(DirFault{daddr, std::move(why), repair_silent});
 }
 
+uint64_t DeepCheck::block_daddr(uint64_t dablk) const {
+  for (const Extent& e : ip.df.extents)
+    if (dablk >= e.startoff && dablk - e.startoff < e.blockcount) return fs::fsblock_to_daddr(m.sb(), e.startblock + (dablk - e.startoff));
+  return ip.daddr;
+}
+
 namespace {
 
 static_assert(sizeof(xd_dir3_free_hdr) == 64);
@@ -77,7 +83,7 @@ void read_data_blocks(DeepCheck* c) {
     bc::BufHandle h;
     if (int err = c->m.read_dablk(c->ip, false, dablk, &dir3_data_ops(), &h)) {
       c->best[db] = DeepCheck::kUnread;
-      c->fault(c->ip.daddr, "data block " + std::to_string(db) + " " + read_error(err));
+      c->fault(c->block_daddr(dablk), "data block " + std::to_string(db) + " " + read_error(err));
       continue;
     }
     std::span<const std::byte> blk(h.data(), h.size());
@@ -132,7 +138,7 @@ void check_free_blocks(DeepCheck* c) {
     const std::string name = "free block " + std::to_string(index);
     bc::BufHandle h;
     if (int err = c->m.read_dablk(c->ip, false, dablk, &dir3_free_ops(), &h)) {
-      c->fault(c->ip.daddr, name + " " + read_error(err));
+      c->fault(c->block_daddr(dablk), name + " " + read_error(err));
       std::fill(covered.begin(), covered.end(), true);  // no verdict on coverage
       continue;
     }

@@ -68,6 +68,9 @@ struct DeepCheck {
 
   /// Records one finding (repair_silent: see DirFault).
   void fault(uint64_t daddr, std::string why, bool repair_silent = false);
+  /// The daddr of fork block dablk's first fsblock (where a block that failed
+  /// to read lives), or the inode's daddr when dablk is not mapped.
+  uint64_t block_daddr(uint64_t dablk) const;
 };
 
 /// Walks the leaf space's da btree from its root (leaf_magic: kDir3Leaf1Magic

@@ -88,7 +88,7 @@ class LeafWalk {
     bc::BufHandle h;
     if (int err = c_->m.read_dablk(c_->ip, false, dablk, &dir3_leaf_ops(), &h)) {
       c_->leaf_complete = false;
-      c_->fault(parent_daddr, "leaf-space block " + hex(dablk) +
+      c_->fault(err == ENOENT ? parent_daddr : c_->block_daddr(dablk), "leaf-space block " + hex(dablk) +
                                   (err == ENOENT ? " is a hole" : err == EUCLEAN ? " fails its checks"
                                                                                  : " cannot be read"));
       return false;

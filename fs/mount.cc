@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "btree/bmbt.h"
+#include "buffer_cache/corruption_log.h"
 #include "fs/corrupt.h"
 #include "fs/log.h"
 #include "fs/ops/inactivate.h"
@@ -186,12 +187,12 @@ int Mount::check_log_state(std::string* err) {
     return EUCLEAN;
   }
   log_dirty_ = true;
-  warnings_.push_back(what + "; mounted with norecovery: recent changes may be missing or inconsistent");
+  log_warning_ = what + "; mounted with norecovery: recent changes may be missing or inconsistent";
   return 0;
 }
 
 int Mount::report_corruption(const char* structure, uint64_t daddr, const std::string& why) {
-  std::fprintf(stderr, "xfsfuse: metadata corruption: %s at daddr 0x%" PRIx64 ": %s\n", structure, daddr, why.c_str());
+  bc::log_corruption(structure, daddr, why);
   return EUCLEAN;
 }
 

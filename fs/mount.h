@@ -90,6 +90,10 @@ class Mount {
   const MountOptions& options() const { return opts_; }
   /// Warnings the mount produced (dirty log with norecovery, unknown ro_compat bits).
   const std::vector<std::string>& warnings() const { return warnings_; }
+  /// Mounted with norecovery over a log that needs recovery.
+  bool log_dirty() const { return log_dirty_; }
+  /// The driver's warning for that (empty when the log is clean).
+  const std::string& log_warning() const { return log_warning_; }
 
   /// Whether the mount was opened read-write (and may still write: see shut_down()).
   bool writable() const { return opts_.writable; }
@@ -226,6 +230,7 @@ class Mount {
   std::unique_ptr<PerAgTable> perag_;
   uint32_t cluster_blocks_ = 1;  // fsblocks read per inode cluster (a power of two)
   bool log_dirty_ = false;  // mounted with norecovery over a dirty log
+  std::string log_warning_;
   std::unique_ptr<InodeCache> icache_;
 
   std::mutex change_mu_;         // serializes the first start_change()

@@ -96,7 +96,7 @@ TEST_CASE("bc: argument errors, incore lookups, maps that disagree, the end of t
   std::vector<DiskRange> past = {{1020, 8}};  // runs past the 1024-sector device
   REQUIRE(st.cache->get(past, nullptr, kAnyOwner, 0, &h) == EUCLEAN);
   std::string err = cap.text();
-  REQUIRE(test::count_lines(err, "daddr 0xa ") == 1);
+  REQUIRE(test::count_lines(err, "daddr 0xa: ") == 1);
   REQUIRE(test::count_lines(err, "other maps") == 1);
   REQUIRE(test::count_lines(err, "past the end of the device") == 1);
   REQUIRE_FALSE(h);

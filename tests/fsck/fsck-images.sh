@@ -2,7 +2,7 @@
 # fsck-images.sh FSCK IMG... — xfsfuse-fsck against xfs_repair -n on clean images, and its command
 # line. For each IMG: xfs_repair -n's exit status and xfsfuse-fsck -n's must both be 0 (clean), the
 # --json output must parse and say clean, and the image must be unchanged (sha1 before and after).
-# --scratch must give the same lines. Then: without -n it refuses (exit 8, image untouched), a missing image and a non-XFS file exit 8,
+# --scratch must give the same lines. Then: without -n it refuses (exit 8, image untouched), a missing image and a non-XFS file exit 8, a bad option 16,
 # and (root) --scratch on a full tmpfs says the database failed and exits 8 without a verdict.
 # Exit: 0 passed, 1 a check failed ("FAIL: ..."), 2 usage, 77 skipped (no xfs_repair).
 set -euo pipefail
@@ -69,7 +69,7 @@ out=$("$fsck" -n "$work/junk.img" 2>&1) || rc=$?
 [[ $rc == 8 ]] && ok "not XFS: exit 8 ($out)" || fail "not XFS: exit $rc: $out"
 rc=0
 "$fsck" -n --bogus "$img" >/dev/null 2>&1 || rc=$?
-[[ $rc == 8 ]] && ok "bad option: exit 8" || fail "bad option: exit $rc"
+[[ $rc == 16 ]] && ok "bad option: exit 16 (fsck(8): usage error)" || fail "bad option: exit $rc"
 # A scratch directory that fills up: the database failure is said, and the run ends with exit 8 and
 # no verdict, on bigdir.img if given (its ranges and rows outgrow 256 KiB), else the last image.
 big=${@: -1}

@@ -2,9 +2,9 @@
 // — checks an XFS v5 filesystem read-only, phase by phase (context.h), with
 // the driver's own format code and buffer cache.
 // Exit status as fsck(8) for this checker: 0 clean, 1 problems found,
-// 8 operational error (cannot open the image, not XFS v5, bad usage, the
-// --scratch database failed, or repair asked for: without -n it refuses,
-// touching nothing).
+// 8 operational error (cannot open the image, not XFS v5, mounted
+// read-write, the --scratch database failed, or repair asked for: without -n
+// it refuses, touching nothing), 16 usage error.
 #include <getopt.h>
 #include <unistd.h>
 
@@ -17,8 +17,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "buffer_cache/corruption_log.h"
 #include "fs/mount.h"
 #include "tools/fsck/context.h"
+#include "tools/fsck/mounted.h"
 #include "tools/fsck/scratch.h"
 #include "version.h"
 
@@ -26,7 +28,7 @@ namespace {
 
 using namespace xfsfuse;
 
-constexpr int kClean = 0, kProblems = 1, kOperational = 8;
+constexpr int kClean = 0, kProblems = 1, kOperational = 8, kUsageError = 16;  // fsck(8)'s codes
 
 constexpr char kUsage[] =
     "usage: xfsfuse-fsck -n [--json] [--progress] [--scratch DIR] [--mem-limit MB] IMAGE\n"
@@ -43,7 +45,7 @@ constexpr char kUsage[] =
     "  --version        the version, with git describe of the source\n"
     "\n"
     "Problems are printed one per line: STRUCTURE [agno A] [ino I] [daddr 0xD]: WHAT\n"
-    "Exit status: 0 clean, 1 problems found, 8 operational error.\n";
+    "Exit status: 0 clean, 1 problems found, 8 operational error, 16 usage error.\n";
 
 struct Args {
   bool no_modify = false, json = false, progress = false;
@@ -57,7 +59,8 @@ int parse(int argc, char** argv, Args* a) {
                                  {"help", no_argument, nullptr, 'h'},       {"version", no_argument, nullptr, 'V'},
                                  {}};
   int c;
-  while ((c = getopt_long(argc, argv, "nh", kLong, nullptr)) != -1) {
+  opterr = 0;  // one line of our own for a bad option
+  while ((c = getopt_long(argc, argv, ":nh", kLong, nullptr)) != -1) {
     switch (c) {
       case 'n': a->no_modify = true; break;
       case 'j': a->json = true; break;
@@ -68,18 +71,22 @@ int parse(int argc, char** argv, Args* a) {
         a->mem_limit_mb = std::strtoul(optarg, &end, 10);
         if (end == optarg || *end != '\0' || a->mem_limit_mb == 0) {
           std::fprintf(stderr, "xfsfuse-fsck: --mem-limit %s: want a number of MiB\n", optarg);
-          return kOperational;
+          return kUsageError;
         }
         break;
       }
       case 'h': std::fputs(kUsage, stdout); std::exit(kClean);
       case 'V': std::printf("xfsfuse-fsck %s\n", XFSFUSE_VERSION_STRING); std::exit(kClean);
-      default: std::fputs(kUsage, stderr); return kOperational;
+      default:
+        std::fprintf(stderr, "xfsfuse-fsck: %s %s (see --help)\n", c == ':' ? "missing value for" : "unknown option",
+                     argv[optind - 1]);
+        return kUsageError;
     }
   }
   if (optind + 1 != argc) {
-    std::fprintf(stderr, "xfsfuse-fsck: want one IMAGE\n%s", kUsage);
-    return kOperational;
+    std::fprintf(stderr, "xfsfuse-fsck: want one IMAGE, got %d arguments (usage: xfsfuse-fsck -n IMAGE; see --help)\n",
+                 argc - optind);
+    return kUsageError;
   }
   a->image = argv[optind];
   return 0;
@@ -93,6 +100,14 @@ int main(int argc, char** argv) {
   if (!a.no_modify) {
     std::fprintf(stderr, "xfsfuse-fsck: repair is not implemented; run with -n to check %s (nothing was changed)\n",
                  a.image.c_str());
+    return kOperational;
+  }
+  std::string mounted_at;
+  if (fsck::mounted_writable(a.image, &mounted_at)) {
+    std::fprintf(stderr,
+                 "xfsfuse-fsck: %s contains a mounted and writable filesystem (at %s); unmount it, or mount it "
+                 "read-only, before checking\n",
+                 a.image.c_str(), mounted_at.c_str());
     return kOperational;
   }
   fs::MountOptions mo;
@@ -111,7 +126,15 @@ int main(int argc, char** argv) {
     return kOperational;
   }
   fsck::Reporter rep(!a.json, stdout);
-  for (const std::string& w : m->warnings()) rep.report("log", fsck::kNoAg, fsck::kNoIno, fsck::kNoDaddr, w);
+  // The readers' corruption reports become detail lines, not driver log lines.
+  bc::set_corruption_sink([&rep](std::string_view structure, uint64_t daddr, std::string_view why) {
+    rep.detail(fsck::Problem{std::string(structure), fsck::kNoAg, fsck::kNoIno,
+                             daddr == bc::kNoCorruptionDaddr ? fsck::kNoDaddr : daddr, std::string(why)});
+  });
+  for (const std::string& w : m->warnings()) rep.warn(fsck::Problem{"superblock", fsck::kNoAg, fsck::kNoIno, 0, w});
+  if (m->log_dirty())
+    rep.report("log", fsck::kNoAg, fsck::kNoIno, fsck::kNoDaddr,
+               "the log is dirty (the filesystem was not unmounted cleanly); changes still in it are not checked");
   std::unique_ptr<fsck::Scratch> scratch;
   std::unique_ptr<fsck::SpaceMap> space;
   std::unique_ptr<fsck::InodeTable> inodes;
@@ -127,10 +150,17 @@ int main(int argc, char** argv) {
     inodes = fsck::make_memory_inode_table();
   }
   fsck::Context cx{*m, m->sb(), rep, *space, *inodes, std::vector<fsck::AgTotals>(m->sb().agcount), {}};
+  // On a terminal one line that counts up; otherwise one line per phase, when it ends.
   const bool tty = isatty(STDERR_FILENO);
+  std::string last_done;
   if (a.progress)
-    cx.progress = [tty](const char* phase, double done) {
-      std::fprintf(stderr, tty ? "\r%-12s %3.0f%%" : "%s %.0f%%\n", phase, done * 100);
+    cx.progress = [tty, &last_done](const char* phase, double done) {
+      if (tty) {
+        std::fprintf(stderr, "\r%-12s %3.0f%%", phase, done * 100);
+      } else if (done >= 1.0 && last_done != phase) {
+        last_done = phase;
+        std::fprintf(stderr, "%s done\n", phase);
+      }
     };
 
   nlohmann::ordered_json phases = nlohmann::ordered_json::object();
@@ -174,6 +204,9 @@ int main(int argc, char** argv) {
     nlohmann::ordered_json warnings = nlohmann::ordered_json::array();
     for (const fsck::Problem& p : rep.warnings()) warnings.push_back(fsck::format_problem(p));
     j["warnings"] = warnings;
+    nlohmann::ordered_json details = nlohmann::ordered_json::array();
+    for (const fsck::Problem& p : rep.details()) details.push_back(fsck::format_problem(p));
+    j["details"] = details;
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::fprintf(stderr, "xfsfuse-fsck: %s: %s\n", a.image.c_str(),

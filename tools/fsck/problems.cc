@@ -24,6 +24,17 @@ void Reporter::warn(Problem p) {
   warnings_.push_back(std::move(p));
 }
 
+void Reporter::detail(Problem p) {
+  std::lock_guard<std::mutex> g(mu_);
+  if (print_) std::fprintf(out_, "detail: %s\n", format_problem(p).c_str());
+  details_.push_back(std::move(p));
+}
+
+std::vector<Problem> Reporter::details() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return details_;
+}
+
 std::vector<Problem> Reporter::warnings() const {
   std::lock_guard<std::mutex> g(mu_);
   return warnings_;

@@ -8,6 +8,10 @@
 // those structures whole, or accepts the value): printed as "warning: LINE",
 // kept apart, and not counted, so the exit status agrees with xfs_repair -n
 // while nothing found is hidden.
+// Details are what the driver's code logs when a structure fails its checks
+// as it is read (buffer_cache/corruption_log.h): printed as "detail: LINE"
+// (the block's own daddr and the check that failed), not counted: the
+// check that met the failure reports the problem.
 // Thread safety: Reporter may be used from any thread.
 #pragma once
 
@@ -50,10 +54,13 @@ class Reporter {
   }
   /// A finding that does not make the filesystem unclean (see the file comment).
   void warn(Problem p);
-  /// Problems reported (warnings not counted).
+  /// A corruption the driver's readers logged (see the file comment).
+  void detail(Problem p);
+  /// Problems reported (warnings and details not counted).
   size_t count() const;
   std::vector<Problem> problems() const;
   std::vector<Problem> warnings() const;
+  std::vector<Problem> details() const;
 
  private:
   const bool print_;
@@ -61,6 +68,7 @@ class Reporter {
   mutable std::mutex mu_;
   std::vector<Problem> problems_;  // GUARDED_BY(mu_)
   std::vector<Problem> warnings_;  // GUARDED_BY(mu_)
+  std::vector<Problem> details_;   // GUARDED_BY(mu_)
 };
 
 }  // namespace xfsfuse::fsck
