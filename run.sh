@@ -29,7 +29,7 @@ mkdir -p "$work"
 img=$work/demo.img
 stats=$work/demo.stats
 echo "== making the demo image: $img"
-images/make-image demo "$img"
+images/make-image --force demo "$img"
 
 mnt=$(mktemp -d "${TMPDIR:-/tmp}/xfsfuse-run.XXXXXX")
 pid=

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -48,7 +49,14 @@ CtlFd::~CtlFd() {
 }
 
 int CtlFd::open(const std::string& mountpoint, std::string* err) {
-  const int fd = ::open(mountpoint.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  // Any directory or regular file of the mount carries the ioctls; other
+  // types would open something else (a fifo blocks, a device node is a device).
+  struct stat st;
+  if (::stat(mountpoint.c_str(), &st) == 0 && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+    *err = mountpoint + ": not a directory or regular file of an xfsfuse mount";
+    return ENOTTY;
+  }
+  const int fd = ::open(mountpoint.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const int e = errno;
     *err = mountpoint + ": " + std::strerror(e);

@@ -16,7 +16,7 @@
 
 namespace xfsfuse::tools {
 
-/// An open directory of an xfsfuse mount; closes on destruction.
+/// An open directory or regular file of an xfsfuse mount; closes on destruction.
 class CtlFd {
  public:
   CtlFd() = default;
@@ -25,9 +25,10 @@ class CtlFd {
   ~CtlFd();
   int fd() const { return fd_; }
 
-  /// Opens mountpoint (a directory of an xfsfuse mount) for control ioctls.
-  /// Returns 0, ENOENT/EACCES/ENOTDIR (open), or ENOTTY when it is not an
-  /// xfsfuse mount (not FUSE, or the daemon does not answer XFSFUSE_IOC_STATS).
+  /// Opens mountpoint (any directory or regular file of an xfsfuse mount,
+  /// read-only) for control ioctls.  Returns 0, ENOENT/EACCES (open), or
+  /// ENOTTY when it is not an xfsfuse mount (another type of file, not FUSE,
+  /// or the daemon does not answer XFSFUSE_IOC_STATS).
   int open(const std::string& mountpoint, std::string* err);
 
   /// The daemon's stats JSON (keys: README "Control channel").  Returns 0,

@@ -13,7 +13,12 @@
 namespace xfsfuse::fuse {
 
 void FuseFs::reply_error(fuse_req_t req, int err) {
-  counters_.errors++;
+  // "No such attribute" answers every getxattr of security.selinux by ls -l:
+  // counted apart, so that errors means something went wrong.
+  if (err == ENODATA)
+    counters_.nodata++;
+  else
+    counters_.errors++;
   if (err == EUCLEAN) counters_.euclean++;
   fuse_reply_err(req, err);
 }

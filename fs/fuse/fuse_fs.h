@@ -49,7 +49,7 @@ inline constexpr double kCacheTimeout = 86400.0;
 struct OpCounters {
   std::atomic<uint64_t> lookup{0}, lookup_negative{0}, forget{0}, getattr{0}, readlink{0}, opendir{0},
       readdir{0}, readdir_entries{0}, readdirplus{0}, readdirplus_entries{0}, open{0}, read{0},
-      read_bytes{0}, statfs{0}, getxattr{0}, listxattr{0}, access{0}, ioctl{0}, erofs{0}, errors{0}, euclean{0},
+      read_bytes{0}, statfs{0}, getxattr{0}, listxattr{0}, access{0}, ioctl{0}, erofs{0}, errors{0}, nodata{0}, euclean{0},
       create{0}, remove{0}, setattr{0}, write{0}, write_bytes{0}, fallocate{0}, fsync{0};
 };
 
@@ -84,7 +84,8 @@ class FuseFs {
   /// Gets the in-core inode of a node id (fs::Mount::iget's errors).
   int iget(fuse_ino_t nodeid, fs::InodeRef* out) { return m_->iget(ino_of(nodeid), out); }
 
-  /// Replies err (positive errno, non-zero) to req and counts it.
+  /// Replies err (positive errno, non-zero) to req and counts it (fuse.errors;
+  /// ENODATA as fuse.nodata, EUCLEAN also as fuse.euclean).
   void reply_error(fuse_req_t req, int err);
   /// Replies err, counted as reply_error does, or 0 (success) to req.
   void reply_error_or_ok(fuse_req_t req, int err) {

@@ -39,6 +39,7 @@ Json ops_json(const OpCounters& o) {
               {"fsync", o.fsync.load()},
               {"erofs", o.erofs.load()},
               {"errors", o.errors.load()},
+              {"nodata", o.nodata.load()},
               {"euclean", o.euclean.load()}};
 }
 
@@ -124,13 +125,13 @@ nlohmann::ordered_json stats_json(FuseFs& fs) {
                       {"rw", o.mount.writable},
                       {"writeback_cache", o.writeback_cache},
                       {"norecovery", o.mount.norecovery},
-                      {"readdirplus", o.readdirplus_auto ? "auto" : "always"},
-                      {"inode_cache", o.mount.inode_cache}};
+                      {"readdirplus", o.readdirplus_auto ? "auto" : "always"}};
   j["fuse"] = ops_json(fs.counters());
   j["cache"] = cache_json(c);
   j["vmap"] = vmap_json(c.vmap);
   j["pool"] = pool_json(c.pool);
   j["inodes"] = Json{{"cached", static_cast<uint64_t>(m.inodes_cached())},
+                     {"cache_limit", o.mount.inode_cache},
                      {"held", static_cast<uint64_t>(fs.nodes().size())}};
   return j;
 }

@@ -181,7 +181,7 @@ build_image() {
   if [[ $name == kernel ]]; then
     "$images/make-kernel-image" "$name" "$img" || rc=$?
   else
-    "$images/make-image" "$name" "$img" || rc=$?
+    "$images/make-image" --force "$name" "$img" || rc=$?
   fi
   ((rc != 77)) || exit 77
   ((rc == 0)) || { echo "FAIL: building $name exited $rc"; exit 1; }
