@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# tests/integration/messages.sh XFSFUSE FSCK - every command-line mistake gets its own exact line
+# tests/integration/messages.sh XFSFUSE FSCK CTL - every command-line mistake gets its own exact line
 # and exit status, before anything is opened or mounted; the same for xfsfuse-fsck (fsck(8)'s
 # codes: 16 usage, 8 operational), including a refusal to check an image mounted read-write
 # (kernel loop mount and xfsfuse mount: root only, else those cases are skipped with a line).
 # Exit: 0 pass, 1 fail, 77 skip (no mkfs.xfs).
 set -uo pipefail
 export LC_ALL=C
-xfsfuse=$(realpath "$1") fsck=$(realpath "$2")
+xfsfuse=$(realpath "$1") fsck=$(realpath "$2") ctl=$(realpath "$3")
+make_image=$(cd "$(dirname "$0")/../.." && pwd)/images/make-image
 command -v mkfs.xfs >/dev/null || { echo "SKIP: mkfs.xfs is not installed"; exit 77; }
 work=$(mktemp -d /tmp/xfsfuse-messages.XXXXXX)
 mnt=$work/mnt failures=0
@@ -18,7 +19,7 @@ trap cleanup EXIT
 mkdir -p "$mnt"
 cd "$work" || exit 1
 truncate -s 320M good.img && mkfs.xfs -q good.img
-truncate -s 320M v4.img && mkfs.xfs -q -m crc=0 v4.img 2>/dev/null
+truncate -s 320M v4.img && mkfs.xfs -q -m crc=0 v4.img >/dev/null 2>&1
 : >plain-file
 mkdir -p somedir
 
@@ -69,6 +70,9 @@ want=$'superblocks done\nags done\ninodes done\ndirectories done\nlinks done\nco
 [[ $out == "$want" ]] && echo "ok: --progress prints each phase once" ||
   { echo "FAIL: --progress printed: $out"; failures=$((failures + 1)); }
 
+expect 1 "make-image: error: good.img exists: refusing to overwrite it (--force replaces it)" "$make_image" demo good.img
+expect 1 "make-image: error: somedir exists and is not a regular file: refusing to replace it" "$make_image" --force demo somedir
+
 if [[ $(id -u) == 0 && -c /dev/fuse ]] && grep -qw xfs /proc/filesystems; then
   mount -o loop good.img "$mnt"
   expect 8 "xfsfuse-fsck: good.img contains a mounted and writable filesystem (at $mnt); unmount it, or mount it read-only, before checking" \
@@ -78,6 +82,11 @@ if [[ $(id -u) == 0 && -c /dev/fuse ]] && grep -qw xfs /proc/filesystems; then
   expect 0 "xfsfuse-fsck: good.img: clean" "$fsck" -n good.img
   umount "$mnt"
   "$xfsfuse" good.img "$mnt" || { echo "FAIL: xfsfuse good.img mnt exited $?"; failures=$((failures + 1)); }
+  echo data >"$mnt/file"
+  out=$("$ctl" "$mnt/file" stats 2>&1) && [[ $out == *"fuse.errors "* ]] && echo "ok: xfsfuse-ctl MNT/file stats" ||
+    { echo "FAIL: xfsfuse-ctl on a regular file: $out"; failures=$((failures + 1)); }
+  mkfifo "$mnt/fifo"
+  expect 1 "xfsfuse-ctl: $mnt/fifo: not a directory or regular file of an xfsfuse mount" "$ctl" "$mnt/fifo" stats
   expect 8 "xfsfuse-fsck: good.img contains a mounted and writable filesystem (at $mnt); unmount it, or mount it read-only, before checking" \
     "$fsck" -n good.img
   umount "$mnt"
