@@ -100,6 +100,16 @@ Host read_host() {
   return h;
 }
 
+// "" if an output file can be written at path (its directory exists and is
+// writable, and the file, if there, is writable), else why not: checked
+// before the runs, so a bad --json or --plot path loses no measurement.
+std::string unwritable(const std::string& path) {
+  const std::string abs = absolute(path);
+  const std::string dir = abs.substr(0, abs.rfind('/') + 1);
+  if (::access(abs.c_str(), F_OK) == 0) return ::access(abs.c_str(), W_OK) == 0 ? "" : path + ": " + std::strerror(errno);
+  return ::access(dir.c_str(), W_OK | X_OK) == 0 ? "" : path + ": directory " + dir + ": " + std::strerror(errno);
+}
+
 // Builds or checks the image; returns 0 or 1 (message printed).
 int prepare_image(const Options& o, const std::string& workdir, Progress* progress, ReportContext* ctx) {
   std::string err;
@@ -187,6 +197,13 @@ int main(int argc, char** argv) {
       return 2;
   }
   Progress progress;
+  for (const auto& [flag, path] : {std::pair{"--json", o.json_out}, std::pair{"--plot", o.plot_out}}) {
+    if (path.empty()) continue;
+    if (const std::string why = unwritable(path); !why.empty()) {
+      progress.message(std::string(flag) + " " + why + " (nothing was measured)");
+      return 2;
+    }
+  }
   const bool root = ::geteuid() == 0;
   if (o.kernel && !root) {
     progress.message("--kernel needs root (it loop-mounts the image through the kernel's XFS)");

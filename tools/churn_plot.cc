@@ -1,5 +1,6 @@
 #include "tools/churn_plot.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -19,20 +20,21 @@ std::string quoted(const std::string& s) {
   return q + "'";
 }
 
-// "index wall_ms map_syscalls unmap_syscalls" per traversal; "NaN" where n/a
-// (gnuplot skips those points, and the zeros a log scale cannot show).
+// "index wall_ms map_syscalls+1 unmap_syscalls+1" per traversal; "NaN" where
+// n/a (gnuplot skips those points).  Counts are written plus one so that the
+// log scale shows 0 (at 1) and 1 (at 2): lazy's counts are that small.
 // *any_syscalls: some syscall count was positive.
 int write_data(const Run& r, const std::string& path, bool* any_syscalls, std::string* err) {
   std::ofstream out(path, std::ios::trunc);
   out << "# " << r.policy << ": traversal wall_ms map_syscalls unmap_syscalls (drop + walk)\n";
-  auto positive = [&](const std::optional<int64_t>& v) {
-    if (!v || *v <= 0) return std::string("NaN");
-    *any_syscalls = true;
-    return std::to_string(*v);
+  auto plus_one = [&](const std::optional<int64_t>& v) {
+    if (!v) return std::string("NaN");
+    if (*v > 0) *any_syscalls = true;
+    return std::to_string(std::max<int64_t>(*v, 0) + 1);
   };
   for (const auto& t : r.traversals) {
     const Cycle c = cycle_of(t);
-    out << t.index << ' ' << t.walk.ms << ' ' << positive(c.map_syscalls) << ' ' << positive(c.unmap_syscalls)
+    out << t.index << ' ' << t.walk.ms << ' ' << plus_one(c.map_syscalls) << ' ' << plus_one(c.unmap_syscalls)
         << '\n';
   }
   out.flush();
@@ -43,12 +45,13 @@ int write_data(const Run& r, const std::string& path, bool* any_syscalls, std::s
   return 0;
 }
 
-// One fixed colour per policy, so plots of different runs compare at a glance.
-std::string colour_of(const std::string& policy) {
-  if (policy == "eager") return "#d62728";
-  if (policy == "lazy") return "#1f77b4";
-  if (policy == "lazy-noref") return "#ff7f0e";
-  return "#555555";
+// One fixed colour per series, so plots of different runs compare at a
+// glance: a policy's own hue, dark for map (and wall time), light for unmap.
+std::string colour_of(const std::string& policy, bool unmap = false) {
+  if (policy == "eager") return unmap ? "#ff9896" : "#d62728";
+  if (policy == "lazy") return unmap ? "#9ecae1" : "#1f77b4";
+  if (policy == "lazy-noref") return unmap ? "#fdae6b" : "#e6550d";
+  return unmap ? "#aaaaaa" : "#555555";
 }
 
 }  // namespace
@@ -67,7 +70,7 @@ int write_plot(const std::vector<Run>& runs, const std::string& title, const std
     if (r.policy == "kernel") continue;
     sys << (sys.tellp() > 0 ? ", " : "plot ") << quoted(data) << " using 1:3 with linespoints pt 7" << colour
         << " title " << quoted(r.policy + " map") << ", " << quoted(data) << " using 1:4 with linespoints pt 6"
-        << colour << " title " << quoted(r.policy + " unmap");
+        << " lc rgb " << quoted(colour_of(r.policy, true)) << " title " << quoted(r.policy + " unmap");
   }
   const std::string script = dir + "/churn.gp";
   {
@@ -80,7 +83,7 @@ int write_plot(const std::vector<Run>& runs, const std::string& title, const std
        << "set grid\nset key outside right\nset xlabel 'traversal'\nset xtics 1\n"
        << "set ylabel 'walk wall time, ms'\nset yrange [0:*]\n"
        << (wall.tellp() > 0 ? wall.str() : "plot 0 notitle") << "\n"
-       << "set ylabel 'syscalls (drop + walk)'\nset logscale y\nset yrange [*:*]\n"
+       << "set ylabel 'syscalls + 1 (drop + walk; log scale: 0 at 1)'\nset logscale y\nset yrange [0.8:*]\n"
        << (any_syscalls ? sys.str() : "plot 1 title 'no mapping syscalls'") << "\n"
        << "unset multiplot\n";
     gp.flush();
