@@ -88,4 +88,17 @@ int FileDevice::pwritev(const iovec* iov, int iovcnt, uint64_t off) {
 
 int FileDevice::sync() { return fdatasync(fd_) == 0 ? 0 : errno; }
 
+bool WindowDevice::inside(const iovec* iov, int iovcnt, uint64_t off) const {
+  const uint64_t len = total_len(iov, iovcnt);
+  return off <= length_ && len <= length_ - off;
+}
+
+int WindowDevice::preadv(const iovec* iov, int iovcnt, uint64_t off) {
+  return inside(iov, iovcnt, off) ? inner_->preadv(iov, iovcnt, offset_ + off) : EIO;
+}
+
+int WindowDevice::pwritev(const iovec* iov, int iovcnt, uint64_t off) {
+  return inside(iov, iovcnt, off) ? inner_->pwritev(iov, iovcnt, offset_ + off) : EIO;
+}
+
 }  // namespace xfsfuse::bc

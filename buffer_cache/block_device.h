@@ -50,4 +50,25 @@ class FileDevice : public BlockDevice {
   const bool writable_;
 };
 
+/// A byte range [offset, offset + length) of another device, seen as a whole
+/// device: a filesystem inside a partitioned disk image (mount -o offset=,
+/// sizelimit=).  I/O reaching past the range fails with EIO, as at the end of
+/// a device.
+class WindowDevice : public BlockDevice {
+ public:
+  /// REQUIRES: offset + length <= inner->size_bytes().
+  WindowDevice(std::unique_ptr<BlockDevice> inner, uint64_t offset, uint64_t length)
+      : inner_(std::move(inner)), offset_(offset), length_(length) {}
+  int preadv(const iovec* iov, int iovcnt, uint64_t off) override;
+  int pwritev(const iovec* iov, int iovcnt, uint64_t off) override;
+  int sync() override { return inner_->sync(); }
+  uint64_t size_bytes() const override { return length_; }
+  bool writable() const override { return inner_->writable(); }
+
+ private:
+  bool inside(const iovec* iov, int iovcnt, uint64_t off) const;
+  const std::unique_ptr<BlockDevice> inner_;
+  const uint64_t offset_, length_;
+};
+
 }  // namespace xfsfuse::bc

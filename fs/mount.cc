@@ -44,6 +44,16 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
     *err = path + ": " + std::strerror(e);
     return e;
   }
+  if (opts.offset != 0 || opts.sizelimit != 0) {
+    const uint64_t size = m->dev_->size_bytes();
+    if (opts.offset >= size || opts.sizelimit > size - opts.offset) {
+      *err = path + ": offset " + std::to_string(opts.offset) + (opts.sizelimit ? " + sizelimit " + std::to_string(opts.sizelimit) : "") +
+             " reaches past the image's " + std::to_string(size) + " bytes";
+      return EINVAL;
+    }
+    const uint64_t len = opts.sizelimit != 0 ? opts.sizelimit : size - opts.offset;
+    m->dev_ = std::make_unique<bc::WindowDevice>(std::move(m->dev_), opts.offset, len);
+  }
   if (opts.wrap_device) m->dev_ = opts.wrap_device(std::move(m->dev_));
   std::vector<std::byte> sector(kSbReadBytes);
   iovec iov{sector.data(), std::min<size_t>(sector.size(), m->dev_->size_bytes())};

@@ -59,6 +59,9 @@ struct MountOptions {
   /// Read the root inode at open and refuse a mount whose root is not a
   /// directory.  false: for checkers (xfsfuse-fsck), which judge it themselves.
   bool check_root = true;
+  /// Where the filesystem starts in the image, bytes (offset=), and how many
+  /// bytes it may use from there (sizelimit=; 0: to the image's end).
+  uint64_t offset = 0, sizelimit = 0;
 };
 
 /// statfs numbers, as the kernel's XFS reports them (xfs_fs_statfs).

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
+#include <tuple>
 
 namespace xfsfuse::fuse {
 
@@ -18,6 +19,8 @@ namespace {
 // What fuse_opt_parse() fills in (a C struct: it writes through offsets).
 struct RawOptions {
   char* cache_mb = nullptr;
+  char* offset = nullptr;
+  char* sizelimit = nullptr;
   char* vmap = nullptr;
   char* vmap_batch = nullptr;
   int norecovery = 0;
@@ -38,6 +41,8 @@ enum Key { kKeyRo, kKeyRw, kKeyFsname, kKeySubtype };
 #define XFSFUSE_OPT(templ, field, value) {templ, offsetof(RawOptions, field), value}
 const fuse_opt kSpecs[] = {
     XFSFUSE_OPT("cache_mb=%s", cache_mb, 0),
+    XFSFUSE_OPT("offset=%s", offset, 0),
+    XFSFUSE_OPT("sizelimit=%s", sizelimit, 0),
     XFSFUSE_OPT("vmap=%s", vmap, 0),
     XFSFUSE_OPT("vmap_batch=%s", vmap_batch, 0),
     XFSFUSE_OPT("norecovery", norecovery, 1),
@@ -172,6 +177,16 @@ int convert(const RawOptions& raw, Options* out, std::string* err) {
     return EINVAL;
   }
   unsigned long v = 0;
+  for (auto [name, text, field] : {std::tuple{"offset", raw.offset, &out->mount.offset},
+                                   std::tuple{"sizelimit", raw.sizelimit, &out->mount.sizelimit}}) {
+    if (text == nullptr) continue;
+    unsigned long bytes = 0;
+    if (!parse_number(text, name[0] == 'o' ? 0 : 1, ULONG_MAX, &bytes)) {
+      *err = std::string(name) + "=" + text + ": want a number of bytes";
+      return EINVAL;
+    }
+    *field = bytes;
+  }
   if (raw.cache_mb != nullptr) {
     if (!parse_number(raw.cache_mb, 1, kMaxCacheMb, &v)) {
       *err = "cache_mb=" + std::string(raw.cache_mb) + ": want a number of MiB, 1.." + std::to_string(kMaxCacheMb);
@@ -231,7 +246,7 @@ int parse_options(fuse_args* args, Options* out, std::string* err) {
     rc = add_fuse_options(args, raw, *out);
     if (rc != 0) *err = std::strerror(rc);
   }
-  for (char* p : {raw.cache_mb, raw.vmap, raw.vmap_batch, raw.stats_file, raw.readdirplus, raw.image, raw.mountpoint})
+  for (char* p : {raw.cache_mb, raw.offset, raw.sizelimit, raw.vmap, raw.vmap_batch, raw.stats_file, raw.readdirplus, raw.image, raw.mountpoint})
     std::free(p);
   return rc;
 }
@@ -247,6 +262,8 @@ void print_usage(const char* prog) {
       "                           for what the write path cannot keep correct (see README)\n"
       "    -o ro                  read-only: nothing is ever written to IMAGE\n"
       "    -o cache_mb=N          metadata buffer cache budget in MiB (default %zu)\n"
+      "    -o offset=BYTES        the filesystem starts BYTES into IMAGE (a partition of a disk image)\n"
+      "    -o sizelimit=BYTES     and spans at most BYTES from there (default: to IMAGE's end)\n"
       "    -o vmap=POLICY         unmap policy of directory-block mappings: eager, lazy, lazy-noref\n"
       "                           (default %s)\n"
       "    -o vmap_batch=N        lazy policies: purge once N unmapped areas are parked (default %u)\n"
