@@ -34,9 +34,10 @@ struct RawOptions {
   int rw = 1;            // the last of ro / rw was rw (neither: rw, as mount(8))
   int fsname = 0;        // the user named the fsname
   int subtype = 0;       // ... or the subtype
+  int blkdev = 0;        // ... or blkdev
 };
 
-enum Key { kKeyRo, kKeyRw, kKeyFsname, kKeySubtype };
+enum Key { kKeyRo, kKeyRw, kKeyFsname, kKeySubtype, kKeyBlkdev };
 
 #define XFSFUSE_OPT(templ, field, value) {templ, offsetof(RawOptions, field), value}
 const fuse_opt kSpecs[] = {
@@ -54,6 +55,7 @@ const fuse_opt kSpecs[] = {
     FUSE_OPT_KEY("rw", kKeyRw),
     FUSE_OPT_KEY("fsname=", kKeyFsname),
     FUSE_OPT_KEY("subtype=", kKeySubtype),
+    FUSE_OPT_KEY("blkdev", kKeyBlkdev),
     FUSE_OPT_END,
 };
 #undef XFSFUSE_OPT
@@ -85,6 +87,9 @@ int opt_proc(void* data, const char* arg, int key, fuse_args*) {
       return 1;
     case kKeySubtype:
       raw->subtype = 1;
+      return 1;
+    case kKeyBlkdev:
+      raw->blkdev = 1;
       return 1;
     default:
       return 1;
@@ -165,6 +170,7 @@ int check_paths(const RawOptions& raw, Options* out, std::string* err) {
     return e;
   }
   out->image = real;
+  out->image_is_blockdev = S_ISBLK(ist.st_mode);
   std::free(real);
   return 0;
 }
@@ -220,12 +226,15 @@ int convert(const RawOptions& raw, Options* out, std::string* err) {
   return raw.info_only ? 0 : check_paths(raw, out, err);
 }
 
-// Appends "-o ro|rw,subtype=xfsfuse,fsname=IMAGE" (what the user did not set).
+// Appends "-o ro|rw,subtype=xfsfuse,fsname=IMAGE[,blkdev]" (what the user did not set).
 int add_fuse_options(fuse_args* args, const RawOptions& raw, const Options& o) {
   char* opts = nullptr;
   int rc = fuse_opt_add_opt(&opts, o.mount.writable ? "rw" : "ro");
   if (rc == 0 && !raw.subtype) rc = fuse_opt_add_opt(&opts, "subtype=xfsfuse");
   if (rc == 0 && !raw.fsname && !o.image.empty()) rc = fuse_opt_add_opt_escaped(&opts, ("fsname=" + o.image).c_str());
+  // A block device mounted by root is a "fuseblk" mount, as the kernel shows
+  // block-device filesystems (libfuse allows blkdev only for root).
+  if (rc == 0 && !raw.blkdev && o.image_is_blockdev && ::geteuid() == 0) rc = fuse_opt_add_opt(&opts, "blkdev");
   if (rc == 0) rc = fuse_opt_add_arg(args, "-o");
   if (rc == 0) rc = fuse_opt_add_arg(args, opts);
   std::free(opts);

@@ -6,7 +6,8 @@
 // cache_mb, vmap, vmap_batch, vmap_all, writeback_cache, norecovery, stats_file and readdirplus.  What it leaves
 // (MOUNTPOINT, -f -d -s -h -V, and libfuse's own -o options such as
 // allow_other or default_permissions) is for fuse_parse_cmdline() and
-// fuse_session_new(); it adds "-o ro|rw,subtype=xfsfuse,fsname=IMAGE" for them.
+// fuse_session_new(); it adds "-o ro|rw,subtype=xfsfuse,fsname=IMAGE" for them,
+// and "blkdev" (a fuseblk mount) when root mounts a block device.
 // Mount options follow mount(8): the last of ro / rw wins, and neither
 // means rw.  norecovery needs ro (as the kernel's XFS).
 // Thread safety: call from main() only.
@@ -25,6 +26,7 @@ inline constexpr unsigned long kMaxVmapBatch = 1ul << 16;
 
 struct Options {
   std::string image;        ///< absolute path of the image (empty: none given)
+  bool image_is_blockdev = false;  ///< image is a block device (root mounts it as fuseblk)
   fs::MountOptions mount;   ///< cache_mb, vmap, vmap_batch, vmap_all, norecovery
   std::string stats_file;   ///< absolute path, or empty: where destroy writes the counters
   bool readdirplus_auto = false;  ///< readdirplus=auto: let the kernel choose READDIR or READDIRPLUS

@@ -2,7 +2,8 @@
 # tests/integration/offset.sh XFSFUSE - a filesystem inside a disk image: `-o offset=,sizelimit=`
 # mounts the XFS that starts 1 MiB into a file (a partition), reads and writes it, and the
 # partition cut out afterwards is clean for xfs_repair -n and shows the kernel the same files;
-# offsets past the end and bad numbers are refused with one line.
+# offsets past the end and bad numbers are refused with one line. A block device (a loop device
+# over the partition) mounted by root is a fuseblk mount.
 # Exit: 0 pass, 1 fail, 77 skip (not root, no /dev/fuse, no xfsprogs).
 set -uo pipefail
 export LC_ALL=C
@@ -42,6 +43,17 @@ fi
 [[ $(cat "$mnt/hello") == hello ]] || fail "offset= alone: the file is not there"
 umount "$mnt" && wait_gone
 
+if loop=$(losetup -f --show "$work/cut.img" 2>/dev/null); then
+  "$xfsfuse" "$loop" "$mnt" -o ro || { losetup -d "$loop"; fail "mounting the block device $loop exited $?"; }
+  type=$(findmnt -n -o FSTYPE -M "$mnt")
+  [[ $(cat "$mnt/hello") == hello ]] || fail "the block device mount lacks the file"
+  umount "$mnt"
+  for ((i = 0; i < 200; i++)); do pgrep -f -- "$loop" >/dev/null || break; sleep 0.1; done
+  losetup -d "$loop"
+  [[ $type == fuseblk.xfsfuse ]] || fail "a block device mounted by root is type $type, want fuseblk.xfsfuse"
+else
+  echo "SKIP (partly): no free loop device for the fuseblk case"
+fi
 out=$("$xfsfuse" "$work/disk.img" "$mnt" -o offset=$((1 << 40)) 2>&1) && fail "an offset past the end mounted"
 [[ $out == "xfsfuse: $work/disk.img: offset 1099511627776 reaches past the image's $((part + off + (1 << 20))) bytes" ]] ||
   fail "offset past the end said: $out"
