@@ -46,6 +46,9 @@ int bmap_set_forkoff(Transaction& tp, CachedInode* ip, uint8_t forkoff) {
     case ForkFormat::kLocal:
       if (ip->core.size > dsize) return unsupported(*ip, "a local data fork");
       break;
+    case ForkFormat::kDev:
+      if (dsize < 4) return unsupported(*ip, "a device number");
+      break;
     case ForkFormat::kBtree:
       if (!relayout_bmdr(df.bytes, dsize, &root)) return unsupported(*ip, "the bmbt root");
       break;
@@ -53,7 +56,8 @@ int bmap_set_forkoff(Transaction& tp, CachedInode* ip, uint8_t forkoff) {
       break;
   }
   ip->core.forkoff = forkoff;
-  if (df.format == ForkFormat::kLocal && df.bytes.size() > dsize) df.bytes.resize(dsize);
+  // Local and device forks hold their whole literal area.
+  if (df.format == ForkFormat::kLocal || df.format == ForkFormat::kDev) df.bytes.resize(dsize);
   if (df.format == ForkFormat::kBtree) df.bytes = std::move(root);
   tp.log_inode(ip, kDirtyCore | kDirtyData | kDirtyAttr);
   if (df.format != ForkFormat::kExtents) return 0;

@@ -90,7 +90,8 @@ int bmap_unmap(Transaction& tp, CachedInode* ip, uint64_t off, uint64_t len, uin
 /// the kernel's xfs_bmap_add_attrfork does: an extents fork with more
 /// records than fit becomes a btree (needs bmap_unmap_reservation()
 /// blocks), a btree root is laid out again for the new size (its pointers
-/// follow room for maxrecs keys), a local fork keeps its di_size bytes.
+/// follow room for maxrecs keys), a local fork keeps its di_size bytes and
+/// a device fork its number.
 /// The attr fork's own bytes are the caller's (local or empty here).
 /// Logs the inode.  Returns 0, EOPNOTSUPP (a local data fork or a bmbt root
 /// that does not fit the new size: the kernel would convert the directory
