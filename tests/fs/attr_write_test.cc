@@ -85,8 +85,16 @@ TEST_CASE("attr_write: short form grows to a leaf with remote values, then shrin
 }
 
 TEST_CASE("attr_write: a fork added to a file with many extents turns its data fork into a btree", "[attr_write]") {
-  ProtoImage img("/\n0 0\nd--755 0 0\nf ---644 0 0 /dev/null\n$\n", 65536);
+  ProtoImage img("/\n0 0\nd--755 0 0\nf ---644 0 0 /dev/null\nb ---644 0 0 /dev/null\n$\n", 65536);
   auto m = open_rw(img.path);
+  // A data fork already in btree format: its root is laid out again for
+  // the smaller fork (pointers after room for 18 keys, not 20).
+  InodeRef b = child(*m, "b");
+  fragment(*m, b, 25);
+  REQUIRE(b->core.format == ForkFormat::kBtree);
+  REQUIRE(set(*m, b, "user.x", bytes("y"), nullptr) == 0);
+  CHECK(b->core.forkoff == 37);
+  b.reset();
   InodeRef ip = child(*m, "f");
   // 20 one-block extents fill 320 of the 336-byte data fork.
   fragment(*m, ip, 20);
@@ -100,6 +108,31 @@ TEST_CASE("attr_write: a fork added to a file with many extents turns its data f
   REQUIRE(remove(*m, ip, "user.x", &model) == 0);
   CHECK(ip->core.forkoff != 0);  // a btree data fork keeps an empty attr fork
   ip.reset();
+  unmount_and_check(m, img.path);
+}
+
+TEST_CASE("attr_write: remote values of two files interleaved put the attr fork in btree format", "[attr_write]") {
+  ProtoImage img("/\n0 0\nd--755 0 0\nf ---644 0 0 /dev/null\ng ---644 0 0 /dev/null\n$\n", 65536);
+  auto m = open_rw(img.path);
+  InodeRef f = child(*m, "f"), g = child(*m, "g");
+  Model mf, mg;
+  for (int i = 0; i < 14; i++) {
+    REQUIRE(set(*m, f, "user.v" + std::to_string(i), bytes(std::string(5000, char('a' + i))), &mf) == 0);
+    REQUIRE(set(*m, g, "user.v" + std::to_string(i), bytes(std::string(5000, char('A' + i))), &mg) == 0);
+  }
+  // The leaf and 14 two-block values in 15 extents: more than the 144-byte
+  // attr fork holds.
+  CHECK(static_cast<ForkFormat>(f->core.aformat) == ForkFormat::kBtree);
+  check_model(*m, f, mf);
+  check_model(*m, g, mg);
+  for (int i = 0; i < 14; i += 2) REQUIRE(remove(*m, f, "user.v" + std::to_string(i), &mf) == 0);
+  REQUIRE(set(*m, f, "user.w", bytes(std::string(9000, 'w')), &mf) == 0);  // 3 blocks: no hole fits
+  check_model(*m, f, mf);
+  while (!mf.empty()) REQUIRE(remove(*m, f, mf.begin()->first, &mf) == 0);
+  CHECK_FALSE(f->has_attr_fork());
+  CHECK(f->core.nblocks == 0);
+  f.reset();
+  g.reset();
   unmount_and_check(m, img.path);
 }
 
