@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 #include <cerrno>
+#include <iterator>
 #include <map>
 #include <random>
 #include <shared_mutex>
@@ -23,6 +24,7 @@
 #include "fs/ops/remove.h"
 #include "fs/ops/setattr.h"
 #include "fs/ops/xattr.h"
+#include "tests/fs/attr_test_util.h"
 #include "tests/fs/attr_write_test_util.h"
 #include "tests/fs/dir_write_test_util.h"
 
@@ -221,6 +223,59 @@ TEST_CASE("attr_write: random sets and removes agree with a model", "[attr_write
   }
   CHECK(leaf_full < 3000 / 10);
   check_model(*m, child(*m, "f"), model);
+  unmount_and_check(m, img.path);
+}
+
+TEST_CASE("attr_write: kernel-made leaves change, node form is refused and left alone", "[attr_write]") {
+  const attrtest::Image& kimg = attrtest::kernel_image();
+  if (!kimg.skip.empty()) {
+    WARN("SKIP: " << kimg.skip);
+    return;
+  }
+  attrtest::ScratchCopy img(kimg.path);
+  const auto inos = attrtest::inode_numbers(img.path, {"/xattr/leaf", "/xattr/node", "/xattr/collide"});
+  auto m = open_rw(img.path);
+  auto model_of = [&](const InodeRef& ip) {
+    Model model;
+    std::shared_lock<std::shared_mutex> l(ip->lock);
+    REQUIRE(attr_list(*m, *ip, [&](std::string_view n) { model[std::string(n)]; }) == 0);
+    for (auto& [name, value] : model) {
+      std::vector<std::byte> v;
+      REQUIRE(attr_get(*m, *ip, name, &v) == 0);
+      value.assign(reinterpret_cast<const char*>(v.data()), v.size());
+    }
+    return model;
+  };
+  InodeRef leaf, node, collide;
+  REQUIRE(m->iget(inos[0], &leaf) == 0);
+  REQUIRE(m->iget(inos[1], &node) == 0);
+  REQUIRE(m->iget(inos[2], &collide) == 0);
+
+  Model lm = model_of(leaf);
+  REQUIRE(lm.size() == 40);
+  const std::string first = lm.begin()->first;
+  REQUIRE(remove(*m, leaf, first, &lm) == 0);
+  REQUIRE(set(*m, leaf, "user.new", bytes(std::string(100, 'n')), &lm) == 0);
+  REQUIRE(set(*m, leaf, std::next(lm.begin())->first, bytes(std::string(7000, 'r')), &lm) == 0);
+  check_model(*m, leaf, lm);
+
+  // Node form: refused, nothing changed.
+  const Model nm = model_of(node);
+  const uint64_t nblocks = node->core.nblocks;
+  CHECK(set(*m, node, "user.more", bytes("x"), nullptr) == EOPNOTSUPP);
+  CHECK(remove(*m, node, nm.begin()->first, nullptr) == EOPNOTSUPP);
+  CHECK(node->core.nblocks == nblocks);
+  check_model(*m, node, nm);
+
+  // Names of one hash: the right one goes.
+  Model cm = model_of(collide);
+  REQUIRE(cm.count("user.same") == 1);
+  REQUIRE(remove(*m, collide, "user.same", &cm) == 0);
+  REQUIRE(set(*m, collide, "security.same", bytes("z"), &cm) == 0);
+  check_model(*m, collide, cm);
+  leaf.reset();
+  node.reset();
+  collide.reset();
   unmount_and_check(m, img.path);
 }
 
