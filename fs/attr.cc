@@ -64,6 +64,22 @@ int walk(Mount& m, const CachedInode& ip, Form form, const attr::RecordFn& fn) {
 
 }  // namespace
 
+namespace attr {
+
+int parse_name(std::string_view full, uint8_t* ns, std::string_view* bare) {
+  const Namespace* n = nullptr;
+  for (const Namespace& c : kNamespaces)
+    if (full.starts_with(c.prefix)) n = &c;
+  if (n == nullptr) return EOPNOTSUPP;
+  if (full.size() > kFullNameMax) return ERANGE;
+  *bare = full.substr(n->prefix.size());
+  if (bare->empty()) return EINVAL;
+  *ns = n->flags;
+  return 0;
+}
+
+}  // namespace attr
+
 int attr_list(Mount& m, const CachedInode& ip, const std::function<void(std::string_view name)>& fn) {
   Form form;
   if (int err = form_of(m, ip, &form)) return err;
@@ -78,19 +94,15 @@ int attr_list(Mount& m, const CachedInode& ip, const std::function<void(std::str
 }
 
 int attr_get(Mount& m, const CachedInode& ip, std::string_view name, std::vector<std::byte>* value) {
-  const Namespace* ns = nullptr;
-  for (const Namespace& n : kNamespaces)
-    if (name.starts_with(n.prefix)) ns = &n;
-  if (ns == nullptr) return EOPNOTSUPP;
-  if (name.size() > kFullNameMax) return ERANGE;
-  const std::string_view bare = name.substr(ns->prefix.size());
-  if (bare.empty()) return EINVAL;
+  uint8_t ns = 0;
+  std::string_view bare;
+  if (int err = attr::parse_name(name, &ns, &bare)) return err;
   Form form;
   if (int err = form_of(m, ip, &form)) return err;
-  if (form == Form::kBlocks) return attr::leaf_get(m, ip, ns->flags, bare, value);
+  if (form == Form::kBlocks) return attr::leaf_get(m, ip, ns, bare, value);
   bool found = false;
   if (int err = walk(m, ip, form, [&](const AttrRecord& r) {
-        if (!attr::matches(r, ns->flags, bare)) return true;
+        if (!attr::matches(r, ns, bare)) return true;
         value->assign(r.value.begin(), r.value.end());
         found = true;
         return false;

@@ -13,8 +13,9 @@
 // Errors: ENODATA (no such attribute), EOPNOTSUPP (a prefix XFS does not
 // store), EUCLEAN (the structure failed a check: one log line, by
 // Mount::report_corruption or the buffer cache), EIO, ENOMEM.
-// Thread safety: any thread; the in-core inode is immutable and buffers are
-// held shared.
+// Writes are fs/attr_write.h's.
+// Thread safety: any thread; REQUIRES the inode's lock held shared (a
+// writer changes the forks under it exclusively); buffers are held shared.
 #pragma once
 
 #include <cstdint>

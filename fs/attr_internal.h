@@ -44,6 +44,12 @@ struct AttrRecord {
 /// Called per record in on-disk order; returns false to stop the walk.
 using RecordFn = std::function<bool(const AttrRecord&)>;
 
+/// Splits a full name ("user.x", "trusted.x", "security.x") into its
+/// namespace bits (*ns) and the name as stored (*bare, a view into full).
+/// Returns 0, EOPNOTSUPP (another prefix), ERANGE (over 255 bytes, prefix
+/// included, as the VFS limits names), EINVAL (nothing after the prefix).
+int parse_name(std::string_view full, uint8_t* ns, std::string_view* bare);
+
 /// True if r is the visible attribute ns (namespace bits) + name.
 inline bool matches(const AttrRecord& r, uint8_t ns, std::string_view name) {
   return !(r.flags & kFlagIncomplete) && (r.flags & kNamespaceMask) == ns && r.name == name;

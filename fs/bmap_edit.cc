@@ -140,6 +140,11 @@ int ForkEditor::to_extents() {
   return 0;
 }
 
+int ForkEditor::refit() {
+  if (ip_->fork(attr_).format == ForkFormat::kExtents && extents().size() > max_extents()) return to_btree();
+  return 0;
+}
+
 int ForkEditor::finish() {
   const Superblock& sb = tp_.mount().sb();
   std::sort(frees_.begin(), frees_.end());

@@ -29,10 +29,13 @@ int bmap_alloc(Transaction& tp, uint64_t target, uint32_t maxlen, uint64_t* fsbl
 /// Returns 0, EAGAIN (one below is busy), or AgfTx::get's errors.
 int bmap_lock_agfs(Transaction& tp, std::vector<uint32_t> agnos);
 
-/// Whether ip's data fork maps blocks (extents or btree format; not local
-/// or a device).
-inline bool bmap_fork_mapped(const CachedInode& ip) {
-  return ip.df.format == ForkFormat::kExtents || ip.df.format == ForkFormat::kBtree;
+/// Whether ip's data fork (attr_fork: its attr fork) maps blocks (extents or
+/// btree format; not local or a device; an attr fork only if the inode has
+/// one).
+inline bool bmap_fork_mapped(const CachedInode& ip, bool attr_fork = false) {
+  if (attr_fork && !ip.has_attr_fork()) return false;
+  const ForkFormat f = ip.fork(attr_fork).format;
+  return f == ForkFormat::kExtents || f == ForkFormat::kBtree;
 }
 
 /// Fsblocks a btree of the inode's fork may need for one inserted record: a
@@ -83,6 +86,10 @@ class ForkEditor {
   int merge_replace(size_t i, size_t j, std::vector<Extent> recs);
   /// Blocks [fsblock, fsblock + len) are to be freed at finish().
   void free_later(uint64_t fsblock, uint64_t len) { frees_.emplace_back(fsblock, len); }
+  /// Converts an extents-format fork that holds more records than its
+  /// (changed) size allows to a btree of one leaf (the kernel's
+  /// xfs_bmap_add_attrfork_extents).  Returns 0 or an allocation's errno.
+  int refit();
   /// Frees what free_later() collected (ascending agno) and logs the inode.
   /// Returns 0, EAGAIN, or free_extent's errors.
   int finish();

@@ -8,13 +8,15 @@
 
 namespace xfsfuse::fs {
 
-int bmap_unmap(Transaction& tp, CachedInode* ip, uint64_t off, uint64_t len, uint32_t max_extents, bool* more) {
+int bmap_unmap(Transaction& tp, CachedInode* ip, uint64_t off, uint64_t len, uint32_t max_extents, bool* more,
+               unsigned flags) {
   *more = false;
-  if (max_extents == 0 || !bmap_fork_mapped(*ip)) return EINVAL;
+  const bool attr = flags & kBmapAttrFork;
+  if (max_extents == 0 || !bmap_fork_mapped(*ip, attr)) return EINVAL;
   if (len == 0 || off >= kBmbtMaxStartoff) return 0;
   const uint64_t end = off + std::min(len, kBmbtMaxStartoff - off);
   const Superblock& sb = tp.mount().sb();
-  ForkEditor fe(tp, ip);
+  ForkEditor fe(tp, ip, attr);
   const std::vector<Extent>& ext = fe.extents();
   // Extents [first, last) meet the range; the last max_extents of them go now.
   const size_t first = fe.find(off);
@@ -26,7 +28,7 @@ int bmap_unmap(Transaction& tp, CachedInode* ip, uint64_t off, uint64_t len, uin
   // the inode's, where its bmbt blocks usually sit).
   std::vector<uint32_t> agnos;
   for (size_t i = lo; i < last; i++) agnos.push_back(fsblock_to_agno(sb, ext[i].startblock));
-  if (ip->df.format == ForkFormat::kBtree) agnos.push_back(ino_to_agno(sb, ip->core.ino));
+  if (ip->fork(attr).format == ForkFormat::kBtree) agnos.push_back(ino_to_agno(sb, ip->core.ino));
   if (int e = bmap_lock_agfs(tp, std::move(agnos))) return e;
   for (size_t i = last; i-- > lo;) {
     const Extent e = ext[i];

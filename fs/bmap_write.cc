@@ -54,10 +54,11 @@ int bmap_write(Transaction& tp, CachedInode* ip, uint64_t off, uint64_t len, uns
   out->clear();
   if (len == 0) return 0;
   if (off >= kBmbtMaxStartoff || len > kBmbtMaxStartoff - off) return EFBIG;
-  if (!bmap_fork_mapped(*ip)) return EINVAL;
+  const bool attr = flags & kBmapAttrFork;
+  if (!bmap_fork_mapped(*ip, attr)) return EINVAL;
   const Superblock& sb = tp.mount().sb();
   const uint64_t end = off + len;
-  ForkEditor fe(tp, ip);
+  ForkEditor fe(tp, ip, attr);
   for (uint64_t pos = off; pos < end;) {
     const std::vector<Extent>& ext = fe.extents();
     const size_t i = fe.find(pos);

@@ -112,6 +112,8 @@ fuse_lowlevel_ops make_ops(bool writable) {
     o.fsync = ops::fsync;
     o.fsyncdir = ops::fsync;
     o.flush = ops::flush;
+    o.setxattr = ops::setxattr;
+    o.removexattr = ops::removexattr;
   }
   return o;
 }

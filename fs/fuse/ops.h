@@ -60,6 +60,8 @@ void flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 // ops_xattr.cc: extended attributes.
 void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size);
 void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int flags);
+void removexattr(fuse_req_t req, fuse_ino_t ino, const char* name);
 
 // ops_ctl.cc: the control channel (fs/fuse/ctl_abi.h): stats, drop caches,
 // purge, set vmap_batch, as ioctls on any directory or file of the mount.

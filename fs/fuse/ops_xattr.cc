@@ -1,5 +1,6 @@
 // Extended attributes.  Names cross FUSE in the VFS form the fs/ layer uses
-// ("user.x", "trusted.x", "security.x").  The VFS itself keeps trusted.*
+// ("user.x", "trusted.x", "security.x").  setxattr and removexattr (read-write
+// mounts only) run fs/ops/xattr.h with the caller's credentials.  The VFS itself keeps trusted.*
 // values from callers without CAP_SYS_ADMIN; the kernel's XFS also leaves
 // trusted.* names out of their listxattr, which here means callers other
 // than uid 0 (FUSE does not pass capabilities).
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "fs/attr.h"
+#include "fs/ops/xattr.h"
 #include "fs/fuse/fuse_fs.h"
 #include "fs/fuse/ops.h"
 
@@ -62,6 +64,26 @@ void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   l.unlock();
   if (err != 0) return fs.reply_error(req, err);
   reply_value(req, fs, names.data(), names.size(), size);
+}
+
+void setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int flags) {
+  FuseFs& fs = fs_of(req);
+  fs.counters().setxattr++;
+  fs::InodeRef ip;
+  int err = fs.iget(ino, &ip);
+  if (err == 0)
+    err = fs::xattr_set(fs.mount(), ip, cred_of(req), name, {reinterpret_cast<const std::byte*>(value), size},
+                        static_cast<unsigned>(flags));
+  fs.reply_error_or_ok(req, err);
+}
+
+void removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+  FuseFs& fs = fs_of(req);
+  fs.counters().removexattr++;
+  fs::InodeRef ip;
+  int err = fs.iget(ino, &ip);
+  if (err == 0) err = fs::xattr_remove(fs.mount(), ip, cred_of(req), name);
+  fs.reply_error_or_ok(req, err);
 }
 
 }  // namespace xfsfuse::fuse::ops

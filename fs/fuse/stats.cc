@@ -37,6 +37,8 @@ Json ops_json(const OpCounters& o) {
               {"write_bytes", o.write_bytes.load()},
               {"fallocate", o.fallocate.load()},
               {"fsync", o.fsync.load()},
+              {"setxattr", o.setxattr.load()},
+              {"removexattr", o.removexattr.load()},
               {"erofs", o.erofs.load()},
               {"errors", o.errors.load()},
               {"nodata", o.nodata.load()},

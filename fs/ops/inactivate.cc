@@ -41,9 +41,15 @@ int truncate_step(Mount& m, const InodeRef& ip, bool* more, bool* gone) {
     ip->core.size = 0;
     tp->log_inode(ip.get(), kDirtyCore);
   }
+  // The data fork's blocks first, then the attr fork's (leaves and remote
+  // values: the kernel's xfs_attr_inactive also just unmaps them all).
   *more = false;
-  if (fork_has_blocks(ip->df))
+  if (fork_has_blocks(ip->df)) {
     if (int e = bmap_unmap(*tp, ip.get(), 0, kBmbtMaxStartoff + 1, kUnmapPerTrans, more)) return e;
+  } else if (ip->has_attr_fork() && fork_has_blocks(ip->af)) {
+    if (int e = bmap_unmap(*tp, ip.get(), 0, kBmbtMaxStartoff + 1, kUnmapPerTrans, more, kBmapAttrFork)) return e;
+  }
+  *more = *more || fork_has_blocks(ip->df) || (ip->has_attr_fork() && fork_has_blocks(ip->af));
   return tp->commit();
 }
 
@@ -72,7 +78,8 @@ int free_once(Mount& m, const InodeRef& ip) {
   if (int e = tp->reserve_blocks(ifree_reservation(m.sb()))) return e;
   tp->join_inode(ip);
   if (!to_free(*ip)) return 0;
-  if (fork_has_blocks(ip->df)) return EAGAIN;  // mapped again meanwhile: truncate again
+  // Mapped again meanwhile: truncate again.
+  if (fork_has_blocks(ip->df) || (ip->has_attr_fork() && fork_has_blocks(ip->af))) return EAGAIN;
   // The kernel's order: the inode number first (AGI, inobt, finobt, the
   // AGF of a freed chunk), then the list (cluster buffers after the AGF).
   if (int e = ifree(*tp, ip->core.ino)) return e;
@@ -89,12 +96,6 @@ int inactivate(Mount& m, const InodeRef& ip) {
   {
     std::shared_lock<std::shared_mutex> l(ip->lock);
     if (!to_free(*ip)) return 0;
-    if (ip->has_attr_fork() && fork_has_blocks(ip->af)) {
-      std::fprintf(stderr, "xfsfuse: inode %llu: freeing an attr fork that holds blocks is not supported yet; "
-                           "the inode stays on its unlinked list (xfs_repair frees it)\n",
-                   static_cast<unsigned long long>(ip->core.ino));
-      return EOPNOTSUPP;
-    }
   }
   for (;;) {
     for (bool more = true, gone = false; more;) {

@@ -2,8 +2,9 @@
 // kernel's xfs_inactive), and freeing every inode left on the AGI unlinked
 // lists (at unmount, and when a read-write mount opens).
 //
-// inactivate() sets the size to 0 and frees every data-fork block a few
-// extents per transaction (the kernel's truncate loop), then, in one
+// inactivate() sets the size to 0 and frees every data-fork block, then
+// every attr-fork block (leaves and remote values), a few extents per
+// transaction (the kernel's truncate loop), then, in one
 // transaction, frees the inode number (fs/alloc/ialloc.h ifree), takes the
 // inode off its unlinked list (fs/alloc/iunlink.h) and clears it as the
 // kernel's xfs_ifree does (checked with xfs_db on a kernel-freed inode,
@@ -13,11 +14,9 @@
 // NREXT64 as the filesystem has them), generation + 1; timestamps, owner
 // and the literal area's old bytes stay.  The in-core inode is marked free
 // at commit (Mount::iget answers ENOENT for it from then on).
-// A local attr fork is dropped with the inode; an attr fork holding blocks
-// is not freed yet: the call logs one line and fails with EOPNOTSUPP,
-// leaving the inode on its unlinked list (xfs_repair frees it).
+// A local attr fork is dropped with the inode.
 //
-// Errors: EOPNOTSUPP (above), ENOSPC, EROFS, EIO, EUCLEAN.  An inode that is
+// Errors: ENOSPC, EROFS, EIO, EUCLEAN.  An inode that is
 // linked again or free already is left alone (0).
 // Thread safety: any thread; takes the inode's lock through its
 // transactions.  REQUIRES: nothing but the caller will use ip again (its

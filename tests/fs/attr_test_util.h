@@ -164,7 +164,7 @@ struct ScratchCopy {
   }
   ~ScratchCopy() {
     ::unlink(path.c_str());
-    rmdir(dir.c_str());
+    ::rmdir(dir.c_str());
   }
   std::vector<std::byte> read(uint64_t off, size_t len) const {
     std::vector<std::byte> b(len);

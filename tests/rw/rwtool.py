@@ -15,6 +15,11 @@
         a short read prints how many bytes came back
     rwtool.py snapshot ROOT STRICT ALLOC
         writes the two views of the tree under ROOT (format below)
+    rwtool.py setxattr PATH NAME LENGTH [--tag T] [--create | --replace]
+        sets extended attribute NAME of PATH (not following a symlink) to LENGTH pattern bytes
+        (XATTR_CREATE / XATTR_REPLACE with the options)
+    rwtool.py removexattr PATH NAME
+        removes extended attribute NAME of PATH (not following a symlink)
 
 Sizes accept the suffixes k, m, g, t (powers of 1024). The pattern: 64-byte records
 "TAG@OFFSET:" + filler + "\\n", so every piece of a file names its tag and file offset (a misplaced
@@ -224,10 +229,27 @@ def opt(args, name, default):
     return args[args.index(name) + 1] if name in args else default
 
 
+def cmd_setxattr(args):
+    path, name, length, tag = args[0], args[1], size_arg(args[2]), opt(args, "--tag", "x")
+    flags = os.XATTR_CREATE if "--create" in args else os.XATTR_REPLACE if "--replace" in args else 0
+    try:
+        os.setxattr(path, name, pattern(tag, 0, length), flags, follow_symlinks=False)
+    except OSError as e:
+        fail("setxattr", e)
+
+
+def cmd_removexattr(args):
+    try:
+        os.removexattr(args[0], args[1], follow_symlinks=False)
+    except OSError as e:
+        fail("removexattr", e)
+
+
 def main():
     cmds = {"pwrite": (cmd_pwrite, 3), "append": (cmd_append, 2),
             "strided": (cmd_strided, 4), "pattern": (cmd_pattern, 1),
-            "readsum": (cmd_readsum, 3), "snapshot": (cmd_snapshot, 3)}
+            "readsum": (cmd_readsum, 3), "snapshot": (cmd_snapshot, 3),
+            "setxattr": (cmd_setxattr, 3), "removexattr": (cmd_removexattr, 2)}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds or len(sys.argv) - 2 < cmds[sys.argv[1]][1]:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
