@@ -379,16 +379,18 @@ int rename(Mount& m, const InodeRef& sdp, std::string_view sname, const InodeRef
   Rename r{m, sdp, tdp, sname, tname, c, flags, &wip};
   const int e = retry_on_eagain([&] { return r.once(); });
   bool unused = false;
+  uint64_t wino = 0;
   if (wip) {
     std::shared_lock<std::shared_mutex> l(wip->lock);
     unused = wip->core.nlink == 0;
+    wino = wip->core.ino;
   }
   if (unused) {
     // Made for a rename that then failed (or found nothing to do): freed
     // as the kernel frees it.
     if (int fe = inactivate(m, wip))
       std::fprintf(stderr, "xfsfuse: freeing the whiteout inode %llu of a failed rename: %s\n",
-                   static_cast<unsigned long long>(wip->core.ino), std::strerror(fe));
+                   static_cast<unsigned long long>(wino), std::strerror(fe));
   }
   return e;
 }

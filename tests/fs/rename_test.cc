@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 #include <cerrno>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -553,6 +554,93 @@ TEST_CASE("rename: threads renaming within and across directories", "[rename]") 
   }
   CHECK(files == size_t{kThreads} * kFiles);
   CHECK(subdirs == size_t{kThreads} * 3);
+  dirs.clear();
+  root.reset();
+  check_image(m, img.path);
+}
+
+TEST_CASE("rename: threads replacing, whiting out, creating and removing at once", "[rename]") {
+  if (!have_xfsprogs()) return;
+  MkfsImage img("-d agcount=4");
+  auto m = open_rw(img.path);
+  InodeRef root = root_of(*m);
+  constexpr int kDirs = 3, kThreads = 4, kRounds = 250, kNames = 10;
+  std::vector<InodeRef> dirs;
+  for (int i = 0; i < kDirs; i++) dirs.push_back(make(*m, root, "d" + std::to_string(i), S_IFDIR | 0777));
+  const uint64_t used0 = inodes_used(*m);
+  std::vector<int> failures(kThreads, 0), renamed(kThreads, 0), last(kThreads, 0);
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; t++)
+    ts.emplace_back([&, t] {
+      std::mt19937_64 rng(900 + t);
+      auto fail = [&](int e) { failures[t]++, last[t] = e; };
+      for (int r = 0; r < kRounds; r++) {
+        const InodeRef& a = dirs[rng() % kDirs];
+        const InodeRef& b = dirs[rng() % kDirs];
+        const std::string x = "n" + std::to_string(rng() % kNames), y = "n" + std::to_string(rng() % kNames);
+        InodeRef ip;
+        int e;
+        switch (rng() % 4) {
+          case 0:  // a new file or directory
+            e = make_node(*m, a, x, kRoot, rng() % 4 ? S_IFREG | 0644 : S_IFDIR | 0755, 0, &ip);
+            if (e != 0 && e != EEXIST) fail(1000 + e);
+            break;
+          case 1:  // over whatever is there, sometimes leaving a whiteout
+            e = rename(*m, a, x, b, y, kRoot, rng() % 3 ? 0 : kRenameWhiteout);
+            if (e == 0) renamed[t]++;
+            else if (e != ENOENT && e != EISDIR && e != ENOTDIR && e != EEXIST) fail(2000 + e);
+            break;
+          case 2:  // swapped
+            e = rename(*m, a, x, b, y, kRoot, kRenameExchange);
+            if (e == 0) renamed[t]++;
+            else if (e != ENOENT) fail(3000 + e);
+            break;
+          default: {  // removed and freed
+            uint64_t ino = lookup(*m, a, x);
+            if (ino == 0 || m->iget(ino, &ip) != 0) break;
+            bool dir;
+            {
+              std::shared_lock<std::shared_mutex> l(ip->lock);
+              dir = S_ISDIR(ip->core.mode);
+            }
+            e = dir ? rmdir(*m, a, x, kRoot) : unlink(*m, a, x, kRoot);
+            if (e == 0) {
+              if ((e = inactivate(*m, ip)) != 0) fail(4000 + e);
+            } else if (e != ENOENT && e != ENOTEMPTY && e != EISDIR && e != ENOTDIR) {
+              fail(5000 + e);
+            }
+          }
+        }
+      }
+    });
+  for (auto& th : ts) th.join();
+  for (int t = 0; t < kThreads; t++) {
+    INFO("thread " << t << " last failure " << last[t]);
+    CHECK(failures[t] == 0);
+    CHECK(renamed[t] > 0);
+  }
+  // Everything goes (subdirectories first); the victims of renames over
+  // files are freed from the unlinked lists.
+  std::function<void(const InodeRef&)> empty_out = [&](const InodeRef& dp) {
+    int err = 0;
+    for (auto& g : iterate(*m, *dp, 0, 100000, &err)) {
+      if (g.name == "." || g.name == "..") continue;
+      InodeRef ip;
+      REQUIRE(m->iget(g.ino, &ip) == 0);
+      if (S_ISDIR(ip->core.mode)) {
+        CHECK(dotdot(*m, ip) == dp->core.ino);
+        empty_out(ip);
+        REQUIRE(rmdir(*m, dp, g.name, kRoot) == 0);
+      } else {
+        REQUIRE(unlink(*m, dp, g.name, kRoot) == 0);
+      }
+    }
+    REQUIRE(err == 0);
+  };
+  for (auto& dp : dirs) empty_out(dp);
+  CHECK(inactivate_unlinked(*m) == 0);
+  CHECK(lists_empty(*m));
+  CHECK(inodes_used(*m) == used0);
   dirs.clear();
   root.reset();
   check_image(m, img.path);
