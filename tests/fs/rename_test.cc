@@ -121,8 +121,8 @@ uint64_t dotdot(Mount& m, const InodeRef& dp) { return lookup(m, dp, ".."); }
 // xfs_repair -n (after a clean unmount), then xfsfuse-fsck -n.
 void check_image(std::unique_ptr<Mount>& m, const std::string& img) {
   unmount_and_repair_check(m, img);
-  INFO(run(std::string(XFSFUSE_FSCK) + " -n " + img + " 2>&1"));
-  CHECK(system((std::string(XFSFUSE_FSCK) + " -n " + img + " >/dev/null 2>&1").c_str()) == 0);
+  INFO(run(std::string(XFSFUSE_FSCK_BIN) + " -n " + img + " 2>&1"));
+  CHECK(system((std::string(XFSFUSE_FSCK_BIN) + " -n " + img + " >/dev/null 2>&1").c_str()) == 0);
 }
 
 }  // namespace
