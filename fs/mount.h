@@ -198,6 +198,13 @@ class Mount {
   /// Fills *out from the superblock and the AGFs / AGIs.  Returns 0 or EUCLEAN.
   int statfs(StatFs* out);
 
+  /// The mount-wide rename lock (the VFS's s_vfs_rename_mutex): held by a
+  /// rename between two directories across its lookups and its transaction,
+  /// so that no other directory changes parent meanwhile and its subtree
+  /// check holds (fs/ops/rename.h).  Taken before any inode lock
+  /// (docs/locking.md).
+  std::mutex& rename_lock() { return rename_mu_; }
+
   /// Logs the one line for a structure that failed a check in fs/ code:
   /// "xfsfuse: metadata corruption: STRUCTURE at daddr 0x...: WHY".
   /// Returns EUCLEAN, for `return m.report_corruption(...)`.
@@ -237,6 +244,7 @@ class Mount {
   std::unique_ptr<InodeCache> icache_;
 
   std::mutex change_mu_;         // serializes the first start_change()
+  std::mutex rename_mu_;         // rename_lock()
   std::atomic<bool> changed_{false};    // NEEDSREPAIR is set on disk
   std::atomic<bool> shut_down_{false};
   std::atomic<int64_t> fdblocks_{0};    // free blocks not reserved (starts at sb_fdblocks)

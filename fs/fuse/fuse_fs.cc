@@ -109,6 +109,7 @@ fuse_lowlevel_ops make_ops(bool writable) {
     o.mkdir = ops::mkdir;
     o.unlink = ops::unlink;
     o.rmdir = ops::rmdir;
+    o.rename = ops::rename;
     o.fsync = ops::fsync;
     o.fsyncdir = ops::fsync;
     o.flush = ops::flush;

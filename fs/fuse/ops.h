@@ -57,6 +57,11 @@ void rmdir(fuse_req_t req, fuse_ino_t parent, const char* name);
 void fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi);
 void flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 
+// ops_rename.cc: rename(2) and renameat2(2) of a read-write mount (flags:
+// RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT).
+void rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent, const char* newname,
+            unsigned int flags);
+
 // ops_xattr.cc: extended attributes.
 void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size);
 void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);

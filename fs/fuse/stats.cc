@@ -32,6 +32,7 @@ Json ops_json(const OpCounters& o) {
               {"ioctl", o.ioctl.load()},
               {"create", o.create.load()},
               {"remove", o.remove.load()},
+              {"rename", o.rename.load()},
               {"setattr", o.setattr.load()},
               {"write", o.write.load()},
               {"write_bytes", o.write_bytes.load()},

@@ -29,19 +29,6 @@ constexpr uint16_t kDiflagSync = 0x20, kDiflagNoatime = 0x40, kDiflagNodump = 0x
                    kDiflagExtszinherit = 0x1000, kDiflagNodefrag = 0x2000;
 constexpr uint64_t kDiflag2Dax = 1u << 0;
 
-uint8_t ftype_of(uint32_t mode) {
-  switch (mode & S_IFMT) {
-    case S_IFREG: return kFtReg;
-    case S_IFDIR: return kFtDir;
-    case S_IFCHR: return kFtChrdev;
-    case S_IFBLK: return kFtBlkdev;
-    case S_IFIFO: return kFtFifo;
-    case S_IFSOCK: return kFtSock;
-    case S_IFLNK: return kFtSymlink;
-    default: return kFtUnknown;
-  }
-}
-
 uint32_t random_generation() {
   thread_local std::mt19937 rng{std::random_device{}()};
   return static_cast<uint32_t>(rng());
@@ -143,33 +130,54 @@ int make_node_once(Mount& m, const InodeRef& dp, std::string_view name, const Cr
   if (e != ENOENT) return e;
   if (is_dir && pc.nlink >= kMaxLink) return EMLINK;
 
-  uint64_t ino;
-  if ((e = ialloc(*tp, pc.ino, &ino))) return e;
-  // The inode's bytes, from the cluster buffer this transaction holds if
-  // ialloc() just made its chunk (so the read cannot wait on itself).
-  bc::DiskRange map;
-  size_t at = 0;
-  if ((e = m.inode_buf_map(ino, &map, &at))) return e;
-  bc::BufHandle* cluster;
-  if ((e = tp->read_buf({&map, 1}, &m.buf_ops().inode_cluster(), bc::kAnyOwner, &cluster))) return e;
   InodeRef ip;
-  if ((e = m.iget_new(ino, {cluster->data() + at, m.sb().inodesize}, &ip))) return e;
-  tp->join_inode(ip);  // a free inode no one else can lock: order does not matter
-  init_core(m.sb(), pc, c, mode, rdev, ip.get());
-  if (is_dir) dir_init(*tp, ip.get(), pc.ino);
-  tp->log_inode(ip.get(), kDirtyCore | kDirtyData);
-  if ((e = dir_add(*tp, dp.get(), name, ino, ftype_of(mode)))) return e;
+  if ((e = init_new_inode(*tp, pc, c, mode, rdev, &ip))) return e;
+  if ((e = dir_add(*tp, dp.get(), name, ip->core.ino, dir_ftype(mode)))) return e;
   if (is_dir) pc.nlink++;
   pc.mtime = pc.ctime = ip->core.ctime;
   pc.changecount++;
   tp->log_inode(dp.get(), kDirtyCore);
-  tp->on_commit([ip] { ip->is_free.store(false, std::memory_order_release); });
   if ((e = tp->commit())) return e;
   *out = std::move(ip);
   return 0;
 }
 
 }  // namespace
+
+uint8_t dir_ftype(uint32_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG: return kFtReg;
+    case S_IFDIR: return kFtDir;
+    case S_IFCHR: return kFtChrdev;
+    case S_IFBLK: return kFtBlkdev;
+    case S_IFIFO: return kFtFifo;
+    case S_IFSOCK: return kFtSock;
+    case S_IFLNK: return kFtSymlink;
+    default: return kFtUnknown;
+  }
+}
+
+int init_new_inode(Transaction& tp, const Inode& parent, const Cred& c, uint32_t mode, uint64_t rdev, InodeRef* out) {
+  Mount& m = tp.mount();
+  uint64_t ino;
+  if (int e = ialloc(tp, parent.ino, &ino)) return e;
+  // The inode's bytes, from the cluster buffer this transaction holds if
+  // ialloc() just made its chunk (so the read cannot wait on itself).
+  bc::DiskRange map;
+  size_t at = 0;
+  if (int e = m.inode_buf_map(ino, &map, &at)) return e;
+  bc::BufHandle* cluster;
+  if (int e = tp.read_buf({&map, 1}, &m.buf_ops().inode_cluster(), bc::kAnyOwner, &cluster)) return e;
+  InodeRef ip;
+  if (int e = m.iget_new(ino, {cluster->data() + at, m.sb().inodesize}, &ip)) return e;
+  tp.join_inode(ip);  // a free inode no one else can lock: order does not matter
+  init_core(m.sb(), parent, c, mode, rdev, ip.get());
+  if (S_ISDIR(mode)) dir_init(tp, ip.get(), parent.ino);
+  tp.log_inode(ip.get(), kDirtyCore | kDirtyData);
+  tp.on_commit([ip] { ip->is_free.store(false, std::memory_order_release); });
+  *out = std::move(ip);
+  return 0;
+}
 
 int make_node(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, uint32_t mode, uint64_t rdev,
               InodeRef* out) {

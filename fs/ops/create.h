@@ -27,6 +27,7 @@
 
 #include "fs/incore_inode.h"
 #include "fs/ops/cred.h"
+#include "fs/trans/trans.h"
 
 namespace xfsfuse::fs {
 
@@ -41,5 +42,20 @@ inline constexpr uint32_t kMaxLink = 0x7fffffff;
 /// minor as makedev()).  Returns 0 with *out, or the errors above.
 int make_node(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, uint32_t mode, uint64_t rdev,
               InodeRef* out);
+
+/// The lower half of make_node(), for operations that make an inode no
+/// name points to yet (a rename's whiteout, O_TMPFILE): allocates an inode
+/// near parent (fs/alloc/ialloc.h), joins it to tp and initialises it as a
+/// new file of mode and rdev for caller c, as make_node() describes (link
+/// count 1, directories 2 with an empty short-form directory whose ".." is
+/// parent), logged; it is marked in use when tp commits.  The caller links
+/// it (or sets its link count to 0 and puts it on the unlinked list) and
+/// changes the parent itself.  Returns 0 with *out, ENOSPC, EIO, EUCLEAN.
+/// REQUIRES: tp reserved ialloc_reservation() blocks for it; parent's lock
+/// held (shared is enough) while this reads it.
+int init_new_inode(Transaction& tp, const Inode& parent, const Cred& c, uint32_t mode, uint64_t rdev, InodeRef* out);
+
+/// The directory-entry file type (a DirFtype, fs/dir.h) of a file of mode.
+uint8_t dir_ftype(uint32_t mode);
 
 }  // namespace xfsfuse::fs

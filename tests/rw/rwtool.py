@@ -13,6 +13,8 @@
     rwtool.py readsum FILE OFFSET LENGTH
         prints "OFFSET+LENGTH: zero" when those bytes read back as zeros, else their SHA-256;
         a short read prints how many bytes came back
+    rwtool.py rename OLD NEW [--noreplace] [--exchange] [--whiteout]
+        renameat2(2) with those flags (RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT)
     rwtool.py snapshot ROOT STRICT ALLOC
         writes the two views of the tree under ROOT (format below)
     rwtool.py setxattr PATH NAME LENGTH [--tag T] [--create | --replace]
@@ -194,6 +196,18 @@ TYPES = {stat.S_IFREG: "reg", stat.S_IFDIR: "dir", stat.S_IFLNK: "lnk", stat.S_I
          stat.S_IFBLK: "blk", stat.S_IFIFO: "fifo", stat.S_IFSOCK: "sock"}
 
 
+def cmd_rename(args):
+    import ctypes
+    flags = sum(bit for opt_name, bit in (("--noreplace", 1), ("--exchange", 2), ("--whiteout", 4))
+                if opt_name in args)
+    old, new = [a for a in args if not a.startswith("--")][:2]
+    libc = ctypes.CDLL(None, use_errno=True)
+    at_fdcwd = -100
+    if libc.renameat2(at_fdcwd, os.fsencode(old), at_fdcwd, os.fsencode(new), flags) != 0:
+        err = ctypes.get_errno()
+        fail("rename", OSError(err, os.strerror(err)))
+
+
 def cmd_snapshot(args):
     root, strict_out, alloc_out = args
     paths = []
@@ -248,7 +262,7 @@ def cmd_removexattr(args):
 def main():
     cmds = {"pwrite": (cmd_pwrite, 3), "append": (cmd_append, 2),
             "strided": (cmd_strided, 4), "pattern": (cmd_pattern, 1),
-            "readsum": (cmd_readsum, 3), "snapshot": (cmd_snapshot, 3),
+            "readsum": (cmd_readsum, 3), "rename": (cmd_rename, 2), "snapshot": (cmd_snapshot, 3),
             "setxattr": (cmd_setxattr, 3), "removexattr": (cmd_removexattr, 2)}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds or len(sys.argv) - 2 < cmds[sys.argv[1]][1]:
         print(__doc__, file=sys.stderr)
