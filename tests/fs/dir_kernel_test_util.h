@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -181,6 +182,37 @@ inline void compare_dir(Mount& ours, const std::string& kernel_img, const std::s
     const bool leaf = dablk >= leaf_dablk;
     differ(what, {kh.data(), kh.size()}, {uh.data(), uh.size()}, leaf ? 12 : 4, leaf ? 56 : 48);
   }
+}
+
+// What xfs_db prints of inode ino of img: core.format, size and nblocks, and
+// the fork offsets its data fork maps, as merged ranges "offset+count" (how
+// they split into extents depends on where the blocks went on disk).
+inline std::string db_inode_summary(const std::string& img, uint64_t ino) {
+  const std::string out = run("xfs_db -r -c 'inode " + std::to_string(ino) +
+                              "' -c 'print core.format core.size core.nblocks' -c bmap " + img + " 2>&1");
+  std::string summary;
+  std::istringstream in(out);
+  std::string line;
+  uint64_t start = 0, end = 0;  // the range being merged
+  const std::regex ext("data offset ([0-9]+) startblock .* count ([0-9]+) flag 0");
+  auto flush = [&] {
+    if (end > start) summary += "mapped " + std::to_string(start) + "+" + std::to_string(end - start) + "\n";
+  };
+  while (std::getline(in, line)) {
+    std::smatch mt;
+    if (!std::regex_match(line, mt, ext)) {
+      summary += line + "\n";
+      continue;
+    }
+    const uint64_t off = std::stoull(mt[1]), count = std::stoull(mt[2]);
+    if (off != end) {
+      flush();
+      start = off;
+    }
+    end = off + count;
+  }
+  flush();
+  return summary;
 }
 
 inline std::string name_of(std::mt19937& rng, size_t minlen, size_t maxlen) {

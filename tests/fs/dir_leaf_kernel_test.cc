@@ -6,7 +6,7 @@
 // block so it is freed, then of the last one so bests are trimmed) and
 // re-added, then emptied back to block form and short form; after every
 // stage both images hold the same directory byte for byte, and at the end
-// xfs_repair -n finds ours clean.  Directory blocks of 64 KiB and 4 KiB.
+// xfs_repair -n (and xfsfuse-fsck -n, if built) find ours clean.  Directory blocks of 64 KiB and 4 KiB.
 // Needs root and loop devices ("SKIP:" otherwise).
 #include <set>
 
@@ -17,17 +17,19 @@ namespace xfsfuse::fs::test {
 namespace {
 
 struct LeafFixture {
-  Mount& m;
+  std::unique_ptr<Mount>& mp;  // ours (reopened by checkpoint())
+  const std::string& ours_img;
   KernelSide& kernel;
   const std::vector<uint64_t>& targets;
   DirModel links;
   std::set<std::string> used;  // every name ever added (names are never reused)
   std::mt19937 rng;
 
-  uint32_t blksize() const { return m.sb().blocksize << m.sb().dirblklog; }
+  Mount& m() { return *mp; }
+  uint32_t blksize() { return m().sb().blocksize << m().sb().dirblklog; }
   InodeRef dir() {
     InodeRef d;
-    REQUIRE(resolve(m, "/L", &d) == 0);
+    REQUIRE(resolve(m(), "/L", &d) == 0);
     return d;
   }
   std::vector<std::string> names() const {
@@ -49,16 +51,16 @@ struct LeafFixture {
   // Returns how many ran.
   size_t stage(const std::string& what, const std::vector<Op>& ops) {
     INFO(what);
-    const std::vector<Op> done = run_ours(m, ops, targets, &links, /*skip_enospc=*/true);
+    const std::vector<Op> done = run_ours(m(), ops, targets, &links, /*skip_enospc=*/true);
     kernel.run(done);
-    compare_dir(m, kernel.img, "L");
+    compare_dir(m(), kernel.img, "L");
     check_leaf_order();
     return done.size();
   }
   // Our LEAF1 block's count and stale.
   std::pair<size_t, size_t> leaf_counts() {
     bc::BufHandle h;
-    REQUIRE(m.read_dablk(*dir(), false, dir::geometry(m.sb()).leaf_dablk, &dir3_leaf_ops(), &h) == 0);
+    REQUIRE(m().read_dablk(*dir(), false, dir::geometry(m().sb()).leaf_dablk, &dir3_leaf_ops(), &h) == 0);
     return {bc::load_be(h.data() + 56, 2), bc::load_be(h.data() + 58, 2)};
   }
   // Runs ops on our side one at a time until the directory's format changes
@@ -67,22 +69,22 @@ struct LeafFixture {
   size_t stage_until_form_change(const std::string& what, const std::vector<Op>& ops) {
     INFO(what);
     dir::Form before, now;
-    REQUIRE(dir::dir_form(m, *dir(), &before) == 0);
+    REQUIRE(dir::dir_form(m(), *dir(), &before) == 0);
     std::vector<Op> done;
     for (const Op& op : ops) {
-      const std::vector<Op> one = run_ours(m, {op}, targets, &links, true);
+      const std::vector<Op> one = run_ours(m(), {op}, targets, &links, true);
       done.insert(done.end(), one.begin(), one.end());
-      REQUIRE(dir::dir_form(m, *dir(), &now) == 0);
+      REQUIRE(dir::dir_form(m(), *dir(), &now) == 0);
       if (now != before) break;
     }
     kernel.run(done);
-    compare_dir(m, kernel.img, "L");
+    compare_dir(m(), kernel.img, "L");
     check_leaf_order();
     return done.size();
   }
   dir::Form form() {
     dir::Form f;
-    REQUIRE(dir::dir_form(m, *dir(), &f) == 0);
+    REQUIRE(dir::dir_form(m(), *dir(), &f) == 0);
     return f;
   }
   // Our LEAF1 block: hashes in order, one live entry per name (and "." "..").
@@ -90,7 +92,7 @@ struct LeafFixture {
     if (form() != dir::Form::kLeaf) return;
     InodeRef d = dir();
     bc::BufHandle h;
-    REQUIRE(m.read_dablk(*d, false, dir::geometry(m.sb()).leaf_dablk, &dir3_leaf_ops(), &h) == 0);
+    REQUIRE(m().read_dablk(*d, false, dir::geometry(m().sb()).leaf_dablk, &dir3_leaf_ops(), &h) == 0);
     const size_t count = bc::load_be(h.data() + 56, 2), stale = bc::load_be(h.data() + 58, 2);
     size_t live = 0;
     uint32_t prev = 0;
@@ -108,7 +110,7 @@ struct LeafFixture {
     InodeRef d = dir();
     int err;
     std::vector<std::string> v;
-    for (const Got& g : iterate(m, *d, 0, SIZE_MAX, &err))
+    for (const Got& g : iterate(m(), *d, 0, SIZE_MAX, &err))
       if (g.name != "." && g.name != ".." && (g.next * 8 - dir::entsize(g.name.size())) / blksize() == db)
         v.push_back(g.name);
     REQUIRE(err == 0);
@@ -116,10 +118,28 @@ struct LeafFixture {
   }
   std::vector<uint64_t> data_blocks() {
     std::vector<uint64_t> v;
-    const uint32_t per = 1u << m.sb().dirblklog;
-    for (uint64_t dablk : dir_dablks(m, *dir()))
-      if (dablk < dir::geometry(m.sb()).leaf_dablk) v.push_back(dablk / per);
+    const uint32_t per = 1u << m().sb().dirblklog;
+    for (uint64_t dablk : dir_dablks(m(), *dir()))
+      if (dablk < dir::geometry(m().sb()).leaf_dablk) v.push_back(dablk / per);
     return v;
+  }
+  // Our image written out and checked (xfs_repair -n, the directory's
+  // inode as xfs_db prints it against the kernel's: core format, size,
+  // nblocks and the fork offsets mapped), then mounted again.
+  void checkpoint(const std::string& what) {
+    INFO(what);
+    const uint64_t ino = dir()->core.ino;
+    for (uint64_t t : targets) {
+      uint32_t n = 1;
+      for (const auto& [name, v] : links) n += v.first == t;
+      set_nlink(m(), t, n);
+    }
+    unmount_and_repair_check(mp, ours_img);
+    const std::string ours = db_inode_summary(ours_img, ino);
+    CHECK(ours.find("core.nblocks = ") != std::string::npos);
+    CHECK(ours.find("mapped 0+") != std::string::npos);
+    CHECK(ours == db_inode_summary(kernel.img, ino));
+    mp = open_rw(ours_img);
   }
   std::vector<Op> removals(const std::vector<std::string>& names) {
     std::vector<Op> ops;
@@ -157,7 +177,7 @@ TEST_CASE("dir_write: the kernel lays out the same leaf-form directories", "[dir
     REQUIRE(resolve(*m, "/" + t, &ip) == 0);
     targets.push_back(ip->core.ino);
   }
-  LeafFixture f{*m, kernel, targets, {}, {}, std::mt19937(dirblk)};
+  LeafFixture f{m, ours_img, kernel, targets, {}, {}, std::mt19937(dirblk)};
   const bool big = dirblk == 65536;
   std::vector<Op> ops;
 
@@ -175,6 +195,7 @@ TEST_CASE("dir_write: the kernel lays out the same leaf-form directories", "[dir
   f.stage("leaf form: many data blocks", ops);
   REQUIRE(f.form() == dir::Form::kLeaf);
   REQUIRE(f.data_blocks().size() >= 3);
+  f.checkpoint("on disk in leaf form");
   {
     ops.clear();
     const std::vector<std::string> names = f.names();
@@ -223,6 +244,7 @@ TEST_CASE("dir_write: the kernel lays out the same leaf-form directories", "[dir
       dbs = f.data_blocks();
       REQUIRE(dbs.back() < mid);
     }
+    f.checkpoint("on disk after data blocks were freed");
   }
 
   // The LEAF1 block filled: stale entries squeezed out when a new data block
@@ -254,6 +276,7 @@ TEST_CASE("dir_write: the kernel lays out the same leaf-form directories", "[dir
       f.stage("long names added until stale leaf entries are squeezed out", ops);
     }
     CHECK(f.leaf_counts().first < count_full);
+    f.checkpoint("on disk with a full leaf");
   }
 
   // Emptied back to block form (the other data blocks first, then data block
@@ -296,6 +319,14 @@ TEST_CASE("dir_write: the kernel lays out the same leaf-form directories", "[dir
     set_nlink(*m, t, links_to);
   }
   unmount_and_repair_check(m, ours_img);
+  // xfsfuse-fsck -n too, when the build has made it.
+  const std::string fsck = XFSFUSE_FSCK_BIN;
+  if (access(fsck.c_str(), X_OK) == 0) {
+    INFO(run(fsck + " -n " + ours_img + " 2>&1"));
+    CHECK(system((fsck + " -n " + ours_img + " >/dev/null 2>&1").c_str()) == 0);
+  } else {
+    WARN("xfsfuse-fsck not built (" << fsck << "): only xfs_repair -n checked the image");
+  }
   unlink(ours_img.c_str());
 }
 
