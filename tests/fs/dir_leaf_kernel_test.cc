@@ -16,6 +16,17 @@
 namespace xfsfuse::fs::test {
 namespace {
 
+// xfsfuse-fsck -n finds img clean, when the build has made it.
+void fsck_check(const std::string& img) {
+  const std::string fsck = XFSFUSE_FSCK_BIN;
+  if (access(fsck.c_str(), X_OK) != 0) {
+    WARN("xfsfuse-fsck not built (" << fsck << "): only xfs_repair -n checked the image");
+    return;
+  }
+  INFO(run(fsck + " -n " + img + " 2>&1"));
+  CHECK(system((fsck + " -n " + img + " >/dev/null 2>&1").c_str()) == 0);
+}
+
 struct LeafFixture {
   std::unique_ptr<Mount>& mp;  // ours (reopened by checkpoint())
   const std::string& ours_img;
@@ -123,9 +134,9 @@ struct LeafFixture {
       if (dablk < dir::geometry(m().sb()).leaf_dablk) v.push_back(dablk / per);
     return v;
   }
-  // Our image written out and checked (xfs_repair -n, the directory's
-  // inode as xfs_db prints it against the kernel's: core format, size,
-  // nblocks and the fork offsets mapped), then mounted again.
+  // Our image written out and checked (xfs_repair -n, xfsfuse-fsck -n, the
+  // directory's inode as xfs_db prints it against the kernel's: core format,
+  // size, nblocks and the fork offsets mapped), then mounted again.
   void checkpoint(const std::string& what) {
     INFO(what);
     const uint64_t ino = dir()->core.ino;
@@ -135,6 +146,7 @@ struct LeafFixture {
       set_nlink(m(), t, n);
     }
     unmount_and_repair_check(mp, ours_img);
+    fsck_check(ours_img);
     const std::string ours = db_inode_summary(ours_img, ino);
     CHECK(ours.find("core.nblocks = ") != std::string::npos);
     CHECK(ours.find("mapped 0+") != std::string::npos);
@@ -319,14 +331,7 @@ TEST_CASE("dir_write: the kernel lays out the same leaf-form directories", "[dir
     set_nlink(*m, t, links_to);
   }
   unmount_and_repair_check(m, ours_img);
-  // xfsfuse-fsck -n too, when the build has made it.
-  const std::string fsck = XFSFUSE_FSCK_BIN;
-  if (access(fsck.c_str(), X_OK) == 0) {
-    INFO(run(fsck + " -n " + ours_img + " 2>&1"));
-    CHECK(system((fsck + " -n " + ours_img + " >/dev/null 2>&1").c_str()) == 0);
-  } else {
-    WARN("xfsfuse-fsck not built (" << fsck << "): only xfs_repair -n checked the image");
-  }
+  fsck_check(ours_img);
   unlink(ours_img.c_str());
 }
 
