@@ -16,6 +16,7 @@
 // tail long, the tail end of that region takes the tail and the live leaf
 // entries in order, the block becomes XDB3 and the LEAF1 block is freed; the
 // block then goes on to short form when that fits the data fork.
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>

@@ -37,6 +37,7 @@
 // (dir_leaf_convert.cc).  Bytes between the entries and bests keep what they
 // held (the kernel moves tables with memmove and clears nothing), so they
 // are kept the same way here.
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -122,14 +123,16 @@ void compact_leaf(LeafEdit& l, ptrdiff_t* index, ptrdiff_t* low, ptrdiff_t* high
     *high = to;
 }
 
-// The lowest data-space block no extent of dp maps.
+// Where the kernel maps a new data block (xfs_bmap_first_unused from fork
+// block 0): at the end of the extents below the first gap of at least one
+// directory block; extents are sorted by fork offset.
 uint64_t first_unmapped_db(const CachedInode& dp, const Geometry& g) {
-  for (uint64_t db = 0;; db++) {
-    const uint64_t lo = db * g.blkfsbs, hi = lo + g.blkfsbs;
-    bool mapped = false;
-    for (const Extent& e : dp.df.extents) mapped = mapped || (e.startoff < hi && lo < e.startoff + e.blockcount);
-    if (!mapped) return db;
+  uint64_t end = 0;
+  for (const Extent& e : dp.df.extents) {
+    if (e.startoff >= end + g.blkfsbs) break;
+    end = std::max(end, e.startoff + e.blockcount);
   }
+  return (end + g.blkfsbs - 1) / g.blkfsbs;
 }
 
 // Maps and initializes a new data block db of dp (one free region after the
@@ -203,6 +206,8 @@ int leaf_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t i
   uint64_t db;
   if (use < 0) {
     db = first_unmapped_db(*dp, g);
+    if (db > l.bestcount())
+      return leaf_corrupt(tp, dp, l, "data block " + std::to_string(db) + " would be past bests' end");
     if (int err = new_data_block(tp, dp, db, &dh)) return err;
     if (db >= l.bestcount()) {
       const uint32_t bc = l.bestcount();
