@@ -10,10 +10,13 @@
 namespace xfsfuse::fs {
 
 uint64_t dir_add_reservation(const Superblock& sb) {
-  // A directory block (and the bmbt splits and AGFL refills under it), or
-  // freeing one on the way back to short form.
+  // Two directory blocks (block form to leaf form maps the LEAF1 block and
+  // may need a new data block for the entry), with the bmbt splits and AGFL
+  // refills under them; or, removing, up to three freed (an emptied data
+  // block, then the LEAF1 block going back to block form, then block form's
+  // block going back to short form), each of which may split an extent.
   const uint32_t blk = 1u << sb.dirblklog;
-  return bmap_write_reservation(sb, blk) + bmap_unmap_reservation(sb);
+  return 2 * bmap_write_reservation(sb, blk) + 3 * bmap_unmap_reservation(sb);
 }
 
 }  // namespace xfsfuse::fs

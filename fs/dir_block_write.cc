@@ -15,6 +15,8 @@
 //    space just before the leaf; the nearest stale leaf entry to the
 //    insertion point is reused (the lower one on a tie) and those in between
 //    shift toward it.
+// When the entry fits nowhere (no compaction is tried first), the directory
+// becomes leaf form (dir_leaf_convert.cc) and the add goes there.
 // Removing frees the entry's region and marks its leaf entry stale (address
 // 0); the directory goes back to short form when that fits the data fork.
 #include <algorithm>
@@ -22,27 +24,37 @@
 #include <cstring>
 
 #include "fs/dir_write_internal.h"
+#include "fs/format/dir.h"
 #include "fs/format/endian.h"
 
 namespace xfsfuse::fs::dir {
 
-namespace {
-
-// Reads block form's block into tp.
-int read_block(Transaction& tp, CachedInode* dp, bc::BufHandle** h) {
+int read_dir_block(Transaction& tp, CachedInode* dp, uint64_t dablk, const bc::BufOps* ops, bc::BufHandle** h) {
   Mount& m = tp.mount();
+  const char* structure = ops == &dir3_block_ops()  ? "dir3 block"
+                          : ops == &dir3_data_ops() ? "dir3 data"
+                                                    : "dir3 leaf1";
+  auto dir = [&] { return "directory " + std::to_string(dp->core.ino) + " block " + std::to_string(dablk); };
   std::vector<bc::DiskRange> maps;
-  int err = m.map_blocks(*dp, false, 0, 1u << m.sb().dirblklog, &maps);
-  if (err == ENOENT)
-    return m.report_corruption("dir3 block", dp->daddr,
-                               "block-form directory " + std::to_string(dp->core.ino) + " has a hole at block 0");
+  int err = m.map_blocks(*dp, false, dablk, 1u << m.sb().dirblklog, &maps);
+  if (err == ENOENT) return m.report_corruption(structure, dp->daddr, dir() + " is a hole");
   if (err) return err;
-  if ((err = tp.read_buf(maps, &dir3_block_ops(), dp->core.ino, h))) return err;
-  if (entries_end({(*h)->data(), (*h)->size()}, kDir3BlockMagic) == 0)
-    return m.report_corruption("dir3 block", (*h)->daddr(),
-                               "directory " + std::to_string(dp->core.ino) + " block 0 is not a dir3 block");
+  if ((err = tp.read_buf(maps, ops, dp->core.ino, h))) return err;
+  // The cache verifies a buffer with its first reader's ops only: check the
+  // magic this caller expects (entries_end() checks the whole shape).
+  const std::span<const std::byte> b((*h)->data(), (*h)->size());
+  bool ok;
+  if (ops == &dir3_block_ops())
+    ok = entries_end(b, kDir3BlockMagic) != 0;
+  else if (ops == &dir3_data_ops())
+    ok = entries_end(b, kDir3DataMagic) != 0;
+  else
+    ok = b.size() > kLeafHdrSize + 4 && bc::load_be(b.data() + offsetof(xd_da_blkinfo, magic), 2) == kDir3Leaf1Magic;
+  if (!ok) return m.report_corruption(structure, (*h)->daddr(), dir() + " is not a " + structure + " block");
   return 0;
 }
+
+namespace {
 
 uint32_t leaf_hash(DataBlockEdit& e, size_t i) { return e.u32(e.leaf_off() + 8 * i); }
 uint32_t leaf_addr(DataBlockEdit& e, size_t i) { return e.u32(e.leaf_off() + 8 * i + 4); }
@@ -108,8 +120,9 @@ int compact_leaf(DataBlockEdit& e) {
   return 0;
 }
 
-// Converts dp back to short form if what it holds fits the data fork.
-int maybe_to_sf(Transaction& tp, CachedInode* dp, DataBlockEdit& e, bc::BufHandle* h) {
+}  // namespace
+
+int block_maybe_to_sf(Transaction& tp, CachedInode* dp, DataBlockEdit& e, bc::BufHandle* h) {
   SfDir d;
   const std::span<const std::byte> blk(e.data(), e.size());
   bool stopped = false;
@@ -127,11 +140,9 @@ int maybe_to_sf(Transaction& tp, CachedInode* dp, DataBlockEdit& e, bc::BufHandl
   return 0;
 }
 
-}  // namespace
-
 int block_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype) {
   bc::BufHandle* h;
-  if (int err = read_block(tp, dp, &h)) return err;
+  if (int err = read_dir_block(tp, dp, 0, &dir3_block_ops(), &h)) return err;
   DataBlockEdit e(tp, h, dp->core.ino);
   const size_t len = entsize(name.size()), stale = e.stale();
   const size_t before_leaf = e.u16(e.leaf_off() - 2);  // the region just before the leaf (its tag)
@@ -159,7 +170,10 @@ int block_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t 
     else
       dup = best1_len >= len ? best1 : 0;
   }
-  if (dup == 0) return ENOSPC;  // the kernel would convert to leaf form here
+  if (dup == 0) {  // no room: leaf form, and the add goes there
+    if (int err = block_to_leaf(tp, dp, h)) return err;
+    return leaf_add(tp, dp, name, ino, ftype);
+  }
   if (compact)
     if (int err = compact_leaf(e)) return err;
   const uint32_t hash = da_hashname(name);
@@ -202,7 +216,7 @@ int block_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t 
 
 int block_remove(Transaction& tp, CachedInode* dp, std::string_view name) {
   bc::BufHandle* h;
-  if (int err = read_block(tp, dp, &h)) return err;
+  if (int err = read_dir_block(tp, dp, 0, &dir3_block_ops(), &h)) return err;
   DataBlockEdit e(tp, h, dp->core.ino);
   size_t idx;
   DataEntry de;
@@ -211,12 +225,12 @@ int block_remove(Transaction& tp, CachedInode* dp, std::string_view name) {
   e.put(e.size() - 4, 4, e.stale() + 1);
   e.put(e.leaf_off() + 8 * idx + 4, 4, 0);
   e.scan_if_needed();
-  return maybe_to_sf(tp, dp, e, h);
+  return block_maybe_to_sf(tp, dp, e, h);
 }
 
 int block_replace(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype) {
   bc::BufHandle* h;
-  if (int err = read_block(tp, dp, &h)) return err;
+  if (int err = read_dir_block(tp, dp, 0, &dir3_block_ops(), &h)) return err;
   DataBlockEdit e(tp, h, dp->core.ino);
   size_t idx;
   DataEntry de;

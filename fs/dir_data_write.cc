@@ -182,6 +182,12 @@ void DataBlockEdit::add_hole(size_t off, size_t len) {
 
 void DataBlockEdit::clear_bestfree() { store_bf(Bestfree{}); }
 
+void DataBlockEdit::set_magic(uint32_t magic) {
+  put(0, 4, magic);
+  block_form_ = magic == kDir3BlockMagic;
+  tp_.retype_buf(h_, block_form_ ? &dir3_block_ops() : &dir3_data_ops());
+}
+
 void DataBlockEdit::scan_if_needed() {
   if (!needscan_) return;
   needscan_ = false;

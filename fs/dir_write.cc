@@ -1,6 +1,7 @@
 // Directory changes (fs/dir_write.h): the arguments checked, then the
 // directory's format decides which file does the work (short form:
-// dir_sf_write.cc; block form: dir_block_write.cc).
+// dir_sf_write.cc; block form: dir_block_write.cc; leaf form:
+// dir_leaf_write.cc).
 #include "fs/dir_write.h"
 
 #include <sys/stat.h>
@@ -21,10 +22,11 @@ bool valid_name(std::string_view name) {
          name.find_first_of(std::string_view("/\0", 2)) == std::string_view::npos;
 }
 
-// The directory's format for a change; EOPNOTSUPP for leaf and node forms.
+// The directory's format for a change; EOPNOTSUPP for node form (not
+// written yet: its hook points are here and leaf_add's ENOSPC).
 int form_for_change(Transaction& tp, CachedInode* dp, Form* form) {
   if (int err = dir::dir_form(tp.mount(), *dp, form)) return err;
-  return *form == Form::kShort || *form == Form::kBlock ? 0 : EOPNOTSUPP;
+  return *form == Form::kNode ? EOPNOTSUPP : 0;
 }
 
 }  // namespace
@@ -33,14 +35,22 @@ int dir_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t in
   if (!valid_name(name) || ftype >= dir::kFtMax || !ino_in_fs(tp.mount().sb(), ino)) return EINVAL;
   Form form;
   if (int err = form_for_change(tp, dp, &form)) return err;
-  return form == Form::kShort ? dir::sf_add(tp, dp, name, ino, ftype) : dir::block_add(tp, dp, name, ino, ftype);
+  switch (form) {
+    case Form::kShort: return dir::sf_add(tp, dp, name, ino, ftype);
+    case Form::kBlock: return dir::block_add(tp, dp, name, ino, ftype);
+    default: return dir::leaf_add(tp, dp, name, ino, ftype);
+  }
 }
 
 int dir_remove(Transaction& tp, CachedInode* dp, std::string_view name) {
   if (!valid_name(name)) return EINVAL;
   Form form;
   if (int err = form_for_change(tp, dp, &form)) return err;
-  return form == Form::kShort ? dir::sf_remove(tp, dp, name) : dir::block_remove(tp, dp, name);
+  switch (form) {
+    case Form::kShort: return dir::sf_remove(tp, dp, name);
+    case Form::kBlock: return dir::block_remove(tp, dp, name);
+    default: return dir::leaf_remove(tp, dp, name);
+  }
 }
 
 int dir_replace(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype) {
@@ -49,8 +59,11 @@ int dir_replace(Transaction& tp, CachedInode* dp, std::string_view name, uint64_
     return EINVAL;
   Form form;
   if (int err = form_for_change(tp, dp, &form)) return err;
-  return form == Form::kShort ? dir::sf_replace(tp, dp, name, ino, ftype)
-                              : dir::block_replace(tp, dp, name, ino, ftype);
+  switch (form) {
+    case Form::kShort: return dir::sf_replace(tp, dp, name, ino, ftype);
+    case Form::kBlock: return dir::block_replace(tp, dp, name, ino, ftype);
+    default: return dir::leaf_replace(tp, dp, name, ino, ftype);
+  }
 }
 
 void dir_init(Transaction& tp, CachedInode* dp, uint64_t parent_ino) {

@@ -2,11 +2,13 @@
 // removing and re-pointing entries, making a new directory, and asking
 // whether one is empty.
 //
-// Formats handled: short form (in the inode) and block form (one directory
-// block, 1 << sb_dirblklog fsblocks, at data-space block 0).  Every change
-// lays the directory out as the kernel does for the same operation, so a
-// directory changed here is byte for byte what the kernel would have
-// written (the block's position on disk, its LSN and CRC aside):
+// Formats handled: short form (in the inode), block form (one directory
+// block, 1 << sb_dirblklog fsblocks, at data-space block 0) and leaf form
+// (data blocks from data-space block 0 and one LEAF1 block at the start of
+// the leaf space).  Every change lays the directory out as the kernel does
+// for the same operation, so a directory changed here is byte for byte what
+// the kernel would have written (the blocks' positions on disk, their LSN
+// and CRC aside):
 //  - short form: a new entry goes after the last one (its offset right after
 //    the last entry's data-block place), or into the first gap of offsets
 //    that holds it when it would not fit the end of a block or the inode
@@ -19,20 +21,32 @@
 //    at its hash's place (reusing the nearest stale entry; squeezing the
 //    stale entries out when there is no room); a removal frees the entry's
 //    region (merged with free neighbours) and marks its leaf entry stale,
-//    and the directory goes back to short form when that fits the data fork.
-// Not yet: leaf and node forms.  An add that does not fit the block-form
-// block fails with ENOSPC (the kernel converts to leaf form there), and
-// dir_add / dir_remove / dir_replace on a leaf- or node-form directory fail
-// with EOPNOTSUPP.
+//    and the directory goes back to short form when that fits the data fork;
+//    an add that fits nowhere makes the directory leaf form (the block
+//    becomes data block 0, its leaf entries move to a new LEAF1 block);
+//  - leaf form: the data block is chosen through the bests table (a new one
+//    mapped at the lowest free data-space block when none has room), the
+//    leaf entry inserted in hash order with the kernel's stale-entry reuse
+//    and squeezing; a removal marks the leaf entry stale, frees a data block
+//    it empties (trimming bests), and goes back to block form (and on to
+//    short form) when only data block 0 is left and its last free region
+//    holds the live leaf entries and the block tail.
+// Not yet: node form.  A leaf-form add whose leaf entry does not fit the
+// LEAF1 block (the kernel converts to node form there: xfs_dir2_leaf_to_node)
+// fails with ENOSPC, and dir_add / dir_remove / dir_replace on a node-form
+// directory fail with EOPNOTSUPP.
 // Format facts: XFS Algorithms & Data Structures, "Directories";
 // docs/format.md "Directories (64 KiB blocks)".
 //
 // REQUIRES for the changing calls: dp joined to tp (its lock held
-// exclusively), a directory.  Lock order: going back to short form frees the
-// block, joining its AGF after the directory's block, as the kernel does
-// (only holders of dp's lock reach that block, so no one waits the other way).  Errors: ENOSPC (no block, no room), EUCLEAN
-// (the directory is corrupt: one log line), EIO, ENOMEM, EOPNOTSUPP.  After
-// any error the transaction must be cancelled (a conversion may have begun).
+// exclusively), a directory.  Lock order: the directory's blocks (LEAF1
+// first) and the AGFs of blocks mapped or freed are joined in the order the
+// kernel's steps take them, a directory block sometimes after an AGF; that
+// cannot deadlock, since only holders of dp's lock reach dp's blocks.
+// Errors: ENOSPC (no block, no room), EUCLEAN (the directory is corrupt: one
+// log line), EIO, ENOMEM, EOPNOTSUPP, EAGAIN (a block's AGF was busy: cancel
+// and retry).  After any error the transaction must be cancelled (a
+// conversion may have begun).
 #pragma once
 
 #include <cstdint>
@@ -44,9 +58,11 @@
 
 namespace xfsfuse::fs {
 
-/// Blocks a transaction must reserve before dir_add() or dir_replace() (a
-/// short-form directory may become block form): one directory block, and
-/// AGFL refills for its allocation.
+/// Blocks a transaction must reserve before dir_add(), dir_remove() or
+/// dir_replace(): two directory blocks mapped (block form becoming leaf form
+/// with a new data block) or three freed (a data block, the LEAF1 block and
+/// block form's block on the way back to short form), with the bmbt splits
+/// and AGFL refills under them.
 uint64_t dir_add_reservation(const Superblock& sb);
 
 /// Adds entry name -> ino (ftype: a DirFtype) to directory dp and logs what
@@ -55,7 +71,8 @@ uint64_t dir_add_reservation(const Superblock& sb);
 /// looked it up); tp reserved dir_add_reservation() blocks.
 int dir_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype);
 
-/// Removes entry name from dp; a block-form directory that then fits the data
+/// Removes entry name from dp; a leaf-form directory may free a data block
+/// and go back to block form, a block-form directory that then fits the data
 /// fork goes back to short form (its block freed).
 /// REQUIRES: name is in dp and is not "." or "..".
 int dir_remove(Transaction& tp, CachedInode* dp, std::string_view name);

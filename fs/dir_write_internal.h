@@ -1,7 +1,8 @@
 // fs/dir_write_internal.h — what the directory write files share:
 // dir_data_write.cc (free space of a data or block-form block, edited as the
 // kernel edits it), dir_sf_write.cc (short form), dir_block_write.cc (block
-// form), dir_alloc.cc (directory blocks in the data fork) and the dispatcher
+// form), dir_leaf_write.cc (leaf form), dir_leaf_convert.cc (block <-> leaf),
+// dir_alloc.cc (directory blocks in the data fork) and the dispatcher
 // dir_write.cc.  Not an API: callers use fs/dir_write.h.
 // Format facts: XFS Algorithms & Data Structures, "Directories";
 // docs/format.md "Directories (64 KiB blocks)" ("bestfree, leaves and bests").
@@ -66,6 +67,11 @@ class DataBlockEdit {
   void add_hole(size_t off, size_t len);
   /// Clears bestfree (every free region taken back by the caller).
   void clear_bestfree();
+  /// Turns the block into a data block (kDir3DataMagic) or block form's
+  /// block (kDir3BlockMagic) in place: the magic, the buffer's verifier, and
+  /// where the entries end (block form: the tail must be written before the
+  /// next call that needs end()).
+  void set_magic(uint32_t magic);
   /// Rebuilds bestfree if a change above asked for it.
   void scan_if_needed();
   /// Writes a used entry at off (inumber, namelen, name, ftype, tag); bytes of
@@ -99,9 +105,80 @@ class DataBlockEdit {
 };
 
 /// Block-form operations (dir_block_write.cc).  REQUIRES: dp in block form.
+/// An add that does not fit the block converts dp to leaf form
+/// (block_to_leaf) and adds there.
 int block_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype);
 int block_remove(Transaction& tp, CachedInode* dp, std::string_view name);
 int block_replace(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype);
+/// Makes block-form dp short form if what its block e (buffer h) holds fits
+/// the data fork (its block freed); else leaves it.  Returns 0 or errors.
+int block_maybe_to_sf(Transaction& tp, CachedInode* dp, DataBlockEdit& e, bc::BufHandle* h);
+
+/// Reads directory block dablk of dp into tp, verified with ops.  Returns 0,
+/// EUCLEAN (logged: a hole, or a block that is not what ops expect), EIO.
+int read_dir_block(Transaction& tp, CachedInode* dp, uint64_t dablk, const bc::BufOps* ops, bc::BufHandle** h);
+
+/// Leaf-form operations (dir_leaf_write.cc), as the kernel's
+/// xfs_dir2_leaf_addname / removename / replace.  REQUIRES: dp in leaf form.
+/// leaf_add fails with ENOSPC where the kernel converts to node form (the
+/// LEAF1 block has no room for the leaf entry, and for one more best when a
+/// data block must be added, after squeezing out stale entries).
+/// leaf_remove frees a data block it empties and converts dp back to block
+/// form (and on to short form) when leaf_to_block allows.
+int leaf_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype);
+int leaf_remove(Transaction& tp, CachedInode* dp, std::string_view name);
+int leaf_replace(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype);
+
+/// Conversions between block and leaf form (dir_leaf_convert.cc).
+/// block_to_leaf: block form's block (joined buffer blk) becomes data block
+/// 0, its leaf entries (stale ones too) move to a new LEAF1 block at the
+/// start of the leaf space with bests[0] = the data block's longest free
+/// region (xfs_dir2_block_to_leaf).
+int block_to_leaf(Transaction& tp, CachedInode* dp, bc::BufHandle* blk);
+/// leaf_to_block: if only data block 0 remains (trailing empty data blocks
+/// freed first) and its last region is free and holds the live leaf entries
+/// and a block tail, dp becomes block form (the LEAF1 block leaf freed) and
+/// then short form if that fits (xfs_dir2_leaf_to_block).  Otherwise
+/// nothing changes.
+int leaf_to_block(Transaction& tp, CachedInode* dp, bc::BufHandle* leaf);
+/// Frees data block db of a leaf-form dp (buffer h joined) and sets di_size
+/// as the kernel's xfs_dir2_shrink_inode: when db was the highest data
+/// block, the end of the highest data block still mapped.
+int free_data_block(Transaction& tp, CachedInode* dp, uint64_t db, bc::BufHandle* h);
+
+/// A LEAF1 block being changed in tp: header (count, stale), entries
+/// (hashval, address) from byte 64, and at its end bests[bestcount] (be16;
+/// 0xffff for a data block that is not there) before the be32 bestcount.
+/// Bytes between the entries and bests keep whatever they held, as the
+/// kernel leaves them.
+class LeafEdit {
+ public:
+  static constexpr uint16_t kNoBlock = 0xffff;  ///< a best of a missing data block (NULLDATAOFF)
+  LeafEdit(Transaction& tp, bc::BufHandle* h) : tp_(tp), h_(h) {}
+  bc::BufHandle* buf() { return h_; }
+  size_t size() const { return h_->size(); }
+  uint32_t count() const { return get(56, 2); }
+  uint32_t stale() const { return get(58, 2); }
+  void set_count(uint32_t n) { put(56, 2, n); }
+  void set_stale(uint32_t n) { put(58, 2, n); }
+  static size_t ent_off(size_t i) { return kLeafHdrSize + 8 * i; }
+  uint32_t hash(size_t i) const { return get(ent_off(i), 4); }
+  uint32_t addr(size_t i) const { return get(ent_off(i) + 4, 4); }
+  uint32_t bestcount() const { return get(size() - 4, 4); }
+  size_t bests_off() const { return size() - 4 - 2 * size_t{bestcount()}; }
+  uint16_t best(size_t db) const { return static_cast<uint16_t>(get(bests_off() + 2 * db, 2)); }
+  void set_best(size_t db, uint16_t v) { put(bests_off() + 2 * db, 2, v); }
+  /// The first entry index whose hash is >= hash.
+  size_t lower_bound(uint32_t hash) const;
+  /// Moves n bytes within the block (memmove) and logs where they land.
+  void move(size_t to, size_t from, size_t n);
+  void put(size_t off, unsigned n, uint64_t v);
+  uint64_t get(size_t off, unsigned n) const { return bc::load_be(h_->data() + off, n); }
+
+ private:
+  Transaction& tp_;
+  bc::BufHandle* h_;
+};
 
 /// Short-form operations (dir_sf_write.cc).  REQUIRES: dp in short form.
 int sf_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype);

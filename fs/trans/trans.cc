@@ -115,6 +115,11 @@ int Transaction::get_new_buf(std::span<const bc::DiskRange> maps, const bc::BufO
   return join_buf(std::move(h), true, out);
 }
 
+void Transaction::retype_buf(bc::BufHandle* h, const bc::BufOps* ops) {
+  JoinedBuf* jb = find_buf(h->daddr());
+  if (jb) m_.cache().set_ops(jb->h, ops);
+}
+
 void Transaction::log_buf(bc::BufHandle* h, size_t off, size_t len) {
   JoinedBuf* jb = find_buf(h->daddr());
   if (jb == nullptr || len == 0) return;

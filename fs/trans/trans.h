@@ -87,6 +87,11 @@ class Transaction {
   /// zero-filled, joined, verified from now on with ops.  Returns 0, EBUSY
   /// (see invalidate_range), or BufferCache::get's errors.
   int get_new_buf(std::span<const bc::DiskRange> maps, const bc::BufOps* ops, bc::BufHandle** out);
+  /// The joined buffer h now holds another structure, made in place from
+  /// the one it held (a block-form directory block turned data block, say):
+  /// later gets and write-back verify it with ops; a cancel restores the
+  /// verifier it had when joined.
+  void retype_buf(bc::BufHandle* h, const bc::BufOps* ops);
   /// Records that bytes [off, off + len) of a joined buffer changed.
   void log_buf(bc::BufHandle* h, size_t off, size_t len);
   /// Stores v big-endian at byte off of a joined buffer and logs it (a

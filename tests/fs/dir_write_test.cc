@@ -1,8 +1,8 @@
 // fs/dir_write against a model: random adds, removes and replaces in one
 // directory (each its own transaction) agree with a std::map after every
 // operation (dir_lookup of the name touched, dir_iterate and every lookup
-// periodically, the block through its read verifier), across short form,
-// block form and the conversions both ways, with 64 KiB and 4 KiB directory
+// periodically, the blocks through their read verifiers), across short form,
+// block form, leaf form and the conversions both ways, with 64 KiB and 4 KiB directory
 // blocks and with 8-byte inode numbers; xfs_repair -n passes at the end.
 //
 // The entries point at a few regular files the protofile made (hard links,
@@ -14,6 +14,7 @@
 #include <set>
 
 #include "fs/alloc/alloc.h"
+#include "fs/dir_internal.h"
 #include "fs/format/geometry.h"
 #include "tests/fs/dir_write_test_util.h"
 
@@ -41,6 +42,7 @@ uint64_t lookup_path(Mount& m, const std::string& path) {
 // directory grows toward before it is emptied again.
 struct Stats {
   int to_block = 0, to_sf = 0, enospc = 0;
+  int to_leaf = 0, from_leaf = 0;  // into leaf form; out of it (to block or short form)
 };
 void run_model(Mount& m, uint64_t dino, uint64_t pino, const std::vector<uint64_t>& targets, int ops, size_t maxn,
                size_t maxlen, unsigned seed, DirModel* model, Stats* stats) {
@@ -52,6 +54,7 @@ void run_model(Mount& m, uint64_t dino, uint64_t pino, const std::vector<uint64_
     return dp->core.format;
   };
   ForkFormat was = format();
+  dir::Form was_form = dir::Form::kShort;
   for (int op = 0; op < ops; op++) {
     INFO("op " << op << ", " << model->size() << " entries");
     if (growing && model->size() >= maxn) growing = false;
@@ -64,8 +67,8 @@ void run_model(Mount& m, uint64_t dino, uint64_t pino, const std::vector<uint64_
       const uint64_t ino = targets[rng() % targets.size()];
       const int rc = dir_op(m, dino, [&](Transaction& tp, CachedInode* dp) { return dir_add(tp, dp, name, ino, kFtReg); });
       INFO("add " << name);
-      // ENOSPC: the block (or the block a short form would become: it keeps
-      // the offsets) has no room where the kernel would go to leaf form.
+      // ENOSPC: the LEAF1 block has no room where the kernel would go to
+      // node form.
       if (rc == ENOSPC) {
         stats->enospc++;
         growing = false;
@@ -99,6 +102,13 @@ void run_model(Mount& m, uint64_t dino, uint64_t pino, const std::vector<uint64_
       if (dp->core.format != was) {
         (was == ForkFormat::kLocal ? stats->to_block : stats->to_sf)++;
         was = dp->core.format;
+      }
+      dir::Form form;
+      REQUIRE(dir::dir_form(m, *dp, &form) == 0);
+      if (form != was_form) {
+        stats->to_leaf += form == dir::Form::kLeaf;
+        stats->from_leaf += was_form == dir::Form::kLeaf;
+        was_form = form;
       }
     }
     if (op % 50 == 49) check_model(m, dino, pino, *model, op % 500 == 499);
@@ -140,15 +150,23 @@ TEST_CASE("dir_write: random adds, removes and replaces agree with a model", "[d
   for (int i = 0; i < 4; i++) targets.push_back(lookup_path(*m, "/t" + std::to_string(i)));
   DirModel model;
   Stats stats;
-  // 64 KiB blocks: up to 1500 names of 1..40 bytes, under the block's
-  // ~1700; 4 KiB blocks: the block fills (ENOSPC) before 150 names.
-  if (dirblk == 65536)
+  // 64 KiB blocks: up to 1500 names of 1..40 bytes, about what the block
+  // holds, then a run up to 2500 (leaf form); 4 KiB blocks: up to 150 names,
+  // leaf form from about 100 on, several times.
+  if (dirblk == 65536) {
     run_model(*m, d, m->sb().rootino, targets, 9000, 1500, 40, 2024, &model, &stats);
-  else
+    Stats more;
+    run_model(*m, d, m->sb().rootino, targets, 12000, 2500, 40, 2025, &model, &more);
+    CHECK(more.to_leaf >= 1);
+    CHECK(more.from_leaf >= 1);
+  } else {
     run_model(*m, d, m->sb().rootino, targets, 4000, 150, 40, 77, &model, &stats);
+    CHECK(stats.to_leaf >= 2);
+    CHECK(stats.from_leaf >= 2);
+  }
   CHECK(stats.to_block >= 2);
   CHECK(stats.to_sf >= 2);
-  if (dirblk == 4096) CHECK(stats.enospc > 0);
+  CHECK(stats.enospc == 0);
   fix_links(*m, targets, model);
   unmount_and_repair_check(m, img.path);
   // What was written reads back the same through a fresh mount.

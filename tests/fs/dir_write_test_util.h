@@ -19,6 +19,7 @@
 
 #include "fs/buf_ops.h"
 #include "fs/dir.h"
+#include "fs/dir_internal.h"
 #include "fs/dir_write.h"
 #include "fs/mount.h"
 #include "fs/trans/trans.h"
@@ -80,18 +81,30 @@ inline void set_nlink(Mount& m, uint64_t ino, uint32_t nlink) {
   REQUIRE(tp->commit() == 0);
 }
 
-/// A block-form directory's block passes the full read verifier (entries,
-/// bestfree, leaf, tail) as it would after a write-back and a fresh read.
+/// Every block of a block- or leaf-form directory passes the full read
+/// verifier (block form's block; leaf form's data blocks and LEAF1 block) as
+/// it would after a write-back and a fresh read.
 inline void verify_dir_block(Mount& m, const CachedInode& dp) {
   if (dp.core.format == ForkFormat::kLocal) return;
-  bc::BufHandle h;
-  REQUIRE(m.read_dablk(dp, false, 0, &dir3_block_ops(), &h) == 0);
-  std::vector<std::byte> copy(h.data(), h.data() + h.size());
-  std::string why;
-  bool ok = dir3_block_ops().verify_write(copy, h.daddr(), &m.sb().meta_uuid, 0, &why);
-  if (ok) ok = dir3_block_ops().verify_read(bc::VerifyInput{copy, h.daddr(), &m.sb().meta_uuid}, &why);
-  INFO("directory " << dp.core.ino << " block: " << why);
-  REQUIRE(ok);
+  dir::Form form;
+  REQUIRE(dir::dir_form(m, dp, &form) == 0);
+  const uint32_t per = 1u << m.sb().dirblklog;
+  const uint64_t leaf_dablk = dir::geometry(m.sb()).leaf_dablk;
+  for (const Extent& e : dp.df.extents)
+    for (uint64_t dablk = e.startoff; dablk < e.startoff + e.blockcount; dablk++) {
+      if (dablk % per) continue;
+      const bc::BufOps* ops = form == dir::Form::kBlock ? &dir3_block_ops()
+                              : dablk >= leaf_dablk     ? static_cast<const bc::BufOps*>(&dir3_leaf_ops())
+                                                        : &dir3_data_ops();
+      bc::BufHandle h;
+      REQUIRE(m.read_dablk(dp, false, dablk, ops, &h) == 0);
+      std::vector<std::byte> copy(h.data(), h.data() + h.size());
+      std::string why;
+      bool ok = ops->verify_write(copy, h.daddr(), &m.sb().meta_uuid, 0, &why);
+      if (ok) ok = ops->verify_read(bc::VerifyInput{copy, h.daddr(), &m.sb().meta_uuid}, &why);
+      INFO("directory " << dp.core.ino << " block at " << dablk << ": " << why);
+      REQUIRE(ok);
+    }
 }
 
 /// name -> (inode, ftype): what a directory holds besides "." and "..".

@@ -1,0 +1,230 @@
+// tests/fs/dir_kernel_test_util.h — the kernel as the oracle for directory
+// writes: the same links, unlinks and renames made by fs/dir_write on one
+// copy of an image and by the kernel (a loop mount, ln, rm, mv) on another,
+// and the two directories compared.  For dir_write_kernel_test.cc and
+// dir_leaf_kernel_test.cc.
+#pragma once
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <random>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/fs/dir_write_test_util.h"
+
+namespace xfsfuse::fs::test {
+
+enum Kind { kAdd, kRemove, kReplace };
+struct Op {
+  Kind kind = kAdd;
+  std::string dir, name;  // dir: a directory under the root
+  int target = 0;         // index into the test's link targets (add, replace)
+};
+
+// Unmounts mnt; a mount another process happens to be looking into (a
+// scan of /tmp) is busy for a moment, so a few tries.
+inline bool umount(const std::string& mnt) {
+  for (int i = 0; i < 20; i++) {
+    if (system(("umount " + mnt + " 2>/dev/null").c_str()) == 0) return true;
+    usleep(100000);
+  }
+  return false;
+}
+
+// A kernel loop mount point for one image.
+struct KernelSide {
+  std::string img, mnt;
+  std::vector<std::string> targets;  // paths of the link targets under the mount
+  explicit KernelSide(const std::string& base) : img(base + ".kernel"), mnt(base + ".mnt") {
+    REQUIRE(system(("cp --sparse=always " + base + " " + img).c_str()) == 0);
+    REQUIRE(mkdir(mnt.c_str(), 0755) == 0);
+  }
+  ~KernelSide() {
+    umount(mnt);
+    rmdir(mnt.c_str());
+    unlink(img.c_str());
+  }
+  bool mount() { return system(("mount -o loop " + img + " " + mnt + " 2>/dev/null").c_str()) == 0; }
+  // Runs ops as ln / rm under a mount of the image.
+  void run(const std::vector<Op>& ops) {
+    REQUIRE(mount());
+    const std::string script = img + ".sh";
+    {
+      std::ofstream s(script);
+      s << "set -e\n";
+      // A replace is a rename over the entry, from a link made in the root.
+      for (const Op& op : ops) {
+        const std::string entry = mnt + "/" + op.dir + "/" + op.name, target = mnt + "/" + targets[op.target];
+        if (op.kind == kAdd)
+          s << "ln " << target << " " << entry << "\n";
+        else if (op.kind == kRemove)
+          s << "rm " << entry << "\n";
+        else
+          s << "ln " << target << " " << mnt << "/.tmp && mv -f -T " << mnt << "/.tmp " << entry << "\n";
+      }
+    }
+    const int rc = system(("sh " + script).c_str());
+    REQUIRE(umount(mnt));
+    unlink(script.c_str());
+    REQUIRE(rc == 0);
+  }
+};
+
+// Whether this process can loop-mount images; *why if not.
+inline bool can_loop_mount(const std::string& base, std::string* why) {
+  if (geteuid() != 0) {
+    *why = "not root";
+    return false;
+  }
+  KernelSide k(base);
+  if (!k.mount()) {
+    *why = "mount -o loop failed (no loop devices or no XFS in this kernel?)";
+    return false;
+  }
+  REQUIRE(umount(k.mnt));
+  return true;
+}
+
+// Applies ops through fs/dir_write (targets: their inode numbers) and
+// returns those done.  With skip_enospc an add that finds no room (where the
+// kernel would go to node form) is left out, for the kernel too.
+inline std::vector<Op> run_ours(Mount& m, const std::vector<Op>& ops, const std::vector<uint64_t>& targets,
+                                DirModel* links, bool skip_enospc = false) {
+  std::vector<Op> done;
+  for (const Op& op : ops) {
+    INFO("op " << op.kind << " " << op.dir << "/" << op.name);
+    InodeRef d;
+    REQUIRE(resolve(m, "/" + op.dir, &d) == 0);
+    const uint64_t ino = targets[op.target];
+    const int rc = dir_op(m, d->core.ino, [&](Transaction& tp, CachedInode* dp) {
+      if (op.kind == kAdd) return dir_add(tp, dp, op.name, ino, kFtReg);
+      if (op.kind == kRemove) return dir_remove(tp, dp, op.name);
+      return dir_replace(tp, dp, op.name, ino, kFtReg);
+    });
+    if (skip_enospc && op.kind == kAdd && rc == ENOSPC) continue;
+    REQUIRE(rc == 0);
+    done.push_back(op);
+    if (op.kind == kRemove)
+      links->erase(op.dir + "/" + op.name);
+    else
+      (*links)[op.dir + "/" + op.name] = {ino, kFtReg};
+  }
+  return done;
+}
+
+inline std::string hexdump(std::span<const std::byte> b, size_t from, size_t n) {
+  std::ostringstream s;
+  for (size_t i = from; i < std::min(b.size(), from + n); i++) s << std::hex << std::to_integer<int>(b[i]) << ' ';
+  return s.str();
+}
+
+// The directory blocks dp maps (their dablks, in order).
+inline std::vector<uint64_t> dir_dablks(Mount& m, const CachedInode& dp) {
+  const uint32_t per = 1u << m.sb().dirblklog;
+  std::vector<uint64_t> v;
+  for (const Extent& e : dp.df.extents)
+    for (uint64_t f = e.startoff; f < e.startoff + e.blockcount; f++)
+      if (f % per == 0) v.push_back(f);
+  return v;
+}
+
+// Directory /dir of the kernel's image and of ours are the same: format,
+// di_size, di_nblocks, the fork offsets of the directory blocks, and the
+// short-form fork or every directory block byte for byte (a block's header
+// from bestfree on, or a leaf's from count on, and its magic: blkno, LSN
+// and CRC differ with where and when the block was written).
+inline void compare_dir(Mount& ours, const std::string& kernel_img, const std::string& dir) {
+  auto km = open_mount(kernel_img);
+  InodeRef k, u;
+  REQUIRE(resolve(*km, "/" + dir, &k) == 0);
+  REQUIRE(resolve(ours, "/" + dir, &u) == 0);
+  REQUIRE(k->core.format == u->core.format);
+  REQUIRE(k->core.size == u->core.size);
+  REQUIRE(k->core.nblocks == u->core.nblocks);
+  // Bytes [head, from) are not compared.
+  auto differ = [&](const std::string& what, std::span<const std::byte> kb, std::span<const std::byte> ub,
+                    size_t head, size_t from) {
+    REQUIRE(kb.size() == ub.size());
+    for (size_t i = 0; i < kb.size(); i++) {
+      if ((i >= head && i < from) || kb[i] == ub[i]) continue;
+      const size_t at = i & ~size_t{15};
+      FAIL("/" << dir << " (" << what << ") differs at byte " << i << "\n kernel: " << hexdump(kb, at, 48)
+               << "\n ours:   " << hexdump(ub, at, 48));
+    }
+  };
+  if (k->core.format == ForkFormat::kLocal) {
+    const auto n = static_cast<long>(k->core.size);
+    std::vector<std::byte> kb(k->df.bytes.begin(), k->df.bytes.begin() + n);
+    std::vector<std::byte> ub(u->df.bytes.begin(), u->df.bytes.begin() + n);
+    differ("short form", kb, ub, 0, 0);
+    return;
+  }
+  const std::vector<uint64_t> kblks = dir_dablks(*km, *k), ublks = dir_dablks(ours, *u);
+  REQUIRE(kblks == ublks);
+  const uint64_t leaf_dablk = (32ull << 30) / km->sb().blocksize;
+  const bool block_form = kblks.size() == 1;
+  for (uint64_t dablk : kblks) {
+    const bc::BufOps* ops = dablk >= leaf_dablk ? &dir3_leaf_ops() : block_form ? &dir3_block_ops() : &dir3_data_ops();
+    const std::string what = std::string(dablk >= leaf_dablk ? "leaf" : block_form ? "block" : "data") +
+                             " block at fork block " + std::to_string(dablk);
+    INFO(what);
+    bc::BufHandle kh, uh;
+    REQUIRE(km->read_dablk(*k, false, dablk, ops, &kh) == 0);
+    REQUIRE(ours.read_dablk(*u, false, dablk, ops, &uh) == 0);
+    // Leaf: forw, back, magic and pad kept; data: the magic.
+    const bool leaf = dablk >= leaf_dablk;
+    differ(what, {kh.data(), kh.size()}, {uh.data(), uh.size()}, leaf ? 12 : 4, leaf ? 56 : 48);
+  }
+}
+
+// What xfs_db prints of inode ino of img: core.format, size and nblocks, and
+// the fork offsets its data fork maps, as merged ranges "offset+count" (how
+// they split into extents depends on where the blocks went on disk).
+inline std::string db_inode_summary(const std::string& img, uint64_t ino) {
+  const std::string out = run("xfs_db -r -c 'inode " + std::to_string(ino) +
+                              "' -c 'print core.format core.size core.nblocks' -c bmap " + img + " 2>&1");
+  std::string summary;
+  std::istringstream in(out);
+  std::string line;
+  uint64_t start = 0, end = 0;  // the range being merged
+  const std::regex ext("data offset ([0-9]+) startblock .* count ([0-9]+) flag 0");
+  auto flush = [&] {
+    if (end > start) summary += "mapped " + std::to_string(start) + "+" + std::to_string(end - start) + "\n";
+  };
+  while (std::getline(in, line)) {
+    std::smatch mt;
+    if (!std::regex_match(line, mt, ext)) {
+      summary += line + "\n";
+      continue;
+    }
+    const uint64_t off = std::stoull(mt[1]), count = std::stoull(mt[2]);
+    if (off != end) {
+      flush();
+      start = off;
+    }
+    end = off + count;
+  }
+  flush();
+  return summary;
+}
+
+inline std::string name_of(std::mt19937& rng, size_t minlen, size_t maxlen) {
+  static const char chars[] = "abcdefghijklmnopqrstuvwxyz0123456789_";
+  std::string s(minlen + rng() % (maxlen - minlen + 1), 'x');
+  for (char& c : s) c = chars[rng() % (sizeof chars - 1)];
+  return s;
+}
+
+inline std::string fixed(const std::string& prefix, size_t i, size_t len) {
+  std::string n = std::to_string(i);
+  return prefix + std::string(len - prefix.size() - n.size(), '0') + n;
+}
+
+}  // namespace xfsfuse::fs::test
