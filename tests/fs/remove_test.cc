@@ -393,9 +393,11 @@ TEST_CASE("remove: threads creating and removing in shared and own directories",
         int e = make_node(*m, shared, name, kRoot, S_IFREG | 0644, 0, &ip);
         if (e == 0) {
           std::vector<std::byte> data(5000, std::byte(t));
-          // EINVAL: another thread removed and freed it meanwhile (mode 0).
+          // EINVAL: another thread removed and freed it meanwhile (mode 0);
+          // EISDIR: and a third reused the number for its directory (this
+          // test frees inodes it still holds, which FUSE never does).
           e = write_file(*m, ip, 0, data.data(), data.size(), false);
-          if (e != 0 && e != EINVAL) failures[t]++, last[t] = 5000 + e;
+          if (e != 0 && e != EINVAL && e != EISDIR) failures[t]++, last[t] = 5000 + e;
         } else if (e != EEXIST) {
           failures[t]++, last[t] = 3000 + e;
         }
