@@ -104,6 +104,8 @@ fuse_lowlevel_ops make_ops(bool writable) {
     o.mkdir = ops::mkdir;
     o.unlink = ops::unlink;
     o.rmdir = ops::rmdir;
+    o.link = ops::link;
+    o.symlink = ops::symlink;
     o.fsync = ops::fsync;
     o.fsyncdir = ops::fsync;
     o.flush = ops::flush;

@@ -32,6 +32,8 @@ Json ops_json(const OpCounters& o) {
               {"ioctl", o.ioctl.load()},
               {"create", o.create.load()},
               {"remove", o.remove.load()},
+              {"link", o.link.load()},
+              {"symlink", o.symlink.load()},
               {"setattr", o.setattr.load()},
               {"write", o.write.load()},
               {"write_bytes", o.write_bytes.load()},
