@@ -11,8 +11,11 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <random>
 #include <shared_mutex>
+#include <thread>
 
 #include "fs/alloc/iunlink.h"
 #include "fs/dir.h"
@@ -191,6 +194,85 @@ TEST_CASE("link: counts, times and the entry's file type", "[link]") {
   REQUIRE(resolve(*m, "/d/f2", &via) == 0);
   CHECK(via.get() == f.get());
   CHECK(via->core.size == 5000);
+  unmount_and_check(m, img.path);
+}
+
+TEST_CASE("link: threads linking, symlinking and unlinking in shared directories", "[link]") {
+  if (!have_xfsprogs()) return;
+  MkfsImage img("-d agcount=4");
+  auto m = open_rw(img.path);
+  InodeRef root = root_of(*m);
+  // Files numbered below and above the directories: both join orders.
+  std::vector<InodeRef> files;
+  for (int i = 0; i < 2; i++) files.push_back(make(*m, root, "f" + std::to_string(i), S_IFREG | 0644));
+  std::vector<InodeRef> dirs;
+  for (int i = 0; i < 2; i++) dirs.push_back(make(*m, root, "d" + std::to_string(i), S_IFDIR | 0777));
+  for (int i = 2; i < 4; i++) files.push_back(make(*m, root, "f" + std::to_string(i), S_IFREG | 0644));
+  REQUIRE(files[0]->core.ino < dirs[0]->core.ino);
+  REQUIRE(files[3]->core.ino > dirs[1]->core.ino);
+  constexpr int kThreads = 4, kRounds = 300;
+  std::vector<int> failures(kThreads, 0), last(kThreads, 0), linked(kThreads, 0);
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; t++)
+    ts.emplace_back([&, t] {
+      std::mt19937_64 rng(700 + t);
+      for (int r = 0; r < kRounds; r++) {
+        const InodeRef& d = dirs[rng() % dirs.size()];
+        const std::string n = std::to_string(rng() % 6);
+        int e = 0;
+        switch (rng() % 4) {
+          case 0:
+          case 1:
+            e = link(*m, files[rng() % files.size()], d, "n" + n, kRoot);
+            if (e == 0) linked[t]++;
+            if (e != 0 && e != EEXIST) failures[t]++, last[t] = 1000 + e;
+            break;
+          case 2: {
+            InodeRef s;
+            e = make_symlink(*m, d, "s" + n, std::string(rng() % 2 ? 20 : 600, 'x'), kRoot, &s);
+            if (e != 0 && e != EEXIST) failures[t]++, last[t] = 2000 + e;
+            break;
+          }
+          default: {
+            const std::string name = (rng() % 2 ? "n" : "s") + n;
+            uint64_t ino;
+            InodeRef victim;
+            {
+              std::shared_lock<std::shared_mutex> l(d->lock);
+              e = dir_lookup(*m, *d, name, &ino);
+            }
+            if (e != 0 || m->iget(ino, &victim) != 0) break;
+            e = unlink(*m, d, name, kRoot);
+            if (e == 0)
+              e = inactivate(*m, victim);  // a symlink freed, a file with names left alone
+            else if (e == ENOENT)
+              e = 0;
+            if (e != 0) failures[t]++, last[t] = 3000 + e;
+          }
+        }
+      }
+    });
+  for (auto& th : ts) th.join();
+  for (int t = 0; t < kThreads; t++) {
+    INFO("thread " << t << " last failure " << last[t]);
+    CHECK(failures[t] == 0);
+    CHECK(linked[t] > 0);
+  }
+  // Each file's link count: its name in the root and every entry naming it.
+  std::map<uint64_t, uint32_t> names;
+  for (const InodeRef& d : dirs) {
+    int err = 0;
+    for (auto& g : iterate(*m, *d, 0, 100000, &err))
+      if (g.name[0] == 'n') names[g.ino]++;
+    REQUIRE(err == 0);
+  }
+  for (const InodeRef& f : files) {
+    INFO("inode " << f->core.ino);
+    CHECK(f->core.nlink == 1 + names[f->core.ino]);
+  }
+  files.clear();
+  dirs.clear();
+  root.reset();
   unmount_and_check(m, img.path);
 }
 
