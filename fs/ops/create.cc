@@ -134,14 +134,22 @@ int alloc_inode(Transaction& tp, const CachedInode& dp, InodeRef* out) {
   Mount& m = tp.mount();
   uint64_t ino;
   if (int e = ialloc(tp, dp.core.ino, &ino)) return e;
-  // The inode's bytes, from the cluster buffer this transaction holds if
-  // ialloc() just made its chunk (so the read cannot wait on itself).
+  // The inode's bytes: from the cluster buffer this transaction holds if
+  // ialloc() just made its chunk (so the read cannot wait on itself), else
+  // read shared and let go.  Not joined here: a symlink's blocks or a
+  // directory block still to be allocated take an AGF, which must come
+  // before any other buffer (docs/locking.md); commit joins the cluster.
   bc::DiskRange map;
   size_t at = 0;
   if (int e = m.inode_buf_map(ino, &map, &at)) return e;
-  bc::BufHandle* cluster;
-  if (int e = tp.read_buf({&map, 1}, &m.buf_ops().inode_cluster(), bc::kAnyOwner, &cluster)) return e;
-  if (int e = m.iget_new(ino, {cluster->data() + at, m.sb().inodesize}, out)) return e;
+  if (bc::BufHandle* joined = tp.joined_buf(map.daddr)) {
+    if (int e = m.iget_new(ino, {joined->data() + at, m.sb().inodesize}, out)) return e;
+  } else {
+    bc::BufHandle cluster;
+    if (int e = m.cache().get({&map, 1}, &m.buf_ops().inode_cluster(), bc::kAnyOwner, bc::kGetShared, &cluster))
+      return e;
+    if (int e = m.iget_new(ino, {cluster.data() + at, m.sb().inodesize}, out)) return e;
+  }
   tp.join_inode(*out);  // a free inode no one else can lock: order does not matter
   return 0;
 }

@@ -87,6 +87,9 @@ class Transaction {
   /// zero-filled, joined, verified from now on with ops.  Returns 0, EBUSY
   /// (see invalidate_range), or BufferCache::get's errors.
   int get_new_buf(std::span<const bc::DiskRange> maps, const bc::BufOps* ops, bc::BufHandle** out);
+  /// The joined buffer whose first map starts at daddr, or nullptr when
+  /// none is joined (nothing is locked or read).
+  bc::BufHandle* joined_buf(uint64_t daddr);
   /// Records that bytes [off, off + len) of a joined buffer changed.
   void log_buf(bc::BufHandle* h, size_t off, size_t len);
   /// Stores v big-endian at byte off of a joined buffer and logs it (a
