@@ -71,6 +71,10 @@ struct CachedInode {
   /// (fs/ops/inactivate.h).  Mount::iget() answers ENOENT for it, so no one
   /// else uses an inode that does not exist (yet or any more).
   std::atomic<bool> is_free{false};
+  /// An O_TMPFILE inode that link() may give a first name although its link
+  /// count is 0 (the VFS's I_LINKABLE; cleared by that link).  Guarded by
+  /// `lock`.
+  bool linkable = false;
 
   const InodeFork& fork(bool attr_fork) const { return attr_fork ? af : df; }
   InodeFork& fork(bool attr_fork) { return attr_fork ? af : df; }

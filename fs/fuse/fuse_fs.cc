@@ -110,6 +110,8 @@ fuse_lowlevel_ops make_ops(bool writable) {
     o.unlink = ops::unlink;
     o.rmdir = ops::rmdir;
     o.rename = ops::rename;
+    o.link = ops::link;
+    o.symlink = ops::symlink;
     o.fsync = ops::fsync;
     o.fsyncdir = ops::fsync;
     o.flush = ops::flush;

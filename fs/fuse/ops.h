@@ -62,6 +62,11 @@ void flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 void rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent, const char* newname,
             unsigned int flags);
 
+// ops_link.cc: a read-write mount's hard links and symlinks (no O_TMPFILE:
+// libfuse < 3.16 has no tmpfile request; see the file).
+void link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname);
+void symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name);
+
 // ops_xattr.cc: extended attributes.
 void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size);
 void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);

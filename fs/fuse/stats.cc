@@ -33,6 +33,8 @@ Json ops_json(const OpCounters& o) {
               {"create", o.create.load()},
               {"remove", o.remove.load()},
               {"rename", o.rename.load()},
+              {"link", o.link.load()},
+              {"symlink", o.symlink.load()},
               {"setattr", o.setattr.load()},
               {"write", o.write.load()},
               {"write_bytes", o.write_bytes.load()},

@@ -11,12 +11,14 @@
 #include <random>
 
 #include "fs/alloc/ialloc.h"
+#include "fs/alloc/iunlink.h"
 #include "fs/dir.h"
 #include "fs/dir_write.h"
 #include "fs/format/endian.h"
 #include "fs/format/inode.h"
 #include "fs/mount.h"
 #include "fs/ops/setattr.h"
+#include "fs/ops/symlink_create.h"
 #include "fs/trans/trans.h"
 
 namespace xfsfuse::fs {
@@ -113,31 +115,100 @@ void init_core(const Superblock& sb, const Inode& parent, const Cred& c, uint32_
   ip->core = n;
 }
 
-int make_node_once(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, uint32_t mode, uint64_t rdev,
-                   InodeRef* out) {
-  const bool is_dir = S_ISDIR(mode);
-  std::unique_ptr<Transaction> tp;
-  if (int e = Transaction::begin(m, &tp)) return e;
-  if (int e = tp->reserve_blocks(ialloc_reservation(m.sb()) + dir_add_reservation(m.sb()))) return e;
-  tp->join_inode(dp);
-  Inode& pc = dp->core;
+// The checks of the VFS (lookup, may_create) in its order; REQUIRES dp
+// joined.
+int check_parent(Mount& m, const CachedInode& dp, std::string_view name, const Cred& c) {
+  const Inode& pc = dp.core;
   if (!S_ISDIR(pc.mode)) return ENOTDIR;
-  if (pc.nlink == 0) return ENOENT;
-  if (int e = permission(c, pc, W_OK | X_OK)) return e;
+  if (int e = permission(c, pc, X_OK)) return e;
   uint64_t existing;
-  int e = dir_lookup(m, *dp, name, &existing);
+  const int e = dir_lookup(m, dp, name, &existing);
   if (e == 0) return EEXIST;
   if (e != ENOENT) return e;
+  if (pc.nlink == 0) return ENOENT;
+  return permission(c, pc, W_OK | X_OK);
+}
+
+// Allocates an inode near the directory parent_ino and loads it, free, into
+// *out (joined).
+int alloc_inode(Transaction& tp, uint64_t parent_ino, InodeRef* out) {
+  Mount& m = tp.mount();
+  uint64_t ino;
+  if (int e = ialloc(tp, parent_ino, &ino)) return e;
+  // The inode's bytes: from the cluster buffer this transaction holds if
+  // ialloc() just made its chunk (so the read cannot wait on itself), else
+  // read shared and let go.  Not joined here: a symlink's blocks or a
+  // directory block still to be allocated take an AGF, which must come
+  // before any other buffer (docs/locking.md); commit joins the cluster.
+  bc::DiskRange map;
+  size_t at = 0;
+  if (int e = m.inode_buf_map(ino, &map, &at)) return e;
+  if (bc::BufHandle* joined = tp.joined_buf(map.daddr)) {
+    if (int e = m.iget_new(ino, {joined->data() + at, m.sb().inodesize}, out)) return e;
+  } else {
+    bc::BufHandle cluster;
+    if (int e = m.cache().get({&map, 1}, &m.buf_ops().inode_cluster(), bc::kAnyOwner, bc::kGetShared, &cluster))
+      return e;
+    if (int e = m.iget_new(ino, {cluster.data() + at, m.sb().inodesize}, out)) return e;
+  }
+  tp.join_inode(*out);  // a free inode no one else can lock: order does not matter
+  return 0;
+}
+
+// Marks ip allocated at commit (Mount::iget finds it from then on).
+void publish_at_commit(Transaction& tp, const InodeRef& ip, bool linkable) {
+  tp.on_commit([ip, linkable] {
+    ip->linkable = linkable;
+    ip->is_free.store(false, std::memory_order_release);
+  });
+}
+
+int make_node_once(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, uint32_t mode, uint64_t rdev,
+                   std::string_view target, InodeRef* out) {
+  const bool is_dir = S_ISDIR(mode), is_lnk = S_ISLNK(mode);
+  std::unique_ptr<Transaction> tp;
+  if (int e = Transaction::begin(m, &tp)) return e;
+  uint64_t resv = ialloc_reservation(m.sb()) + dir_add_reservation(m.sb());
+  if (is_lnk && target.size() <= kSymlinkTargetMax) resv += symlink_target_reservation(m.sb(), target.size());
+  if (int e = tp->reserve_blocks(resv)) return e;
+  tp->join_inode(dp);
+  Inode& pc = dp->core;
+  if (int e = check_parent(m, *dp, name, c)) return e;
   if (is_dir && pc.nlink >= kMaxLink) return EMLINK;
+  if (is_lnk && target.size() > kSymlinkTargetMax) return ENAMETOOLONG;
+  if (is_lnk && (pc.flags & kDiflagNosymlinks)) return EPERM;
 
   InodeRef ip;
-  if ((e = init_new_inode(*tp, pc, c, mode, rdev, &ip))) return e;
-  if ((e = dir_add(*tp, dp.get(), name, ip->core.ino, dir_ftype(mode)))) return e;
+  if (int e = init_new_inode(*tp, pc, c, mode, rdev, &ip)) return e;
+  if (is_lnk)
+    if (int e = symlink_write_target(*tp, ip.get(), target)) return e;
+  if (int e = dir_add(*tp, dp.get(), name, ip->core.ino, dir_ftype(mode))) return e;
   if (is_dir) pc.nlink++;
   pc.mtime = pc.ctime = ip->core.ctime;
   pc.changecount++;
   tp->log_inode(dp.get(), kDirtyCore);
-  if ((e = tp->commit())) return e;
+  if (int e = tp->commit()) return e;
+  *out = std::move(ip);
+  return 0;
+}
+
+int make_tmpfile_once(Mount& m, const InodeRef& dp, const Cred& c, uint32_t mode, bool linkable, InodeRef* out) {
+  std::unique_ptr<Transaction> tp;
+  if (int e = Transaction::begin(m, &tp)) return e;
+  if (int e = tp->reserve_blocks(ialloc_reservation(m.sb()))) return e;
+  tp->join_inode(dp);
+  if (!S_ISDIR(dp->core.mode)) return ENOTDIR;
+  if (int e = permission(c, dp->core, W_OK | X_OK)) return e;
+  InodeRef ip;
+  // ialloc() holds the new inode's AGI from here on: iunlink() below takes
+  // no other AG header.
+  if (int e = alloc_inode(*tp, dp->core.ino, &ip)) return e;
+  init_core(m.sb(), dp->core, c, mode, 0, ip.get());
+  ip->core.nlink = 0;
+  tp->log_inode(ip.get(), kDirtyCore | kDirtyData);
+  if (int e = iunlink(*tp, ip.get())) return e;
+  publish_at_commit(*tp, ip, linkable);
+  if (int e = tp->commit()) return e;
   *out = std::move(ip);
   return 0;
 }
@@ -158,23 +229,12 @@ uint8_t dir_ftype(uint32_t mode) {
 }
 
 int init_new_inode(Transaction& tp, const Inode& parent, const Cred& c, uint32_t mode, uint64_t rdev, InodeRef* out) {
-  Mount& m = tp.mount();
-  uint64_t ino;
-  if (int e = ialloc(tp, parent.ino, &ino)) return e;
-  // The inode's bytes, from the cluster buffer this transaction holds if
-  // ialloc() just made its chunk (so the read cannot wait on itself).
-  bc::DiskRange map;
-  size_t at = 0;
-  if (int e = m.inode_buf_map(ino, &map, &at)) return e;
-  bc::BufHandle* cluster;
-  if (int e = tp.read_buf({&map, 1}, &m.buf_ops().inode_cluster(), bc::kAnyOwner, &cluster)) return e;
   InodeRef ip;
-  if (int e = m.iget_new(ino, {cluster->data() + at, m.sb().inodesize}, &ip)) return e;
-  tp.join_inode(ip);  // a free inode no one else can lock: order does not matter
-  init_core(m.sb(), parent, c, mode, rdev, ip.get());
+  if (int e = alloc_inode(tp, parent.ino, &ip)) return e;
+  init_core(tp.mount().sb(), parent, c, mode, rdev, ip.get());
   if (S_ISDIR(mode)) dir_init(tp, ip.get(), parent.ino);
   tp.log_inode(ip.get(), kDirtyCore | kDirtyData);
-  tp.on_commit([ip] { ip->is_free.store(false, std::memory_order_release); });
+  publish_at_commit(tp, ip, false);
   *out = std::move(ip);
   return 0;
 }
@@ -182,7 +242,20 @@ int init_new_inode(Transaction& tp, const Inode& parent, const Cred& c, uint32_t
 int make_node(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, uint32_t mode, uint64_t rdev,
               InodeRef* out) {
   if (name.size() > 255) return ENAMETOOLONG;
-  return retry_on_eagain([&] { return make_node_once(m, dp, name, c, mode, rdev, out); });
+  return retry_on_eagain([&] { return make_node_once(m, dp, name, c, mode, rdev, {}, out); });
+}
+
+int make_symlink(Mount& m, const InodeRef& dp, std::string_view name, std::string_view target, const Cred& c,
+                 InodeRef* out) {
+  if (target.empty()) return ENOENT;
+  if (target.find('\0') != std::string_view::npos) return EINVAL;
+  if (name.size() > 255) return ENAMETOOLONG;
+  return retry_on_eagain([&] { return make_node_once(m, dp, name, c, S_IFLNK | 0777, 0, target, out); });
+}
+
+int make_tmpfile(Mount& m, const InodeRef& dp, const Cred& c, uint32_t mode, bool linkable, InodeRef* out) {
+  if (!S_ISREG(mode)) return EINVAL;
+  return retry_on_eagain([&] { return make_tmpfile_once(m, dp, c, mode, linkable, out); });
 }
 
 }  // namespace xfsfuse::fs

@@ -1,20 +1,23 @@
-// fs/ops/create.h — making new files: regular files, directories and
-// device, fifo and socket nodes (creat, mknod, mkdir), one transaction each.
+// fs/ops/create.h — making new files: regular files, directories, device,
+// fifo and socket nodes and symlinks (creat, mknod, mkdir, symlink), and
+// unnamed regular files (O_TMPFILE), one transaction each.
 //
-// make_node() checks what the kernel checks (a directory parent that still
-// exists, write and search permission on it, a name of at most 255 bytes
-// that is not there yet, the parent's link count for mkdir), reserves
-// every block it may need first (an inode chunk and btree splits, a
-// directory block), then allocates an inode (fs/alloc/ialloc.h), initialises
-// it as the kernel's xfs_init_new_inode does and adds the name
-// (fs/dir_write.h).  New inodes (docs/format.md "Inodes"): v3, mode as
-// given, uid the caller's, gid the caller's or the parent's when the parent
-// is set-group-ID (directories then inherit S_ISGID, and a caller outside
-// the group loses S_ISGID on other files as inode_init_owner() decides),
-// link count 1 (directories 2, the parent gains one for ".."), every
-// timestamp now, a random generation, change count 1, no attr fork,
-// BIGTIME and NREXT64 as the filesystem has them, the parent's inheritable
-// flags (docs/format.md "Inodes").
+// make_node() checks what the kernel checks, in the kernel's order (the
+// VFS's lookup and may_create(), then XFS's): a directory parent (ENOTDIR),
+// search permission on it (EACCES), a name of at most 255 bytes
+// (ENAMETOOLONG) that is not there yet (EEXIST), a parent still linked
+// (ENOENT), write and search permission (EACCES), the parent's link count
+// for mkdir (EMLINK).  It reserves every block it may need first (an inode
+// chunk and btree splits, a directory block, a symlink's remote blocks),
+// then allocates an inode (fs/alloc/ialloc.h), initialises it as the
+// kernel's xfs_init_new_inode does and adds the name (fs/dir_write.h).  New
+// inodes (docs/format.md "Inodes"): v3, mode as given, uid the caller's, gid
+// the caller's or the parent's when the parent is set-group-ID (directories
+// then inherit S_ISGID, and a caller outside the group loses S_ISGID on
+// other files as inode_init_owner() decides), link count 1 (directories 2,
+// the parent gains one for ".."), every timestamp now, a random generation,
+// change count 1, no attr fork, BIGTIME and NREXT64 as the filesystem has
+// them, the parent's inheritable flags (docs/format.md "Inodes").
 //
 // Errors: ENOTDIR, ENOENT (a parent already unlinked), EACCES, EEXIST,
 // ENAMETOOLONG, EMLINK, ENOSPC, EROFS, EIO (shut down), EUCLEAN.
@@ -57,5 +60,23 @@ int init_new_inode(Transaction& tp, const Inode& parent, const Cred& c, uint32_t
 
 /// The directory-entry file type (a DirFtype, fs/dir.h) of a file of mode.
 uint8_t dir_ftype(uint32_t mode);
+/// Creates name in directory dp as a symlink to target for caller c, as
+/// the kernel's xfs_symlink: mode S_IFLNK | 0777, the target inline or in
+/// remote blocks (fs/ops/symlink_create.h).  Errors: make_node()'s checks,
+/// then ENAMETOOLONG (a target longer than kSymlinkTargetMax), then EPERM
+/// (dp has XFS_DIFLAG_NOSYMLINKS); ENOENT for an empty target (before
+/// anything else, as symlink(2)), EINVAL for a target holding a NUL.
+int make_symlink(Mount& m, const InodeRef& dp, std::string_view name, std::string_view target, const Cred& c,
+                 InodeRef* out);
+
+/// Creates an unnamed regular file of mode (S_IFREG and permission bits)
+/// for caller c, as the kernel's xfs_create_tmpfile (O_TMPFILE): a new inode
+/// initialised as make_node() does from dp, but with link count 0 and put on
+/// its AG's unlinked list (fs/alloc/iunlink.h) in the same transaction; dp
+/// does not change.  linkable: link() may give it a name (O_TMPFILE without
+/// O_EXCL).  Freed by inactivate() (fs/ops/inactivate.h) once dropped
+/// unless linked meanwhile.  Errors: ENOTDIR, EACCES (write and search on
+/// dp), EINVAL (mode not regular), ENOSPC, EROFS, EIO, EUCLEAN.
+int make_tmpfile(Mount& m, const InodeRef& dp, const Cred& c, uint32_t mode, bool linkable, InodeRef* out);
 
 }  // namespace xfsfuse::fs

@@ -53,6 +53,11 @@ Transaction::JoinedBuf* Transaction::find_buf(uint64_t daddr) {
   return nullptr;
 }
 
+bc::BufHandle* Transaction::joined_buf(uint64_t daddr) {
+  JoinedBuf* jb = find_buf(daddr);
+  return jb == nullptr ? nullptr : &jb->h;
+}
+
 bool Transaction::overlaps_joined(std::span<const bc::DiskRange> maps) const {
   for (const auto& b : bufs_)
     for (const bc::DiskRange& j : b->h.maps())

@@ -92,6 +92,9 @@ class Transaction {
   /// later gets and write-back verify it with ops; a cancel restores the
   /// verifier it had when joined.
   void retype_buf(bc::BufHandle* h, const bc::BufOps* ops);
+  /// The joined buffer whose first map starts at daddr, or nullptr when
+  /// none is joined (nothing is locked or read).
+  bc::BufHandle* joined_buf(uint64_t daddr);
   /// Records that bytes [off, off + len) of a joined buffer changed.
   void log_buf(bc::BufHandle* h, size_t off, size_t len);
   /// Stores v big-endian at byte off of a joined buffer and logs it (a
