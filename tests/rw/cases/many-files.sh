@@ -2,7 +2,7 @@
 # many-files: 3,000 files in one directory (more than one 64 KiB directory block holds: leaf
 # format), every other one removed, some renamed, hard links, symlinks, a fifo, subdirectories
 # made and removed: the namespace operations the directory issue brings.
-# needs: dirs (leaf directories, rename, links, symlinks)
+# needs: dirs
 
 make_files() { local i; for ((i = 0; i < 3000; i++)); do printf '%d\n' "$i" >"d/file-$(printf %05d "$i")"; done; }
 remove_odd() { local i; for ((i = 1; i < 3000; i += 2)); do rm "d/file-$(printf %05d "$i")"; done; }
