@@ -3,7 +3,7 @@
 # fuse2fs on ext4 and xfsfuse -o rw, each on a fresh image in the same directory.
 #
 #   bench/tree.sh [--runs N] [--dir DIR] [--xfsfuse BIN] [--xfsfuse-options OPTS] [--only LIST]
-#                 [--small DIR] [--large DIR]
+#                 [--small DIR] [--large DIR] [--dirblock BYTES]
 #
 #   --runs N      fresh images and runs per filesystem; the table shows medians (default 3)
 #   --dir DIR     where the images go (default $TMPDIR or /tmp)
@@ -12,6 +12,7 @@
 #   --only LIST   some of kernel,fuse2fs,xfsfuse (default all three)
 #   --small DIR   the tree of small files (default /usr/include)
 #   --large DIR   the data-heavy tree (default /usr/lib/x86_64-linux-gnu)
+#   --dirblock B  XFS directory block size for both XFS peers (mkfs.xfs -n size=B; default mkfs's 4096)
 #
 # Each run, on a 4 GiB sparse image (mkfs defaults), the source trees read once beforehand so
 # they come from the page cache:
@@ -29,8 +30,8 @@ export LC_ALL=C
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 runs=3 dir=${TMPDIR:-/tmp} xfsfuse=$here/build/fs/fuse/xfsfuse xopts='' only=kernel,fuse2fs,xfsfuse
-small=/usr/include large=/usr/lib/x86_64-linux-gnu
-usage() { sed -n '2,27p' "$0" >&2; exit 2; }
+small=/usr/include large=/usr/lib/x86_64-linux-gnu mkfs_xfs_opts=()
+usage() { sed -n '2,28p' "$0" >&2; exit 2; }
 while (($#)); do
   case $1 in
     --runs) runs=${2:-}; shift 2 || usage ;;
@@ -40,6 +41,7 @@ while (($#)); do
     --xfsfuse-options) xopts=${2:-}; shift 2 || usage ;;
     --small) small=${2:-}; shift 2 || usage ;;
     --large) large=${2:-}; shift 2 || usage ;;
+    --dirblock) mkfs_xfs_opts=(-n "size=${2:-}"); shift 2 || usage ;;
     *) usage ;;
   esac
 done
@@ -67,12 +69,16 @@ timed() {
   t1=$(now_ns)
   echo $(((t1 - t0) / 1000000))
 }
-# verify KIND: the copies equal their sources (mounted again, not timed).
+# verify KIND: the copies equal their sources (mounted again, not timed); else 1 with
+# why_not[KIND] set (cp's first error, or diff's first line).
 verify() {
-  do_mount "$1" || return 1
-  diff -r --no-dereference "$small" "$mnt/small" >"$work/diff.log" 2>&1 &&
-    diff -r --no-dereference "$large" "$mnt/large" >>"$work/diff.log" 2>&1 ||
-    { echo "tree.sh: $1's copy differs from its source (see $(head -3 "$work/diff.log"))" >&2; do_umount; return 1; }
+  do_mount "$1" || { why_not[$1]="did not mount again"; return 1; }
+  if ! diff -r --no-dereference "$small" "$mnt/small" >"$work/diff.log" 2>&1 ||
+    ! diff -r --no-dereference "$large" "$mnt/large" >>"$work/diff.log" 2>&1; then
+    why_not[$1]="the copy differs from its source: $(head -1 "$work/cp.err" 2>/dev/null || head -1 "$work/diff.log")"
+    do_umount
+    return 1
+  fi
   do_umount
 }
 
@@ -80,9 +86,11 @@ verify() {
 one_run() {
   local kind=$1 a b c d
   make_image "$kind"
-  a=$(timed "$kind" cp -a "$small" "$mnt/small")
-  b=$(timed "$kind" cp -a "$large" "$mnt/large")
-  verify "$kind"
+  rm -f "$work/cp.err"
+  a=$(timed "$kind" cp -a "$small" "$mnt/small" 2>>"$work/cp.err") || true
+  b=$(timed "$kind" cp -a "$large" "$mnt/large" 2>>"$work/cp.err") || true
+  [[ -s $work/cp.err ]] || rm -f "$work/cp.err"
+  verify "$kind" || return 0
   c=$(timed "$kind" rm -rf "$mnt/small")
   d=$(timed "$kind" rm -rf "$mnt/large")
   echo "$a $b $c $d" >>"$work/$kind.runs"
@@ -115,7 +123,7 @@ cell() { # KIND COLUMN
 }
 where=$(df --output=fstype,source "$work" | tail -1 | awk '{ print $1 " on " $2 }')
 echo
-echo "Trees, median of $runs runs, each on a fresh 4 GiB sparse image in $dir ($where);"
+echo "Trees, median of $runs runs, each on a fresh 4 GiB sparse image in $dir ($where)${mkfs_xfs_opts[*]:+, XFS made with ${mkfs_xfs_opts[*]}};"
 echo "$(uname -r), $(nproc) CPUs. Each time includes mount, sync and unmount (see bench/tree.sh)."
 echo
 row() { local k out="| $1 |"; for k in "${kinds[@]}"; do out+=" $(cell "$k" "$2") |"; done; echo "$out"; }

@@ -42,7 +42,7 @@ done
 [[ $(id -u) == 0 ]] || { echo "write.sh: needs root (loop mounts, drop_caches)" >&2; exit 1; }
 
 work=$(mktemp -d "$dir/xfsfuse-write-bench.XXXXXX")
-img=$work/image mnt=$work/mnt size=4G prog=write.sh
+img=$work/image mnt=$work/mnt size=4G prog=write.sh mkfs_xfs_opts=()
 mkdir -p "$mnt"
 # shellcheck source=bench/lib/peers.sh
 source "$here/bench/lib/peers.sh"

@@ -5,6 +5,7 @@
 #   img mnt work   the image file, the mount point and a scratch directory (daemon.log, apt.log)
 #   size           the image size for truncate(1)
 #   xfsfuse xopts  the driver and extra -o options after rw (may be empty)
+#   mkfs_xfs_opts  extra mkfs.xfs options (an array, may be empty), e.g. (-n size=65536)
 #   prog           the caller's name for messages
 # and gets make_image KIND, do_mount KIND, do_umount, available KIND (fills why_not[KIND]),
 # peers_cleanup (for the EXIT trap), median COLUMN FILE, title KIND.
@@ -15,7 +16,7 @@ declare -A why_not   # kind -> why its column is empty
 make_image() { # KIND: a fresh image, mkfs defaults
   rm -f "$img"
   truncate -s "$size" "$img"
-  if [[ $1 == fuse2fs ]]; then mkfs.ext4 -q -F "$img"; else mkfs.xfs -q -f "$img"; fi
+  if [[ $1 == fuse2fs ]]; then mkfs.ext4 -q -F "$img"; else mkfs.xfs -q -f "${mkfs_xfs_opts[@]}" "$img"; fi
 }
 # do_mount KIND: mounts $img at $mnt; a FUSE daemon runs in the foreground as a job of the caller
 # (so the unmount can wait for it to write everything back and exit).
