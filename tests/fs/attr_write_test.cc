@@ -282,18 +282,18 @@ TEST_CASE("attr_write: kernel-made leaves change, node form is refused and left 
 TEST_CASE("attr_write: freeing an inode frees its attr leaf and remote values", "[attr_write]") {
   ProtoImage img("/\n0 0\nd--755 0 0\nf ---644 0 0 /dev/null\n$\n", 65536);
   auto m = open_rw(img.path);
-  const uint64_t free_before = free_blocks(*m);
+  const uint64_t free_before = bfree(*m);
   InodeRef ip = child(*m, "f");
   for (int i = 0; i < 6; i++) REQUIRE(set(*m, ip, "user.v" + std::to_string(i), bytes(std::string(5000 + i, 'q')), nullptr) == 0);
   REQUIRE(set(*m, ip, "user.small", bytes("s"), nullptr) == 0);
   CHECK(ip->core.nblocks == 1 + 6 * 2);
-  CHECK(free_blocks(*m) < free_before);
+  CHECK(bfree(*m) < free_before);
   InodeRef root;
   REQUIRE(m->iget(m->sb().rootino, &root) == 0);
   REQUIRE(unlink(*m, root, "f", kRoot) == 0);
   REQUIRE(inactivate(*m, ip) == 0);
   CHECK(ip->is_free.load());
-  CHECK(free_blocks(*m) == free_before);
+  CHECK(bfree(*m) == free_before);
   ip.reset();
   root.reset();
   unmount_and_check(m, img.path);

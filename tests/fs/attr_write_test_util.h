@@ -22,10 +22,10 @@
 #include "fs/ops/xattr.h"
 #include "fs/trans/trans.h"
 #include "tests/fs/dir_test_util.h"
+#include "tests/fs/ops_test_util.h"
 
 namespace xfsfuse::fs::test::attrwtest {
 
-inline const Cred kRoot{0, 0, {}};
 
 /// Full name -> value.
 using Model = std::map<std::string, std::string>;
@@ -79,24 +79,6 @@ inline void check_model(Mount& m, const InodeRef& ip, const Model& model) {
     REQUIRE(got.count(name) == 1);
     REQUIRE(got.at(name) == value);
   }
-}
-
-/// Unmounts cleanly; xfs_repair -n and xfsfuse-fsck -n find nothing.
-inline void unmount_and_check(std::unique_ptr<Mount>& m, const std::string& img) {
-  REQUIRE(m->unmount_clean() == 0);
-  m.reset();
-  INFO(run("xfs_repair -n " + img + " 2>&1"));
-  CHECK(system(("xfs_repair -n " + img + " >/dev/null 2>&1").c_str()) == 0);
-  const std::string fsck = std::string(XFSFUSE_FSCK_BIN) + " -n " + img;
-  INFO(run(fsck + " 2>&1"));
-  CHECK(system((fsck + " >/dev/null 2>&1").c_str()) == 0);
-}
-
-/// Free blocks as statfs counts them.
-inline uint64_t free_blocks(Mount& m) {
-  StatFs s;
-  REQUIRE(m.statfs(&s) == 0);
-  return s.bfree;
 }
 
 /// Gives ip n one-block data extents (file blocks 0, 2, 4, ...) and the

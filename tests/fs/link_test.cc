@@ -28,58 +28,17 @@
 #include "fs/ops/remove.h"
 #include "tests/fs/dir_test_util.h"
 #include "tests/fs/fs_test_util.h"
+#include "tests/fs/ops_test_util.h"
 
 namespace xfsfuse::fs::test {
 namespace {
 
-const Cred kRoot{0, 0, {}};
-constexpr uint32_t kNullAgino = 0xffffffff;
 constexpr uint16_t kAppend = 0x10, kImmutable = 0x8, kProjinherit = 0x200;
-
-InodeRef make(Mount& m, const InodeRef& dp, const std::string& name, uint32_t mode, const Cred& c = kRoot) {
-  InodeRef ip;
-  REQUIRE(make_node(m, dp, name, c, mode, 0, &ip) == 0);
-  return ip;
-}
-
-InodeRef root_of(Mount& m) {
-  InodeRef r;
-  REQUIRE(m.iget(m.sb().rootino, &r) == 0);
-  return r;
-}
-
-// Changes ip's core through a transaction of its own.
-void edit_core(Mount& m, const InodeRef& ip, const std::function<void(Inode&)>& fn) {
-  std::unique_ptr<Transaction> tp;
-  REQUIRE(Transaction::begin(m, &tp) == 0);
-  tp->join_inode(ip);
-  fn(ip->core);
-  tp->log_inode(ip.get(), kDirtyCore);
-  REQUIRE(tp->commit() == 0);
-}
 
 uint32_t bucket_head(Mount& m, uint64_t ino) {
   std::array<uint32_t, 64> h;
   REQUIRE(iunlink_heads(m, ino_to_agno(m.sb(), ino), &h) == 0);
   return h[ino_to_agino(m.sb(), ino) % 64];
-}
-
-uint64_t files_used(Mount& m) {
-  StatFs s;
-  REQUIRE(m.statfs(&s) == 0);
-  return s.files - s.ffree;
-}
-
-// xfs_repair -n after a clean unmount, then xfsfuse-fsck -n (when built).
-void unmount_and_check(std::unique_ptr<Mount>& m, const std::string& img) {
-  unmount_and_repair_check(m, img);
-  const std::string fsck = std::string(XFSFUSE_IMAGES_DIR) + "/../../tools/fsck/xfsfuse-fsck";
-  if (!exists(fsck)) {
-    WARN("no " << fsck << ": xfsfuse-fsck -n not run");
-    return;
-  }
-  INFO(run(fsck + " -n " + img + " 2>&1"));
-  CHECK(system((fsck + " -n " + img + " >/dev/null 2>&1").c_str()) == 0);
 }
 
 }  // namespace
@@ -283,7 +242,7 @@ TEST_CASE("tmpfile: an unnamed inode on the unlinked list, freed when dropped", 
   InodeRef root = root_of(*m);
   InodeRef d = make(*m, root, "d", S_IFDIR | 02775);
   make(*m, root, "keep", S_IFREG | 0644);  // the chunk stays
-  const uint64_t used0 = files_used(*m);
+  const uint64_t used0 = inodes_used(*m);
   InodeRef f = make(*m, d, "f", S_IFREG | 0644);
   const Timestamp dtime = d->core.mtime;
   const Cred user{1000, 1000, {}};
@@ -314,7 +273,7 @@ TEST_CASE("tmpfile: an unnamed inode on the unlinked list, freed when dropped", 
   REQUIRE(unlink(*m, d, "f", kRoot) == 0);
   REQUIRE(inactivate(*m, f) == 0);
   f.reset();
-  CHECK(files_used(*m) == used0);
+  CHECK(inodes_used(*m) == used0);
   unmount_and_check(m, img.path);
 }
 
@@ -369,7 +328,7 @@ TEST_CASE("tmpfile: left on the list by a crash, freed by the next read-write mo
     auto m = open_rw(img.path);
     InodeRef root = root_of(*m);
     make(*m, root, "keep", S_IFREG | 0644);
-    used0 = files_used(*m);
+    used0 = inodes_used(*m);
     InodeRef t;
     REQUIRE(make_tmpfile(*m, root, kRoot, S_IFREG | 0644, true, &t) == 0);
     std::vector<std::byte> data(20000, std::byte{0x66});
@@ -388,7 +347,7 @@ TEST_CASE("tmpfile: left on the list by a crash, freed by the next read-write mo
   CHECK(std::find(m->warnings().begin(), m->warnings().end(), "freed 1 inodes left on the unlinked lists") !=
         m->warnings().end());
   CHECK(bucket_head(*m, ino) == kNullAgino);
-  CHECK(files_used(*m) == used0);
+  CHECK(inodes_used(*m) == used0);
   InodeRef gone;
   CHECK(m->iget(ino, &gone) == ENOENT);
   unmount_and_check(m, img.path);

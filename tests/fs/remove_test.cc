@@ -25,49 +25,10 @@
 #include "fs/ops/remove.h"
 #include "tests/fs/dir_test_util.h"
 #include "tests/fs/fs_test_util.h"
+#include "tests/fs/ops_test_util.h"
 
 namespace xfsfuse::fs::test {
 namespace {
-
-const Cred kRoot{0, 0, {}};
-constexpr uint32_t kNullAgino = 0xffffffff;
-
-InodeRef make(Mount& m, const InodeRef& dp, const std::string& name, uint32_t mode, const Cred& c = kRoot) {
-  InodeRef ip;
-  REQUIRE(make_node(m, dp, name, c, mode, 0, &ip) == 0);
-  return ip;
-}
-
-InodeRef root_of(Mount& m) {
-  InodeRef r;
-  REQUIRE(m.iget(m.sb().rootino, &r) == 0);
-  return r;
-}
-
-uint64_t bfree(Mount& m) {
-  StatFs s;
-  REQUIRE(m.statfs(&s) == 0);
-  return s.bfree;
-}
-
-uint64_t ifree_count(Mount& m) {
-  StatFs s;
-  REQUIRE(m.statfs(&s) == 0);
-  return s.files - s.ffree;
-}
-
-std::array<uint32_t, 64> heads(Mount& m, uint32_t agno) {
-  std::array<uint32_t, 64> h;
-  REQUIRE(iunlink_heads(m, agno, &h) == 0);
-  return h;
-}
-
-bool lists_empty(Mount& m) {
-  for (uint32_t agno = 0; agno < m.sb().agcount; agno++)
-    for (uint32_t h : heads(m, agno))
-      if (h != kNullAgino) return false;
-  return true;
-}
 
 // Writes 4 KiB pieces every 8 KiB: n extents (a bmbt beyond the fork's room).
 void write_pieces(Mount& m, const InodeRef& ip, int n) {
@@ -146,7 +107,7 @@ TEST_CASE("remove: an unlinked file's blocks and inode come back when it is free
   auto m = open_rw(img.path);
   InodeRef root = root_of(*m);
   make(*m, root, "keep", S_IFREG | 0644);  // the chunk stays
-  const uint64_t free0 = bfree(*m), used0 = ifree_count(*m);
+  const uint64_t free0 = bfree(*m), used0 = inodes_used(*m);
   InodeRef big = make(*m, root, "big", S_IFREG | 0644);
   InodeRef dir = make(*m, root, "dir", S_IFDIR | 0755);
   for (int i = 0; i < 200; i++) make(*m, dir, "entry-with-a-long-name-" + std::to_string(i), S_IFREG | 0644);
@@ -164,13 +125,13 @@ TEST_CASE("remove: an unlinked file's blocks and inode come back when it is free
   CHECK(n == 4096);
   CHECK(got[0] == std::byte{0x5a});
   const uint32_t agino = ino_to_agino(m->sb(), big->core.ino);
-  CHECK(heads(*m, 0)[agino % 64] == agino);
+  CHECK(unlinked_heads(*m, 0)[agino % 64] == agino);
   REQUIRE(m->sync() == 0);
   CHECK(img.xfs_db("-c 'agi 0' -c 'p unlinked'")["unlinked[0-63]"].find(std::to_string(agino % 64) + ":" +
                                                                       std::to_string(agino)) != std::string::npos);
   REQUIRE(inactivate(*m, big) == 0);
   CHECK(big->is_free.load());
-  CHECK(heads(*m, 0)[agino % 64] == kNullAgino);
+  CHECK(unlinked_heads(*m, 0)[agino % 64] == kNullAgino);
   InodeRef again;
   CHECK(m->iget(big->core.ino, &again) == ENOENT);
 
@@ -187,7 +148,7 @@ TEST_CASE("remove: an unlinked file's blocks and inode come back when it is free
   REQUIRE(inactivate(*m, dir) == 0);
   CHECK(inactivate(*m, dir) == 0);  // a second call finds it free: nothing to do
   CHECK(bfree(*m) == free0);
-  CHECK(ifree_count(*m) == used0);
+  CHECK(inodes_used(*m) == used0);
   big.reset();
   dir.reset();
   REQUIRE(m->sync() == 0);
@@ -213,21 +174,21 @@ TEST_CASE("remove: a bucket takes new inodes at its head, as the kernel", "[remo
   const uint32_t a_agino = ino_to_agino(m->sb(), a->core.ino), b_agino = ino_to_agino(m->sb(), b->core.ino);
   REQUIRE(unlink(*m, root, a_name, kRoot) == 0);
   REQUIRE(unlink(*m, root, b_name, kRoot) == 0);
-  CHECK(heads(*m, 0)[bucket] == b_agino);
+  CHECK(unlinked_heads(*m, 0)[bucket] == b_agino);
   REQUIRE(m->sync() == 0);
   CHECK(num(img.xfs_db("-c 'inode " + std::to_string(b->core.ino) + "' -c 'p next_unlinked'")["next_unlinked"]) ==
         a_agino);
   CHECK(img.xfs_db("-c 'inode " + std::to_string(a->core.ino) + "' -c 'p next_unlinked'")["next_unlinked"] == "null");
   // Freeing the second of the list walks to its predecessor.
   REQUIRE(inactivate(*m, a) == 0);
-  CHECK(heads(*m, 0)[bucket] == b_agino);
+  CHECK(unlinked_heads(*m, 0)[bucket] == b_agino);
   REQUIRE(m->sync() == 0);
   CHECK(img.xfs_db("-c 'inode " + std::to_string(b->core.ino) + "' -c 'p next_unlinked'")["next_unlinked"] == "null");
   auto freed = img.xfs_db("-c 'inode " + std::to_string(a->core.ino) + "' -c 'p core.mode core.format core.forkoff'");
   CHECK(num(freed["core.mode"]) == 0);
   CHECK(freed["core.format"] == "2 (extents)");
   REQUIRE(inactivate(*m, b) == 0);
-  CHECK(heads(*m, 0)[bucket] == kNullAgino);
+  CHECK(unlinked_heads(*m, 0)[bucket] == kNullAgino);
   a.reset();
   b.reset();
   unmount_and_repair_check(m, img.path);

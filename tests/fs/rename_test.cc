@@ -28,47 +28,18 @@
 #include "fs/trans/trans.h"
 #include "tests/fs/dir_test_util.h"
 #include "tests/fs/fs_test_util.h"
+#include "tests/fs/ops_test_util.h"
 
 namespace xfsfuse::fs::test {
 namespace {
 
-const Cred kRoot{0, 0, {}};
-constexpr uint32_t kNullAgino = 0xffffffff;
 constexpr Timestamp kOld{1000, 0};
-
-InodeRef make(Mount& m, const InodeRef& dp, const std::string& name, uint32_t mode, const Cred& c = kRoot) {
-  InodeRef ip;
-  REQUIRE(make_node(m, dp, name, c, mode, 0, &ip) == 0);
-  return ip;
-}
-
-InodeRef root_of(Mount& m) {
-  InodeRef r;
-  REQUIRE(m.iget(m.sb().rootino, &r) == 0);
-  return r;
-}
-
-uint64_t inodes_used(Mount& m) {
-  StatFs s;
-  REQUIRE(m.statfs(&s) == 0);
-  return s.files - s.ffree;
-}
 
 bool on_unlinked_list(Mount& m, const CachedInode& ip) {
   std::array<uint32_t, 64> h;
   const uint64_t ino = ip.core.ino;
   REQUIRE(iunlink_heads(m, ino_to_agno(m.sb(), ino), &h) == 0);
   return h[ino_to_agino(m.sb(), ino) % 64] == ino_to_agino(m.sb(), ino);
-}
-
-bool lists_empty(Mount& m) {
-  for (uint32_t agno = 0; agno < m.sb().agcount; agno++) {
-    std::array<uint32_t, 64> h;
-    REQUIRE(iunlink_heads(m, agno, &h) == 0);
-    for (uint32_t x : h)
-      if (x != kNullAgino) return false;
-  }
-  return true;
 }
 
 // The inode name points at in dp, or 0 when there is none (or the lookup
@@ -99,17 +70,6 @@ void age(Mount& m, const InodeRef& ip) {
 bool mtime_changed(const InodeRef& ip) { return !(ip->core.mtime == kOld); }
 bool ctime_changed(const InodeRef& ip) { return !(ip->core.ctime == kOld); }
 
-// Changes ip's core in a transaction of its own (flags the ops cannot set yet).
-template <class F>
-void edit_core(Mount& m, const InodeRef& ip, F f) {
-  std::unique_ptr<Transaction> tp;
-  REQUIRE(Transaction::begin(m, &tp) == 0);
-  tp->join_inode(ip);
-  f(ip->core);
-  tp->log_inode(ip.get(), kDirtyCore);
-  REQUIRE(tp->commit() == 0);
-}
-
 // A second name for ip in dp (a hard link, made with the fs primitives:
 // link(2) is not this file's subject).
 void hard_link(Mount& m, const InodeRef& dp, const std::string& name, const InodeRef& ip) {
@@ -125,13 +85,6 @@ void hard_link(Mount& m, const InodeRef& dp, const std::string& name, const Inod
 }
 
 uint64_t dotdot(Mount& m, const InodeRef& dp) { return lookup(m, dp, ".."); }
-
-// xfs_repair -n (after a clean unmount), then xfsfuse-fsck -n.
-void check_image(std::unique_ptr<Mount>& m, const std::string& img) {
-  unmount_and_repair_check(m, img);
-  INFO(run(std::string(XFSFUSE_FSCK_BIN) + " -n " + img + " 2>&1"));
-  CHECK(system((std::string(XFSFUSE_FSCK_BIN) + " -n " + img + " >/dev/null 2>&1").c_str()) == 0);
-}
 
 }  // namespace
 
@@ -201,7 +154,7 @@ TEST_CASE("rename: files and directories within and across directories", "[renam
   sub.reset();
   big.reset();
   root.reset();
-  check_image(m, img.path);
+  unmount_and_check(m, img.path);
 }
 
 TEST_CASE("rename: over an existing file or empty directory", "[rename]") {
@@ -277,7 +230,7 @@ TEST_CASE("rename: over an existing file or empty directory", "[rename]") {
   a.reset(), c.reset(), two.reset(), x.reset(), w.reset();
   CHECK(inodes_used(*m) == used0);
   d.reset(), e.reset(), root.reset(), b.reset(), y.reset(), z.reset();
-  check_image(m, img.path);
+  unmount_and_check(m, img.path);
 }
 
 TEST_CASE("rename: RENAME_NOREPLACE and RENAME_EXCHANGE", "[rename]") {
@@ -334,7 +287,7 @@ TEST_CASE("rename: RENAME_NOREPLACE and RENAME_EXCHANGE", "[rename]") {
   CHECK(rename(*m, s, "deep", e, "t", kRoot, kRenameExchange) == EINVAL);
   CHECK(lists_empty(*m));
   d.reset(), e.reset(), a.reset(), b.reset(), s.reset(), t.reset(), deep.reset(), root.reset();
-  check_image(m, img.path);
+  unmount_and_check(m, img.path);
 }
 
 TEST_CASE("rename: RENAME_WHITEOUT leaves a character device 0:0 behind", "[rename]") {
@@ -391,7 +344,7 @@ TEST_CASE("rename: RENAME_WHITEOUT leaves a character device 0:0 behind", "[rena
   CHECK(num(got["core.mode"]) == 020000);
   CHECK(got["core.format"] == "0 (dev)");
   CHECK(num(got["core.nlinkv2"]) == 1);
-  check_image(m, img.path);
+  unmount_and_check(m, img.path);
 }
 
 TEST_CASE("rename: the kernel's errors", "[rename]") {
@@ -481,7 +434,7 @@ TEST_CASE("rename: the kernel's errors", "[rename]") {
   CHECK(lists_empty(*m));
   d.reset(), f.reset(), s.reset(), t.reset(), u.reset(), u2.reset(), priv.reset(), sticky.reset(), ap.reset();
   root.reset();
-  check_image(m, img.path);
+  unmount_and_check(m, img.path);
 }
 
 TEST_CASE("rename: threads renaming within and across directories", "[rename]") {
@@ -564,7 +517,7 @@ TEST_CASE("rename: threads renaming within and across directories", "[rename]") 
   CHECK(subdirs == size_t{kThreads} * 3);
   dirs.clear();
   root.reset();
-  check_image(m, img.path);
+  unmount_and_check(m, img.path);
 }
 
 TEST_CASE("rename: threads replacing, whiting out, creating and removing at once", "[rename]") {
@@ -651,7 +604,7 @@ TEST_CASE("rename: threads replacing, whiting out, creating and removing at once
   CHECK(inodes_used(*m) == used0);
   dirs.clear();
   root.reset();
-  check_image(m, img.path);
+  unmount_and_check(m, img.path);
 }
 
 }  // namespace xfsfuse::fs::test

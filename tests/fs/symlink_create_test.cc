@@ -28,32 +28,16 @@
 #include "fs/symlink.h"
 #include "tests/fs/dir_test_util.h"
 #include "tests/fs/fs_test_util.h"
+#include "tests/fs/ops_test_util.h"
 
 namespace xfsfuse::fs::test {
 namespace {
 
-const Cred kRoot{0, 0, {}};
 
 std::string target_of(size_t len, char c = 't') {
   std::string s(len, c);
   for (size_t i = 0; i < len; i += 7) s[i] = static_cast<char>('a' + (i / 7) % 26);  // not one repeated byte
   return s;
-}
-
-InodeRef root_of(Mount& m) {
-  InodeRef r;
-  REQUIRE(m.iget(m.sb().rootino, &r) == 0);
-  return r;
-}
-
-void fsck_check(const std::string& img) {
-  const std::string fsck = std::string(XFSFUSE_IMAGES_DIR) + "/../../tools/fsck/xfsfuse-fsck";
-  if (!exists(fsck)) {
-    WARN("no " << fsck << ": xfsfuse-fsck -n not run");
-    return;
-  }
-  INFO(run(fsck + " -n " + img + " 2>&1"));
-  CHECK(system((fsck + " -n " + img + " >/dev/null 2>&1").c_str()) == 0);
 }
 
 std::vector<std::byte> pread_image(const std::string& img, uint64_t off, size_t len) {
