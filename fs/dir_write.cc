@@ -1,7 +1,7 @@
 // Directory changes (fs/dir_write.h): the arguments checked, then the
 // directory's format decides which file does the work (short form:
 // dir_sf_write.cc; block form: dir_block_write.cc; leaf form:
-// dir_leaf_write.cc).
+// dir_leaf_write.cc; node form: dir_node_write.cc).
 #include "fs/dir_write.h"
 
 #include <sys/stat.h>
@@ -22,11 +22,11 @@ bool valid_name(std::string_view name) {
          name.find_first_of(std::string_view("/\0", 2)) == std::string_view::npos;
 }
 
-// The directory's format for a change; EOPNOTSUPP for node form (not
-// written yet: its hook points are here and leaf_add's ENOSPC).
-int form_for_change(Transaction& tp, CachedInode* dp, Form* form) {
+// The directory's format for a change; EOPNOTSUPP for node form unless
+// adding (node-form removal and replacement are not written yet).
+int form_for_change(Transaction& tp, CachedInode* dp, Form* form, bool adding = false) {
   if (int err = dir::dir_form(tp.mount(), *dp, form)) return err;
-  return *form == Form::kNode ? EOPNOTSUPP : 0;
+  return *form == Form::kNode && !adding ? EOPNOTSUPP : 0;
 }
 
 }  // namespace
@@ -34,11 +34,12 @@ int form_for_change(Transaction& tp, CachedInode* dp, Form* form) {
 int dir_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype) {
   if (!valid_name(name) || ftype >= dir::kFtMax || !ino_in_fs(tp.mount().sb(), ino)) return EINVAL;
   Form form;
-  if (int err = form_for_change(tp, dp, &form)) return err;
+  if (int err = form_for_change(tp, dp, &form, true)) return err;
   switch (form) {
     case Form::kShort: return dir::sf_add(tp, dp, name, ino, ftype);
     case Form::kBlock: return dir::block_add(tp, dp, name, ino, ftype);
-    default: return dir::leaf_add(tp, dp, name, ino, ftype);
+    case Form::kLeaf: return dir::leaf_add(tp, dp, name, ino, ftype);
+    default: return dir::node_add(tp, dp, name, ino, ftype);
   }
 }
 

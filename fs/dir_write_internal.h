@@ -2,7 +2,8 @@
 // dir_data_write.cc (free space of a data or block-form block, edited as the
 // kernel edits it), dir_sf_write.cc (short form), dir_block_write.cc (block
 // form), dir_leaf_write.cc (leaf form), dir_leaf_convert.cc (block <-> leaf),
-// dir_alloc.cc (directory blocks in the data fork) and the dispatcher
+// dir_node_write.cc (node form), dir_alloc.cc (directory blocks in the
+// data fork) and the dispatcher
 // dir_write.cc.  Not an API: callers use fs/dir_write.h.
 // Format facts: XFS Algorithms & Data Structures, "Directories";
 // docs/format.md "Directories (64 KiB blocks)" ("bestfree, leaves and bests").
@@ -114,8 +115,10 @@ int block_replace(Transaction& tp, CachedInode* dp, std::string_view name, uint6
 /// the data fork (its block freed); else leaves it.  Returns 0 or errors.
 int block_maybe_to_sf(Transaction& tp, CachedInode* dp, DataBlockEdit& e, bc::BufHandle* h);
 
-/// Reads directory block dablk of dp into tp, verified with ops.  Returns 0,
-/// EUCLEAN (logged: a hole, or a block that is not what ops expect), EIO.
+/// Reads directory block dablk of dp into tp, verified with ops (the leaf
+/// space's ops accept a LEAF1, a LEAFN or a da node: the caller checks which).
+/// Returns 0, EUCLEAN (logged: a hole, or a block that is not what ops
+/// expect), EIO.
 int read_dir_block(Transaction& tp, CachedInode* dp, uint64_t dablk, const bc::BufOps* ops, bc::BufHandle** h);
 
 /// Leaf-form operations (dir_leaf_write.cc), as the kernel's
@@ -179,6 +182,37 @@ class LeafEdit {
   Transaction& tp_;
   bc::BufHandle* h_;
 };
+
+/// Leaf-entry and data-block steps shared by leaf and node forms
+/// (dir_leaf_write.cc), as the kernel's xfs_dir3_leaf_compact_x1,
+/// xfs_dir3_leaf_find_entry, xfs_bmap_first_unused and xfs_dir3_data_init.
+/// compact_leaf squeezes out every stale entry of l but the one nearest
+/// *index (the lower on a tie), *index following the entries; *low / *high
+/// name the kept stale entry on its side (the other -1 or count).
+void compact_leaf(LeafEdit& l, ptrdiff_t* index, ptrdiff_t* low, ptrdiff_t* high);
+/// Inserts leaf entry (hash, addr) at index: moved up without stale entries,
+/// else into the nearer stale entry (compacted: low / high from
+/// compact_leaf, else searched here).
+void insert_leaf_entry(LeafEdit& l, ptrdiff_t index, bool compacted, ptrdiff_t low, ptrdiff_t high, uint32_t hash,
+                       uint32_t addr);
+/// The data block a new data block goes to: the lowest one whose fork
+/// blocks are all unmapped.
+uint64_t first_unmapped_db(const CachedInode& dp, const Geometry& g);
+/// Maps data block db of dp and makes it an empty XDD3 block (one free
+/// region), di_size growing to its end.  Returns dir_alloc_block's errors.
+int new_data_block(Transaction& tp, CachedInode* dp, uint64_t db, bc::BufHandle** h);
+
+/// Node form (dir_node_write.cc), so far with a single LEAFN block at the
+/// start of the leaf space (no da node above it).
+/// leaf_to_node: LEAF1 block leaf (joined) becomes a LEAFN in place (magic
+/// only) and a new free-index block at the start of the free space takes
+/// its bests (xfs_dir2_leaf_to_node).
+int leaf_to_node(Transaction& tp, CachedInode* dp, bc::BufHandle* leaf);
+/// node_add: xfs_dir2_node_addname on that one leaf.  ENOSPC, nothing
+/// changed, when the LEAFN is full without stale entries (the kernel splits
+/// it: not written yet); EOPNOTSUPP, nothing changed, when the leaf space
+/// starts with a da node.
+int node_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype);
 
 /// Short-form operations (dir_sf_write.cc).  REQUIRES: dp in short form.
 int sf_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype);
