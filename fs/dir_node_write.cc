@@ -46,91 +46,59 @@ namespace xfsfuse::fs::dir {
 
 namespace {
 
-constexpr size_t kFreeHdrSize = 64;  // xd_dir3_free_hdr: bests follow
-constexpr size_t kFirstdbOff = 48, kNvalidOff = 52, kNusedOff = 56;
 constexpr size_t kLeafMagicOff = 8;  // xd_da3_blkinfo.magic
-
-uint32_t free_max_bests(const Geometry& g) { return (g.blksize - kFreeHdrSize) / 2; }
-
-bool dablk_mapped(const CachedInode& dp, uint64_t dablk) {
-  for (const Extent& e : dp.df.extents)
-    if (dablk >= e.startoff && dablk < e.startoff + e.blockcount) return true;
-  return false;
-}
-
-// The first fork block at or after from starting n unmapped fork blocks (the
-// kernel's xfs_bmap_first_unused from there).
-uint64_t first_unmapped_from(const CachedInode& dp, uint64_t from, uint64_t n) {
-  uint64_t at = from;
-  for (const Extent& e : dp.df.extents) {
-    if (e.startoff + e.blockcount <= at) continue;
-    if (e.startoff >= at + n) break;
-    at = e.startoff + e.blockcount;
-  }
-  return at;
-}
-
-// A free-index block being read or changed in tp.
-struct FreeBlock {
-  Transaction& tp;
-  bc::BufHandle* h;
-  uint32_t get(size_t off) const { return static_cast<uint32_t>(bc::load_be(h->data() + off, 4)); }
-  void put(size_t off, uint32_t v) {
-    store_be(h->data() + off, 4, v);
-    tp.log_buf(h, off, 4);
-  }
-  uint32_t firstdb() const { return get(kFirstdbOff); }
-  uint32_t nvalid() const { return get(kNvalidOff); }
-  uint32_t nused() const { return get(kNusedOff); }
-  uint16_t best(size_t i) const { return static_cast<uint16_t>(bc::load_be(h->data() + kFreeHdrSize + 2 * i, 2)); }
-  void set_best(size_t i, uint16_t v) {
-    store_be(h->data() + kFreeHdrSize + 2 * i, 2, v);
-    tp.log_buf(h, kFreeHdrSize + 2 * i, 2);
-  }
-};
 
 int node_corrupt(Transaction& tp, CachedInode* dp, bc::BufHandle* h, const char* what, const std::string& why) {
   return tp.mount().report_corruption(what, h->daddr(), "directory " + std::to_string(dp->core.ino) + ": " + why);
 }
 
-// Reads free-index block fdb (counted from the start of the free space),
-// its header checked against where it is.
-int read_free(Transaction& tp, CachedInode* dp, uint64_t fdb, FreeBlock* f) {
+// The one LEAFN block of node-form dp; EOPNOTSUPP for a da node there.
+int read_leafn(Transaction& tp, CachedInode* dp, bc::BufHandle** h) {
   const Geometry g = geometry(tp.mount().sb());
-  if (int err = read_dir_block(tp, dp, g.free_dablk + fdb * g.blkfsbs, &dir3_free_ops(), &f->h)) return err;
-  if (f->firstdb() != fdb * free_max_bests(g) || f->nvalid() > free_max_bests(g) || f->nused() > f->nvalid())
-    return node_corrupt(tp, dp, f->h, "dir3 free", "free-index header does not fit its block");
+  if (int err = read_dir_block(tp, dp, g.leaf_dablk, &dir3_leaf_ops(), h)) return err;
+  const uint64_t magic = bc::load_be((*h)->data() + kLeafMagicOff, 2);
+  if (magic == kDa3NodeMagic) return EOPNOTSUPP;  // more than one leaf: not written yet
+  const size_t count = bc::load_be((*h)->data() + 56, 2), stale = bc::load_be((*h)->data() + 58, 2);
+  if (magic != kDir3LeafnMagic || count > (g.blksize - kLeafHdrSize) / 8 || stale > count)
+    return node_corrupt(tp, dp, *h, "dir3 leafn", "not a LEAFN block at the start of the leaf space");
   return 0;
 }
 
-// Maps free-index block fdb where the kernel's xfs_dir2_grow_inode puts it
-// (the first unmapped free-space block: it must be fdb's place) and writes
-// its header with firstdb; nvalid and nused 0.
-int new_free_block(Transaction& tp, CachedInode* dp, uint64_t fdb, FreeBlock* f) {
-  Mount& m = tp.mount();
-  const Geometry g = geometry(m.sb());
-  const uint64_t dablk = first_unmapped_from(*dp, g.free_dablk, g.blkfsbs);
-  if (dablk != g.free_dablk + fdb * g.blkfsbs)
-    return m.report_corruption("dir3 free", 0,
-                               "directory " + std::to_string(dp->core.ino) + ": free-index block " +
-                                   std::to_string(fdb) + " would be mapped at fork block " + std::to_string(dablk));
-  std::vector<bc::DiskRange> maps;
-  if (int err = dir_alloc_block(tp, dp, dablk, &maps)) return err;
-  if (int err = tp.get_new_buf(maps, &dir3_free_ops(), &f->h)) return err;
-  std::byte* p = f->h->data();
-  store_be(p + offsetof(xd_dir3_blk_hdr, magic), 4, kDir3FreeMagic);
-  store_be(p + offsetof(xd_dir3_blk_hdr, blkno), 8, maps[0].daddr);
-  std::memcpy(p + offsetof(xd_dir3_blk_hdr, uuid), m.sb().meta_uuid.data(), 16);
-  store_be(p + offsetof(xd_dir3_blk_hdr, owner), 8, dp->core.ino);
-  store_be(p + kFirstdbOff, 4, fdb * free_max_bests(g));
-  tp.log_buf(f->h, 0, kFreeHdrSize);
-  return 0;
+struct Found {
+  size_t index = 0;  // in the leaf
+  uint64_t db = 0;   // data block
+  bc::BufHandle* data = nullptr;
+  DataEntry de;
+};
+
+// Finds name's leaf entry and data entry (xfs_dir2_leafn_lookup_for_entry:
+// the first live entry of its hash whose name matches).  Returns 0, ENOENT,
+// EUCLEAN.
+int find_name(Transaction& tp, CachedInode* dp, LeafEdit& l, std::string_view name, Found* f) {
+  const Geometry g = geometry(tp.mount().sb());
+  const uint32_t hash = da_hashname(name);
+  for (size_t i = l.lower_bound(hash); i < l.count() && l.hash(i) == hash; i++) {
+    const uint64_t addr = l.addr(i), off = addr * 8;
+    if (addr == 0) continue;
+    const uint64_t db = off / g.blksize;
+    if (off >= kLeafSpaceBytes)
+      return node_corrupt(tp, dp, l.buf(), "dir3 leafn", "leaf address " + std::to_string(addr) + " is past the data blocks");
+    bc::BufHandle* h;
+    if (int err = read_dir_block(tp, dp, db * g.blkfsbs, &dir3_data_ops(), &h)) return err;
+    DataEntry de;
+    if (!entry_at({h->data(), h->size()}, h->size(), off % g.blksize, &de))
+      return node_corrupt(tp, dp, l.buf(), "dir3 leafn", "leaf address " + std::to_string(addr) + " names no entry");
+    if (de.name != name) continue;
+    *f = Found{i, db, h, de};
+    return 0;
+  }
+  return ENOENT;
 }
 
 // The data block for an entry of len bytes found through the free-index
 // blocks (xfs_dir2_node_find_freeblk): -1 if none holds it.  skip: the
 // free-index block already looked at (-1: none).
-int scan_free(Transaction& tp, CachedInode* dp, uint32_t len, int64_t skip, int64_t* dbno, FreeBlock* f) {
+int scan_free(Transaction& tp, CachedInode* dp, uint32_t len, int64_t skip, int64_t* dbno, FreeEdit* f) {
   const Geometry g = geometry(tp.mount().sb());
   uint64_t last = 0;  // xfs_bmap_last_offset
   for (const Extent& e : dp->df.extents) last = std::max(last, e.startoff + e.blockcount);
@@ -138,7 +106,7 @@ int scan_free(Transaction& tp, CachedInode* dp, uint32_t len, int64_t skip, int6
   const int64_t first = static_cast<int64_t>(g.free_dablk / g.blkfsbs);
   for (int64_t fbno = static_cast<int64_t>(last / g.blkfsbs) - 1; fbno >= first; fbno--) {
     if (fbno == first + skip || !dablk_mapped(*dp, static_cast<uint64_t>(fbno) * g.blkfsbs)) continue;
-    if (int err = read_free(tp, dp, static_cast<uint64_t>(fbno - first), f)) return err;
+    if (int err = read_free_block(tp, dp, static_cast<uint64_t>(fbno - first), f)) return err;
     for (int64_t i = static_cast<int64_t>(f->nvalid()) - 1; i >= 0; i--) {
       const uint16_t b = f->best(static_cast<size_t>(i));
       if (b != LeafEdit::kNoBlock && b >= len) {
@@ -152,45 +120,20 @@ int scan_free(Transaction& tp, CachedInode* dp, uint32_t len, int64_t skip, int6
 
 }  // namespace
 
-int leaf_to_node(Transaction& tp, CachedInode* dp, bc::BufHandle* leaf) {
-  const Geometry g = geometry(tp.mount().sb());
-  LeafEdit l(tp, leaf);
-  const uint32_t bestcount = l.bestcount();
-  if (bestcount > dp->core.size / g.blksize || bestcount > free_max_bests(g))
-    return node_corrupt(tp, dp, leaf, "dir3 leaf1", "bestcount " + std::to_string(bestcount) + " past di_size");
-  FreeBlock f{tp, nullptr};
-  if (int err = new_free_block(tp, dp, 0, &f)) return err;
-  uint32_t used = 0;
-  for (uint32_t i = 0; i < bestcount; i++) {
-    const uint16_t b = l.best(i);
-    used += b != LeafEdit::kNoBlock;
-    f.set_best(i, b);
-  }
-  f.put(kNvalidOff, bestcount);
-  f.put(kNusedOff, used);
-  l.put(kLeafMagicOff, 2, kDir3LeafnMagic);
-  tp.retype_buf(leaf, &dir3_leaf_ops());
-  return 0;
-}
-
 int node_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype) {
   const Geometry g = geometry(tp.mount().sb());
   const uint32_t max_bests = free_max_bests(g);
   const size_t max_ents = (g.blksize - kLeafHdrSize) / 8;
   bc::BufHandle* lh;
-  if (int err = read_dir_block(tp, dp, g.leaf_dablk, &dir3_leaf_ops(), &lh)) return err;
-  const uint64_t magic = bc::load_be(lh->data() + kLeafMagicOff, 2);
-  if (magic == kDa3NodeMagic) return EOPNOTSUPP;  // more than one leaf: not written yet
+  if (int err = read_leafn(tp, dp, &lh)) return err;
   LeafEdit l(tp, lh);
-  if (magic != kDir3LeafnMagic || l.count() > max_ents || l.stale() > l.count())
-    return node_corrupt(tp, dp, lh, "dir3 leafn", "not a LEAFN block at the start of the leaf space");
   if (l.count() == max_ents && l.stale() == 0) return ENOSPC;  // the kernel splits the leaf: not written yet
   const uint32_t hash = da_hashname(name), len = entsize(name.size());
 
   // The data blocks of the name's hash first (xfs_dir2_leafn_lookup_for_addname).
   ptrdiff_t index = static_cast<ptrdiff_t>(l.lower_bound(hash));
   int64_t curdb = -1, curfdb = -1, dbno = -1;
-  FreeBlock f{tp, nullptr};
+  FreeEdit f{tp};
   for (; index < static_cast<ptrdiff_t>(l.count()) && l.hash(static_cast<size_t>(index)) == hash; index++) {
     const uint64_t addr = l.addr(static_cast<size_t>(index));
     if (addr == 0) continue;
@@ -199,7 +142,7 @@ int node_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t i
     curdb = db;
     const int64_t fdb = db / max_bests;
     if (fdb != curfdb)
-      if (int err = read_free(tp, dp, static_cast<uint64_t>(fdb), &f)) return err;
+      if (int err = read_free_block(tp, dp, static_cast<uint64_t>(fdb), &f)) return err;
     curfdb = fdb;
     const size_t fi = static_cast<size_t>(db % max_bests);
     if (fi >= f.nvalid() || f.best(fi) == LeafEdit::kNoBlock)
@@ -219,16 +162,16 @@ int node_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t i
     if (int err = new_data_block(tp, dp, db, &dh)) return err;
     const uint64_t fdb = db / max_bests;
     if (dablk_mapped(*dp, g.free_dablk + fdb * g.blkfsbs)) {
-      if (int err = read_free(tp, dp, fdb, &f)) return err;
+      if (int err = read_free_block(tp, dp, fdb, &f)) return err;
     } else if (int err = new_free_block(tp, dp, fdb, &f)) {
       return err;
     }
     findex = db % max_bests;
     if (findex >= f.nvalid()) {
-      f.put(kNvalidOff, static_cast<uint32_t>(findex + 1));
+      f.put(FreeEdit::kNvalidOff, static_cast<uint32_t>(findex + 1));
       f.set_best(findex, LeafEdit::kNoBlock);
     }
-    if (f.best(findex) == LeafEdit::kNoBlock) f.put(kNusedOff, f.nused() + 1);
+    if (f.best(findex) == LeafEdit::kNoBlock) f.put(FreeEdit::kNusedOff, f.nused() + 1);
     dbno = static_cast<int64_t>(db);
   } else {
     findex = static_cast<size_t>(dbno % max_bests);
@@ -248,6 +191,59 @@ int node_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t i
   if (compact) compact_leaf(l, &index, &low, &high);
   insert_leaf_entry(l, index, compact, low, high, hash,
                     static_cast<uint32_t>((static_cast<uint64_t>(dbno) * g.blksize + off) / 8));
+  return 0;
+}
+
+
+int node_remove(Transaction& tp, CachedInode* dp, std::string_view name) {
+  const Geometry g = geometry(tp.mount().sb());
+  bc::BufHandle* lh;
+  if (int err = read_leafn(tp, dp, &lh)) return err;
+  LeafEdit l(tp, lh);
+  Found f;
+  if (int err = find_name(tp, dp, l, name, &f)) return err;
+  l.set_stale(l.stale() + 1);
+  l.put(LeafEdit::ent_off(f.index) + 4, 4, 0);
+  DataBlockEdit e(tp, f.data, dp->core.ino);
+  const uint16_t longest = e.best_len(0);
+  if (int err = e.make_free(f.de.off, entsize(f.de.name.size()))) return err;
+  e.scan_if_needed();
+  if (e.best_len(0) > longest) {  // xfs_dir2_leafn_remove: the best follows only when it grew
+    const uint32_t max_bests = free_max_bests(g);
+    const uint64_t fdb = f.db / max_bests;
+    const size_t findex = f.db % max_bests;
+    FreeEdit fr{tp};
+    if (int err = read_free_block(tp, dp, fdb, &fr)) return err;
+    if (findex >= fr.nvalid() || fr.best(findex) == LeafEdit::kNoBlock)
+      return node_corrupt(tp, dp, fr.h, "dir3 free", "no best for data block " + std::to_string(f.db));
+    if (e.best_len(0) != g.blksize - kDataHdrSize) {
+      fr.set_best(findex, e.best_len(0));
+    } else {  // emptied: freed (xfs_dir3_data_block_free)
+      if (f.db == 0) return e.corrupt("data block 0 holds no \".\"");
+      if (int err = free_data_block(tp, dp, f.db, f.data)) return err;
+      fr.put(FreeEdit::kNusedOff, fr.nused() - 1);
+      if (findex == fr.nvalid() - 1) {  // the table trimmed, its last best's bytes kept
+        size_t i = findex;
+        while (i > 0 && fr.best(i - 1) == LeafEdit::kNoBlock) i--;
+        fr.put(FreeEdit::kNvalidOff, static_cast<uint32_t>(i));
+      } else {
+        fr.set_best(findex, LeafEdit::kNoBlock);
+      }
+      if (fr.nused() == 0)
+        if (int err = dir_free_block(tp, dp, g.free_dablk + fdb * g.blkfsbs, fr.h)) return err;
+    }
+  }
+  return node_to_leaf(tp, dp, lh);
+}
+
+int node_replace(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype) {
+  bc::BufHandle* lh;
+  if (int err = read_leafn(tp, dp, &lh)) return err;
+  LeafEdit l(tp, lh);
+  Found f;
+  if (int err = find_name(tp, dp, l, name, &f)) return err;
+  DataBlockEdit e(tp, f.data, dp->core.ino);
+  e.write_entry(f.de.off, ino, name, ftype);
   return 0;
 }
 

@@ -22,19 +22,15 @@ bool valid_name(std::string_view name) {
          name.find_first_of(std::string_view("/\0", 2)) == std::string_view::npos;
 }
 
-// The directory's format for a change; EOPNOTSUPP for node form unless
-// adding (node-form removal and replacement are not written yet).
-int form_for_change(Transaction& tp, CachedInode* dp, Form* form, bool adding = false) {
-  if (int err = dir::dir_form(tp.mount(), *dp, form)) return err;
-  return *form == Form::kNode && !adding ? EOPNOTSUPP : 0;
-}
+// The directory's format for a change.
+int form_for_change(Transaction& tp, CachedInode* dp, Form* form) { return dir::dir_form(tp.mount(), *dp, form); }
 
 }  // namespace
 
 int dir_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype) {
   if (!valid_name(name) || ftype >= dir::kFtMax || !ino_in_fs(tp.mount().sb(), ino)) return EINVAL;
   Form form;
-  if (int err = form_for_change(tp, dp, &form, true)) return err;
+  if (int err = form_for_change(tp, dp, &form)) return err;
   switch (form) {
     case Form::kShort: return dir::sf_add(tp, dp, name, ino, ftype);
     case Form::kBlock: return dir::block_add(tp, dp, name, ino, ftype);
@@ -50,7 +46,8 @@ int dir_remove(Transaction& tp, CachedInode* dp, std::string_view name) {
   switch (form) {
     case Form::kShort: return dir::sf_remove(tp, dp, name);
     case Form::kBlock: return dir::block_remove(tp, dp, name);
-    default: return dir::leaf_remove(tp, dp, name);
+    case Form::kLeaf: return dir::leaf_remove(tp, dp, name);
+    default: return dir::node_remove(tp, dp, name);
   }
 }
 
@@ -63,7 +60,8 @@ int dir_replace(Transaction& tp, CachedInode* dp, std::string_view name, uint64_
   switch (form) {
     case Form::kShort: return dir::sf_replace(tp, dp, name, ino, ftype);
     case Form::kBlock: return dir::block_replace(tp, dp, name, ino, ftype);
-    default: return dir::leaf_replace(tp, dp, name, ino, ftype);
+    case Form::kLeaf: return dir::leaf_replace(tp, dp, name, ino, ftype);
+    default: return dir::node_replace(tp, dp, name, ino, ftype);
   }
 }
 

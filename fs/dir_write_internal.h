@@ -202,17 +202,59 @@ uint64_t first_unmapped_db(const CachedInode& dp, const Geometry& g);
 /// region), di_size growing to its end.  Returns dir_alloc_block's errors.
 int new_data_block(Transaction& tp, CachedInode* dp, uint64_t db, bc::BufHandle** h);
 
-/// Node form (dir_node_write.cc), so far with a single LEAFN block at the
-/// start of the leaf space (no da node above it).
+/// A free-index block (XDF3) of a node-form directory being read or changed
+/// in tp: the 48-byte v5 header, be32 firstdb (the first data block it
+/// covers), nvalid (bests in use), nused (bests not 0xffff), pad; be16
+/// bests[] from byte 64.  Changes are logged.
+struct FreeEdit {
+  static constexpr size_t kHdrSize = 64, kFirstdbOff = 48, kNvalidOff = 52, kNusedOff = 56;
+  Transaction& tp;
+  bc::BufHandle* h = nullptr;
+  uint32_t get(size_t off) const { return static_cast<uint32_t>(bc::load_be(h->data() + off, 4)); }
+  void put(size_t off, uint32_t v);
+  uint32_t firstdb() const { return get(kFirstdbOff); }
+  uint32_t nvalid() const { return get(kNvalidOff); }
+  uint32_t nused() const { return get(kNusedOff); }
+  uint16_t best(size_t i) const { return static_cast<uint16_t>(bc::load_be(h->data() + kHdrSize + 2 * i, 2)); }
+  void set_best(size_t i, uint16_t v);
+};
+/// Bests one free-index block holds: (blksize - 64) / 2.
+inline uint32_t free_max_bests(const Geometry& g) { return (g.blksize - FreeEdit::kHdrSize) / 2; }
+/// Whether fork block dablk of dp is mapped.
+bool dablk_mapped(const CachedInode& dp, uint64_t dablk);
+/// Reads free-index block fdb (counted from the start of the free space)
+/// into f, its header checked against its place.  Returns 0, EUCLEAN
+/// (logged), EIO.
+int read_free_block(Transaction& tp, CachedInode* dp, uint64_t fdb, FreeEdit* f);
+/// Maps free-index block fdb where the kernel's xfs_dir2_grow_inode puts
+/// it (the first unmapped free-space block: EUCLEAN unless that is fdb's
+/// place) and writes its header (firstdb; nvalid, nused 0).
+int new_free_block(Transaction& tp, CachedInode* dp, uint64_t fdb, FreeEdit* f);
+
+/// Node form (dir_node_write.cc; conversions in dir_node_convert.cc), so
+/// far with a single LEAFN block at the start of the leaf space (no da node
+/// above it).
 /// leaf_to_node: LEAF1 block leaf (joined) becomes a LEAFN in place (magic
 /// only) and a new free-index block at the start of the free space takes
 /// its bests (xfs_dir2_leaf_to_node).
 int leaf_to_node(Transaction& tp, CachedInode* dp, bc::BufHandle* leaf);
+/// node_to_leaf: after a node-form removal, if the leaf space is the one
+/// LEAFN leaf (joined) and it fits a LEAF1 with free-index block 0's bests
+/// (empty trailing free-index blocks freed first), the stale entries are
+/// squeezed out, the bests and bestcount written at its end, the magic made
+/// LEAF1 and the free-index block freed; then leaf_to_block
+/// (xfs_dir2_node_to_leaf).  Otherwise nothing changes.
+int node_to_leaf(Transaction& tp, CachedInode* dp, bc::BufHandle* leaf);
 /// node_add: xfs_dir2_node_addname on that one leaf.  ENOSPC, nothing
 /// changed, when the LEAFN is full without stale entries (the kernel splits
-/// it: not written yet); EOPNOTSUPP, nothing changed, when the leaf space
-/// starts with a da node.
+/// it: not written yet).  node_remove / node_replace: xfs_dir2_node_removename
+/// (a data block emptied is freed, its best dropped, a free-index block
+/// left without bests freed, then node_to_leaf) / xfs_dir2_node_replace.
+/// All three fail with EOPNOTSUPP, nothing changed, when the leaf space
+/// starts with a da node (more than one leaf: not written yet).
 int node_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype);
+int node_remove(Transaction& tp, CachedInode* dp, std::string_view name);
+int node_replace(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype);
 
 /// Short-form operations (dir_sf_write.cc).  REQUIRES: dp in short form.
 int sf_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype);

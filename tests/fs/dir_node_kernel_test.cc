@@ -5,11 +5,15 @@
 // then grown in node form with names short and long (new data blocks, their
 // bests in the free-index block) until the single LEAFN is full (the kernel
 // would split it: refused here with ENOSPC and nothing changed, left out for
-// the kernel).  After every stage both images hold the same directory byte
-// for byte; on disk, xfs_repair -n and xfsfuse-fsck -n find ours clean and
-// xfs_db shows the same inode.  A node-form removal is refused with
-// EOPNOTSUPP and changes nothing.
+// the kernel); then in node form: replaces, every other entry removed (the
+// full LEAFN squeezes stale entries out for the next adds), a middle data
+// block emptied (freed, its best 0xffff) and refilled, the last one emptied
+// (nvalid trimmed), and everything removed in random order (node -> leaf ->
+// block -> short form).  After every stage both images hold the same
+// directory byte for byte; on disk, xfs_repair -n and xfsfuse-fsck -n find
+// ours clean and xfs_db shows the same inode.
 // Needs root and loop devices ("SKIP:" otherwise).
+#include <algorithm>
 #include <set>
 
 #include "tests/fs/dir_kernel_test_util.h"
@@ -89,8 +93,57 @@ TEST_CASE("dir_write: the kernel lays out the same node-form directories", "[dir
     return done.size();
   };
 
+  // Our image written out and checked (xfs_repair -n, xfsfuse-fsck -n, the
+  // directory's inode as xfs_db prints it against the kernel's), then
+  // mounted again.
+  auto checkpoint = [&](const std::string& what) {
+    INFO(what);
+    const uint64_t ino = dir()->core.ino;
+    for (uint64_t t : targets) {
+      uint32_t n = 1;
+      for (const auto& [name, v] : links) n += v.first == t;
+      set_nlink(*m, t, n);
+    }
+    unmount_and_repair_check(m, ours_img);
+    fsck_check(ours_img);
+    const std::string ours = db_inode_summary(ours_img, ino);
+    CHECK(ours.find("core.nblocks = ") != std::string::npos);
+    CHECK(ours == db_inode_summary(kernel.img, ino));
+    m = open_rw(ours_img);
+  };
+
+  auto names = [&] {
+    std::vector<std::string> v;
+    for (const auto& [path, t] : links) v.push_back(path.substr(2));
+    return v;
+  };
+  auto removals = [&](const std::vector<std::string>& ns) {
+    std::vector<Op> v;
+    for (const std::string& n : ns) v.push_back({kRemove, "L", n, 0});
+    return v;
+  };
+  // The names whose entries sit in data block db, and the data blocks mapped.
+  auto names_in_block = [&](uint64_t db) {
+    int err;
+    std::vector<std::string> v;
+    for (const Got& g : iterate(*m, *dir(), 0, SIZE_MAX, &err))
+      if (g.name != "." && g.name != ".." && (g.next * 8 - dir::entsize(g.name.size())) / dirblk == db)
+        v.push_back(g.name);
+    REQUIRE(err == 0);
+    return v;
+  };
+  auto data_blocks = [&] {
+    std::vector<uint64_t> v;
+    for (uint64_t dablk : dir_dablks(*m, *dir()))
+      if (dablk < dir::geometry(m->sb()).leaf_dablk) v.push_back(dablk / (dirblk / m->sb().blocksize));
+    return v;
+  };
+  // Node form holds a single leaf only while its live entries would not fit
+  // a LEAF1 with the bests (the kernel goes back after a removal): with long
+  // names (14 or 15 entries a block) that leaves room for about nvalid / 4
+  // removals, so the node-form stages below remove a few at a time.
   std::vector<Op> ops;
-  for (int i = 0; i < 1200; i++) ops.push_back(add(1, 60));
+  for (int i = 0; i < 1200; i++) ops.push_back(add(240, 255));
   stage("short form to block form", &ops, true);
   REQUIRE(form() == dir::Form::kBlock);
   stage("block form to leaf form", &ops, true);
@@ -100,40 +153,67 @@ TEST_CASE("dir_write: the kernel lays out the same node-form directories", "[dir
   CHECK(leaf_hdr()[0] == kDir3LeafnMagic);
   CHECK(dir_dablks(*m, *dir()).back() == dir::geometry(m->sb()).free_dablk);
 
-  // Node form: short names into the data blocks' holes, long ones needing new
-  // data blocks, until the LEAFN is full (the rest refused: ENOSPC).
-  ops.resize(std::min<size_t>(ops.size(), 20));
-  for (int i = 0; i < 40; i++) ops.push_back(add(200, 255));
-  for (int i = 0; i < 60; i++) ops.push_back(add(1, 12));
-  stage("node form: long and short names", &ops, false);
   const size_t max_ents = (dirblk - 64) / 8;
-  ops.clear();
-  for (size_t i = 0; i < max_ents; i++) ops.push_back(add(20, 80));
-  CHECK(stage("node form: the LEAFN filled", &ops, false) < max_ents);
+  const size_t offered = ops.size();
+  CHECK(stage("node form: the LEAFN filled", &ops, false) < offered);  // the rest refused: ENOSPC
   CHECK(leaf_hdr()[1] == max_ents);
   CHECK(leaf_hdr()[2] == 0);
   REQUIRE(form() == dir::Form::kNode);
-
-  // Not written yet: a removal changes nothing.
   {
-    InodeRef d = dir();
-    const std::string name = links.begin()->first.substr(2);
-    CHECK(dir_op(*m, d->core.ino, [&](Transaction& tp, CachedInode* dp) { return dir_remove(tp, dp, name); }) ==
-          EOPNOTSUPP);
-    compare_dir(*m, kernel.img, "L");
+    ops.clear();
+    const std::vector<std::string> ns = names();
+    for (size_t i = 0; i < ns.size(); i += 37) {  // each to another target
+      const uint64_t now = links.at("L/" + ns[i]).first;
+      const auto t = std::find(targets.begin(), targets.end(), now) - targets.begin();
+      ops.push_back({kReplace, "L", ns[i], static_cast<int>((t + 1) % 3)});
+    }
+    stage("node form: replaces", &ops, false);
   }
+  // Data block 1 emptied a few entries at a time, each round refilled with
+  // short names (they go to the highest block with room: the full LEAFN
+  // squeezes its stale entries out for them); then freed (its best 0xffff,
+  // nused down).
+  std::vector<std::string> shorts;
+  for (int round = 0; round < 6 && !names_in_block(1).empty(); round++) {
+    std::vector<std::string> in = names_in_block(1);
+    in.resize(std::min<size_t>(in.size(), 6));
+    ops = removals(in);
+    stage("node form: data block 1 emptied, a few entries", &ops, false);
+    REQUIRE(form() == dir::Form::kNode);
+    CHECK(leaf_hdr()[2] > 1);
+    ops.clear();
+    for (size_t i = 0; i < in.size(); i++) ops.push_back(add(1, 8));
+    for (const Op& op : ops) shorts.push_back(op.name);
+    stage("node form: short names", &ops, false);
+  }
+  {
+    const std::vector<uint64_t> dbs = data_blocks();
+    CHECK(std::find(dbs.begin(), dbs.end(), 1) == dbs.end());
+    // Short names out, long names in (the free-index scan from the highest
+    // best down picks their blocks).
+    shorts.resize(std::min<size_t>(shorts.size(), 6));
+    ops = removals(shorts);
+    stage("node form: short names removed", &ops, false);
+    ops.clear();
+    for (size_t i = 0; i < shorts.size(); i++) ops.push_back(add(255, 255));
+    stage("node form: long names", &ops, false);
+    REQUIRE(form() == dir::Form::kNode);
+  }
+  checkpoint("on disk in node form");
 
-  const uint64_t ino = dir()->core.ino;
-  for (uint64_t t : targets) {
-    uint32_t n = 1;
-    for (const auto& [name, v] : links) n += v.first == t;
-    set_nlink(*m, t, n);
+  // Emptied in random order: node form goes back to leaf form (the LEAFN
+  // small enough for the bests), then block and short form.
+  {
+    std::vector<std::string> ns = names();
+    std::shuffle(ns.begin(), ns.end(), rng);
+    ops = removals(ns);
+    stage("removals back to leaf form", &ops, true);
+    REQUIRE(form() != dir::Form::kNode);
+    while (!ops.empty() && form() != dir::Form::kShort) stage("removals on to short form", &ops, true);
+    stage("the rest removed", &ops, false);
+    REQUIRE(form() == dir::Form::kShort);
   }
-  unmount_and_repair_check(m, ours_img);
-  fsck_check(ours_img);
-  const std::string ours = db_inode_summary(ours_img, ino);
-  CHECK(ours.find("core.nblocks = ") != std::string::npos);
-  CHECK(ours == db_inode_summary(kernel.img, ino));
+  checkpoint("on disk, emptied");
   unlink(ours_img.c_str());
 }
 
