@@ -22,8 +22,8 @@
 //    entries and bests is too small, and more than one entry is stale, the
 //    stale entries but the one nearest the insertion point (the lower on a
 //    tie) are squeezed out; too small with at most one stale entry: the
-//    kernel converts to node form, and this returns ENOSPC (node form is not
-//    written yet: the hook for xfs_dir2_leaf_to_node is that return);
+//    directory becomes node form (leaf_to_node) and the add is node_add's
+//    (dir_node_convert.cc, dir_node_write.cc);
 //  - the entry goes at the start of the data block's longest free region;
 //    its best is updated;
 //  - the leaf entry: without stale entries, inserted at the index (those

@@ -2,8 +2,8 @@
 // dir_data_write.cc (free space of a data or block-form block, edited as the
 // kernel edits it), dir_sf_write.cc (short form), dir_block_write.cc (block
 // form), dir_leaf_write.cc (leaf form), dir_leaf_convert.cc (block <-> leaf),
-// dir_node_write.cc (node form), dir_alloc.cc (directory blocks in the
-// data fork) and the dispatcher
+// dir_node_write.cc (node form), dir_node_convert.cc (leaf <-> node),
+// dir_alloc.cc (directory blocks in the data fork) and the dispatcher
 // dir_write.cc.  Not an API: callers use fs/dir_write.h.
 // Format facts: XFS Algorithms & Data Structures, "Directories";
 // docs/format.md "Directories (64 KiB blocks)" ("bestfree, leaves and bests").
@@ -123,9 +123,9 @@ int read_dir_block(Transaction& tp, CachedInode* dp, uint64_t dablk, const bc::B
 
 /// Leaf-form operations (dir_leaf_write.cc), as the kernel's
 /// xfs_dir2_leaf_addname / removename / replace.  REQUIRES: dp in leaf form.
-/// leaf_add fails with ENOSPC where the kernel converts to node form (the
-/// LEAF1 block has no room for the leaf entry, and for one more best when a
-/// data block must be added, after squeezing out stale entries).
+/// leaf_add converts dp to node form where the kernel does (the LEAF1 block
+/// has no room for the leaf entry, and for one more best when a data block
+/// must be added, and at most one entry is stale) and adds there.
 /// leaf_remove frees a data block it empties and converts dp back to block
 /// form (and on to short form) when leaf_to_block allows.
 int leaf_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype);

@@ -1,17 +1,16 @@
 // fs/dir_write's node form against the kernel (tests/fs/dir_kernel_test_util.h):
-// a directory of 4 KiB directory blocks grown from short form through block
-// and leaf form until its LEAF1 block is full and the kernel converts it to
-// node form (a free-index block takes the bests, the leaf becomes a LEAFN),
-// then grown in node form with names short and long (new data blocks, their
-// bests in the free-index block) until the single LEAFN is full (the kernel
-// would split it: refused here with ENOSPC and nothing changed, left out for
-// the kernel); then in node form: replaces, every other entry removed (the
-// full LEAFN squeezes stale entries out for the next adds), a middle data
-// block emptied (freed, its best 0xffff) and refilled, the last one emptied
-// (nvalid trimmed), and everything removed in random order (node -> leaf ->
-// block -> short form).  After every stage both images hold the same
-// directory byte for byte; on disk, xfs_repair -n and xfsfuse-fsck -n find
-// ours clean and xfs_db shows the same inode.
+// a directory of 4 KiB directory blocks, names of 240 to 255 bytes, grown
+// from short form through block and leaf form until its LEAF1 block is full
+// and the kernel converts it to node form (a free-index block takes the
+// bests, the leaf becomes a LEAFN), then until the single LEAFN is full (the
+// kernel would split it: refused here with ENOSPC and nothing changed, left
+// out for the kernel); then in node form: replaces, data block 1 emptied a
+// few entries at a time (the full LEAFN squeezing its stale entries out for
+// short names added between) until it is freed, short names swapped for
+// long ones, and everything removed in random order (node -> leaf -> block
+// -> short form).  After every stage both images hold the same directory
+// byte for byte; on disk (in node form and at the end), xfs_repair -n and
+// xfsfuse-fsck -n find ours clean and xfs_db shows the same inode.
 // Needs root and loop devices ("SKIP:" otherwise).
 #include <algorithm>
 #include <set>
