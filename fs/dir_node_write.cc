@@ -6,13 +6,8 @@
 // (XFS Algorithms & Data Structures, "Node Directories"; docs/format.md
 // "Node form as the kernel writes it").
 //
-// Leaf -> node (a leaf-form add whose leaf entry does not fit the LEAF1
-// block, with at most one stale entry; the kernel's xfs_dir2_leaf_to_node):
-// a free-index block is mapped at the first free-space block; its header
-// gets firstdb 0, nvalid = the LEAF1's bestcount, nused = the bests that are
-// not 0xffff, and the bests are copied after it.  The LEAF1 block becomes a
-// LEAFN by its magic alone: its bests and bestcount stay where they were,
-// as bytes the leaf entries may grow over.  di_size does not change.
+// Conversions to and from leaf form and the free-index block helpers are in
+// dir_node_convert.cc.
 //
 // Adding (xfs_dir2_node_addname, whose choices decide the bytes):
 //  - among the leaf entries of the name's hash (stale ones skipped), each
@@ -34,6 +29,12 @@
 //    first; then inserted as in leaf form (dir_leaf_write.cc).  A full LEAFN
 //    without stale entries is split by the kernel (xfs_da3_split): not
 //    written yet, ENOSPC before anything changes.
+// Removing (xfs_dir2_node_removename): the leaf entry goes stale, the entry's
+// region is freed; only if the block's longest free region grew is its best
+// updated; a data block left empty is freed: nused - 1 and its best 0xffff,
+// or, if it was the last valid best, nvalid trimmed past it and the 0xffff
+// bests below it (their bytes kept); a free-index block left without used
+// bests is freed.  Then node_to_leaf.  Replacing rewrites the data entry.
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
