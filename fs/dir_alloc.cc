@@ -10,13 +10,15 @@
 namespace xfsfuse::fs {
 
 uint64_t dir_add_reservation(const Superblock& sb) {
-  // Two directory blocks (block form to leaf form maps the LEAF1 block and
-  // may need a new data block for the entry), with the bmbt splits and AGFL
-  // refills under them; or, removing, up to three freed (an emptied data
-  // block, then the LEAF1 block going back to block form, then block form's
-  // block going back to short form), each of which may split an extent.
+  // Two directory blocks (block form to leaf form maps the LEAF1 block, leaf
+  // form to node form a free-index block, and either may need a new data
+  // block for the entry), with the bmbt splits and AGFL refills under them;
+  // or, removing, up to four freed (an emptied data block, the free-index
+  // block going back to leaf form, the LEAF1 block going back to block
+  // form, block form's block going back to short form), each of which may
+  // split an extent.
   const uint32_t blk = 1u << sb.dirblklog;
-  return 2 * bmap_write_reservation(sb, blk) + 3 * bmap_unmap_reservation(sb);
+  return 2 * bmap_write_reservation(sb, blk) + 4 * bmap_unmap_reservation(sb);
 }
 
 }  // namespace xfsfuse::fs

@@ -33,7 +33,8 @@ int read_dir_block(Transaction& tp, CachedInode* dp, uint64_t dablk, const bc::B
   Mount& m = tp.mount();
   const char* structure = ops == &dir3_block_ops()  ? "dir3 block"
                           : ops == &dir3_data_ops() ? "dir3 data"
-                                                    : "dir3 leaf1";
+                          : ops == &dir3_free_ops() ? "dir3 free"
+                                                    : "dir3 leaf";
   auto dir = [&] { return "directory " + std::to_string(dp->core.ino) + " block " + std::to_string(dablk); };
   std::vector<bc::DiskRange> maps;
   int err = m.map_blocks(*dp, false, dablk, 1u << m.sb().dirblklog, &maps);
@@ -48,8 +49,17 @@ int read_dir_block(Transaction& tp, CachedInode* dp, uint64_t dablk, const bc::B
     ok = entries_end(b, kDir3BlockMagic) != 0;
   else if (ops == &dir3_data_ops())
     ok = entries_end(b, kDir3DataMagic) != 0;
+  else if (ops == &dir3_free_ops())
+    ok = b.size() > kDataHdrSize && bc::load_be(b.data(), 4) == kDir3FreeMagic;
+  else if (b.size() <= kLeafHdrSize + 4)
+    ok = false;
   else
-    ok = b.size() > kLeafHdrSize + 4 && bc::load_be(b.data() + offsetof(xd_da_blkinfo, magic), 2) == kDir3Leaf1Magic;
+    switch (bc::load_be(b.data() + offsetof(xd_da_blkinfo, magic), 2)) {
+      case kDir3Leaf1Magic:
+      case kDir3LeafnMagic:
+      case kDa3NodeMagic: ok = true; break;
+      default: ok = false;
+    }
   if (!ok) return m.report_corruption(structure, (*h)->daddr(), dir() + " is not a " + structure + " block");
   return 0;
 }

@@ -22,8 +22,8 @@
 //    entries and bests is too small, and more than one entry is stale, the
 //    stale entries but the one nearest the insertion point (the lower on a
 //    tie) are squeezed out; too small with at most one stale entry: the
-//    kernel converts to node form, and this returns ENOSPC (node form is not
-//    written yet: the hook for xfs_dir2_leaf_to_node is that return);
+//    directory becomes node form (leaf_to_node) and the add is node_add's
+//    (dir_node_convert.cc, dir_node_write.cc);
 //  - the entry goes at the start of the data block's longest free region;
 //    its best is updated;
 //  - the leaf entry: without stale entries, inserted at the index (those
@@ -97,6 +97,8 @@ void find_stale(LeafEdit& l, ptrdiff_t index, ptrdiff_t* low, ptrdiff_t* high) {
   }
 }
 
+}  // namespace
+
 // Squeezes out every stale entry but the one nearest index (the lower on a
 // tie); index, low and high follow the entries (low or high names the kept
 // stale entry, on its side of the index; the other is -1 or count).  Entries
@@ -158,8 +160,40 @@ int new_data_block(Transaction& tp, CachedInode* dp, uint64_t db, bc::BufHandle*
   return 0;
 }
 
+// Inserts leaf entry (hash, addr) at index as the kernel's
+// xfs_dir3_leaf_find_entry does (see the file comment).
+void insert_leaf_entry(LeafEdit& l, ptrdiff_t index, bool compacted, ptrdiff_t low, ptrdiff_t high, uint32_t hash,
+                       uint32_t addr) {
+  size_t slot;
+  if (l.stale() == 0) {
+    const size_t at = static_cast<size_t>(index);
+    l.move(LeafEdit::ent_off(at + 1), LeafEdit::ent_off(at), 8 * (l.count() - at));
+    l.set_count(l.count() + 1);
+    slot = at;
+  } else {
+    if (!compacted) find_stale(l, index, &low, &high);
+    if (low >= 0 && (high == static_cast<ptrdiff_t>(l.count()) || index - low - 1 < high - index)) {
+      l.move(LeafEdit::ent_off(static_cast<size_t>(low)), LeafEdit::ent_off(static_cast<size_t>(low + 1)),
+             8 * static_cast<size_t>(index - low - 1));
+      slot = static_cast<size_t>(index - 1);
+    } else {
+      l.move(LeafEdit::ent_off(static_cast<size_t>(index + 1)), LeafEdit::ent_off(static_cast<size_t>(index)),
+             8 * static_cast<size_t>(high - index));
+      slot = static_cast<size_t>(index);
+    }
+    l.set_stale(l.stale() - 1);
+  }
+  l.put(LeafEdit::ent_off(slot), 4, hash);
+  l.put(LeafEdit::ent_off(slot) + 4, 4, addr);
+}
+namespace {
+
+// The LEAF1 block of leaf-form dp.
 int read_leaf(Transaction& tp, CachedInode* dp, bc::BufHandle** h) {
-  return read_dir_block(tp, dp, geometry(tp.mount().sb()).leaf_dablk, &dir3_leaf_ops(), h);
+  if (int err = read_dir_block(tp, dp, geometry(tp.mount().sb()).leaf_dablk, &dir3_leaf_ops(), h)) return err;
+  if (bc::load_be((*h)->data() + offsetof(xd_da_blkinfo, magic), 2) == kDir3Leaf1Magic) return 0;
+  return tp.mount().report_corruption("dir3 leaf1", (*h)->daddr(),
+                                      "directory " + std::to_string(dp->core.ino) + ": leaf form without a LEAF1 block");
 }
 
 }  // namespace
@@ -199,7 +233,10 @@ int leaf_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t i
   if (ents_end > l.bests_off()) return leaf_corrupt(tp, dp, l, "leaf entries run into bests");
   ptrdiff_t low = -1, high = -1;
   const bool compact = l.bests_off() - ents_end < needbytes;
-  if (compact && l.stale() <= 1) return ENOSPC;  // the kernel converts to node form here (not written yet)
+  if (compact && l.stale() <= 1) {
+    if (int err = leaf_to_node(tp, dp, lh)) return err;
+    return node_add(tp, dp, name, ino, ftype);
+  }
   if (compact) compact_leaf(l, &index, &low, &high);
 
   bc::BufHandle* dh;
@@ -226,27 +263,7 @@ int leaf_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t i
   e.scan_if_needed();
   l.set_best(db, e.best_len(0));
 
-  size_t slot;
-  if (l.stale() == 0) {
-    const size_t at = static_cast<size_t>(index);
-    l.move(LeafEdit::ent_off(at + 1), LeafEdit::ent_off(at), 8 * (l.count() - at));
-    l.set_count(l.count() + 1);
-    slot = at;
-  } else {
-    if (!compact) find_stale(l, index, &low, &high);
-    if (low >= 0 && (high == static_cast<ptrdiff_t>(l.count()) || index - low - 1 < high - index)) {
-      l.move(LeafEdit::ent_off(static_cast<size_t>(low)), LeafEdit::ent_off(static_cast<size_t>(low + 1)),
-             8 * static_cast<size_t>(index - low - 1));
-      slot = static_cast<size_t>(index - 1);
-    } else {
-      l.move(LeafEdit::ent_off(static_cast<size_t>(index + 1)), LeafEdit::ent_off(static_cast<size_t>(index)),
-             8 * static_cast<size_t>(high - index));
-      slot = static_cast<size_t>(index);
-    }
-    l.set_stale(l.stale() - 1);
-  }
-  l.put(LeafEdit::ent_off(slot), 4, hash);
-  l.put(LeafEdit::ent_off(slot) + 4, 4, (db * g.blksize + off) / 8);
+  insert_leaf_entry(l, index, compact, low, high, hash, static_cast<uint32_t>((db * g.blksize + off) / 8));
   return 0;
 }
 

@@ -1,7 +1,7 @@
 // Directory changes (fs/dir_write.h): the arguments checked, then the
 // directory's format decides which file does the work (short form:
 // dir_sf_write.cc; block form: dir_block_write.cc; leaf form:
-// dir_leaf_write.cc).
+// dir_leaf_write.cc; node form: dir_node_write.cc).
 #include "fs/dir_write.h"
 
 #include <sys/stat.h>
@@ -22,12 +22,8 @@ bool valid_name(std::string_view name) {
          name.find_first_of(std::string_view("/\0", 2)) == std::string_view::npos;
 }
 
-// The directory's format for a change; EOPNOTSUPP for node form (not
-// written yet: its hook points are here and leaf_add's ENOSPC).
-int form_for_change(Transaction& tp, CachedInode* dp, Form* form) {
-  if (int err = dir::dir_form(tp.mount(), *dp, form)) return err;
-  return *form == Form::kNode ? EOPNOTSUPP : 0;
-}
+// The directory's format for a change.
+int form_for_change(Transaction& tp, CachedInode* dp, Form* form) { return dir::dir_form(tp.mount(), *dp, form); }
 
 }  // namespace
 
@@ -38,7 +34,8 @@ int dir_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t in
   switch (form) {
     case Form::kShort: return dir::sf_add(tp, dp, name, ino, ftype);
     case Form::kBlock: return dir::block_add(tp, dp, name, ino, ftype);
-    default: return dir::leaf_add(tp, dp, name, ino, ftype);
+    case Form::kLeaf: return dir::leaf_add(tp, dp, name, ino, ftype);
+    default: return dir::node_add(tp, dp, name, ino, ftype);
   }
 }
 
@@ -49,7 +46,8 @@ int dir_remove(Transaction& tp, CachedInode* dp, std::string_view name) {
   switch (form) {
     case Form::kShort: return dir::sf_remove(tp, dp, name);
     case Form::kBlock: return dir::block_remove(tp, dp, name);
-    default: return dir::leaf_remove(tp, dp, name);
+    case Form::kLeaf: return dir::leaf_remove(tp, dp, name);
+    default: return dir::node_remove(tp, dp, name);
   }
 }
 
@@ -62,7 +60,8 @@ int dir_replace(Transaction& tp, CachedInode* dp, std::string_view name, uint64_
   switch (form) {
     case Form::kShort: return dir::sf_replace(tp, dp, name, ino, ftype);
     case Form::kBlock: return dir::block_replace(tp, dp, name, ino, ftype);
-    default: return dir::leaf_replace(tp, dp, name, ino, ftype);
+    case Form::kLeaf: return dir::leaf_replace(tp, dp, name, ino, ftype);
+    default: return dir::node_replace(tp, dp, name, ino, ftype);
   }
 }
 

@@ -3,9 +3,10 @@
 // whether one is empty.
 //
 // Formats handled: short form (in the inode), block form (one directory
-// block, 1 << sb_dirblklog fsblocks, at data-space block 0) and leaf form
+// block, 1 << sb_dirblklog fsblocks, at data-space block 0), leaf form
 // (data blocks from data-space block 0 and one LEAF1 block at the start of
-// the leaf space).  Every change lays the directory out as the kernel does
+// the leaf space) and node form with one leaf (a LEAFN block there, and
+// free-index blocks from the start of the free space).  Every change lays the directory out as the kernel does
 // for the same operation, so a directory changed here is byte for byte what
 // the kernel would have written (the blocks' positions on disk, their LSN
 // and CRC aside):
@@ -31,12 +32,20 @@
 //    it empties (trimming bests), and goes back to block form (and on to
 //    short form) when only data block 0 is left and its last free region
 //    holds the live leaf entries and the block tail.
-// Not yet: node form.  A leaf-form add whose leaf entry does not fit the
-// LEAF1 block (the kernel converts to node form there: xfs_dir2_leaf_to_node)
-// fails with ENOSPC, and dir_add / dir_remove / dir_replace on a node-form
-// directory fail with EOPNOTSUPP.
+//  - node form, so far with one LEAFN leaf block (no da node): a leaf-form
+//    add whose leaf entry does not fit the LEAF1 block makes the directory
+//    node form (a free-index block takes the bests, the LEAF1 becomes a
+//    LEAFN); adds choose the data block through the leaf entries of the
+//    name's hash, then the free-index blocks from the highest best down; a
+//    removal frees a data block it empties and goes back to leaf form (and
+//    on) when the live leaf entries and bests fit a LEAF1 block.
+// Not yet: more than one leaf.  A node-form add that finds the LEAFN full
+// without stale entries (the kernel splits it: xfs_da3_split) fails with
+// ENOSPC, and any change to a directory whose leaf space starts with a da
+// node fails with EOPNOTSUPP, in both cases with nothing changed.
 // Format facts: XFS Algorithms & Data Structures, "Directories";
-// docs/format.md "Directories (64 KiB blocks)".
+// docs/format.md "Directories (64 KiB blocks)" (leaf and node form as the
+// kernel writes them).
 //
 // REQUIRES for the changing calls: dp joined to tp (its lock held
 // exclusively), a directory.  Lock order: the directory's blocks (LEAF1
@@ -59,10 +68,11 @@
 namespace xfsfuse::fs {
 
 /// Blocks a transaction must reserve before dir_add(), dir_remove() or
-/// dir_replace(): two directory blocks mapped (block form becoming leaf form
-/// with a new data block) or three freed (a data block, the LEAF1 block and
-/// block form's block on the way back to short form), with the bmbt splits
-/// and AGFL refills under them.
+/// dir_replace(): two directory blocks mapped (block form becoming leaf form,
+/// or leaf form node form, with a new data block) or four freed (a data
+/// block, the free-index block, the LEAF1 block and block form's block on
+/// the way back to short form), with the bmbt splits and AGFL refills under
+/// them.
 uint64_t dir_add_reservation(const Superblock& sb);
 
 /// Adds entry name -> ino (ftype: a DirFtype) to directory dp and logs what
@@ -71,8 +81,9 @@ uint64_t dir_add_reservation(const Superblock& sb);
 /// looked it up); tp reserved dir_add_reservation() blocks.
 int dir_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype);
 
-/// Removes entry name from dp; a leaf-form directory may free a data block
-/// and go back to block form, a block-form directory that then fits the data
+/// Removes entry name from dp; a node-form directory may free a data block
+/// and go back to leaf form, a leaf-form one may free a data block and go
+/// back to block form, a block-form directory that then fits the data
 /// fork goes back to short form (its block freed).
 /// REQUIRES: name is in dp and is not "." or "..".
 int dir_remove(Transaction& tp, CachedInode* dp, std::string_view name);

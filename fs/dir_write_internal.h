@@ -2,6 +2,7 @@
 // dir_data_write.cc (free space of a data or block-form block, edited as the
 // kernel edits it), dir_sf_write.cc (short form), dir_block_write.cc (block
 // form), dir_leaf_write.cc (leaf form), dir_leaf_convert.cc (block <-> leaf),
+// dir_node_write.cc (node form), dir_node_convert.cc (leaf <-> node),
 // dir_alloc.cc (directory blocks in the data fork) and the dispatcher
 // dir_write.cc.  Not an API: callers use fs/dir_write.h.
 // Format facts: XFS Algorithms & Data Structures, "Directories";
@@ -114,15 +115,17 @@ int block_replace(Transaction& tp, CachedInode* dp, std::string_view name, uint6
 /// the data fork (its block freed); else leaves it.  Returns 0 or errors.
 int block_maybe_to_sf(Transaction& tp, CachedInode* dp, DataBlockEdit& e, bc::BufHandle* h);
 
-/// Reads directory block dablk of dp into tp, verified with ops.  Returns 0,
-/// EUCLEAN (logged: a hole, or a block that is not what ops expect), EIO.
+/// Reads directory block dablk of dp into tp, verified with ops (the leaf
+/// space's ops accept a LEAF1, a LEAFN or a da node: the caller checks which).
+/// Returns 0, EUCLEAN (logged: a hole, or a block that is not what ops
+/// expect), EIO.
 int read_dir_block(Transaction& tp, CachedInode* dp, uint64_t dablk, const bc::BufOps* ops, bc::BufHandle** h);
 
 /// Leaf-form operations (dir_leaf_write.cc), as the kernel's
 /// xfs_dir2_leaf_addname / removename / replace.  REQUIRES: dp in leaf form.
-/// leaf_add fails with ENOSPC where the kernel converts to node form (the
-/// LEAF1 block has no room for the leaf entry, and for one more best when a
-/// data block must be added, after squeezing out stale entries).
+/// leaf_add converts dp to node form where the kernel does (the LEAF1 block
+/// has no room for the leaf entry, and for one more best when a data block
+/// must be added, and at most one entry is stale) and adds there.
 /// leaf_remove frees a data block it empties and converts dp back to block
 /// form (and on to short form) when leaf_to_block allows.
 int leaf_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype);
@@ -179,6 +182,79 @@ class LeafEdit {
   Transaction& tp_;
   bc::BufHandle* h_;
 };
+
+/// Leaf-entry and data-block steps shared by leaf and node forms
+/// (dir_leaf_write.cc), as the kernel's xfs_dir3_leaf_compact_x1,
+/// xfs_dir3_leaf_find_entry, xfs_bmap_first_unused and xfs_dir3_data_init.
+/// compact_leaf squeezes out every stale entry of l but the one nearest
+/// *index (the lower on a tie), *index following the entries; *low / *high
+/// name the kept stale entry on its side (the other -1 or count).
+void compact_leaf(LeafEdit& l, ptrdiff_t* index, ptrdiff_t* low, ptrdiff_t* high);
+/// Inserts leaf entry (hash, addr) at index: moved up without stale entries,
+/// else into the nearer stale entry (compacted: low / high from
+/// compact_leaf, else searched here).
+void insert_leaf_entry(LeafEdit& l, ptrdiff_t index, bool compacted, ptrdiff_t low, ptrdiff_t high, uint32_t hash,
+                       uint32_t addr);
+/// The data block a new data block goes to: the lowest one whose fork
+/// blocks are all unmapped.
+uint64_t first_unmapped_db(const CachedInode& dp, const Geometry& g);
+/// Maps data block db of dp and makes it an empty XDD3 block (one free
+/// region), di_size growing to its end.  Returns dir_alloc_block's errors.
+int new_data_block(Transaction& tp, CachedInode* dp, uint64_t db, bc::BufHandle** h);
+
+/// A free-index block (XDF3) of a node-form directory being read or changed
+/// in tp: the 48-byte v5 header, be32 firstdb (the first data block it
+/// covers), nvalid (bests in use), nused (bests not 0xffff), pad; be16
+/// bests[] from byte 64.  Changes are logged.
+struct FreeEdit {
+  static constexpr size_t kHdrSize = 64, kFirstdbOff = 48, kNvalidOff = 52, kNusedOff = 56;
+  Transaction& tp;
+  bc::BufHandle* h = nullptr;
+  uint32_t get(size_t off) const { return static_cast<uint32_t>(bc::load_be(h->data() + off, 4)); }
+  void put(size_t off, uint32_t v);
+  uint32_t firstdb() const { return get(kFirstdbOff); }
+  uint32_t nvalid() const { return get(kNvalidOff); }
+  uint32_t nused() const { return get(kNusedOff); }
+  uint16_t best(size_t i) const { return static_cast<uint16_t>(bc::load_be(h->data() + kHdrSize + 2 * i, 2)); }
+  void set_best(size_t i, uint16_t v);
+};
+/// Bests one free-index block holds: (blksize - 64) / 2.
+inline uint32_t free_max_bests(const Geometry& g) { return (g.blksize - FreeEdit::kHdrSize) / 2; }
+/// Whether fork block dablk of dp is mapped.
+bool dablk_mapped(const CachedInode& dp, uint64_t dablk);
+/// Reads free-index block fdb (counted from the start of the free space)
+/// into f, its header checked against its place.  Returns 0, EUCLEAN
+/// (logged), EIO.
+int read_free_block(Transaction& tp, CachedInode* dp, uint64_t fdb, FreeEdit* f);
+/// Maps free-index block fdb where the kernel's xfs_dir2_grow_inode puts
+/// it (the first unmapped free-space block: EUCLEAN unless that is fdb's
+/// place) and writes its header (firstdb; nvalid, nused 0).
+int new_free_block(Transaction& tp, CachedInode* dp, uint64_t fdb, FreeEdit* f);
+
+/// Node form (dir_node_write.cc; conversions in dir_node_convert.cc), so
+/// far with a single LEAFN block at the start of the leaf space (no da node
+/// above it).
+/// leaf_to_node: LEAF1 block leaf (joined) becomes a LEAFN in place (magic
+/// only) and a new free-index block at the start of the free space takes
+/// its bests (xfs_dir2_leaf_to_node).
+int leaf_to_node(Transaction& tp, CachedInode* dp, bc::BufHandle* leaf);
+/// node_to_leaf: after a node-form removal, if the leaf space is the one
+/// LEAFN leaf (joined) and it fits a LEAF1 with free-index block 0's bests
+/// (empty trailing free-index blocks freed first), the stale entries are
+/// squeezed out, the bests and bestcount written at its end, the magic made
+/// LEAF1 and the free-index block freed; then leaf_to_block
+/// (xfs_dir2_node_to_leaf).  Otherwise nothing changes.
+int node_to_leaf(Transaction& tp, CachedInode* dp, bc::BufHandle* leaf);
+/// node_add: xfs_dir2_node_addname on that one leaf.  ENOSPC, nothing
+/// changed, when the LEAFN is full without stale entries (the kernel splits
+/// it: not written yet).  node_remove / node_replace: xfs_dir2_node_removename
+/// (a data block emptied is freed, its best dropped, a free-index block
+/// left without bests freed, then node_to_leaf) / xfs_dir2_node_replace.
+/// All three fail with EOPNOTSUPP, nothing changed, when the leaf space
+/// starts with a da node (more than one leaf: not written yet).
+int node_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype);
+int node_remove(Transaction& tp, CachedInode* dp, std::string_view name);
+int node_replace(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype);
 
 /// Short-form operations (dir_sf_write.cc).  REQUIRES: dp in short form.
 int sf_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype);

@@ -67,8 +67,8 @@ void run_model(Mount& m, uint64_t dino, uint64_t pino, const std::vector<uint64_
       const uint64_t ino = targets[rng() % targets.size()];
       const int rc = dir_op(m, dino, [&](Transaction& tp, CachedInode* dp) { return dir_add(tp, dp, name, ino, kFtReg); });
       INFO("add " << name);
-      // ENOSPC: the LEAF1 block has no room where the kernel would go to
-      // node form.
+      // ENOSPC: a node-form directory's one LEAFN block is full where the
+      // kernel would split it.
       if (rc == ENOSPC) {
         stats->enospc++;
         growing = false;
