@@ -151,7 +151,10 @@ int check_paths(const RawOptions& raw, Options* out, std::string* err) {
     *err = image + ": not an image file or block device";
     return EINVAL;
   }
-  if (me != 0 || !S_ISDIR(mst.st_mode)) {
+  // libfuse also takes "/dev/fd/N", a /dev/fuse descriptor its caller mounted
+  // already (fuse_session_mount): no directory to check then.
+  const bool premounted = mnt.starts_with("/dev/fd/");
+  if (!premounted && (me != 0 || !S_ISDIR(mst.st_mode))) {
     *err = "mount point " + mnt + ": " + (me != 0 ? std::strerror(me) : "not a directory");
     return me != 0 ? me : ENOTDIR;
   }
