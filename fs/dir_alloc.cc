@@ -3,6 +3,7 @@
 // which keeps the extent list, the bmbt and the inode's counters.
 #include <cerrno>
 
+#include "btree/da_btree.h"
 #include "fs/bmap_write.h"
 #include "fs/dir_write_internal.h"
 #include "fs/mount.h"
@@ -10,15 +11,19 @@
 namespace xfsfuse::fs {
 
 uint64_t dir_add_reservation(const Superblock& sb) {
-  // Two directory blocks (block form to leaf form maps the LEAF1 block, leaf
-  // form to node form a free-index block, and either may need a new data
-  // block for the entry), with the bmbt splits and AGFL refills under them;
-  // or, removing, up to four freed (an emptied data block, the free-index
-  // block going back to leaf form, the LEAF1 block going back to block
-  // form, block form's block going back to short form), each of which may
-  // split an extent.
+  // A data block and a free-index block, and a split of the leaf, of every
+  // da node above it and of the root (which takes one more block for its
+  // copy); each mapping may split the bmbt and refill the AGFL.  Then what
+  // a removal may need (a rename removes too).
   const uint32_t blk = 1u << sb.dirblklog;
-  return 2 * bmap_write_reservation(sb, blk) + 4 * bmap_unmap_reservation(sb);
+  return (btree::kDaNodeMaxDepth + 2) * bmap_write_reservation(sb, blk) + dir_remove_reservation(sb);
+}
+
+uint64_t dir_remove_reservation(const Superblock& sb) {
+  // An emptied data block, a free-index block, a leaf and a node per level
+  // joined, the LEAF1 block and block form's block going back: each unmap
+  // may split an extent.
+  return (btree::kDaNodeMaxDepth + 4) * bmap_unmap_reservation(sb);
 }
 
 }  // namespace xfsfuse::fs

@@ -125,6 +125,17 @@ void compact_leaf(LeafEdit& l, ptrdiff_t* index, ptrdiff_t* low, ptrdiff_t* high
     *high = to;
 }
 
+void compact_all(LeafEdit& l) {
+  uint32_t to = 0;
+  for (uint32_t from = 0; from < l.count(); from++) {
+    if (l.addr(from) == 0) continue;
+    if (from > to) l.move(LeafEdit::ent_off(to), LeafEdit::ent_off(from), 8);
+    to++;
+  }
+  l.set_count(to);
+  l.set_stale(0);
+}
+
 // Where the kernel maps a new data block (xfs_bmap_first_unused from fork
 // block 0): at the end of the extents below the first gap of at least one
 // directory block; extents are sorted by fork offset.

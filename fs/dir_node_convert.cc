@@ -138,16 +138,7 @@ int node_to_leaf(Transaction& tp, CachedInode* dp, bc::BufHandle* leaf) {
   LeafEdit l(tp, leaf);
   const size_t nvalid = f.nvalid();
   if (kLeafHdrSize + 8 * size_t{l.count() - l.stale()} + 2 * nvalid + 4 > g.blksize) return 0;
-  if (l.stale() != 0) {  // xfs_dir3_leaf_compact: every stale entry out
-    uint32_t to = 0;
-    for (uint32_t from = 0; from < l.count(); from++) {
-      if (l.addr(from) == 0) continue;
-      if (from > to) l.move(LeafEdit::ent_off(to), LeafEdit::ent_off(from), 8);
-      to++;
-    }
-    l.set_count(to);
-    l.set_stale(0);
-  }
+  if (l.stale() != 0) compact_all(l);
   l.put(kLeafMagicOff, 2, kDir3Leaf1Magic);
   l.put(l.size() - 4, 4, nvalid);
   std::memcpy(leaf->data() + l.bests_off(), f.h->data() + FreeEdit::kHdrSize, 2 * nvalid);

@@ -1,7 +1,7 @@
-// Node-form directories changed as the kernel changes them, so far with a
-// single LEAFN block at the start of the leaf space (no da node above it):
-// data blocks (XDD3) from data-space block 0, the LEAFN holding every leaf
-// entry in hash order, and free-index blocks (XDF3) from the start of the
+// Node-form directories changed as the kernel changes them: data blocks
+// (XDD3) from data-space block 0, the leaf space a da btree of LEAFN leaves
+// holding every leaf entry in hash order (dir_node_tree.cc, fs/da_write.h),
+// and free-index blocks (XDF3) from the start of the
 // free space, each holding the bests of (blksize - 64) / 2 data blocks
 // (XFS Algorithms & Data Structures, "Node Directories"; docs/format.md
 // "Node form as the kernel writes it").
@@ -10,7 +10,10 @@
 // dir_node_convert.cc.
 //
 // Adding (xfs_dir2_node_addname, whose choices decide the bytes):
-//  - among the leaf entries of the name's hash (stale ones skipped), each
+//  - the leaf: the first whose hash range can hold the name's hash, and on
+//    through its right siblings while a leaf's last hash is the name's;
+//  - among the leaf entries of the name's hash in the last leaf reached
+//    (stale ones skipped), each
 //    data block is looked at when it differs from the previous entry's: the
 //    first whose best holds the entry is used, the insertion index staying
 //    at that leaf entry (else past all of them);
@@ -26,15 +29,17 @@
 //    and its best is updated;
 //  - the leaf entry: when the LEAFN holds (blksize - 64) / 8 entries with
 //    more than one stale, the stale entries but the nearest are squeezed out
-//    first; then inserted as in leaf form (dir_leaf_write.cc).  A full LEAFN
-//    without stale entries is split by the kernel (xfs_da3_split): not
-//    written yet, ENOSPC before anything changes.
+//    first; then inserted as in leaf form (dir_leaf_write.cc); a full LEAFN
+//    without stale entries is split (dir_node_tree.cc), and the nodes above
+//    it as needed (fs/da_write.h).
 // Removing (xfs_dir2_node_removename): the leaf entry goes stale, the entry's
 // region is freed; only if the block's longest free region grew is its best
 // updated; a data block left empty is freed: nused - 1 and its best 0xffff,
 // or, if it was the last valid best, nvalid trimmed past it and the 0xffff
 // bests below it (their bytes kept); a free-index block left without used
-// bests is freed.  Then node_to_leaf.  Replacing rewrites the data entry.
+// bests is freed.  A leaf whose live entries take under 37% of the block
+// may join a sibling (fs/da_write.h).  Then, when the path is one block,
+// node_to_leaf.  Replacing rewrites the data entry.
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -47,22 +52,8 @@ namespace xfsfuse::fs::dir {
 
 namespace {
 
-constexpr size_t kLeafMagicOff = 8;  // xd_da3_blkinfo.magic
-
 int node_corrupt(Transaction& tp, CachedInode* dp, bc::BufHandle* h, const char* what, const std::string& why) {
   return tp.mount().report_corruption(what, h->daddr(), "directory " + std::to_string(dp->core.ino) + ": " + why);
-}
-
-// The one LEAFN block of node-form dp; EOPNOTSUPP for a da node there.
-int read_leafn(Transaction& tp, CachedInode* dp, bc::BufHandle** h) {
-  const Geometry g = geometry(tp.mount().sb());
-  if (int err = read_dir_block(tp, dp, g.leaf_dablk, &dir3_leaf_ops(), h)) return err;
-  const uint64_t magic = bc::load_be((*h)->data() + kLeafMagicOff, 2);
-  if (magic == kDa3NodeMagic) return EOPNOTSUPP;  // more than one leaf: not written yet
-  const size_t count = bc::load_be((*h)->data() + 56, 2), stale = bc::load_be((*h)->data() + 58, 2);
-  if (magic != kDir3LeafnMagic || count > (g.blksize - kLeafHdrSize) / 8 || stale > count)
-    return node_corrupt(tp, dp, *h, "dir3 leafn", "not a LEAFN block at the start of the leaf space");
-  return 0;
 }
 
 struct Found {
@@ -72,12 +63,11 @@ struct Found {
   DataEntry de;
 };
 
-// Finds name's leaf entry and data entry (xfs_dir2_leafn_lookup_for_entry:
-// the first live entry of its hash whose name matches).  Returns 0, ENOENT,
-// EUCLEAN.
-int find_name(Transaction& tp, CachedInode* dp, LeafEdit& l, std::string_view name, Found* f) {
+// Finds name's leaf entry and data entry in leaf l
+// (xfs_dir2_leafn_lookup_for_entry: the first live entry of its hash whose
+// name matches).  Returns 0, ENOENT, EUCLEAN.
+int find_in_leaf(Transaction& tp, CachedInode* dp, LeafEdit& l, std::string_view name, uint32_t hash, Found* f) {
   const Geometry g = geometry(tp.mount().sb());
-  const uint32_t hash = da_hashname(name);
   for (size_t i = l.lower_bound(hash); i < l.count() && l.hash(i) == hash; i++) {
     const uint64_t addr = l.addr(i), off = addr * 8;
     if (addr == 0) continue;
@@ -94,6 +84,23 @@ int find_name(Transaction& tp, CachedInode* dp, LeafEdit& l, std::string_view na
     return 0;
   }
   return ENOENT;
+}
+
+// Finds name through the tree: from the first leaf that can hold its hash
+// on through the right siblings while a leaf ends with that hash
+// (xfs_da3_node_lookup_int).  The path ends at the leaf holding it.
+int find_name(Transaction& tp, CachedInode* dp, LeafSpace& ls, std::string_view name, Found* f) {
+  const uint32_t hash = da_hashname(name);
+  if (int err = ls.tree.lookup(hash)) return err;
+  for (;;) {
+    da::PathBlk& b = ls.tree.path.leaf();
+    LeafEdit l(tp, b.h);
+    const int err = find_in_leaf(tp, dp, l, name, hash, f);
+    if (err != ENOENT || b.hashval != hash) return err;
+    bool moved;
+    if (int e = ls.tree.path_shift(&ls.tree.path, true, &moved)) return e;
+    if (!moved) return ENOENT;
+  }
 }
 
 // The data block for an entry of len bytes found through the free-index
@@ -119,40 +126,58 @@ int scan_free(Transaction& tp, CachedInode* dp, uint32_t len, int64_t skip, int6
   return 0;
 }
 
+// Where the path's leaf takes the name's leaf entry, and a data block with
+// room for its data entry among those of the same hash
+// (xfs_dir2_leafn_lookup_for_addname, leaf after leaf as find_name goes):
+// *dbno -1 if none; *curfdb the free-index block last read into f (-1:
+// none).
+int find_slot(Transaction& tp, CachedInode* dp, LeafSpace& ls, uint32_t hash, uint32_t len, int64_t* dbno,
+              int64_t* curfdb, FreeEdit* f) {
+  const Geometry g = geometry(tp.mount().sb());
+  const uint32_t max_bests = free_max_bests(g);
+  if (int err = ls.tree.lookup(hash)) return err;
+  for (;;) {
+    da::PathBlk& b = ls.tree.path.leaf();
+    LeafEdit l(tp, b.h);
+    ptrdiff_t index = static_cast<ptrdiff_t>(l.lower_bound(hash));
+    int64_t curdb = -1;
+    *dbno = -1;
+    for (; index < static_cast<ptrdiff_t>(l.count()) && l.hash(static_cast<size_t>(index)) == hash; index++) {
+      const uint64_t addr = l.addr(static_cast<size_t>(index));
+      if (addr == 0) continue;
+      const int64_t db = static_cast<int64_t>(addr * 8 / g.blksize);
+      if (db == curdb) continue;
+      curdb = db;
+      const int64_t fdb = db / max_bests;
+      if (fdb != *curfdb)
+        if (int err = read_free_block(tp, dp, static_cast<uint64_t>(fdb), f)) return err;
+      *curfdb = fdb;
+      const size_t fi = static_cast<size_t>(db % max_bests);
+      if (fi >= f->nvalid() || f->best(fi) == LeafEdit::kNoBlock)
+        return node_corrupt(tp, dp, b.h, "dir3 leafn", "leaf address " + std::to_string(addr) + " names a missing data block");
+      if (f->best(fi) >= len) {
+        *dbno = db;
+        break;
+      }
+    }
+    b.index = static_cast<int>(index);
+    if (b.hashval != hash) return 0;
+    bool moved;
+    if (int err = ls.tree.path_shift(&ls.tree.path, true, &moved)) return err;
+    if (!moved) return 0;
+  }
+}
+
 }  // namespace
 
 int node_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype) {
   const Geometry g = geometry(tp.mount().sb());
   const uint32_t max_bests = free_max_bests(g);
-  const size_t max_ents = (g.blksize - kLeafHdrSize) / 8;
-  bc::BufHandle* lh;
-  if (int err = read_leafn(tp, dp, &lh)) return err;
-  LeafEdit l(tp, lh);
-  if (l.count() == max_ents && l.stale() == 0) return ENOSPC;  // the kernel splits the leaf: not written yet
   const uint32_t hash = da_hashname(name), len = entsize(name.size());
-
-  // The data blocks of the name's hash first (xfs_dir2_leafn_lookup_for_addname).
-  ptrdiff_t index = static_cast<ptrdiff_t>(l.lower_bound(hash));
-  int64_t curdb = -1, curfdb = -1, dbno = -1;
+  LeafSpace ls(tp, dp);
+  int64_t curfdb = -1, dbno = -1;
   FreeEdit f{tp};
-  for (; index < static_cast<ptrdiff_t>(l.count()) && l.hash(static_cast<size_t>(index)) == hash; index++) {
-    const uint64_t addr = l.addr(static_cast<size_t>(index));
-    if (addr == 0) continue;
-    const int64_t db = static_cast<int64_t>(addr * 8 / g.blksize);
-    if (db == curdb) continue;
-    curdb = db;
-    const int64_t fdb = db / max_bests;
-    if (fdb != curfdb)
-      if (int err = read_free_block(tp, dp, static_cast<uint64_t>(fdb), &f)) return err;
-    curfdb = fdb;
-    const size_t fi = static_cast<size_t>(db % max_bests);
-    if (fi >= f.nvalid() || f.best(fi) == LeafEdit::kNoBlock)
-      return node_corrupt(tp, dp, lh, "dir3 leafn", "leaf address " + std::to_string(addr) + " names a missing data block");
-    if (f.best(fi) >= len) {
-      dbno = db;
-      break;
-    }
-  }
+  if (int err = find_slot(tp, dp, ls, hash, len, &dbno, &curfdb, &f)) return err;
   if (dbno < 0)
     if (int err = scan_free(tp, dp, len, curfdb, &dbno, &f)) return err;
 
@@ -186,23 +211,28 @@ int node_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t i
   e.scan_if_needed();
   f.set_best(findex, e.best_len(0));
 
-  // The leaf entry (xfs_dir2_leafn_add).
-  ptrdiff_t low = -1, high = -1;
-  const bool compact = l.count() == max_ents && l.stale() > 1;
-  if (compact) compact_leaf(l, &index, &low, &high);
-  insert_leaf_entry(l, index, compact, low, high, hash,
-                    static_cast<uint32_t>((static_cast<uint64_t>(dbno) * g.blksize + off) / 8));
-  return 0;
+  // The leaf entry (xfs_dir2_leafn_add), splitting a full leaf.
+  const auto addr = static_cast<uint32_t>((static_cast<uint64_t>(dbno) * g.blksize + off) / 8);
+  da::PathBlk& b = ls.tree.path.leaf();
+  LeafEdit l(tp, b.h);
+  const int err = leafn_add(l, ls.max_ents(), b.index, hash, addr);
+  if (err == 0) {
+    ls.tree.fixhashpath(&ls.tree.path);
+    return 0;
+  }
+  if (err != ENOSPC) return err;
+  ls.pending_hash = hash;
+  ls.pending_addr = addr;
+  return ls.tree.split();
 }
-
 
 int node_remove(Transaction& tp, CachedInode* dp, std::string_view name) {
   const Geometry g = geometry(tp.mount().sb());
-  bc::BufHandle* lh;
-  if (int err = read_leafn(tp, dp, &lh)) return err;
-  LeafEdit l(tp, lh);
+  LeafSpace ls(tp, dp);
   Found f;
-  if (int err = find_name(tp, dp, l, name, &f)) return err;
+  if (int err = find_name(tp, dp, ls, name, &f)) return err;
+  bc::BufHandle* lh = ls.tree.path.leaf().h;
+  LeafEdit l(tp, lh);
   l.set_stale(l.stale() + 1);
   l.put(LeafEdit::ent_off(f.index) + 4, 4, 0);
   DataBlockEdit e(tp, f.data, dp->core.ino);
@@ -234,15 +264,20 @@ int node_remove(Transaction& tp, CachedInode* dp, std::string_view name) {
         if (int err = dir_free_block(tp, dp, g.free_dablk + fdb * g.blkfsbs, fr.h)) return err;
     }
   }
-  return node_to_leaf(tp, dp, lh);
+  // A leaf left under 37% full may join a sibling (xfs_dir2_leafn_remove's
+  // verdict, then xfs_da3_join).
+  const bool small = kLeafHdrSize + 8 * size_t{l.count() - l.stale()} < size_t{g.blksize} * 37 / 100;
+  ls.tree.fixhashpath(&ls.tree.path);
+  if (small && ls.tree.path.active > 1)
+    if (int err = ls.tree.join()) return err;
+  if (ls.tree.path.active > 1) return 0;
+  return node_to_leaf(tp, dp, ls.tree.path.blk[0].h);
 }
 
 int node_replace(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype) {
-  bc::BufHandle* lh;
-  if (int err = read_leafn(tp, dp, &lh)) return err;
-  LeafEdit l(tp, lh);
+  LeafSpace ls(tp, dp);
   Found f;
-  if (int err = find_name(tp, dp, l, name, &f)) return err;
+  if (int err = find_name(tp, dp, ls, name, &f)) return err;
   DataBlockEdit e(tp, f.data, dp->core.ino);
   e.write_entry(f.de.off, ino, name, ftype);
   return 0;

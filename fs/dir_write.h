@@ -67,13 +67,16 @@
 
 namespace xfsfuse::fs {
 
-/// Blocks a transaction must reserve before dir_add(), dir_remove() or
-/// dir_replace(): two directory blocks mapped (block form becoming leaf form,
-/// or leaf form node form, with a new data block) or four freed (a data
-/// block, the free-index block, the LEAF1 block and block form's block on
-/// the way back to short form), with the bmbt splits and AGFL refills under
-/// them.
+/// Blocks a transaction must reserve before dir_add() or dir_replace() (or
+/// a rename's mix): a new data block and free-index block and a split of
+/// every level of the leaf space's da btree, the root's copy included, with
+/// the bmbt splits and AGFL refills under them; plus
+/// dir_remove_reservation().
 uint64_t dir_add_reservation(const Superblock& sb);
+/// Blocks a transaction must reserve before dir_remove(): extent splits as
+/// an emptied data block, a free-index block, a joined leaf and node per
+/// level, the LEAF1 block and block form's block are unmapped.
+uint64_t dir_remove_reservation(const Superblock& sb);
 
 /// Adds entry name -> ino (ftype: a DirFtype) to directory dp and logs what
 /// changed (buffers, dp's core and data fork).

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fs/da_write.h"
 #include "fs/dir_internal.h"
 #include "fs/dir_write.h"
 
@@ -176,6 +177,7 @@ class LeafEdit {
   /// Moves n bytes within the block (memmove) and logs where they land.
   void move(size_t to, size_t from, size_t n);
   void put(size_t off, unsigned n, uint64_t v);
+  void log(size_t off, size_t len) { tp_.log_buf(h_, off, len); }
   uint64_t get(size_t off, unsigned n) const { return bc::load_be(h_->data() + off, n); }
 
  private:
@@ -231,9 +233,8 @@ int read_free_block(Transaction& tp, CachedInode* dp, uint64_t fdb, FreeEdit* f)
 /// place) and writes its header (firstdb; nvalid, nused 0).
 int new_free_block(Transaction& tp, CachedInode* dp, uint64_t fdb, FreeEdit* f);
 
-/// Node form (dir_node_write.cc; conversions in dir_node_convert.cc), so
-/// far with a single LEAFN block at the start of the leaf space (no da node
-/// above it).
+/// Node form (dir_node_write.cc; the leaf space as a da btree in
+/// dir_node_tree.cc; conversions in dir_node_convert.cc).
 /// leaf_to_node: LEAF1 block leaf (joined) becomes a LEAFN in place (magic
 /// only) and a new free-index block at the start of the free space takes
 /// its bests (xfs_dir2_leaf_to_node).
@@ -243,15 +244,59 @@ int leaf_to_node(Transaction& tp, CachedInode* dp, bc::BufHandle* leaf);
 /// (empty trailing free-index blocks freed first), the stale entries are
 /// squeezed out, the bests and bestcount written at its end, the magic made
 /// LEAF1 and the free-index block freed; then leaf_to_block
-/// (xfs_dir2_node_to_leaf).  Otherwise nothing changes.
+/// (xfs_dir2_node_to_leaf).  Otherwise nothing changes.  REQUIRES: the
+/// removal's path ended at the root (one level, or joined up to it).
 int node_to_leaf(Transaction& tp, CachedInode* dp, bc::BufHandle* leaf);
-/// node_add: xfs_dir2_node_addname on that one leaf.  ENOSPC, nothing
-/// changed, when the LEAFN is full without stale entries (the kernel splits
-/// it: not written yet).  node_remove / node_replace: xfs_dir2_node_removename
-/// (a data block emptied is freed, its best dropped, a free-index block
-/// left without bests freed, then node_to_leaf) / xfs_dir2_node_replace.
-/// All three fail with EOPNOTSUPP, nothing changed, when the leaf space
-/// starts with a da node (more than one leaf: not written yet).
+/// Squeezes every stale entry out of l (xfs_dir3_leaf_compact); entries
+/// past the new count keep their bytes.
+void compact_all(LeafEdit& l);
+
+/// The leaf space of a node-form directory as a da btree's owner
+/// (dir_node_tree.cc): LEAFN leaves (header, then count (hash, address)
+/// entries, no bests), split, merged and ordered as the kernel's
+/// xfs_dir2_leafn_* do.  pending_* is the leaf entry an add is making,
+/// which a split inserts.
+class LeafSpace final : public da::Owner {
+ public:
+  LeafSpace(Transaction& tp, CachedInode* dp);
+  da::Tree tree;
+  uint32_t pending_hash = 0, pending_addr = 0;
+
+  uint32_t root() const override { return static_cast<uint32_t>(g_.leaf_dablk); }
+  uint16_t leaf_magic() const override { return kDir3LeafnMagic; }
+  uint32_t block_size() const override { return g_.blksize; }
+  int read(uint32_t dablk, bc::BufHandle** h) override;
+  int grow(uint32_t* dablk, bc::BufHandle** h) override;
+  int shrink(uint32_t dablk, bc::BufHandle* h) override;
+  uint32_t leaf_lasthash(bc::BufHandle* h, int* count) const override;
+  size_t leaf_used(bc::BufHandle* h) const override;
+  bool leaf_order(bc::BufHandle* a, bc::BufHandle* b) const override;
+  int leaf_split(da::Tree& t, da::PathBlk* old, da::PathBlk* added) override;
+  int leaf_toosmall(da::Tree& t, int* action) override;
+  void leaf_unbalance(da::Tree& t, da::PathBlk* drop, da::PathBlk* save) override;
+  int corrupt(uint64_t daddr, const std::string& why) override;
+  /// Leaf entries a LEAFN holds: (block size - 64) / 8.
+  size_t max_ents() const { return (g_.blksize - kLeafHdrSize) / 8; }
+
+ private:
+  Transaction& tp_;
+  CachedInode* dp_;
+  Geometry g_;
+};
+
+/// xfs_dir2_leafn_add: inserts leaf entry (hash, addr) at index of LEAFN
+/// l, squeezing out stale entries first when l is full and more than one is
+/// stale.  ENOSPC, nothing changed, when l is full without stale entries.
+int leafn_add(LeafEdit& l, size_t max_ents, ptrdiff_t index, uint32_t hash, uint32_t addr);
+
+/// node_add: xfs_dir2_node_addname: the data entry first (a data block
+/// with room found through the leaf entries of the name's hash, then the
+/// free-index blocks, else a new one), then the leaf entry, splitting the
+/// leaf (and the nodes above, and the root) when it is full.
+/// node_remove / node_replace: xfs_dir2_node_removename (a data block
+/// emptied is freed, its best dropped, a free-index block left without
+/// bests freed; a leaf left under 37% full joins a sibling, up the tree;
+/// then node_to_leaf) / xfs_dir2_node_replace.
 int node_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype);
 int node_remove(Transaction& tp, CachedInode* dp, std::string_view name);
 int node_replace(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype);

@@ -43,7 +43,7 @@ int remove_once(Mount& m, const InodeRef& dp, std::string_view name, const Cred&
   if (int e = m.iget(ino, &ip)) return e;
   std::unique_ptr<Transaction> tp;
   if (int e = Transaction::begin(m, &tp)) return e;
-  if (int e = tp->reserve_blocks(dir_add_reservation(m.sb()))) return e;
+  if (int e = tp->reserve_blocks(dir_remove_reservation(m.sb()))) return e;
   if (dp_ino < ino) {
     tp->join_inode(dp);
     tp->join_inode(ip);

