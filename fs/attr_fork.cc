@@ -10,12 +10,17 @@
 // an inode whose list will not fit takes the default offset: 196 bytes of
 // data fork on inodes over 256 bytes (room for 12 root pointers), literal -
 // 36 on 256-byte ones, 8 bytes after a device number.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 
 #include "fs/attr_write_internal.h"
+#include "fs/bmap_fork.h"
 #include "fs/bmap_write.h"
+#include "fs/dir_write.h"
 #include "fs/mount.h"
+#include "fs/symlink_write.h"
 
 namespace xfsfuse::fs::attr {
 
@@ -79,6 +84,16 @@ int add_fork(Transaction& tp, CachedInode* ip, size_t sf_size) {
   ip->af = InodeFork{};
   ip->core.aformat = static_cast<int8_t>(ForkFormat::kExtents);
   ip->core.anextents = 0;
+  // A local data fork that no longer fits goes to a block first
+  // (xfs_bmap_add_attrfork_local): a directory becomes block form, a
+  // symlink's target moves to a remote block.
+  Inode probe = ip->core;
+  probe.forkoff = static_cast<uint8_t>(forkoff);
+  if (ip->df.format == ForkFormat::kLocal && ip->core.size > fork_size(probe, false)) {
+    const uint32_t type = ip->core.mode & S_IFMT;
+    int e = type == S_IFDIR ? dir_sf_to_block(tp, ip) : type == S_IFLNK ? symlink_local_to_remote(tp, ip) : EUCLEAN;
+    if (e) return e;
+  }
   return bmap_set_forkoff(tp, ip, static_cast<uint8_t>(forkoff));
 }
 

@@ -84,7 +84,10 @@ int parse(std::string_view name, NewAttr* a) {
 
 uint64_t attr_set_reservation(const Superblock& sb, size_t valuelen) {
   const uint64_t rmt = attr::remote_blocks(sb, static_cast<uint32_t>(valuelen));
-  return bmap_write_reservation(sb, 1 + rmt) + 2 * bmap_unmap_reservation(sb);
+  // Plus a directory block for a short-form directory (or a block for an
+  // inline symlink) the new attr fork pushes out of the inode.
+  return bmap_write_reservation(sb, 1 + rmt) + bmap_write_reservation(sb, 1u << sb.dirblklog) +
+         2 * bmap_unmap_reservation(sb);
 }
 
 uint64_t attr_remove_reservation(const Superblock& sb) { return 2 * bmap_unmap_reservation(sb); }

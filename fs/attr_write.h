@@ -50,7 +50,8 @@ enum AttrSetFlags : unsigned {
 };
 
 /// Blocks to reserve before attr_set() of a valuelen-byte value: a leaf,
-/// the remote blocks, bmbt splits of both forks, AGFL refills.
+/// the remote blocks, a block for a local data fork the new attr fork
+/// pushes out, bmbt splits of both forks, AGFL refills.
 uint64_t attr_set_reservation(const Superblock& sb, size_t valuelen);
 /// Blocks to reserve before attr_remove().
 uint64_t attr_remove_reservation(const Superblock& sb);

@@ -186,6 +186,20 @@ void sf_encode(Transaction& tp, CachedInode* dp, const SfDir& d) {
   tp.log_inode(dp, kDirtyCore | kDirtyData);
 }
 
+}  // namespace xfsfuse::fs::dir
+
+namespace xfsfuse::fs {
+
+int dir_sf_to_block(Transaction& tp, CachedInode* dp) {
+  dir::SfDir d;
+  if (int err = dir::sf_load(tp.mount(), *dp, &d)) return err;
+  return dir::sf_to_block(tp, dp, d);
+}
+
+}  // namespace xfsfuse::fs
+
+namespace xfsfuse::fs::dir {
+
 int sf_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype) {
   Mount& m = tp.mount();
   SfDir d;

@@ -104,6 +104,12 @@ int dir_replace(Transaction& tp, CachedInode* dp, std::string_view name, uint64_
 /// REQUIRES: dp joined to tp, its data fork holding no blocks.
 void dir_init(Transaction& tp, CachedInode* dp, uint64_t parent_ino);
 
+/// Makes short-form dp block form, entries unchanged (the kernel's
+/// xfs_dir2_sf_to_block, which it also runs when an attr fork takes the
+/// room the short form held).  REQUIRES: dp joined to tp, short form; a
+/// directory block's bmap_write_reservation() reserved.
+int dir_sf_to_block(Transaction& tp, CachedInode* dp);
+
 /// Whether dp holds nothing but "." and "..".  Returns 0 with *empty, or
 /// dir_iterate()'s errors.
 /// REQUIRES: dp's lock held (shared is enough).

@@ -18,7 +18,7 @@
 #include "fs/format/inode.h"
 #include "fs/mount.h"
 #include "fs/ops/setattr.h"
-#include "fs/ops/symlink_create.h"
+#include "fs/symlink_write.h"
 #include "fs/trans/trans.h"
 
 namespace xfsfuse::fs {

@@ -62,7 +62,7 @@ int init_new_inode(Transaction& tp, const Inode& parent, const Cred& c, uint32_t
 uint8_t dir_ftype(uint32_t mode);
 /// Creates name in directory dp as a symlink to target for caller c, as
 /// the kernel's xfs_symlink: mode S_IFLNK | 0777, the target inline or in
-/// remote blocks (fs/ops/symlink_create.h).  Errors: make_node()'s checks,
+/// remote blocks (fs/symlink_write.h).  Errors: make_node()'s checks,
 /// then ENAMETOOLONG (a target longer than kSymlinkTargetMax), then EPERM
 /// (dp has XFS_DIFLAG_NOSYMLINKS); ENOENT for an empty target (before
 /// anything else, as symlink(2)), EINVAL for a target holding a NUL.

@@ -7,9 +7,10 @@
 // for byte (every leaf's sibling links included), and our own reads see
 // the model.  On disk at the top and at the end, xfs_repair -n and
 // xfsfuse-fsck -n find ours clean and xfs_db shows the same inode.
-// Two geometries: 1 KiB blocks (120 entries a LEAFN or node, so two levels
-// of nodes come after some thousand names), and the project's 64 KiB
-// directory blocks (8,184 entries a LEAFN: a few leaves under one node).
+// Geometries: 4 KiB directory blocks (504 entries a LEAFN or node: one
+// level of nodes after some hundred names, two after some 120,000: a long
+// case), and the project's 64 KiB directory blocks (8,184 entries a LEAFN:
+// a few leaves under one node).
 // Needs root and loop devices ("SKIP:" otherwise).
 #include <algorithm>
 #include <set>
@@ -130,6 +131,18 @@ TEST_CASE("dir_write: the kernel splits and joins the same many-leaf directories
     return;
   }
   grow_and_shrink(4096, "", 1, 1500, 20261205);
+}
+
+// Two levels of nodes with 4 KiB directory blocks take some 120,000 names
+// (504 entries a node): minutes, so a long case, run by hand with
+// `build/tests/fs_tests '[long]'` (README, "Tests").
+TEST_CASE("dir_write: the kernel splits and joins the same two-level da btrees with 4 KiB directory blocks",
+          "[dir_write][kernel][.][long]") {
+  if (!have_xfsprogs()) {
+    WARN("SKIP: mkfs.xfs/xfs_db not installed (Debian package xfsprogs)");
+    return;
+  }
+  grow_and_shrink(4096, "", 2, 10000, 20261207);
 }
 
 TEST_CASE("dir_write: the kernel splits and joins the same many-leaf directories with 64 KiB directory blocks",

@@ -46,7 +46,10 @@ struct ProtoImage {
     INFO(cmd);
     REQUIRE(system(cmd.c_str()) == 0);
   }
-  ~ProtoImage() { std::system(("rm -rf " + dir).c_str()); }
+  /// XFSFUSE_TEST_KEEP=1 keeps the directory (and the images in it) to look at.
+  ~ProtoImage() {
+    if (!getenv("XFSFUSE_TEST_KEEP")) std::system(("rm -rf " + dir).c_str());
+  }
   ProtoImage(const ProtoImage&) = delete;
   ProtoImage& operator=(const ProtoImage&) = delete;
 };

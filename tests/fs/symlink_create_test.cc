@@ -1,4 +1,4 @@
-// Symlink creation (fs/ops/create.h make_symlink, fs/ops/symlink_create.h):
+// Symlink creation (fs/ops/create.h make_symlink, fs/symlink_write.h):
 // against the kernel, the same targets made on identical images by a loop
 // mount (ln -s) and by make_symlink leave the same inodes (number, format,
 // size, block count, extent map) and byte for byte the same inline fork or
@@ -24,7 +24,7 @@
 #include "fs/ops/create.h"
 #include "fs/ops/inactivate.h"
 #include "fs/ops/remove.h"
-#include "fs/ops/symlink_create.h"
+#include "fs/symlink_write.h"
 #include "fs/symlink.h"
 #include "tests/fs/dir_test_util.h"
 #include "tests/fs/fs_test_util.h"
@@ -55,7 +55,7 @@ std::vector<std::byte> pread_image(const std::string& img, uint64_t off, size_t 
 // extent's startblock, the header's blkno, checked against it): the
 // allocator takes the target block or the first free extent in (length,
 // start) order, where the kernel's NEAR_BNO search takes the free block
-// closest to the inode (fs/ops/symlink_create.h).
+// closest to the inode (fs/symlink_write.h).
 std::string describe(const Geometry& g, const std::string& img, const std::string& name) {
   std::ostringstream out;
   const std::string db = "TZ=UTC xfs_db -r -c 'path /" + name + "' ";

@@ -1,4 +1,4 @@
-#include "fs/ops/symlink_create.h"
+#include "fs/symlink_write.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -21,6 +21,8 @@ constexpr size_t kHdrSize = sizeof(xd_dsymlink_hdr);
 
 bool fits_inline(const CachedInode& ip, size_t len) { return len <= fork_size(ip.core, false); }
 
+int write_remote(Transaction& tp, CachedInode* ip, std::string_view target);
+
 }  // namespace
 
 uint32_t symlink_blocks(const Superblock& sb, size_t len) {
@@ -33,7 +35,6 @@ uint64_t symlink_target_reservation(const Superblock& sb, size_t len) {
 }
 
 int symlink_write_target(Transaction& tp, CachedInode* ip, std::string_view target) {
-  Mount& m = tp.mount();
   Inode& n = ip->core;
   if (fits_inline(*ip, target.size())) {
     n.format = ForkFormat::kLocal;
@@ -45,6 +46,25 @@ int symlink_write_target(Transaction& tp, CachedInode* ip, std::string_view targ
     tp.log_inode(ip, kDirtyCore | kDirtyData);
     return 0;
   }
+  return write_remote(tp, ip, target);
+}
+
+int symlink_local_to_remote(Transaction& tp, CachedInode* ip) {
+  const std::string target(reinterpret_cast<const char*>(ip->df.bytes.data()),
+                           std::min<size_t>(ip->core.size, ip->df.bytes.size()));
+  ip->core.format = ip->df.format = ForkFormat::kExtents;
+  ip->df.bytes.clear();
+  ip->df.extents.clear();
+  ip->core.nextents = 0;
+  tp.log_inode(ip, kDirtyCore | kDirtyData);
+  return write_remote(tp, ip, target);
+}
+
+namespace {
+
+int write_remote(Transaction& tp, CachedInode* ip, std::string_view target) {
+  Mount& m = tp.mount();
+  Inode& n = ip->core;
   const uint32_t nblocks = symlink_blocks(m.sb(), target.size());
   std::vector<Extent> map;
   if (int e = bmap_write(tp, ip, 0, nblocks, 0, &map)) return e;
@@ -75,5 +95,7 @@ int symlink_write_target(Transaction& tp, CachedInode* ip, std::string_view targ
                                                          std::to_string(target.size()) + " bytes");
   return 0;
 }
+
+}  // namespace
 
 }  // namespace xfsfuse::fs

@@ -1,4 +1,4 @@
-// fs/ops/symlink_create.h — writing a new symlink's target, the write side
+// fs/symlink_write.h — writing a symlink's target, the write side
 // of fs/symlink.h, as the kernel's xfs_symlink does it.
 //
 // A target of at most the data fork's size (336 bytes with 512-byte inodes
@@ -44,5 +44,11 @@ uint64_t symlink_target_reservation(const Superblock& sb, size_t len);
 /// Errors: bmap_write()'s (ENOSPC, EAGAIN, EUCLEAN, EIO), EBUSY/EIO/ENOMEM
 /// from the new buffers; after an error the transaction must be cancelled.
 int symlink_write_target(Transaction& tp, CachedInode* ip, std::string_view target);
+
+/// Moves inline symlink ip's target to a remote block (the kernel's
+/// xfs_symlink_local_to_remote, when an attr fork takes the room it held).
+/// REQUIRES: ip joined to tp, local format; symlink_target_reservation()
+/// blocks reserved.  Errors: symlink_write_target()'s.
+int symlink_local_to_remote(Transaction& tp, CachedInode* ip);
 
 }  // namespace xfsfuse::fs
