@@ -22,6 +22,7 @@
 #   case_size=1G         image size (truncate(1) syntax, K/M/G); below 300M mkfs.xfs is told it
 #                        runs under fstests (QA_CHECK_FS), the only way it makes tiny filesystems
 #   case_mkfs=(...)      extra mkfs.xfs options (e.g. -d agcount=4)
+#   case_dirblock=65536  directory block size (mkfs.xfs -n size=)
 #   case_alloc=exact     how st_blocks and the SEEK_DATA map may differ: exact, N% (blocks within
 #                        N percent per path, maps reported only) or any (reported only)
 #   check_image IMG      a function run on each unmounted image after the repair checks (xfs_db -r);
@@ -35,7 +36,7 @@
 #                        is in $RWTOOL for pipelines and bash -c
 #
 # For every case:
-#   1. mkfs.xfs -q -n size=65536 -m uuid=$uuid [case_mkfs] on a file of case_size; copied (sparse)
+#   1. mkfs.xfs -q -n size=$case_dirblock -m uuid=$uuid [case_mkfs] on a file of case_size; copied (sparse)
 #      to a second, identical image.
 #   2. Image A: the kernel (mount -o loop). Image B: the peer (for the kernel: -o nouuid, as A has
 #      the same UUID). The case runs in A, then in B.
@@ -259,7 +260,7 @@ snapshot() { # snapshot MNT PREFIX
 # --- one case --------------------------------------------------------------------------------
 
 run_one() {
-  local file=$1 name needs t ia ib ma mb size mkfs_env=() alloc has_check rc
+  local file=$1 name needs t ia ib ma mb size dirblock mkfs_env=() alloc has_check rc
   name=$(basename "$file" .sh)
   cdir=$work/$name
   mkdir -p "$cdir"
@@ -267,21 +268,22 @@ run_one() {
   for t in ${without//,/ }; do
     if grep -qx "$t" <<<"$needs"; then echo "SKIP $name (needs: $t)"; return 2; fi
   done
-  # The case's settings, read in a subshell: "size<TAB>alloc<TAB>has check_image<TAB>mkfs opts...".
-  IFS=$'\t' read -r size alloc has_check mkfs_opts < <(
-    case_size=1G case_alloc=exact case_mkfs=()
+  # The case's settings, read in a subshell:
+  # "size<TAB>dirblock<TAB>alloc<TAB>has check_image<TAB>mkfs opts...".
+  IFS=$'\t' read -r size dirblock alloc has_check mkfs_opts < <(
+    case_size=1G case_dirblock=65536 case_alloc=exact case_mkfs=()
     # shellcheck source=/dev/null
     source "$file"
-    printf '%s\t%s\t%s\t%s\n' "$case_size" "$case_alloc" "$(declare -F check_image >/dev/null && echo 1 || echo 0)" \
-      "${case_mkfs[*]}")
+    printf '%s\t%s\t%s\t%s\t%s\n' "$case_size" "$case_dirblock" "$case_alloc" \
+      "$(declare -F check_image >/dev/null && echo 1 || echo 0)" "${case_mkfs[*]}")
   [[ $alloc == exact || $alloc == any || $alloc =~ ^[0-9]+%$ ]] || { echo "FAIL $name: bad case_alloc=$alloc"; return 1; }
   fails=0
-  echo "--- $name (peer $peer; image $size${mkfs_opts:+, mkfs $mkfs_opts})"
+  echo "--- $name (peer $peer; image $size, directory blocks $dirblock${mkfs_opts:+, mkfs $mkfs_opts})"
   ia=$cdir/a.img ib=$cdir/b.img ma=$cdir/mnt-a mb=$cdir/mnt-b
   (($(numfmt --from=iec "$size") < 300 * 1048576)) && mkfs_env=(QA_CHECK_FS=1 TEST_DIR="$cdir" TEST_DEV="$ia")
   truncate -s "$size" "$ia"
   # shellcheck disable=SC2086
-  if ! env "${mkfs_env[@]}" mkfs.xfs -q -f -n size=65536 -m uuid=$uuid $mkfs_opts "$ia" >"$cdir/mkfs.log" 2>&1; then
+  if ! env "${mkfs_env[@]}" mkfs.xfs -q -f -n size="$dirblock" -m uuid=$uuid $mkfs_opts "$ia" >"$cdir/mkfs.log" 2>&1; then
     cfail "mkfs.xfs failed"; sed 's/^/      /' "$cdir/mkfs.log" | head; echo "FAIL $name"; return 1
   fi
   cp --sparse=always "$ia" "$ib"
