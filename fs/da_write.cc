@@ -36,23 +36,25 @@ void Tree::move_node_ents(bc::BufHandle* h, size_t to, size_t from, size_t n) {
   tp.log_buf(h, kNodeHdrSize + 8 * to, 8 * n);
 }
 
-// Reads block dablk into p's level `level` (below a node already there):
-// a node's index goes to its first (forward) or last entry, a leaf's to 0.
+// Reads block dablk into p's level `level` (below a node already there),
+// which must hold what the level held: a leaf, or a node (the bottom of a
+// path is a node while joins work on the node levels).  A node's index
+// goes to its first (forward) or last entry, a leaf's to 0.
 int Tree::read_level(Path* p, int level, uint32_t dablk, bool forward) {
   PathBlk& b = p->blk[static_cast<size_t>(level)];
+  const bool want_node = level < p->active - 1 || b.node;
   bc::BufHandle* h;
   if (int err = owner.read(dablk, &h)) return err;
   const uint32_t magic = get(h, kMagicOff, 2);
-  const bool bottom = level == p->active - 1;
   b = PathBlk{h, dablk, 0, 0, magic == kDa3NodeMagic};
-  if (magic == owner.leaf_magic() && bottom) {
+  if (magic == owner.leaf_magic() && !want_node) {
     int count;
     b.hashval = owner.leaf_lasthash(h, &count);
     return 0;
   }
   const uint32_t count = node_count(h);
-  if (magic != kDa3NodeMagic || bottom || count == 0 || count > node_max())
-    return owner.corrupt(h->daddr(), bottom ? "a node where the path's leaf level is" : "not a node above the leaves");
+  if (magic != kDa3NodeMagic || !want_node || count == 0 || count > node_max())
+    return owner.corrupt(h->daddr(), want_node ? "not a da node where the path has one" : "a da node where the path has a leaf");
   b.index = forward ? 0 : static_cast<int>(count) - 1;
   b.hashval = node_hash(h, count - 1);
   return 0;
