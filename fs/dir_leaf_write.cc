@@ -49,38 +49,9 @@ namespace xfsfuse::fs::dir {
 
 namespace {
 
-struct Found {
-  size_t index = 0;  // in the leaf
-  uint64_t db = 0;   // data block
-  bc::BufHandle* data = nullptr;
-  DataEntry de;
-};
-
 int leaf_corrupt(Transaction& tp, CachedInode* dp, LeafEdit& l, const std::string& why) {
   return tp.mount().report_corruption("dir3 leaf1", l.buf()->daddr(),
                                       "directory " + std::to_string(dp->core.ino) + ": " + why);
-}
-
-// Finds name's leaf entry and data entry.  Returns 0, ENOENT, EUCLEAN.
-int find_name(Transaction& tp, CachedInode* dp, LeafEdit& l, std::string_view name, Found* f) {
-  const Geometry g = geometry(tp.mount().sb());
-  const uint32_t hash = da_hashname(name);
-  for (size_t i = l.lower_bound(hash); i < l.count() && l.hash(i) == hash; i++) {
-    const uint64_t addr = l.addr(i), off = addr * 8;
-    if (addr == 0) continue;
-    const uint64_t db = off / g.blksize;
-    if (off >= kLeafSpaceBytes || db >= l.bestcount())
-      return leaf_corrupt(tp, dp, l, "leaf address " + std::to_string(addr) + " is past the data blocks");
-    bc::BufHandle* h;
-    if (int err = read_dir_block(tp, dp, db * g.blkfsbs, &dir3_data_ops(), &h)) return err;
-    DataEntry de;
-    if (!entry_at({h->data(), h->size()}, h->size(), off % g.blksize, &de))
-      return leaf_corrupt(tp, dp, l, "leaf address " + std::to_string(addr) + " names no entry");
-    if (de.name != name) continue;
-    *f = Found{i, db, h, de};
-    return 0;
-  }
-  return ENOENT;
 }
 
 // The kernel's stale-entry search around insertion index `index`: *low the
@@ -123,6 +94,32 @@ void compact_leaf(LeafEdit& l, ptrdiff_t* index, ptrdiff_t* low, ptrdiff_t* high
     *low = -1;
   else
     *high = to;
+}
+
+int find_leaf_entry(Transaction& tp, CachedInode* dp, LeafEdit& l, std::string_view name, uint64_t max_db,
+                    const char* structure, FoundEntry* f) {
+  const Geometry g = geometry(tp.mount().sb());
+  const uint32_t hash = da_hashname(name);
+  auto corrupt = [&](const std::string& why) {
+    return tp.mount().report_corruption(structure, l.buf()->daddr(),
+                                        "directory " + std::to_string(dp->core.ino) + ": " + why);
+  };
+  for (size_t i = l.lower_bound(hash); i < l.count() && l.hash(i) == hash; i++) {
+    const uint64_t addr = l.addr(i), off = addr * 8;
+    if (addr == 0) continue;
+    const uint64_t db = off / g.blksize;
+    if (off >= kLeafSpaceBytes || db >= max_db)
+      return corrupt("leaf address " + std::to_string(addr) + " is past the data blocks");
+    bc::BufHandle* h;
+    if (int err = read_dir_block(tp, dp, db * g.blkfsbs, &dir3_data_ops(), &h)) return err;
+    DataEntry de;
+    if (!entry_at({h->data(), h->size()}, h->size(), off % g.blksize, &de))
+      return corrupt("leaf address " + std::to_string(addr) + " names no entry");
+    if (de.name != name) continue;
+    *f = FoundEntry{i, db, h, de};
+    return 0;
+  }
+  return ENOENT;
 }
 
 void compact_all(LeafEdit& l) {
@@ -283,8 +280,8 @@ int leaf_remove(Transaction& tp, CachedInode* dp, std::string_view name) {
   bc::BufHandle* lh;
   if (int err = read_leaf(tp, dp, &lh)) return err;
   LeafEdit l(tp, lh);
-  Found f;
-  if (int err = find_name(tp, dp, l, name, &f)) return err;
+  FoundEntry f;
+  if (int err = find_leaf_entry(tp, dp, l, name, l.bestcount(), "dir3 leaf1", &f)) return err;
   DataBlockEdit e(tp, f.data, dp->core.ino);
   if (l.best(f.db) != e.best_len(0))
     return leaf_corrupt(tp, dp, l, "bests[" + std::to_string(f.db) + "] is not the data block's longest free region");
@@ -314,8 +311,8 @@ int leaf_replace(Transaction& tp, CachedInode* dp, std::string_view name, uint64
   bc::BufHandle* lh;
   if (int err = read_leaf(tp, dp, &lh)) return err;
   LeafEdit l(tp, lh);
-  Found f;
-  if (int err = find_name(tp, dp, l, name, &f)) return err;
+  FoundEntry f;
+  if (int err = find_leaf_entry(tp, dp, l, name, l.bestcount(), "dir3 leaf1", &f)) return err;
   DataBlockEdit e(tp, f.data, dp->core.ino);
   e.write_entry(f.de.off, ino, name, ftype);
   return 0;

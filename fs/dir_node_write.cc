@@ -56,46 +56,16 @@ int node_corrupt(Transaction& tp, CachedInode* dp, bc::BufHandle* h, const char*
   return tp.mount().report_corruption(what, h->daddr(), "directory " + std::to_string(dp->core.ino) + ": " + why);
 }
 
-struct Found {
-  size_t index = 0;  // in the leaf
-  uint64_t db = 0;   // data block
-  bc::BufHandle* data = nullptr;
-  DataEntry de;
-};
-
-// Finds name's leaf entry and data entry in leaf l
-// (xfs_dir2_leafn_lookup_for_entry: the first live entry of its hash whose
-// name matches).  Returns 0, ENOENT, EUCLEAN.
-int find_in_leaf(Transaction& tp, CachedInode* dp, LeafEdit& l, std::string_view name, uint32_t hash, Found* f) {
-  const Geometry g = geometry(tp.mount().sb());
-  for (size_t i = l.lower_bound(hash); i < l.count() && l.hash(i) == hash; i++) {
-    const uint64_t addr = l.addr(i), off = addr * 8;
-    if (addr == 0) continue;
-    const uint64_t db = off / g.blksize;
-    if (off >= kLeafSpaceBytes)
-      return node_corrupt(tp, dp, l.buf(), "dir3 leafn", "leaf address " + std::to_string(addr) + " is past the data blocks");
-    bc::BufHandle* h;
-    if (int err = read_dir_block(tp, dp, db * g.blkfsbs, &dir3_data_ops(), &h)) return err;
-    DataEntry de;
-    if (!entry_at({h->data(), h->size()}, h->size(), off % g.blksize, &de))
-      return node_corrupt(tp, dp, l.buf(), "dir3 leafn", "leaf address " + std::to_string(addr) + " names no entry");
-    if (de.name != name) continue;
-    *f = Found{i, db, h, de};
-    return 0;
-  }
-  return ENOENT;
-}
-
 // Finds name through the tree: from the first leaf that can hold its hash
 // on through the right siblings while a leaf ends with that hash
 // (xfs_da3_node_lookup_int).  The path ends at the leaf holding it.
-int find_name(Transaction& tp, CachedInode* dp, LeafSpace& ls, std::string_view name, Found* f) {
+int find_name(Transaction& tp, CachedInode* dp, LeafSpace& ls, std::string_view name, FoundEntry* f) {
   const uint32_t hash = da_hashname(name);
   if (int err = ls.tree.lookup(hash)) return err;
   for (;;) {
     da::PathBlk& b = ls.tree.path.leaf();
     LeafEdit l(tp, b.h);
-    const int err = find_in_leaf(tp, dp, l, name, hash, f);
+    const int err = find_leaf_entry(tp, dp, l, name, UINT64_MAX, "dir3 leafn", f);
     if (err != ENOENT || b.hashval != hash) return err;
     bool moved;
     if (int e = ls.tree.path_shift(&ls.tree.path, true, &moved)) return e;
@@ -229,7 +199,7 @@ int node_add(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t i
 int node_remove(Transaction& tp, CachedInode* dp, std::string_view name) {
   const Geometry g = geometry(tp.mount().sb());
   LeafSpace ls(tp, dp);
-  Found f;
+  FoundEntry f;
   if (int err = find_name(tp, dp, ls, name, &f)) return err;
   bc::BufHandle* lh = ls.tree.path.leaf().h;
   LeafEdit l(tp, lh);
@@ -276,7 +246,7 @@ int node_remove(Transaction& tp, CachedInode* dp, std::string_view name) {
 
 int node_replace(Transaction& tp, CachedInode* dp, std::string_view name, uint64_t ino, uint8_t ftype) {
   LeafSpace ls(tp, dp);
-  Found f;
+  FoundEntry f;
   if (int err = find_name(tp, dp, ls, name, &f)) return err;
   DataBlockEdit e(tp, f.data, dp->core.ino);
   e.write_entry(f.de.off, ino, name, ftype);

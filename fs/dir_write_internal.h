@@ -247,6 +247,20 @@ int leaf_to_node(Transaction& tp, CachedInode* dp, bc::BufHandle* leaf);
 /// (xfs_dir2_node_to_leaf).  Otherwise nothing changes.  REQUIRES: the
 /// removal's path ended at the root (one level, or joined up to it).
 int node_to_leaf(Transaction& tp, CachedInode* dp, bc::BufHandle* leaf);
+/// A name's leaf entry (index in its leaf) and data entry (block, buffer).
+struct FoundEntry {
+  size_t index = 0;
+  uint64_t db = 0;
+  bc::BufHandle* data = nullptr;
+  DataEntry de;
+};
+/// Finds name's entries from leaf block l (LEAF1 or LEAFN; structure names
+/// it in log lines): the first live leaf entry of its hash whose data entry
+/// has the name (xfs_dir2_leaf_lookup_int, xfs_dir2_leafn_lookup_for_entry).
+/// max_db: data blocks the leaf may point into.  Returns 0, ENOENT, EUCLEAN
+/// (logged), EIO.
+int find_leaf_entry(Transaction& tp, CachedInode* dp, LeafEdit& l, std::string_view name, uint64_t max_db,
+                    const char* structure, FoundEntry* f);
 /// Squeezes every stale entry out of l (xfs_dir3_leaf_compact); entries
 /// past the new count keep their bytes.
 void compact_all(LeafEdit& l);
