@@ -33,22 +33,20 @@ std::string quoted(std::string_view name) { return "\"" + std::string(name) + "\
 
 }  // namespace
 
-bool attr_sf_check(std::span<const std::byte> fork, std::vector<std::string>* why) {
+void attr_sf_check(std::span<const std::byte> fork, uint64_t daddr, std::vector<AttrFault>* faults) {
   std::vector<attr::AttrRecord> recs;
   std::string err;
   if (attr::sf_decode(fork, &recs, &err) != 0) {
-    why->push_back("short form: " + err);
-    return false;
+    faults->push_back(AttrFault{daddr, "short form: " + err, false});
+    return;
   }
-  bool ok = true;
   std::set<std::pair<uint8_t, std::string_view>> seen;
-  for (size_t i = 0; i < recs.size(); i++) {
-    if (seen.emplace(recs[i].flags & attr::kNamespaceMask, recs[i].name).second) continue;
-    why->push_back("short form: entry " + std::to_string(i) + " repeats the name " + quoted(recs[i].name) +
-                   " in its namespace");
-    ok = false;
-  }
-  return ok;
+  for (size_t i = 0; i < recs.size(); i++)
+    if (!seen.emplace(recs[i].flags & attr::kNamespaceMask, recs[i].name).second)
+      faults->push_back(AttrFault{daddr,
+                                  "short form: entry " + std::to_string(i) + " repeats the name " +
+                                      quoted(recs[i].name) + " in its namespace",
+                                  true});
 }
 
 bool attr_leaf_block_check(std::span<const std::byte> b, uint64_t fork_blocks, std::vector<std::string>* why) {

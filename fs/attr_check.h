@@ -17,9 +17,9 @@
 //     minus one (leaves 0), each node key is the largest hash of its child's
 //     subtree, leaves in hash order from one to the next, each level linked
 //     in tree order by forw/back, no block reached twice;
-//   - remote values: each read through its headers (offset, bytes, owner,
-//     CRC), and no fork block used twice (by two values, or by a value and
-//     a leaf or node).
+//   - remote values: each block read through the remote verifier, its owner,
+//     offset and bytes; no fork block used twice (by two values, or by a
+//     value and a leaf or node).
 // Format facts: XFS Algorithms & Data Structures, "Extended Attributes";
 // docs/format.md.  Thread safety: as fs/attr.h.
 #pragma once
@@ -37,18 +37,18 @@ namespace xfsfuse::fs {
 struct AttrFault {
   uint64_t daddr = 0;  ///< 512-byte sector of the block at fault (the inode's for short form)
   std::string why;     ///< one sentence, no trailing period; the caller names the inode
-  /// A finding xfs_repair -n does not report (the back pointer of a level's
-  /// first da node, as for directories): not counted by a checker that must
-  /// agree with it.
+  /// A finding xfs_repair -n 6.1 does not report (duplicate short-form
+  /// names; a remote value block's owner, offset or bytes; a block two
+  /// remote values share): not counted by a checker that must agree with it.
   bool repair_silent = false;
 };
 
 /// Findings past this many are summed up in one last fault.
 inline constexpr size_t kMaxAttrFaults = 64;
 
-/// Checks a short-form attr fork's bytes (the whole attr fork of the inode).
-/// Returns true, or false with one reason per finding appended to *why.
-bool attr_sf_check(std::span<const std::byte> fork, std::vector<std::string>* why);
+/// Checks a short-form attr fork's bytes (the whole attr fork of the
+/// inode), appending one AttrFault at daddr (the inode's) per finding.
+void attr_sf_check(std::span<const std::byte> fork, uint64_t daddr, std::vector<AttrFault>* faults);
 
 /// Checks one attr leaf block (one fsblock, magic 0x3bee) beyond its header:
 /// the entry table as the reader's verifier checks it, then the hashes,

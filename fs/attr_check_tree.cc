@@ -2,7 +2,7 @@
 // leaf and node forms as a da btree from attr fork block 0, every node and
 // leaf read once through attr3_leaf_ops() (so each block's CRC, magic, owner
 // and blkno are checked as it is read), then the remote values the leaves
-// name, each read by attr::remote_read() through attr3_remote_ops().
+// name, each block read through attr3_remote_ops().
 // A child's level is its parent's minus one (leaves 0); each node key is
 // the largest hash of its child's subtree (a leaf's last entry, 0 for an
 // empty leaf, as the kernel takes it); the leaves in tree order run in hash
@@ -31,6 +31,7 @@ namespace xfsfuse::fs {
 namespace {
 
 constexpr size_t kRmtHdrSize = sizeof(xd_attr3_rmt_hdr);
+const std::string kTree = "the da btree";
 
 struct Sibling {
   uint32_t dablk = 0, forw = 0, back = 0;
@@ -57,10 +58,10 @@ class AttrWalk {
     uint32_t last;
     const bool complete = walk(0, -1, ip_.daddr, &last);
     if (complete) {
-      check_chain(leaves_, "leaf", false);
+      check_chain(leaves_, "leaf");
       check_leaf_order();
       for (size_t level = 1; level < nodes_.size(); level++)
-        check_chain(nodes_[level], "level " + std::to_string(level) + " node", true);
+        check_chain(nodes_[level], "level " + std::to_string(level) + " node");
     }
     for (const RemoteValue& v : remotes_) remote(v);
     if (dropped_ != 0) out_->push_back(AttrFault{ip_.daddr, std::to_string(dropped_) + " more findings", false});
@@ -85,16 +86,20 @@ class AttrWalk {
 
   // Marks fork block dablk used by what; false (reported at daddr) if
   // something used it already.
+  // A block two remote values share is repair_silent (xfs_repair -n 6.1
+  // does not look); one the da btree reaches twice is not.
   bool use(uint32_t dablk, const std::string& what, uint64_t daddr) {
     const auto [it, fresh] = used_.emplace(dablk, what);
-    if (!fresh) fault(daddr, "attr block " + std::to_string(dablk) + " is used by " + what + " and by " + it->second);
+    if (!fresh)
+      fault(daddr, "attr block " + std::to_string(dablk) + " is used by " + what + " and by " + it->second,
+            what != kTree && it->second != kTree);
     return fresh;
   }
 
   // Walks the subtree at dablk, whose root must have level want_level (0: a
   // leaf; -1: any).  Returns true with *last = its largest hash, or false.
   bool walk(uint32_t dablk, int want_level, uint64_t parent_daddr, uint32_t* last) {
-    if (!use(dablk, "the da btree", parent_daddr)) return false;
+    if (!use(dablk, kTree, parent_daddr)) return false;
     bc::BufHandle h;
     if (int err = m_.read_dablk(ip_, true, dablk, &attr3_leaf_ops(), &h)) {
       fault(err == ENOENT ? parent_daddr : block_daddr(dablk),
@@ -178,7 +183,11 @@ class AttrWalk {
     return true;
   }
 
-  // One remote value: its blocks used once, then read through their headers.
+  // One remote value: its blocks used once, then each read through the
+  // remote verifier (magic, CRC, blkno, uuid: a failure is counted), its
+  // owner, offset and bytes checked apart (xfs_repair -n 6.1 reads a value
+  // through the verifier only, so those and blocks used twice are
+  // repair_silent).
   void remote(const RemoteValue& v) {
     const uint32_t per_block = m_.sb().blocksize - kRmtHdrSize;
     const uint32_t nblocks = (v.valuelen + per_block - 1) / per_block;
@@ -186,26 +195,45 @@ class AttrWalk {
     bool fresh = true;
     for (uint32_t i = 0; i < nblocks; i++) fresh = use(v.valueblk + i, what, block_daddr(v.valueblk + i)) && fresh;
     if (!fresh) return;
-    std::vector<std::byte> value;
-    if (int err = attr::remote_read(m_, ip_, v.valueblk, v.valuelen, &value))
-      fault(block_daddr(v.valueblk), what + " (" + std::to_string(v.valuelen) + " bytes at attr block " +
-                                         std::to_string(v.valueblk) + ") " +
-                                         (err == EUCLEAN ? "fails its checks" : "cannot be read: " + std::string(std::strerror(err))));
+    for (uint32_t i = 0, off = 0; i < nblocks; i++, off += per_block) {
+      std::vector<bc::DiskRange> map;
+      if (int err = m_.map_blocks(ip_, true, v.valueblk + i, 1, &map)) {
+        fault(ip_.daddr, what + ": attr block " + std::to_string(v.valueblk + i) +
+                             (err == ENOENT ? " is a hole" : " cannot be mapped"));
+        return;
+      }
+      bc::BufHandle h;
+      if (int err = m_.cache().get({map.data(), 1}, &attr3_remote_ops(), bc::kAnyOwner, bc::kGetShared, &h)) {
+        fault(map[0].daddr, what + ": attr block " + std::to_string(v.valueblk + i) +
+                                (err == EUCLEAN ? " fails its checks" : " cannot be read"));
+        return;
+      }
+      xd_attr3_rmt_hdr hdr;
+      std::memcpy(&hdr, h.data(), sizeof hdr);
+      const uint32_t want = std::min(per_block, v.valuelen - off);
+      if (!attr3_remote_ops().owner_ok({h.data(), h.size()}, ip_.core.ino))
+        fault(map[0].daddr, what + ": attr block " + std::to_string(v.valueblk + i) + " has owner " +
+                                std::to_string(be64(hdr.rm_owner)), true);
+      if (be32(hdr.rm_offset) != off || be32(hdr.rm_bytes) != want)
+        fault(map[0].daddr, what + ": attr block " + std::to_string(v.valueblk + i) + " holds value bytes [" +
+                                std::to_string(be32(hdr.rm_offset)) + ", +" + std::to_string(be32(hdr.rm_bytes)) +
+                                "), expected [" + std::to_string(off) + ", +" + std::to_string(want) + ")",
+              true);
+    }
   }
 
-  // The blocks of one level, in tree order, are linked in that order.
-  // first_back_silent: as fs/dir_check_leaf.cc (xfs_repair -n passes a root
-  // node's back pointer).
+  // The blocks of one level, in tree order, are linked in that order
+  // (unlike a directory's, a lone attr root node's back pointer counts for
+  // xfs_repair -n 6.1).
   template <typename T>  // Sibling or LeafInfo
-  void check_chain(const std::vector<T>& level, const std::string& name, bool first_back_silent) {
+  void check_chain(const std::vector<T>& level, const std::string& name) {
     for (size_t i = 0; i < level.size(); i++) {
       const Sibling& l = level[i];
       const uint32_t want_back = i == 0 ? 0 : level[i - 1].dablk;
       const uint32_t want_forw = i + 1 == level.size() ? 0 : level[i + 1].dablk;
       if (l.back != want_back)
         fault(l.daddr, name + " " + std::to_string(l.dablk) + " has back " + std::to_string(l.back) + ", expected " +
-                           std::to_string(want_back),
-              first_back_silent && i == 0);
+                           std::to_string(want_back));
       if (l.forw != want_forw)
         fault(l.daddr, name + " " + std::to_string(l.dablk) + " has forw " + std::to_string(l.forw) + ", expected " +
                            std::to_string(want_forw));
@@ -237,12 +265,9 @@ class AttrWalk {
 int attr_deep_check(Mount& m, const CachedInode& ip, std::vector<AttrFault>* faults) {
   if (!ip.has_attr_fork()) return 0;
   switch (ip.af.format) {
-    case ForkFormat::kLocal: {
-      std::vector<std::string> why;
-      attr_sf_check(ip.fork_bytes(true), &why);
-      for (std::string& w : why) faults->push_back(AttrFault{ip.daddr, std::move(w), false});
+    case ForkFormat::kLocal:
+      attr_sf_check(ip.fork_bytes(true), ip.daddr, faults);
       return 0;
-    }
     case ForkFormat::kExtents:
     case ForkFormat::kBtree:
       if (!ip.af.extents.empty()) AttrWalk(m, ip, faults).run();

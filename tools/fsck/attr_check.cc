@@ -18,10 +18,8 @@ namespace xfsfuse::fsck {
 void check_attr_fork(InodeCheck& ic) {
   std::vector<fs::AttrFault> faults;
   if (ic.n.aformat == static_cast<int8_t>(fs::ForkFormat::kLocal)) {
-    std::vector<std::string> why;
     const auto fork = ic.raw.subspan(fs::kInodeCoreSize + fs::fork_size(ic.n, false), fs::fork_size(ic.n, true));
-    fs::attr_sf_check(fork, &why);
-    for (std::string& w : why) faults.push_back(fs::AttrFault{ic.daddr, std::move(w), false});
+    fs::attr_sf_check(fork, ic.daddr, &faults);
   } else {
     fs::InodeRef ip;
     if (int err = ic.cx.m.iget(ic.ino, &ip))
