@@ -49,39 +49,42 @@ void attr_sf_check(std::span<const std::byte> fork, uint64_t daddr, std::vector<
                                   true});
 }
 
-bool attr_leaf_block_check(std::span<const std::byte> b, uint64_t fork_blocks, std::vector<std::string>* why) {
+bool attr_leaf_block_check(std::span<const std::byte> b, uint64_t fork_blocks, std::vector<AttrFault>* faults) {
   std::string err;
   if (!attr::leaf_block_ok(b, &err)) {
-    why->push_back(err);
+    faults->push_back(AttrFault{0, err, false});
     return false;
   }
-  const size_t before = why->size();
+  const size_t before = faults->size();
+  const auto fault = [&](std::string why, bool silent = false) { faults->push_back(AttrFault{0, std::move(why), silent}); };
   size_t used = 0;
   const uint64_t per_block = b.size() - kRmtHdrSize;
   attr::leaf_entries(b, [&](size_t i, uint32_t hashval, const attr::AttrRecord& r) {
     const std::string at = "entry " + std::to_string(i) + " " + quoted(r.name);
     if (const uint32_t h = da_hashname(r.name); h != hashval)
-      why->push_back(at + " has hashval " + hex(hashval) + " but its name hashes to " + hex(h));
+      fault(at + " has hashval " + hex(hashval) + " but its name hashes to " + hex(h));
     used += round4((r.remote ? kRemoteCounted : kLocalHead) + r.name.size() + (r.remote ? 0 : r.valuelen));
     if (!r.remote) return;
     const uint64_t nblocks = (uint64_t{r.valuelen} + per_block - 1) / per_block;
-    if (r.valuelen == 0 || r.valuelen > attr::kValueMax || r.valueblk == 0 || r.valueblk + nblocks > fork_blocks)
-      why->push_back(at + " has a remote value of " + std::to_string(r.valuelen) + " bytes at attr block " +
-                     std::to_string(r.valueblk) + ", not 1..65536 bytes inside the fork's " +
-                     std::to_string(fork_blocks) + " blocks");
+    if (r.valuelen == 0)
+      fault(at + " has an empty remote value at attr block " + std::to_string(r.valueblk), true);
+    else if (r.valuelen > attr::kValueMax || r.valueblk == 0 || r.valueblk + nblocks > fork_blocks)
+      fault(at + " has a remote value of " + std::to_string(r.valuelen) + " bytes at attr block " +
+            std::to_string(r.valueblk) + ", not 1..65536 bytes inside the fork's " + std::to_string(fork_blocks) +
+            " blocks");
   });
   xd_attr3_leaf_hdr h;
   std::memcpy(&h, b.data(), sizeof h);
   if (be16(h.usedbytes) != used)
-    why->push_back("usedbytes " + std::to_string(be16(h.usedbytes)) + " but the entries' records take " +
-                   std::to_string(used) + " bytes");
+    fault("usedbytes " + std::to_string(be16(h.usedbytes)) + " but the entries' records take " + std::to_string(used) +
+          " bytes");
   for (size_t i = 0; i < 3; i++) {
     const size_t base = be16(h.freemap[i].base), size = be16(h.freemap[i].size);
     if (base % 4 != 0 || size % 4 != 0 || base + size > b.size())
-      why->push_back("freemap[" + std::to_string(i) + "] (base " + std::to_string(base) + ", size " +
-                     std::to_string(size) + ") is not an aligned region inside the block");
+      fault("freemap[" + std::to_string(i) + "] (base " + std::to_string(base) + ", size " + std::to_string(size) +
+            ") is not an aligned region inside the block");
   }
-  return why->size() == before;
+  return faults->size() == before;
 }
 
 }  // namespace xfsfuse::fs

@@ -38,8 +38,8 @@ struct AttrFault {
   uint64_t daddr = 0;  ///< 512-byte sector of the block at fault (the inode's for short form)
   std::string why;     ///< one sentence, no trailing period; the caller names the inode
   /// A finding xfs_repair -n 6.1 does not report (duplicate short-form
-  /// names; a remote value block's owner, offset or bytes; a block two
-  /// remote values share): not counted by a checker that must agree with it.
+  /// names; an empty remote value; a remote value block's owner, offset or
+  /// bytes; a block two remote values share): not counted by a checker that must agree with it.
   bool repair_silent = false;
 };
 
@@ -53,9 +53,11 @@ void attr_sf_check(std::span<const std::byte> fork, uint64_t daddr, std::vector<
 /// Checks one attr leaf block (one fsblock, magic 0x3bee) beyond its header:
 /// the entry table as the reader's verifier checks it, then the hashes,
 /// usedbytes, freemap and remote value fields (fork_blocks: the attr fork's
-/// size in fsblocks, past the last mapped block).  Returns true, or false
-/// with one reason per finding appended to *why.
-bool attr_leaf_block_check(std::span<const std::byte> block, uint64_t fork_blocks, std::vector<std::string>* why);
+/// size in fsblocks, past the last mapped block), appending one AttrFault
+/// (daddr 0: the caller's to fill) per finding.  Returns true if there was
+/// none; false if the entry table itself failed (one fault, no more checks)
+/// or any other check did.
+bool attr_leaf_block_check(std::span<const std::byte> block, uint64_t fork_blocks, std::vector<AttrFault>* faults);
 
 /// Runs the deep checks (see the file comment) on ip's attr fork, appending
 /// one AttrFault per finding to *faults (a block that cannot be read or

@@ -155,9 +155,10 @@ class AttrWalk {
 
   bool leaf(const bc::BufHandle& h, uint32_t dablk, uint32_t* last) {
     const std::span<const std::byte> b(h.data(), h.size());
-    std::vector<std::string> why;
-    const bool sound = attr_leaf_block_check(b, fork_blocks_, &why);
-    for (std::string& w : why) fault(h.daddr(), "leaf at attr block " + std::to_string(dablk) + ": " + std::move(w));
+    std::vector<AttrFault> found;
+    attr_leaf_block_check(b, fork_blocks_, &found);
+    for (AttrFault& f : found)
+      fault(h.daddr(), "leaf at attr block " + std::to_string(dablk) + ": " + std::move(f.why), f.repair_silent);
     std::string err;
     if (!attr::leaf_block_ok(b, &err)) return false;  // reported above; its entries cannot be read
     xd_attr3_leaf_hdr hdr;
@@ -174,7 +175,7 @@ class AttrWalk {
       li.last = hashval;
       // A value whose range the block check refused is not read.
       const uint64_t nblocks = (uint64_t{r.valuelen} + per_block - 1) / per_block;
-      if (sound && r.remote && r.valueblk != 0 && r.valuelen != 0 && r.valuelen <= attr::kValueMax &&
+      if (r.remote && r.valueblk != 0 && r.valuelen != 0 && r.valuelen <= attr::kValueMax &&
           r.valueblk + nblocks <= fork_blocks_)
         remotes_.push_back(RemoteValue{std::string(r.name), r.valueblk, r.valuelen});
     });
