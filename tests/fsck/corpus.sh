@@ -5,8 +5,8 @@
 # Builds one small base image (mkfs.xfs -p from a protofile written with images/lib.sh: short-form,
 # block, leaf and node directories — the node one with its data fork in btree format —, regular
 # files, an unwritten preallocation, an inline symlink, a device, a FIFO; then xattrs in short, leaf
-# and node form and remote values, set with xfs_db attr_set; 320 MiB sparse, no root),
-# then for each case: a sparse copy of the base, xfs_db -x commands on it (targeted `write`s to one
+# and node form, remote values and a bmbt attr fork, set with xfs_db attr_set; 320 MiB sparse, no
+# root), then for each case: a sparse copy of the base, xfs_db -x commands on it (targeted `write`s to one
 # field of one structure, with xfs_db recomputing the CRC unless `write -c`; or `blocktrash` with a
 # fixed seed), then xfs_repair -n -f and xfsfuse-fsck -n on the copy, each under a timeout.
 #
@@ -111,7 +111,7 @@ build_base() {
   # extended attributes (set below with xfs_db attr_set: protofiles carry none)
   spec_add /xattr dir 0755 0 0 -
   local f
-  for f in sf leaf node remote; do spec_add "/xattr/$f" reg 0644 0 0 "$src/empty"; done
+  for f in sf leaf node remote bt bt2; do spec_add "/xattr/$f" reg 0644 0 0 "$src/empty"; done
   spec_close
   spec_to_proto "$work/spec" "$work/proto"
   truncate -s 320M "$base"
@@ -129,6 +129,9 @@ build_base() {
   a+=(-c 'attr_set -v 10000 bigvalue' -c 'path /xattr/node')
   for ((i = 1; i <= 400; i++)); do a+=(-c "attr_set -v 40 nodeattr-name-$i"); done
   a+=(-c 'path /xattr/remote' -c 'attr_set -v 20000 r1' -c 'attr_set -r -v 65536 r2' -c 'attr_set -v 300 small')
+  # one-block remote values set in turn on /xattr/bt and /xattr/bt2: their blocks interleave, so
+  # each attr fork maps 41 extents and /xattr/bt's is a bmbt (root in the inode, one leaf block)
+  for ((i = 1; i <= 40; i++)); do a+=(-c 'path /xattr/bt' -c "attr_set -v 4000 rv$i" -c 'path /xattr/bt2' -c "attr_set -v 4000 rv$i"); done
   xfs_db -x "${a[@]}" "$base" >"$work/attr.log" 2>&1 && ! grep -q . "$work/attr.log" ||
     { cat "$work/attr.log"; echo "FAIL: xfs_db could not set the base image's xattrs"; exit 1; }
 }
@@ -148,6 +151,7 @@ ino_of() { dbval "path $1" v3.inumber; }
 first_extent() { db -c "path $1" -c bmap | awk '$1 == "data" { print $3, $5, $8; exit }'; }
 read -r _ onemeg_fsb _ < <(first_extent /files/onemeg)
 read -r _ small_fsb _ < <(first_extent /files/small)
+bt2_attr_fsb=$(db -c 'path /xattr/bt2' -c 'bmap -a' | awk '$1 == "attr" { print $5; exit }')
 # A free inode: the first free one of the finobt record in AG 3.
 agblklog=$(dbval 'sb 0' agblklog)
 inopblog=$(dbval 'sb 0' inopblog)
@@ -162,7 +166,7 @@ block_ino=$(ino_of /block)
 sf_ino=$(ino_of /sf)
 leaf_blk=8388608 # first leaf/da-node directory block, in fs blocks (XFS_DIR2_LEAF_OFFSET / 4096)
 free_blk=16777216 # first free-index directory block (XFS_DIR2_FREE_OFFSET / 4096)
-for v in onemeg_fsb small_fsb free_ino onemeg_ino block_ino sf_ino; do
+for v in onemeg_fsb small_fsb bt2_attr_fsb free_ino onemeg_ino block_ino sf_ino; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "FAIL: could not read $v from the base image (got '${!v}')"; exit 1; }
 done
 
@@ -501,6 +505,14 @@ add attr.forkoff-big "${xr[@]}" 'write -d core.forkoff 60'
 add attr.aformat 'path /xattr/leaf' 'write -d core.aformat 1'
 add attr.extent-crosslink "${xr[@]}" "write -d a.bmx[0].startblock $onemeg_fsb"
 add attr.extent-blockcount 'path /xattr/leaf' 'write -d a.bmx[0].blockcount 3'
+xb=('path /xattr/bt' 'addr a.bmbt.ptrs[1]')
+add attr.bmbt-owner "${xb[@]}" 'write -d owner 128'
+add attr.bmbt-crc "${xb[@]}" 'write -c crc 0x1234'
+add attr.bmbt-rec-order "${xb[@]}" 'write -d recs[3].startoff 1'
+add attr.bmbt-numrecs "${xb[@]}" 'write -d numrecs 30'
+add attr.bmbt-crosslink "${xb[@]}" "write -d recs[3].startblock $bt2_attr_fsb"
+add attr.bmbt-nblocks 'path /xattr/bt' 'write -d core.nblocks 41'
+add attr.bmbt-remote-magic 'path /xattr/bt' 'ablock 3' 'write -d hdr.magic 0'
 
 # blocktrash: random bits in randomly chosen metadata blocks (CRCs left stale)
 seeds=(1 2 3 4 5 6 7 8 9 10)
