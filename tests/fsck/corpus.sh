@@ -31,7 +31,7 @@
 # Writes OUTDIR/corpus.tsv (one row per case: name, commands, both exit codes and verdicts, status,
 # note, first new line of each tool's findings) and OUTDIR/corpus-logs/NAME.{repair,fsck,fsck-err,db}
 # for every case that is not ok or has a note. Corrupted copies are removed as the run goes.
-#   --quick      every targeted write, 3 blocktrash seeds instead of 20 blocktrash cases (TSan)
+#   --quick      every targeted write, 3 blocktrash seeds instead of 27 blocktrash cases (TSan)
 #   NAME-GLOB    run only the cases whose name matches one of the globs (e.g. 'agf.*')
 # Environment: CORPUS_TIMEOUT (seconds per tool run, default 60).
 # Exit: 0 every case ok or AMBIGUOUS, 1 some case not ("FAIL: ..."), 2 usage, 77 skipped (no tool).
