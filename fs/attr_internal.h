@@ -55,6 +55,23 @@ inline bool matches(const AttrRecord& r, uint8_t ns, std::string_view name) {
   return !(r.flags & kFlagIncomplete) && (r.flags & kNamespaceMask) == ns && r.name == name;
 }
 
+/// Decodes a short-form attr fork (its whole bytes) into *out, views into
+/// fork: every entry inside totsize, a name, namespace bits only, totsize
+/// where the entries end.  Returns 0, or EUCLEAN with the reason in *why
+/// (nothing logged).
+int sf_decode(std::span<const std::byte> fork, std::vector<AttrRecord>* out, std::string* why);
+
+/// The leaf block check the attr verifier runs (attr3_leaf_ops()): header
+/// count and firstused inside the block, then every entry (flags, hash order,
+/// an aligned record inside [firstused, block end) with a name).  Returns
+/// true, or false with the reason in *why.
+bool leaf_block_ok(std::span<const std::byte> block, std::string* why);
+
+/// Calls fn(i, hashval, record) for every entry of a leaf block, in order.
+/// REQUIRES: leaf_block_ok(block).
+void leaf_entries(std::span<const std::byte> block,
+                  const std::function<void(size_t i, uint32_t hashval, const AttrRecord& r)>& fn);
+
 /// Walks the short-form attrs in ip's attr fork (di_aformat local).  Every
 /// entry is checked before fn sees any.  Returns 0, or EUCLEAN after one log
 /// line (header or entry outside the fork, empty name, bad namespace bits,

@@ -10,7 +10,7 @@
 //   remote:                  be32 valueblk, be32 valuelen, u8 namelen, name
 // firstused 0 stands for 65536 in 64 KiB blocks, where it does not fit 16 bits.
 // The whole entry table is checked when the buffer cache reads the block
-// (leaf_check below, through btree::DaBufOps); the walks re-check the parts
+// (leaf_block_ok below, through btree::DaBufOps); the walks re-check the parts
 // they use (see usable_hdr), as another reader may have read it first.
 #include <cerrno>
 #include <cstring>
@@ -118,16 +118,6 @@ bool check_hdr(std::span<const std::byte> b, LeafHdr* h, std::string* why) {
   return true;
 }
 
-// btree::DaBufOps::LeafCheck for attr leaves: the header, then every entry.
-// Remote value fields are checked when the value is read.
-bool leaf_check(std::span<const std::byte> b, std::string* why) {
-  LeafHdr h;
-  if (!check_hdr(b, &h, why)) return false;
-  for (size_t i = 0; i < h.count; i++)
-    if (!check_entry(b, h, i, why)) return false;
-  return true;
-}
-
 std::span<const std::byte> bytes(const bc::BufHandle& h) { return {h.data(), h.size()}; }
 
 // The attr fork's da btree.  m and ip must outlive it.
@@ -159,7 +149,7 @@ uint64_t fork_blocks(const CachedInode& ip) {
 
 // The cache verifies a block once, with the ops of whoever reads it first,
 // so a leaf cross-linked into another tree, or first read unverified, may
-// never have met leaf_check().  The walks therefore re-check what they use,
+// never have met leaf_block_ok().  The walks therefore re-check what they use,
 // O(1) apiece: the header before the entry table, an entry before its
 // record.  These return 0, or EUCLEAN after one log line.
 int usable_hdr(Mount& m, const CachedInode& ip, const btree::DaLeaf& leaf, LeafHdr* h) {
@@ -186,6 +176,25 @@ int next_leaf(Mount& m, const CachedInode& ip, const btree::DaTree& t, btree::Da
 }
 
 }  // namespace
+
+// btree::DaBufOps::LeafCheck for attr leaves: the header, then every entry.
+// Remote value fields are checked when the value is read.
+bool leaf_block_ok(std::span<const std::byte> b, std::string* why) {
+  LeafHdr h;
+  if (!check_hdr(b, &h, why)) return false;
+  for (size_t i = 0; i < h.count; i++)
+    if (!check_entry(b, h, i, why)) return false;
+  return true;
+}
+
+void leaf_entries(std::span<const std::byte> b,
+                  const std::function<void(size_t i, uint32_t hashval, const AttrRecord& r)>& fn) {
+  const LeafHdr h = leaf_hdr(b);
+  for (size_t i = 0; i < h.count; i++) {
+    const xd_attr_leaf_entry e = leaf_entry(b, i);
+    fn(i, be32(e.hashval), leaf_record(b, e));
+  }
+}
 
 int leaf_walk(Mount& m, const CachedInode& ip, const RecordFn& fn) {
   const btree::DaTree t = make_tree(m, ip);
@@ -254,7 +263,7 @@ int leaf_get(Mount& m, const CachedInode& ip, uint8_t ns, std::string_view name,
 namespace xfsfuse::fs {
 
 const btree::DaBufOps& attr3_leaf_ops() {
-  static const btree::DaBufOps ops("attr3 leaf", {kAttr3LeafMagic}, attr::leaf_check);
+  static const btree::DaBufOps ops("attr3 leaf", {kAttr3LeafMagic}, attr::leaf_block_ok);
   return ops;
 }
 

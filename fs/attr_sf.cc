@@ -15,9 +15,9 @@ namespace {
 
 constexpr size_t kEntryHead = 3;  // namelen, valuelen, flags
 
-// Decodes every entry of the fork into *out (views into fork).  Returns 0 or
-// EUCLEAN with *why.
-int decode(std::span<const std::byte> fork, std::vector<AttrRecord>* out, std::string* why) {
+}  // namespace
+
+int sf_decode(std::span<const std::byte> fork, std::vector<AttrRecord>* out, std::string* why) {
   xd_attr_sf_hdr h;
   if (fork.size() < sizeof h) return corrupt(why, "attr fork of " + std::to_string(fork.size()) + " bytes");
   std::memcpy(&h, fork.data(), sizeof h);
@@ -50,12 +50,10 @@ int decode(std::span<const std::byte> fork, std::vector<AttrRecord>* out, std::s
   return 0;
 }
 
-}  // namespace
-
 int sf_walk(Mount& m, const CachedInode& ip, const RecordFn& fn) {
   std::vector<AttrRecord> recs;
   std::string why;
-  if (decode(ip.fork_bytes(true), &recs, &why) != 0)
+  if (sf_decode(ip.fork_bytes(true), &recs, &why) != 0)
     return m.report_corruption("attr short form", ip.daddr, "inode " + std::to_string(ip.core.ino) + ": " + why);
   for (const AttrRecord& r : recs)
     if (!fn(r)) break;

@@ -1,11 +1,13 @@
-// btree/da_btree over hand-built trees: 4 KiB blocks in a temporary file,
-// read through a real buffer cache, leaves in a test-only format (a count at
-// byte 56, hashes from byte 64) under the attr leaf magic.
+// btree/da_btree and btree/da_check over hand-built trees: 4 KiB blocks in a
+// temporary file, read through a real buffer cache, leaves in a test-only
+// format (a count at byte 56, hashes from byte 64) under the attr leaf magic.
 #include "btree/da_btree.h"
+#include "btree/da_check.h"
 
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "buffer_cache/crc32c.h"
 #include "fs/format/dir.h"
@@ -275,4 +277,115 @@ TEST_CASE("da_btree: DaBufOps checks each node's own structure", "[btree][da]") 
   CHECK(lookup(f, 300) == -EUCLEAN);
   CHECK(f.reported.empty());
   CHECK(bc::test::count_lines(cap.text(), "below the one before it") == 1);
+}
+
+// ---- btree/da_check.h: the checker's whole-tree walk over the same trees ----
+
+namespace {
+
+struct Finding {
+  uint64_t daddr;
+  std::string why;
+  bool silent;
+};
+
+// Walks f's tree with da_check_walk; leaves summarised from their hashes.
+DaCheckResult check_walk(Fixture& f, std::vector<Finding>* out, bool root_back_silent = false) {
+  DaCheckOwner o;
+  o.root = f.tree.root;
+  o.leaf_magic = kLeafMagic;
+  o.first_node_back_silent = root_back_silent;
+  o.block_word = "block";
+  o.number = [](uint32_t dablk) { return std::to_string(dablk); };
+  o.read = f.tree.read;
+  o.block_daddr = daddr_of;
+  o.child_fault = [](uint32_t child) { return child >= 200 ? "points past the tree" : std::string(); };
+  o.leaf = [](const bc::BufHandle& h, uint32_t, DaLeafSummary* s) {
+    s->count = bc::load_be(h.data() + 56, 2);
+    for (size_t i = 0; i < s->count; i++) {
+      const auto hash = static_cast<uint32_t>(bc::load_be(h.data() + 64 + 4 * i, 4));
+      if (i == 0) s->first = hash;
+      s->last = hash;
+    }
+    return true;
+  };
+  o.fault = [out](uint64_t daddr, std::string why, bool silent) { out->push_back({daddr, std::move(why), silent}); };
+  return da_check_walk(o);
+}
+
+// good_tree() with its level-1 nodes linked, as the format links every level.
+std::map<uint32_t, Block> linked_tree() {
+  auto t = good_tree();
+  t[1].forw = 2;
+  t[2].back = 1;
+  return t;
+}
+
+// The one finding of out, which must contain what.
+void one_finding(const std::vector<Finding>& out, const std::string& what, uint64_t daddr, bool silent = false) {
+  REQUIRE(out.size() == 1);
+  INFO(out[0].why);
+  CHECK(out[0].why.find(what) != std::string::npos);
+  CHECK(out[0].daddr == daddr);
+  CHECK(out[0].silent == silent);
+}
+
+}  // namespace
+
+TEST_CASE("da_check: a sound tree gives no finding and every block", "[btree][da]") {
+  Fixture f(linked_tree());
+  std::vector<Finding> out;
+  const DaCheckResult r = check_walk(f, &out);
+  CHECK(out.empty());
+  CHECK(r.complete);
+  CHECK(r.blocks == std::set<uint32_t>{0, 1, 2, 3, 4, 5, 6});
+}
+
+TEST_CASE("da_check: each cross-block rule", "[btree][da]") {
+  auto t = linked_tree();
+  std::vector<Finding> out;
+  SECTION("a node key that is not its child's largest hash") {
+    t[0] = node(2, {{49, 1}, {400, 2}});
+    Fixture f(t);
+    CHECK(check_walk(f, &out).complete);
+    one_finding(out, "node entry 0 has hashval 0x31 but the largest hash under it is 0x32", daddr_of(0));
+  }
+  SECTION("a leaf's back pointer") {
+    t[4].back = 0;
+    Fixture f(t);
+    check_walk(f, &out);
+    one_finding(out, "leaf 4 has back 0, expected 3", daddr_of(4));
+  }
+  SECTION("a root node's back pointer, silent when the owner says so") {
+    t[0].back = 5;
+    Fixture f(t);
+    check_walk(f, &out, true);
+    one_finding(out, "level 2 node 0 has back 5, expected 0", daddr_of(0), true);
+  }
+  SECTION("leaves out of hash order") {
+    t[5] = leaf(4, 6, {40, 200});
+    Fixture f(t);
+    check_walk(f, &out);
+    one_finding(out, "leaf 5 starts at hash 0x28, below the previous leaf's last hash 0x32", daddr_of(5));
+  }
+  SECTION("a leaf where a node must be") {
+    t[0] = node(2, {{50, 3}, {400, 2}});
+    Fixture f(t);
+    CHECK_FALSE(check_walk(f, &out).complete);
+    one_finding(out, "block 3 has magic 0x3bee, expected a node of level 1", daddr_of(3));
+  }
+  SECTION("a block reached twice, a hole, a child out of range: no chain verdicts") {
+    t[2] = node(1, {{50, 3}, {400, 6}});
+    Fixture f(t);
+    const DaCheckResult r = check_walk(f, &out);
+    CHECK_FALSE(r.complete);
+    one_finding(out, "block 3 is reached twice", daddr_of(2));
+    out.clear();
+    t[2] = node(1, {{200, kHole}, {400, 300}});
+    Fixture g(t);
+    CHECK_FALSE(check_walk(g, &out).complete);
+    REQUIRE(out.size() == 2);
+    CHECK(out[0].why == "block " + std::to_string(kHole) + " is a hole");
+    CHECK(out[1].why == "node entry 1 points past the tree");
+  }
 }

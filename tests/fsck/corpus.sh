@@ -4,8 +4,9 @@
 #
 # Builds one small base image (mkfs.xfs -p from a protofile written with images/lib.sh: short-form,
 # block, leaf and node directories — the node one with its data fork in btree format —, regular
-# files, an unwritten preallocation, an inline symlink, a device, a FIFO; 320 MiB sparse, no root),
-# then for each case: a sparse copy of the base, xfs_db -x commands on it (targeted `write`s to one
+# files, an unwritten preallocation, an inline symlink, a device, a FIFO; then xattrs in short, leaf
+# and node form, remote values and a bmbt attr fork, set with xfs_db attr_set; 320 MiB sparse, no
+# root), then for each case: a sparse copy of the base, xfs_db -x commands on it (targeted `write`s to one
 # field of one structure, with xfs_db recomputing the CRC unless `write -c`; or `blocktrash` with a
 # fixed seed), then xfs_repair -n -f and xfsfuse-fsck -n on the copy, each under a timeout.
 #
@@ -30,7 +31,7 @@
 # Writes OUTDIR/corpus.tsv (one row per case: name, commands, both exit codes and verdicts, status,
 # note, first new line of each tool's findings) and OUTDIR/corpus-logs/NAME.{repair,fsck,fsck-err,db}
 # for every case that is not ok or has a note. Corrupted copies are removed as the run goes.
-#   --quick      every targeted write, 3 blocktrash seeds instead of 20 blocktrash cases (TSan)
+#   --quick      every targeted write, 3 blocktrash seeds instead of 27 blocktrash cases (TSan)
 #   NAME-GLOB    run only the cases whose name matches one of the globs (e.g. 'agf.*')
 # Environment: CORPUS_TIMEOUT (seconds per tool run, default 60).
 # Exit: 0 every case ok or AMBIGUOUS, 1 some case not ("FAIL: ..."), 2 usage, 77 skipped (no tool).
@@ -107,6 +108,10 @@ build_base() {
   spec_add /sf/a reg 0644 0 0 "$src/one"
   spec_add /sf/bb reg 0644 0 0 "$src/small"
   spec_add /sf/sub dir 0755 0 0 -
+  # extended attributes (set below with xfs_db attr_set: protofiles carry none)
+  spec_add /xattr dir 0755 0 0 -
+  local f
+  for f in sf leaf node remote bt bt2; do spec_add "/xattr/$f" reg 0644 0 0 "$src/empty"; done
   spec_close
   spec_to_proto "$work/spec" "$work/proto"
   truncate -s 320M "$base"
@@ -115,6 +120,20 @@ build_base() {
     -n size=65536,ftype=1 -p "$work/proto" "$base" >"$work/mkfs.log" 2>&1 ||
     { cat "$work/mkfs.log"; echo "FAIL: mkfs.xfs could not build the base image"; exit 1; }
   rm -rf "$src"
+  # xattrs: short form (three namespaces) on /xattr/sf; a leaf block and a 3-block remote value on
+  # /xattr/leaf; a da node over 11 leaves (400 attrs) on /xattr/node; remote values of 5 and 17
+  # blocks (trusted) and a local one on /xattr/remote. xfs_db fills values with 'v'.
+  local a=(-c 'path /xattr/sf' -c 'attr_set -v 10 one' -c 'attr_set -r -v 20 two' -c 'attr_set -s -v 5 three')
+  a+=(-c 'path /xattr/leaf')
+  for ((i = 1; i <= 30; i++)); do a+=(-c "attr_set -v 60 leafattr$i"); done
+  a+=(-c 'attr_set -v 10000 bigvalue' -c 'path /xattr/node')
+  for ((i = 1; i <= 400; i++)); do a+=(-c "attr_set -v 40 nodeattr-name-$i"); done
+  a+=(-c 'path /xattr/remote' -c 'attr_set -v 20000 r1' -c 'attr_set -r -v 65536 r2' -c 'attr_set -v 300 small')
+  # one-block remote values set in turn on /xattr/bt and /xattr/bt2: their blocks interleave, so
+  # each attr fork maps 41 extents and /xattr/bt's is a bmbt (root in the inode, one leaf block)
+  for ((i = 1; i <= 40; i++)); do a+=(-c 'path /xattr/bt' -c "attr_set -v 4000 rv$i" -c 'path /xattr/bt2' -c "attr_set -v 4000 rv$i"); done
+  xfs_db -x "${a[@]}" "$base" >"$work/attr.log" 2>&1 && ! grep -q . "$work/attr.log" ||
+    { cat "$work/attr.log"; echo "FAIL: xfs_db could not set the base image's xattrs"; exit 1; }
 }
 t0=$(date +%s)
 build_base
@@ -132,6 +151,7 @@ ino_of() { dbval "path $1" v3.inumber; }
 first_extent() { db -c "path $1" -c bmap | awk '$1 == "data" { print $3, $5, $8; exit }'; }
 read -r _ onemeg_fsb _ < <(first_extent /files/onemeg)
 read -r _ small_fsb _ < <(first_extent /files/small)
+bt2_attr_fsb=$(db -c 'path /xattr/bt2' -c 'bmap -a' | awk '$1 == "attr" { print $5; exit }')
 # A free inode: the first free one of the finobt record in AG 3.
 agblklog=$(dbval 'sb 0' agblklog)
 inopblog=$(dbval 'sb 0' inopblog)
@@ -146,7 +166,7 @@ block_ino=$(ino_of /block)
 sf_ino=$(ino_of /sf)
 leaf_blk=8388608 # first leaf/da-node directory block, in fs blocks (XFS_DIR2_LEAF_OFFSET / 4096)
 free_blk=16777216 # first free-index directory block (XFS_DIR2_FREE_OFFSET / 4096)
-for v in onemeg_fsb small_fsb free_ino onemeg_ino block_ino sf_ino; do
+for v in onemeg_fsb small_fsb bt2_attr_fsb free_ino onemeg_ino block_ino sf_ino; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "FAIL: could not read $v from the base image (got '${!v}')"; exit 1; }
 done
 
@@ -428,15 +448,83 @@ add symlink.size-big 'path /files/link' 'write -d core.size 2000'
 add symlink.format 'path /files/link' 'write -d core.format 2'
 add symlink.nul 'path /files/link' 'write -d u3.symlink "../\000lock/b1"'
 add symlink.nblocks 'path /files/link' 'write -d core.nblocks 1'
+# xattrs (verdicts checked against xfs_repair -n 6.1; what it does not look at is a warning of ours:
+# duplicate short-form names, a remote block's owner / offset / bytes, remote values sharing blocks)
+xs=('path /xattr/sf') xl=('path /xattr/leaf' 'ablock 0') xn=('path /xattr/node' 'ablock 0') xr=('path /xattr/remote')
+add attr.sf-totsize "${xs[@]}" 'write -d a.sfattr.hdr.totsize 58'
+add attr.sf-count "${xs[@]}" 'write -d a.sfattr.hdr.count 2'
+add attr.sf-namelen "${xs[@]}" 'write -d a.sfattr.list[0].namelen 0'
+add attr.sf-valuelen "${xs[@]}" 'write -d a.sfattr.list[2].valuelen 50'
+add attr.sf-dup-name "${xs[@]}" 'write -d a.sfattr.list[2].secure 0' 'write -d a.sfattr.list[2].namelen 3' \
+  'write -d a.sfattr.list[2].valuelen 7' 'write -d a.sfattr.list[2].name "one"'
+add attr.leaf-hash "${xl[@]}" 'write -d entries[5].hashval 0x2b5f020a'
+add attr.leaf-hash-order "${xl[@]}" 'write -d entries[5].hashval 0x1'
+add attr.leaf-name "${xl[@]}" 'write -d nvlist[0].name "leafattr30"'
+add attr.leaf-usedbytes "${xl[@]}" 'write -d hdr.usedbytes 2000'
+add attr.leaf-firstused "${xl[@]}" 'write -d hdr.firstused 100'
+add attr.leaf-freemap-size "${xl[@]}" 'write -d hdr.freemap[0].size 4000'
+add attr.leaf-freemap-align "${xl[@]}" 'write -d hdr.freemap[0].base 330'
+add attr.leaf-nameidx "${xl[@]}" 'write -d entries[3].nameidx 4094'
+add attr.leaf-count "${xl[@]}" 'write -d hdr.count 200'
+add attr.leaf-local-flag "${xl[@]}" 'write -d entries[21].local 1'
+add attr.leaf-namelen "${xl[@]}" 'write -d nvlist[0].namelen 9'
+add attr.leaf-valuelen "${xl[@]}" 'write -d nvlist[0].valuelen 59'
+add attr.leaf-owner "${xl[@]}" 'write -d hdr.info.owner 128'
+add attr.leaf-bno "${xl[@]}" 'write -d hdr.info.bno 8'
+add attr.leaf-magic "${xl[@]}" 'write -d hdr.info.hdr.magic 0x3bef'
+add attr.leaf-crc "${xl[@]}" 'write -c hdr.info.crc 0x1234' # xfs_repair -n: CRC error, exit 0
+add attr.leaf-remote-valueblk "${xl[@]}" 'write -d nvlist[21].valueblk 2'
+add attr.leaf-remote-valueblk-far "${xl[@]}" 'write -d nvlist[21].valueblk 60'
+add attr.leaf-remote-valuelen "${xl[@]}" 'write -d nvlist[21].valuelen 0'
+add attr.node-key "${xn[@]}" 'write -d btree[3].hashval 0x56015d71'
+add attr.node-key-order "${xn[@]}" 'write -d btree[3].hashval 0x1'
+add attr.node-before "${xn[@]}" 'write -d btree[3].before 7'
+add attr.node-before-root "${xn[@]}" 'write -d btree[3].before 0'
+add attr.node-before-past "${xn[@]}" 'write -d btree[3].before 100'
+add attr.node-level "${xn[@]}" 'write -d hdr.level 2'
+add attr.node-count "${xn[@]}" 'write -d hdr.count 10'
+add attr.node-forw "${xn[@]}" 'write -d hdr.info.hdr.forw 3'
+add attr.node-back "${xn[@]}" 'write -d hdr.info.hdr.back 3'
+add attr.node-crc "${xn[@]}" 'write -c hdr.info.crc 0x1234' # xfs_repair -n: CRC error, exit 0
+add attr.node-leaf-forw 'path /xattr/node' 'ablock 1' 'write -d hdr.info.hdr.forw 4'
+add attr.node-leaf-back 'path /xattr/node' 'ablock 10' 'write -d hdr.info.hdr.back 4'
+add attr.node-leaf-hash 'path /xattr/node' 'ablock 10' 'write -d entries[0].hashval 0x56011d70'
+add attr.remote-magic "${xr[@]}" 'ablock 1' 'write -d hdr.magic 0x5841524e'
+add attr.remote-bno "${xr[@]}" 'ablock 2' 'write -d hdr.bno 8'
+add attr.remote-crc "${xr[@]}" 'ablock 3' 'write -c hdr.crc 0x1234'
+add attr.remote-offset "${xr[@]}" 'ablock 2' 'write -d hdr.offset 0'
+add attr.remote-bytes "${xr[@]}" 'ablock 2' 'write -d hdr.bytes 4000'
+add attr.remote-owner "${xr[@]}" 'ablock 2' 'write -d hdr.owner 128'
+add attr.remote-valuelen "${xr[@]}" 'ablock 0' 'write -d nvlist[1].valuelen 65535'
+add attr.remote-overlap "${xr[@]}" 'ablock 0' 'write -d nvlist[1].valueblk 3'
+add attr.remote-valueblk-root "${xr[@]}" 'ablock 0' 'write -d nvlist[0].valueblk 0'
+add attr.naextents "${xr[@]}" 'write -d core.naextents 2'
+add attr.nblocks "${xr[@]}" 'write -d core.nblocks 22'
+add attr.forkoff-zero "${xr[@]}" 'write -d core.forkoff 0'
+add attr.forkoff-big "${xr[@]}" 'write -d core.forkoff 60'
+add attr.aformat 'path /xattr/leaf' 'write -d core.aformat 1'
+add attr.extent-crosslink "${xr[@]}" "write -d a.bmx[0].startblock $onemeg_fsb"
+add attr.extent-blockcount 'path /xattr/leaf' 'write -d a.bmx[0].blockcount 3'
+xb=('path /xattr/bt' 'addr a.bmbt.ptrs[1]')
+add attr.bmbt-owner "${xb[@]}" 'write -d owner 128'
+add attr.bmbt-crc "${xb[@]}" 'write -c crc 0x1234'
+add attr.bmbt-rec-order "${xb[@]}" 'write -d recs[3].startoff 1'
+add attr.bmbt-numrecs "${xb[@]}" 'write -d numrecs 30'
+add attr.bmbt-crosslink "${xb[@]}" "write -d recs[3].startblock $bt2_attr_fsb"
+add attr.bmbt-nblocks 'path /xattr/bt' 'write -d core.nblocks 41'
+add attr.bmbt-remote-magic 'path /xattr/bt' 'ablock 3' 'write -d hdr.magic 0'
+
 # blocktrash: random bits in randomly chosen metadata blocks (CRCs left stale)
 seeds=(1 2 3 4 5 6 7 8 9 10)
 ((quick)) && seeds=(1 2 3)
 for s in "${seeds[@]}"; do add "trash.seed$s" blockget "blocktrash -s $s -n 8 -x 1 -y 8 -3"; done
 if ((!quick)); then
   # one type at a time (blocktrash's own type names)
-  for t in btbno btcnt btino btfino inode dir; do
+  for t in btbno btcnt btino btfino inode dir attr; do
     add "trash.$t" blockget "blocktrash -s 42 -n 2 -x 1 -y 16 -3 -t $t"
   done
+  # attr blocks (leaves, da nodes, remote values), the reproduction of issue 16 and more seeds
+  for s in 1 2 3 4 5 6; do add "trash.attr-seed$s" blockget "blocktrash -s $s -n 2 -x 1 -y 16 -3 -t attr"; done
   # AG 0's header block (4 KiB: sb, AGF, AGI, AGFL sectors): bits past the start of each sector
   add trash.sector-sb blockget 'blocktrash -s 43 -n 1 -x 8 -y 16 -3 -t sb -o 400'
   add trash.sector-agf blockget 'blocktrash -s 43 -n 1 -x 8 -y 16 -3 -t sb -o 4200'

@@ -9,7 +9,8 @@
 //                      keeps the shared (reflinked) extents for check_inodes
 //   check_inodes       every inode the inobt covers: CRC, di_ino, uuid,
 //                      mode vs free bit, forks (claims data/attr/bmbt
-//                      blocks), nblocks / nextents exact, sizes sane
+//                      blocks), nblocks / nextents exact, sizes sane; the
+//                      attr fork's entries, da btree and remote values
 //   check_directories  every directory in every format: entries, ".", "..",
 //                      ftype, leaf/node/free structures; links; reachability
 //   check_links        nlink against what the directories showed

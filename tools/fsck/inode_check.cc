@@ -232,10 +232,11 @@ class Scanner {
     check_core(ic, d);
     if (!check_forkoff(ic)) return record(ino, n.mode, n.nlink, true, true);
     check_size(ic);
-    // A bmbt walk, and a remote symlink's read (through iget: this very
-    // cluster), read other buffers: hold no cluster buffer meanwhile.
+    // A bmbt walk, and a remote symlink's or attr fork's read (through
+    // iget: this very cluster), read other buffers: hold no cluster buffer meanwhile.
     const bool remote_symlink = S_ISLNK(n.mode) && n.format == fs::ForkFormat::kExtents;
-    if (remote_symlink || n.format == fs::ForkFormat::kBtree ||
+    const bool attr_blocks = n.forkoff != 0 && n.aformat == static_cast<int8_t>(fs::ForkFormat::kExtents) && n.anextents != 0;
+    if (remote_symlink || attr_blocks || n.format == fs::ForkFormat::kBtree ||
         n.aformat == static_cast<int8_t>(fs::ForkFormat::kBtree)) {
       h_.release();
       held_ = false;

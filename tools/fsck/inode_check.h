@@ -76,6 +76,13 @@ struct InodeCheck {
 /// Marks ic.bad on a fork that cannot be trusted.
 void check_forks(InodeCheck& ic);
 
+/// Checks the inside of ic's attr fork, once check_forks() found its
+/// mapping sound (tools/fsck/attr_check.cc): short-form entries, or every
+/// leaf, node and remote value block through fs::attr_deep_check().  Reports
+/// "attr" problems; does not mark the inode bad.  An extents- or btree-format
+/// fork is read through Mount::iget: hold no inode cluster buffer.
+void check_attr_fork(InodeCheck& ic);
+
 /// Checks di_size against the file type and fork format (directories,
 /// symlinks, special files), as xfs_repair's inode phase does.
 void check_size(InodeCheck& ic);

@@ -284,6 +284,8 @@ void check_forks(InodeCheck& ic) {
     else
       check_remote_target(ic);
   }
+  if (attr.ok && n.forkoff != 0 && (n.aformat == static_cast<int8_t>(ForkFormat::kLocal) || attr.extents != 0))
+    check_attr_fork(ic);
   if (!data.ok || !attr.ok) return;
   const uint64_t total = data.blocks + data.bmbt_blocks + attr.blocks + attr.bmbt_blocks;
   if (n.nblocks != total)
