@@ -13,6 +13,8 @@
 // a few leaves under one node).
 // Needs root and loop devices ("SKIP:" otherwise).
 #include <algorithm>
+#include <functional>
+#include <sstream>
 #include <set>
 
 #include "tests/fs/dir_kernel_test_util.h"
@@ -21,7 +23,14 @@ namespace xfsfuse::fs::test {
 
 namespace {
 
-void grow_and_shrink(unsigned dirblk, const std::string& mkfs_extra, unsigned levels, size_t batch, uint32_t seed) {
+// Names for a growing directory: random ones by default.
+using NameGen = std::function<std::string(std::mt19937&)>;
+std::string random_name(std::mt19937& rng) { return name_of(rng, 4, 40); }
+
+// Grows /L in batches until its leaf space's root is a node of `levels`
+// levels and it holds at least min_names names, then empties it.
+void grow_and_shrink(unsigned dirblk, const std::string& mkfs_extra, unsigned levels, size_t batch, uint32_t seed,
+                     const NameGen& gen = random_name, size_t min_names = 0) {
   ProtoImage img(
       "/dummy\n0 0\nd--755 0 0\nL d--755 0 0\n$\n"
       "p d--755 0 0\np0 ---644 0 0 /dev/null\np1 ---644 0 0 /dev/null\n$\n$\n",
@@ -91,18 +100,25 @@ void grow_and_shrink(unsigned dirblk, const std::string& mkfs_extra, unsigned le
   };
 
   // Grown until the leaf space's root is a node of `levels` levels.
-  while (root().first != kDa3NodeMagic || root().second < levels) {
+  while (root().first != kDa3NodeMagic || root().second < levels || links.size() < min_names) {
     REQUIRE(links.size() < 200000);
     std::vector<Op> ops;
     for (size_t i = 0; i < batch; i++) {
       std::string n;
-      do n = name_of(rng, 4, 40);
+      do n = gen(rng);
       while (!used.insert(n).second);
       ops.push_back({kAdd, "L", n, static_cast<int>(rng() % targets.size())});
     }
     stage("growing", ops);
   }
   REQUIRE(form() == dir::Form::kNode);
+  {
+    DirModel mine;  // every name looked up (hash runs across leaves)
+    for (const auto& [path, v] : links) mine[path.substr(2)] = v;
+    InodeRef p;
+    REQUIRE(resolve(*m, "/", &p) == 0);
+    check_model(*m, dir()->core.ino, p->core.ino, mine, true);
+  }
   checkpoint("on disk at the top");
 
   // Emptied in random order: joins, root joins, node -> leaf -> block ->
@@ -131,6 +147,46 @@ TEST_CASE("dir_write: the kernel splits and joins the same many-leaf directories
     return;
   }
   grow_and_shrink(4096, "", 1, 1500, 20261205);
+}
+
+// A hash-collision family: the hash folds 4-byte groups as b0 << 21 ^
+// b1 << 14 ^ b2 << 7 ^ b3, so flipping bit 0 of one byte and bit 7 of the
+// next (within a group) keeps it; three such pairs a group, four groups:
+// 4,096 names of one hash from a 16-byte base (xfs_db hash agrees).
+std::string collision_name(unsigned v) {
+  std::string s = "abcdefghijklmnop";
+  for (unsigned g = 0; g < 4; g++)
+    for (unsigned j = 0; j < 3; j++)
+      if (v >> (3 * g + j) & 1) {
+        s[4 * g + j] = static_cast<char>(s[4 * g + j] ^ 1);
+        s[4 * g + j + 1] = static_cast<char>(s[4 * g + j + 1] ^ 0x80);
+      }
+  return s;
+}
+
+TEST_CASE("dir_write: the kernel splits and joins the same leaves of one long hash-collision run",
+          "[dir_write][kernel]") {
+  if (!have_xfsprogs()) {
+    WARN("SKIP: mkfs.xfs/xfs_db not installed (Debian package xfsprogs)");
+    return;
+  }
+  {
+    ProtoImage img("/dummy\n0 0\nd--755 0 0\n$\n", 4096);
+    for (unsigned v : {0u, 1u, 4095u}) {
+      const std::string n = collision_name(v);
+      INFO("xfs_db hash of family member " << v);
+      CHECK(run("xfs_db -r -c 'hash " + n + "' " + img.path) ==
+            "0x" + (std::ostringstream() << std::hex << da_hashname(n)).str() + "\n");
+      CHECK(da_hashname(n) == da_hashname(collision_name(0)));
+    }
+  }
+  // Family members (in a scrambled order) between random names: the run
+  // of equal hashes spans several 504-entry leaves.
+  unsigned next = 0;
+  grow_and_shrink(
+      4096, "", 1, 1000, 20261209,
+      [&](std::mt19937& rng) { return rng() % 4 == 0 || next >= 4096 ? random_name(rng) : collision_name((next++ * 2654435761u) % 4096); },
+      6000);
 }
 
 // Two levels of nodes with 4 KiB directory blocks take some 120,000 names
