@@ -1,11 +1,13 @@
-// fs/dir_write's da btree at depth, without the kernel (it is the oracle in
-// dir_da_kernel_test.cc): a directory of 4 KiB directory blocks grown until
-// its leaf space is a root node over level-1 nodes over leaves (node splits
-// under the root, a second root split), then emptied in random order (leaf
-// joins, node joins, root joins) back to short form.  On the way: every
+// fs/dir_write's da btree at depth and size, without the kernel (it is the
+// oracle in dir_da_kernel_test.cc): a directory of 4 KiB directory blocks
+// grown until its leaf space is a root node over level-1 nodes over leaves
+// (node splits under the root, a second root split), and (a long case) one
+// of 64 KiB blocks grown to a million names; each then emptied in random
+// order (leaf joins, node joins, root joins) back to short form.  On the way: every
 // name looked up at the top, iteration against the model, every block
 // through its read verifier; at the top and at the end xfs_repair -n and
 // xfsfuse-fsck -n find the image clean.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <random>
 #include <set>
@@ -15,12 +17,17 @@
 
 namespace xfsfuse::fs::test {
 
-TEST_CASE("dir_write: a directory grows to a two-level da btree and back to short form", "[dir_write]") {
+namespace {
+
+// Grows /L (directory blocks of dirblk bytes) until its da btree root is at
+// `levels` and it holds at least min_names names, then empties it in random
+// order.
+void grow_and_empty(unsigned dirblk, uint64_t levels, size_t min_names, long long image_bytes) {
   if (!have_xfsprogs()) {
     WARN("SKIP: mkfs.xfs/xfs_repair not installed (Debian package xfsprogs)");
     return;
   }
-  ProtoImage img("/dummy\n0 0\nd--755 0 0\nL d--755 0 0\n$\np0 ---644 0 0 /dev/null\n$\n", 4096, "", 1ll << 30);
+  ProtoImage img("/dummy\n0 0\nd--755 0 0\nL d--755 0 0\n$\np0 ---644 0 0 /dev/null\n$\n", dirblk, "", image_bytes);
   auto m = open_rw(img.path);
   InodeRef p0, root;
   REQUIRE(resolve(*m, "/p0", &p0) == 0);
@@ -53,8 +60,8 @@ TEST_CASE("dir_write: a directory grows to a two-level da btree and back to shor
   std::mt19937 rng(20261208);
   DirModel model;
   std::vector<std::string> names;
-  while (root_level() < 2) {
-    REQUIRE(names.size() < 400000);
+  while (root_level() < levels || names.size() < min_names) {
+    REQUIRE(names.size() < min_names + 400000);
     for (int i = 0; i < 5000; i++) {
       std::string n;
       do n = name_of(rng, 3, 12);
@@ -70,21 +77,36 @@ TEST_CASE("dir_write: a directory grows to a two-level da btree and back to shor
 
   std::shuffle(names.begin(), names.end(), rng);
   uint64_t seen_level1 = 0;
+  const size_t every = std::max<size_t>(5000, names.size() / 20);
   for (size_t i = 0; i < names.size(); i++) {
     REQUIRE(dir_op(*m, dino(), [&](Transaction& tp, CachedInode* dp) { return dir_remove(tp, dp, names[i]); }) == 0);
     model.erase(names[i]);
-    if (i % 5000 == 4999) {
+    if (i % every == every - 1) {
       check_model(*m, dino(), rootino, model, false);
       seen_level1 += root_level() == 1;
     }
   }
-  CHECK(seen_level1 > 0);  // the root joined down a level on the way
+  if (levels >= 2) CHECK(seen_level1 > 0);  // the root joined down a level on the way
   {
     InodeRef d;
     REQUIRE(m->iget(dino(), &d) == 0);
     CHECK(d->core.format == ForkFormat::kLocal);
   }
   checkpoint(model);
+}
+
+}  // namespace
+
+TEST_CASE("dir_write: a directory grows to a two-level da btree and back to short form", "[dir_write]") {
+  grow_and_empty(4096, 2, 0, 1ll << 30);
+}
+
+// A million names in 64 KiB directory blocks (some 40,000 data blocks'
+// worth, a da btree of about 200 leaves) and back: minutes, a long case
+// (`build/tests/fs_tests '[long]'`).
+TEST_CASE("dir_write: a directory of 64 KiB blocks grows to a million names and back to short form",
+          "[dir_write][.][long]") {
+  grow_and_empty(65536, 1, 1000000, 4ll << 30);
 }
 
 }  // namespace xfsfuse::fs::test
