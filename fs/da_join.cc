@@ -60,15 +60,25 @@ int Tree::node_toosmall(int* action) {
   PathBlk& b = path.blk[static_cast<size_t>(path.active - 1)];
   const int count = static_cast<int>(node_count(b.h)), max = static_cast<int>(node_max());
   if (count > max / 2) return 0;
-  const uint32_t forw = get(b.h, kForwOff, 4), back = get(b.h, kBackOff, 4);
-  bool moved = false;
   if (count == 0) {
+    bool moved = false;
     altpath = path;
-    if (int err = path_shift(&altpath, forw != 0, &moved)) return err;
+    if (int err = path_shift(&altpath, get(b.h, kForwOff, 4) != 0, &moved)) return err;
     *action = moved ? 2 : 0;
     return 0;
   }
   const int room = max - max / 4 - count;
+  bool merge = false;
+  if (int err = pick_merge([&](bc::BufHandle* h) { return room - static_cast<int>(node_count(h)) >= 0; }, &merge))
+    return err;
+  *action = merge ? 1 : 0;
+  return 0;
+}
+
+int Tree::pick_merge(const std::function<bool(bc::BufHandle*)>& fits, bool* merge) {
+  *merge = false;
+  PathBlk& b = path.blk[static_cast<size_t>(path.active - 1)];
+  const uint32_t forw = get(b.h, kForwOff, 4), back = get(b.h, kBackOff, 4);
   bool forward = forw < back;
   uint32_t dablk = 0;
   int i = 0;
@@ -77,14 +87,13 @@ int Tree::node_toosmall(int* action) {
     if (dablk == 0) continue;
     bc::BufHandle* h;
     if (int err = owner.read(dablk, &h)) return err;
-    if (get(h, kMagicOff, 2) != kDa3NodeMagic) return owner.corrupt(h->daddr(), "a da node's sibling is not a node");
-    if (room - static_cast<int>(node_count(h)) >= 0) break;
+    if (get(h, kMagicOff, 2) != get(b.h, kMagicOff, 2))
+      return owner.corrupt(h->daddr(), "a sibling is not a block of the same kind");
+    if (fits(h)) break;
   }
   if (i >= 2) return 0;
   altpath = path;
-  if (int err = path_shift(dablk < b.dablk ? &altpath : &path, forward, &moved)) return err;
-  *action = moved ? 1 : 0;
-  return 0;
+  return path_shift(dablk < b.dablk ? &altpath : &path, forward, merge);
 }
 
 // Moves every entry of drop into save, at its start if drop's hashes are

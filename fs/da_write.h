@@ -38,6 +38,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -124,6 +125,13 @@ class Tree {
   int join();
   /// Links block added after (or, by the owner's order, before) old.
   int link(PathBlk* old, PathBlk* added);
+  /// The merge half of the kernel's toosmall checks, for path's bottom
+  /// block: its sibling with the lower dablk is tried first, then the
+  /// other; the first that fits (the caller's test of the sibling's
+  /// buffer) is merged with, the lower-numbered of the two kept: path then
+  /// names the block to drop, altpath the block to keep, and *merge is
+  /// true.  *merge false when neither fits.
+  int pick_merge(const std::function<bool(bc::BufHandle*)>& fits, bool* merge);
 
   uint32_t node_count(bc::BufHandle* h) const { return get(h, kNodeCountOff, 2); }
   uint32_t node_hash(bc::BufHandle* h, size_t i) const { return get(h, kNodeHdrSize + 8 * i, 4); }

@@ -131,37 +131,24 @@ int LeafSpace::leaf_split(da::Tree& t, da::PathBlk* old, da::PathBlk* added) {
 
 int LeafSpace::leaf_toosmall(da::Tree& t, int* action) {
   *action = 0;
-  da::PathBlk& b = t.path.leaf();
-  const LeafEdit l(tp_, b.h);
+  const LeafEdit l(tp_, t.path.leaf().h);
   const size_t live = l.count() - l.stale();
-  if (kLeafHdrSize + 8 * live > g_.blksize / 2) return 0;
-  const uint32_t forw = t.get(b.h, da::kForwOff, 4), back = t.get(b.h, da::kBackOff, 4);
-  bool moved = false;
-  if (live == 0) {
-    t.altpath = t.path;
-    if (int err = t.path_shift(&t.altpath, forw != 0, &moved)) return err;
-    *action = moved ? 0 : 2;  // the kernel's choice: an empty leaf with a sibling stays
-    if (*action == 2 && t.altpath.leaf().dablk == b.dablk) *action = 0;
-    return 0;
-  }
-  bool forward = forw < back;
-  uint32_t dablk = 0;
-  int i = 0;
-  for (; i < 2; forward = !forward, i++) {
-    dablk = forward ? forw : back;
-    if (dablk == 0) continue;
-    bc::BufHandle* h;
-    if (int err = read(dablk, &h)) return err;
-    if (t.get(h, da::kMagicOff, 2) != kDir3LeafnMagic) return corrupt(h->daddr(), "a LEAFN's sibling is not a LEAFN");
-    const LeafEdit s(tp_, h);
-    const auto bytes = static_cast<int64_t>(g_.blksize - g_.blksize / 4) -
-                       static_cast<int64_t>(8 * (live + s.count() - s.stale()));
-    if (bytes >= 0) break;
-  }
-  if (i >= 2) return 0;
-  t.altpath = t.path;
-  if (int err = t.path_shift(dablk < b.dablk ? &t.altpath : &t.path, forward, &moved)) return err;
-  *action = moved ? 1 : 0;
+  // Over half full: left alone.  Every entry stale: the kernel drops such a
+  // leaf only when it has no sibling (its `rval ? 2 : 0`), which a tree of
+  // more than one level never lacks (its root keeps two children), so it
+  // stays too.
+  if (kLeafHdrSize + 8 * live > g_.blksize / 2 || live == 0) return 0;
+  bool merge = false;
+  if (int err = t.pick_merge(
+          [&](bc::BufHandle* h) {
+            const LeafEdit s(tp_, h);
+            return static_cast<int64_t>(g_.blksize - g_.blksize / 4) -
+                       static_cast<int64_t>(8 * (live + s.count() - s.stale())) >=
+                   0;
+          },
+          &merge))
+    return err;
+  *action = merge ? 1 : 0;
   return 0;
 }
 
