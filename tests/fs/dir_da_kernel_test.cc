@@ -42,15 +42,9 @@ void grow_and_shrink(unsigned dirblk, const std::string& mkfs_extra, unsigned le
   }
   KernelSide kernel(img.path);
   kernel.targets = {"p/p0", "p/p1"};
-  const std::string ours_img = img.path + ".ours";
-  REQUIRE(system(("cp --sparse=always " + img.path + " " + ours_img).c_str()) == 0);
-  auto m = open_rw(ours_img);
+  std::string ours_img;
   std::vector<uint64_t> targets;
-  for (const std::string& t : kernel.targets) {
-    InodeRef ip;
-    REQUIRE(resolve(*m, "/" + t, &ip) == 0);
-    targets.push_back(ip->core.ino);
-  }
+  auto m = open_ours(img.path, kernel, &ours_img, &targets);
   DirModel links;
   std::set<std::string> used;
   std::mt19937 rng(seed);
@@ -87,16 +81,7 @@ void grow_and_shrink(unsigned dirblk, const std::string& mkfs_extra, unsigned le
   };
   auto checkpoint = [&](const std::string& what) {
     INFO(what);
-    const uint64_t ino = dir()->core.ino;
-    for (uint64_t t : targets) {
-      uint32_t n = 1;
-      for (const auto& [name, v] : links) n += v.first == t;
-      set_nlink(*m, t, n);
-    }
-    unmount_and_repair_check(m, ours_img);
-    fsck_check(ours_img);
-    CHECK(db_inode_summary(ours_img, ino) == db_inode_summary(kernel.img, ino));
-    m = open_rw(ours_img);
+    checkpoint_vs_kernel(m, ours_img, kernel.img, dir()->core.ino, targets, links);
   };
 
   // Grown until the leaf space's root is a node of `levels` levels.

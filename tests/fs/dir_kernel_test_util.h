@@ -99,6 +99,23 @@ inline bool can_loop_mount(const std::string& base, std::string* why) {
   return true;
 }
 
+// Our side of a kernel comparison: a sparse copy of img (*ours_img = img +
+// ".ours") opened rw, and in *targets the inode numbers of the kernel
+// side's link targets there.
+inline std::unique_ptr<Mount> open_ours(const std::string& img, const KernelSide& kernel, std::string* ours_img,
+                                        std::vector<uint64_t>* targets) {
+  *ours_img = img + ".ours";
+  REQUIRE(system(("cp --sparse=always " + img + " " + *ours_img).c_str()) == 0);
+  auto m = open_rw(*ours_img);
+  targets->clear();
+  for (const std::string& t : kernel.targets) {
+    InodeRef ip;
+    REQUIRE(resolve(*m, "/" + t, &ip) == 0);
+    targets->push_back(ip->core.ino);
+  }
+  return m;
+}
+
 // Applies ops through fs/dir_write (targets: their inode numbers) and
 // returns those done.  With skip_enospc an add that finds no room (where the
 // kernel would split a node-form leaf) is left out, for the kernel too; with
@@ -217,6 +234,18 @@ inline void compare_dir(Mount& ours, const std::string& kernel_img, const std::s
   }
 }
 
+// The image's summary lines (db_inode_summary) without fork format and
+// di_nblocks when keep is false.
+inline std::string without_fork_counts(const std::string& summary, bool keep) {
+  if (keep) return summary;
+  std::istringstream in(summary);
+  std::string out, line;
+  while (std::getline(in, line))
+    if (line.rfind("core.format", 0) != 0 && line.rfind("core.nblocks", 0) != 0 && line.rfind("core.nextents", 0) != 0)
+      out += line + "\n";
+  return out;
+}
+
 // xfsfuse-fsck -n finds img clean, when the build has made it.
 inline void fsck_check(const std::string& img) {
   const std::string fsck = XFSFUSE_FSCK_BIN;
@@ -228,12 +257,13 @@ inline void fsck_check(const std::string& img) {
   CHECK(system((fsck + " -n " + img + " >/dev/null 2>&1").c_str()) == 0);
 }
 
-// What xfs_db prints of inode ino of img: core.format, size and nblocks, and
+// What xfs_db prints of inode ino of img: core.format, size, nblocks and
+// nextents, and
 // the fork offsets its data fork maps, as merged ranges "offset+count" (how
 // they split into extents depends on where the blocks went on disk).
 inline std::string db_inode_summary(const std::string& img, uint64_t ino) {
   const std::string out = run("xfs_db -r -c 'inode " + std::to_string(ino) +
-                              "' -c 'print core.format core.size core.nblocks' -c bmap " + img + " 2>&1");
+                              "' -c 'print core.format core.size core.nblocks core.nextents' -c bmap " + img + " 2>&1");
   std::string summary;
   std::istringstream in(out);
   std::string line;
@@ -257,6 +287,28 @@ inline std::string db_inode_summary(const std::string& img, uint64_t ino) {
   }
   flush();
   return summary;
+}
+
+// A comparison's checkpoint: every target's link count set to 1 + the
+// names pointing at it in links, our image written out and found clean
+// (xfs_repair -n, xfsfuse-fsck -n), xfs_db's summary of inode ino the
+// kernel image's (fork format and di_nblocks only with as many extents:
+// they follow the allocator's placement), and m mounted again.
+inline void checkpoint_vs_kernel(std::unique_ptr<Mount>& m, const std::string& ours_img, const std::string& kernel_img,
+                                 uint64_t ino, const std::vector<uint64_t>& targets, const DirModel& links) {
+  for (uint64_t t : targets) {
+    uint32_t n = 1;
+    for (const auto& [name, v] : links) n += v.first == t;
+    set_nlink(*m, t, n);
+  }
+  unmount_and_repair_check(m, ours_img);
+  fsck_check(ours_img);
+  const std::string ours = db_inode_summary(ours_img, ino), theirs = db_inode_summary(kernel_img, ino);
+  CHECK(ours.find("core.nblocks = ") != std::string::npos);
+  auto extents = [](const std::string& sm) { return sm.substr(sm.find("core.nextents")); };
+  const bool same = extents(ours).substr(0, extents(ours).find('\n')) == extents(theirs).substr(0, extents(theirs).find('\n'));
+  CHECK(without_fork_counts(ours, same) == without_fork_counts(theirs, same));
+  m = open_rw(ours_img);
 }
 
 inline std::string name_of(std::mt19937& rng, size_t minlen, size_t maxlen) {

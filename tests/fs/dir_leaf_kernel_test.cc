@@ -169,15 +169,9 @@ TEST_CASE("dir_write: the kernel lays out the same leaf-form directories", "[dir
   }
   KernelSide kernel(img.path);
   kernel.targets = {"p/p0", "p/p1", "p/p2"};
-  const std::string ours_img = img.path + ".ours";
-  REQUIRE(system(("cp --sparse=always " + img.path + " " + ours_img).c_str()) == 0);
-  auto m = open_rw(ours_img);
+  std::string ours_img;
   std::vector<uint64_t> targets;
-  for (const std::string& t : kernel.targets) {
-    InodeRef ip;
-    REQUIRE(resolve(*m, "/" + t, &ip) == 0);
-    targets.push_back(ip->core.ino);
-  }
+  auto m = open_ours(img.path, kernel, &ours_img, &targets);
   LeafFixture f{m, ours_img, kernel, targets, {}, {}, std::mt19937(dirblk)};
   const bool big = dirblk == 65536;
   std::vector<Op> ops;

@@ -36,15 +36,9 @@ TEST_CASE("dir_write: the kernel lays out the same node-form directories", "[dir
   }
   KernelSide kernel(img.path);
   kernel.targets = {"p/p0", "p/p1", "p/p2"};
-  const std::string ours_img = img.path + ".ours";
-  REQUIRE(system(("cp --sparse=always " + img.path + " " + ours_img).c_str()) == 0);
-  auto m = open_rw(ours_img);
+  std::string ours_img;
   std::vector<uint64_t> targets;
-  for (const std::string& t : kernel.targets) {
-    InodeRef ip;
-    REQUIRE(resolve(*m, "/" + t, &ip) == 0);
-    targets.push_back(ip->core.ino);
-  }
+  auto m = open_ours(img.path, kernel, &ours_img, &targets);
   DirModel links;
   std::set<std::string> used;
   std::mt19937 rng(20261205);
@@ -97,18 +91,7 @@ TEST_CASE("dir_write: the kernel lays out the same node-form directories", "[dir
   // mounted again.
   auto checkpoint = [&](const std::string& what) {
     INFO(what);
-    const uint64_t ino = dir()->core.ino;
-    for (uint64_t t : targets) {
-      uint32_t n = 1;
-      for (const auto& [name, v] : links) n += v.first == t;
-      set_nlink(*m, t, n);
-    }
-    unmount_and_repair_check(m, ours_img);
-    fsck_check(ours_img);
-    const std::string ours = db_inode_summary(ours_img, ino);
-    CHECK(ours.find("core.nblocks = ") != std::string::npos);
-    CHECK(ours == db_inode_summary(kernel.img, ino));
-    m = open_rw(ours_img);
+    checkpoint_vs_kernel(m, ours_img, kernel.img, dir()->core.ino, targets, links);
   };
 
   auto names = [&] {

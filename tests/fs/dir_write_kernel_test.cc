@@ -48,15 +48,9 @@ TEST_CASE("dir_write: the kernel lays out the same short-form and block-form dir
   }
   KernelSide kernel(img.path);
   kernel.targets = {"p/p0", "p/p1", "p/p2"};
-  const std::string ours_img = img.path + ".ours";
-  REQUIRE(system(("cp --sparse=always " + img.path + " " + ours_img).c_str()) == 0);
-  auto m = open_rw(ours_img);
+  std::string ours_img;
   std::vector<uint64_t> targets;
-  for (const std::string& t : kernel.targets) {
-    InodeRef ip;
-    REQUIRE(resolve(*m, "/" + t, &ip) == 0);
-    targets.push_back(ip->core.ino);
-  }
+  auto m = open_ours(img.path, kernel, &ours_img, &targets);
   DirModel links;
   auto stage = [&](const std::string& what, const std::string& dir, const std::vector<Op>& ops) {
     INFO(what);
@@ -295,15 +289,9 @@ TEST_CASE("dir_write: the kernel converts 8-byte inode numbers the same way", "[
   }
   KernelSide kernel(img.path);
   kernel.targets = {"t", "b/y"};
-  const std::string ours_img = img.path + ".ours";
-  REQUIRE(system(("cp --sparse=always " + img.path + " " + ours_img).c_str()) == 0);
-  auto m = open_rw(ours_img);
+  std::string ours_img;
   std::vector<uint64_t> targets;
-  for (const std::string& t : kernel.targets) {
-    InodeRef ip;
-    REQUIRE(resolve(*m, "/" + t, &ip) == 0);
-    targets.push_back(ip->core.ino);
-  }
+  auto m = open_ours(img.path, kernel, &ours_img, &targets);
   REQUIRE(targets[1] > 0xffffffffull);
   DirModel links;
   auto stage = [&](const std::string& what, const std::vector<Op>& ops) {
