@@ -38,21 +38,23 @@ void Tree::move_node_ents(bc::BufHandle* h, size_t to, size_t from, size_t n) {
 
 // Reads block dablk into p's level `level` (below a node already there):
 // a node's index goes to its first (forward) or last entry, a leaf's to 0.
+// The path's bottom block is a leaf, or a node when a join works on a node
+// level (the block it replaces says which).
 int Tree::read_level(Path* p, int level, uint32_t dablk, bool forward) {
   PathBlk& b = p->blk[static_cast<size_t>(level)];
+  const bool leaf = level == p->active - 1 && !b.node;
   bc::BufHandle* h;
   if (int err = owner.read(dablk, &h)) return err;
   const uint32_t magic = get(h, kMagicOff, 2);
-  const bool bottom = level == p->active - 1;
   b = PathBlk{h, dablk, 0, 0, magic == kDa3NodeMagic};
-  if (magic == owner.leaf_magic() && bottom) {
+  if (magic == owner.leaf_magic() && leaf) {
     int count;
     b.hashval = owner.leaf_lasthash(h, &count);
     return 0;
   }
   const uint32_t count = node_count(h);
-  if (magic != kDa3NodeMagic || bottom || count == 0 || count > node_max())
-    return owner.corrupt(h->daddr(), bottom ? "a node where the path's leaf level is" : "not a node above the leaves");
+  if (magic != kDa3NodeMagic || leaf || count == 0 || count > node_max())
+    return owner.corrupt(h->daddr(), leaf ? "a node where the path's leaf level is" : "not a node above the leaves");
   b.index = forward ? 0 : static_cast<int>(count) - 1;
   b.hashval = node_hash(h, count - 1);
   return 0;
@@ -190,7 +192,8 @@ int Tree::split() {
 }
 
 int Tree::node_split(PathBlk* old, PathBlk* added, PathBlk* child, int level, bool* split) {
-  *split = node_count(old->h) + 1 > node_max();
+  const bool useextra = extravalid;
+  *split = node_count(old->h) + 1 + (useextra ? 1 : 0) > node_max();
   if (*split) {
     uint32_t dablk;
     bc::BufHandle* h;
@@ -201,13 +204,15 @@ int Tree::node_split(PathBlk* old, PathBlk* added, PathBlk* child, int level, bo
     node_rebalance(old, added);
     if (int err = link(old, added)) return err;
   }
-  // The new child's entry goes right after the old child's.
-  if (static_cast<uint32_t>(old->index) <= node_count(old->h)) {
-    old->index++;
-    node_add(old, child);
-  } else {
-    added->index++;
-    node_add(added, child);
+  // The new child's entry goes right after the old child's; an extra leaf
+  // of a double split goes before it or after it.
+  PathBlk* into = static_cast<uint32_t>(old->index) <= node_count(old->h) ? old : added;
+  into->index++;
+  node_add(into, child);
+  if (useextra) {
+    if (extraafter) into->index++;
+    node_add(into, &extrablk);
+    extravalid = false;
   }
   return 0;
 }
