@@ -1,7 +1,8 @@
 // fs/attr_write in node form against the kernel: thousands of attributes
 // (short values, some remote, some replaced) set on a file until its attr
 // fork is a da btree over many leaves (on 1 KiB blocks, a two-level one),
-// then removed in a shuffled order back to short form and no attr fork.
+// then removed in a shuffled order back to short form and no attr fork;
+// and a few hundred large local values, whose leaves split twice.
 // The kernel (a loop mount, python3) and fs/ops/xattr run the same
 // sequence on two copies of an image; files take longer and longer
 // prefixes of it.  Each file's attr fork must then map the same fork
@@ -47,13 +48,14 @@ std::string name_of(size_t i) {
   return ns[i % 5] + std::string("attr_") + std::to_string(i * 7919 % 100003);
 }
 
-// n sets (every remote_every-th value remote_len bytes), a replace of every
+// n sets (values 4 .. short_max + 3 bytes, every remote_every-th
+// remote_len bytes), a replace of every
 // 41st (with a remote value every third time), then every name removed in
 // a shuffled order.  *cuts: the prefixes the files take.
-std::vector<Op> sequence(size_t n, size_t remote_every, size_t remote_len, std::vector<size_t>* cuts) {
+std::vector<Op> sequence(size_t n, size_t short_max, size_t remote_every, size_t remote_len, std::vector<size_t>* cuts) {
   std::vector<Op> ops;
   for (size_t i = 0; i < n; i++)
-    ops.push_back({true, name_of(i), i % remote_every == 5 ? remote_len : 4 + i * 13 % 37, static_cast<unsigned>(i)});
+    ops.push_back({true, name_of(i), i % remote_every == 5 ? remote_len : 4 + i * 13 % short_max, static_cast<unsigned>(i)});
   const size_t sets = ops.size();
   for (size_t i = 0; i < n; i += 41)
     ops.push_back({true, name_of(i), i % 3 == 0 ? remote_len + 10 : 9 + i % 20, static_cast<unsigned>(i + 7)});
@@ -106,10 +108,10 @@ std::vector<std::string> db_view(const std::string& img, uint64_t ino) {
 }
 
 // levels: the da btree's height (root level) once every name is set.
-void compare_with_kernel(const std::string& extra, unsigned dirblk, size_t n, size_t remote_every, size_t remote_len,
-                         int levels) {
+void compare_with_kernel(const std::string& extra, unsigned dirblk, size_t n, size_t short_max, size_t remote_every,
+                         size_t remote_len, int levels) {
   std::vector<size_t> cuts;
-  const std::vector<Op> ops = sequence(n, remote_every, remote_len, &cuts);
+  const std::vector<Op> ops = sequence(n, short_max, remote_every, remote_len, &cuts);
   std::string proto = "/\n0 0\nd--755 0 0\n";
   for (size_t i = 0; i < cuts.size(); i++) proto += "p" + std::to_string(i) + " ---644 0 0 /dev/null\n";
   proto += "$\n";
@@ -173,11 +175,17 @@ void compare_with_kernel(const std::string& extra, unsigned dirblk, size_t n, si
 }
 
 TEST_CASE("attr_write: node form as the kernel writes it (4 KiB blocks)", "[attr_write][kernel][node]") {
-  compare_with_kernel("", 4096, 2000, 97, 5000, 1);
+  compare_with_kernel("", 4096, 2000, 37, 97, 5000, 1);
 }
 
 TEST_CASE("attr_write: node form with a two-level da btree (1 KiB blocks)", "[attr_write][kernel][node]") {
-  compare_with_kernel("-b size=1024", 4096, 2000, 89, 1500, 2);
+  compare_with_kernel("-b size=1024", 4096, 2000, 37, 89, 1500, 2);
+}
+
+// Local values of up to 3,000 bytes (records up to 3/4 of a block): leaves
+// of a few entries, where an entry can fit neither half of a split leaf.
+TEST_CASE("attr_write: node form with large local values (4 KiB blocks)", "[attr_write][kernel][node]") {
+  compare_with_kernel("", 4096, 400, 2997, 53, 9000, 1);
 }
 
 }  // namespace
