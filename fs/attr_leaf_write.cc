@@ -7,6 +7,8 @@
 // - with no region large enough but holes in the block (a removed record
 //   not at firstused), the block is compacted: records repacked from the
 //   block's end in entry order, one free region left;
+// - a region the add leaves empty is cleared to (0, 0) and the block
+//   marked as having holes;
 // - a removed record's bytes join an adjacent region or replace the
 //   smallest one if larger; the entry table closes up.
 // Record sizes: local 3 + name + value, remote 11 + name, rounded up to 4;
@@ -30,7 +32,7 @@ namespace xfsfuse::fs::attr {
 
 namespace {
 
-constexpr size_t kHdr = sizeof(xd_attr3_leaf_hdr), kEntry = sizeof(xd_attr_leaf_entry), kMaps = 3;
+constexpr size_t kHdr = sizeof(xd_attr3_leaf_hdr), kEntry = sizeof(xd_attr_leaf_entry), kMaps = kLeafMaps;
 constexpr size_t kCountOff = offsetof(xd_attr3_leaf_hdr, count);
 constexpr size_t kMagicOff = offsetof(xd_da3_blkinfo, hdr) + offsetof(xd_da_blkinfo, magic);
 // A remote record is sized as 11 bytes + the name: the format's C struct
@@ -38,81 +40,32 @@ constexpr size_t kMagicOff = offsetof(xd_da3_blkinfo, hdr) + offsetof(xd_da_blki
 // bytes and its size less one counted, though the name starts at byte 9.
 constexpr size_t kRemoteRecordHead = 11;
 
-struct FreeMap {
-  size_t base = 0, size = 0;
-};
-
-// The leaf header fields a write changes (the kernel's xfs_attr3_icleaf_hdr).
-struct Hdr {
-  size_t count = 0, usedbytes = 0, firstused = 0;
-  uint8_t holes = 0;
-  FreeMap map[kMaps];
-};
-
 size_t round4(size_t n) { return (n + 3) & ~size_t{3}; }
 size_t ld(const std::byte* b, size_t off, unsigned n) { return bc::load_be(b + off, n); }
 
-Hdr get_hdr(const bc::BufHandle* h) {
-  const std::byte* b = h->data();
-  Hdr r;
-  r.count = ld(b, kCountOff, 2);
-  r.usedbytes = ld(b, kCountOff + 2, 2);
-  r.firstused = ld(b, kCountOff + 4, 2);
-  if (r.firstused == 0) r.firstused = h->size();  // 65536 in a 64 KiB block
-  r.holes = static_cast<uint8_t>(b[kCountOff + 6]);
-  for (size_t i = 0; i < kMaps; i++) {
-    r.map[i].base = ld(b, kCountOff + 8 + 4 * i, 2);
-    r.map[i].size = ld(b, kCountOff + 10 + 4 * i, 2);
-  }
-  return r;
-}
-
-void put_hdr(bc::BufHandle* h, const Hdr& r) {
-  std::byte* b = h->data();
-  store_be(b + kCountOff, 2, r.count);
-  store_be(b + kCountOff + 2, 2, r.usedbytes);
-  store_be(b + kCountOff + 4, 2, r.firstused == h->size() && r.firstused > 0xffff ? 0 : r.firstused);
-  b[kCountOff + 6] = static_cast<std::byte>(r.holes);
-  for (size_t i = 0; i < kMaps; i++) {
-    store_be(b + kCountOff + 8 + 4 * i, 2, r.map[i].base);
-    store_be(b + kCountOff + 10 + 4 * i, 2, r.map[i].size);
-  }
-}
+std::span<std::byte> whole(bc::BufHandle* h) { return {h->data(), h->size()}; }
+LeafHdr get_hdr(const bc::BufHandle* h) { return leaf_hdr({h->data(), h->size()}); }
+void put_hdr(bc::BufHandle* h, const LeafHdr& r) { put_leaf_hdr(whole(h), r); }
 
 std::byte* entry_at(std::byte* b, size_t i) { return b + kHdr + i * kEntry; }
 size_t nameidx(const std::byte* b, size_t i) { return ld(b, kHdr + i * kEntry + 4, 2); }
 uint8_t flags_of(const std::byte* b, size_t i) { return static_cast<uint8_t>(b[kHdr + i * kEntry + 6]); }
 
-// Bytes of entry i's record (the kernel's xfs_attr_leaf_entsize).
-size_t record_size(const std::byte* b, size_t i) {
-  const size_t idx = nameidx(b, i);
-  if (flags_of(b, i) & kFlagLocal) return round4(3 + ld(b, idx, 2) + static_cast<size_t>(b[idx + 2]));
-  return round4(kRemoteRecordHead + static_cast<size_t>(b[idx + 8]));
-}
-
-// Record bytes a new attribute takes and whether it stays local (the
-// kernel's xfs_attr_leaf_newentsize).
-size_t new_record_size(size_t blocksize, const NewAttr& a, bool* local) {
-  const size_t size = round4(3 + a.name.size() + a.value.size());
-  *local = size < blocksize / 2 + blocksize / 4;
-  return *local ? size : round4(kRemoteRecordHead + a.name.size());
-}
-
 void log_all(Transaction& tp, bc::BufHandle* h) { tp.log_buf(h, 0, h->size()); }
 
 // Inserts a at index from free region m (xfs_attr3_leaf_add_work).
-void add_work(bc::BufHandle* h, Hdr* r, size_t index, const NewAttr& a, size_t m, bool* remote) {
+void add_work(bc::BufHandle* h, LeafHdr* r, size_t index, const NewAttr& a, size_t m, bool* remote) {
   std::byte* b = h->data();
   std::memmove(entry_at(b, index + 1), entry_at(b, index), (r->count - index) * kEntry);
   r->count++;
   bool local = false;
-  const size_t size = new_record_size(h->size(), a, &local);
+  const size_t size = leaf_newentsize(h->size(), a, &local);
   r->map[m].size -= size;
   const size_t idx = r->map[m].base + r->map[m].size;
   std::byte* e = entry_at(b, index);
   store_be(e, 4, a.hash);
   store_be(e + 4, 2, idx);
-  e[6] = static_cast<std::byte>(a.ns | (local ? kFlagLocal : 0));
+  e[6] = static_cast<std::byte>(a.ns | (local ? kFlagLocal : 0) | (a.incomplete ? kFlagIncomplete : 0));
   e[7] = std::byte{0};
   std::memset(b + idx, 0, size);
   if (local) {
@@ -128,36 +81,74 @@ void add_work(bc::BufHandle* h, Hdr* r, size_t index, const NewAttr& a, size_t m
   r->firstused = std::min(r->firstused, idx);
   const size_t table_end = kHdr + (r->count - 1) * kEntry;
   for (FreeMap& f : r->map) {
-    if (f.base != table_end) continue;
-    f.base += kEntry;
-    f.size -= std::min(f.size, kEntry);
+    if (f.base == table_end) {
+      f.base += kEntry;
+      f.size -= std::min(f.size, kEntry);
+    }
+    // A region left empty is cleared and the block marked as having holes
+    // (the kernel since its 2025 freemap fixes, backported to 6.18).
+    if (f.size == 0 && f.base > 0) {
+      f.base = 0;
+      r->holes = 1;
+    }
   }
   r->usedbytes += size;
 }
 
-// Repacks every record from the block's end in entry order
-// (xfs_attr3_leaf_compact).
-void compact(bc::BufHandle* h, Hdr* r) {
-  std::byte* b = h->data();
-  const std::vector<std::byte> src(b, b + h->size());
-  std::memset(b + kHdr, 0, h->size() - kHdr);
-  Hdr d;
-  d.firstused = h->size();
-  for (size_t i = 0; i < r->count; i++) {
-    const size_t size = record_size(src.data(), i);
-    d.firstused -= size;
-    std::memcpy(entry_at(b, i), src.data() + kHdr + i * kEntry, kEntry);
-    store_be(entry_at(b, i) + 4, 2, d.firstused);
-    std::memcpy(b + d.firstused, src.data() + nameidx(src.data(), i), size);
-    d.usedbytes += size;
+}  // namespace
+
+LeafHdr leaf_hdr(std::span<const std::byte> b) {
+  LeafHdr r;
+  r.count = ld(b.data(), kCountOff, 2);
+  r.usedbytes = ld(b.data(), kCountOff + 2, 2);
+  r.firstused = ld(b.data(), kCountOff + 4, 2);
+  if (r.firstused == 0) r.firstused = b.size();  // 65536 in a 64 KiB block
+  r.holes = static_cast<uint8_t>(b[kCountOff + 6]);
+  for (size_t i = 0; i < kMaps; i++) {
+    r.map[i].base = ld(b.data(), kCountOff + 8 + 4 * i, 2);
+    r.map[i].size = ld(b.data(), kCountOff + 10 + 4 * i, 2);
   }
-  d.count = r->count;
-  d.map[0].base = kHdr + d.count * kEntry;
-  d.map[0].size = d.firstused - d.map[0].base;
+  return r;
+}
+
+void put_leaf_hdr(std::span<std::byte> b, const LeafHdr& r) {
+  store_be(b.data() + kCountOff, 2, r.count);
+  store_be(b.data() + kCountOff + 2, 2, r.usedbytes);
+  store_be(b.data() + kCountOff + 4, 2, r.firstused == b.size() && r.firstused > 0xffff ? 0 : r.firstused);
+  b[kCountOff + 6] = static_cast<std::byte>(r.holes);
+  for (size_t i = 0; i < kMaps; i++) {
+    store_be(b.data() + kCountOff + 8 + 4 * i, 2, r.map[i].base);
+    store_be(b.data() + kCountOff + 10 + 4 * i, 2, r.map[i].size);
+  }
+}
+
+uint32_t leaf_hashval(std::span<const std::byte> b, size_t i) {
+  return static_cast<uint32_t>(ld(b.data(), kHdr + i * kEntry, 4));
+}
+
+size_t leaf_entsize(std::span<const std::byte> b, size_t i) {
+  const size_t idx = nameidx(b.data(), i);
+  if (flags_of(b.data(), i) & kFlagLocal) return round4(3 + ld(b.data(), idx, 2) + static_cast<size_t>(b[idx + 2]));
+  return round4(kRemoteRecordHead + static_cast<size_t>(b[idx + 8]));
+}
+
+size_t leaf_newentsize(size_t blocksize, const NewAttr& a, bool* local) {
+  const size_t size = round4(3 + a.name.size() + a.value.size());
+  *local = size < blocksize / 2 + blocksize / 4;
+  return *local ? size : round4(kRemoteRecordHead + a.name.size());
+}
+
+void leaf_compact(std::span<std::byte> b, LeafHdr* r) {
+  std::vector<std::byte> src(b.begin(), b.end());
+  std::memset(b.data() + kHdr, 0, b.size() - kHdr);
+  LeafHdr s = *r, d;
+  d.firstused = b.size();
+  d.map[0] = {kHdr, b.size() - kHdr};
+  leaf_moveents(src, &s, 0, b, &d, 0, s.count);
   *r = d;
 }
 
-}  // namespace
+bool is_node(const bc::BufHandle* h) { return ld(h->data(), kMagicOff, 2) == kDa3NodeMagic; }
 
 LeafPos leaf_lookup(std::span<const std::byte> b, const NewAttr& a) {
   const size_t count = ld(b.data(), kCountOff, 2);
@@ -166,7 +157,7 @@ LeafPos leaf_lookup(std::span<const std::byte> b, const NewAttr& a) {
   while (i < count && ld(b.data(), kHdr + i * kEntry, 4) < a.hash) i++;
   for (; i < count && ld(b.data(), kHdr + i * kEntry, 4) == a.hash; i++) {
     const uint8_t fl = flags_of(b.data(), i);
-    if (fl & kFlagIncomplete || (fl & kNamespaceMask) != a.ns) continue;
+    if (((fl & kFlagIncomplete) != 0) != a.incomplete || (fl & kNamespaceMask) != a.ns) continue;
     const size_t idx = nameidx(b.data(), i);
     const bool local = fl & kFlagLocal;
     const size_t namelen = static_cast<size_t>(b[idx + (local ? 2 : 8)]);
@@ -193,13 +184,7 @@ int leaf_read(Transaction& tp, CachedInode* ip, bc::BufHandle** out) {
     return m.report_corruption("attr fork", ip->daddr,
                                "inode " + std::to_string(ip->core.ino) + ": attr fork block 0 is a hole");
   if (e) return e;
-  if ((e = tp.read_buf(maps, &attr3_leaf_ops(), ip->core.ino, out))) return e;
-  if (ld((*out)->data(), kMagicOff, 2) != kAttr3LeafMagic) {
-    std::fprintf(stderr, "xfsfuse: inode %llu: attrs in node form (more than one leaf) are not written yet\n",
-                 static_cast<unsigned long long>(ip->core.ino));
-    return EOPNOTSUPP;
-  }
-  return 0;
+  return tp.read_buf(maps, &attr3_leaf_ops(), ip->core.ino, out);
 }
 
 int leaf_create(Transaction& tp, CachedInode* ip, bc::BufHandle** out) {
@@ -207,25 +192,28 @@ int leaf_create(Transaction& tp, CachedInode* ip, bc::BufHandle** out) {
   std::vector<bc::DiskRange> maps;
   if (int e = m.map_blocks(*ip, true, 0, 1, &maps)) return e;
   if (int e = tp.get_new_buf(maps, &attr3_leaf_ops(), out)) return e;
-  bc::BufHandle* h = *out;
+  leaf_init(tp, *ip, *out);
+  return 0;
+}
+
+void leaf_init(Transaction& tp, const CachedInode& ip, bc::BufHandle* h) {
   std::byte* b = h->data();
   std::memset(b, 0, h->size());
   store_be(b + kMagicOff, 2, kAttr3LeafMagic);
   store_be(b + offsetof(xd_da3_blkinfo, blkno), 8, h->daddr());
-  std::memcpy(b + offsetof(xd_da3_blkinfo, uuid), m.sb().meta_uuid.data(), 16);
-  store_be(b + offsetof(xd_da3_blkinfo, owner), 8, ip->core.ino);
-  Hdr r;
+  std::memcpy(b + offsetof(xd_da3_blkinfo, uuid), tp.mount().sb().meta_uuid.data(), 16);
+  store_be(b + offsetof(xd_da3_blkinfo, owner), 8, ip.core.ino);
+  LeafHdr r;
   r.firstused = h->size();
   r.map[0] = {kHdr, h->size() - kHdr};
   put_hdr(h, r);
   log_all(tp, h);
-  return 0;
 }
 
 bool leaf_add(Transaction& tp, bc::BufHandle* h, size_t index, const NewAttr& a, bool* remote) {
-  Hdr r = get_hdr(h);
+  LeafHdr r = get_hdr(h);
   bool local = false;
-  const size_t size = new_record_size(h->size(), a, &local);
+  const size_t size = leaf_newentsize(h->size(), a, &local);
   const size_t table = (r.count + 1) * kEntry + kHdr;
   size_t sum = 0;
   for (size_t i = kMaps; i-- > 0;) {
@@ -244,7 +232,7 @@ bool leaf_add(Transaction& tp, bc::BufHandle* h, size_t index, const NewAttr& a,
     sum += r.map[i].size;
   }
   if (!r.holes && sum < size) return false;
-  compact(h, &r);
+  leaf_compact(whole(h), &r);
   put_hdr(h, r);
   log_all(tp, h);
   if (r.map[0].size < size + kEntry) return false;
@@ -264,9 +252,9 @@ void leaf_set_remote(Transaction& tp, bc::BufHandle* h, size_t index, uint32_t v
 
 void leaf_remove(Transaction& tp, bc::BufHandle* h, size_t index) {
   std::byte* b = h->data();
-  Hdr r = get_hdr(h);
+  LeafHdr r = get_hdr(h);
   const size_t table = r.count * kEntry + kHdr;
-  const size_t idx = nameidx(b, index), size = record_size(b, index);
+  const size_t idx = nameidx(b, index), size = leaf_entsize(whole(h), index);
   size_t smallest_size = r.map[0].size;
   int before = -1, after = -1, smallest = kMaps - 1;
   for (size_t i = 0; i < kMaps; i++) {
@@ -309,6 +297,12 @@ void leaf_remove(Transaction& tp, bc::BufHandle* h, size_t index) {
   }
   put_hdr(h, r);
   log_all(tp, h);
+}
+
+void leaf_set_incomplete(Transaction& tp, bc::BufHandle* h, size_t index, bool incomplete) {
+  std::byte& fl = entry_at(h->data(), index)[6];
+  fl = incomplete ? (fl | std::byte{kFlagIncomplete}) : (fl & ~std::byte{kFlagIncomplete});
+  tp.log_buf(h, kHdr + index * kEntry + 6, 1);
 }
 
 int leaf_allfit(const CachedInode& ip, std::span<const std::byte> b) {

@@ -23,7 +23,8 @@ namespace {
 
 constexpr size_t kHdr = sizeof(xd_attr3_rmt_hdr);
 
-// The lowest attr fork block starting len unmapped blocks.
+}  // namespace
+
 uint64_t first_unused(const std::vector<Extent>& ext, uint64_t len) {
   uint64_t max = 0;
   for (const Extent& e : ext) {
@@ -32,8 +33,6 @@ uint64_t first_unused(const std::vector<Extent>& ext, uint64_t len) {
   }
   return max;
 }
-
-}  // namespace
 
 uint32_t remote_blocks(const Superblock& sb, uint32_t valuelen) {
   const uint32_t per = sb.blocksize - kHdr;

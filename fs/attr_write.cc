@@ -3,11 +3,11 @@
 #include "fs/attr_write.h"
 
 #include <cerrno>
-#include <cstdio>
 
 #include "fs/attr_internal.h"
 #include "fs/attr_write_internal.h"
 #include "fs/bmap_write.h"
+#include "fs/da_write.h"
 #include "fs/dir.h"
 #include "fs/format/attr.h"
 #include "fs/mount.h"
@@ -30,12 +30,6 @@ int check_sf(Mount& m, const CachedInode& ip) {
   return attr::sf_walk(m, ip, [](const attr::AttrRecord&) { return true; });
 }
 
-int no_room(const CachedInode& ip) {
-  std::fprintf(stderr, "xfsfuse: inode %llu: the attr leaf is full; node form is not written yet\n",
-               static_cast<unsigned long long>(ip.core.ino));
-  return EOPNOTSUPP;
-}
-
 // After a removal from the leaf h: back to short form (or no fork) when
 // everything left fits (the kernel's xfs_attr_shortform_allfit).
 int maybe_shrink(Transaction& tp, CachedInode* ip, bc::BufHandle* h) {
@@ -43,10 +37,15 @@ int maybe_shrink(Transaction& tp, CachedInode* ip, bc::BufHandle* h) {
   return forkoff == 0 ? 0 : attr::leaf_to_sf(tp, ip, h, forkoff);
 }
 
-// Adds a to the leaf h at pos (replacing pos's entry if found).
+// Adds a to the leaf h at pos (replacing pos's entry if found); a leaf
+// without room becomes node form and the add goes on there (the kernel's
+// xfs_attr_leaf_addname).
 int leaf_set(Transaction& tp, CachedInode* ip, bc::BufHandle* h, const NewAttr& a, const attr::LeafPos& pos) {
   bool remote = false;
-  if (!attr::leaf_add(tp, h, pos.index, a, &remote)) return no_room(*ip);
+  if (!attr::leaf_add(tp, h, pos.index, a, &remote)) {
+    if (int e = attr::leaf_to_node(tp, ip, h)) return e;
+    return attr::node_set(tp, ip, a, 0);
+  }
   if (remote) {
     uint32_t blk = 0;
     if (int e = attr::remote_set(tp, ip, a.value, &blk)) return e;
@@ -82,15 +81,20 @@ int parse(std::string_view name, NewAttr* a) {
 
 }  // namespace
 
+// A set may map a leaf (leaf -> node), a leaf per tree level (a double
+// split two), a root copy and the remote value, and, replacing, free as a
+// removal does: the old value and a block per level joined.
 uint64_t attr_set_reservation(const Superblock& sb, size_t valuelen) {
   const uint64_t rmt = attr::remote_blocks(sb, static_cast<uint32_t>(valuelen));
-  // Plus a directory block for a short-form directory (or a block for an
-  // inline symlink) the new attr fork pushes out of the inode.
-  return bmap_write_reservation(sb, 1 + rmt) + bmap_write_reservation(sb, 1u << sb.dirblklog) +
-         2 * bmap_unmap_reservation(sb);
+  // Plus a block for a short-form directory (a directory block) or an
+  // inline symlink the new attr fork pushes out of the inode.
+  return bmap_write_reservation(sb, rmt + da::kMaxDepth + 3) + bmap_write_reservation(sb, 1u << sb.dirblklog) +
+         attr_remove_reservation(sb);
 }
 
-uint64_t attr_remove_reservation(const Superblock& sb) { return 2 * bmap_unmap_reservation(sb); }
+uint64_t attr_remove_reservation(const Superblock& sb) {
+  return (da::kMaxDepth + 2) * bmap_unmap_reservation(sb);
+}
 
 int attr_set(Transaction& tp, CachedInode* ip, std::string_view name, std::span<const std::byte> value,
              unsigned flags) {
@@ -109,6 +113,7 @@ int attr_set(Transaction& tp, CachedInode* ip, std::string_view name, std::span<
   } else {
     bc::BufHandle* h;
     if (int e = attr::leaf_read(tp, ip, &h)) return e;
+    if (attr::is_node(h)) return attr::node_set(tp, ip, a, flags);
     const attr::LeafPos pos = attr::leaf_lookup({h->data(), h->size()}, a);
     if (pos.found && (flags & kXattrCreate)) return EEXIST;
     if (!pos.found && (flags & kXattrReplace)) return ENODATA;
@@ -131,6 +136,7 @@ int attr_remove(Transaction& tp, CachedInode* ip, std::string_view name) {
   } else {
     bc::BufHandle* h;
     if (int e = attr::leaf_read(tp, ip, &h)) return e;
+    if (attr::is_node(h)) return attr::node_remove(tp, ip, a);
     const attr::LeafPos pos = attr::leaf_lookup({h->data(), h->size()}, a);
     if (!pos.found) return ENODATA;
     if (pos.remote)

@@ -2,9 +2,11 @@
 // transaction, in short form (the inode's attr fork) and leaf form (one
 // attr leaf block at attr fork block 0, magic 0x3bee), values over 3/4 of a
 // block in remote blocks ("XARM" headers), converting between the forms and
-// creating and dropping the attr fork as the kernel's XFS does (its
+// creating and dropping the attr fork, and node form over several leaves,
+// as the kernel's XFS does (its
 // xfs_attr_set / xfs_attr_remove over xfs_attr_leaf.c; checked byte for
-// byte against kernel-made images, tests/fs/attr_write_test.cc):
+// byte against kernel-made images, tests/fs/attr_write_test.cc and
+// tests/fs/attr_node_kernel_test.cc):
 //  - an inode without an attr fork gets one with di_forkoff from
 //    xfs_attr_shortform_bytesfit for the first list (or the default offset:
 //    196 bytes of data fork on 512-byte inodes, 8 after a device number),
@@ -15,18 +17,19 @@
 //  - a replace adds the new entry before the old one goes; after a removal
 //    (or replace) from a leaf whose remaining entries all fit short form,
 //    the leaf converts back; removing the last short-form entry drops the
-//    fork (di_forkoff 0) unless the data fork is a btree.
-// Node form (a da btree over several leaves) is not written: a set that
-// does not fit the one leaf, and any change to a node-form fork, fail with
-// EOPNOTSUPP after one log line, the transaction to be cancelled (the image
-// is left as it was).
+//    fork (di_forkoff 0) unless the data fork is a btree;
+//  - a set that does not fit the one leaf turns the fork into node form
+//    (a da btree over leaves, root node at attr fork block 0), where
+//    leaves and nodes split and join as the kernel's do; when removals
+//    leave one leaf (the root joined) whose entries fit short form, the
+//    fork goes back to short form (fs/attr_write_internal.h, node form).
 //
 // Names are full names ("user.x", "trusted.x", "security.x"); values are
 // 0..65536 bytes.  Permission checks are fs/ops/xattr.h's.
 // Errors (positive errno): EEXIST (kXattrCreate, exists), ENODATA (absent;
 // kXattrReplace or removal), ERANGE (name over 255 bytes), EINVAL (nothing
 // after the prefix), E2BIG (value over 65536 bytes), EOPNOTSUPP (unknown
-// prefix; node form; a data fork the new di_forkoff would force into
+// prefix; a data fork the new di_forkoff would force into
 // another format not written here), ENOSPC, EUCLEAN (one log line), EIO,
 // EAGAIN (cancel and retry, as fs/bmap_write.h).  After any error the
 // transaction must be cancelled.

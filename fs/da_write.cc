@@ -192,7 +192,8 @@ int Tree::split() {
 }
 
 int Tree::node_split(PathBlk* old, PathBlk* added, PathBlk* child, int level, bool* split) {
-  *split = node_count(old->h) + 1 > node_max();
+  const bool useextra = extravalid;
+  *split = node_count(old->h) + 1 + (useextra ? 1 : 0) > node_max();
   if (*split) {
     uint32_t dablk;
     bc::BufHandle* h;
@@ -203,13 +204,15 @@ int Tree::node_split(PathBlk* old, PathBlk* added, PathBlk* child, int level, bo
     node_rebalance(old, added);
     if (int err = link(old, added)) return err;
   }
-  // The new child's entry goes right after the old child's.
-  if (static_cast<uint32_t>(old->index) <= node_count(old->h)) {
-    old->index++;
-    node_add(old, child);
-  } else {
-    added->index++;
-    node_add(added, child);
+  // The new child's entry goes right after the old child's; an extra leaf
+  // of a double split goes before it or after it.
+  PathBlk* into = static_cast<uint32_t>(old->index) <= node_count(old->h) ? old : added;
+  into->index++;
+  node_add(into, child);
+  if (useextra) {
+    if (extraafter) into->index++;
+    node_add(into, &extrablk);
+    extravalid = false;
   }
   return 0;
 }

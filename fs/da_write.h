@@ -19,8 +19,9 @@
 // xfs_da3_join are the models, their choices decide the bytes):
 //  - split: the leaf splits (the owner's LeafOps::split: a new leaf at the
 //    first unmapped block from the root on, entries moved, linked after
-//    the old one, the pending entry added); each node above takes the new
-//    child's entry after the old child's, splitting when full (the upper
+//    the old one, the pending entry added; an attr leaf may split twice,
+//    see extrablk); each node above takes the new child's entry (and the
+//    extra leaf's) after the old child's, splitting when full (the upper
 //    half of its entries to a new node linked after it), up to the root,
 //    which splits by moving; hashes are fixed up the path at every level.
 //  - join, after a removal left a leaf below the owner's threshold: the
@@ -146,6 +147,12 @@ class Tree {
   Owner& owner;
   Path path, altpath;
   bool inleaf = false;  ///< set by a leaf split: the pending entry goes to the old leaf
+  /// An attr leaf split twice (its pending entry fitting neither half: the
+  /// kernel's "double split"): the second new leaf, which the node above
+  /// takes as a second entry, after (extraafter) or before the first new
+  /// leaf's (xfs_da3_node_split's useextra).  Set by the owner's leaf_split.
+  PathBlk extrablk;
+  bool extravalid = false, extraafter = false;
 
  private:
   int read_level(Path* p, int level, uint32_t dablk, bool forward);

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/fs/attr_kernel_test_util.h"
 #include "tests/fs/attr_write_test_util.h"
 #include "tests/fs/dir_write_test_util.h"
 
@@ -58,29 +59,6 @@ std::vector<Op> sequence() {
       {false, "security.sec"}};
   ops.insert(ops.end(), rest.begin(), rest.end());
   return ops;
-}
-
-bool umount(const std::string& mnt) {
-  for (int i = 0; i < 20; i++) {
-    if (system(("umount " + mnt + " 2>/dev/null").c_str()) == 0) return true;
-    usleep(100000);
-  }
-  return false;
-}
-
-bool kernel_mount(const std::string& img, const std::string& mnt) {
-  return system(("mount -o loop " + img + " " + mnt + " 2>/dev/null").c_str()) == 0;
-}
-
-// Runs a python3 script on a kernel mount of img.
-void kernel_run(const std::string& img, const std::string& mnt, const std::string& script) {
-  REQUIRE(kernel_mount(img, mnt));
-  const std::string path = img + ".py";
-  std::ofstream(path) << script;
-  const int rc = system(("python3 " + path + " " + mnt).c_str());
-  REQUIRE(umount(mnt));
-  unlink(path.c_str());
-  REQUIRE(rc == 0);
 }
 
 // What xfs_db shows of inode ino's attrs, without the fields that depend on

@@ -191,8 +191,9 @@ TEST_CASE("attr_write: random sets and removes agree with a model", "[attr_write
   std::mt19937 rng(20261205);
   Model model;
   const char* prefixes[] = {"user.", "trusted.", "security."};
-  // Mostly short values (short form, then a leaf of a few dozen entries),
-  // some remote ones (a 16-byte record in the leaf) up to 65536 bytes.
+  // Mostly short values (short form, then a leaf of a few dozen entries,
+  // node form when they outgrow it), some remote ones (a 16-byte record in
+  // the leaf) up to 65536 bytes.
   auto pick_value = [&] {
     const unsigned k = rng() % 100;
     size_t len = k < 55 ? rng() % 40 : k < 80 ? 100 + rng() % 150 : k < 85 ? 300 + rng() % 1000 : 3100 + rng() % 9000;
@@ -201,7 +202,6 @@ TEST_CASE("attr_write: random sets and removes agree with a model", "[attr_write
     for (char& ch : v) ch = static_cast<char>(rng());
     return v;
   };
-  int leaf_full = 0;
   for (int op = 0; op < 3000; op++) {
     InodeRef ip = child(*m, "f");
     const unsigned n = rng() % 12;  // 36 names, of 2 to 63 bytes after the prefix
@@ -210,9 +210,7 @@ TEST_CASE("attr_write: random sets and removes agree with a model", "[attr_write
     if (rng() % 3 == 0) {
       REQUIRE(remove(*m, ip, name, &model) == (model.count(name) ? 0 : ENODATA));
     } else {
-      const int e = set(*m, ip, name, bytes(pick_value()), &model);
-      if (e == EOPNOTSUPP) leaf_full++;  // the one leaf is full (node form is not written)
-      else REQUIRE(e == 0);
+      REQUIRE(set(*m, ip, name, bytes(pick_value()), &model) == 0);
     }
     if (op % 100 == 99) check_model(*m, ip, model);
     if (op % 500 == 499) {
@@ -221,12 +219,11 @@ TEST_CASE("attr_write: random sets and removes agree with a model", "[attr_write
       m = open_rw(img.path);
     }
   }
-  CHECK(leaf_full < 3000 / 10);
   check_model(*m, child(*m, "f"), model);
   unmount_and_check(m, img.path);
 }
 
-TEST_CASE("attr_write: kernel-made leaves change, node form is refused and left alone", "[attr_write]") {
+TEST_CASE("attr_write: kernel-made leaves and node forms change", "[attr_write]") {
   const attrtest::Image& kimg = attrtest::kernel_image();
   if (!kimg.skip.empty()) {
     WARN("SKIP: " << kimg.skip);
@@ -259,12 +256,12 @@ TEST_CASE("attr_write: kernel-made leaves change, node form is refused and left 
   REQUIRE(set(*m, leaf, std::next(lm.begin())->first, bytes(std::string(7000, 'r')), &lm) == 0);
   check_model(*m, leaf, lm);
 
-  // Node form: refused, nothing changed.
-  const Model nm = model_of(node);
-  const uint64_t nblocks = node->core.nblocks;
-  CHECK(set(*m, node, "user.more", bytes("x"), nullptr) == EOPNOTSUPP);
-  CHECK(remove(*m, node, nm.begin()->first, nullptr) == EOPNOTSUPP);
-  CHECK(node->core.nblocks == nblocks);
+  // Node form: an add, a removal, a replace with a remote value.
+  Model nm = model_of(node);
+  REQUIRE(nm.size() > 2);
+  REQUIRE(set(*m, node, "user.more", bytes("x"), &nm) == 0);
+  REQUIRE(remove(*m, node, nm.begin()->first, &nm) == 0);
+  REQUIRE(set(*m, node, std::next(nm.begin())->first, bytes(std::string(7000, 'r')), &nm) == 0);
   check_model(*m, node, nm);
 
   // Names of one hash: the right one goes.
