@@ -9,8 +9,8 @@
 // ops the tree (names, inode identities, types, link counts, xattrs) is
 // compared with the model, unlinked inodes are freed, the image is
 // unmounted and xfs_repair -n and xfsfuse-fsck -n must find it clean.
-// Attrs stay within one leaf per inode (node-form xattrs are not written
-// yet).  Needs xfsprogs ("SKIP:" otherwise).
+// Attrs concentrate on a few hundred inodes, some in node form.
+// Needs xfsprogs ("SKIP:" otherwise).
 #include <algorithm>
 #include <map>
 #include <random>
@@ -91,6 +91,17 @@ class Model {
     size_t n = 0;
     for (int d : dirs_) n += nodes_[static_cast<size_t>(d)].ents.size();
     return n;
+  }
+  // The most bytes of leaf-held attrs (names and values of at most 3/4 of
+  // a 4 KiB block) of one inode: more than a block means node form.
+  size_t largest_local_attrs() const {
+    size_t most = 0;
+    for (const Node& n : nodes_) {
+      size_t b = 0;
+      for (const auto& [k, v] : n.xattrs) b += k.size() + (v.size() <= 3072 ? v.size() : 0);
+      most = std::max(most, b);
+    }
+    return most;
   }
   size_t largest_dir() const {
     size_t n = 0;
@@ -227,11 +238,11 @@ class Model {
     const std::string name = some_name(d);
     if (name.empty()) return;
     Node& n = node(node(d).ents.at(name));
-    std::string key = "user.k" + std::to_string(rng_() % 6);
-    if (n.xattrs.size() >= 4 && !n.xattrs.count(key)) key = n.xattrs.begin()->first;
-    // Mostly small values, sometimes one of several blocks (remote: over
-    // 3/4 of a 4 KiB block, so the leaf never overflows to node form).
-    std::vector<std::byte> v(rng_() % 8 == 0 ? 3200 + rng_() % 7000 : rng_() % 64);
+    // Up to 40 names an inode, values mostly small, some up to 10,000
+    // bytes (local in the leaf up to 3/4 of a block, else remote): every
+    // attr format, node form included.
+    const std::string key = "user.k" + std::to_string(rng_() % 40);
+    std::vector<std::byte> v(rng_() % 8 == 0 ? rng_() % 10000 : rng_() % 64);
     for (std::byte& b : v) b = static_cast<std::byte>(rng_());
     expect(xattr_set(*m_, iget(n.ino), kRoot, key, v, 0), 0, "setxattr", key);
     n.xattrs[key] = v;
@@ -240,7 +251,7 @@ class Model {
     const std::string name = some_name(d);
     if (name.empty()) return;
     Node& n = node(node(d).ents.at(name));
-    const std::string key = "user.k" + std::to_string(rng_() % 6);
+    const std::string key = "user.k" + std::to_string(rng_() % 40);
     if (expect(xattr_remove(*m_, iget(n.ino), kRoot, key), n.xattrs.count(key) ? 0 : ENODATA, "removexattr", key))
       return;
     n.xattrs.erase(key);
@@ -275,8 +286,10 @@ void run_model(uint64_t seed, size_t ops, size_t check_every) {
   }
   // The largest directory went past one leaf block (about 500 entries with
   // 4 KiB directory blocks), so node form with a da btree was exercised.
-  INFO(model.names() << " names, the largest directory holding " << model.largest_dir());
+  INFO(model.names() << " names, the largest directory holding " << model.largest_dir()
+                     << ", the most leaf-held attr bytes of one inode " << model.largest_local_attrs());
   CHECK(model.largest_dir() > 2000);
+  CHECK(model.largest_local_attrs() > 4096);  // more than one leaf holds: node form
 }
 
 }  // namespace
