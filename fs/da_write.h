@@ -17,7 +17,7 @@
 //
 // What the kernel does, and so what is done here (xfs_da3_split /
 // xfs_da3_join are the models, their choices decide the bytes):
-//  - split: the leaf splits (the owner's LeafOps::split: a new leaf at the
+//  - split: the leaf splits (the owner's Owner::leaf_split: a new leaf at the
 //    first unmapped block from the root on, entries moved, linked after
 //    the old one, the pending entry added; an attr leaf may split twice,
 //    see extrablk); each node above takes the new child's entry (and the
