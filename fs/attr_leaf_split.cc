@@ -157,32 +157,24 @@ int ForkTree::leaf_toosmall(da::Tree& t, int* action) {
   const LeafHdr h = leaf_hdr(whole(b.h));
   const size_t bsize = b.h->size();
   if (kHdr + h.count * kEntry + h.usedbytes > bsize / 2) return 0;
-  const uint32_t forw = t.get(b.h, da::kForwOff, 4), back = t.get(b.h, da::kBackOff, 4);
-  bool moved = false;
   if (h.count == 0) {
+    bool moved = false;
     t.altpath = t.path;
-    if (int e = t.path_shift(&t.altpath, forw != 0, &moved)) return e;
+    if (int e = t.path_shift(&t.altpath, t.get(b.h, da::kForwOff, 4) != 0, &moved)) return e;
     *action = moved ? 2 : 0;
     return 0;
   }
-  bool forward = forw < back;
-  uint32_t dablk = 0;
-  int i = 0;
-  for (; i < 2; forward = !forward, i++) {
-    dablk = forward ? forw : back;
-    if (dablk == 0) continue;
-    bc::BufHandle* sh;
-    if (int e = read(dablk, &sh)) return e;
-    if (t.get(sh, da::kMagicOff, 2) != kAttr3LeafMagic) return corrupt(sh->daddr(), "a leaf's sibling is not a leaf");
-    const LeafHdr s = leaf_hdr(whole(sh));
-    const auto bytes = static_cast<long>(bsize - bsize / 4) - static_cast<long>(h.usedbytes + s.usedbytes) -
-                       static_cast<long>((h.count + s.count) * kEntry + kHdr);
-    if (bytes >= 0) break;
-  }
-  if (i >= 2) return 0;
-  t.altpath = t.path;
-  if (int e = t.path_shift(dablk < b.dablk ? &t.altpath : &t.path, forward, &moved)) return e;
-  *action = moved ? 1 : 0;
+  bool merge = false;
+  if (int e = t.pick_merge(
+          [&](bc::BufHandle* sh) {
+            const LeafHdr s = leaf_hdr(whole(sh));
+            return static_cast<long>(bsize - bsize / 4) - static_cast<long>(h.usedbytes + s.usedbytes) -
+                       static_cast<long>((h.count + s.count) * kEntry + kHdr) >=
+                   0;
+          },
+          &merge))
+    return e;
+  *action = merge ? 1 : 0;
   return 0;
 }
 
