@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# corpus.sh FSCK OUTDIR [--quick] [NAME-GLOB...] — the corruption corpus: xfsfuse-fsck -n against
+# corpus.sh FSCK OUTDIR [--quick] [--sample K] [NAME-GLOB...] — the corruption corpus: xfsfuse-fsck -n against
 # xfs_repair -n on images corrupted with xfs_db.
 #
 # Builds one small base image (mkfs.xfs -p from a protofile written with images/lib.sh: short-form,
@@ -32,25 +32,33 @@
 # note, first new line of each tool's findings) and OUTDIR/corpus-logs/NAME.{repair,fsck,fsck-err,db}
 # for every case that is not ok or has a note. Corrupted copies are removed as the run goes.
 #   --quick      every targeted write, 3 blocktrash seeds instead of 27 blocktrash cases (TSan)
+#   --sample K   run base.clean and every K-th other case, in the order they are listed (TSan: the
+#                checker's only threads are the buffer cache's and RocksDB's; a sample reaches them)
 #   NAME-GLOB    run only the cases whose name matches one of the globs (e.g. 'agf.*')
 # Environment: CORPUS_TIMEOUT (seconds per tool run, default 60).
 # Exit: 0 every case ok or AMBIGUOUS, 1 some case not ("FAIL: ..."), 2 usage, 77 skipped (no tool).
 set -euo pipefail
 export LC_ALL=C
 
-usage() { echo "usage: corpus.sh FSCK OUTDIR [--quick] [NAME-GLOB...]" >&2; exit 2; }
+usage() { echo "usage: corpus.sh FSCK OUTDIR [--quick] [--sample K] [NAME-GLOB...]" >&2; exit 2; }
 (($# >= 2)) || usage
 fsck=$1
 outdir=$2
 shift 2
-quick=0
+quick=0 sample=1
 globs=()
-for a in "$@"; do
-  case $a in
+while (($#)); do
+  case $1 in
     --quick) quick=1 ;;
+    --sample)
+      (($# >= 2)) && [[ $2 =~ ^[1-9][0-9]*$ ]] || usage
+      sample=$2
+      shift
+      ;;
     -*) usage ;;
-    *) globs+=("$a") ;;
+    *) globs+=("$1") ;;
   esac
+  shift
 done
 for t in mkfs.xfs xfs_db xfs_repair timeout python3; do
   command -v "$t" >/dev/null || { echo "SKIP: no $t (Debian: xfsprogs, coreutils, python3)"; exit 77; }
@@ -206,6 +214,7 @@ PY
 # --- the cases ------------------------------------------------------------------------------------
 # add NAME XFS_DB_COMMAND...: one case; the commands run in one xfs_db -x invocation.
 names=() cmds=()
+listed=0 # cases that passed the globs, for --sample
 add() {
   local n=$1 g m=1
   shift
@@ -215,6 +224,10 @@ add() {
     for g in "${globs[@]}"; do [[ $n == $g ]] && m=1; done
   fi
   ((m)) || return 0
+  if [[ $n != base.clean ]]; then
+    listed=$((listed + 1))
+    ((listed % sample == 0)) || return 0
+  fi
   local IFS=$'\x1f'
   names+=("$n")
   cmds+=("$*")
