@@ -351,6 +351,16 @@ int BtreeCursor::increment(bool* found) {
   return 0;
 }
 
+bool BtreeCursor::in_last_leaf() {
+  if (!positioned_) return false;
+  return inode_root(0) || sib(at(0), true) == kNullPtr;
+}
+
+void BtreeCursor::to_leaf_start(bool* found) {
+  *found = positioned_ && numrecs(at(0)) > 0;
+  if (positioned_) path_[0].idx = 0;
+}
+
 int BtreeCursor::decrement(bool* found) {
   *found = false;
   if (!positioned_) return EINVAL;

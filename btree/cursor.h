@@ -170,6 +170,13 @@ class BtreeCursor {
   int remove(bool* found);
   /// Lets go of every held buffer; the next move must be a lookup.
   void release();
+  /// Whether the leaf the cursor is in is the tree's last (no right
+  /// sibling); false when not positioned.  The kernel's NEAR allocation
+  /// scans that leaf whole when its cntbt lookup lands in it.
+  bool in_last_leaf();
+  /// Moves to the first record of the leaf the cursor is in; *found false
+  /// when the leaf is empty or the cursor not positioned.
+  void to_leaf_start(bool* found);
 
   unsigned levels() const { return levels_; }
   /// The root's pointer (AG trees; unused for the bmbt).

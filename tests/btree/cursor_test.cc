@@ -203,3 +203,35 @@ TEST_CASE("cursor: block layouts at 1 KiB", "[btree][cursor]") {
   CHECK(kBmdrLayout.maxrecs(296, 1) == 18);
   CHECK(kBmdrLayout.ptr_off(18, 1) == 4 + 18 * 8 + 8);
 }
+
+TEST_CASE("cursor: the last leaf and the first record of a leaf", "[btree][cursor]") {
+  // 1 KiB bnobt leaves hold 125 records: 400 records make several leaves.
+  Harness h(BtreeKind::kBnobt, 1024, 0, 11);
+  BtreeCursor& c = h.cursor();
+  bool found = false;
+  CHECK_FALSE(c.in_last_leaf());  // not positioned yet
+  std::byte rec[fs::kAllocRecSize];
+  for (uint32_t i = 0; i < 400; i++) {
+    fs::encode_alloc_rec({100 + 10 * i, 5}, rec);
+    REQUIRE(c.insert(rec) == 0);
+  }
+  REQUIRE(h.levels() >= 2);
+  REQUIRE(c.lookup(bnobt_key(100), LookupMode::kEq, &found) == 0);
+  REQUIRE(found);
+  CHECK_FALSE(c.in_last_leaf());
+  REQUIRE(c.lookup(bnobt_key(100 + 10 * 399), LookupMode::kEq, &found) == 0);
+  REQUIRE(found);
+  CHECK(c.in_last_leaf());
+  // The last leaf's first record: after the tree's first, and the record
+  // before it lies in another leaf (not the last one).
+  c.to_leaf_start(&found);
+  REQUIRE(found);
+  const fs::AllocRec first = fs::decode_alloc_rec(c.record().data());
+  CHECK(first.startblock > 100);
+  CHECK((first.startblock - 100) % 10 == 0);
+  CHECK(c.in_last_leaf());
+  REQUIRE(c.decrement(&found) == 0);
+  REQUIRE(found);
+  CHECK(fs::decode_alloc_rec(c.record().data()).startblock == first.startblock - 10);
+  CHECK_FALSE(c.in_last_leaf());
+}
