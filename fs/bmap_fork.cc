@@ -20,17 +20,27 @@ bool may_lock(const Transaction& tp, uint32_t agno) {
   return tp.holds_agf(agno) || int64_t{agno} > tp.highest_agf();
 }
 
-}  // namespace
+// The shortest extent worth taking for maxlen blocks, as the kernel's
+// xfs_bmap_btalloc_select_lengths judges it from the AGs' longest free
+// extents (in-core counters, AGs from start on, wrapping): maxlen when
+// some AG has that much in one piece, else the longest there is (at least 1).
+uint32_t select_minlen(Mount& m, uint32_t start, uint32_t maxlen) {
+  const uint32_t agcount = m.sb().agcount;
+  uint32_t best = 0;
+  for (uint32_t i = 0; i < agcount && best < maxlen; i++) {
+    PerAg* pag;
+    if (m.perag().get((start + i) % agcount, /*agf=*/true, &pag) != 0) continue;
+    best = std::max(best, pag->longest.load(std::memory_order_relaxed));
+  }
+  return std::clamp<uint32_t>(best, 1, maxlen);
+}
 
-int bmap_alloc(Transaction& tp, uint64_t target, uint32_t maxlen, uint64_t* fsblock, uint32_t* len) {
+// One pass over the AGs from start (agbno: the target in it, 0 for none)
+// for minlen..maxlen blocks, in AGF lock order (bmap_alloc).
+int alloc_from(Transaction& tp, uint32_t start, uint32_t agbno, uint32_t minlen, uint32_t maxlen, bool userdata,
+               uint64_t* fsblock, uint32_t* len) {
   Mount& m = tp.mount();
   const Superblock& sb = m.sb();
-  uint32_t start = fsblock_to_agno(sb, target), agbno = fsblock_to_agbno(sb, target);
-  if (start >= sb.agcount || agbno >= ag_length(sb, start)) start = agbno = 0;
-  if (tp.highest_agf() > int64_t{start}) {
-    start = static_cast<uint32_t>(tp.highest_agf());
-    agbno = 0;
-  }
   std::vector<uint32_t> busy;
   bool waited = false;  // the first AG tried waits for its AGF; later ones try
   for (uint32_t agno = start; agno < sb.agcount; agno++) {
@@ -40,9 +50,14 @@ int bmap_alloc(Transaction& tp, uint64_t target, uint32_t maxlen, uint64_t* fsbl
       PerAg* pag;
       if (m.perag().get(agno, /*agf=*/true, &pag) == 0 && pag->longest.load(std::memory_order_relaxed) == 0) continue;
     }
+    // The target's AG: the kernel's NEAR_BNO search from the target (when
+    // there is one); the others: the first extent long enough.
     AllocRequest r;
     r.agno = agno;
     r.target = agno == start ? agbno : 0;
+    r.near = agno == start && agbno != 0;
+    r.userdata = userdata;
+    r.minlen = minlen;
     r.maxlen = maxlen;
     r.trylock = waited;
     uint32_t bno = 0;
@@ -60,6 +75,8 @@ int bmap_alloc(Transaction& tp, uint64_t target, uint32_t maxlen, uint64_t* fsbl
     if (!may_lock(tp, agno)) continue;
     AllocRequest r;
     r.agno = agno;
+    r.userdata = userdata;
+    r.minlen = minlen;
     r.maxlen = maxlen;
     uint32_t bno = 0;
     const int e = alloc_extent(tp, r, &bno, len);
@@ -70,6 +87,26 @@ int bmap_alloc(Transaction& tp, uint64_t target, uint32_t maxlen, uint64_t* fsbl
     if (e != ENOSPC) return e;
   }
   return ENOSPC;
+}
+
+}  // namespace
+
+int bmap_alloc(Transaction& tp, uint64_t target, uint32_t maxlen, bool userdata, uint64_t* fsblock, uint32_t* len) {
+  Mount& m = tp.mount();
+  const Superblock& sb = m.sb();
+  uint32_t start = fsblock_to_agno(sb, target), agbno = fsblock_to_agbno(sb, target);
+  if (start >= sb.agcount || agbno >= ag_length(sb, start)) start = agbno = 0;
+  if (tp.highest_agf() > int64_t{start}) {
+    start = static_cast<uint32_t>(tp.highest_agf());
+    agbno = 0;
+  }
+  const uint32_t minlen = select_minlen(m, start, maxlen);
+  const int e = alloc_from(tp, start, agbno, minlen, maxlen, userdata, fsblock, len);
+  // The counters that chose minlen are looked at unlocked and the AGs below
+  // the highest AGF held are out of reach: then any length will do (the
+  // kernel's low-space retry).
+  if (e == ENOSPC && minlen > 1) return alloc_from(tp, start, agbno, 1, maxlen, userdata, fsblock, len);
+  return e;
 }
 
 int bmap_lock_agfs(Transaction& tp, std::vector<uint32_t> agnos) {
@@ -119,7 +156,7 @@ int BmbtHost::alloc_block(uint64_t near, uint64_t* ptr) {
   // until the end of the call and another one taken.
   for (;;) {
     uint32_t len = 0;
-    if (int e = bmap_alloc(fe_->tp(), target, 1, ptr, &len)) return e;
+    if (int e = bmap_alloc(fe_->tp(), target, 1, /*userdata=*/false, ptr, &len)) return e;
     if (!fe_->tp().freed_here({daddr_of(*ptr), blocksize() >> 9})) break;
     fe_->free_later(*ptr, 1);
   }

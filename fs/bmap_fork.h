@@ -17,12 +17,15 @@
 
 namespace xfsfuse::fs {
 
-/// Allocates between 1 and maxlen contiguous fsblocks at or near the fsblock
+/// Allocates up to maxlen contiguous fsblocks at or near the fsblock
 /// target: its AG first (or, when the transaction holds a higher AGF, that
 /// AG), then the following AGs with trylock, then those that were busy,
-/// waiting; never an AG below the highest AGF held.  Returns 0 with *fsblock
-/// and *len, ENOSPC, or alloc_extent's errors.
-int bmap_alloc(Transaction& tp, uint64_t target, uint32_t maxlen, uint64_t* fsblock, uint32_t* len);
+/// waiting; never an AG below the highest AGF held.  As the kernel: no
+/// fewer than maxlen blocks while some AG's longest free extent holds
+/// maxlen (else that longest length); in the target's AG the kernel's
+/// NEAR_BNO choice (fs/alloc/alloc_near.h), userdata for file data.
+/// Returns 0 with *fsblock and *len, ENOSPC, or alloc_extent's errors.
+int bmap_alloc(Transaction& tp, uint64_t target, uint32_t maxlen, bool userdata, uint64_t* fsblock, uint32_t* len);
 
 /// Locks the AGFs of agnos (any order, duplicates allowed) in ascending
 /// order: waiting for those above every AGF held, trying those below.

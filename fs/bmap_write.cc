@@ -1,8 +1,11 @@
 // bmap_write, bmap_convert_written and the reservations (fs/bmap_write.h).
 #include "fs/bmap_write.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 
 #include "btree/layout.h"
 #include "fs/alloc/agf_tx.h"
@@ -19,16 +22,63 @@ uint64_t end_of(const Extent& e) { return e.startoff + e.blockcount; }
 // few AGs split at every level).
 uint64_t agfl_refills(const Superblock& sb) { return 4 * uint64_t{alloc_maxlevels(sb)}; }
 
-// Where a hole at file block off (before extent i) is best allocated: after
-// the previous extent, shifted by the gap, if that stays in its AG; else the
-// inode's own block.
-uint64_t target_for(const Superblock& sb, const CachedInode& ip, const std::vector<Extent>& ext, size_t i, uint64_t off) {
+// A target near a neighbouring extent, as the kernel's xfs_bmap_adjacent
+// picks it (docs/format.md "Where new blocks go"): agbno + delta of the AG
+// of agbno, or nothing when that leaves the AG.
+std::optional<uint64_t> in_ag(const Superblock& sb, uint32_t agno, uint64_t agbno, int64_t delta) {
+  const int64_t b = static_cast<int64_t>(agbno) + delta;
+  if (b < 0 || static_cast<uint64_t>(b) >= ag_length(sb, agno)) return std::nullopt;
+  return agbno_to_fsblock(sb, agno, static_cast<uint32_t>(b));
+}
+
+// Where len blocks for the hole at file block off (before extent i) are best
+// allocated. At the end of the file: right after the previous extent, moved
+// on by the gap when that stays in its AG. Inside the file: the previous
+// extent's end and the next extent's start are both candidates, each moved
+// by the gap only when the gap is at most kGapUnits * len (the next one
+// otherwise backs off by len), and the one with the smaller distance wins.
+// With neither, the inode's own block.
+uint64_t target_for(const Superblock& sb, const CachedInode& ip, const std::vector<Extent>& ext, size_t i, uint64_t off,
+                    uint64_t len) {
+  constexpr uint64_t kGapUnits = 4;
+  std::optional<uint64_t> prev, next;
+  uint64_t prev_dist = 0, next_dist = 0;
   if (i > 0) {
     const Extent& p = ext[i - 1];
     const uint32_t agno = fsblock_to_agno(sb, p.startblock);
-    const uint64_t agbno = uint64_t{fsblock_to_agbno(sb, p.startblock)} + p.blockcount + (off - end_of(p));
-    if (agbno < ag_length(sb, agno)) return agbno_to_fsblock(sb, agno, static_cast<uint32_t>(agbno));
+    const uint64_t gap = off - end_of(p);
+    const uint64_t end_agbno = uint64_t{fsblock_to_agbno(sb, p.startblock)} + p.blockcount;
+    prev = in_ag(sb, agno, end_agbno, 0);
+    if (prev && i == ext.size()) {
+      if (auto moved = in_ag(sb, agno, end_agbno, static_cast<int64_t>(gap))) return *moved;
+      return *prev;
+    }
+    prev_dist = gap;
+    if (prev) {
+      auto moved = gap <= kGapUnits * len ? in_ag(sb, agno, end_agbno, static_cast<int64_t>(gap)) : std::nullopt;
+      if (moved) prev = moved;
+      else prev_dist += gap;
+    }
   }
+  if (i < ext.size()) {
+    const Extent& n = ext[i];
+    const uint32_t agno = fsblock_to_agno(sb, n.startblock);
+    const uint64_t agbno = fsblock_to_agbno(sb, n.startblock);
+    const uint64_t gap = n.startoff - off;
+    next_dist = gap;
+    if (auto moved = gap <= kGapUnits * len ? in_ag(sb, agno, agbno, -static_cast<int64_t>(gap)) : std::nullopt) {
+      next = moved;
+    } else if (auto before = in_ag(sb, agno, agbno, -static_cast<int64_t>(len))) {
+      next = before;
+      next_dist += gap - len;
+    } else {
+      next = n.startblock;
+      next_dist += gap;
+    }
+  }
+  if (prev && next) return prev_dist <= next_dist ? *prev : *next;
+  if (prev) return *prev;
+  if (next) return *next;
   const uint64_t ino = ip.core.ino;
   return agbno_to_fsblock(sb, ino_to_agno(sb, ino), agino_to_agbno(sb, ino_to_agino(sb, ino)));
 }
@@ -58,6 +108,9 @@ int bmap_write(Transaction& tp, CachedInode* ip, uint64_t off, uint64_t len, uns
   if (!bmap_fork_mapped(*ip, attr)) return EINVAL;
   const Superblock& sb = tp.mount().sb();
   const uint64_t end = off + len;
+  // File data, as the kernel's XFS_ALLOC_USERDATA: a regular file's data
+  // fork (directories, symlinks and attr forks are metadata).
+  const bool userdata = !attr && S_ISREG(ip->core.mode);
   ForkEditor fe(tp, ip, attr);
   for (uint64_t pos = off; pos < end;) {
     const std::vector<Extent>& ext = fe.extents();
@@ -70,7 +123,7 @@ int bmap_write(Transaction& tp, CachedInode* ip, uint64_t off, uint64_t len, uns
     const auto want = static_cast<uint32_t>(std::min(hole_end - pos, kBmbtMaxBlockcount));
     uint64_t fsblock = 0;
     uint32_t got = 0;
-    if (int e = bmap_alloc(tp, target_for(sb, *ip, ext, i, pos), want, &fsblock, &got)) return e;
+    if (int e = bmap_alloc(tp, target_for(sb, *ip, ext, i, pos, want), want, userdata, &fsblock, &got)) return e;
     ip->core.nblocks += got;
     if (int e = fe.merge_replace(i, i, {Extent{pos, fsblock, got, (flags & kBmapUnwritten) != 0}})) return e;
     pos += got;

@@ -4,6 +4,7 @@
 #include <cerrno>
 
 #include "fs/alloc/alloc_host.h"
+#include "fs/alloc/alloc_near.h"
 #include "fs/format/records.h"
 #include "fs/mount.h"
 
@@ -128,12 +129,21 @@ int pick_aligned_near(AgfTx& agf, uint32_t target, uint32_t len, uint32_t align,
 
 // Picks and takes an extent from the trees (no AGFL fix-up).  align > 1:
 // an aligned start and exactly maxlen blocks within [lo, hi]; near: the
-// one closest to target, else the first in (length, start) order.
+// one closest to target, else the first in (length, start) order.  align 1
+// and near: the kernel's NEAR_BNO choice (alloc_near.h).
 int alloc_trees(AgfTx& agf, uint32_t target, uint32_t minlen, uint32_t maxlen, uint32_t align, uint32_t lo,
-                uint32_t hi, bool near, uint32_t* abno, uint32_t* alen) {
+                uint32_t hi, bool near, bool userdata, uint32_t* abno, uint32_t* alen) {
   uint32_t fbno = 0, flen = 0;
   bool found = false;
-  if (align > 1 && near) {
+  if (align == 1 && near) {
+    NearPick p;
+    if (int e = pick_near(agf, {target, minlen, maxlen, userdata}, &p)) return e;
+    if (p.flen == 0) return ENOSPC;
+    fbno = p.fbno;
+    flen = p.flen;
+    *abno = p.abno;
+    *alen = p.alen;
+  } else if (align > 1 && near) {
     if (int e = pick_aligned_near(agf, target, maxlen, align, lo, hi, &fbno, &flen, abno)) return e;
     if (flen == 0) return ENOSPC;
     *alen = maxlen;
@@ -257,7 +267,7 @@ int fix_freelist(AgfTx& agf) {
   while (agf.get(AgfField::kFlcount) < need) {
     uint32_t bno, len;
     const uint32_t want = need - agf.get(AgfField::kFlcount);
-    if (int e = alloc_trees(agf, 0, 1, want, 1, 0, UINT32_MAX, false, &bno, &len)) return e;
+    if (int e = alloc_trees(agf, 0, 1, want, 1, 0, UINT32_MAX, false, false, &bno, &len)) return e;
     for (uint32_t i = 0; i < len; i++)
       if (int e = agfl_put(agf, /*from_btree=*/false, bno + i)) return e;
   }
@@ -281,7 +291,7 @@ int alloc_extent(Transaction& tp, const AllocRequest& r, uint32_t* agbno, uint32
   if (maxlen < r.minlen) return ENOSPC;
   if (r.alignment > 1 && maxlen < r.maxlen) return ENOSPC;
   if (int e = alloc_trees(agf, std::min(r.target, agf.length() - 1), r.minlen, maxlen, r.alignment, r.min_agbno,
-                         r.max_agbno, r.near, agbno, len))
+                         r.max_agbno, r.near, r.userdata, agbno, len))
     return e;
   tp.use_blocks(*len);
   return 0;

@@ -5,10 +5,12 @@
 // Every call first fixes the AGFL (agf_tx.h) to the length the free-space
 // btrees may need for their own splits, refilling it from free space or
 // giving its surplus back, as the kernel's xfs_alloc_fix_freelist does.
-// Policy of alloc_extent (the kernel's, simplified): the extent starting
-// exactly at the target if it is free for maxlen blocks; else the first
-// free extent of at least maxlen blocks at or after the target in the cntbt's
-// (length, start) order; else the longest free extent if it holds minlen.
+// Policy of alloc_extent: unaligned and near, the kernel's NEAR_BNO choice
+// (alloc_near.h); aligned, the aligned run nearest the target (near) or the
+// first that fits in the cntbt's (length, start) order; otherwise the extent
+// starting exactly at the target if it is free for maxlen blocks, else the
+// first free extent of at least maxlen blocks at or after the target in
+// (length, start) order, else the longest free extent if it holds minlen.
 // agf_freeblks, agf_longest (the cntbt's last record) and the AG's in-core
 // counters follow.  Blocks taken for the caller come out of the
 // transaction's reservation (Transaction::use_blocks); freed blocks go back
@@ -42,8 +44,12 @@ struct AllocRequest {
   uint32_t min_agbno = 0, max_agbno = UINT32_MAX;
   /// With alignment > 1: the aligned run closest to target (searching the
   /// bnobt both ways, as the kernel's NEAR_BNO allocation does) instead of
-  /// the first free extent in (length, start) order that holds one.
+  /// the first free extent in (length, start) order that holds one.  With
+  /// alignment 1: the kernel's NEAR_BNO search (fs/alloc/alloc_near.h).
   bool near = false;
+  /// File data (the kernel's XFS_ALLOC_USERDATA): near allocations take the
+  /// start of a free extent lying wholly before the target, not its end.
+  bool userdata = false;
   /// EAGAIN instead of waiting when another transaction holds the AGF (an
   /// AG tried after the first, out of ascending agno order).
   bool trylock = false;

@@ -37,7 +37,12 @@ class InoHost : public btree::BtreeHost {
   }
   int alloc_block(uint64_t near, uint64_t* ptr) override {
     uint32_t bno, len;
-    if (int e = alloc_extent(agi_->trans(), {agi_->agno(), static_cast<uint32_t>(near), 1, 1, 1}, &bno, &len)) return e;
+    // Next to the neighbouring block, as the kernel's NEAR_BNO search.
+    AllocRequest r;
+    r.agno = agi_->agno();
+    r.target = static_cast<uint32_t>(near);
+    r.near = true;
+    if (int e = alloc_extent(agi_->trans(), r, &bno, &len)) return e;
     *ptr = bno;
     agi_->add(fino_ ? AgiField::kFblocks : AgiField::kIblocks, 1);
     return 0;

@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 #include <random>
 #include <set>
+#include <tuple>
 
 #include "fs/alloc/alloc.h"
 #include "fs/dir_internal.h"
@@ -236,33 +237,47 @@ TEST_CASE("dir_write: a directory block in 16 pieces when free space is fragment
   const uint64_t d = lookup_path(*m, "/d");
   std::vector<uint64_t> targets;
   for (int i = 0; i < 4; i++) targets.push_back(lookup_path(*m, "/t" + std::to_string(i)));
-  // Every free block of the directory's AG taken, then every other block of
-  // the first 80 given back: the AG's longest free extent is one block.
+  // Every free block of the directory's AG taken, every other block of its
+  // first 2,000 given back, then every free block of the other AGs taken
+  // (after the give-back, so that the blocks held back from reservations
+  // can be had too): the longest free extent anywhere is one block.  With
+  // 16 free blocks in one piece anywhere the directory block would go there
+  // whole, as the kernel's first, contiguous try does.
   const uint32_t agno = ino_to_agno(sb, d);
-  std::vector<std::pair<uint32_t, uint32_t>> taken;
-  for (;;) {
-    std::unique_ptr<Transaction> tp;
-    REQUIRE(Transaction::begin(*m, &tp) == 0);
-    REQUIRE(tp->reserve_blocks(4096) == 0);
-    uint32_t bno, len;
-    const int rc = alloc_extent(*tp, AllocRequest{agno, 0, 1, 4096, 1, false}, &bno, &len);
-    if (rc == ENOSPC) break;
-    REQUIRE(rc == 0);
-    REQUIRE(tp->commit() == 0);
-    taken.emplace_back(bno, len);
-  }
+  std::vector<std::pair<uint32_t, uint32_t>> taken;                    // in the directory's AG
+  std::vector<std::tuple<uint32_t, uint32_t, uint32_t>> taken_others;  // (agno, agbno, len)
+  auto fill = [&](uint32_t ag) {
+    for (;;) {
+      std::unique_ptr<Transaction> tp;
+      REQUIRE(Transaction::begin(*m, &tp) == 0);
+      // Near the end the filesystem's free count limits the reservation.
+      uint32_t want = 4096;
+      while (want > 1 && tp->reserve_blocks(want) == ENOSPC) want /= 2;
+      if (want == 1 && tp->reserve_blocks(1) == ENOSPC) return;
+      uint32_t bno, len;
+      const int rc = alloc_extent(*tp, AllocRequest{ag, 0, 1, want, 1, false}, &bno, &len);
+      if (rc == ENOSPC) return;
+      REQUIRE(rc == 0);
+      REQUIRE(tp->commit() == 0);
+      if (ag == agno) taken.emplace_back(bno, len);
+      else taken_others.emplace_back(ag, bno, len);
+    }
+  };
+  fill(agno);
   std::set<uint32_t> given_back;
   {
     std::unique_ptr<Transaction> tp;
     REQUIRE(Transaction::begin(*m, &tp) == 0);
     for (const auto& [bno, len] : taken)
-      for (uint32_t b = bno; b < bno + len && given_back.size() < 40; b += 2) {
+      for (uint32_t b = bno; b < bno + len && given_back.size() < 1000; b += 2) {
         REQUIRE(free_extent(*tp, agno, b, 1) == 0);
         given_back.insert(b);
       }
     REQUIRE(tp->commit() == 0);
   }
-  REQUIRE(given_back.size() == 40);
+  for (uint32_t ag = 0; ag < sb.agcount; ag++)
+    if (ag != agno) fill(ag);
+  REQUIRE(given_back.size() == 1000);
   DirModel model;
   for (int i = 0; model.size() < 30; i++) {
     const std::string name = "a-name-long-enough-to-leave-short-form-" + std::to_string(i);
@@ -286,10 +301,11 @@ TEST_CASE("dir_write: a directory block in 16 pieces when free space is fragment
   run_model(*m, d, sb.rootino, targets, 1500, 150, 30, 99, &model, &stats);
   CHECK(stats.to_sf >= 1);
   fix_links(*m, targets, model);
-  // The rest of the AG back to free space.
+  // The rest back to free space.
   {
     std::unique_ptr<Transaction> tp;
     REQUIRE(Transaction::begin(*m, &tp) == 0);
+    for (const auto& [ag, bno, len] : taken_others) REQUIRE(free_extent(*tp, ag, bno, len) == 0);
     for (const auto& [bno, len] : taken)
       for (uint32_t b = bno; b < bno + len;) {
         if (given_back.count(b)) {
