@@ -94,6 +94,12 @@ uint64_t bmap_write_reservation(const Superblock& sb, uint64_t len) {
   return len + splits + 1 + agfl_refills(sb);
 }
 
+uint64_t bmap_extent_add_reservation(const Superblock& sb, uint64_t blocks) {
+  const uint32_t maxrecs = btree::kBmbtBlockLayout.maxrecs(sb.blocksize, 0);
+  const uint64_t per_leaf = std::max<uint32_t>(1, maxrecs - maxrecs / 2);
+  return (blocks + per_leaf - 1) / per_leaf * (bmbt_maxlevels(sb) - 1);
+}
+
 uint64_t bmap_unmap_reservation(const Superblock& sb) {
   // At most two records added (a record split in three), the leaf of an
   // extents -> btree conversion, AGFL refills.

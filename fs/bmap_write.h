@@ -63,6 +63,12 @@ enum BmapFlags : unsigned {
 /// extents -> btree conversion, AGFL refills.
 uint64_t bmap_write_reservation(const Superblock& sb, uint64_t len);
 
+/// The bmbt blocks that mapping `blocks` new fsblocks may take, as the
+/// kernel reserves them (XFS_NEXTENTADD_SPACE_RES): a split of every level
+/// below the inode root for each bmbt leaf's worth (maxrecs - minrecs) of
+/// new records.  Directory operations reserve this per directory block.
+uint64_t bmap_extent_add_reservation(const Superblock& sb, uint64_t blocks);
+
 /// Maps file blocks [off, off + len) of ip's data fork (kBmapAttrFork: attr
 /// fork): holes get newly allocated blocks (kBmapUnwritten: as unwritten
 /// extents), existing extents stay as they are.  *out = the mapping of

@@ -11,19 +11,20 @@
 namespace xfsfuse::fs {
 
 uint64_t dir_add_reservation(const Superblock& sb) {
-  // A data block and a free-index block, and a split of the leaf, of every
-  // da node above it and of the root (which takes one more block for its
-  // copy); each mapping may split the bmbt and refill the AGFL.  Then what
-  // a removal may need (a rename removes too).
-  const uint32_t blk = 1u << sb.dirblklog;
-  return (btree::kDaNodeMaxDepth + 2) * bmap_write_reservation(sb, blk) + dir_remove_reservation(sb);
+  // As the kernel reserves for a name added (XFS_DIRENTER_SPACE_RES, docs/
+  // format.md "Space reservations"): a directory block for every da btree
+  // level, a data block and a free-index block, each with the bmbt blocks
+  // its mapping may need.  AGFL refills come out of the blocks every mount
+  // holds back (Mount::reserve_blocks), as in the kernel.
+  const uint64_t blk = 1u << sb.dirblklog, blocks = btree::kDaNodeMaxDepth + 2;
+  return blocks * blk + dir_remove_reservation(sb);
 }
 
 uint64_t dir_remove_reservation(const Superblock& sb) {
-  // An emptied data block, a free-index block, a leaf and a node per level
-  // joined, the LEAF1 block and block form's block going back: each unmap
-  // may split an extent.
-  return (btree::kDaNodeMaxDepth + 4) * bmap_unmap_reservation(sb);
+  // XFS_DIRREMOVE_SPACE_RES: the bmbt blocks of unmapping (or mapping) one
+  // directory block at each of those places (an extent split in the middle
+  // of a btree-format fork adds a record).
+  return (btree::kDaNodeMaxDepth + 2) * bmap_extent_add_reservation(sb, 1u << sb.dirblklog);
 }
 
 }  // namespace xfsfuse::fs

@@ -67,15 +67,16 @@
 
 namespace xfsfuse::fs {
 
-/// Blocks a transaction must reserve before dir_add() or dir_replace() (or
-/// a rename's mix): a new data block and free-index block and a split of
-/// every level of the leaf space's da btree, the root's copy included, with
-/// the bmbt splits and AGFL refills under them; plus
-/// dir_remove_reservation().
+/// Blocks a transaction reserves before dir_add() or dir_replace() (or a
+/// rename's mix), as the kernel (XFS_DIRENTER_SPACE_RES): a new block for
+/// every level of the leaf space's da btree, a data and a free-index block,
+/// and the bmbt blocks under them.  With less free space the kernel's link,
+/// rename and remove go on with no reservation (fs/ops: a name that needs no
+/// new block still succeeds; one that does fails ENOSPC, changing nothing).
 uint64_t dir_add_reservation(const Superblock& sb);
-/// Blocks a transaction must reserve before dir_remove(): extent splits as
-/// an emptied data block, a free-index block, a joined leaf and node per
-/// level, the LEAF1 block and block form's block are unmapped.
+/// Blocks a transaction reserves before dir_remove() (the kernel's
+/// XFS_DIRREMOVE_SPACE_RES): the bmbt blocks that unmapping a directory
+/// block at each of those places may need.
 uint64_t dir_remove_reservation(const Superblock& sb);
 
 /// Adds entry name -> ino (ftype: a DirFtype) to directory dp and logs what

@@ -56,7 +56,10 @@ int link_once(Mount& m, const InodeRef& ip, const InodeRef& dp, std::string_view
   const uint64_t ino = ino_of(*ip), dp_ino = ino_of(*dp);
   std::unique_ptr<Transaction> tp;
   if (int e = Transaction::begin(m, &tp)) return e;
-  if (int e = tp->reserve_blocks(dir_add_reservation(m.sb()))) return e;
+  // Short of space, go on with no reservation, as the kernel's xfs_link: a
+  // name that fits where the directory has room needs no block (dir_add
+  // fails ENOSPC, changing nothing, when it would).
+  if (int e = tp->reserve_blocks(dir_add_reservation(m.sb())); e && e != ENOSPC) return e;
   if (dp_ino < ino) {
     tp->join_inode(dp);
     tp->join_inode(ip);

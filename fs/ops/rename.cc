@@ -341,11 +341,10 @@ int Rename::once() {
   if (src->is_free.load(std::memory_order_acquire) || (tgt && tgt->is_free.load(std::memory_order_acquire)))
     return EAGAIN;
   if ((e = locked_checks())) return e;
-  // Directory changes that may need a block: the target name, each ".."
-  // re-pointed, the source name replaced or removed.
-  const bool src_dir = S_ISDIR(src->core.mode), tgt_dir = tgt && S_ISDIR(tgt->core.mode);
-  const uint64_t dir_changes = 2 + (cross() ? (src_dir ? 1 : 0) + (exchange() && tgt_dir ? 1 : 0) : 0);
-  if ((e = tp->reserve_blocks(dir_changes * dir_add_reservation(m.sb())))) return e;
+  // One name's worth, as the kernel's XFS_RENAME_SPACE_RES; short of space,
+  // none (xfs_rename goes on without: names that fit need no block, and
+  // one that does not fails ENOSPC, changing nothing).
+  if ((e = tp->reserve_blocks(dir_add_reservation(m.sb()))) && e != ENOSPC) return e;
   if ((flags & kRenameWhiteout) && !*wip) {
     // Every check passed: make the whiteout (its own transaction, as the
     // kernel's) and start over with it.
@@ -358,7 +357,7 @@ int Rename::once() {
   // any AGF a directory change may take (xfs_rename).
   std::vector<uint32_t> agnos;
   if (*wip) agnos.push_back(ino_to_agno(m.sb(), (*wip)->core.ino));
-  if (tgt && !exchange() && (tgt->core.nlink == 1 || src_dir)) agnos.push_back(ino_to_agno(m.sb(), tgt_ino));
+  if (tgt && !exchange() && (tgt->core.nlink == 1 || S_ISDIR(src->core.mode))) agnos.push_back(ino_to_agno(m.sb(), tgt_ino));
   std::sort(agnos.begin(), agnos.end());
   for (uint32_t agno : agnos) {
     AgiTx agi;
