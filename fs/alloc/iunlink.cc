@@ -57,6 +57,7 @@ int iunlink(Transaction& tp, CachedInode* ip) {
   if (int e = AgiTx::get(tp, ino_to_agno(sb, ino), &agi)) return e;
   const uint32_t head = agi.unlinked(bucket);
   if (head == agino) return corrupt(agi, bucket, "inode " + std::to_string(ino) + " is on the list already");
+  if (int e = tp.hold_inode_clusters({&ino, 1})) return e;
   Slot s;
   if (int e = slot_of(tp, ino, &s)) return e;
   set_next(tp, s, head);
@@ -72,6 +73,10 @@ int iunlink_remove(Transaction& tp, CachedInode* ip) {
   const unsigned bucket = agino % kBuckets;
   AgiTx agi;
   if (int e = AgiTx::get(tp, agno, &agi)) return e;
+  // The clusters of the joined inodes first, ascending; a predecessor's,
+  // found by walking the list below, may still come out of order (a
+  // removal from the middle of a bucket's chain: rare).
+  if (int e = tp.hold_inode_clusters({&ino, 1})) return e;
   Slot self;
   if (int e = slot_of(tp, ino, &self)) return e;
   const uint32_t next = next_of(self);

@@ -225,7 +225,26 @@ int Transaction::flush_inode(JoinedInode& ji) {
   return 0;
 }
 
+int Transaction::hold_inode_clusters(std::span<const uint64_t> extra) {
+  std::vector<uint64_t> inos(extra.begin(), extra.end());
+  for (auto& ji : inodes_) inos.push_back(ji->ip->core.ino);
+  std::sort(inos.begin(), inos.end());
+  for (uint64_t ino : inos) {
+    bc::DiskRange map;
+    size_t offset = 0;
+    if (int e = m_.inode_buf_map(ino, &map, &offset)) return e;
+    bc::BufHandle* h;
+    if (int e = read_buf({&map, 1}, &m_.buf_ops().inode_cluster(), bc::kAnyOwner, &h)) return e;
+  }
+  return 0;
+}
+
 int Transaction::commit(CommittedTrans* out) {
+  // Cluster buffers in ascending order, as every transaction takes them
+  // (inode numbers grow with the cluster's daddr): two commits never wait
+  // for each other's clusters the other way round.
+  std::sort(inodes_.begin(), inodes_.end(),
+            [](const auto& a, const auto& b) { return a->ip->core.ino < b->ip->core.ino; });
   for (auto& ji : inodes_) {
     if (ji->fields == 0) continue;
     if (int e = flush_inode(*ji)) {

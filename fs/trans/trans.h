@@ -128,6 +128,14 @@ class Transaction {
   bool try_join_inode(const InodeRef& ip);
   /// Records that parts of a joined inode changed (InodeDirty bits).
   void log_inode(CachedInode* ip, uint32_t fields);
+  /// Locks (joins) the inode cluster buffers of every joined inode and of
+  /// the inode numbers in extra, in ascending order, now instead of at
+  /// commit.  Cluster buffers are taken in ascending order (commit flushes
+  /// joined inodes by inode number); code that must edit a cluster buffer
+  /// before the commit (the unlinked lists) calls this first, so that it
+  /// never holds a higher cluster while waiting for a lower one
+  /// (docs/locking.md).  Errors: read_buf()'s.
+  int hold_inode_clusters(std::span<const uint64_t> extra);
 
   /// Makes every change durable in the buffer cache and releases every lock.
   /// Returns 0, or EUCLEAN if an inode could not be encoded, EIO, ENOMEM
