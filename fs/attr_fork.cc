@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "fs/attr_write.h"
 #include "fs/attr_write_internal.h"
 #include "fs/bmap_fork.h"
 #include "fs/bmap_write.h"
@@ -112,3 +113,15 @@ int remove_fork(Transaction& tp, CachedInode* ip) {
 }
 
 }  // namespace xfsfuse::fs::attr
+
+namespace xfsfuse::fs {
+
+void attr_fork_at_create(CachedInode* ip) {
+  ip->core.forkoff = static_cast<uint8_t>(attr::default_attroffset(*ip) >> 3);
+  ip->core.aformat = static_cast<int8_t>(ForkFormat::kExtents);
+  ip->core.anextents = 0;
+  ip->af = InodeFork{};
+  ip->af.format = ForkFormat::kExtents;
+}
+
+}  // namespace xfsfuse::fs

@@ -67,4 +67,13 @@ int attr_set(Transaction& tp, CachedInode* ip, std::string_view name, std::span<
 /// Removes attribute `name` of ip.  Errors: above.
 int attr_remove(Transaction& tp, CachedInode* ip, std::string_view name);
 
+/// Gives a new inode (core and forks just set up, not yet logged) an empty
+/// extents-format attr fork at the default offset, as the kernel's
+/// xfs_init_new_inode does when its create may set security or ACL
+/// attributes (XFS_ICREATE_INIT_XATTRS: on every kernel built with
+/// CONFIG_SECURITY) for files, directories and device nodes (not symlinks,
+/// O_TMPFILE files or whiteouts): di_forkoff 24 on 512-byte inodes (a
+/// 192-byte data fork), 1 for device inodes (docs/format.md "Inodes").
+void attr_fork_at_create(CachedInode* ip);
+
 }  // namespace xfsfuse::fs

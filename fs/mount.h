@@ -62,6 +62,10 @@ struct MountOptions {
   /// Where the filesystem starts in the image, bytes (offset=), and how many
   /// bytes it may use from there (sizelimit=; 0: to the image's end).
   uint64_t offset = 0, sizelimit = 0;
+  /// New inodes get an empty attr fork at the default offset, as the kernel
+  /// gives them when built with CONFIG_SECURITY (init_xattrs, the default;
+  /// noinit_xattrs: none, as a kernel without it).
+  bool init_xattrs = true;
 };
 
 /// statfs numbers, as the kernel's XFS reports them (xfs_fs_statfs).

@@ -26,6 +26,7 @@ struct RawOptions {
   int norecovery = 0;
   int vmap_all = 0;
   int writeback_cache = 0;
+  int init_xattrs = 1;
   char* stats_file = nullptr;
   char* readdirplus = nullptr;
   char* image = nullptr;
@@ -49,6 +50,8 @@ const fuse_opt kSpecs[] = {
     XFSFUSE_OPT("norecovery", norecovery, 1),
     XFSFUSE_OPT("vmap_all", vmap_all, 1),
     XFSFUSE_OPT("writeback_cache", writeback_cache, 1),
+    XFSFUSE_OPT("init_xattrs", init_xattrs, 1),
+    XFSFUSE_OPT("noinit_xattrs", init_xattrs, 0),
     XFSFUSE_OPT("stats_file=%s", stats_file, 0),
     XFSFUSE_OPT("readdirplus=%s", readdirplus, 0),
     FUSE_OPT_KEY("ro", kKeyRo),
@@ -217,6 +220,7 @@ int convert(const RawOptions& raw, Options* out, std::string* err) {
   out->mount.norecovery = raw.norecovery != 0;
   out->writeback_cache = raw.writeback_cache != 0 && raw.rw;
   out->mount.vmap_all = raw.vmap_all != 0;
+  out->mount.init_xattrs = raw.init_xattrs != 0;
   if (raw.readdirplus != nullptr) {
     const std::string_view r = raw.readdirplus;
     if (r != "always" && r != "auto") {
@@ -286,6 +290,8 @@ void print_usage(const char* prog) {
       "                           small writes; but ENOSPC then shows at fsync or close, not at\n"
       "                           write: see README)\n"
       "    -o norecovery          with ro: mount even if the log is dirty; the view may be stale\n"
+      "    -o noinit_xattrs       rw: new inodes without the empty attr fork a kernel built with\n"
+      "                           CONFIG_SECURITY gives them (di_forkoff 0: bigger data fork)\n"
       "    -o stats_file=PATH     write the buffer-cache, vmap and FUSE counters to PATH at unmount\n"
       "    -o readdirplus=MODE    always (default): every directory read carries attributes, so\n"
       "                           `ls -l` needs no LOOKUPs; auto: the kernel decides per request,\n"

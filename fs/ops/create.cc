@@ -12,6 +12,7 @@
 
 #include "fs/alloc/ialloc.h"
 #include "fs/alloc/iunlink.h"
+#include "fs/attr_write.h"
 #include "fs/dir.h"
 #include "fs/dir_write.h"
 #include "fs/format/endian.h"
@@ -179,7 +180,9 @@ int make_node_once(Mount& m, const InodeRef& dp, std::string_view name, const Cr
   if (is_lnk && (pc.flags & kDiflagNosymlinks)) return EPERM;
 
   InodeRef ip;
-  if (int e = init_new_inode(*tp, pc, c, mode, rdev, &ip)) return e;
+  // As the kernel: files, directories and device nodes get the preset attr
+  // fork, symlinks none (docs/format.md "Inodes").
+  if (int e = init_new_inode(*tp, pc, c, mode, rdev, m.options().init_xattrs && !is_lnk, &ip)) return e;
   if (is_lnk)
     if (int e = symlink_write_target(*tp, ip.get(), target)) return e;
   if (int e = dir_add(*tp, dp.get(), name, ip->core.ino, dir_ftype(mode))) return e;
@@ -203,7 +206,7 @@ int make_tmpfile_once(Mount& m, const InodeRef& dp, const Cred& c, uint32_t mode
   // ialloc() holds the new inode's AGI from here on: iunlink() below takes
   // no other AG header.
   if (int e = alloc_inode(*tp, dp->core.ino, &ip)) return e;
-  init_core(m.sb(), dp->core, c, mode, 0, ip.get());
+  init_core(m.sb(), dp->core, c, mode, 0, ip.get());  // no preset attr fork, as the kernel's O_TMPFILE
   ip->core.nlink = 0;
   tp->log_inode(ip.get(), kDirtyCore | kDirtyData);
   if (int e = iunlink(*tp, ip.get())) return e;
@@ -228,10 +231,12 @@ uint8_t dir_ftype(uint32_t mode) {
   }
 }
 
-int init_new_inode(Transaction& tp, const Inode& parent, const Cred& c, uint32_t mode, uint64_t rdev, InodeRef* out) {
+int init_new_inode(Transaction& tp, const Inode& parent, const Cred& c, uint32_t mode, uint64_t rdev, bool init_xattrs,
+                   InodeRef* out) {
   InodeRef ip;
   if (int e = alloc_inode(tp, parent.ino, &ip)) return e;
   init_core(tp.mount().sb(), parent, c, mode, rdev, ip.get());
+  if (init_xattrs) attr_fork_at_create(ip.get());
   if (S_ISDIR(mode)) dir_init(tp, ip.get(), parent.ino);
   tp.log_inode(ip.get(), kDirtyCore | kDirtyData);
   publish_at_commit(tp, ip, false);

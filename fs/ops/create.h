@@ -54,9 +54,12 @@ int make_node(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c
 /// parent), logged; it is marked in use when tp commits.  The caller links
 /// it (or sets its link count to 0 and puts it on the unlinked list) and
 /// changes the parent itself.  Returns 0 with *out, ENOSPC, EIO, EUCLEAN.
+/// init_xattrs: with an empty attr fork (attr_fork_at_create, fs/attr_write.h),
+/// as the kernel makes inodes that may get security attributes.
 /// REQUIRES: tp reserved ialloc_reservation() blocks for it; parent's lock
 /// held (shared is enough) while this reads it.
-int init_new_inode(Transaction& tp, const Inode& parent, const Cred& c, uint32_t mode, uint64_t rdev, InodeRef* out);
+int init_new_inode(Transaction& tp, const Inode& parent, const Cred& c, uint32_t mode, uint64_t rdev, bool init_xattrs,
+                   InodeRef* out);
 
 /// The directory-entry file type (a DirFtype, fs/dir.h) of a file of mode.
 uint8_t dir_ftype(uint32_t mode);

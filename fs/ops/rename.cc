@@ -112,7 +112,7 @@ int make_whiteout(Mount& m, const Inode& parent, const Cred& c, InodeRef* out) {
   if (int e = Transaction::begin(m, &tp)) return e;
   if (int e = tp->reserve_blocks(ialloc_reservation(m.sb()))) return e;
   InodeRef ip;
-  if (int e = init_new_inode(*tp, parent, c, S_IFCHR, 0, &ip)) return e;
+  if (int e = init_new_inode(*tp, parent, c, S_IFCHR, 0, /*init_xattrs=*/false, &ip)) return e;
   ip->core.nlink = 0;
   if (int e = iunlink(*tp, ip.get())) return e;
   if (int e = tp->commit()) return e;
