@@ -15,6 +15,7 @@
 #include "tools/dirstress_options.h"
 #include "tools/dirstress_run.h"
 #include "tools/dirstress_stats.h"
+#include "version.h"
 
 using namespace xfsfuse::tools::dirstress;
 
@@ -37,7 +38,10 @@ nlohmann::json options_json(const Options& o) {
 
 int main(int argc, char** argv) {
   Options o;
-  if (int r = parse_options(argc, argv, &o); r != 0) return r == 1 ? 0 : 2;
+  if (int r = parse_options(argc, argv, &o); r != 0) {
+    if (o.version) std::printf("xfsfuse-dirstress %s\n", XFSFUSE_VERSION_STRING);
+    return r == 1 ? 0 : 2;
+  }
   std::printf("** Using seed %llu\n", static_cast<unsigned long long>(o.seed));
   std::unique_ptr<RunResult> res;
   if (int e = run_dirstress(o, ::isatty(STDERR_FILENO) == 1, &res); e != 0) {

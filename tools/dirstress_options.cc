@@ -28,6 +28,7 @@ const char kUsage[] =
     "  --threads   workers are threads of one process (default: forked processes)\n"
     "  --verify    check each directory against a replay of the seeded calls (needs -n 1)\n"
     "  --json FILE write counts, errors by errno, ops/s and latency percentiles to FILE\n"
+    "  --version   the version, with git describe of the source\n"
     "exit: the number of failed workers (at most 255); 2 on a usage error\n";
 
 int usage_error(const char* what) {
@@ -47,11 +48,12 @@ bool parse_u32(const char* s, uint32_t lo, uint32_t* out) {
 }  // namespace
 
 int parse_options(int argc, char** argv, Options* o) {
-  enum { kThreads = 256, kVerify, kJson, kHelp };
+  enum { kThreads = 256, kVerify, kJson, kHelp, kVersion };
   static const option longs[] = {{"threads", no_argument, nullptr, kThreads},
                                  {"verify", no_argument, nullptr, kVerify},
                                  {"json", required_argument, nullptr, kJson},
                                  {"help", no_argument, nullptr, kHelp},
+                                 {"version", no_argument, nullptr, kVersion},
                                  {nullptr, 0, nullptr, 0}};
   bool seeded = false;
   int c;
@@ -86,6 +88,7 @@ int parse_options(int argc, char** argv, Options* o) {
       case kJson: o->json = optarg; break;
       case 'h':
       case kHelp: std::fputs(kUsage, stdout); return 1;
+      case kVersion: o->version = true; return 1;
       default: return usage_error("unknown option");
     }
   }

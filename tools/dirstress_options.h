@@ -21,10 +21,12 @@ struct Options {
   bool threads = false;         ///< --threads: workers are threads, not processes
   bool verify = false;          ///< --verify: compare with the replay (needs -n 1)
   std::string json;             ///< --json FILE: the report; empty: none
+  bool version = false;         ///< --version: main prints the version and exits
 };
 
-/// Parses argv into *o.  Returns 0 to run, 1 after --help (printed to stdout),
-/// 2 on a usage error (message and usage on stderr).
+/// Parses argv into *o.  Returns 0 to run, 1 after --help (printed to stdout)
+/// or for --version (o->version set), 2 on a usage error (message and usage
+/// on stderr).
 int parse_options(int argc, char** argv, Options* o);
 
 }  // namespace xfsfuse::tools::dirstress

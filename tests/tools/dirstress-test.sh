@@ -33,7 +33,8 @@ daemons=()
 cleanup() {
   local m
   for m in $(awk -v w="$work/" 'index($2, w) == 1 { print $2 }' /proc/mounts); do umount -l "$m" || true; done
-  ((${#daemons[@]} == 0)) || wait "${daemons[@]}" 2>/dev/null
+  # A daemon still running after a failed run may be stuck: killing it fails its callers' requests.
+  ((${#daemons[@]} == 0)) || { kill -KILL "${daemons[@]}" 2>/dev/null; wait "${daemons[@]}" 2>/dev/null; }
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -44,11 +45,19 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "ok: $*"; }
 
 # expect RC DESC ARGS...: runs the tool; its exit status must be RC.  Output in $work/last.out.
+# A run that does not end within $limit seconds (a hung filesystem) fails the test and ends it.
+limit=${DIRSTRESS_TEST_LIMIT:-300}
 expect() {
   local want=$1 desc=$2 rc
   shift 2
-  "$ds" "$@" >"$work/last.out" 2>&1
+  timeout -k 5 "$limit" "$ds" "$@" >"$work/last.out" 2>&1
   rc=$?
+  if ((rc == 124 || rc == 137)); then
+    fail "$desc: still running after $limit s (hung?); the workers' kernel stacks:"
+    for p in $(pgrep -f "^$ds "); do echo "  $p: $(tr '\n' ' ' </proc/$p/stack 2>/dev/null | cut -c1-200)"; done
+    echo "$fails checks failed"
+    exit 1
+  fi
   if [[ $rc == "$want" ]]; then ok "$desc: exit $rc"; else fail "$desc: exit $rc, want $want: $(tail -5 "$work/last.out")"; fi
 }
 # tree DIR: one line per entry under DIR: type, relative path, symlink target.
