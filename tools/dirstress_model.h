@@ -9,7 +9,8 @@
 //            here), a directory gives EISDIR, a device's open result depends on
 //            the mount (nodev, driver) and is kAnyError
 //   mkdir, symlink, mknod  EEXIST if the name exists (a dangling symlink too);
-//            mknod gives mknod_errno (EPERM without CAP_MKNOD) when set
+//            mknod gives mknod_errno when set (EPERM: no CAP_MKNOD on Linux
+//            before 5.8; since 5.8 anyone may make a device 0:0, a whiteout)
 //   rename   ENOENT if from is missing; from == to: nothing, 0; a directory
 //            over a non-directory ENOTDIR, a non-directory over a directory
 //            EISDIR; else the target is replaced
