@@ -47,7 +47,7 @@ ok() { echo "ok: $*"; }
 # expect RC DESC ARGS...: runs the tool; its exit status must be RC.  Output in $work/last.out.
 # A run that does not end within $limit seconds (a hung filesystem) fails the test and ends it.
 # run_as: a command prefix (setpriv ...) to run the tool as another user; empty: as this one.
-limit=${DIRSTRESS_TEST_LIMIT:-300} run_as=()
+limit=${DIRSTRESS_TEST_LIMIT:-120} run_as=()
 expect() {
   local want=$1 desc=$2 rc
   shift 2
@@ -56,6 +56,14 @@ expect() {
   if ((rc == 124 || rc == 137)); then
     fail "$desc: still running after $limit s (hung?); the workers' kernel stacks:"
     for p in $(pgrep -f "^$ds "); do echo "  $p: $(tr '\n' ' ' </proc/$p/stack 2>/dev/null | cut -c1-200)"; done
+    if command -v gdb >/dev/null; then
+      for p in "${daemons[@]}"; do
+        kill -0 "$p" 2>/dev/null || continue
+        echo "  xfsfuse $p, its threads in xfsfuse code:"
+        timeout 60 gdb -p "$p" -batch -ex "thread apply all bt 16" 2>/dev/null |
+          grep -E '^Thread|xfsfuse::(fs|bc)::' | sed -E 's/ \(.*\) at / at /; s/^/    /' | cut -c1-220
+      done
+    fi
     echo "$fails checks failed"
     exit 1
   fi
