@@ -41,7 +41,7 @@ class Runner {
   bool create() {
     for (uint32_t i = 0; i < o_.nfiles; i++) {
       std::string n = entry_name(i);
-            switch (i % 4) {
+      switch (i % 4) {
         case 0: call(OpKind::creat, i, 0, [&] { return ops_.creat(n); }); break;
         case 1: call(OpKind::mkdir, i, 0, [&] { return ops_.mkdir(n); }); break;
         case 2: call(OpKind::symlink, i, 0, [&] { return ops_.symlink(n, n); }); break;
@@ -57,7 +57,7 @@ class Runner {
     for (uint64_t i = 0; i < 2ULL * o_.nfiles; i++) {
       auto a = static_cast<uint32_t>(rng.below(o_.nfiles));
       std::string n = entry_name(a);
-            switch (i % 5) {
+      switch (i % 5) {
         case 0: {
           auto b = static_cast<uint32_t>(rng.below(o_.nfiles));
           std::string to = entry_name(b);
