@@ -1,14 +1,14 @@
 # cmake/install.cmake - what `cmake --install` puts where, and the Debian package CPack builds
 # from it (`cpack -G DEB` in the build directory). Included from CMakeLists.txt.
 #
-#   bin/   xfsfuse (mount.fuse3 finds it in PATH), xfsfuse-ctl, xfsfuse-churn
+#   bin/   xfsfuse (mount.fuse3 finds it in PATH), xfsfuse-ctl, xfsfuse-churn, xfsfuse-dirstress
 #   sbin/  xfsfuse-fsck, mount.xfsfuse (mount(8)'s helper for type xfsfuse)
 #   share/man/man1, man8   the man pages (man/), gzipped
 #   share/xfsfuse/images   images/make-image, which xfsfuse-churn runs to build its images
 #   share/doc/xfsfuse      README.md, docs/
 include(GNUInstallDirs)
 
-install(TARGETS xfsfuse xfsfuse-ctl xfsfuse-churn RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS xfsfuse xfsfuse-ctl xfsfuse-churn xfsfuse-dirstress RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS xfsfuse-fsck RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})
 install(PROGRAMS fs/fuse/mount.xfsfuse DESTINATION ${CMAKE_INSTALL_SBINDIR})
 install(PROGRAMS images/make-image images/kernel_image_helper.py DESTINATION ${CMAKE_INSTALL_DATADIR}/xfsfuse/images)
@@ -18,7 +18,7 @@ install(DIRECTORY docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)
 
 # Man pages: @VERSION@ filled in, then gzip -n (no timestamp: reproducible), as Debian ships them.
 set(man_gz "")
-foreach(page xfsfuse.8 xfsfuse-fsck.8 xfsfuse-ctl.8 xfsfuse-churn.1)
+foreach(page xfsfuse.8 xfsfuse-fsck.8 xfsfuse-ctl.8 xfsfuse-churn.1 xfsfuse-dirstress.1)
   set(VERSION ${PROJECT_VERSION})
   configure_file(man/${page} ${CMAKE_BINARY_DIR}/man/${page} @ONLY)
   add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/man/${page}.gz

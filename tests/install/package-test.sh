@@ -28,9 +28,10 @@ mkdir -p "$mnt"
 (cd "$build" && cpack -G DEB -B "$work/pkg" >"$work/cpack.log" 2>&1) || { cat "$work/cpack.log"; fail "cpack -G DEB failed"; }
 deb=$(ls "$work"/pkg/xfsfuse_*_*.deb)
 dpkg-deb -c "$deb" | awk '{ print $6 }' >"$work/files"
-for f in ./usr/bin/xfsfuse ./usr/bin/xfsfuse-ctl ./usr/bin/xfsfuse-churn ./usr/sbin/xfsfuse-fsck \
-  ./usr/sbin/mount.xfsfuse ./usr/share/man/man8/xfsfuse.8.gz ./usr/share/man/man8/xfsfuse-fsck.8.gz \
-  ./usr/share/man/man8/xfsfuse-ctl.8.gz ./usr/share/man/man1/xfsfuse-churn.1.gz \
+for f in ./usr/bin/xfsfuse ./usr/bin/xfsfuse-ctl ./usr/bin/xfsfuse-churn ./usr/bin/xfsfuse-dirstress \
+  ./usr/sbin/xfsfuse-fsck ./usr/sbin/mount.xfsfuse ./usr/share/man/man8/xfsfuse.8.gz \
+  ./usr/share/man/man8/xfsfuse-fsck.8.gz ./usr/share/man/man8/xfsfuse-ctl.8.gz \
+  ./usr/share/man/man1/xfsfuse-churn.1.gz ./usr/share/man/man1/xfsfuse-dirstress.1.gz \
   ./usr/share/xfsfuse/images/make-image ./usr/share/doc/xfsfuse/README.md; do
   grep -qxF "$f" "$work/files" || fail "the package lacks $f"
 done
@@ -53,7 +54,7 @@ for p in /usr/local/bin/xfsfuse /usr/local/sbin/xfsfuse; do
 done
 dpkg -i "$deb" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; fail "dpkg -i failed (its dependencies missing?)"; }
 installed=1
-for p in /usr/bin/xfsfuse /usr/sbin/xfsfuse-fsck /usr/bin/xfsfuse-ctl /usr/bin/xfsfuse-churn; do
+for p in /usr/bin/xfsfuse /usr/sbin/xfsfuse-fsck /usr/bin/xfsfuse-ctl /usr/bin/xfsfuse-churn /usr/bin/xfsfuse-dirstress; do
   out=$("$p" --version) || fail "$p --version exited $?"
   out=${out%%$'\n'*}
   [[ $out == "$(basename "$p") "[0-9]* ]] || fail "$p --version printed '$out'"
