@@ -2,7 +2,8 @@
 // input edits any of its metadata regions (every region of every family of
 // tests/fuzz/harness.h), then the image is mounted read-only and walked from
 // the root (every entry point per inode, at most 64 children a directory),
-// and every fsck phase runs over it.
+// and every fsck phase runs over it.  When fsck finds nothing wrong, the
+// read-write check (rw_check, harness.h) runs on a copy.
 //
 // Input: byte 0 = flags (bit 0: the image with 64 KiB directory blocks), then
 // edits, each: region index (2 bytes, big-endian, modulo the region count),
@@ -30,10 +31,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     i += 5 + n;
   }
   for (auto& [r, e] : edits) img.write(*r, e.first, e.second);
+  bool clean = false;
   if (auto m = img.mount()) {
     walk_tree(*m, 64);
-    run_fsck(*m, true);
+    clean = run_fsck(*m, true) == 0;
   }
+  if (clean) rw_check(img);
   img.restore();
   return 0;
 }

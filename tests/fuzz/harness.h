@@ -67,6 +67,9 @@ class SeedImage {
   void restore();
   /// Opens a fresh Mount of the image (read-only unless writable); null if refused.
   std::unique_ptr<fs::Mount> mount(bool writable = false) const;
+  /// A copy of the image as it is now in a new memfd (*fd, the caller's to
+  /// close); returns its path.
+  std::string copy(int* fd) const;
 
  private:
   SeedImage() = default;
@@ -103,8 +106,16 @@ void walk_inode(fs::Mount& m, uint64_t ino);
 /// most max_children per directory) and statfs.
 void walk_tree(fs::Mount& m, size_t max_children);
 /// Runs the fsck phases through check_ags (all: every phase and the space
-/// map's coverage) and returns the problems it reported.
-size_t run_fsck(fs::Mount& m, bool all);
+/// map's coverage) and returns the problems it reported (print: each on stdout).
+size_t run_fsck(fs::Mount& m, bool all, bool print = false);
+
+/// The read-write check of the image target, for an image fsck found clean:
+/// on a copy of img, a read-write mount runs a short sequence of changes
+/// (create, mkdir, symlink, setxattr, rename, unlink, in directories and
+/// attr forks of every form), unmounts cleanly, and fsck judges the result;
+/// a problem there is something the driver wrote wrong: aborts (the fuzzer's
+/// crash).  Nothing is judged when the mount refused to write or shut down.
+void rw_check(const SeedImage& img);
 
 /// With XFSFUSE_FUZZ_DUMP_SEEDS=DIR in the environment, writes once per
 /// process one input per region of family f and image into DIR: the region

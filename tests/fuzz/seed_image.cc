@@ -44,7 +44,8 @@ std::string proto_dir(const std::string& name, const std::string& prefix, int n)
 
 // The protofile: / holds sf/, block/, leaf/, node/ (directories of those
 // forms for the image's directory block size), small (8 KiB of data), and
-// symlinks short (inline) and long (one remote block).
+// the inline symlink short.  (mkfs.xfs 6.1 writes a remote symlink block
+// without its v5 header: xfs_repair -n rejects it; the library makes /long.)
 std::string protofile(bool dir64k, const std::string& data_file) {
   std::string s = "/dev/null\n0 0\nd--755 0 0\n";
   s += "sf d--755 0 0\na ---644 0 0 /dev/null\nbb ---644 0 0 /dev/null\nsub d--755 0 0\n$\n$\n";
@@ -53,12 +54,11 @@ std::string protofile(bool dir64k, const std::string& data_file) {
   s += proto_dir("node", "node_entry_name_", dir64k ? 9000 : 700);
   s += "small ---644 0 0 " + data_file + "\n";
   s += "short l--777 0 0 target-of-a-short-link\n";
-  s += "long l--777 0 0 /" + std::string(1000, 'L') + "\n";
   return s + "$\n";
 }
 
-// xattrs of every form, and a file whose data fork is a bmbt (600 one-block
-// extents), through the write path.
+// xattrs of every form, a file whose data fork is a bmbt (600 one-block
+// extents) and the remote symlink long, through the write path.
 void add_with_library(const std::string& path) {
   std::unique_ptr<fs::Mount> m;
   std::string err;
@@ -79,11 +79,32 @@ void add_with_library(const std::string& path) {
     }
   }
   fs::InodeRef ip;
+  if (fs::make_symlink(*m, root, "long", "/" + std::string(1000, 'L'), root_cred, &ip)) die("symlink long");
   if (fs::make_node(*m, root, "bmbt", root_cred, S_IFREG | 0644, 0, &ip)) die("create bmbt");
   std::vector<std::byte> blk(m->sb().blocksize, std::byte{'b'});
   for (uint64_t i = 0; i < 600; i++)
     if (fs::write_file(*m, ip, 2 * i * blk.size(), blk.data(), blk.size(), false)) die("write bmbt");
   if (m->unmount_clean()) die("unmount");
+}
+
+}  // namespace
+
+namespace {
+
+// Copies the allocated parts of file in to out (both sparse, same size).
+void copy_data(int in, int out) {
+  std::vector<char> buf(1 << 20);
+  for (off_t off = 0;;) {
+    off_t data_at = lseek(in, off, SEEK_DATA);
+    if (data_at < 0) break;
+    off_t hole = lseek(in, data_at, SEEK_HOLE);
+    for (off_t p = data_at; p < hole;) {
+      ssize_t n = pread(in, buf.data(), std::min<off_t>(buf.size(), hole - p), p);
+      if (n <= 0 || pwrite(out, buf.data(), n, p) != n) die("copy");
+      p += n;
+    }
+    off = hole;
+  }
 }
 
 }  // namespace
@@ -112,19 +133,7 @@ void SeedImage::build(bool dir64k) {
   fd_ = memfd_create(dir64k ? "xfsfuse-fuzz-64k" : "xfsfuse-fuzz-4k", 0);
   int in = ::open(img.c_str(), O_RDONLY);
   if (fd_ < 0 || in < 0 || ftruncate(fd_, 32 << 20) != 0) die("memfd");
-  // Copy the allocated parts only: the image is sparse.
-  std::vector<char> buf(1 << 20);
-  for (off_t off = 0;;) {
-    off_t data_at = lseek(in, off, SEEK_DATA);
-    if (data_at < 0) break;
-    off_t hole = lseek(in, data_at, SEEK_HOLE);
-    for (off_t p = data_at; p < hole;) {
-      ssize_t n = pread(in, buf.data(), std::min<off_t>(buf.size(), hole - p), p);
-      if (n <= 0 || pwrite(fd_, buf.data(), n, p) != n) die("copy");
-      p += n;
-    }
-    off = hole;
-  }
+  copy_data(in, fd_);  // the image is sparse
   ::close(in);
   unlink(img.c_str());
   unlink(proto.c_str());
@@ -147,6 +156,13 @@ SeedImage& SeedImage::get(bool dir64k) {
                      static_cast<unsigned long long>(r->daddr()), r->size);
   }
   return *p;
+}
+
+std::string SeedImage::copy(int* fd) const {
+  *fd = memfd_create("xfsfuse-fuzz-copy", 0);
+  if (*fd < 0 || ftruncate(*fd, 32 << 20) != 0) die("memfd");
+  copy_data(fd_, *fd);
+  return "/proc/self/fd/" + std::to_string(*fd);
 }
 
 std::unique_ptr<fs::Mount> SeedImage::mount(bool writable) const {

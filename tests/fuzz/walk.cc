@@ -101,8 +101,8 @@ void walk_tree(fs::Mount& m, size_t max_children) {
   }
 }
 
-size_t run_fsck(fs::Mount& m, bool all) {
-  fsck::Reporter rep(false, stdout);
+size_t run_fsck(fs::Mount& m, bool all, bool print) {
+  fsck::Reporter rep(print, stdout);
   auto space = fsck::make_memory_space_map(m.sb(), &rep);
   auto inodes = fsck::make_memory_inode_table();
   fsck::Context cx{m, m.sb(), rep, *space, *inodes, std::vector<fsck::AgTotals>(m.sb().agcount), {}};
