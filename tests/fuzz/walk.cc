@@ -166,7 +166,7 @@ void decode_alone(const SeedImage& img, const Region& r, std::span<const std::by
       std::vector<fs::AttrFault> faults;
       if (r.ops == &fs::attr3_leaf_ops()) {
         fs::attr::leaf_block_ok(b, &why);
-        fs::attr_leaf_block_check(b, 64, &faults);
+        fs::attr_leaf_block_check(b, 64, &faults);  // 64: more fork blocks than any seed attr fork has
       } else if (!r.ops) {
         std::vector<fs::attr::AttrRecord> recs;
         fs::attr::sf_decode(b, &recs, &why);
