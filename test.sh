@@ -3,6 +3,9 @@
 # the plain build, then ASan+UBSan and TSan builds of the same suite (FUSE
 # worker threads make concurrency bugs real; both stay cheap, see README).
 #   XFSFUSE_SANITIZERS=0 ./test.sh   plain build only (a quick local run)
+# Then a fuzz smoke stage: the libFuzzer build (clang, ASan+UBSan) of the fuzz
+# targets only, each run briefly (docs/fuzzing.md).
+#   XFSFUSE_FUZZ_SMOKE=0 ./test.sh   skips it
 # Warnings are errors when CI is set.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -22,3 +25,11 @@ for b in "${builds[@]}"; do
   xfsfuse_build "$dir" "${args[@]}"
   (cd "$dir" && ctest --output-on-failure --timeout 900)
 done
+
+if [ "${XFSFUSE_FUZZ_SMOKE:-1}" != 0 ]; then
+  echo "== build-fuzz (libFuzzer, ASan+UBSan): ${XFSFUSE_FUZZ_SECONDS:-10} s a target"
+  cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DXFSFUSE_FUZZ=ON \
+    -DWERROR=$werror -DXFSFUSE_BENCH=OFF >/dev/null
+  cmake --build build-fuzz -j2 --target fuzz_targets
+  tests/fuzz/run.sh "${XFSFUSE_FUZZ_SECONDS:-10}"
+fi

@@ -19,6 +19,9 @@ constexpr uint16_t kVersionNumMask = 0x000f;
 
 bool is_pow2(uint64_t v) { return v && !(v & (v - 1)); }
 
+// v == 2^log, for any log byte from disk (no shift by 32 or more).
+bool is_pow2_of(uint64_t v, uint8_t log) { return log < 32 && v == (uint64_t{1} << log); }
+
 unsigned log2_ceil(uint64_t v) {
   unsigned l = 0;
   while ((uint64_t{1} << l) < v) l++;
@@ -38,7 +41,7 @@ int decode_superblock(std::span<const std::byte> sector, Superblock* out, std::s
   Superblock s;
   s.sectsize = be16(d.sb_sectsize);
   s.sectlog = d.sb_sectlog;
-  if (s.sectsize < 512 || !is_pow2(s.sectsize) || s.sectsize != (1u << s.sectlog) || s.sectsize > sector.size())
+  if (s.sectsize < 512 || !is_pow2(s.sectsize) || !is_pow2_of(s.sectsize, s.sectlog) || s.sectsize > sector.size())
     return corrupt(why, "bad sector size " + std::to_string(s.sectsize));
   if (!bc::xfs_cksum_ok(sector.first(s.sectsize), kSbCrcOff)) return corrupt(why, "CRC mismatch");
 
@@ -77,11 +80,11 @@ int decode_superblock(std::span<const std::byte> sector, Superblock* out, std::s
   std::memcpy(s.meta_uuid.data(), (s.features_incompat & kIncompatMetaUuid) ? d.sb_meta_uuid.b : d.sb_uuid.b, 16);
   s.fname.assign(d.sb_fname, strnlen(d.sb_fname, sizeof d.sb_fname));
 
-  if (s.blocksize < 512 || s.blocksize > 65536 || s.blocksize != (1u << s.blocklog) || s.blocksize < s.sectsize)
+  if (s.blocksize < 512 || s.blocksize > 65536 || !is_pow2_of(s.blocksize, s.blocklog) || s.blocksize < s.sectsize)
     return corrupt(why, "bad block size " + std::to_string(s.blocksize));
-  if (s.inodesize < 256 || s.inodesize > 2048 || s.inodesize != (1u << s.inodelog) || s.inodesize > s.blocksize)
+  if (s.inodesize < 256 || s.inodesize > 2048 || !is_pow2_of(s.inodesize, s.inodelog) || s.inodesize > s.blocksize)
     return corrupt(why, "bad inode size " + std::to_string(s.inodesize));
-  if (s.inopblock != s.blocksize / s.inodesize || s.inopblock != (1u << s.inopblog))
+  if (s.inopblock != s.blocksize / s.inodesize || !is_pow2_of(s.inopblock, s.inopblog))
     return corrupt(why, "inodes per block " + std::to_string(s.inopblock) + " do not match block and inode sizes");
   if (s.agcount == 0 || s.agblocks < 64 || s.agblklog != log2_ceil(s.agblocks))
     return corrupt(why, "bad AG geometry: " + std::to_string(s.agcount) + " AGs of " + std::to_string(s.agblocks) +

@@ -57,7 +57,7 @@ btree::SbtreeStats walk_tree(const AgScan& s, btree::SbtreeKind kind, uint32_t r
   w.read = [&](uint32_t agbno, bc::BufHandle* h, std::string* why) {
     const uint64_t daddr = s.daddr(agbno);
     const int err = read_checked(s.cx, daddr, sectors, ops, h, why);
-    if (err == EUCLEAN && bc::load_be(h->data(), 4) == btree::sbtree_magic(kind)) {
+    if (err == EUCLEAN && *h && bc::load_be(h->data(), 4) == btree::sbtree_magic(kind)) {
       s.report(name, daddr, *why);  // this tree's block, damaged: walk it anyway
     } else if (err) {
       return err;
@@ -80,7 +80,7 @@ bool read_header(const AgScan& s, uint32_t n, const char* structure, const bc::B
   const int err = read_checked(s.cx, daddr, static_cast<uint32_t>(fs::ag_header_sector(s.cx.sb, 1)), ops, h, &why);
   if (err == 0) return true;
   s.report(structure, daddr, why);
-  return err == EUCLEAN && bc::load_be(h->data(), 4) == magic;
+  return err == EUCLEAN && *h && bc::load_be(h->data(), 4) == magic;
 }
 
 // The AGFL's active slots flfirst..fllast (wrapping): count against

@@ -29,7 +29,9 @@ struct AgScan {
 /// Reads `sectors` 512-byte sectors at daddr through the cache without a
 /// verifier, then runs ops->verify_read on them (so the reason reaches the
 /// report, not the log).  Returns 0; EUCLEAN with *why when the check failed
-/// (*h then still holds the data); or the read's errno (*h empty).
+/// (*h then still holds the data); or the read's errno with *h empty — EUCLEAN
+/// too when the cache already holds the block as corrupt (the driver read it
+/// with its verifier first), so test *h before reading it.
 int read_checked(Context& cx, uint64_t daddr, uint32_t sectors, const bc::BufOps& ops, bc::BufHandle* h,
                  std::string* why);
 
