@@ -152,7 +152,11 @@ int alloc_inode(Transaction& tp, uint64_t parent_ino, InodeRef* out) {
       return e;
     if (int e = m.iget_new(ino, {cluster.data() + at, m.sb().inodesize}, out)) return e;
   }
-  tp.join_inode(*out);  // a free inode no one else can lock: order does not matter
+  // A free inode, which no other transaction can reach: lock order does not
+  // matter, so it is only tried (waiting would order it after the parent,
+  // against ascending inode numbers, in TSan's eyes).  A reader still
+  // looking at its old in-core self may hold it a moment: start over.
+  if (!tp.try_join_inode(*out)) return EAGAIN;
   return 0;
 }
 

@@ -7,24 +7,10 @@
 case_dirblock=65536
 case_mkfs=(-p "$here/cases/dir-placement.proto")
 
-make_files() {
-  local i
-  for ((i = 0; i < 20000; i++)); do
-    : >"d/a-somewhat-longer-file-name-$i"
-    ((i % 4 == 0)) && : >"e/other-$i"
-  done
-  return 0
-}
-
-check_image() {
-  local d
-  for d in d e; do
-    echo "== $d"
-    xfs_db -r -c "path /$d" -c 'print core.format core.size core.nextents core.nblocks' -c bmap "$1"
-  done
-}
+# shellcheck source=tests/rw/cases/dir-placement.lib
+source "$here/cases/dir-placement.lib"
 
 run_case() {
-  op make_files
+  op make_files 20000 4 a-somewhat-longer-file-name
   op bash -c 'ls d | wc -l; ls e | wc -l'
 }

@@ -12,25 +12,10 @@
 case_dirblock=4096
 case_mkfs=(-p "$here/cases/dir-placement.proto")
 
-make_files() {
-  local i
-  for ((i = 0; i < 3000; i++)); do
-    : >"d/file-$i"
-    ((i % 3 == 0)) && : >"e/other-name-$i"
-  done
-  return 0
-}
-
-# The exact fsblocks of each directory's fork (and whether it is a bmbt).
-check_image() {
-  local d
-  for d in d e; do
-    echo "== $d"
-    xfs_db -r -c "path /$d" -c 'print core.format core.size core.nextents core.nblocks' -c bmap "$1"
-  done
-}
+# shellcheck source=tests/rw/cases/dir-placement.lib
+source "$here/cases/dir-placement.lib"
 
 run_case() {
-  op make_files
+  op make_files 3000 3 file
   op bash -c 'ls d | wc -l; ls e | wc -l'
 }
