@@ -4,7 +4,9 @@
 
 namespace xfsfuse::fs {
 
-InodeCache::InodeCache(size_t limit) : shard_limit_(std::max<size_t>(1, (limit + kShards - 1) / kShards)) {}
+InodeCache::InodeCache(size_t limit) : shard_limit_(std::max<size_t>(1, (limit + kShards - 1) / kShards)) {
+  for (Shard& s : shards_) s.trim_at = shard_limit_;
+}
 
 int InodeCache::get(uint64_t ino, const Loader& load, InodeRef* out) {
   Shard& s = shard_for(ino);
@@ -33,7 +35,7 @@ int InodeCache::get(uint64_t ino, const Loader& load, InodeRef* out) {
   } else {
     entry->loading = false;
     *out = entry->ip;
-    if (s.map.size() > shard_limit_) trim_locked(s, shard_limit_ - shard_limit_ / 4);
+    trim_if_over_locked(s);
   }
   s.loaded.notify_all();
   return err;
@@ -62,11 +64,18 @@ size_t InodeCache::trim_locked(Shard& s, size_t target) {
   return dropped;
 }
 
+void InodeCache::trim_if_over_locked(Shard& s) const {
+  if (s.map.size() <= s.trim_at) return;
+  trim_locked(s, shard_limit_ - shard_limit_ / 4);
+  s.trim_at = std::max(shard_limit_, s.map.size() + s.map.size() / 4);
+}
+
 size_t InodeCache::drop_unreferenced() {
   size_t dropped = 0;
   for (Shard& s : shards_) {
     std::lock_guard<std::mutex> g(s.mu);
     dropped += trim_locked(s, 0);
+    s.trim_at = std::max(shard_limit_, s.map.size() + s.map.size() / 4);
   }
   return dropped;
 }

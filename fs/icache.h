@@ -6,7 +6,10 @@
 // failed load is forgotten, so the next get() tries again.  Inodes are
 // evicted only when nothing but the cache refers to them (use count 1) and
 // they hold no unencoded change (dirty == 0): beyond the limit on get(), and
-// all at once on drop_unreferenced().
+// all at once on drop_unreferenced().  A shard whose inodes are all in use
+// (the kernel holds every inode it looked up) stays above its limit; it is
+// scanned again only after it has grown by a quarter, so a get() costs O(1)
+// amortized however many inodes are referenced.
 //
 // Thread safety: every method may be called from any thread.  The table is
 // split into shards, each with its own mutex (no global lock on iget); a
@@ -52,12 +55,17 @@ class InodeCache {
     std::mutex mu;
     std::condition_variable loaded;
     std::unordered_map<uint64_t, std::shared_ptr<Entry>> map;  // GUARDED_BY(mu)
+    size_t trim_at = 0;  // GUARDED_BY(mu): get() trims once map.size() exceeds this
   };
   static constexpr size_t kShards = 64;
   Shard& shard_for(uint64_t ino) { return shards_[(ino * 0x9e3779b97f4a7c15ull) >> 58]; }
   // REQUIRES: s.mu held.  Evicts unreferenced clean inodes until the shard
   // holds at most target.  Returns how many went.
   static size_t trim_locked(Shard& s, size_t target);
+  // REQUIRES: s.mu held.  Trims s beyond its trigger, then sets the next
+  // trigger: the limit, or a quarter above what is left if the trim could
+  // not get under the limit.
+  void trim_if_over_locked(Shard& s) const;
 
   const size_t shard_limit_;
   Shard shards_[kShards];

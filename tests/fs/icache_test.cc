@@ -109,6 +109,28 @@ TEST_CASE("icache: eviction keeps referenced and dirty inodes", "[icache]") {
   CHECK(cache.size() == 0);
 }
 
+TEST_CASE("icache: a cache full of referenced inodes shrinks to its limit once they are let go", "[icache]") {
+  InodeCache cache(1024);  // 16 inodes per shard
+  auto load = [](uint64_t ino, CachedInode* ip) {
+    ip->core.ino = ino;
+    return 0;
+  };
+  std::vector<InodeRef> held;
+  for (uint64_t ino = 1000; ino < 21000; ino++) {
+    InodeRef ip;
+    REQUIRE(cache.get(ino, load, &ip) == 0);
+    held.push_back(ip);
+  }
+  CHECK(cache.size() == held.size());  // nothing evictable: all kept
+  held.clear();
+  for (uint64_t ino = 100000; ino < 120000; ino++) {
+    InodeRef ip;
+    REQUIRE(cache.get(ino, load, &ip) == 0);
+  }
+  CHECK(cache.size() <= 1024);  // every shard trimmed back under its limit
+  CHECK(cache.find(1000) == nullptr);
+}
+
 TEST_CASE("icache: Mount::iget gives one object per inode number", "[icache]") {
   const std::string& img = image("demo");
   if (img.empty()) return;
