@@ -11,24 +11,29 @@
 
 namespace xfsfuse::fuse::ops {
 
+namespace {
+
+// The caller's supplementary groups (libfuse reads /proc/PID/task/TID/status).
+std::vector<gid_t> groups_of(fuse_req_t req) {
+  std::vector<gid_t> groups(32);
+  int n = fuse_req_getgroups(req, static_cast<int>(groups.size()), groups.data());
+  if (n > static_cast<int>(groups.size())) {
+    groups.resize(n);
+    n = fuse_req_getgroups(req, n, groups.data());
+  }
+  groups.resize(n < 0 ? 0 : std::min<size_t>(n, groups.size()));
+  return groups;
+}
+
+}  // namespace
+
 fs::Cred cred_of(fuse_req_t req) {
   const fuse_ctx* ctx = fuse_req_ctx(req);
-  fs::Cred c{ctx->uid, ctx->gid, std::vector<gid_t>(32)};
-  int n = fuse_req_getgroups(req, static_cast<int>(c.groups.size()), c.groups.data());
-  if (n > static_cast<int>(c.groups.size())) {
-    c.groups.resize(n);
-    n = fuse_req_getgroups(req, n, c.groups.data());
-  }
-  c.groups.resize(n < 0 ? 0 : std::min<size_t>(n, c.groups.size()));
-  return c;
+  return fs::Cred{ctx->uid, ctx->gid, {}, [req] { return groups_of(req); }};
 }
 
 int check_access(fuse_req_t req, const fs::Inode& c, int mask) {
   if ((mask & W_OK) && !fs_of(req).mount().writable()) return EROFS;
-  const fuse_ctx* ctx = fuse_req_ctx(req);
-  // Supplementary groups cost a read of /proc/PID/status: only when they matter.
-  if (ctx->uid == 0 || ctx->uid == c.uid || ctx->gid == c.gid)
-    return fs::permission(fs::Cred{ctx->uid, ctx->gid, {}}, c, mask);
   return fs::permission(cred_of(req), c, mask);
 }
 

@@ -18,7 +18,8 @@ namespace xfsfuse::fuse::ops {
 // bits.  mask: R_OK | W_OK | X_OK (F_OK: 0).  Returns 0, EROFS for W_OK on
 // a read-only mount, or EACCES.
 int check_access(fuse_req_t req, const fs::Inode& c, int mask);
-/// The caller of req: uid, gid and supplementary groups.
+/// The caller of req: uid, gid, and its supplementary groups read only when a
+/// check needs them (Cred::load_groups): use it before req is answered.
 fs::Cred cred_of(fuse_req_t req);
 
 // ops_inode.cc: names, attributes, symlinks, permissions, statfs.

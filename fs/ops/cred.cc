@@ -8,7 +8,14 @@
 
 namespace xfsfuse::fs {
 
-bool Cred::in_group(gid_t g) const { return gid == g || std::find(groups.begin(), groups.end(), g) != groups.end(); }
+bool Cred::in_group(gid_t g) const {
+  if (gid == g) return true;
+  if (load_groups && !groups_loaded) {
+    groups = load_groups();
+    groups_loaded = true;
+  }
+  return std::find(groups.begin(), groups.end(), g) != groups.end();
+}
 
 int permission(const Cred& c, const Inode& n, int mask) {
   if (c.root()) {

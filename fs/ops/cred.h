@@ -3,11 +3,14 @@
 // inode_owner_or_capable(), in_group_p()).  Root (uid 0) has every
 // capability the kernel's root has (CAP_DAC_OVERRIDE, CAP_FOWNER,
 // CAP_CHOWN, CAP_FSETID).
-// Thread safety: plain values and pure functions.
+// Thread safety: permission() is pure; a Cred belongs to one request on one
+// thread (in_group() may load its supplementary groups, a write to it).
 #pragma once
 
 #include <sys/types.h>
 
+#include <functional>
+#include <utility>
 #include <vector>
 
 #include "fs/inode.h"
@@ -16,9 +19,18 @@ namespace xfsfuse::fs {
 
 /// The caller of an operation.
 struct Cred {
+  Cred() = default;
+  Cred(uid_t u, gid_t g, std::vector<gid_t> supplementary = {}, std::function<std::vector<gid_t>()> load = {})
+      : uid(u), gid(g), groups(std::move(supplementary)), load_groups(std::move(load)) {}
+
   uid_t uid = 0;
   gid_t gid = 0;
-  std::vector<gid_t> groups;  ///< supplementary groups
+  mutable std::vector<gid_t> groups;  ///< supplementary groups (all of them unless load_groups is set)
+  /// If set, returns the supplementary groups; in_group() calls it once, the
+  /// first time the answer is not the primary gid (under FUSE the groups
+  /// cost a read of /proc/PID/task/TID/status, so only when they matter).
+  std::function<std::vector<gid_t>()> load_groups;
+  mutable bool groups_loaded = false;  ///< load_groups has filled groups
   bool root() const { return uid == 0; }
   /// Whether the caller is in group g (primary or supplementary).
   bool in_group(gid_t g) const;

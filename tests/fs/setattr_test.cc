@@ -3,9 +3,13 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <unistd.h>
+
 #include <cerrno>
+#include <vector>
 
 #include "fs/mount.h"
+#include "fs/ops/cred.h"
 #include "fs/ops/setattr.h"
 #include "tests/fs/dir_test_util.h"
 
@@ -102,6 +106,32 @@ TEST_CASE("setattr: a read-only mount answers EROFS", "[setattr]") {
   auto m = open_mount(demo);
   InodeRef f = first_of_type(*m, S_IFREG);
   CHECK(setattr(*m, f, kRoot, {.mode = 0600}) == EROFS);
+}
+
+}  // namespace xfsfuse::fs::test
+
+namespace xfsfuse::fs::test {
+
+TEST_CASE("cred: supplementary groups are loaded once and only when the primary gid does not answer", "[setattr]") {
+  int loads = 0;
+  const Cred c{1000, 1000, {}, [&] {
+                 loads++;
+                 return std::vector<gid_t>{50, 60};
+               }};
+  Inode n{};
+  n.mode = S_IFREG | 0070;
+  n.uid = 2000;
+  n.gid = 1000;
+  CHECK(permission(c, n, R_OK | W_OK) == 0);  // primary group: no load
+  CHECK(loads == 0);
+  n.gid = 60;
+  CHECK(permission(c, n, R_OK) == 0);
+  CHECK(c.in_group(50));
+  CHECK_FALSE(c.in_group(70));
+  CHECK(loads == 1);
+  n.gid = 70;
+  CHECK(permission(c, n, R_OK) == EACCES);
+  CHECK(loads == 1);
 }
 
 }  // namespace xfsfuse::fs::test
