@@ -35,6 +35,8 @@ uint32_t xfs_cksum(std::span<const std::byte> data, size_t crc_off) {
   return ~crc;
 }
 
+uint32_t crc32c_update(uint32_t crc, std::span<const std::byte> data) { return crc_raw(data.data(), data.size(), crc); }
+
 bool xfs_cksum_ok(std::span<const std::byte> data, size_t crc_off) {
   return load_le32(data.data() + crc_off) == xfs_cksum(data, crc_off);
 }

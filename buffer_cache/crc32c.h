@@ -21,6 +21,11 @@ uint32_t xfs_cksum(std::span<const std::byte> data, size_t crc_off);
 /// True if the little-endian CRC stored at crc_off matches the data.
 bool xfs_cksum_ok(std::span<const std::byte> data, size_t crc_off);
 
+/// One raw CRC32C step over data (no seed, no final inversion): XFS starts
+/// with ~0 and stores the inverted end value.  For checksums over several
+/// pieces (log records: header, extended headers, data).
+uint32_t crc32c_update(uint32_t crc, std::span<const std::byte> data);
+
 /// Recomputes the CRC and stores it little-endian at crc_off.
 void xfs_cksum_update(std::span<std::byte> data, size_t crc_off);
 
