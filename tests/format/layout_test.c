@@ -12,12 +12,14 @@
 #include <xfs/xfs_format.h>
 
 #include <xfs/xfs_da_format.h>
+#include <xfs/xfs_log_format.h>
 
 #include "fs/format/ag.h"
 #include "fs/format/attr.h"
 #include "fs/format/btree.h"
 #include "fs/format/dir.h"
 #include "fs/format/inode.h"
+#include "fs/format/log.h"
 #include "fs/format/sb.h"
 
 #define MEMBER_SIZE(type, m) sizeof(((type*)0)->m)
@@ -285,6 +287,30 @@ SAME_F(xd_attr3_rmt_hdr, struct xfs_attr3_rmt_hdr, rm_uuid)
 SAME_F(xd_attr3_rmt_hdr, struct xfs_attr3_rmt_hdr, rm_owner)
 SAME_F(xd_attr3_rmt_hdr, struct xfs_attr3_rmt_hdr, rm_blkno)
 SAME_F(xd_attr3_rmt_hdr, struct xfs_attr3_rmt_hdr, rm_lsn)
+
+SAME_SIZE(xd_log_rec_header, xlog_rec_header_t)
+SAME_F(xd_log_rec_header, xlog_rec_header_t, h_magicno)
+SAME_F(xd_log_rec_header, xlog_rec_header_t, h_cycle)
+SAME_F(xd_log_rec_header, xlog_rec_header_t, h_version)
+SAME_F(xd_log_rec_header, xlog_rec_header_t, h_len)
+SAME_F(xd_log_rec_header, xlog_rec_header_t, h_lsn)
+SAME_F(xd_log_rec_header, xlog_rec_header_t, h_tail_lsn)
+SAME_F(xd_log_rec_header, xlog_rec_header_t, h_crc)
+SAME_F(xd_log_rec_header, xlog_rec_header_t, h_prev_block)
+SAME_F(xd_log_rec_header, xlog_rec_header_t, h_num_logops)
+SAME_F(xd_log_rec_header, xlog_rec_header_t, h_cycle_data)
+SAME_F(xd_log_rec_header, xlog_rec_header_t, h_fmt)
+SAME_F(xd_log_rec_header, xlog_rec_header_t, h_fs_uuid)
+SAME_F(xd_log_rec_header, xlog_rec_header_t, h_size)
+SAME_SIZE(xd_log_rec_ext_header, xlog_rec_ext_header_t)
+SAME_F(xd_log_rec_ext_header, xlog_rec_ext_header_t, xh_cycle)
+SAME_F(xd_log_rec_ext_header, xlog_rec_ext_header_t, xh_cycle_data)
+SAME_SIZE(xd_log_op_header, xlog_op_header_t)
+SAME_F(xd_log_op_header, xlog_op_header_t, oh_tid)
+SAME_F(xd_log_op_header, xlog_op_header_t, oh_len)
+SAME_F(xd_log_op_header, xlog_op_header_t, oh_clientid)
+SAME_F(xd_log_op_header, xlog_op_header_t, oh_flags)
+SAME_F(xd_log_op_header, xlog_op_header_t, oh_res2)
 
 int main(void) {
   /* Every check above is a _Static_assert: reaching main means they held. */
