@@ -12,7 +12,7 @@
 #include "btree/bmbt.h"
 #include "buffer_cache/corruption_log.h"
 #include "fs/corrupt.h"
-#include "fs/log.h"
+#include "fs/log/reader.h"
 #include "fs/ops/inactivate.h"
 
 namespace xfsfuse::fs {
@@ -182,16 +182,24 @@ Mount::~Mount() {
 }
 
 int Mount::check_log_state(std::string* err) {
-  LogState log;
   std::string why;
-  if (int e = check_log(*dev_, sb_, &log, &why)) {
+  uint64_t start = 0;
+  uint32_t blocks = 0;
+  int e = xlog::LogReader::internal(*dev_, sb_, &start, &blocks, &why);
+  if (e == 0) e = xlog::find_log_ends(xlog::LogReader(*dev_, start, blocks), sb_.uuid, &log_ends_, &why);
+  if (e && !(e == EUCLEAN && opts_.norecovery)) {
     *err = "reading the log: " + (why.empty() ? std::string(std::strerror(e)) : why);
     return e;
   }
-  const bool dirty = !log.clean || sb_.features_log_incompat != 0;
-  if (!dirty) return 0;
-  const std::string what = !log.clean ? "the log is dirty (the filesystem was not unmounted cleanly)"
-                                      : "the log has incompatible features that need log recovery";
+  std::string what;
+  if (e)
+    what = "the log cannot be read (" + why + ")";
+  else if (!log_ends_.clean)
+    what = "the log is dirty (the filesystem was not unmounted cleanly)";
+  else if (sb_.features_log_incompat != 0)
+    what = "the log has incompatible features that need log recovery";
+  else
+    return 0;
   if (!opts_.norecovery) {
     *err = what + "; mount it with the kernel to replay the log, or use -o norecovery for a possibly stale view";
     return EUCLEAN;

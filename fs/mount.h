@@ -35,6 +35,7 @@
 #include "fs/icache.h"
 #include "fs/incore_inode.h"
 #include "fs/inode.h"
+#include "fs/log/ends.h"
 #include "fs/perag.h"
 #include "fs/superblock.h"
 #include "vmap/page_pool.h"
@@ -101,6 +102,8 @@ class Mount {
   bool log_dirty() const { return log_dirty_; }
   /// The driver's warning for that (empty when the log is clean).
   const std::string& log_warning() const { return log_warning_; }
+  /// The log's head, tail and state as the mount found them (docs/log.md).
+  const xlog::LogEnds& log_ends() const { return log_ends_; }
 
   /// Whether the mount was opened read-write (and may still write: see shut_down()).
   bool writable() const { return opts_.writable; }
@@ -245,6 +248,7 @@ class Mount {
   uint32_t cluster_blocks_ = 1;  // fsblocks read per inode cluster (a power of two)
   bool log_dirty_ = false;  // mounted with norecovery over a dirty log
   std::string log_warning_;
+  xlog::LogEnds log_ends_;
   std::unique_ptr<InodeCache> icache_;
 
   std::mutex change_mu_;         // serializes the first start_change()

@@ -1,0 +1,122 @@
+// The log's head, tail and state (fs/log/ends.h) on logs the kernel wrote,
+// against xfs_logprint -t's "log tail: T head: H state: <S>": mkfs's log,
+// after a clean unmount, after a forced shutdown (a dirty log, as a crash
+// leaves it), and a small log that wrapped before the shutdown.
+// Needs root, loop devices and xfs_io ("SKIP:" otherwise).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <regex>
+
+#include "fs/mount.h"
+#include "tests/fs/fs_test_util.h"
+
+namespace xfsfuse::fs::test {
+namespace {
+
+struct LogPrint {
+  uint32_t tail = 0, head = 0;
+  std::string state;
+};
+
+// xfs_logprint -t's summary line for img (through a loop device: it wants a block device).
+bool logprint(const std::string& img, LogPrint* out) {
+  const std::string out_text =
+      run("L=$(losetup -f --show " + img + ") && { xfs_logprint -t $L 2>&1 | grep 'log tail:'; losetup -d $L; }");
+  std::smatch m;
+  static const std::regex re(R"(log tail: (\d+) head: (\d+) state: <(\w+)>)");
+  if (!std::regex_search(out_text, m, re)) return false;
+  out->tail = static_cast<uint32_t>(std::stoul(m[1]));
+  out->head = static_cast<uint32_t>(std::stoul(m[2]));
+  out->state = m[3];
+  return true;
+}
+
+// What our mount finds in the log (norecovery: a dirty log is not refused).
+xlog::LogEnds ours(const std::string& img) {
+  std::unique_ptr<Mount> m;
+  std::string err;
+  MountOptions o;
+  o.norecovery = true;
+  INFO(err);
+  REQUIRE(Mount::open(img, o, &m, &err) == 0);
+  return m->log_ends();
+}
+
+void check_against_logprint(const std::string& img) {
+  LogPrint want;
+  REQUIRE(logprint(img, &want));
+  const xlog::LogEnds e = ours(img);
+  INFO("xfs_logprint: tail " << want.tail << " head " << want.head << " " << want.state);
+  CHECK(e.head_block == want.head);
+  CHECK(e.tail_block() == want.tail);
+  CHECK(e.clean == (want.state == "CLEAN"));
+}
+
+// Runs script in a kernel loop mount of img at mnt; with shutdown, ends
+// with a forced shutdown (the log stays dirty).  False if mounting failed.
+bool kernel_run(const std::string& img, const std::string& mnt, const std::string& script, bool shutdown) {
+  if (system(("mount -o loop " + img + " " + mnt + " 2>/dev/null").c_str()) != 0) return false;
+  if (system(("mountpoint -q " + mnt).c_str()) != 0) return false;
+  const int rc = system(("cd " + mnt + " && (" + script + ")").c_str());
+  const int down = shutdown ? system(("xfs_io -x -c 'shutdown -f' " + mnt).c_str()) : 0;
+  for (int i = 0; i < 20 && system(("umount " + mnt + " 2>/dev/null").c_str()) != 0; i++) usleep(100000);
+  REQUIRE(rc == 0);
+  REQUIRE(down == 0);
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("log ends: the kernel's logs read as xfs_logprint reads them", "[log][kernel]") {
+  if (!have_xfsprogs()) return;
+  if (geteuid() != 0 || system("command -v xfs_logprint >/dev/null && command -v xfs_io >/dev/null") != 0) {
+    WARN("SKIP: not root, or no xfs_logprint / xfs_io");
+    return;
+  }
+  SECTION("mkfs's log") {
+    MkfsImage img;
+    check_against_logprint(img.path);
+    CHECK(ours(img.path).clean);
+  }
+  const std::string files = "mkdir a && for i in $(seq 1 300); do echo $i > a/f$i; done && mkdir a/b";
+  SECTION("after a clean unmount, and after a crash (forced shutdown)") {
+    MkfsImage img;
+    const std::string mnt = img.path + ".mnt";
+    REQUIRE(mkdir(mnt.c_str(), 0755) == 0);
+    if (!kernel_run(img.path, mnt, files, false)) {
+      rmdir(mnt.c_str());
+      WARN("SKIP: mount -o loop failed (no loop devices or no XFS in this kernel?)");
+      return;
+    }
+    check_against_logprint(img.path);
+    CHECK(ours(img.path).clean);
+    REQUIRE(kernel_run(img.path, mnt, "sync && for i in $(seq 1 100); do echo $i > a/b/g$i; done", true));
+    rmdir(mnt.c_str());
+    check_against_logprint(img.path);
+    const xlog::LogEnds e = ours(img.path);
+    CHECK_FALSE(e.clean);
+    CHECK(e.tail_block() < e.head_block);
+  }
+  SECTION("a small log that wrapped") {
+    MkfsImage img("-l size=2200b", 256ll << 20);  // 8.6 MiB: below the 64 MiB minimum of mkfs (fstests mode)
+    const std::string mnt = img.path + ".mnt";
+    REQUIRE(mkdir(mnt.c_str(), 0755) == 0);
+    const bool ran = kernel_run(img.path, mnt,
+                                "mkdir a && for j in $(seq 1 30); do for i in $(seq 1 3000); do : > a/f$j.$i; done;"
+                                " rm -f a/f$j.*; done",
+                                true);
+    rmdir(mnt.c_str());
+    if (!ran) {
+      WARN("SKIP: mount -o loop failed (no loop devices or no XFS in this kernel?)");
+      return;
+    }
+    check_against_logprint(img.path);
+    const xlog::LogEnds e = ours(img.path);
+    CHECK(e.head_cycle >= 2);  // it wrapped
+    CHECK_FALSE(e.clean);
+  }
+}
+
+}  // namespace xfsfuse::fs::test
