@@ -17,16 +17,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::chrono::seconds kMountTimeout{10};
 
-// Everything read at one instant between phases.
-struct Sample {
-  Clock::time_point t;
-  std::optional<uint64_t> tlb;
-  std::optional<uint64_t> ctxt_daemon;
-  uint64_t ctxt_system = 0;
-  std::optional<std::vector<std::pair<std::string, uint64_t>>> counters;
-};
+}  // namespace
 
-// Reads a sample; daemon is null for the kernel.  Returns 0 or an errno with *err.
 int take_sample(const FuseDaemon* daemon, Sample* s, std::string* err) {
   if (daemon != nullptr) {
     nlohmann::json stats;
@@ -49,6 +41,8 @@ int take_sample(const FuseDaemon* daemon, Sample* s, std::string* err) {
   return 0;
 }
 
+namespace {
+
 double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
@@ -64,7 +58,8 @@ Counters as_counters(const std::vector<std::pair<std::string, uint64_t>>& v) {
   return out;
 }
 
-// b - a, counter by counter (names in b's order; a name only in a counts as 0 in b).
+}  // namespace
+
 Phase diff(const Sample& a, const Sample& b) {
   Phase p;
   p.ms = std::chrono::duration<double, std::milli>(b.t - a.t).count();
@@ -82,6 +77,8 @@ Phase diff(const Sample& a, const Sample& b) {
   }
   return p;
 }
+
+namespace {
 
 std::string label(const std::string& policy, uint32_t i, uint32_t n, const char* what) {
   return policy + " " + std::to_string(i) + "/" + std::to_string(n) + ": " + what;
@@ -152,7 +149,7 @@ int64_t get(const Counters& c, const std::string& name) {
 }
 
 std::string fuse_options(const RunConfig& cfg, const std::string& policy) {
-  std::string o = "ro,vmap=" + policy + ",vmap_batch=" + std::to_string(cfg.batch);
+  std::string o = std::string(cfg.rw ? "rw" : "ro") + ",vmap=" + policy + ",vmap_batch=" + std::to_string(cfg.batch);
   if (cfg.vmap_all) o += ",vmap_all";
   if (cfg.cache_mb != 0) o += ",cache_mb=" + std::to_string(cfg.cache_mb);
   return o;
@@ -192,7 +189,7 @@ int run_kernel(const RunConfig& cfg, const std::atomic<bool>* stop, Progress* pr
   progress->show("kernel: mounting");
   KernelMount m;
   std::string err;
-  if (int e = m.mount(cfg.image, cfg.mnt, &err)) {
+  if (int e = m.mount(cfg.image, cfg.mnt, "ro,loop", &err)) {
     run->error = err;
     return e;
   }
