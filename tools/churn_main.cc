@@ -268,7 +268,8 @@ int main(int argc, char** argv) {
                                        : o.xfsfuse + ": not an executable");
     return 1;
   }
-  if (!root && o.workload == "traverse") progress.message("not root: kernel caches not dropped; traversals after the first may be served from the kernel's dcache");
+  if (!root && o.workload == "traverse")
+    progress.message("not root: kernel caches not dropped; traversals after the first may be served from the kernel's dcache");
 
   catch_signals();
   const char* tmp = std::getenv("TMPDIR");
