@@ -203,12 +203,12 @@ int write_dirstress_plot(const std::vector<DirstressRun>& runs, const std::strin
     gp << "set terminal png size 1000,900 noenhanced\n"
        << "set output " << gnuplot_quoted(out) << "\n"
        << "set multiplot layout 2,1 title " << gnuplot_quoted(title) << "\n"
-       << "set lmargin at screen 0.09\nset rmargin at screen 0.80\n"
+       << "set lmargin at screen 0.12\nset rmargin at screen 0.80\n"
        << "set grid ytics\nset key outside right\nset xrange [-0.6:" << runs.size() - 0.4 << "]\n"
        << "set style fill solid 0.8\nset boxwidth 0.6\n"
        << "set bmargin 3.5\nset ylabel 'workload wall time, ms'\nset yrange [0:*]\n"
        << "plot " << q << " using 1:3:7:xtic(2) with boxes lc rgb variable notitle\n"
-       << "set ylabel 'count + 1 (workload + drop; log scale: 0 at 1)'\n"
+       << "set ylabel 'workload + drop, count + 1 (log)'\n"
        << "set logscale y\nset yrange [0.8:*]\nset offsets 0, 0, graph 0.08, 0\n"
        << "plot " << q << " using ($1-0.15):4:7:xtic(2) with points pt 7 ps 2 lc rgb variable notitle, " << q
        << " using 1:5:7 with points pt 6 ps 2 lc rgb variable notitle, " << q
