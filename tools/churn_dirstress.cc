@@ -1,5 +1,6 @@
 #include "tools/churn_dirstress.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -128,10 +129,6 @@ int check_copy(const DirstressConfig& cfg, const std::string& copy, int rc, Prog
 }  // namespace
 
 int make_dirstress_image(const std::string& path, std::string* err) {
-  if (::truncate(path.c_str(), 0) != 0 && errno != ENOENT) {
-    *err = path + ": " + std::strerror(errno);
-    return EIO;
-  }
   if (int e = run_ok({"truncate", "-s", std::to_string(kDirstressImageBytes), path}, err)) return e;
   return run_ok({"mkfs.xfs", "-q", "-f", "-n", "size=65536", path}, err);
 }
