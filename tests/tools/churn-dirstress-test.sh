@@ -2,15 +2,17 @@
 # churn-dirstress-test.sh CHURN XFSFUSE FSCK [SANITIZE] - xfsfuse-churn --workload dirstress end to end.
 #
 # Runs `xfsfuse-churn --workload dirstress --policies eager,lazy,lazy-noref --pools default,vmap_all
-# [--kernel] --json OUT --plot OUT.png -- -p 2 -n 1 -f F -s 7` (F = 1500, enough for eager to make
-# about 90 unmapping syscalls with vmap_all; SANITIZE, the build's sanitizer, may lower it) and checks: exit 0, the table, the JSON's documented keys
-# (README "xfsfuse-churn"), one run per (pool, policy) in order (and the kernel's when loop devices
-# and the kernel's XFS are there), each with the workload's calls, xfsfuse-fsck -n's verdict clean,
-# and the issue's invariants as far as they hold by construction: with vmap_all, where eager unmaps
-# every multi-page buffer it mapped, eager makes >= 64 unmapping syscalls, lazy purges once per 64
-# parked areas and makes at most 1/8 of eager's syscalls (1/64 is reported: see below);
-# stale_alias_reuse == 0 under eager and lazy on both pools; eager parks nothing.  lazy-noref's stale reuses and the scattered
-# allocations on the default pool are reported, not checked (they depend on timing and memory).
+# [--kernel] --json OUT --plot OUT.png -- -p 2 -n 1 -f F -s 7` (F = 1500: about 94 inode clusters,
+# so eager makes about 94 unmapping syscalls with vmap_all; FILES_SANITIZED when SANITIZE, the
+# build's sanitizer, is set) and checks: exit 0, the table, the JSON's documented keys (README
+# "xfsfuse-churn"), one run per (pool, policy) in order (and the kernel's when loop devices and
+# the kernel's XFS are there), each with the workload's calls and xfsfuse-fsck -n's verdict clean,
+# and the issue's invariants as far as they hold by construction: with vmap_all, where eager
+# unmaps every multi-page buffer it mapped, eager makes >= 64 unmapping syscalls, lazy purges once
+# per 64 parked areas and makes at most 1/8 of eager's syscalls (1/64 is reported: without alias
+# reuse it is lazy's best case, docs/performance.md); stale_alias_reuse == 0 under eager and lazy on
+# both pools; eager parks nothing.  lazy-noref's stale reuses and the default pool's scattered
+# allocations are reported, not checked (they depend on timing and memory).
 # Also: usage errors exit 2, nothing stays mounted, the temporary directory is gone, the PNG starts
 # with the PNG signature, and no process left a sanitizer report.
 # Needs root and /dev/fuse (else "SKIP: <reason>", exit 77).
@@ -18,7 +20,8 @@
 set -uo pipefail
 export LC_ALL=C
 
-(($# == 3 || $# == 4)) || { echo "usage: churn-dirstress-test.sh XFSFUSE-CHURN XFSFUSE XFSFUSE-FSCK [SANITIZE]" >&2; exit 2; }
+(($# == 3 || $# == 4)) ||
+  { echo "usage: churn-dirstress-test.sh XFSFUSE-CHURN XFSFUSE XFSFUSE-FSCK [SANITIZE]" >&2; exit 2; }
 churn=$1 xfsfuse=$2 fsck=$3 sanitize=${4:-}
 skip() { echo "SKIP: $*"; exit 77; }
 [[ $(id -u) == 0 ]] || skip "needs root (kernel cache drops, loop mounts)"
@@ -72,7 +75,8 @@ rc=$?
 cat "$work/table.out"
 sed 's/^/stderr: /' "$work/stderr.out"
 [[ $rc == 0 ]] && ok "xfsfuse-churn --workload dirstress exited 0" || fail "xfsfuse-churn exited $rc"
-grep -q '^eager  *vmap_all ' "$work/table.out" && grep -q 'unmapping syscalls, lazy / eager (pool vmap_all)' "$work/table.out" &&
+grep -q '^eager  *vmap_all ' "$work/table.out" &&
+  grep -q 'unmapping syscalls, lazy / eager (pool vmap_all)' "$work/table.out" &&
   ok "table with a row per run and the lazy/eager ratio" || fail "the table lacks rows or the ratio"
 [[ -z $(ls -d "$work"/xfsfuse-churn.* 2>/dev/null) ]] && ok "temporary directory removed" ||
   fail "left behind: $(ls -d "$work"/xfsfuse-churn.*)"
@@ -102,7 +106,8 @@ keys(j["config"], ["workload", "policies", "pools", "batch", "cache_mb", "image_
 keys(j["config"]["dirstress"], ["args", "nprocs", "nfiles", "procs_per_dir", "seed", "keep", "check", "create_only",
                                 "threads", "verify"], "config.dirstress")
 d = j["config"]["dirstress"]
-check((d["nprocs"], d["nfiles"], d["procs_per_dir"], d["seed"]) == (2, files, 1, 7), "the dirstress options passed through")
+check((d["nprocs"], d["nfiles"], d["procs_per_dir"], d["seed"]) == (2, files, 1, 7),
+      "the dirstress options passed through")
 keys(j["host"], ["nproc", "kernel", "loadavg"], "host")
 keys(j["lazy_eager_unmap_ratio"], ["default", "vmap_all"], "lazy_eager_unmap_ratio")
 want = [(p, pool) for pool in ("default", "vmap_all") for p in ("eager", "lazy", "lazy-noref")]
@@ -124,7 +129,8 @@ for r in j["runs"]:
     keys(r["cycle"], cycle, name + " cycle")
     keys(r["fsck"], ["verdict", "exit_status", "output"], name + " fsck")
     check(r["fsck"]["verdict"] == "clean" and r["fsck"]["exit_status"] == 0, f"{name}: xfsfuse-fsck -n clean")
-    keys(r["dirstress"], ["ops", "errors", "ops_per_second", "workers_failed", "exit_status", "verify"], name + " dirstress")
+    keys(r["dirstress"], ["ops", "errors", "ops_per_second", "workers_failed", "exit_status", "verify"],
+         name + " dirstress")
     check(r["dirstress"]["ops"] >= 2 * files and r["dirstress"]["workers_failed"] == 0,
           f"{name}: dirstress made >= {2 * files} calls, no worker failed (ops {r['dirstress']['ops']})")
     check(r["wall_ms"] > 0 and r["unmount_ms"] is not None, f"{name}: wall_ms and unmount_ms")
@@ -156,7 +162,8 @@ lz = runs["lazy/vmap_all"]
 lazy_unmaps = sum(lz[p]["counters"]["vmap.lazy_unmaps"] for p in ("workload", "drop"))
 every_n = sum(lz[p]["counters"]["vmap.purges.every_n"] for p in ("workload", "drop"))
 check(eager >= 64, f"vmap_all: eager made >= 64 unmapping syscalls ({eager})")
-check(every_n <= lazy_unmaps // 64 + 1, f"vmap_all: lazy purged once per 64 parked areas ({every_n} purges, {lazy_unmaps} parked)")
+check(every_n <= lazy_unmaps // 64 + 1,
+      f"vmap_all: lazy purged once per 64 parked areas ({every_n} purges, {lazy_unmaps} parked)")
 check(lazy * 8 <= eager, f"vmap_all: lazy's unmapping syscalls ({lazy}) <= eager's / 8 ({eager / 8:.1f})")
 print(f"measured (not checked): lazy's unmapping syscalls {lazy} vs eager's / 64 = {eager / 64:.1f}")
 print("measured (not checked): lazy/eager unmap ratio %s; lazy-noref stale_alias_reuse default %s, vmap_all %s; "
