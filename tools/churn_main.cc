@@ -2,8 +2,10 @@
 // experiment of the original XFS lazy-unmap discussion (64 KiB directory
 // blocks, ~100,000 files in one directory, repeated walks with caches dropped
 // in between) run through xfsfuse under each vmap unmap policy, and
-// optionally through the kernel's XFS.  README "xfsfuse-churn" documents the
-// output.  Exit: 0 every run completed, 1 a run failed, 2 usage.
+// optionally through the kernel's XFS; or (--workload dirstress) xfstests'
+// dirstress on fresh rw mounts, per page pool and policy.  README
+// "xfsfuse-churn" documents the output.  Exit: 0 every run completed, 1 a run
+// failed, 2 usage.
 #include <ftw.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -18,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "tools/churn_dirstress.h"
+#include "tools/churn_dsreport.h"
 #include "tools/churn_image.h"
 #include "tools/churn_options.h"
 #include "tools/churn_plot.h"
@@ -56,16 +60,18 @@ std::string absolute(const std::string& p) {
   return ::getcwd(buf, sizeof buf) ? std::string(buf) + "/" + p : p;
 }
 
-// --xfsfuse, else ../fs/fuse/xfsfuse next to this program, else xfsfuse in PATH.
-// Returns "" if none is executable.
-std::string find_xfsfuse(const std::string& given) {
+// given, else the first of `beside` (paths relative to this program's
+// directory) that is executable, else name in PATH.  Returns "" if none is.
+std::string find_program(const std::string& given, const std::vector<std::string>& beside, const std::string& name) {
   if (!given.empty()) return executable(given) ? absolute(given) : "";
   char self[PATH_MAX];
   const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   if (n > 0) {
     self[n] = '\0';
-    const std::string built = dir_of(self) + "/../fs/fuse/xfsfuse";
-    if (executable(built)) return absolute(built);
+    for (const auto& rel : beside) {
+      const std::string built = dir_of(self) + "/" + rel;
+      if (executable(built)) return absolute(built);
+    }
   }
   const char* path = std::getenv("PATH");
   std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
@@ -73,7 +79,7 @@ std::string find_xfsfuse(const std::string& given) {
   while (start <= dirs.size()) {
     const size_t colon = dirs.find(':', start);
     const std::string d = dirs.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
-    if (!d.empty() && executable(d + "/xfsfuse")) return d + "/xfsfuse";
+    if (!d.empty() && executable(d + "/" + name)) return d + "/" + name;
     if (colon == std::string::npos) break;
     start = colon + 1;
   }
@@ -182,6 +188,49 @@ int report(const Options& o, const ReportContext& ctx, const std::vector<Run>& r
   return rc;
 }
 
+// The dirstress workload: every pool x policy, then the kernel; table, JSON,
+// plot.  Returns 0, or 1 if a run or an output failed.
+int dirstress_all(const Options& o, const DirstressConfig& cfg, const ReportContext& ctx, Progress* progress) {
+  std::vector<DirstressRun> runs;
+  int rc = 0;
+  auto one = [&](const std::string& pool, const std::string& policy) {
+    DirstressRun r;
+    const int e = policy == "kernel" ? run_dirstress_kernel(cfg, &g_stop, progress, &r)
+                                     : run_dirstress_fuse(cfg, pool, policy, &g_stop, progress, &r);
+    if (e != 0) {
+      progress->message(policy + (pool.empty() ? "" : "/" + pool) + ": " +
+                        (g_stop.load() ? std::string("interrupted") : r.error));
+      rc = 1;
+    }
+    runs.push_back(std::move(r));
+  };
+  for (const auto& pool : o.pools)
+    for (const auto& p : o.policies)
+      if (!g_stop.load()) one(pool, p);
+  if (o.kernel && !g_stop.load()) one("", "kernel");
+  progress->clear();
+  std::printf("\n");
+  print_dirstress_table(stdout, runs);
+  std::fflush(stdout);
+  std::string err;
+  if (!o.json_out.empty() && write_json(o.json_out, dirstress_json(ctx, cfg.fsck, runs), &err) != 0) {
+    progress->message("--json: " + err);
+    rc = 1;
+  }
+  if (!o.plot_out.empty()) {
+    const auto& d = o.dirstress;
+    const std::string title = "xfsfuse-churn --workload dirstress: -p " + std::to_string(d.nprocs) + " -n " +
+                              std::to_string(d.procs_per_dir) + " -f " + std::to_string(d.nfiles) +
+                              (d.create_only ? " -C" : "") + ", batch " + std::to_string(o.batch) +
+                              ", 64 KiB directory blocks";
+    if (write_dirstress_plot(runs, title, cfg.run.workdir, absolute(o.plot_out), &err) != 0) {
+      progress->message("--plot: " + err);
+      rc = 1;
+    }
+  }
+  return g_stop.load() ? 1 : rc;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -193,7 +242,7 @@ int main(int argc, char** argv) {
     case 1:
       return 0;
     default:
-      std::fprintf(stderr, "xfsfuse-churn: %s\n", err.c_str());
+      if (!err.empty()) std::fprintf(stderr, "xfsfuse-churn: %s\n", err.c_str());
       return 2;
   }
   Progress progress;
@@ -213,13 +262,14 @@ int main(int argc, char** argv) {
   ctx.options = &o;
   ctx.uid = ::getuid();
   ctx.host = read_host();
-  ctx.xfsfuse = find_xfsfuse(o.xfsfuse);
+  ctx.xfsfuse = find_program(o.xfsfuse, {"../fs/fuse/xfsfuse"}, "xfsfuse");
   if (ctx.xfsfuse.empty()) {
     progress.message(o.xfsfuse.empty() ? "xfsfuse not found next to this program nor in PATH (pass --xfsfuse PATH)"
                                        : o.xfsfuse + ": not an executable");
     return 1;
   }
-  if (!root) progress.message("not root: kernel caches not dropped; traversals after the first may be served from the kernel's dcache");
+  if (!root && o.workload == "traverse")
+    progress.message("not root: kernel caches not dropped; traversals after the first may be served from the kernel's dcache");
 
   catch_signals();
   const char* tmp = std::getenv("TMPDIR");
@@ -233,9 +283,31 @@ int main(int argc, char** argv) {
   cfg.mnt = workdir + "/mnt";
   ::mkdir(cfg.mnt.c_str(), 0755);
 
-  int rc = prepare_image(o, workdir, &progress, &ctx);
-  std::vector<Run> runs;
-  if (rc == 0 && !g_stop.load()) {
+  int rc = 0;
+  if (o.workload == "dirstress") {
+    DirstressConfig dc;
+    dc.run.xfsfuse = ctx.xfsfuse;
+    dc.run.mnt = cfg.mnt;
+    dc.run.workdir = workdir;
+    dc.run.batch = o.batch;
+    dc.run.cache_mb = o.cache_mb;
+    dc.run.root = root;
+    dc.workload = o.dirstress;
+    dc.fsck = find_program(o.fsck, {"fsck/xfsfuse-fsck", "xfsfuse-fsck"}, "xfsfuse-fsck");
+    dc.template_image = workdir + "/empty.img";
+    progress.show("mkfs.xfs -n size=65536 " + dc.template_image);
+    if (dc.fsck.empty()) {
+      progress.message(o.fsck.empty() ? "xfsfuse-fsck not found next to this program nor in PATH (pass --fsck PATH)"
+                                      : o.fsck + ": not an executable");
+      rc = 1;
+    } else if (make_dirstress_image(dc.template_image, &err) != 0) {
+      progress.message(err);
+      rc = 1;
+    } else {
+      rc = dirstress_all(o, dc, ctx, &progress);
+    }
+  } else if (rc = prepare_image(o, workdir, &progress, &ctx); rc == 0 && !g_stop.load()) {
+    std::vector<Run> runs;
     cfg.xfsfuse = ctx.xfsfuse;
     cfg.image = ctx.image;
     cfg.workdir = workdir;

@@ -134,12 +134,13 @@ KernelMount::~KernelMount() {
   if (!mnt_.empty()) unmount(&ignored);
 }
 
-int KernelMount::mount(const std::string& image, const std::string& mnt, std::string* err) {
+int KernelMount::mount(const std::string& image, const std::string& mnt, const std::string& opts,
+                       std::string* err) {
   std::string out;
   int status = 0;
-  const int e = run_command({"mount", "-t", "xfs", "-o", "ro,loop", image, mnt}, &out, &status);
+  const int e = run_command({"mount", "-t", "xfs", "-o", opts, image, mnt}, &out, &status);
   if (e != 0 || !exited_ok(status)) {
-    *err = "mount -t xfs -o ro,loop " + image + " " + mnt + ": " +
+    *err = "mount -t xfs -o " + opts + " " + image + " " + mnt + ": " +
            (e != 0 ? std::strerror(e) : describe_status(status) + ": " + out);
     return EIO;
   }

@@ -1,6 +1,6 @@
 // tools/churn_mount.h — mounts for xfsfuse-churn: an xfsfuse daemon in the
 // foreground (our child, its own process group), and the kernel's read-only
-// loop mount of the same image.
+// loop mount of the same image (read-only, or rw for the dirstress workload).
 //
 // Both unmount in their destructors if still mounted (errors ignored there),
 // so an early return or an exception never leaves a mount behind.  Call from
@@ -51,7 +51,7 @@ class FuseDaemon {
   CtlFd ctl_;
 };
 
-/// The kernel's `mount -o ro,loop IMAGE MNT` (root).
+/// The kernel's `mount -t xfs -o OPTS IMAGE MNT` (root; OPTS "ro,loop" or "rw,loop").
 class KernelMount {
  public:
   KernelMount() = default;
@@ -60,7 +60,7 @@ class KernelMount {
   ~KernelMount();
 
   /// Mounts; returns 0, or EIO with mount(8)'s message in *err.
-  int mount(const std::string& image, const std::string& mnt, std::string* err);
+  int mount(const std::string& image, const std::string& mnt, const std::string& opts, std::string* err);
   /// Unmounts (the loop device goes with it); returns 0 or EIO with *err.
   int unmount(std::string* err);
 

@@ -26,6 +26,9 @@ enum LongOnly {
   kXfsfuse,
   kNoVmapAll,
   kCacheMb,
+  kWorkload,
+  kPools,
+  kFsck,
   kHelp,
   kVersion,
 };
@@ -43,6 +46,9 @@ const option kLong[] = {
     {"xfsfuse", required_argument, nullptr, kXfsfuse},
     {"no-vmap-all", no_argument, nullptr, kNoVmapAll},
     {"cache-mb", required_argument, nullptr, kCacheMb},
+    {"workload", required_argument, nullptr, kWorkload},
+    {"pools", required_argument, nullptr, kPools},
+    {"fsck", required_argument, nullptr, kFsck},
     {"help", no_argument, nullptr, kHelp},
     {"version", no_argument, nullptr, kVersion},
     {nullptr, 0, nullptr, 0},
@@ -59,21 +65,24 @@ bool parse_u32(const char* s, uint32_t lo, uint32_t hi, uint32_t* out) {
   return true;
 }
 
-// Splits "eager,lazy" into known policy names, each once; false with *err otherwise.
-bool parse_policies(const std::string& s, std::vector<std::string>* out, std::string* err) {
-  static const std::set<std::string> kKnown{"eager", "lazy", "lazy-noref"};
+// Splits "a,b" into names of `known`, each once; false with *err (naming
+// `option`) otherwise.
+bool parse_list(const std::string& s, const char* option, const std::set<std::string>& known,
+                std::vector<std::string>* out, std::string* err) {
   out->clear();
   size_t start = 0;
   while (true) {
     const size_t comma = s.find(',', start);
     const std::string p = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (!kKnown.count(p)) {
-      *err = "--policies: unknown policy '" + p + "' (want eager, lazy, lazy-noref, comma-separated)";
+    if (!known.count(p)) {
+      std::string want;
+      for (const auto& k : known) want += (want.empty() ? "" : ", ") + k;
+      *err = std::string(option) + ": unknown name '" + p + "' (want " + want + ", comma-separated)";
       return false;
     }
     for (const auto& q : *out)
       if (q == p) {
-        *err = "--policies: '" + p + "' given twice";
+        *err = std::string(option) + ": '" + p + "' given twice";
         return false;
       }
     out->push_back(p);
@@ -82,11 +91,33 @@ bool parse_policies(const std::string& s, std::vector<std::string>* out, std::st
   }
 }
 
+// Hands args (those after "--") to xfsfuse-dirstress's parser; -d is ours.
+// Returns parse_options' codes.
+int parse_dirstress(const std::vector<std::string>& args, dirstress::Options* d, std::string* err) {
+  static const char kOurs[] = "<the mount>";
+  std::vector<std::string> words{"xfsfuse-churn --workload dirstress --", "-d", kOurs};
+  words.insert(words.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
+  err->clear();
+  const int r = dirstress::parse_options(static_cast<int>(words.size()), argv.data(), d);
+  if (r == 1 && d->version) std::printf("xfsfuse-churn %s\n", XFSFUSE_VERSION_STRING);
+  if (r != 0) return r;
+  if (d->dir != kOurs) return *err = "dirstress -d: xfsfuse-churn runs the workload in the root of each mount", 2;
+  if (!d->json.empty()) return *err = "dirstress --json: xfsfuse-churn's --json holds the workload's numbers", 2;
+  d->dir.clear();
+  return 0;
+}
+
 }  // namespace
 
 void print_usage(FILE* f) {
   std::fputs(
-      "usage: xfsfuse-churn [OPTIONS]\n"
+      "usage: xfsfuse-churn [--workload traverse] [OPTIONS]\n"
+      "       xfsfuse-churn --workload dirstress [OPTIONS] [-- DIRSTRESS-OPTIONS]\n"
+      "\n"
+      "--workload traverse (the default):\n"
       "Mapping churn under directory traversals: mounts an XFS image with 64 KiB directory blocks\n"
       "and ~100,000 files in /d with xfsfuse once per vmap unmap policy and walks it repeatedly\n"
       "(readdir + lstat of every entry), dropping caches before each traversal; records wall time,\n"
@@ -112,22 +143,55 @@ void print_usage(FILE* f) {
       "  --no-vmap-all      mount without -o vmap_all: buffers contiguous in the page pool use its\n"
       "                     linear mapping (no syscall), as xfsfuse does by default\n"
       "  --cache-mb N       xfsfuse -o cache_mb: buffer-cache budget, MiB (default: the driver's)\n"
+      "  --workload W       traverse (default) or dirstress\n"
       "  --help             this text\n"
       "  --version          the version, with git describe of the source\n"
       "\n"
       "As root, the kernel's caches are dropped too (sync; echo 3 > /proc/sys/vm/drop_caches);\n"
       "otherwise traversals after the first may be served from the kernel's dcache.\n"
+      "\n"
+      "--workload dirstress: for each pool (--pools) and policy (--policies), copies a fresh empty\n"
+      "XFS image (mkfs.xfs -n size=65536, 1 GiB sparse) and mounts it with xfsfuse -o rw, runs\n"
+      "xfsfuse-dirstress's workload in the mount's root (in this process: workers are forked, or\n"
+      "threads with --threads after --), samples every counter before and after it and after a cache\n"
+      "drop, unmounts and checks the image with xfsfuse-fsck -n; with --kernel, the same on the\n"
+      "kernel's rw loop mount of another copy.  Options: --policies, --batch, --cache-mb, --kernel,\n"
+      "--json, --plot, --xfsfuse as above, and\n"
+      "  --pools LIST       comma-separated, run in this order: default (xfsfuse's default: buffers\n"
+      "                     contiguous in the page pool use its linear mapping), vmap_all (-o vmap_all:\n"
+      "                     every multi-page buffer through a vmap slot) (default: default,vmap_all;\n"
+      "                     --no-vmap-all alone means default)\n"
+      "  --fsck PATH        xfsfuse-fsck (default: fsck/xfsfuse-fsck or xfsfuse-fsck next to this\n"
+      "                     program if it exists, else xfsfuse-fsck from PATH)\n"
+      "  -- ARGS            everything after -- is xfsfuse-dirstress's command line without -d and\n"
+      "                     --json: -p NPROCS -f NFILES -n PROCS_PER_DIR -s SEED -k -v -c -C --threads\n"
+      "                     --verify (see xfsfuse-dirstress --help; default -p 4 -f 100 -n 1, seed\n"
+      "                     the time, the same for every run)\n"
+      "--files, --traversals, --threads and --image are the traverse workload's only.\n"
+      "A run fails (exit 1) when the mount, the workload (a worker's nonzero status), the\n"
+      "unmount or xfsfuse-fsck -n (any verdict but clean) fails.\n"
+      "\n"
       "Exit status: 0 every run completed, 1 a run failed, 2 usage error.\n",
       f);
 }
 
 int parse_options(int argc, char** argv, Options* o, std::string* err) {
+  // Everything after the first "--" is dirstress's; getopt sees what is before.
+  int ours = 1;
+  while (ours < argc && std::string(argv[ours]) != "--") ours++;
+  const bool dashdash = ours < argc;
+  for (int i = ours + 1; i < argc; i++) o->dirstress_args.push_back(argv[i]);
+  std::vector<std::string> traverse_only;  // options given that the dirstress workload refuses
+  bool no_vmap_all = false;
   opterr = 0;
   optind = 1;
   while (true) {
-    const int c = getopt_long(argc, argv, ":", kLong, nullptr);
+    const int c = getopt_long(ours, argv, ":", kLong, nullptr);
     if (c == -1) break;
     const std::string val = optarg ? optarg : "";
+    if (c == kFiles || c == kTraversals || c == kThreads || c == kImage)
+      for (const option& l : kLong)
+        if (l.val == c) traverse_only.push_back(std::string("--") + l.name);
     switch (c) {
       case kFiles:
         if (!parse_u32(optarg, 1, 2000000, &o->files)) return *err = "--files: want a number, 1..2000000", 2;
@@ -136,7 +200,7 @@ int parse_options(int argc, char** argv, Options* o, std::string* err) {
         if (!parse_u32(optarg, 1, 1000, &o->traversals)) return *err = "--traversals: want a number, 1..1000", 2;
         break;
       case kPolicies:
-        if (!parse_policies(val, &o->policies, err)) return 2;
+        if (!parse_list(val, "--policies", {"eager", "lazy", "lazy-noref"}, &o->policies, err)) return 2;
         break;
       case kBatch:
         if (!parse_u32(optarg, 1, 65536, &o->batch)) return *err = "--batch: want a number, 1..65536", 2;
@@ -168,6 +232,18 @@ int parse_options(int argc, char** argv, Options* o, std::string* err) {
         break;
       case kNoVmapAll:
         o->vmap_all = false;
+        no_vmap_all = true;
+        break;
+      case kWorkload:
+        if (val != "traverse" && val != "dirstress") return *err = "--workload: want traverse or dirstress", 2;
+        o->workload = val;
+        break;
+      case kPools:
+        if (!parse_list(val, "--pools", {"default", "vmap_all"}, &o->pools, err)) return 2;
+        break;
+      case kFsck:
+        if (val.empty()) return *err = "--fsck: empty path", 2;
+        o->fsck = val;
         break;
       case kHelp:
         print_usage(stdout);
@@ -181,8 +257,18 @@ int parse_options(int argc, char** argv, Options* o, std::string* err) {
         return *err = std::string("unknown option ") + argv[optind - 1] + " (try --help)", 2;
     }
   }
-  if (optind < argc) return *err = std::string("unexpected argument '") + argv[optind] + "' (try --help)", 2;
-  return 0;
+  if (optind < ours) return *err = std::string("unexpected argument '") + argv[optind] + "' (try --help)", 2;
+  if (o->workload == "traverse") {
+    if (dashdash) return *err = "arguments after -- are for --workload dirstress", 2;
+    if (!o->pools.empty()) return *err = "--pools is for --workload dirstress (traverse: --no-vmap-all)", 2;
+    if (!o->fsck.empty()) return *err = "--fsck is for --workload dirstress", 2;
+    return 0;
+  }
+  if (!traverse_only.empty()) return *err = traverse_only.front() + ": not an option of --workload dirstress", 2;
+  if (o->pools.empty()) o->pools = no_vmap_all ? std::vector<std::string>{"default"}
+                                               : std::vector<std::string>{"default", "vmap_all"};
+  else if (no_vmap_all) return *err = "--no-vmap-all and --pools: give one", 2;
+  return parse_dirstress(o->dirstress_args, &o->dirstress, err);
 }
 
 }  // namespace xfsfuse::tools::churn

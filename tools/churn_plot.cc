@@ -13,13 +13,6 @@ namespace xfsfuse::tools::churn {
 
 namespace {
 
-// A gnuplot single-quoted string: a quote inside is written twice.
-std::string quoted(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("''") : std::string(1, c);
-  return q + "'";
-}
-
 // "index wall_ms map_syscalls+1 unmap_syscalls+1" per traversal; "NaN" where
 // n/a (gnuplot skips those points).  Counts are written plus one so that the
 // log scale shows 0 (at 1) and 1 (at 2): lazy's counts are that small.
@@ -45,15 +38,6 @@ int write_data(const Run& r, const std::string& path, bool* any_syscalls, std::s
   return 0;
 }
 
-// One fixed colour per series, so plots of different runs compare at a
-// glance: a policy's own hue, dark for map (and wall time), light for unmap.
-std::string colour_of(const std::string& policy, bool unmap = false) {
-  if (policy == "eager") return unmap ? "#ff9896" : "#d62728";
-  if (policy == "lazy") return unmap ? "#9ecae1" : "#1f77b4";
-  if (policy == "lazy-noref") return unmap ? "#fdae6b" : "#e6550d";
-  return unmap ? "#aaaaaa" : "#555555";
-}
-
 }  // namespace
 
 int write_plot(const std::vector<Run>& runs, const std::string& title, const std::string& dir, const std::string& out,
@@ -64,21 +48,21 @@ int write_plot(const std::vector<Run>& runs, const std::string& title, const std
     if (r.traversals.empty()) continue;
     const std::string data = dir + "/" + r.policy + ".dat";
     if (int e = write_data(r, data, &any_syscalls, err)) return e;
-    const std::string colour = " lc rgb " + quoted(colour_of(r.policy));
-    wall << (wall.tellp() > 0 ? ", " : "plot ") << quoted(data) << " using 1:2 with linespoints" << colour
-         << " title " << quoted(r.policy);
+    const std::string colour = " lc rgb " + gnuplot_quoted(policy_colour(r.policy));
+    wall << (wall.tellp() > 0 ? ", " : "plot ") << gnuplot_quoted(data) << " using 1:2 with linespoints" << colour
+         << " title " << gnuplot_quoted(r.policy);
     if (r.policy == "kernel") continue;
-    sys << (sys.tellp() > 0 ? ", " : "plot ") << quoted(data) << " using 1:3 with linespoints pt 7" << colour
-        << " title " << quoted(r.policy + " map") << ", " << quoted(data) << " using 1:4 with linespoints pt 6"
-        << " lc rgb " << quoted(colour_of(r.policy, true)) << " title " << quoted(r.policy + " unmap");
+    sys << (sys.tellp() > 0 ? ", " : "plot ") << gnuplot_quoted(data) << " using 1:3 with linespoints pt 7" << colour
+        << " title " << gnuplot_quoted(r.policy + " map") << ", " << gnuplot_quoted(data) << " using 1:4 with linespoints pt 6"
+        << " lc rgb " << gnuplot_quoted(policy_colour(r.policy, true)) << " title " << gnuplot_quoted(r.policy + " unmap");
   }
   const std::string script = dir + "/churn.gp";
   {
     std::ofstream gp(script, std::ios::trunc);
     // noenhanced: names like vmap_all are not subscripts; fixed margins line the panels up.
     gp << "set terminal png size 1000,900 noenhanced\n"
-       << "set output " << quoted(out) << "\n"
-       << "set multiplot layout 2,1 title " << quoted(title) << "\n"
+       << "set output " << gnuplot_quoted(out) << "\n"
+       << "set multiplot layout 2,1 title " << gnuplot_quoted(title) << "\n"
        << "set lmargin at screen 0.09\nset rmargin at screen 0.74\n"
        << "set grid\nset key outside right\nset xlabel 'traversal'\nset xtics 1\n"
        << "set ylabel 'walk wall time, ms'\nset yrange [0:*]\n"
@@ -92,6 +76,23 @@ int write_plot(const std::vector<Run>& runs, const std::string& title, const std
       return EIO;
     }
   }
+  return run_gnuplot(script, err);
+}
+
+std::string gnuplot_quoted(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string policy_colour(const std::string& policy, bool unmap) {
+  if (policy == "eager") return unmap ? "#ff9896" : "#d62728";
+  if (policy == "lazy") return unmap ? "#9ecae1" : "#1f77b4";
+  if (policy == "lazy-noref") return unmap ? "#fdae6b" : "#e6550d";
+  return unmap ? "#aaaaaa" : "#555555";
+}
+
+int run_gnuplot(const std::string& script, std::string* err) {
   std::string output;
   int status = 0;
   if (int e = run_command({"gnuplot", script}, &output, &status)) {

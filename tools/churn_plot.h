@@ -17,4 +17,16 @@ namespace xfsfuse::tools::churn {
 int write_plot(const std::vector<Run>& runs, const std::string& title, const std::string& dir, const std::string& out,
                std::string* err);
 
+/// s as a gnuplot single-quoted string (a quote inside written twice).
+std::string gnuplot_quoted(const std::string& s);
+
+/// One fixed colour per policy ("#rrggbb"), so plots of different runs compare
+/// at a glance: the policy's own hue, dark for map (and wall time), light for
+/// unmap; grey for the kernel.
+std::string policy_colour(const std::string& policy, bool unmap = false);
+
+/// Runs gnuplot on script.  Returns 0; ENOENT when gnuplot is not installed;
+/// EIO with gnuplot's output in *err.
+int run_gnuplot(const std::string& script, std::string* err);
+
 }  // namespace xfsfuse::tools::churn

@@ -40,36 +40,6 @@ void row(FILE* f, const std::string& policy, const std::string& idx, uint64_t en
 
 ojson opt(const std::optional<int64_t>& v) { return v ? ojson(*v) : ojson(nullptr); }
 
-ojson counters_json(const std::optional<Counters>& c) {
-  if (!c) return nullptr;
-  ojson o = ojson::object();
-  for (const auto& [name, v] : *c) o[name] = v;
-  return o;
-}
-
-ojson drop_json(const Phase& p) {
-  auto dms = [](const std::optional<double>& v) { return v ? ojson(*v) : ojson(nullptr); };
-  return ojson{{"ms", p.ms},
-               {"kernel_ms", dms(p.kernel_ms)},
-               {"driver_ms", dms(p.driver_ms)},
-               {"tlb_shootdowns", opt(p.tlb_shootdowns)},
-               {"ctxt_daemon", opt(p.ctxt_daemon)},
-               {"ctxt_system", p.ctxt_system},
-               {"counters", counters_json(p.counters)}};
-}
-
-ojson cycle_json(const Cycle& c) {
-  return ojson{{"maps", opt(c.maps)},
-               {"map_syscalls", opt(c.map_syscalls)},
-               {"unmap_syscalls", opt(c.unmap_syscalls)},
-               {"purges", opt(c.purges)},
-               {"alias_reuses", opt(c.alias_reuses)},
-               {"stale_alias_reuse", opt(c.stale_alias_reuse)},
-               {"tlb_shootdowns", opt(c.tlb_shootdowns)},
-               {"ctxt_daemon", opt(c.ctxt_daemon)},
-               {"ctxt_system", c.ctxt_system}};
-}
-
 ojson traversal_json(const Traversal& t) {
   return ojson{{"index", t.index},
                {"wall_ms", t.walk.ms},
@@ -79,7 +49,7 @@ ojson traversal_json(const Traversal& t) {
                {"ctxt_system", t.walk.ctxt_system},
                {"loadavg", t.loadavg},
                {"counters", counters_json(t.walk.counters)},
-               {"drop", drop_json(t.drop)},
+               {"drop", phase_json(t.drop)},
                {"cycle", cycle_json(cycle_of(t))},
                {"after", counters_json(t.after)}};
 }
@@ -95,7 +65,7 @@ ojson summary_json(const Summary& s) {
                {"ctxt_daemon", opt(s.walk.ctxt_daemon)},
                {"ctxt_system", s.walk.ctxt_system},
                {"counters", counters_json(s.walk.counters)},
-               {"drop", drop_json(s.drop)},
+               {"drop", phase_json(s.drop)},
                {"cycle", cycle_json(s.cycle)}};
 }
 
@@ -128,6 +98,38 @@ bool unmap_sums(const std::vector<Run>& runs, int64_t* lazy, int64_t* eager) {
 }
 
 }  // namespace
+
+ojson counters_json(const std::optional<Counters>& c) {
+  if (!c) return nullptr;
+  ojson o = ojson::object();
+  for (const auto& [name, v] : *c) o[name] = v;
+  return o;
+}
+
+ojson phase_json(const Phase& p) {
+  auto dms = [](const std::optional<double>& v) { return v ? ojson(*v) : ojson(nullptr); };
+  return ojson{{"ms", p.ms},
+               {"kernel_ms", dms(p.kernel_ms)},
+               {"driver_ms", dms(p.driver_ms)},
+               {"tlb_shootdowns", opt(p.tlb_shootdowns)},
+               {"ctxt_daemon", opt(p.ctxt_daemon)},
+               {"ctxt_system", p.ctxt_system},
+               {"counters", counters_json(p.counters)}};
+}
+
+ojson cycle_json(const Cycle& c) {
+  return ojson{{"maps", opt(c.maps)},
+               {"map_syscalls", opt(c.map_syscalls)},
+               {"unmap_syscalls", opt(c.unmap_syscalls)},
+               {"purges", opt(c.purges)},
+               {"alias_reuses", opt(c.alias_reuses)},
+               {"stale_alias_reuse", opt(c.stale_alias_reuse)},
+               {"scattered_maps", opt(c.scattered_maps)},
+               {"scattered_allocs", opt(c.scattered_allocs)},
+               {"tlb_shootdowns", opt(c.tlb_shootdowns)},
+               {"ctxt_daemon", opt(c.ctxt_daemon)},
+               {"ctxt_system", c.ctxt_system}};
+}
 
 void print_table(FILE* f, const std::vector<Run>& runs) {
   std::fprintf(f,
@@ -173,7 +175,8 @@ ojson report_json(const ReportContext& ctx, const std::vector<Run>& runs) {
       {"version", 1},
       {"tool", "xfsfuse-churn"},
       {"config",
-       {{"files", o.files},
+       {{"workload", "traverse"},
+        {"files", o.files},
         {"traversals", o.traversals},
         {"policies", o.policies},
         {"batch", o.batch},

@@ -13,6 +13,7 @@
 
 #include "tools/churn_options.h"
 #include "tools/churn_run.h"
+#include "tools/churn_summary.h"
 
 namespace xfsfuse::tools::churn {
 
@@ -42,6 +43,16 @@ std::optional<double> lazy_eager_unmap_ratio(const std::vector<Run>& runs);
 
 /// The JSON report.
 nlohmann::ordered_json report_json(const ReportContext& ctx, const std::vector<Run>& runs);
+
+/// A phase as JSON: ms, kernel_ms, driver_ms, tlb_shootdowns, ctxt_daemon,
+/// ctxt_system, counters (null where absent).
+nlohmann::ordered_json phase_json(const Phase& p);
+
+/// A cycle as JSON: its fields by name, null where absent.
+nlohmann::ordered_json cycle_json(const Cycle& c);
+
+/// Counters as one JSON object by dotted name; null if absent.
+nlohmann::ordered_json counters_json(const std::optional<Counters>& c);
 
 /// Writes j (indented) to path through path.tmp + rename.  Returns 0 or the
 /// errno with *err.

@@ -17,38 +17,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::chrono::seconds kMountTimeout{10};
 
-// Everything read at one instant between phases.
-struct Sample {
-  Clock::time_point t;
-  std::optional<uint64_t> tlb;
-  std::optional<uint64_t> ctxt_daemon;
-  uint64_t ctxt_system = 0;
-  std::optional<std::vector<std::pair<std::string, uint64_t>>> counters;
-};
-
-// Reads a sample; daemon is null for the kernel.  Returns 0 or an errno with *err.
-int take_sample(const FuseDaemon* daemon, Sample* s, std::string* err) {
-  if (daemon != nullptr) {
-    nlohmann::json stats;
-    if (int e = daemon->ctl().stats(&stats, err)) return e;
-    s->counters = counters(stats);
-    uint64_t c = 0;
-    if (int e = read_ctxt_process(daemon->pid(), &c)) {
-      *err = "/proc/" + std::to_string(daemon->pid()) + "/task: " + std::strerror(e);
-      return e;
-    }
-    s->ctxt_daemon = c;
-  }
-  uint64_t v = 0;
-  if (read_tlb_shootdowns(&v) == 0) s->tlb = v;
-  if (int e = read_ctxt_system(&s->ctxt_system)) {
-    *err = std::string("/proc/stat: no ctxt line: ") + std::strerror(e);
-    return e;
-  }
-  s->t = Clock::now();
-  return 0;
-}
-
 double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
@@ -62,25 +30,6 @@ Counters as_counters(const std::vector<std::pair<std::string, uint64_t>>& v) {
   Counters out;
   for (const auto& [name, value] : v) out.emplace_back(name, static_cast<int64_t>(value));
   return out;
-}
-
-// b - a, counter by counter (names in b's order; a name only in a counts as 0 in b).
-Phase diff(const Sample& a, const Sample& b) {
-  Phase p;
-  p.ms = std::chrono::duration<double, std::milli>(b.t - a.t).count();
-  p.tlb_shootdowns = minus(b.tlb, a.tlb);
-  p.ctxt_daemon = minus(b.ctxt_daemon, a.ctxt_daemon);
-  p.ctxt_system = static_cast<int64_t>(b.ctxt_system - a.ctxt_system);
-  if (a.counters && b.counters) {
-    std::map<std::string, uint64_t> before(a.counters->begin(), a.counters->end());
-    Counters d;
-    for (const auto& [name, value] : *b.counters) {
-      auto it = before.find(name);
-      d.emplace_back(name, static_cast<int64_t>(value - (it == before.end() ? 0 : it->second)));
-    }
-    p.counters = std::move(d);
-  }
-  return p;
 }
 
 std::string label(const std::string& policy, uint32_t i, uint32_t n, const char* what) {
@@ -145,6 +94,46 @@ int traverse_all(const RunConfig& cfg, const FuseDaemon* daemon, const std::atom
 
 }  // namespace
 
+int take_sample(const FuseDaemon* daemon, Sample* s, std::string* err) {
+  if (daemon != nullptr) {
+    nlohmann::json stats;
+    if (int e = daemon->ctl().stats(&stats, err)) return e;
+    s->counters = counters(stats);
+    uint64_t c = 0;
+    if (int e = read_ctxt_process(daemon->pid(), &c)) {
+      *err = "/proc/" + std::to_string(daemon->pid()) + "/task: " + std::strerror(e);
+      return e;
+    }
+    s->ctxt_daemon = c;
+  }
+  uint64_t v = 0;
+  if (read_tlb_shootdowns(&v) == 0) s->tlb = v;
+  if (int e = read_ctxt_system(&s->ctxt_system)) {
+    *err = std::string("/proc/stat: no ctxt line: ") + std::strerror(e);
+    return e;
+  }
+  s->t = Clock::now();
+  return 0;
+}
+
+Phase diff(const Sample& a, const Sample& b) {
+  Phase p;
+  p.ms = std::chrono::duration<double, std::milli>(b.t - a.t).count();
+  p.tlb_shootdowns = minus(b.tlb, a.tlb);
+  p.ctxt_daemon = minus(b.ctxt_daemon, a.ctxt_daemon);
+  p.ctxt_system = static_cast<int64_t>(b.ctxt_system - a.ctxt_system);
+  if (a.counters && b.counters) {
+    std::map<std::string, uint64_t> before(a.counters->begin(), a.counters->end());
+    Counters d;
+    for (const auto& [name, value] : *b.counters) {
+      auto it = before.find(name);
+      d.emplace_back(name, static_cast<int64_t>(value - (it == before.end() ? 0 : it->second)));
+    }
+    p.counters = std::move(d);
+  }
+  return p;
+}
+
 int64_t get(const Counters& c, const std::string& name) {
   for (const auto& [n, v] : c)
     if (n == name) return v;
@@ -152,7 +141,8 @@ int64_t get(const Counters& c, const std::string& name) {
 }
 
 std::string fuse_options(const RunConfig& cfg, const std::string& policy) {
-  std::string o = "ro,vmap=" + policy + ",vmap_batch=" + std::to_string(cfg.batch);
+  std::string o = cfg.rw ? "rw" : "ro";
+  o += ",vmap=" + policy + ",vmap_batch=" + std::to_string(cfg.batch);
   if (cfg.vmap_all) o += ",vmap_all";
   if (cfg.cache_mb != 0) o += ",cache_mb=" + std::to_string(cfg.cache_mb);
   return o;
@@ -192,7 +182,7 @@ int run_kernel(const RunConfig& cfg, const std::atomic<bool>* stop, Progress* pr
   progress->show("kernel: mounting");
   KernelMount m;
   std::string err;
-  if (int e = m.mount(cfg.image, cfg.mnt, &err)) {
+  if (int e = m.mount(cfg.image, cfg.mnt, "ro,loop", &err)) {
     run->error = err;
     return e;
   }

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -69,10 +70,29 @@ struct RunConfig {
   std::string workdir;  ///< where daemon logs go
   uint32_t traversals = 1, batch = 64, threads = 1, cache_mb = 0;
   bool vmap_all = true;
+  bool rw = false;    ///< mount read-write (the dirstress workload)
   bool root = false;  ///< drop the kernel's caches too
 };
 
-/// xfsfuse's -o string for policy: ro,vmap=P,vmap_batch=B[,vmap_all][,cache_mb=N].
+/// Everything read at one instant between phases.
+struct Sample {
+  std::chrono::steady_clock::time_point t;
+  std::optional<uint64_t> tlb;          ///< TLB shootdowns, whole machine
+  std::optional<uint64_t> ctxt_daemon;  ///< the daemon's context switches; none for the kernel
+  uint64_t ctxt_system = 0;
+  std::optional<std::vector<std::pair<std::string, uint64_t>>> counters;  ///< the driver's, dotted
+};
+
+class FuseDaemon;
+
+/// Reads a sample; daemon is null for the kernel.  Returns 0 or an errno with *err.
+int take_sample(const FuseDaemon* daemon, Sample* s, std::string* err);
+
+/// b - a: wall time, TLB shootdowns, context switches, counter by counter
+/// (names in b's order; a name only in a counts as 0 in b).
+Phase diff(const Sample& a, const Sample& b);
+
+/// xfsfuse's -o string for policy: ro|rw,vmap=P,vmap_batch=B[,vmap_all][,cache_mb=N].
 std::string fuse_options(const RunConfig& cfg, const std::string& policy);
 
 /// Mounts the image with xfsfuse under policy and runs cfg.traversals

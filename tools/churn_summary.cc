@@ -33,6 +33,8 @@ Cycle cycle_of_counters(const Counters& c) {
   y.purges = purges;
   y.alias_reuses = get(c, "vmap.alias_reuses");
   y.stale_alias_reuse = get(c, "vmap.stale_alias_reuse");
+  y.scattered_maps = get(c, "vmap.scattered_maps");
+  y.scattered_allocs = get(c, "pool.scattered_allocs");
   return y;
 }
 
@@ -54,6 +56,8 @@ Cycle add(const Cycle& a, const Cycle& b) {
   y.purges = sum(a.purges, b.purges);
   y.alias_reuses = sum(a.alias_reuses, b.alias_reuses);
   y.stale_alias_reuse = sum(a.stale_alias_reuse, b.stale_alias_reuse);
+  y.scattered_maps = sum(a.scattered_maps, b.scattered_maps);
+  y.scattered_allocs = sum(a.scattered_allocs, b.scattered_allocs);
   y.tlb_shootdowns = sum(a.tlb_shootdowns, b.tlb_shootdowns);
   y.ctxt_daemon = sum(a.ctxt_daemon, b.ctxt_daemon);
   y.ctxt_system = a.ctxt_system + b.ctxt_system;

@@ -18,6 +18,8 @@ struct Cycle {
   std::optional<int64_t> purges;             ///< the sum of vmap.purges.*
   std::optional<int64_t> alias_reuses;       ///< vmap.alias_reuses
   std::optional<int64_t> stale_alias_reuse;  ///< vmap.stale_alias_reuse
+  std::optional<int64_t> scattered_maps;     ///< vmap.scattered_maps: maps through a slot
+  std::optional<int64_t> scattered_allocs;   ///< pool.scattered_allocs: multi-page buffers given no contiguous run
   std::optional<int64_t> tlb_shootdowns;
   std::optional<int64_t> ctxt_daemon;
   int64_t ctxt_system = 0;
