@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/fuzz/run.sh SECONDS [TARGET...] — runs every fuzz target (or the ones
-# named: sb ag inode bmbt agbtree danode dir attr symlink image) for SECONDS
+# named: sb ag inode bmbt agbtree danode dir attr symlink image log) for SECONDS
 # each, from the libFuzzer build in $FUZZ_BUILD (default build-fuzz, made
 # with -DXFSFUSE_FUZZ=ON; this script builds nothing), and prints executions
 # per second and coverage (cov / ft) per target.
@@ -17,14 +17,15 @@ shift
 here=$(cd "$(dirname "$0")" && pwd)
 build=${FUZZ_BUILD:-build-fuzz}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(sb ag inode bmbt agbtree danode dir attr symlink image)
+[ ${#targets[@]} -gt 0 ] || targets=(sb ag inode bmbt agbtree danode dir attr symlink image log)
 [ -d "$build/fuzz-seeds" ] || "$here/make-seeds.sh" "$build/fuzz-seeds" "$build" >/dev/null || exit 1
 status=0
 printf '%-9s %8s %8s %8s %8s %s\n' target seconds execs exec/s cov ft
 for t in "${targets[@]}"; do
   corpus=$build/fuzz-corpus/$t regress=$here/regressions/$t
   mkdir -p "$corpus" "$regress"
-  dirs=("$corpus" "$build/fuzz-seeds/$t" "$regress")
+  dirs=("$corpus" "$regress")
+  [ -d "$build/fuzz-seeds/$t" ] && dirs+=("$build/fuzz-seeds/$t")  # the log target has none: its seeds are in git
   [ -d "$here/seeds/$t" ] && dirs+=("$here/seeds/$t")
   log=$build/fuzz-$t.log
   # Block targets: up to a 64 KiB block and its two bytes.  The image target:
