@@ -132,9 +132,15 @@ int main(int argc, char** argv) {
                              daddr == bc::kNoCorruptionDaddr ? fsck::kNoDaddr : daddr, std::string(why)});
   });
   for (const std::string& w : m->warnings()) rep.warn(fsck::Problem{"superblock", fsck::kNoAg, fsck::kNoIno, 0, w});
-  if (m->log_dirty())
-    rep.report("log", fsck::kNoAg, fsck::kNoIno, fsck::kNoDaddr,
-               "the log is dirty (the filesystem was not unmounted cleanly); changes still in it are not checked");
+  if (m->log_dirty()) {
+    // log_warning names what is wrong (dirty, unreadable, incompatible features); the ends say where.
+    const fs::xlog::LogEnds& e = m->log_ends();
+    std::string what = m->log_warning().substr(0, m->log_warning().find(';'));
+    if (!e.clean)
+      what += " (head: log block " + std::to_string(e.head_block) + " of cycle " + std::to_string(e.head_cycle) +
+              ", tail: log block " + std::to_string(e.tail_block()) + ")";
+    rep.report("log", fsck::kNoAg, fsck::kNoIno, fsck::kNoDaddr, what + "; changes still in it are not checked");
+  }
   std::unique_ptr<fsck::Scratch> scratch;
   std::unique_ptr<fsck::SpaceMap> space;
   std::unique_ptr<fsck::InodeTable> inodes;
