@@ -1,5 +1,7 @@
-// The log's head, tail and state (fs/log/ends.h) on logs the kernel wrote,
-// against xfs_logprint -t's "log tail: T head: H state: <S>": mkfs's log,
+// The log's head, tail and state (fs/log/ends.h) and its transactions
+// (fs/log/parse.h) on logs the kernel wrote, against xfs_logprint -t: its
+// "log tail: T head: H state: <S>" line, and per transaction its "#items"
+// (th_num_items) and its item lines (BUF:, INO:, ICR: ...).  mkfs's log,
 // after a clean unmount, after a forced shutdown (a dirty log, as a crash
 // leaves it), and a small log that wrapped before the shutdown.
 // Needs root, loop devices and xfs_io ("SKIP:" otherwise).
@@ -7,8 +9,12 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <regex>
+#include <sstream>
 
+#include "buffer_cache/block_device.h"
+#include "fs/log/parse.h"
 #include "fs/mount.h"
 #include "tests/fs/fs_test_util.h"
 
@@ -42,6 +48,63 @@ xlog::LogEnds ours(const std::string& img) {
   INFO(err);
   REQUIRE(Mount::open(img, o, &m, &err) == 0);
   return m->log_ends();
+}
+
+// One transaction as xfs_logprint -t lists it.
+struct PrintedTrans {
+  uint32_t num_items = 0;
+  std::map<std::string, int> items;  // "BUF" -> count
+  bool operator==(const PrintedTrans&) const = default;
+};
+
+std::vector<PrintedTrans> logprint_transactions(const std::string& img) {
+  std::istringstream in(run("L=$(losetup -f --show " + img + ") && { xfs_logprint -t $L 2>&1; losetup -d $L; }"));
+  std::vector<PrintedTrans> out;
+  static const std::regex trans(R"(^TRANS: tid:0x[0-9a-f]+ +#items:(\d+))"), item(R"(^([A-Z]+): )");
+  std::string line;
+  std::smatch m;
+  while (std::getline(in, line)) {
+    if (std::regex_search(line, m, trans)) {
+      out.push_back(PrintedTrans{static_cast<uint32_t>(std::stoul(m[1])), {}});
+    } else if (!out.empty() && std::regex_search(line, m, item)) {
+      out.back().items[m[1]]++;
+    }
+  }
+  return out;
+}
+
+// Our transactions of img's log, in xfs_logprint's terms.
+std::vector<PrintedTrans> our_transactions(const std::string& img, const xlog::LogEnds& ends) {
+  std::unique_ptr<bc::BlockDevice> dev;
+  REQUIRE(bc::FileDevice::open(img, false, &dev) == 0);
+  const auto m = [&] {
+    std::unique_ptr<Mount> mp;
+    std::string err;
+    MountOptions o;
+    o.norecovery = true;
+    REQUIRE(Mount::open(img, o, &mp, &err) == 0);
+    return mp;
+  }();
+  uint64_t start = 0;
+  uint32_t blocks = 0;
+  std::string why;
+  REQUIRE(xlog::LogReader::internal(*dev, m->sb(), &start, &blocks, &why) == 0);
+  static const std::map<uint16_t, std::string> names{{0x123c, "BUF"}, {0x123b, "INO"}, {0x123f, "ICR"},
+                                                     {0x1236, "EFI"}, {0x1237, "EFD"}};
+  std::vector<PrintedTrans> out;
+  xlog::ParseStats stats;
+  const int rc = xlog::parse_log(xlog::LogReader(*dev, start, blocks), m->sb().uuid, ends,
+                                 [&](xlog::LogTransaction&& t) {
+                                   PrintedTrans p{t.num_items, {}};
+                                   for (const xlog::LogItem& i : t.items)
+                                     p.items[names.count(i.type) ? names.at(i.type) : "?"]++;
+                                   out.push_back(std::move(p));
+                                   return 0;
+                                 },
+                                 &stats, &why);
+  INFO(why);
+  REQUIRE(rc == 0);
+  return out;
 }
 
 void check_against_logprint(const std::string& img) {
@@ -98,6 +161,9 @@ TEST_CASE("log ends: the kernel's logs read as xfs_logprint reads them", "[log][
     const xlog::LogEnds e = ours(img.path);
     CHECK_FALSE(e.clean);
     CHECK(e.tail_block() < e.head_block);
+    const auto want = logprint_transactions(img.path);
+    CHECK(!want.empty());
+    CHECK(our_transactions(img.path, e) == want);
   }
   SECTION("a small log that wrapped") {
     MkfsImage img("-l size=2200b", 256ll << 20);  // 8.6 MiB: below the 64 MiB minimum of mkfs (fstests mode)
@@ -116,6 +182,9 @@ TEST_CASE("log ends: the kernel's logs read as xfs_logprint reads them", "[log][
     const xlog::LogEnds e = ours(img.path);
     CHECK(e.head_cycle >= 2);  // it wrapped
     CHECK_FALSE(e.clean);
+    const auto want = logprint_transactions(img.path);
+    CHECK(!want.empty());
+    CHECK(our_transactions(img.path, e) == want);
   }
 }
 

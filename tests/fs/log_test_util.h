@@ -106,6 +106,13 @@ class LogBuilder {
     d[10] = d[11] = std::byte{0};
     return d;
   }
+  /// One op: its 12-byte header (transaction tid, clientid, flags) and payload.
+  static std::vector<std::byte> op_with(uint32_t tid, uint8_t clientid, uint8_t flags, const std::vector<std::byte>& payload) {
+    std::vector<std::byte> d = op(clientid, flags, 0, tid);
+    store_be(d.data() + 4, 4, payload.size());
+    d.insert(d.end(), payload.begin(), payload.end());
+    return d;
+  }
   /// An unmount record's data (as the kernel writes it: no payload).
   static std::vector<std::byte> unmount() { return op(XD_LOG_CLIENT_LOG, XD_LOG_OP_UNMOUNT, 0); }
 
