@@ -1,6 +1,7 @@
 // tests/fuzz/fuzz_log.cc — libFuzzer target: the log's head and tail
-// (fs/log/ends.h: cycle scan, holes, incomplete and torn records) and record
-// decoding, CRC and unstamping (fs/log/record.h) over a log in memory.
+// (fs/log/ends.h: cycle scan, holes, incomplete and torn records), record
+// decoding, CRC and unstamping (fs/log/record.h) and the reading of every
+// record into transactions (fs/log/parse.h) over a log in memory.
 //
 // Input: byte 0 = flags (bit 0: before the search, give every block that
 // starts with the record magic this target's UUID and, where its record
@@ -10,12 +11,14 @@
 // sense: head and tail inside the log, tail = head when clean, and the last
 // record reads back (decodes, CRC computable, unstamps).
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
 #include "fs/log/ends.h"
+#include "fs/log/parse.h"
 #include "fs/log/record.h"
 #include "tests/fs/log_test_util.h"
 
@@ -83,5 +86,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check(r.read(last, h.blocks(), rec.data()) == 0);
   (void)xlog::record_crc(h, rec);
   xlog::unstamp_record(h, rec);
+  // Recovery's reading of every record from the tail to the head.
+  xlog::ParseStats stats;
+  const int err = xlog::parse_log(r, kUuid, e, [&](xlog::LogTransaction&& t) {
+    for (const xlog::LogItem& i : t.items) check(!i.regions.empty() && i.regions.size() == i.size);
+    return 0;
+  }, &stats, &why);
+  check(err == 0 || err == EUCLEAN);
+  if (err == 0) check(stats.committed <= stats.ops);
+  if (std::getenv("XFSFUSE_FUZZ_VERBOSE"))
+    std::printf("  %s: %u records, %u transactions committed, %u not\n", err ? why.c_str() : "read", stats.records,
+                stats.committed, stats.uncommitted);
   return 0;
 }

@@ -41,8 +41,12 @@ def unmount():
     return op(0xAA, 0x20)
 
 
-def trans(n):
-    return op(0x69, 0x01) + op(0x69, 0, b"\x5a" * n) + op(0x69, 0x02)
+def trans(n, tid=0x1234):
+    """A committed transaction: START, the header, one buffer item of two regions, COMMIT."""
+    header = struct.pack("<IIII", 0x5452414E, 40, tid, 2)
+    item = struct.pack("<HH", 0x123C, 2) + bytes(16)
+    return (op(0x69, 0x01, tid=tid) + op(0x69, 0, header, tid) + op(0x69, 0, item, tid) +
+            op(0x69, 0, b"\x5a" * n, tid) + op(0x69, 0x02, tid=tid))
 
 
 def main():
@@ -54,18 +58,18 @@ def main():
     seeds["clean"] = bytes(log)
     at = 2
     for n in (3000, 200, 9000):
-        at += record(log, at, 1, 1 << 32 | 2, trans(n), 3)
+        at += record(log, at, 1, 1 << 32 | 2, trans(n), 5)
     seeds["dirty"] = bytes(log)
     log = bytearray(128 * BLOCK)
     at, cycle = 0, 1
     while at < 128 + 40:
-        n = record(log, at % 128, cycle, (cycle << 32) | (at % 128), trans(6000), 3)
+        n = record(log, at % 128, cycle, (cycle << 32) | (at % 128), trans(6000), 5)
         at += n
         if at >= 128 * cycle:
             cycle += 1
     seeds["wrapped"] = bytes(log)
     log = bytearray(128 * BLOCK)
-    record(log, 0, 1, 1 << 32, trans(40000), 3, size=65536)
+    record(log, 0, 1, 1 << 32, trans(40000), 5, size=65536)
     seeds["ext-header"] = bytes(log)
     for name, body in seeds.items():
         with open(os.path.join(out, name), "wb") as f:
