@@ -127,10 +127,10 @@ inline std::string manifest_type(uint8_t ftype) {
   return ftype < 8 ? names[ftype] : "?";
 }
 
-inline std::unique_ptr<Mount> open_mount(const std::string& img) {
+inline std::unique_ptr<Mount> open_mount(const std::string& img, const MountOptions& o = {}) {
   std::unique_ptr<Mount> m;
   std::string err;
-  int rc = Mount::open(img, MountOptions{}, &m, &err);
+  int rc = Mount::open(img, o, &m, &err);
   INFO(err);
   REQUIRE(rc == 0);
   return m;

@@ -16,6 +16,7 @@
 #include "buffer_cache/block_device.h"
 #include "fs/log/parse.h"
 #include "fs/mount.h"
+#include "tests/fs/dir_test_util.h"
 #include "tests/fs/fs_test_util.h"
 
 namespace xfsfuse::fs::test {
@@ -39,16 +40,15 @@ bool logprint(const std::string& img, LogPrint* out) {
   return true;
 }
 
-// What our mount finds in the log (norecovery: a dirty log is not refused).
-xlog::LogEnds ours(const std::string& img) {
-  std::unique_ptr<Mount> m;
-  std::string err;
+// A mount of img with norecovery: a dirty log is not refused.
+std::unique_ptr<Mount> open_norecovery(const std::string& img) {
   MountOptions o;
   o.norecovery = true;
-  INFO(err);
-  REQUIRE(Mount::open(img, o, &m, &err) == 0);
-  return m->log_ends();
+  return open_mount(img, o);
 }
+
+// What our mount finds in the log.
+xlog::LogEnds ours(const std::string& img) { return open_norecovery(img)->log_ends(); }
 
 // One transaction as xfs_logprint -t lists it.
 struct PrintedTrans {
@@ -74,17 +74,10 @@ std::vector<PrintedTrans> logprint_transactions(const std::string& img) {
 }
 
 // Our transactions of img's log, in xfs_logprint's terms.
-std::vector<PrintedTrans> our_transactions(const std::string& img, const xlog::LogEnds& ends) {
+std::vector<PrintedTrans> our_transactions(const std::string& img) {
+  const auto m = open_norecovery(img);
   std::unique_ptr<bc::BlockDevice> dev;
   REQUIRE(bc::FileDevice::open(img, false, &dev) == 0);
-  const auto m = [&] {
-    std::unique_ptr<Mount> mp;
-    std::string err;
-    MountOptions o;
-    o.norecovery = true;
-    REQUIRE(Mount::open(img, o, &mp, &err) == 0);
-    return mp;
-  }();
   uint64_t start = 0;
   uint32_t blocks = 0;
   std::string why;
@@ -93,7 +86,7 @@ std::vector<PrintedTrans> our_transactions(const std::string& img, const xlog::L
                                                      {0x1236, "EFI"}, {0x1237, "EFD"}};
   std::vector<PrintedTrans> out;
   xlog::ParseStats stats;
-  const int rc = xlog::parse_log(xlog::LogReader(*dev, start, blocks), m->sb().uuid, ends,
+  const int rc = xlog::parse_log(xlog::LogReader(*dev, start, blocks), m->sb().uuid, m->log_ends(),
                                  [&](xlog::LogTransaction&& t) {
                                    PrintedTrans p{t.num_items, {}};
                                    for (const xlog::LogItem& i : t.items)
@@ -163,7 +156,7 @@ TEST_CASE("log ends: the kernel's logs read as xfs_logprint reads them", "[log][
     CHECK(e.tail_block() < e.head_block);
     const auto want = logprint_transactions(img.path);
     CHECK(!want.empty());
-    CHECK(our_transactions(img.path, e) == want);
+    CHECK(our_transactions(img.path) == want);
   }
   SECTION("a small log that wrapped") {
     MkfsImage img("-l size=2200b", 256ll << 20);  // 8.6 MiB: below the 64 MiB minimum of mkfs (fstests mode)
@@ -184,7 +177,7 @@ TEST_CASE("log ends: the kernel's logs read as xfs_logprint reads them", "[log][
     CHECK_FALSE(e.clean);
     const auto want = logprint_transactions(img.path);
     CHECK(!want.empty());
-    CHECK(our_transactions(img.path, e) == want);
+    CHECK(our_transactions(img.path) == want);
   }
 }
 
