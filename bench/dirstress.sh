@@ -29,7 +29,7 @@
 # xfs_repair -n and an ext4 image e2fsck -fn (not timed).
 # A load the timeout killed leaves its entries; the next load and the checks go on.
 # Needs root. Prints one Markdown table (seconds, × the kernel's). Exit: 0 done, 1 a mount, a run
-# or a check failed (the table still printed), 2 usage.
+# or a check failed (the table still printed; not after a failed unmount, which stops it), 2 usage.
 set -euo pipefail
 export LC_ALL=C
 
@@ -107,7 +107,7 @@ one_run() {
     out=$(seconds_ops "$work/out.json")
     line+="${line:+ }$out"
   done
-  do_umount || { fail "$kind" "the unmount failed"; return 0; }
+  do_umount || { fail "$kind" "the unmount failed; stopping"; exit 1; }
   check "$kind" || { fail "$kind" "fsck of the image failed: $(grep -m1 -iv '^phase\|^ *-' "$work/fsck.log")"; return 0; }
   [[ -z $line ]] || echo "$line" >>"$work/$kind.runs"
 }

@@ -42,8 +42,15 @@ do_mount() {
   daemon=
   return 1
 }
+# do_umount: unmounts $mnt, retrying for up to 10 s while it is busy (a process killed in the
+# mount may still be exiting), and waits for the FUSE daemon; 1 if either fails.
 do_umount() {
-  umount "$mnt"
+  local i
+  for ((i = 0; i < 50; i++)); do
+    umount "$mnt" 2>/dev/null && break
+    sleep 0.2
+  done
+  if ((i == 50)); then umount "$mnt" || return 1; fi
   if [[ -n $daemon ]]; then wait "$daemon" || { echo "$prog: the FUSE daemon exited $?" >&2; return 1; }; fi
   daemon=
 }
