@@ -1,9 +1,10 @@
 # shellcheck shell=bash
-# bench/lib/peers.sh - the three filesystems the write benchmarks compare, one at a time on one
-# image path: the kernel's XFS (loop mount), fuse2fs on ext4 and xfsfuse -o rw.
-# Sourced by bench/write.sh and bench/tree.sh. The caller sets:
+# bench/lib/peers.sh - the filesystems the write benchmarks compare, one at a time on one image
+# path: the kernel's XFS (loop mount), fuse2fs on ext4 and xfsfuse -o rw; and tmpfs (no image),
+# a floor for the metadata benchmarks.
+# Sourced by bench/write.sh, bench/tree.sh and bench/dirstress.sh. The caller sets:
 #   img mnt work   the image file, the mount point and a scratch directory (daemon.log, apt.log)
-#   size           the image size for truncate(1)
+#   size           the image size for truncate(1), and tmpfs's size=
 #   xfsfuse xopts  the driver and extra -o options after rw (may be empty)
 #   mkfs_xfs_opts  extra mkfs.xfs options (an array, may be empty), e.g. (-n size=65536)
 #   prog           the caller's name for messages
@@ -13,10 +14,13 @@
 daemon=
 declare -A why_not   # kind -> why its column is empty
 
-make_image() { # KIND: a fresh image, mkfs defaults
+make_image() { # KIND: a fresh image, mkfs defaults (tmpfs: none, it starts empty)
   rm -f "$img"
-  truncate -s "$size" "$img"
-  if [[ $1 == fuse2fs ]]; then mkfs.ext4 -q -F "$img"; else mkfs.xfs -q -f "${mkfs_xfs_opts[@]}" "$img"; fi
+  case $1 in
+    tmpfs) return ;;
+    fuse2fs) truncate -s "$size" "$img" && mkfs.ext4 -q -F "$img" ;;
+    *) truncate -s "$size" "$img" && mkfs.xfs -q -f "${mkfs_xfs_opts[@]}" "$img" ;;
+  esac
 }
 # do_mount KIND: mounts $img at $mnt; a FUSE daemon runs in the foreground as a job of the caller
 # (so the unmount can wait for it to write everything back and exit).
@@ -24,6 +28,7 @@ do_mount() {
   local i
   case $1 in
     kernel) mount -t xfs -o loop "$img" "$mnt"; return ;;
+    tmpfs) mount -t tmpfs -o "size=$size" tmpfs "$mnt"; return ;;
     fuse2fs) fuse2fs "$img" "$mnt" -f >>"$work/daemon.log" 2>&1 & ;;
     xfsfuse) "$xfsfuse" "$img" "$mnt" -f -o "rw${xopts:+,$xopts}" 2>>"$work/daemon.log" & ;;
   esac
@@ -37,8 +42,15 @@ do_mount() {
   daemon=
   return 1
 }
+# do_umount: unmounts $mnt, retrying for up to 10 s while it is busy (a process killed in the
+# mount may still be exiting), and waits for the FUSE daemon; 1 if either fails.
 do_umount() {
-  umount "$mnt"
+  local i
+  for ((i = 0; i < 50; i++)); do
+    umount "$mnt" 2>/dev/null && break
+    sleep 0.2
+  done
+  if ((i == 50)); then umount "$mnt" || return 1; fi
   if [[ -n $daemon ]]; then wait "$daemon" || { echo "$prog: the FUSE daemon exited $?" >&2; return 1; }; fi
   daemon=
 }
@@ -75,5 +87,6 @@ title() { # KIND: its column's heading
     kernel) echo "kernel XFS (loop)" ;;
     fuse2fs) echo "fuse2fs $(dpkg-query -W -f '${Version}' fuse2fs 2>/dev/null) (ext4)" ;;
     xfsfuse) echo "xfsfuse -o rw${xopts:+,$xopts}" ;;
+    tmpfs) echo "tmpfs" ;;
   esac
 }
