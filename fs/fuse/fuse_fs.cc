@@ -46,14 +46,15 @@ void FuseFs::node_dropped(const fs::InodeRef& ip) {
 
 namespace {
 
-// Capabilities: READDIRPLUS always by default (not AUTO: `ls -l` of a huge
-// directory must not fall back to one LOOKUP per entry after the first
-// chunk), AUTO with readdirplus=auto (`find` then need not read every inode);
+// Capabilities: READDIRPLUS always (not AUTO: `ls -l` of a huge directory
+// must not fall back to one LOOKUP per entry after the first chunk; with
+// readdirplus=adaptive the driver decides per reply whether entries carry
+// attributes), AUTO only with readdirplus=auto;
 // parallel lookups and readdirs in one directory, cached symlink targets.
 void init(void* userdata, fuse_conn_info* conn) {
   const unsigned wanted = FUSE_CAP_READDIRPLUS | FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS;
   conn->want |= conn->capable & wanted;
-  if (static_cast<FuseFs*>(userdata)->readdirplus_auto())
+  if (static_cast<FuseFs*>(userdata)->readdirplus() == ReaddirplusMode::kAuto)
     conn->want |= conn->capable & FUSE_CAP_READDIRPLUS_AUTO;
   else
     conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;

@@ -57,6 +57,20 @@ void NodeTable::release(uint64_t ino) {
   dropped(last);
 }
 
+void NodeTable::child_lookup(uint64_t dir_ino) {
+  Shard& s = shard_for(dir_ino);
+  std::lock_guard<std::mutex> g(s.mu);
+  auto it = s.map.find(dir_ino);
+  if (it != s.map.end()) it->second.child_lookups++;
+}
+
+uint64_t NodeTable::child_lookups(uint64_t dir_ino) {
+  Shard& s = shard_for(dir_ino);
+  std::lock_guard<std::mutex> g(s.mu);
+  auto it = s.map.find(dir_ino);
+  return it == s.map.end() ? 0 : it->second.child_lookups;
+}
+
 bool NodeTable::held(uint64_t ino) {
   Shard& s = shard_for(ino);
   std::lock_guard<std::mutex> g(s.mu);

@@ -46,6 +46,7 @@ void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     fs.fill_entry(*ip, &e);
   }
   fs.nodes().lookup(ip);
+  fs.nodes().child_lookup(dir->core.ino);  // readdirplus=adaptive: this directory's entries get stat()ed
   fuse_reply_entry(req, &e);
 }
 
