@@ -32,6 +32,14 @@ void FuseFs::fill_entry(const fs::CachedInode& ip, fuse_entry_param* e) {
   e->entry_timeout = kCacheTimeout;
 }
 
+void FuseFs::drop_cached_listing(uint64_t ino) {
+  if (se_ == nullptr) return;
+  counters_.listing_drops++;
+  // offset 0, length 0: every page of the directory's cache, and its
+  // attributes.  ENOENT (the kernel let go of the inode meanwhile) is fine.
+  fuse_lowlevel_notify_inval_inode(se_, nodeid_of(ino), 0, 0);
+}
+
 void FuseFs::node_dropped(const fs::InodeRef& ip) {
   uint64_t ino;
   {

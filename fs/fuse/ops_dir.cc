@@ -12,7 +12,12 @@
 // that directory (LOOKUPs carry the parent: NodeTable::child_lookups) the
 // handle sends attributes with every entry until it is released.  A
 // GETATTR says nothing here: the kernel sends one only for an inode it
-// already has, which a bare entry never gave it.
+// already has, which a bare entry never gave it.  The kernel caches
+// listings (FOPEN_CACHE_DIR), bare ones too, and serves them with no
+// READDIRPLUS: when NodeTable::kStaleListingLookups LOOKUPs follow a bare
+// listing of a directory, LOOKUP asks the kernel to drop it
+// (FuseFs::drop_cached_listing), so that a reader of the cache (ls -l after
+// find) comes back here for the rest, with attributes.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -162,7 +167,10 @@ void list(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi, bool plus)
       pos += add_plus(req, fs, buf.get() + pos, size - pos, p.name, p.d, attrs);
     }
     h.replies.fetch_add(1, std::memory_order_relaxed);
-    if (!attrs) fs.counters().readdirplus_bare += added;
+    if (!attrs && added != 0) {
+      fs.counters().readdirplus_bare += added;
+      fs.nodes().listed_bare(dir.core.ino);
+    }
   }
   (plus ? fs.counters().readdirplus_entries : fs.counters().readdir_entries) += added;
   if (err != 0 && pos == 0) return fs.reply_error(req, err);

@@ -24,6 +24,7 @@ Json ops_json(const OpCounters& o) {
               {"readdirplus_entries", o.readdirplus_entries.load()},
               {"readdirplus_bare", o.readdirplus_bare.load()},
               {"readdirplus_switches", o.readdirplus_switches.load()},
+              {"listing_drops", o.listing_drops.load()},
               {"open", o.open.load()},
               {"read", o.read.load()},
               {"read_bytes", o.read_bytes.load()},
