@@ -33,7 +33,10 @@ int InodeCache::get(uint64_t ino, const Loader& load, InodeRef* out) {
   } else {
     entry->loading = false;
     *out = entry->ip;
-    if (s.map.size() > shard_limit_) trim_locked(s, shard_limit_ - shard_limit_ / 4);
+    if (s.map.size() > std::max(shard_limit_, s.trim_at)) {
+      trim_locked(s, shard_limit_ - shard_limit_ / 4);
+      set_trim_at_locked(s);
+    }
   }
   s.loaded.notify_all();
   return err;
@@ -67,6 +70,7 @@ size_t InodeCache::drop_unreferenced() {
   for (Shard& s : shards_) {
     std::lock_guard<std::mutex> g(s.mu);
     dropped += trim_locked(s, 0);
+    set_trim_at_locked(s);
   }
   return dropped;
 }

@@ -13,6 +13,7 @@
 // loader runs with no cache lock held.
 #pragma once
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -52,12 +53,20 @@ class InodeCache {
     std::mutex mu;
     std::condition_variable loaded;
     std::unordered_map<uint64_t, std::shared_ptr<Entry>> map;  // GUARDED_BY(mu)
+    size_t trim_at = 0;  // GUARDED_BY(mu): get() trims once map holds more (0: the shard limit)
   };
   static constexpr size_t kShards = 64;
   Shard& shard_for(uint64_t ino) { return shards_[(ino * 0x9e3779b97f4a7c15ull) >> 58]; }
   // REQUIRES: s.mu held.  Evicts unreferenced clean inodes until the shard
   // holds at most target.  Returns how many went.
   static size_t trim_locked(Shard& s, size_t target);
+  // REQUIRES: s.mu held.  Sets when get() trims s next: past the shard
+  // limit, or, when a trim left more than that (inodes still referenced,
+  // e.g. held by the kernel after an `ls -l` of a huge directory), only
+  // once the shard has grown by another quarter, so that a shard full of
+  // referenced inodes is not scanned on every load (that made each load
+  // O(shard size)).
+  void set_trim_at_locked(Shard& s) const { s.trim_at = std::max(shard_limit_, s.map.size() + s.map.size() / 4); }
 
   const size_t shard_limit_;
   Shard shards_[kShards];

@@ -109,6 +109,32 @@ TEST_CASE("icache: eviction keeps referenced and dirty inodes", "[icache]") {
   CHECK(cache.size() == 0);
 }
 
+TEST_CASE("icache: inodes referenced past the limit stay, and go once released and more are loaded", "[icache]") {
+  InodeCache cache(64);  // one inode per shard before get() trims
+  auto load = [](uint64_t ino, CachedInode* ip) {
+    ip->core.ino = ino;
+    return 0;
+  };
+  // All referenced (the kernel holds every inode of an `ls -l`'d directory):
+  // nothing can go, and every one stays findable.
+  std::vector<InodeRef> held;
+  for (uint64_t ino = 100; ino < 20100; ino++) {
+    InodeRef ip;
+    REQUIRE(cache.get(ino, load, &ip) == 0);
+    held.push_back(ip);
+  }
+  CHECK(cache.size() == 20000);
+  for (uint64_t ino = 100; ino < 20100; ino += 997) CHECK(cache.find(ino) != nullptr);
+  // Released: the loads that follow trim the shards back below the limit's
+  // order of size, not just past it.
+  held.clear();
+  for (uint64_t ino = 30000; ino < 40000; ino++) {
+    InodeRef ip;
+    REQUIRE(cache.get(ino, load, &ip) == 0);
+  }
+  CHECK(cache.size() < 20000 / 4);
+}
+
 TEST_CASE("icache: Mount::iget gives one object per inode number", "[icache]") {
   const std::string& img = image("demo");
   if (img.empty()) return;
