@@ -32,6 +32,14 @@ void FuseFs::fill_entry(const fs::CachedInode& ip, fuse_entry_param* e) {
   e->entry_timeout = kCacheTimeout;
 }
 
+void FuseFs::drop_cached_listing(uint64_t ino) {
+  if (se_ == nullptr) return;
+  counters_.listing_drops++;
+  // offset 0, length 0: every page of the directory's cache, and its
+  // attributes.  ENOENT (the kernel let go of the inode meanwhile) is fine.
+  fuse_lowlevel_notify_inval_inode(se_, nodeid_of(ino), 0, 0);
+}
+
 void FuseFs::node_dropped(const fs::InodeRef& ip) {
   uint64_t ino;
   {
@@ -46,14 +54,15 @@ void FuseFs::node_dropped(const fs::InodeRef& ip) {
 
 namespace {
 
-// Capabilities: READDIRPLUS always by default (not AUTO: `ls -l` of a huge
-// directory must not fall back to one LOOKUP per entry after the first
-// chunk), AUTO with readdirplus=auto (`find` then need not read every inode);
+// Capabilities: READDIRPLUS always (not AUTO: `ls -l` of a huge directory
+// must not fall back to one LOOKUP per entry after the first chunk; with
+// readdirplus=adaptive the driver decides per reply whether entries carry
+// attributes), AUTO only with readdirplus=auto;
 // parallel lookups and readdirs in one directory, cached symlink targets.
 void init(void* userdata, fuse_conn_info* conn) {
   const unsigned wanted = FUSE_CAP_READDIRPLUS | FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS;
   conn->want |= conn->capable & wanted;
-  if (static_cast<FuseFs*>(userdata)->readdirplus_auto())
+  if (static_cast<FuseFs*>(userdata)->readdirplus() == ReaddirplusMode::kAuto)
     conn->want |= conn->capable & FUSE_CAP_READDIRPLUS_AUTO;
   else
     conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;

@@ -51,7 +51,8 @@ struct OpCounters {
       readdir{0}, readdir_entries{0}, readdirplus{0}, readdirplus_entries{0}, open{0}, read{0},
       read_bytes{0}, statfs{0}, getxattr{0}, listxattr{0}, access{0}, ioctl{0}, erofs{0}, errors{0}, nodata{0},
       euclean{0}, create{0}, remove{0}, rename{0}, link{0}, symlink{0}, setattr{0}, write{0}, write_bytes{0},
-      fallocate{0}, fsync{0}, setxattr{0}, removexattr{0};
+      fallocate{0}, fsync{0}, setxattr{0}, removexattr{0}, readdirplus_bare{0}, readdirplus_switches{0},
+      listing_drops{0};
 };
 
 class FuseFs {
@@ -63,8 +64,15 @@ class FuseFs {
   FuseFs(fs::Mount* m, Options o) : m_(m), opts_(std::move(o)), started_(std::chrono::steady_clock::now()) {
     if (m_->writable()) nodes_.set_on_drop([this](const fs::InodeRef& ip) { node_dropped(ip); });
   }
-  /// readdirplus=auto: init asks for FUSE_CAP_READDIRPLUS_AUTO.
-  bool readdirplus_auto() const { return opts_.readdirplus_auto; }
+  /// -o readdirplus: how directory reads carry attributes.
+  ReaddirplusMode readdirplus() const { return opts_.readdirplus; }
+
+  /// The session, for notifications.  REQUIRES: called before the request loop.
+  void set_session(fuse_session* se) { se_ = se; }
+  /// Asks the kernel to drop its cached listing (the page cache of the
+  /// directory) and attributes of inode ino; nothing when it has no inode
+  /// of it.  Call with no inode lock held, after the request's reply.
+  void drop_cached_listing(uint64_t ino);
 
   fs::Mount& mount() { return *m_; }
   NodeTable& nodes() { return nodes_; }
@@ -103,6 +111,7 @@ class FuseFs {
   void node_dropped(const fs::InodeRef& ip);
 
   fs::Mount* const m_;
+  fuse_session* se_ = nullptr;
   const Options opts_;
   const std::chrono::steady_clock::time_point started_;
   OpCounters counters_;

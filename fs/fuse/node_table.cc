@@ -57,6 +57,34 @@ void NodeTable::release(uint64_t ino) {
   dropped(last);
 }
 
+bool NodeTable::child_lookup(uint64_t dir_ino) {
+  Shard& s = shard_for(dir_ino);
+  std::lock_guard<std::mutex> g(s.mu);
+  auto it = s.map.find(dir_ino);
+  if (it == s.map.end()) return false;
+  Node& n = it->second;
+  n.child_lookups++;
+  if (!n.bare_listed || ++n.lookups_since_bare < kStaleListingLookups) return false;
+  n.bare_listed = false;
+  return true;
+}
+
+void NodeTable::listed_bare(uint64_t dir_ino) {
+  Shard& s = shard_for(dir_ino);
+  std::lock_guard<std::mutex> g(s.mu);
+  auto it = s.map.find(dir_ino);
+  if (it == s.map.end()) return;
+  it->second.bare_listed = true;
+  it->second.lookups_since_bare = 0;
+}
+
+uint64_t NodeTable::child_lookups(uint64_t dir_ino) {
+  Shard& s = shard_for(dir_ino);
+  std::lock_guard<std::mutex> g(s.mu);
+  auto it = s.map.find(dir_ino);
+  return it == s.map.end() ? 0 : it->second.child_lookups;
+}
+
 bool NodeTable::held(uint64_t ino) {
   Shard& s = shard_for(ino);
   std::lock_guard<std::mutex> g(s.mu);

@@ -2,7 +2,8 @@
 // libfuse's passthrough_hp, written for xfsfuse).
 //
 // The kernel keeps a FUSE node for every inode a reply introduced (LOOKUP,
-// CREATE/MKNOD/MKDIR/SYMLINK/LINK, READDIRPLUS entries with attributes), with
+// CREATE/MKNOD/MKDIR/SYMLINK/LINK, READDIRPLUS entries with attributes, not
+// those sent with node id 0), with
 // a lookup count that FORGET takes back, and opens files by node.  While the
 // kernel holds a node, its in-core inode must stay (and its inode number must
 // not be reused): the table keeps one InodeRef per node with its lookup and
@@ -38,6 +39,21 @@ class NodeTable {
   /// An open file or directory handle of ip appeared / went.
   void open(const fs::InodeRef& ip);
   void release(uint64_t ino);
+  /// A LOOKUP found a name in directory dir_ino: counted on its node (nothing
+  /// when the kernel holds no node of dir_ino).  Returns true once
+  /// kStaleListingLookups such LOOKUPs followed a listed_bare() of dir_ino:
+  /// the caller is to drop the kernel's cached listing of it (which lacks
+  /// attributes), and the count starts over at the next listed_bare().
+  bool child_lookup(uint64_t dir_ino);
+  /// A READDIRPLUS reply without attributes went out for dir_ino (the
+  /// kernel may cache that listing: FOPEN_CACHE_DIR).
+  void listed_bare(uint64_t dir_ino);
+  /// LOOKUPs after a bare listing that make child_lookup() return true.
+  static constexpr uint64_t kStaleListingLookups = 64;
+  /// The names LOOKUP found in dir_ino since its node appeared (0 when the
+  /// kernel holds no node of it).  An open directory handle holds its node,
+  /// so the count only grows while the handle lives.
+  uint64_t child_lookups(uint64_t dir_ino);
   /// Whether the kernel holds a lookup or an open handle of ino.
   bool held(uint64_t ino);
   /// Nodes held now.
@@ -50,6 +66,9 @@ class NodeTable {
     fs::InodeRef ip;
     uint64_t nlookup = 0;
     uint64_t nopen = 0;
+    uint64_t child_lookups = 0;
+    bool bare_listed = false;          // a bare listing may be in the kernel's cache
+    uint64_t lookups_since_bare = 0;   // child LOOKUPs since the last bare listing
   };
   struct Shard {
     std::mutex mu;

@@ -46,7 +46,13 @@ void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     fs.fill_entry(*ip, &e);
   }
   fs.nodes().lookup(ip);
+  // readdirplus=adaptive: names of this directory get stat()ed.  If the
+  // kernel serves them from a listing it cached without attributes (find,
+  // then ls -l), each costs a LOOKUP: drop that listing, so that the reader's
+  // next getdents comes here and gets attributes (ops_dir.cc).
+  const bool stale_listing = fs.nodes().child_lookup(dir->core.ino);
   fuse_reply_entry(req, &e);
+  if (stale_listing) fs.drop_cached_listing(dir->core.ino);
 }
 
 void forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {

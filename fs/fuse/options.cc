@@ -14,6 +14,15 @@
 
 namespace xfsfuse::fuse {
 
+const char* readdirplus_name(ReaddirplusMode m) {
+  switch (m) {
+    case ReaddirplusMode::kAdaptive: return "adaptive";
+    case ReaddirplusMode::kAlways: return "always";
+    case ReaddirplusMode::kAuto: return "auto";
+  }
+  return "?";
+}
+
 namespace {
 
 // What fuse_opt_parse() fills in (a C struct: it writes through offsets).
@@ -223,11 +232,16 @@ int convert(const RawOptions& raw, Options* out, std::string* err) {
   out->mount.init_xattrs = raw.init_xattrs != 0;
   if (raw.readdirplus != nullptr) {
     const std::string_view r = raw.readdirplus;
-    if (r != "always" && r != "auto") {
-      *err = "readdirplus=" + std::string(r) + ": want always or auto";
+    if (r == "adaptive") {
+      out->readdirplus = ReaddirplusMode::kAdaptive;
+    } else if (r == "always") {
+      out->readdirplus = ReaddirplusMode::kAlways;
+    } else if (r == "auto") {
+      out->readdirplus = ReaddirplusMode::kAuto;
+    } else {
+      *err = "readdirplus=" + std::string(r) + ": want adaptive, always or auto";
       return EINVAL;
     }
-    out->readdirplus_auto = r == "auto";
   }
   if (raw.stats_file != nullptr) out->stats_file = absolute(raw.stats_file);
   return raw.info_only ? 0 : check_paths(raw, out, err);
@@ -293,9 +307,10 @@ void print_usage(const char* prog) {
       "    -o noinit_xattrs       rw: new inodes without the empty attr fork a kernel built with\n"
       "                           CONFIG_SECURITY gives them (di_forkoff 0: bigger data fork)\n"
       "    -o stats_file=PATH     write the buffer-cache, vmap and FUSE counters to PATH at unmount\n"
-      "    -o readdirplus=MODE    always (default): every directory read carries attributes, so\n"
-      "                           `ls -l` needs no LOOKUPs; auto: the kernel decides per request,\n"
-      "                           so `find` need not read every inode (docs/performance.md)\n"
+      "    -o readdirplus=MODE    adaptive (default): directory reads carry no attributes until\n"
+      "                           the kernel looks up names in that directory (`ls -l`), then\n"
+      "                           all of them; always: every entry with attributes; auto: the\n"
+      "                           kernel picks READDIR or READDIRPLUS (docs/performance.md)\n"
       "\n",
       prog, d.cache_bytes >> 20, vmap::policy_name(d.vmap_policy), d.vmap_batch);
 }

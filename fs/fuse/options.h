@@ -24,12 +24,22 @@ namespace xfsfuse::fuse {
 /// Largest vmap_batch, as a mount option and through the control channel.
 inline constexpr unsigned long kMaxVmapBatch = 1ul << 16;
 
+/// How directory reads carry attributes (-o readdirplus=MODE).
+enum class ReaddirplusMode {
+  kAdaptive,  ///< READDIRPLUS always; entries carry attributes only once a handle's directory sees LOOKUPs
+  kAlways,    ///< READDIRPLUS always, every entry with attributes
+  kAuto,      ///< FUSE_CAP_READDIRPLUS_AUTO: the kernel picks READDIR or READDIRPLUS per request
+};
+
+/// The option value of a mode: "adaptive", "always" or "auto".
+const char* readdirplus_name(ReaddirplusMode m);
+
 struct Options {
   std::string image;        ///< absolute path of the image (empty: none given)
   bool image_is_blockdev = false;  ///< image is a block device (root mounts it as fuseblk)
   fs::MountOptions mount;   ///< cache_mb, vmap, vmap_batch, vmap_all, norecovery
   std::string stats_file;   ///< absolute path, or empty: where destroy writes the counters
-  bool readdirplus_auto = false;  ///< readdirplus=auto: let the kernel choose READDIR or READDIRPLUS
+  ReaddirplusMode readdirplus = ReaddirplusMode::kAdaptive;  ///< readdirplus=adaptive|always|auto
   bool writeback_cache = false;   ///< writeback_cache (rw only): ask for FUSE_CAP_WRITEBACK_CACHE
 };
 

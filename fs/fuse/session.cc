@@ -41,6 +41,7 @@ int run_session(const Options& o, fuse_args* args, const fuse_cmdline_opts& cmd,
   FuseFs fs(m.get(), o);
   fuse_session* se = fuse_session_new(args, &lowlevel_ops(m->writable()), sizeof(fuse_lowlevel_ops), &fs);
   if (se == nullptr) return 1;  // libfuse printed why
+  fs.set_session(se);
   int status = 1;
   if (fuse_set_signal_handlers(se) == 0) {
     if (fuse_session_mount(se, cmd.mountpoint) == 0) {

@@ -22,6 +22,9 @@ Json ops_json(const OpCounters& o) {
               {"readdir_entries", o.readdir_entries.load()},
               {"readdirplus", o.readdirplus.load()},
               {"readdirplus_entries", o.readdirplus_entries.load()},
+              {"readdirplus_bare", o.readdirplus_bare.load()},
+              {"readdirplus_switches", o.readdirplus_switches.load()},
+              {"listing_drops", o.listing_drops.load()},
               {"open", o.open.load()},
               {"read", o.read.load()},
               {"read_bytes", o.read_bytes.load()},
@@ -130,7 +133,7 @@ nlohmann::ordered_json stats_json(FuseFs& fs) {
                       {"rw", o.mount.writable},
                       {"writeback_cache", o.writeback_cache},
                       {"norecovery", o.mount.norecovery},
-                      {"readdirplus", o.readdirplus_auto ? "auto" : "always"}};
+                      {"readdirplus", readdirplus_name(o.readdirplus)}};
   j["fuse"] = ops_json(fs.counters());
   j["cache"] = cache_json(c);
   j["vmap"] = vmap_json(c.vmap);
