@@ -15,15 +15,6 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-std::string num(const std::optional<int64_t>& v) { return v ? std::to_string(*v) : "n/a"; }
-
-std::string ms(const std::optional<double>& v) {
-  if (!v) return "n/a";
-  char b[64];
-  std::snprintf(b, sizeof b, "%.1f", *v);
-  return b;
-}
-
 ojson opt_ms(const std::optional<double>& v) { return v ? ojson(*v) : ojson(nullptr); }
 
 uint64_t ops_of(const DirstressRun& r) {
@@ -95,13 +86,14 @@ void print_dirstress_table(FILE* f, const std::vector<DirstressRun>& runs) {
     char load[32];
     std::snprintf(load, sizeof load, "%.2f", r.loadavg);
     std::fprintf(f, "%-10s %-8s %9s %7s %9s %5s %7llu %7s %7s %9s %6s %6s %5s %10s %9s %6s %8s %7s %s\n",
-                 r.policy.c_str(), r.pool.empty() ? "-" : r.pool.c_str(), ms(workload_ms(r)).c_str(),
-                 ms(r.drop ? r.drop->driver_ms : std::nullopt).c_str(), ms(r.unmount_ms).c_str(), load,
-                 static_cast<unsigned long long>(ops_of(r)), num(c.maps).c_str(), num(c.map_syscalls).c_str(),
-                 num(c.unmap_syscalls).c_str(), num(c.purges).c_str(), num(c.alias_reuses).c_str(),
-                 num(c.stale_alias_reuse).c_str(), num(c.scattered_allocs).c_str(), num(c.scattered_maps).c_str(),
-                 num(r.workload && r.drop ? c.tlb_shootdowns : std::nullopt).c_str(),
-                 std::to_string(c.ctxt_system).c_str(), num(c.ctxt_daemon).c_str(),
+                 r.policy.c_str(), r.pool.empty() ? "-" : r.pool.c_str(), cell_ms(workload_ms(r)).c_str(),
+                 cell_ms(r.drop ? r.drop->driver_ms : std::nullopt).c_str(), cell_ms(r.unmount_ms).c_str(), load,
+                 static_cast<unsigned long long>(ops_of(r)), cell_count(c.maps).c_str(),
+                 cell_count(c.map_syscalls).c_str(), cell_count(c.unmap_syscalls).c_str(), cell_count(c.purges).c_str(),
+                 cell_count(c.alias_reuses).c_str(), cell_count(c.stale_alias_reuse).c_str(),
+                 cell_count(c.scattered_allocs).c_str(), cell_count(c.scattered_maps).c_str(),
+                 cell_count(r.workload && r.drop ? c.tlb_shootdowns : std::nullopt).c_str(),
+                 std::to_string(c.ctxt_system).c_str(), cell_count(c.ctxt_daemon).c_str(),
                  r.fsck.verdict.empty() ? "n/a" : r.fsck.verdict.c_str());
     if (!r.error.empty()) std::fprintf(f, "%-10s FAILED: %s\n", r.policy.c_str(), r.error.c_str());
   }

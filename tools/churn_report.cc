@@ -13,15 +13,6 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-std::string num(const std::optional<int64_t>& v) { return v ? std::to_string(*v) : "n/a"; }
-
-std::string ms(const std::optional<double>& v) {
-  if (!v) return "n/a";
-  char b[64];
-  std::snprintf(b, sizeof b, "%.1f", *v);
-  return b;
-}
-
 std::string fixed(double v, int decimals) {
   char b[64];
   std::snprintf(b, sizeof b, "%.*f", decimals, v);
@@ -31,11 +22,11 @@ std::string fixed(double v, int decimals) {
 void row(FILE* f, const std::string& policy, const std::string& idx, uint64_t entries, double walk_ms,
          const std::optional<double>& drop_ms, double load, const Cycle& c) {
   std::fprintf(f, "%-11s %4s %8llu %8s %7s %5s %7s %8s %9s %6s %6s %6s %5s %8s %7s\n", policy.c_str(), idx.c_str(),
-               static_cast<unsigned long long>(entries), ms(walk_ms).c_str(), ms(drop_ms).c_str(),
-               fixed(load, 2).c_str(),
-               num(c.maps).c_str(), num(c.map_syscalls).c_str(), num(c.unmap_syscalls).c_str(),
-               num(c.purges).c_str(), num(c.alias_reuses).c_str(), num(c.stale_alias_reuse).c_str(),
-               num(c.tlb_shootdowns).c_str(), std::to_string(c.ctxt_system).c_str(), num(c.ctxt_daemon).c_str());
+               static_cast<unsigned long long>(entries), cell_ms(walk_ms).c_str(), cell_ms(drop_ms).c_str(),
+               fixed(load, 2).c_str(), cell_count(c.maps).c_str(), cell_count(c.map_syscalls).c_str(),
+               cell_count(c.unmap_syscalls).c_str(), cell_count(c.purges).c_str(), cell_count(c.alias_reuses).c_str(),
+               cell_count(c.stale_alias_reuse).c_str(), cell_count(c.tlb_shootdowns).c_str(),
+               std::to_string(c.ctxt_system).c_str(), cell_count(c.ctxt_daemon).c_str());
 }
 
 ojson opt(const std::optional<int64_t>& v) { return v ? ojson(*v) : ojson(nullptr); }

@@ -1,6 +1,7 @@
 #include "tools/churn_summary.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <vector>
 
@@ -113,6 +114,15 @@ Summary summarize(const Run& run) {
   s.loadavg_median = median(load);
   if (!driver_drop.empty() && driver_drop.size() == run.traversals.size()) s.driver_drop_ms_median = median(driver_drop);
   return s;
+}
+
+std::string cell_count(const std::optional<int64_t>& v) { return v ? std::to_string(*v) : "n/a"; }
+
+std::string cell_ms(const std::optional<double>& v) {
+  if (!v) return "n/a";
+  char b[64];
+  std::snprintf(b, sizeof b, "%.1f", *v);
+  return b;
 }
 
 }  // namespace xfsfuse::tools::churn

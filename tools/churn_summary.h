@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "tools/churn_run.h"
 
@@ -45,5 +46,10 @@ struct Summary {
 };
 
 Summary summarize(const Run& run);
+
+/// Table cells: the count, or "n/a" when absent (the kernel's rows).
+std::string cell_count(const std::optional<int64_t>& v);
+/// Table cells: milliseconds with one decimal, or "n/a" when absent.
+std::string cell_ms(const std::optional<double>& v);
 
 }  // namespace xfsfuse::tools::churn
