@@ -54,4 +54,104 @@ struct xd_log_op_header {
 #define XD_LOG_CLIENT_TRANSACTION 0x69
 #define XD_LOG_CLIENT_LOG 0xaa
 
+/* ---- Log items (docs/log.md "Items").  Unlike everything above, the item
+ * format structures are in the writer's byte order (little-endian here);
+ * the data they describe (buffer contents, inode forks) is raw on-disk
+ * big-endian bytes, and the logged inode core is host-endian with the
+ * field offsets of struct xd_dinode. */
+#define XD_LI_EFI 0x1236
+#define XD_LI_EFD 0x1237
+#define XD_LI_INODE 0x123b
+#define XD_LI_BUF 0x123c
+#define XD_LI_DQUOT 0x123d
+#define XD_LI_QUOTAOFF 0x123e
+#define XD_LI_ICREATE 0x123f
+
+#define XD_BLF_CHUNK 128           /* bytes per bit of the buffer item's dirty map */
+#define XD_BLF_MAP_WORDS 17        /* 64 KiB / 128 / 32, plus one */
+#define XD_BLF_INODE_BUF 0x1       /* only di_next_unlinked fields are replayed */
+#define XD_BLF_CANCEL 0x2          /* the buffer was freed: earlier copies must not be replayed */
+#define XD_BLF_DQUOT_BUFS 0x1c     /* user, project, group quota buffers */
+#define XD_BLF_TYPE_SHIFT 11       /* bits 11..15: the buffer's type, XD_BLFT_* */
+#define XD_BLF_TYPE_MASK 0xf800
+
+/* Buffer types (the 5-bit field in blf_flags). */
+enum xd_blft {
+  XD_BLFT_UNKNOWN = 0, XD_BLFT_UDQUOT, XD_BLFT_PDQUOT, XD_BLFT_GDQUOT, XD_BLFT_BTREE, XD_BLFT_AGF,
+  XD_BLFT_AGFL, XD_BLFT_AGI, XD_BLFT_DINO, XD_BLFT_SYMLINK, XD_BLFT_DIR_BLOCK, XD_BLFT_DIR_DATA,
+  XD_BLFT_DIR_FREE, XD_BLFT_DIR_LEAF1, XD_BLFT_DIR_LEAFN, XD_BLFT_DA_NODE, XD_BLFT_ATTR_LEAF,
+  XD_BLFT_ATTR_RMT, XD_BLFT_SB, XD_BLFT_RTBITMAP, XD_BLFT_RTSUMMARY
+};
+
+/* First region of a buffer item.  Logged as its first
+ * XD_BUF_LOG_FORMAT_HEAD + 4 * blf_map_size bytes. */
+struct xd_buf_log_format {
+  uint16_t blf_type;      /* XD_LI_BUF */
+  uint16_t blf_size;      /* regions of the item, this one included */
+  uint16_t blf_flags;     /* XD_BLF_* and the type */
+  uint16_t blf_len;       /* buffer length, 512-byte sectors */
+  int64_t blf_blkno;      /* buffer daddr */
+  uint32_t blf_map_size;  /* words of blf_data_map in use */
+  uint32_t blf_data_map[XD_BLF_MAP_WORDS]; /* bit n: bytes [128n, 128n + 128) are logged */
+} XD_PACKED;
+#define XD_BUF_LOG_FORMAT_HEAD 20
+
+/* First region of an inode item (64-bit layout; the 52-byte layout without
+ * ilf_pad, written by 32-bit kernels, is also accepted by recovery). */
+struct xd_inode_log_format {
+  uint16_t ilf_type;      /* XD_LI_INODE */
+  uint16_t ilf_size;      /* regions: 2 (format + core), +1 data fork, +1 attr fork */
+  uint32_t ilf_fields;    /* XD_ILOG_* */
+  uint16_t ilf_asize;     /* attr fork bytes logged */
+  uint16_t ilf_dsize;     /* data fork bytes logged */
+  uint32_t ilf_pad;
+  uint64_t ilf_ino;
+  union {
+    uint32_t ilfu_rdev;   /* device number (XD_ILOG_DEV), Linux's old 32-bit encoding */
+    uint8_t ilfu_uuid[16];
+  } ilf_u;
+  int64_t ilf_blkno;      /* daddr of the inode's cluster buffer */
+  int32_t ilf_len;        /* that buffer's length, sectors */
+  int32_t ilf_boffset;    /* the inode's byte offset in it */
+} XD_PACKED;
+#define XD_INODE_LOG_FORMAT_32 52  /* size of the 32-bit layout */
+#define XD_LOG_DINODE_SIZE 176     /* the logged v3 inode core */
+
+#define XD_ILOG_CORE 0x001
+#define XD_ILOG_DDATA 0x002
+#define XD_ILOG_DEXT 0x004
+#define XD_ILOG_DBROOT 0x008
+#define XD_ILOG_DEV 0x010
+#define XD_ILOG_ADATA 0x040
+#define XD_ILOG_AEXT 0x080
+#define XD_ILOG_ABROOT 0x100
+#define XD_ILOG_DOWNER 0x200
+#define XD_ILOG_AOWNER 0x400
+#define XD_ILOG_DFORK (XD_ILOG_DDATA | XD_ILOG_DEXT | XD_ILOG_DBROOT)
+#define XD_ILOG_AFORK (XD_ILOG_ADATA | XD_ILOG_AEXT | XD_ILOG_ABROOT)
+
+/* An inode chunk's creation: every inode of the extent written as a free
+ * inode of generation icl_gen.  Fields after the type and size are
+ * big-endian. */
+struct xd_icreate_log {
+  uint16_t icl_type;      /* XD_LI_ICREATE */
+  uint16_t icl_size;      /* 1 */
+  xd_be32 icl_ag;
+  xd_be32 icl_agbno;
+  xd_be32 icl_count;      /* inodes */
+  xd_be32 icl_isize;      /* inode size, bytes */
+  xd_be32 icl_length;     /* blocks */
+  xd_be32 icl_gen;
+} XD_PACKED;
+
+/* Extent-free intent and done items: a header, then efi_nextents extents of
+ * 16 bytes (64-bit layout: start fsblock, length, pad) or 12 bytes
+ * (32-bit layout, no pad), told apart by the region's length. */
+struct xd_efi_log_format {
+  uint16_t efi_type;      /* XD_LI_EFI or XD_LI_EFD */
+  uint16_t efi_size;      /* 1 */
+  uint32_t efi_nextents;
+  uint64_t efi_id;        /* the intent's id; a done item names the intent it finishes */
+} XD_PACKED;
+
 #endif

@@ -312,6 +312,75 @@ SAME_F(xd_log_op_header, xlog_op_header_t, oh_clientid)
 SAME_F(xd_log_op_header, xlog_op_header_t, oh_flags)
 SAME_F(xd_log_op_header, xlog_op_header_t, oh_res2)
 
+SAME_SIZE(xd_buf_log_format, struct xfs_buf_log_format)
+SAME_F(xd_buf_log_format, struct xfs_buf_log_format, blf_flags)
+SAME_F(xd_buf_log_format, struct xfs_buf_log_format, blf_len)
+SAME_F(xd_buf_log_format, struct xfs_buf_log_format, blf_blkno)
+SAME_F(xd_buf_log_format, struct xfs_buf_log_format, blf_map_size)
+SAME_F(xd_buf_log_format, struct xfs_buf_log_format, blf_data_map)
+_Static_assert(XD_BUF_LOG_FORMAT_HEAD == offsetof(struct xfs_buf_log_format, blf_data_map), "blf head");
+_Static_assert(XD_BLF_MAP_WORDS == XFS_BLF_DATAMAP_SIZE && XD_BLF_CHUNK == XFS_BLF_CHUNK, "blf map");
+_Static_assert(XD_BLF_INODE_BUF == XFS_BLF_INODE_BUF && XD_BLF_CANCEL == XFS_BLF_CANCEL, "blf flags");
+_Static_assert(XD_BLF_TYPE_SHIFT == XFS_BLFT_SHIFT && XD_BLF_TYPE_MASK == XFS_BLFT_MASK, "blf type bits");
+_Static_assert((int)XD_BLFT_BTREE == (int)XFS_BLFT_BTREE_BUF && (int)XD_BLFT_DINO == (int)XFS_BLFT_DINO_BUF &&
+                   (int)XD_BLFT_DA_NODE == (int)XFS_BLFT_DA_NODE_BUF && (int)XD_BLFT_SB == (int)XFS_BLFT_SB_BUF &&
+                   (int)XD_BLFT_RTSUMMARY == (int)XFS_BLFT_RTSUMMARY_BUF,
+               "buffer types");
+SAME_SIZE(xd_inode_log_format, struct xfs_inode_log_format)
+SAME_F(xd_inode_log_format, struct xfs_inode_log_format, ilf_fields)
+SAME_F(xd_inode_log_format, struct xfs_inode_log_format, ilf_asize)
+SAME_F(xd_inode_log_format, struct xfs_inode_log_format, ilf_dsize)
+SAME_F(xd_inode_log_format, struct xfs_inode_log_format, ilf_ino)
+SAME_F(xd_inode_log_format, struct xfs_inode_log_format, ilf_u)
+SAME_F(xd_inode_log_format, struct xfs_inode_log_format, ilf_blkno)
+SAME_F(xd_inode_log_format, struct xfs_inode_log_format, ilf_len)
+SAME_F(xd_inode_log_format, struct xfs_inode_log_format, ilf_boffset)
+_Static_assert(XD_INODE_LOG_FORMAT_32 == sizeof(struct xfs_inode_log_format_32), "32-bit inode item");
+_Static_assert(XD_ILOG_DFORK == XFS_ILOG_DFORK && XD_ILOG_AFORK == XFS_ILOG_AFORK &&
+               XD_ILOG_DEV == XFS_ILOG_DEV && XD_ILOG_DOWNER == XFS_ILOG_DOWNER && XD_ILOG_AOWNER == XFS_ILOG_AOWNER,
+               "inode item fields");
+_Static_assert(XD_LOG_DINODE_SIZE == sizeof(struct xfs_log_dinode), "log dinode size");
+/* The logged inode core has the on-disk core's field offsets and sizes. */
+#define SAME_LOGD(ours, theirs)                                                                  \
+  _Static_assert(offsetof(struct xd_dinode, ours) == offsetof(struct xfs_log_dinode, theirs) &&    \
+                     sizeof(((struct xd_dinode*)0)->ours) == sizeof(((struct xfs_log_dinode*)0)->theirs), \
+                 "log dinode " #ours);
+SAME_LOGD(di_onlink, di_pad3)
+SAME_LOGD(di_uid, di_uid)
+SAME_LOGD(di_nlink, di_nlink)
+SAME_LOGD(di_projid_hi, di_projid_hi)
+SAME_LOGD(di_big_nextents, di_big_nextents)
+SAME_LOGD(di_atime, di_atime)
+SAME_LOGD(di_ctime, di_ctime)
+SAME_LOGD(di_size, di_size)
+SAME_LOGD(di_nblocks, di_nblocks)
+SAME_LOGD(di_extsize, di_extsize)
+SAME_LOGD(di_nextents, di_nextents)
+SAME_LOGD(di_anextents, di_anextents)
+SAME_LOGD(di_forkoff, di_forkoff)
+SAME_LOGD(di_aformat, di_aformat)
+SAME_LOGD(di_dmevmask, di_dmevmask)
+SAME_LOGD(di_flags, di_flags)
+SAME_LOGD(di_gen, di_gen)
+SAME_LOGD(di_next_unlinked, di_next_unlinked)
+SAME_LOGD(di_crc, di_crc)
+SAME_LOGD(di_changecount, di_changecount)
+SAME_LOGD(di_lsn, di_lsn)
+SAME_LOGD(di_flags2, di_flags2)
+SAME_LOGD(di_cowextsize, di_cowextsize)
+SAME_LOGD(di_pad2, di_pad2)
+SAME_LOGD(di_crtime, di_crtime)
+SAME_LOGD(di_ino, di_ino)
+SAME_LOGD(di_uuid, di_uuid)
+SAME_SIZE(xd_icreate_log, struct xfs_icreate_log)
+SAME(xd_icreate_log, struct xfs_icreate_log, icl_gen, icl_gen)
+SAME_SIZE(xd_efi_log_format, struct xfs_efi_log_format)
+SAME_F(xd_efi_log_format, struct xfs_efi_log_format, efi_nextents)
+SAME_F(xd_efi_log_format, struct xfs_efi_log_format, efi_id)
+_Static_assert(sizeof(xfs_extent_t) == 16 && sizeof(xfs_extent_32_t) == 12, "EFI extents");
+_Static_assert(XD_LI_EFI == XFS_LI_EFI && XD_LI_INODE == XFS_LI_INODE && XD_LI_BUF == XFS_LI_BUF &&
+               XD_LI_ICREATE == XFS_LI_ICREATE, "item types");
+
 int main(void) {
   /* Every check above is a _Static_assert: reaching main means they held. */
   printf("layout: fs/format structs match xfslibs-dev (%s)\n", __FILE__);
