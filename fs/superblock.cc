@@ -1,5 +1,6 @@
 #include "fs/superblock.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
@@ -118,6 +119,16 @@ MountAccess judge_features(const Superblock& sb, std::string* why) {
     return MountAccess::kReadOnly;
   }
   return MountAccess::kReadWrite;
+}
+
+uint32_t inode_cluster_blocks(const Superblock& sb) {
+  const uint64_t want = (uint64_t{8192} * (sb.inodesize / 256)) >> sb.blocklog;
+  uint64_t limit = std::max<uint64_t>(1, 64 / sb.inopblock);
+  if (sb.inoalignmt) limit = std::min<uint64_t>(limit, sb.inoalignmt);
+  if (sb.spino_align) limit = std::min<uint64_t>(limit, sb.spino_align);
+  uint32_t blocks = 1;
+  while (blocks * 2 <= std::min(want, limit)) blocks *= 2;
+  return blocks;
 }
 
 }  // namespace xfsfuse::fs

@@ -59,6 +59,13 @@ struct Superblock : Geometry {
   std::string fname;     ///< the label
 };
 
+/// Fsblocks per inode cluster (the unit inodes are read, written and logged
+/// in): 16 KiB for 512-byte inodes (8 KiB per 256 bytes of inode size), no
+/// more than an inode chunk, and no more than the chunk alignment, so an
+/// aligned cluster never leaves an allocated (possibly sparse) chunk.  A
+/// power of two.
+uint32_t inode_cluster_blocks(const Superblock& sb);
+
 /// Decodes sector 0 (at least 512 bytes).  Returns 0, or EUCLEAN with a short
 /// reason in *why: bad magic, CRC mismatch, not a v5 superblock, geometry that
 /// contradicts itself (block/sector/inode sizes and their logs, AG size and
