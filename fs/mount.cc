@@ -21,20 +21,6 @@ namespace {
 
 constexpr size_t kSbReadBytes = 4096;  // covers any sector size up to 4 KiB
 
-// Fsblocks per inode cluster: 16 KiB for 512-byte inodes (the kernel reads
-// 8 KiB per 256 bytes of inode size), no more than an inode chunk, and no
-// more than the chunk alignment, so an aligned cluster never leaves an
-// allocated (possibly sparse) chunk.  A power of two.
-uint32_t inode_cluster_blocks(const Superblock& sb) {
-  const uint64_t want = (uint64_t{8192} * (sb.inodesize / 256)) >> sb.blocklog;
-  uint64_t limit = std::max<uint64_t>(1, 64 / sb.inopblock);
-  if (sb.inoalignmt) limit = std::min<uint64_t>(limit, sb.inoalignmt);
-  if (sb.spino_align) limit = std::min<uint64_t>(limit, sb.spino_align);
-  uint32_t blocks = 1;
-  while (blocks * 2 <= std::min(want, limit)) blocks *= 2;
-  return blocks;
-}
-
 }  // namespace
 
 int Mount::open(const std::string& path, const MountOptions& opts, std::unique_ptr<Mount>* out, std::string* err) {
@@ -146,9 +132,24 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
         return e;
       }
     }
+  if (m->recovered_ && opts.writable) {  // the lazy counters on disk predate the log's changes
+    int64_t sum = 0;
+    for (uint32_t agno = 0; agno < sb.agcount; agno++) {
+      PerAg* pag;
+      if (int e = m->perag_->get(agno, true, &pag)) return e;
+      sum += int64_t{pag->freeblks.load(std::memory_order_relaxed)} + pag->flcount.load(std::memory_order_relaxed) +
+             pag->btreeblks.load(std::memory_order_relaxed);
+    }
+    m->fdblocks_.store(sum, std::memory_order_relaxed);
+  }
   m->cluster_blocks_ = inode_cluster_blocks(sb);
   // Inodes left on the unlinked lists (a crash, another driver) are freed
   // before the mount serves anything; one that cannot be stays there.
+  if (opts.writable && !m->pending_efis_.empty())
+    if (int e = m->finish_efis(err)) {
+      *err = path + ": " + *err;
+      return e;
+    }
   if (opts.writable) {
     uint64_t freed = 0;
     if (int e = inactivate_unlinked(*m, &freed))
@@ -191,6 +192,7 @@ int Mount::check_log_state(std::string* err) {
     *err = "reading the log: " + (why.empty() ? std::string(std::strerror(e)) : why);
     return e;
   }
+  if (e == 0 && !log_ends_.clean && !opts_.norecovery) return recover_log(start, blocks, err);
   std::string what;
   if (e)
     what = "the log cannot be read (" + why + ")";

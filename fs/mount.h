@@ -36,6 +36,7 @@
 #include "fs/incore_inode.h"
 #include "fs/inode.h"
 #include "fs/log/ends.h"
+#include "fs/log/recover.h"
 #include "fs/perag.h"
 #include "fs/superblock.h"
 #include "vmap/page_pool.h"
@@ -104,6 +105,13 @@ class Mount {
   const std::string& log_warning() const { return log_warning_; }
   /// The log's head, tail and state as the mount found them (docs/log.md).
   const xlog::LogEnds& log_ends() const { return log_ends_; }
+  /// Whether this mount replayed a dirty log: onto the image (read-write),
+  /// or into memory only (read-only: the replayed metadata overlays the
+  /// image, which is never written).
+  bool recovered() const { return recovered_; }
+  /// One line saying where the log was replayed and what it held (empty
+  /// when it was not replayed).
+  const std::string& recovery_note() const { return recovery_note_; }
 
   /// Whether the mount was opened read-write (and may still write: see shut_down()).
   bool writable() const { return opts_.writable; }
@@ -220,6 +228,14 @@ class Mount {
  private:
   Mount() = default;
   int check_log_state(std::string* err);
+  // Replays the dirty log of blocks log blocks at byte start (fs/log/
+  // recover.h) through an overlay of dev_: a read-only mount keeps the
+  // overlay as its device; a read-write one writes it onto the image and
+  // ends the log with an unmount record.  Then re-reads the superblock.
+  int recover_log(uint64_t start, uint32_t blocks, std::string* err);
+  // Frees the extents of extent-free intents the log left unfinished
+  // (read-write mounts, once the AG headers can be read).
+  int finish_efis(std::string* err);
   // Refuses a read-write open of what the write path cannot keep correct.
   int check_writable(std::string* err);
   // Writes the primary superblock with NEEDSREPAIR set or cleared and, when
@@ -247,6 +263,9 @@ class Mount {
   std::unique_ptr<PerAgTable> perag_;
   uint32_t cluster_blocks_ = 1;  // fsblocks read per inode cluster (a power of two)
   bool log_dirty_ = false;  // mounted with norecovery over a dirty log
+  bool recovered_ = false;  // the log was replayed at this mount
+  std::string recovery_note_;
+  std::vector<xlog::EfiExtent> pending_efis_;  // unfinished intents' extents, freed by finish_efis()
   std::string log_warning_;
   xlog::LogEnds log_ends_;
   std::unique_ptr<InodeCache> icache_;

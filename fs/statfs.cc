@@ -38,7 +38,7 @@ int Mount::statfs(StatFs* out) {
     sum_count += pag->icount.load(std::memory_order_relaxed);
     sum_ifree += pag->ifree.load(std::memory_order_relaxed);
   }
-  if (log_dirty_ || opts_.writable) {
+  if (log_dirty_ || recovered_ || opts_.writable) {  // the lazy counters on disk may be stale
     fdblocks = sum_free;
     icount = sum_count;
     ifree = sum_ifree;

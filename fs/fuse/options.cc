@@ -303,7 +303,7 @@ void print_usage(const char* prog) {
       "    -o writeback_cache     rw: let the kernel keep written pages and send them later (faster\n"
       "                           small writes; but ENOSPC then shows at fsync or close, not at\n"
       "                           write: see README)\n"
-      "    -o norecovery          with ro: mount even if the log is dirty; the view may be stale\n"
+      "    -o norecovery          with ro: do not replay a dirty log; the view may be stale\n"
       "    -o noinit_xattrs       rw: new inodes without the empty attr fork a kernel built with\n"
       "                           CONFIG_SECURITY gives them (di_forkoff 0: bigger data fork)\n"
       "    -o stats_file=PATH     write the buffer-cache, vmap and FUSE counters to PATH at unmount\n"

@@ -36,6 +36,7 @@ int run_session(const Options& o, fuse_args* args, const fuse_cmdline_opts& cmd,
     return 1;
   }
   for (const std::string& w : m->warnings()) std::fprintf(stderr, "xfsfuse: warning: %s: %s\n", o.image.c_str(), w.c_str());
+  if (m->recovered()) std::fprintf(stderr, "xfsfuse: %s: %s\n", o.image.c_str(), m->recovery_note().c_str());
   if (m->log_dirty()) std::fprintf(stderr, "xfsfuse: warning: %s: %s\n", o.image.c_str(), m->log_warning().c_str());
 
   FuseFs fs(m.get(), o);
