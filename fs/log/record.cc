@@ -91,12 +91,14 @@ void encode_record(const RecordHeader& h, const bc::Uuid& uuid, uint32_t log_blo
   const uint32_t at = lsn_block(h.lsn);
   // Any block of the record past the end of the log carries the next cycle.
   auto cycle_of = [&](uint32_t i) { return uint64_t{at} + i >= log_blocks ? next_cycle(h.cycle) : h.cycle; };
-  for (uint32_t i = 1; i < h.header_blocks(); i++) put(size_t{i} * kBlock + offsetof(xd_log_rec_ext_header, xh_cycle), 4, cycle_of(i));
+  for (uint32_t i = 1; i < h.header_blocks(); i++)
+    put(size_t{i} * kBlock + offsetof(xd_log_rec_ext_header, xh_cycle), 4, cycle_of(i));
   std::byte* data = p + size_t{h.header_blocks()} * kBlock;
   for (uint32_t i = 0; i < h.data_blocks(); i++) {
     // The slot layout is unstamp_record's.
     const uint32_t hb = i / XD_LOG_CYCLE_SLOTS, slot = i % XD_LOG_CYCLE_SLOTS;
-    const size_t off = hb == 0 ? offsetof(xd_log_rec_header, h_cycle_data) : offsetof(xd_log_rec_ext_header, xh_cycle_data);
+    const size_t off =
+        hb == 0 ? offsetof(xd_log_rec_header, h_cycle_data) : offsetof(xd_log_rec_ext_header, xh_cycle_data);
     std::memcpy(p + size_t{hb} * kBlock + off + slot * 4, data + size_t{i} * kBlock, 4);
     store_be(data + size_t{i} * kBlock, 4, cycle_of(h.header_blocks() + i));
   }

@@ -27,7 +27,8 @@ int fail(std::string* why, int err, std::string msg) {
 }
 
 // Writes count log blocks from data at log block blk on, wrapping past the end.
-int write_blocks(bc::BlockDevice& dev, uint64_t start, uint32_t n, uint32_t blk, uint32_t count, const std::byte* data) {
+int write_blocks(bc::BlockDevice& dev, uint64_t start, uint32_t n, uint32_t blk, uint32_t count,
+                 const std::byte* data) {
   const uint32_t first = std::min(count, n - blk);
   iovec iov{const_cast<std::byte*>(data), size_t{first} * kBlock};
   if (int err = dev.pwritev(&iov, 1, start + uint64_t{blk} * kBlock)) return err;

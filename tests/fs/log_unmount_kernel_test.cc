@@ -89,9 +89,8 @@ struct ImageLog {
 };
 
 bool have_tools() {
-  return geteuid() == 0 &&
-         system("command -v xfs_logprint >/dev/null && command -v xfs_io >/dev/null && command -v xfs_repair >/dev/null") ==
-             0;
+  return geteuid() == 0 && system("command -v xfs_logprint >/dev/null && command -v xfs_io >/dev/null &&"
+                                  " command -v xfs_repair >/dev/null") == 0;
 }
 
 // xfs_logprint reads img clean with tail = head = `head`; xfs_repair -n passes.
