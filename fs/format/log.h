@@ -45,6 +45,16 @@ struct xd_log_op_header {
   uint16_t oh_res2;
 } XD_PACKED;
 
+/* Payload of an unmount record's op (host-endian; see docs/log.md "Writing
+ * the unmount record"): mkfs writes it with oh_len 8, the 6.18 kernel with oh_len 0. */
+struct xd_log_unmount {
+  uint16_t magic;  /* XD_LOG_UNMOUNT_MAGIC */
+  uint16_t pad1;
+  uint32_t pad2;
+} XD_PACKED;
+
+#define XD_LOG_UNMOUNT_MAGIC 0x556e
+
 #define XD_LOG_OP_START 0x01
 #define XD_LOG_OP_COMMIT 0x02
 #define XD_LOG_OP_CONTINUE 0x04

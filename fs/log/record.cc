@@ -5,6 +5,7 @@
 
 #include "buffer_cache/crc32c.h"
 #include "fs/corrupt.h"
+#include "fs/format/endian.h"
 
 namespace xfsfuse::fs::xlog {
 
@@ -70,6 +71,39 @@ uint32_t record_crc(const RecordHeader& h, std::span<const std::byte> rec) {
   for (uint32_t i = 1; i < h.header_blocks(); i++) crc = bc::crc32c_update(crc, rec.subspan(i * kBlock, kExtHeaderBytes));
   crc = bc::crc32c_update(crc, rec.subspan(size_t{h.header_blocks()} * kBlock, h.len));
   return ~crc;
+}
+
+void encode_record(const RecordHeader& h, const bc::Uuid& uuid, uint32_t log_blocks, std::span<std::byte> rec) {
+  std::byte* p = rec.data();
+  std::memset(p, 0, size_t{h.header_blocks()} * kBlock);
+  auto put = [&](size_t off, unsigned n, uint64_t v) { store_be(p + off, n, v); };
+  put(offsetof(xd_log_rec_header, h_magicno), 4, kRecordMagic);
+  put(offsetof(xd_log_rec_header, h_cycle), 4, h.cycle);
+  put(offsetof(xd_log_rec_header, h_version), 4, h.version);
+  put(offsetof(xd_log_rec_header, h_len), 4, h.len);
+  put(offsetof(xd_log_rec_header, h_lsn), 8, h.lsn);
+  put(offsetof(xd_log_rec_header, h_tail_lsn), 8, h.tail_lsn);
+  put(offsetof(xd_log_rec_header, h_prev_block), 4, h.prev_block);
+  put(offsetof(xd_log_rec_header, h_num_logops), 4, h.num_logops);
+  put(offsetof(xd_log_rec_header, h_fmt), 4, kFmtLinuxLE);
+  std::memcpy(p + offsetof(xd_log_rec_header, h_fs_uuid), uuid.data(), uuid.size());
+  put(offsetof(xd_log_rec_header, h_size), 4, h.size);
+  const uint32_t at = lsn_block(h.lsn);
+  // Any block of the record past the end of the log carries the next cycle.
+  auto cycle_of = [&](uint32_t i) { return uint64_t{at} + i >= log_blocks ? next_cycle(h.cycle) : h.cycle; };
+  for (uint32_t i = 1; i < h.header_blocks(); i++)
+    put(size_t{i} * kBlock + offsetof(xd_log_rec_ext_header, xh_cycle), 4, cycle_of(i));
+  std::byte* data = p + size_t{h.header_blocks()} * kBlock;
+  for (uint32_t i = 0; i < h.data_blocks(); i++) {
+    // The slot layout is unstamp_record's.
+    const uint32_t hb = i / XD_LOG_CYCLE_SLOTS, slot = i % XD_LOG_CYCLE_SLOTS;
+    const size_t off =
+        hb == 0 ? offsetof(xd_log_rec_header, h_cycle_data) : offsetof(xd_log_rec_ext_header, xh_cycle_data);
+    std::memcpy(p + size_t{hb} * kBlock + off + slot * 4, data + size_t{i} * kBlock, 4);
+    store_be(data + size_t{i} * kBlock, 4, cycle_of(h.header_blocks() + i));
+  }
+  const uint32_t crc = record_crc(h, rec);
+  std::memcpy(p + offsetof(xd_log_rec_header, h_crc), &crc, 4);  // little-endian on disk, as is the host
 }
 
 void unstamp_record(const RecordHeader& h, std::span<std::byte> rec) {

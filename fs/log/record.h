@@ -1,5 +1,5 @@
-// fs/log/record.h — log records: decoding a record header, the cycle number
-// every log block carries, a record's CRC, and undoing the cycle stamps.
+// fs/log/record.h — log records: decoding and encoding a record header, the
+// cycle number every log block carries, a record's CRC, and the cycle stamps.
 // Format: docs/log.md "Records"; structs in fs/format/log.h.
 // Thread safety: pure functions.
 #pragma once
@@ -23,6 +23,19 @@ inline constexpr size_t kExtHeaderBytes = sizeof(xd_log_rec_ext_header);  ///< 2
 inline uint64_t make_lsn(uint32_t cycle, uint32_t block) { return uint64_t{cycle} << 32 | block; }
 inline uint32_t lsn_cycle(uint64_t lsn) { return static_cast<uint32_t>(lsn >> 32); }
 inline uint32_t lsn_block(uint64_t lsn) { return static_cast<uint32_t>(lsn); }
+
+/// The cycle after c: c + 1, skipping the record magic (a data block stamped
+/// with it would read as a header) and 0 (never-written blocks).
+inline uint32_t next_cycle(uint32_t c) {
+  do c++;
+  while (c == kRecordMagic || c == 0);
+  return c;
+}
+/// The cycle before c (>= 1): c − 1, skipping the record magic; 0 before the first pass.
+inline uint32_t prev_cycle(uint32_t c) {
+  c--;
+  return c == kRecordMagic ? c - 1 : c;
+}
 
 /// A decoded record header (first header block).
 struct RecordHeader {
@@ -62,6 +75,17 @@ int decode_record_header(std::span<const std::byte> hdr, uint32_t block, uint32_
 /// blocks, as on disk (stamped); h_crc counts as zero.  REQUIRES:
 /// rec.size() >= h.blocks() * 512.
 uint32_t record_crc(const RecordHeader& h, std::span<const std::byte> rec);
+
+/// Lays out a record for writing, the inverse of decode_record_header and
+/// unstamp_record: rec holds h.blocks() * 512 bytes, its data blocks (after
+/// the header blocks) the data as produced.  Fills the header blocks from h
+/// (h.crc ignored; h_fmt 1, h_fs_uuid uuid, cycle slots and extended headers),
+/// moves the first word of every data block into its cycle slot and stamps it
+/// with the cycle it lands in: h.cycle, or next_cycle(h.cycle) for blocks past
+/// the end of a log of log_blocks log blocks (the record's header is at
+/// lsn_block(h.lsn)); last, h_crc over the result (record_crc).
+/// REQUIRES: rec.size() == h.blocks() * 512, h.len a multiple of 512.
+void encode_record(const RecordHeader& h, const bc::Uuid& uuid, uint32_t log_blocks, std::span<std::byte> rec);
 
 /// Puts back the first word of every data block from the header blocks'
 /// cycle slots (rec as record_crc takes it), so the data reads as the

@@ -311,6 +311,11 @@ SAME_F(xd_log_op_header, xlog_op_header_t, oh_len)
 SAME_F(xd_log_op_header, xlog_op_header_t, oh_clientid)
 SAME_F(xd_log_op_header, xlog_op_header_t, oh_flags)
 SAME_F(xd_log_op_header, xlog_op_header_t, oh_res2)
+SAME_SIZE(xd_log_unmount, struct xfs_unmount_log_format)
+SAME_F(xd_log_unmount, struct xfs_unmount_log_format, magic)
+SAME_F(xd_log_unmount, struct xfs_unmount_log_format, pad1)
+SAME_F(xd_log_unmount, struct xfs_unmount_log_format, pad2)
+_Static_assert(XD_LOG_UNMOUNT_MAGIC == XLOG_UNMOUNT_TYPE, "unmount record magic");
 
 SAME_SIZE(xd_buf_log_format, struct xfs_buf_log_format)
 SAME_F(xd_buf_log_format, struct xfs_buf_log_format, blf_flags)

@@ -18,27 +18,10 @@
 #include "fs/mount.h"
 #include "tests/fs/dir_test_util.h"
 #include "tests/fs/fs_test_util.h"
+#include "tests/fs/log_kernel_test_util.h"
 
 namespace xfsfuse::fs::test {
 namespace {
-
-struct LogPrint {
-  uint32_t tail = 0, head = 0;
-  std::string state;
-};
-
-// xfs_logprint -t's summary line for img (through a loop device: it wants a block device).
-bool logprint(const std::string& img, LogPrint* out) {
-  const std::string out_text =
-      run("L=$(losetup -f --show " + img + ") && { xfs_logprint -t $L 2>&1 | grep 'log tail:'; losetup -d $L; }");
-  std::smatch m;
-  static const std::regex re(R"(log tail: (\d+) head: (\d+) state: <(\w+)>)");
-  if (!std::regex_search(out_text, m, re)) return false;
-  out->tail = static_cast<uint32_t>(std::stoul(m[1]));
-  out->head = static_cast<uint32_t>(std::stoul(m[2]));
-  out->state = m[3];
-  return true;
-}
 
 // A mount of img with norecovery: a dirty log is not refused.
 std::unique_ptr<Mount> open_norecovery(const std::string& img) {
@@ -108,19 +91,6 @@ void check_against_logprint(const std::string& img) {
   CHECK(e.head_block == want.head);
   CHECK(e.tail_block() == want.tail);
   CHECK(e.clean == (want.state == "CLEAN"));
-}
-
-// Runs script in a kernel loop mount of img at mnt; with shutdown, ends
-// with a forced shutdown (the log stays dirty).  False if mounting failed.
-bool kernel_run(const std::string& img, const std::string& mnt, const std::string& script, bool shutdown) {
-  if (system(("mount -o loop " + img + " " + mnt + " 2>/dev/null").c_str()) != 0) return false;
-  if (system(("mountpoint -q " + mnt).c_str()) != 0) return false;
-  const int rc = system(("cd " + mnt + " && (" + script + ")").c_str());
-  const int down = shutdown ? system(("xfs_io -x -c 'shutdown -f' " + mnt).c_str()) : 0;
-  for (int i = 0; i < 20 && system(("umount " + mnt + " 2>/dev/null").c_str()) != 0; i++) usleep(100000);
-  REQUIRE(rc == 0);
-  REQUIRE(down == 0);
-  return true;
 }
 
 }  // namespace
