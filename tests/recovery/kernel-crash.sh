@@ -18,7 +18,8 @@
 # A case is a bash file defining `run_case DIR`, run as root with DIR (the kernel's mount of a
 # fresh image) as the current directory. What it leaves in the log is what the case tests; it
 # need not be deterministic from run to run (each run compares replays of one dirty image).
-# Settings at the top of a case file (the comment block's first line is what --list prints):
+# A case file starts with a comment block "# NAME: what it does and proves" (--list prints it),
+# then its settings:
 #   case_size=128M       image size (truncate(1) syntax); below 300M mkfs.xfs is told it runs under
 #                        fstests (QA_CHECK_FS), the only way it makes small filesystems
 #   case_dirblock=65536  directory block size (mkfs.xfs -n size=)
@@ -106,7 +107,9 @@ else
 fi
 if ((list)); then
   for c in "${cases[@]}"; do
-    printf '%-14s %s\n' "$(basename "$c" .sh)" "$(sed -n '2s/^# [^:]*: //p' "$c")"
+    printf '%-14s ' "$(basename "$c" .sh)"
+    sed -n '2,/^[^#]/{/^#/p}' "$c" | sed '1s/^# [^:]*: //; s/^# *//' | paste -sd' ' | fold -s -w 85 |
+      sed 's/ *$//; 2,$s/^/               /'
   done
   exit 0
 fi

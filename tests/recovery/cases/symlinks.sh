@@ -1,7 +1,7 @@
 # shellcheck shell=bash disable=SC2034  # a kernel-crash.sh case; it reads the case_* settings
-# symlinks: symbolic links with inline targets (1 to 300 bytes) and remote ones (400 to 1023
-# bytes, in their own blocks), 250 of them in one directory, some removed and replaced after a
-# sync.
+# symlinks: 250 symbolic links in one directory with targets of 1 to 1,023 bytes (inline in the
+# inode up to a few hundred bytes, remote in their own blocks beyond), relative and absolute ones;
+# after a sync a fifth removed, 25 made again with longer (remote) targets, more added.
 case_size=128M
 
 target() { printf "%${1}s" '' | tr ' ' "${2:-t}"; }
