@@ -58,6 +58,8 @@ export LC_ALL=C TZ=UTC
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=../lib/harness.sh
+source "$repo/tests/lib/harness.sh"
 uuid=5ca1ab1e-0000-4000-8000-00000000d1ff
 
 usage() { sed -n '2,18p' "$0" >&2; exit 2; }
@@ -98,85 +100,30 @@ if ((list)); then
   exit 0
 fi
 
-skip() { printf 'SKIP: %s\n' "$*"; exit 77; }
-[[ $(id -u) == 0 ]] || skip "needs root (loop mounts, chown)"
-[[ -e /dev/loop-control ]] || skip "no loop device support"
-grep -qw xfs /proc/filesystems || modprobe xfs 2>/dev/null || skip "no XFS in the kernel"
+harness_need_root_loop_xfs
 [[ $peer == kernel || -c /dev/fuse ]] || skip "no /dev/fuse"
-for t in mkfs.xfs xfs_repair xfs_db fallocate truncate python3 findmnt cmp; do
-  command -v "$t" >/dev/null || { echo "FAIL: missing tool $t (Debian: xfsprogs, util-linux, coreutils, python3)"; exit 1; }
-done
+harness_need_tools mkfs.xfs xfs_repair xfs_db fallocate truncate python3 findmnt cmp
 for b in "$fsck" $([[ $peer == xfsfuse ]] && echo "$xfsfuse"); do
   [[ -x $b ]] || { echo "FAIL: $b is not built"; exit 1; }
 done
 
-mkdir -p "$workdir"
-work=$(mktemp -d "$workdir/xfsfuse-difftest.XXXXXX")
-mounts=() daemons=()
-cleanup() {
-  local i m
-  for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
-    m=${mounts[i]}
-    findmnt -rn -M "$m" >/dev/null 2>&1 || continue
-    umount "$m" 2>/dev/null || fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-  done
-  ((${#daemons[@]} == 0)) || wait "${daemons[@]}" 2>/dev/null
-  if ((keep)); then echo "work directory kept: $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+harness_work "$workdir" xfsfuse-difftest "$keep"
 
 # --- mounts ----------------------------------------------------------------------------------
 
-# kernel_mount IMG MNT [OPTS]: the kernel's mount of IMG at MNT through a loop device.
-kernel_mount() {
-  mkdir -p "$2"
-  mounts+=("$2")
-  mount -t xfs -o "loop${3:+,$3}" "$1" "$2"
-}
 # peer_mount IMG MNT: the peer's read-write mount; xfsfuse runs in the foreground as a job of this
 # script, its stderr in $cdir/daemon.log; returns 1 if it exits instead of mounting.
-declare -A daemon_of
 peer_mount() {
-  local i pid
   # Image A, a copy with the same UUID, is mounted: the kernel needs nouuid to mount B beside it.
   if [[ $peer == kernel ]]; then kernel_mount "$1" "$2" nouuid; return; fi
-  mkdir -p "$2"
-  mounts+=("$2")
-  "$xfsfuse" "$1" "$2" -f -o rw 2>>"$cdir/daemon.log" &
-  pid=$!
-  daemons+=("$pid")
-  daemon_of[$2]=$pid
-  for ((i = 0; i < 300; i++)); do
-    findmnt -rn -M "$2" >/dev/null && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  return 1
+  fuse_mount "$xfsfuse" "$1" "$2" "$cdir/daemon.log" -o rw
 }
 # peer_umount MNT: unmounts; for xfsfuse also waits for the daemon, which must exit 0.
-peer_umount() {
-  local rc=0
-  if [[ $peer == kernel ]]; then umount "$1"; return; fi
-  fusermount3 -u "$1" || return 1
-  wait "${daemon_of[$1]}" || rc=$?
-  ((rc == 0)) || { echo "xfsfuse exited $rc after the unmount"; return 1; }
-}
+peer_umount() { if [[ $peer == kernel ]]; then umount "$1"; else fuse_umount "$1"; fi; }
 
 # --- what a case may call (run in a subshell inside the mount) -------------------------------
 
-rwtool() { python3 "$here/rwtool.py" "$@"; }
-note() { printf '# %s\n' "$*" >>"$CASE_LOG"; }
-op() {
-  local rc=0
-  "$@" >"$CASE_TMP/out" 2>"$CASE_TMP/err" </dev/null || rc=$?
-  {
-    printf '$'; printf ' %q' "$@"; printf '\n-> %d\n' "$rc"
-    sed 's/^/  | /' "$CASE_TMP/out"
-    sed 's/^/  ! /' "$CASE_TMP/err"
-  } >>"$CASE_LOG"
-  return "$rc"
-}
+rwtool() { python3 "$rwtool_py" "$@"; }
 # changes PATH CMD...: the times are read before (which makes the kernel's next change of a
 # multigrain timestamp fine-grained) and, after a pause longer than a clock tick for kernels with
 # coarse timestamps, CMD runs.
@@ -212,15 +159,6 @@ run_case_in() {
 
 # --- checks ----------------------------------------------------------------------------------
 
-fails=0
-cfail() { printf '  FAIL: %s\n' "$*"; fails=$((fails + 1)); }
-# same WHAT A B: the files are equal, else FAIL with the start of the diff (- A, + B).
-same() {
-  if ! cmp -s "$2" "$3"; then
-    cfail "$1 (- $(basename "$2"), + $(basename "$3"))"
-    diff -u "$2" "$3" | tail -n +3 | head -40 | sed 's/^/      /'
-  fi
-}
 # alloc_compare WHAT A B TOLERANCE STRICT: per-path st_blocks and data maps; differences beyond
 # TOLERANCE fail (only when STRICT is 1), the others are printed as notes.
 alloc_compare() {
@@ -241,20 +179,6 @@ alloc_compare() {
     echo "  note: $1: allocation differs (case_alloc=$4 allows it)"
   fi
   sed 's/^ok /      /; s/^bad /      /' <<<"$out" | head -20
-}
-# image_checks IMG NAME: xfs_repair -n and xfsfuse-fsck -n must exit 0.
-image_checks() {
-  local rc=0
-  xfs_repair -n "$1" >"$cdir/$2.repair" 2>&1 || rc=$?
-  ((rc == 0)) || { cfail "xfs_repair -n on image $2 exited $rc"; grep -v '^ *- \|^Phase\|geometry\|sector size\|image and the host' "$cdir/$2.repair" | head -20 | sed 's/^/      /'; }
-  rc=0
-  "$fsck" -n "$1" >"$cdir/$2.fsck" 2>&1 || rc=$?
-  ((rc == 0)) || { cfail "xfsfuse-fsck -n on image $2 exited $rc"; head -20 "$cdir/$2.fsck" | sed 's/^/      /'; }
-}
-snapshot() { # snapshot MNT PREFIX
-  sync -f "$1" 2>/dev/null
-  python3 "$here/rwtool.py" snapshot "$1" "$2.strict" "$2.alloc" 2>"$2.err" ||
-    { cfail "snapshot of $1 failed"; sed 's/^/      /' "$2.err" | tail -5; }
 }
 
 # --- one case --------------------------------------------------------------------------------
@@ -306,8 +230,8 @@ run_one() {
 
   umount "$ma" || cfail "unmounting image A failed"
   peer_umount "$mb" || cfail "unmounting the peer failed"
-  image_checks "$ia" A
-  image_checks "$ib" B
+  image_checks "$ia" A "$cdir" "$fsck"
+  image_checks "$ib" B "$cdir" "$fsck"
   if ((has_check)); then
     for t in a b; do
       rc=0

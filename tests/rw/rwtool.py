@@ -22,6 +22,9 @@
         (XATTR_CREATE / XATTR_REPLACE with the options)
     rwtool.py removexattr PATH NAME
         removes extended attribute NAME of PATH (not following a symlink)
+    rwtool.py batch FILE
+        runs the commands above, one per line of FILE (shell-style words), in this one process
+        (a Python start costs more than most commands); stops at the first that fails, exit 1
 
 Sizes accept the suffixes k, m, g, t (powers of 1024). The pattern: 64-byte records
 "TAG@OFFSET:" + filler + "\\n", so every piece of a file names its tag and file offset (a misplaced
@@ -259,15 +262,36 @@ def cmd_removexattr(args):
         fail("removexattr", e)
 
 
-def main():
-    cmds = {"pwrite": (cmd_pwrite, 3), "append": (cmd_append, 2),
-            "strided": (cmd_strided, 4), "pattern": (cmd_pattern, 1),
-            "readsum": (cmd_readsum, 3), "rename": (cmd_rename, 2), "snapshot": (cmd_snapshot, 3),
-            "setxattr": (cmd_setxattr, 3), "removexattr": (cmd_removexattr, 2)}
-    if len(sys.argv) < 2 or sys.argv[1] not in cmds or len(sys.argv) - 2 < cmds[sys.argv[1]][1]:
+def cmd_batch(args):
+    import shlex
+    with open(args[0]) as f:
+        lines = [line for line in f if line.strip() and not line.lstrip().startswith("#")]
+    for n, line in enumerate(lines, 1):
+        words = shlex.split(line)
+        try:
+            run(words)
+        except SystemExit as e:
+            if e.code:
+                print(f"batch: command {n} failed: {line.strip()}", file=sys.stderr)
+                sys.exit(1)
+
+
+def run(argv):
+    if not argv or argv[0] not in CMDS or len(argv) - 1 < CMDS[argv[0]][1]:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
-    cmds[sys.argv[1]][0](sys.argv[2:])
+    CMDS[argv[0]][0](argv[1:])
+
+
+CMDS = {"pwrite": (cmd_pwrite, 3), "append": (cmd_append, 2),
+        "strided": (cmd_strided, 4), "pattern": (cmd_pattern, 1),
+        "readsum": (cmd_readsum, 3), "rename": (cmd_rename, 2), "snapshot": (cmd_snapshot, 3),
+        "setxattr": (cmd_setxattr, 3), "removexattr": (cmd_removexattr, 2),
+        "batch": (cmd_batch, 1)}
+
+
+def main():
+    run(sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,162 @@
+# shellcheck shell=bash
+# harness.sh - shell pieces shared by the kernel-comparison scripts (tests/rw/difftest.sh,
+# tests/recovery/kernel-crash.sh):
+# the capability checks, a work directory cleaned up at exit, kernel and xfsfuse mounts that are
+# always undone, per-case failure counting, the tree snapshot and the image checks.
+# Sourced, not run.
+#
+#   harness_need_root_loop_xfs           SKIP (exit 77) without root, loop devices or XFS
+#   harness_need_tools TOOL...           FAIL (exit 1) when a tool is missing
+#   harness_work WORKDIR PREFIX KEEP     makes $work (mktemp) and the EXIT trap that kills the
+#                                        processes listed in $work/holders (one pid a line),
+#                                        unmounts what is still mounted, waits for daemons,
+#                                        removes $work (kept when KEEP is 1)
+#   kernel_mount IMG MNT [OPTS]          mount -t xfs -o loop[,OPTS]
+#   fuse_mount BIN IMG MNT LOG [ARG...]  BIN IMG MNT -f ARG... in the background, stderr to LOG;
+#                                        returns 1 if it exits instead of mounting (30 s at most)
+#   fuse_umount MNT                      fusermount3 -u, then the daemon must exit 0
+#   op CMD... / note TEXT                (in a case, with $CASE_LOG and $CASE_TMP set) op runs CMD
+#                                        with stdin /dev/null, logs it, its status, stdout ("| ")
+#                                        and stderr ("! "); a failure's command line is also
+#                                        appended to $CASE_TMP/failed; note logs "# TEXT"
+#   cfail TEXT / same WHAT A B           count a failure of the current case ($fails); same: the
+#                                        files must be equal, else FAIL with the diff's start
+#   snapshot MNT PREFIX                  rwtool.py snapshot: PREFIX.strict and PREFIX.alloc
+#   image_checks IMG NAME DIR FSCK       xfs_repair -n and FSCK -n must exit 0 (outputs in DIR)
+#   image_log_state IMG                  "clean|dirty tail T head H cycles C..D" from xfs_logprint -t
+#                                        (through a read-only loop device; it needs a block device)
+#   image_logprint IMG ARG...            xfs_logprint ARG... of IMG (a read-only loop device)
+
+rwtool_py=$(cd "$(dirname "${BASH_SOURCE[0]}")/../rw" && pwd)/rwtool.py
+
+skip() { printf 'SKIP: %s\n' "$*"; exit 77; }
+
+harness_need_root_loop_xfs() {
+  [[ $(id -u) == 0 ]] || skip "needs root (loop mounts)"
+  [[ -e /dev/loop-control ]] || skip "no loop device support"
+  grep -qw xfs /proc/filesystems || modprobe xfs 2>/dev/null || skip "no XFS in the kernel"
+}
+
+harness_need_tools() {
+  local t
+  for t in "$@"; do
+    command -v "$t" >/dev/null || { echo "FAIL: missing tool $t (Debian: xfsprogs, util-linux, coreutils, python3)"; exit 1; }
+  done
+}
+
+mounts=() daemons=()
+declare -A daemon_of
+harness_cleanup() {
+  local i m
+  if [[ -s $work/holders ]]; then
+    while read -r i; do kill "$i" 2>/dev/null; done <"$work/holders"
+    sleep 0.5
+  fi
+  for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
+    m=${mounts[i]}
+    findmnt -rn -M "$m" >/dev/null 2>&1 || continue
+    umount "$m" 2>/dev/null || fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done
+  ((${#daemons[@]} == 0)) || wait "${daemons[@]}" 2>/dev/null
+  if ((harness_keep)); then echo "work directory kept: $work"; else rm -rf "$work"; fi
+}
+harness_work() {
+  mkdir -p "$1"
+  work=$(mktemp -d "$1/$2.XXXXXX")
+  harness_keep=$3
+  trap harness_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+kernel_mount() {
+  mkdir -p "$2"
+  mounts+=("$2")
+  mount -t xfs -o "loop${3:+,$3}" "$1" "$2"
+}
+
+fuse_mount() {
+  local bin=$1 img=$2 mnt=$3 log=$4 i pid
+  shift 4
+  mkdir -p "$mnt"
+  mounts+=("$mnt")
+  "$bin" "$img" "$mnt" -f "$@" 2>>"$log" &
+  pid=$!
+  daemons+=("$pid")
+  daemon_of[$mnt]=$pid
+  for ((i = 0; i < 300; i++)); do
+    findmnt -rn -M "$mnt" >/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  return 1
+}
+
+fuse_umount() {
+  local rc=0
+  fusermount3 -u "$1" || return 1
+  wait "${daemon_of[$1]}" || rc=$?
+  ((rc == 0)) || { echo "xfsfuse exited $rc after the unmount"; return 1; }
+}
+
+note() { printf '# %s\n' "$*" >>"$CASE_LOG"; }
+op() {
+  local rc=0
+  "$@" >"$CASE_TMP/out" 2>"$CASE_TMP/err" </dev/null || rc=$?
+  {
+    printf '$'; printf ' %q' "$@"; printf '\n-> %d\n' "$rc"
+    sed 's/^/  | /' "$CASE_TMP/out"
+    sed 's/^/  ! /' "$CASE_TMP/err"
+  } >>"$CASE_LOG"
+  ((rc == 0)) || printf '%q ' "$@" >>"$CASE_TMP/failed"
+  return "$rc"
+}
+
+fails=0
+cfail() { printf '  FAIL: %s\n' "$*"; fails=$((fails + 1)); }
+same() {
+  if ! cmp -s "$2" "$3"; then
+    cfail "$1 (- $(basename "$2"), + $(basename "$3"))"
+    diff -u "$2" "$3" | tail -n +3 | head -40 | sed 's/^/      /'
+  fi
+}
+
+snapshot() {
+  sync -f "$1" 2>/dev/null
+  python3 "$rwtool_py" snapshot "$1" "$2.strict" "$2.alloc" 2>"$2.err" ||
+    { cfail "snapshot of $1 failed"; sed 's/^/      /' "$2.err" | tail -5; }
+}
+
+image_checks() {
+  local img=$1 name=$2 dir=$3 fsck=$4 rc=0
+  xfs_repair -n "$img" >"$dir/$name.repair" 2>&1 || rc=$?
+  ((rc == 0)) || { cfail "xfs_repair -n on image $name exited $rc"; grep -v '^ *- \|^Phase\|geometry\|sector size\|image and the host' "$dir/$name.repair" | head -20 | sed 's/^/      /'; }
+  rc=0
+  "$fsck" -n "$img" >"$dir/$name.fsck" 2>&1 || rc=$?
+  ((rc == 0)) || { cfail "xfsfuse-fsck -n on image $name exited $rc"; head -20 "$dir/$name.fsck" | sed 's/^/      /'; }
+}
+
+image_logprint() {
+  local dev img=$1 rc=0
+  shift
+  dev=$(losetup -f --show -r "$img") || return 1
+  xfs_logprint "$@" "$dev" 2>&1 || rc=$?
+  losetup -d "$dev"
+  return "$rc"
+}
+
+# The log's state as xfs_logprint -t reports it ("log tail: T head: H state: <DIRTY>"), with the
+# lowest and highest cycle of the records it lists (a highest cycle above 1: the log wrapped).
+image_log_state() {
+  local out
+  out=$(image_logprint "$1" -t) || { echo "unknown (xfs_logprint failed: $(tail -1 <<<"$out"))"; return 1; }
+  awk '
+    /log tail: .* head: .* state:/ {
+      for (i = 1; i <= NF; i++) { if ($i == "tail:") t = $(i + 1); if ($i == "head:") h = $(i + 1) }
+      s = $0 ~ /<DIRTY>/ ? "dirty" : $0 ~ /<CLEAN>/ ? "clean" : "unknown"
+    }
+    /LOG REC AT LSN cycle/ { c = $6 + 0; if (lo == "" || c < lo) lo = c; if (c > hi) hi = c }
+    END {
+      if (s == "") { print "unknown (no state line from xfs_logprint)"; exit 1 }
+      printf "%s tail %s head %s cycles %s..%s\n", s, t, h, (lo == "" ? 0 : lo), (hi == "" ? 0 : hi)
+    }' <<<"$out"
+}
