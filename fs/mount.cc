@@ -141,6 +141,10 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
              pag->btreeblks.load(std::memory_order_relaxed);
     }
     m->fdblocks_.store(sum, std::memory_order_relaxed);
+    if (int e = m->write_superblock(/*needsrepair=*/false)) {  // the counters from the AG sums
+      *err = path + ": log recovery: writing the superblock's counters: " + std::strerror(e);
+      return e;
+    }
   }
   m->cluster_blocks_ = inode_cluster_blocks(sb);
   // Inodes left on the unlinked lists (a crash, another driver) are freed

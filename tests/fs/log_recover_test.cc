@@ -24,6 +24,8 @@ constexpr uint32_t kLogBlocks = 1024;  // the log: sectors 0..1023; the filesyst
 const bc::Uuid kUuid{9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6};
 constexpr uint8_t kTrans = XD_LOG_CLIENT_TRANSACTION;
 constexpr uint64_t kDaddr = 4096;  // a 4 KiB block beyond the log (fsblock 512)
+constexpr uint64_t kCluster = 2048;  // the first inode cluster of the chunk at agbno 256
+constexpr uint64_t kIno = 2049;      // the second inode of that cluster
 
 Superblock test_sb() {
   Superblock sb;
@@ -209,18 +211,19 @@ TEST_CASE("log recover: a buffer whose on-disk LSN is as new as the transaction 
 
 TEST_CASE("log recover: a new chunk then an inode item make a valid inode with the logged core", "[log]") {
   Log log;
-  // Inode chunk at agbno 8 (8 blocks, 64 inodes); the inode at offset 512 of
-  // the first cluster (daddr 64, 32 sectors) is ino 65.
+  // Inode chunk at agbno 256 (8 blocks, 64 inodes; past the log's sectors);
+  // the inode at offset 512 of the first cluster (daddr 2048, 32 sectors) is
+  // ino 2049.
   xd_icreate_log ic{};
   ic.icl_type = XD_LI_ICREATE;
   ic.icl_size = 1;
   ic.icl_ag = to_be32(0);
-  ic.icl_agbno = to_be32(8);
+  ic.icl_agbno = to_be32(256);
   ic.icl_count = to_be32(64);
   ic.icl_isize = to_be32(512);
   ic.icl_length = to_be32(8);
   ic.icl_gen = to_be32(77);
-  std::memset(log.disk(64), 0xcc, 8 * 4096);
+  std::memset(log.disk(kCluster), 0xcc, 8 * 4096);
   // The logged core, host-endian: a 5-byte regular file with one extent.
   std::vector<std::byte> core(XD_LOG_DINODE_SIZE);
   auto put = [&](size_t off, auto v) { std::memcpy(core.data() + off, &v, sizeof v); };
@@ -240,7 +243,7 @@ TEST_CASE("log recover: a new chunk then an inode item make a valid inode with t
   put(offsetof(xd_dinode, di_flags2), uint64_t{kDiflag2Bigtime});
   const uint64_t mtime = (uint64_t{1700000000} + (uint64_t{1} << 31)) * 1000000000ull + 42;
   put(offsetof(xd_dinode, di_mtime), mtime);
-  put(offsetof(xd_dinode, di_ino), uint64_t{65});
+  put(offsetof(xd_dinode, di_ino), uint64_t{kIno});
   std::memcpy(core.data() + offsetof(xd_dinode, di_uuid), kUuid.data(), 16);
   // One extent record: file block 0 at fsblock 100, 1 block.
   std::vector<std::byte> ext(16);
@@ -251,8 +254,8 @@ TEST_CASE("log recover: a new chunk then an inode item make a valid inode with t
   f.ilf_size = 3;
   f.ilf_fields = XD_ILOG_CORE | XD_ILOG_DEXT;
   f.ilf_dsize = 16;
-  f.ilf_ino = 65;
-  f.ilf_blkno = 64;
+  f.ilf_ino = kIno;
+  f.ilf_blkno = kCluster;
   f.ilf_len = 32;
   f.ilf_boffset = 512;
   const uint64_t lsn = log.commit({{raw(ic)}, {raw(f), core, ext}});
@@ -263,7 +266,7 @@ TEST_CASE("log recover: a new chunk then an inode item make a valid inode with t
   CHECK(log.stats.inodes == 1);
   Inode n;
   std::string why;
-  REQUIRE(decode_inode(log.sb, 65, {log.disk(64) + 512, 512}, &n, &why) == 0);
+  REQUIRE(decode_inode(log.sb, kIno, {log.disk(kCluster) + 512, 512}, &n, &why) == 0);
   CHECK(n.mode == 0100644);
   CHECK(n.size == 5);
   CHECK(n.uid == 1000);
@@ -272,47 +275,47 @@ TEST_CASE("log recover: a new chunk then an inode item make a valid inode with t
   CHECK(n.next_unlinked == 0xffffffffu);  // from the chunk's creation, not the core
   CHECK(n.mtime.sec == 1700000000);
   CHECK(n.mtime.nsec == 42);
-  CHECK(bc::load_be(log.disk(64) + 512 + offsetof(xd_dinode, di_lsn), 8) == lsn);
-  CHECK(bc::load_be(log.disk(64) + 512 + 176 + 8, 8) == ((uint64_t{100} << 21) | 1));
+  CHECK(bc::load_be(log.disk(kCluster) + 512 + offsetof(xd_dinode, di_lsn), 8) == lsn);
+  CHECK(bc::load_be(log.disk(kCluster) + 512 + 176 + 8, 8) == ((uint64_t{100} << 21) | 1));
   // Every other inode of the chunk is a free inode of generation 77.
   Inode other;
-  CHECK(decode_inode(log.sb, 64 + 63, {log.disk(64) + 63 * 512, 512}, &other, &why) == ENOENT);
+  CHECK(decode_inode(log.sb, kIno - 1 + 63, {log.disk(kCluster) + 63 * 512, 512}, &other, &why) == ENOENT);
 
   SECTION("an inode buffer item then sets only its unlinked pointer") {
     std::vector<std::byte> chunk = bytes(128, 0);
-    store_be(chunk.data() + (512 + 96) % 128, 4, 9);  // ino 65's di_next_unlinked is in chunk 4
-    log.commit({{buf_format(2, XD_BLF_INODE_BUF | (XD_BLFT_DINO << XD_BLF_TYPE_SHIFT), 32, 64, {(512 + 96) / 128}),
+    store_be(chunk.data() + (512 + 96) % 128, 4, 9);  // ino 2049's di_next_unlinked is in chunk 4
+    log.commit({{buf_format(2, XD_BLF_INODE_BUF | (XD_BLFT_DINO << XD_BLF_TYPE_SHIFT), 32, kCluster, {(512 + 96) / 128}),
                  chunk}});
     REQUIRE(log.replay() == 0);
     CHECK(log.stats.inode_buffers == 1);
-    REQUIRE(decode_inode(log.sb, 65, {log.disk(64) + 512, 512}, &n, &why) == 0);
+    REQUIRE(decode_inode(log.sb, kIno, {log.disk(kCluster) + 512, 512}, &n, &why) == 0);
     CHECK(n.next_unlinked == 9);
     CHECK(n.size == 5);  // the zeroes around it in the chunk are not replayed
   }
   SECTION("an inode on disk newer than a later item is left alone") {
     // A second log holding only a later change of the inode (size 6), over
     // the cluster as replayed, its di_lsn then set past that change.
-    std::vector<std::byte> cluster(log.disk(64), log.disk(64) + 32 * 512);
+    std::vector<std::byte> cluster(log.disk(kCluster), log.disk(kCluster) + 32 * 512);
     Log later;
-    std::memcpy(later.disk(64), cluster.data(), cluster.size());
+    std::memcpy(later.disk(kCluster), cluster.data(), cluster.size());
     std::vector<std::byte> core6 = core;
     const uint64_t six = 6;
     std::memcpy(core6.data() + offsetof(xd_dinode, di_size), &six, 8);
     const uint64_t lsn2 = later.commit({{raw(f), core6, ext}});
     SECTION("newer: skipped") {
-      store_be(later.disk(64) + 512 + offsetof(xd_dinode, di_lsn), 8, lsn2 + 1);
-      inode_update_crc({later.disk(64) + 512, 512});
+      store_be(later.disk(kCluster) + 512 + offsetof(xd_dinode, di_lsn), 8, lsn2 + 1);
+      inode_update_crc({later.disk(kCluster) + 512, 512});
       REQUIRE(later.replay() == 0);
       CHECK(later.stats.inodes_newer == 1);
-      REQUIRE(decode_inode(later.sb, 65, {later.disk(64) + 512, 512}, &n, &why) == 0);
+      REQUIRE(decode_inode(later.sb, kIno, {later.disk(kCluster) + 512, 512}, &n, &why) == 0);
       CHECK(n.size == 5);
     }
     SECTION("equal: replayed") {
-      store_be(later.disk(64) + 512 + offsetof(xd_dinode, di_lsn), 8, lsn2);
-      inode_update_crc({later.disk(64) + 512, 512});
+      store_be(later.disk(kCluster) + 512 + offsetof(xd_dinode, di_lsn), 8, lsn2);
+      inode_update_crc({later.disk(kCluster) + 512, 512});
       REQUIRE(later.replay() == 0);
       CHECK(later.stats.inodes == 1);
-      REQUIRE(decode_inode(later.sb, 65, {later.disk(64) + 512, 512}, &n, &why) == 0);
+      REQUIRE(decode_inode(later.sb, kIno, {later.disk(kCluster) + 512, 512}, &n, &why) == 0);
       CHECK(n.size == 6);
     }
   }
@@ -362,8 +365,8 @@ TEST_CASE("log recover: items that cannot be right fail with EUCLEAN", "[log]") 
     f.ilf_type = XD_LI_INODE;
     f.ilf_size = 2;
     f.ilf_fields = XD_ILOG_CORE;
-    f.ilf_ino = 64;
-    f.ilf_blkno = 64;
+    f.ilf_ino = kIno;
+    f.ilf_blkno = kCluster;
     f.ilf_len = 32;
     log.commit({{raw(f), bytes(XD_LOG_DINODE_SIZE, 0)}});
   }
