@@ -117,6 +117,34 @@ uint64_t check_agfl(const AgScan& s, const fs::BufOpsSet& ops, const fs::AgfInfo
   return claimed;
 }
 
+// After a log replay (--replay): follows bucket's chain through
+// di_next_unlinked from agino, noting every inode on it in
+// Context::unlinked.  Each must be an in-use inode of the AG with no links,
+// in its bucket (agino mod 64), met once.
+void walk_unlinked(const AgScan& s, uint32_t bucket, uint32_t agino, uint64_t daddr) {
+  const uint64_t ninodes = fs::fsblocks_to_inodes(s.cx.sb, s.length);
+  const std::string where = "agi_unlinked[" + std::to_string(bucket) + "] chain: ";
+  while (agino != fs::kNullAgblock) {
+    if (agino >= ninodes || agino % 64 != bucket) {
+      s.report("agi", daddr, where + "agino " + std::to_string(agino) + " is not an inode of the AG in this bucket");
+      return;
+    }
+    const uint64_t ino = fs::agino_to_ino(s.cx.sb, s.agno, agino);
+    fs::InodeRef ip;
+    if (int e = s.cx.m.iget(ino, &ip)) {
+      s.report("agi", daddr, where + "inode " + std::to_string(ino) + " is not an in-use inode (" + std::strerror(e) + ")");
+      return;
+    }
+    if (ip->core.nlink != 0)
+      s.report("agi", daddr, where + "inode " + std::to_string(ino) + " has " + std::to_string(ip->core.nlink) + " links");
+    if (!s.cx.unlinked.insert(ino).second) {
+      s.report("agi", daddr, where + "inode " + std::to_string(ino) + " is met twice (a cycle)");
+      return;
+    }
+    agino = ip->core.next_unlinked;
+  }
+}
+
 // Agino fields of the AGI that must be NULLAGINO or inside the AG.
 void check_agi_fields(const AgScan& s, const fs::AgiInfo& agi, uint64_t daddr) {
   const uint64_t ninodes = fs::fsblocks_to_inodes(s.cx.sb, s.length);
@@ -127,7 +155,11 @@ void check_agi_fields(const AgScan& s, const fs::AgiInfo& agi, uint64_t daddr) {
   agino("agi_newino", agi.newino);
   agino("agi_dirino", agi.dirino);
   for (size_t i = 0; i < agi.unlinked.size(); i++) {
-    if (agi.unlinked[i] != fs::kNullAgblock)
+    // After a replay the lists hold the files open but unlinked at the
+    // crash, which the mount that recovers frees.
+    if (agi.unlinked[i] != fs::kNullAgblock && s.cx.m.recovered())
+      walk_unlinked(s, static_cast<uint32_t>(i), agi.unlinked[i], daddr);
+    else if (agi.unlinked[i] != fs::kNullAgblock)
       s.report("agi", daddr,
                "agi_unlinked[" + std::to_string(i) + "] holds agino " + std::to_string(agi.unlinked[i]) +
                    ": an unlinked inode list on a clean filesystem");

@@ -70,7 +70,7 @@ class DirWalk {
     }
     std::vector<uint64_t> unreached;
     cx_.inodes.for_each([&](uint64_t ino, const InodeRec& r) {
-      if (!r.inobt_free && r.in_use && !r.bad && !r.reachable) unreached.push_back(ino);
+      if (!r.inobt_free && r.in_use && !r.bad && !r.reachable && !cx_.unlinked.count(ino)) unreached.push_back(ino);
     });
     for (uint64_t ino : unreached) {
       bool is_dir = false, newly = false;
