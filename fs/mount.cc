@@ -23,6 +23,21 @@ constexpr size_t kSbReadBytes = 4096;  // covers any sector size up to 4 KiB
 
 }  // namespace
 
+int Mount::read_superblock(std::string* why) {
+  std::vector<std::byte> sector(std::min<size_t>(kSbReadBytes, dev_->size_bytes()));
+  iovec iov{sector.data(), sector.size()};
+  if (int e = dev_->preadv(&iov, 1, 0)) {
+    *why = std::string("reading the superblock: ") + std::strerror(e);
+    return e;
+  }
+  std::string w;
+  if (int e = decode_superblock(sector, &sb_, &w)) {
+    *why = "not a usable XFS v5 filesystem: superblock: " + w;
+    return e;
+  }
+  return 0;
+}
+
 int Mount::open(const std::string& path, const MountOptions& opts, std::unique_ptr<Mount>* out, std::string* err) {
   std::unique_ptr<Mount> m(new Mount());
   m->opts_ = opts;
@@ -41,20 +56,13 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
     m->dev_ = std::make_unique<bc::WindowDevice>(std::move(m->dev_), opts.offset, len);
   }
   if (opts.wrap_device) m->dev_ = opts.wrap_device(std::move(m->dev_));
-  std::vector<std::byte> sector(kSbReadBytes);
-  iovec iov{sector.data(), std::min<size_t>(sector.size(), m->dev_->size_bytes())};
-  if (iov.iov_len < 512) {
+  if (m->dev_->size_bytes() < 512) {
     *err = path + ": too small to hold an XFS filesystem";
     return EINVAL;
   }
-  sector.resize(iov.iov_len);
-  if (int e = m->dev_->preadv(&iov, 1, 0)) {
-    *err = path + ": reading the superblock: " + std::strerror(e);
-    return e;
-  }
   std::string why;
-  if (int e = decode_superblock(sector, &m->sb_, &why)) {
-    *err = path + ": not a usable XFS v5 filesystem: superblock: " + why;
+  if (int e = m->read_superblock(&why)) {
+    *err = path + ": " + why;
     return e;
   }
   const Superblock& sb = m->sb_;

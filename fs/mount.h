@@ -227,6 +227,10 @@ class Mount {
 
  private:
   Mount() = default;
+  // Reads and decodes the primary superblock from dev_ into sb_.  Returns 0
+  // or the errno with *why ("reading the superblock: ...", "not a usable XFS
+  // v5 filesystem: superblock: ...").
+  int read_superblock(std::string* why);
   int check_log_state(std::string* err);
   // Replays the dirty log of blocks log blocks at byte start (fs/log/
   // recover.h) through an overlay of dev_: a read-only mount keeps the

@@ -2,8 +2,6 @@
 // overlay, then keep it (read-only) or write it home and end the log with an
 // unmount record (read-write); finish the extent frees the log promised.
 // The replay itself: fs/log/recover.h; the facts: docs/log.md "Recovery".
-#include <sys/uio.h>
-
 #include <cerrno>
 #include <cstring>
 
@@ -17,10 +15,6 @@
 #include "fs/trans/trans.h"
 
 namespace xfsfuse::fs {
-
-namespace {
-constexpr size_t kSbReadBytes = 4096;
-}  // namespace
 
 int Mount::recover_log(uint64_t start, uint32_t blocks, std::string* err) {
   auto overlay = std::make_unique<bc::OverlayDevice>(std::move(dev_));
@@ -52,12 +46,9 @@ int Mount::recover_log(uint64_t start, uint32_t blocks, std::string* err) {
     recovery_note_ = "log recovery: " + st.summary() + "; in memory only (read-only mount: the image is not written)";
   }
   // The superblock may have been replayed.
-  std::vector<std::byte> sector(kSbReadBytes);
-  iovec iov{sector.data(), std::min<size_t>(sector.size(), dev_->size_bytes())};
-  sector.resize(iov.iov_len);
-  if ((e = dev_->preadv(&iov, 1, 0)) || (e = decode_superblock(sector, &sb_, &why))) {
-    *err = "log recovery: the replayed superblock cannot be read: " + (why.empty() ? std::strerror(e) : why);
-    return e ? e : EUCLEAN;
+  if ((e = read_superblock(&why))) {
+    *err = "log recovery: the replayed superblock: " + why;
+    return e;
   }
   pending_efis_ = std::move(st.unfinished_efis);
   if (!opts_.writable && !pending_efis_.empty())
