@@ -114,7 +114,12 @@ int Replayer::replay_inode(const LogItem& it, uint64_t lsn) {
     st_.inodes_cancelled++;
     return 0;
   }
-  if (f.ilf_len <= 0 || f.ilf_blkno < 0 || f.ilf_boffset < 0) return corrupt(what + ": inode item with a bad cluster");
+  // An inode cluster buffer is at most a chunk: 64 inodes.
+  const uint64_t fs_sectors = uint64_t{sb_.dblocks} << (sb_.blocklog - 9);
+  if (f.ilf_len <= 0 || f.ilf_blkno < 0 || f.ilf_boffset < 0 || uint64_t(f.ilf_len) > (64u * sb_.inodesize) >> 9 ||
+      uint64_t(f.ilf_blkno) + uint64_t(f.ilf_len) > fs_sectors)
+    return corrupt(what + ": inode item for " + std::to_string(f.ilf_len) + " sectors at daddr " +
+                   std::to_string(f.ilf_blkno) + ", not an inode cluster of the filesystem");
   std::vector<std::byte> buf;
   if (int e = read(uint64_t(f.ilf_blkno), static_cast<uint32_t>(f.ilf_len), &buf)) return e;
   if (size_t(f.ilf_boffset) + sb_.inodesize > buf.size())

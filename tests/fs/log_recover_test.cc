@@ -370,6 +370,16 @@ TEST_CASE("log recover: items that cannot be right fail with EUCLEAN", "[log]") 
     f.ilf_len = 32;
     log.commit({{raw(f), bytes(XD_LOG_DINODE_SIZE, 0)}});
   }
+  SECTION("an inode item for a buffer larger than an inode chunk") {
+    xd_inode_log_format f{};
+    f.ilf_type = XD_LI_INODE;
+    f.ilf_size = 2;
+    f.ilf_fields = XD_ILOG_CORE;
+    f.ilf_ino = kIno;
+    f.ilf_blkno = kCluster;
+    f.ilf_len = 1 << 30;
+    log.commit({{raw(f), bytes(XD_LOG_DINODE_SIZE, 0)}});
+  }
   SECTION("an item of an unknown type") {
     log.commit({{host_words({0x4321 | (1u << 16)})}});
   }
