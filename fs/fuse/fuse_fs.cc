@@ -126,6 +126,9 @@ fuse_lowlevel_ops make_ops(bool writable) {
     o.flush = ops::flush;
     o.setxattr = ops::setxattr;
     o.removexattr = ops::removexattr;
+    // No server-side copy: libfuse answers ENOSYS, so the kernel stops
+    // asking and cp(1) falls back to read and write (EROFS made it fail).
+    o.copy_file_range = nullptr;
   }
   return o;
 }
