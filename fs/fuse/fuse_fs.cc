@@ -40,6 +40,12 @@ void FuseFs::drop_cached_listing(uint64_t ino) {
   fuse_lowlevel_notify_inval_inode(se_, nodeid_of(ino), 0, 0);
 }
 
+void FuseFs::drop_cached_attrs(uint64_t ino) {
+  if (se_ == nullptr) return;
+  // offset -1: the attributes only.  ENOENT (no such inode in the kernel) is fine.
+  fuse_lowlevel_notify_inval_inode(se_, nodeid_of(ino), -1, 0);
+}
+
 void FuseFs::node_dropped(const fs::InodeRef& ip) {
   uint64_t ino;
   {
@@ -126,6 +132,9 @@ fuse_lowlevel_ops make_ops(bool writable) {
     o.flush = ops::flush;
     o.setxattr = ops::setxattr;
     o.removexattr = ops::removexattr;
+    // No server-side copy: libfuse answers ENOSYS, so the kernel stops
+    // asking and cp(1) falls back to read and write (EROFS made it fail).
+    o.copy_file_range = nullptr;
   }
   return o;
 }

@@ -73,6 +73,11 @@ class FuseFs {
   /// directory) and attributes of inode ino; nothing when it has no inode
   /// of it.  Call with no inode lock held, after the request's reply.
   void drop_cached_listing(uint64_t ino);
+  /// Asks the kernel to drop its cached attributes of inode ino (not its
+  /// data): for a change the kernel cannot know of, as a mode set through an
+  /// ACL.  Call with no inode lock held; before the reply is fine (no page
+  /// is touched, so the kernel takes no lock the request holds).
+  void drop_cached_attrs(uint64_t ino);
 
   fs::Mount& mount() { return *m_; }
   NodeTable& nodes() { return nodes_; }

@@ -125,6 +125,7 @@ void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
   fs.nodes().open(ip);
   fi->fh = reinterpret_cast<uint64_t>(new fs::InodeRef(ip));
   fi->keep_cache = 1;
+  fi->noflush = 1;  // as open does: FLUSH has nothing to do here, and close(2) would wait for it
   if (fuse_reply_create(req, &e, fi) != 0) {
     fs.nodes().release(ip->core.ino);
     fs.nodes().forget(ip->core.ino, 1);

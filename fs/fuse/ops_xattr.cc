@@ -3,7 +3,8 @@
 // mounts only) run fs/ops/xattr.h with the caller's credentials.  The VFS itself keeps trusted.*
 // values from callers without CAP_SYS_ADMIN; the kernel's XFS also leaves
 // trusted.* names out of their listxattr, which here means callers other
-// than uid 0 (FUSE does not pass capabilities).
+// than uid 0 (FUSE does not pass capabilities).  The POSIX ACL names take
+// the ACLs the mode can say (fs/ops/acl.h).
 #include <cerrno>
 #include <cstddef>
 #include <shared_mutex>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "fs/attr.h"
+#include "fs/ops/acl.h"
 #include "fs/ops/xattr.h"
 #include "fs/fuse/fuse_fs.h"
 #include "fs/fuse/ops.h"
@@ -42,7 +44,7 @@ void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   int err = fs.iget(ino, &ip);
   if (err == 0) {
     std::shared_lock<std::shared_mutex> l(ip->lock);
-    err = fs::attr_get(fs.mount(), *ip, name, &value);
+    err = fs::is_posix_acl_name(name) ? fs::acl_get(fs.mount(), *ip, name) : fs::attr_get(fs.mount(), *ip, name, &value);
   }
   if (err != 0) return fs.reply_error(req, err);
   reply_value(req, fs, value.data(), value.size(), size);
@@ -74,6 +76,9 @@ void setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* valu
   if (err == 0)
     err = fs::xattr_set(fs.mount(), ip, cred_of(req), name, {reinterpret_cast<const std::byte*>(value), size},
                         static_cast<unsigned>(flags));
+  // An access ACL may have set the mode, which the kernel does not expect
+  // from a setxattr: its cached mode would stay old (it only marks ctime stale).
+  if (err == 0 && fs::is_posix_acl_name(name)) fs.drop_cached_attrs(fs.ino_of(ino));
   fs.reply_error_or_ok(req, err);
 }
 

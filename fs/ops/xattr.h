@@ -11,6 +11,8 @@
 //  - EACCES: "user." names (and unknown prefixes) without write permission;
 //  - then fs/attr_write.h's errors (EOPNOTSUPP for an unknown prefix,
 //    EEXIST, ENODATA, ENOSPC, ...).
+// The two POSIX ACL names ("system.posix_acl_access", "..._default") go
+// to fs/ops/acl.h, with its rules.
 // A change sets ctime to now and counts in di_changecount, as the kernel's
 // xfs_trans_ichgtime(XFS_ICHGTIME_CHG); a failed one changes nothing.
 // Errors also: EROFS (read-only mount), EIO (shut down).

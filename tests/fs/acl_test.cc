@@ -1,0 +1,138 @@
+// POSIX ACLs the mode can say (fs/ops/acl.h): set as the mode, with the
+// kernel's permission and setgid rules; stored ACLs removed; the rest
+// EOPNOTSUPP.  Written back and judged by xfs_repair -n.
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "fs/attr.h"
+#include "fs/mount.h"
+#include "fs/ops/acl.h"
+#include "fs/ops/cred.h"
+#include "fs/ops/setattr.h"
+#include "fs/ops/xattr.h"
+#include "tests/fs/dir_test_util.h"
+
+namespace xfsfuse::fs::test {
+namespace {
+
+InodeRef first_file(Mount& m) {
+  InodeRef root;
+  REQUIRE(m.iget(m.sb().rootino, &root) == 0);
+  int err = 0;
+  for (const Got& g : iterate(m, *root, 0, SIZE_MAX, &err)) {
+    InodeRef ip;
+    if (g.name != "." && g.name != ".." && m.iget(g.ino, &ip) == 0 && S_ISREG(ip->core.mode)) return ip;
+  }
+  FAIL("no regular file in the root directory");
+  return nullptr;
+}
+
+// The xattr form of an ACL: version 2, then {tag, perm, id} entries.
+std::vector<std::byte> acl_value(std::initializer_list<std::array<uint32_t, 3>> entries) {
+  std::vector<std::byte> v;
+  auto put = [&](uint32_t x, int n) {
+    for (int i = 0; i < n; ++i) v.push_back(static_cast<std::byte>(x >> (8 * i)));
+  };
+  put(2, 4);
+  for (const auto& e : entries) {
+    put(e[0], 2);
+    put(e[1], 2);
+    put(e[2], 4);
+  }
+  return v;
+}
+
+constexpr uint32_t kNoId = 0xffffffff;
+std::vector<std::byte> trivial(unsigned u, unsigned g, unsigned o) {
+  return acl_value({{0x01, u, kNoId}, {0x04, g, kNoId}, {0x20, o, kNoId}});
+}
+
+const Cred kRoot{0, 0, {}};
+constexpr const char* kAccess = "system.posix_acl_access";
+constexpr const char* kDefault = "system.posix_acl_default";
+
+}  // namespace
+
+TEST_CASE("acl: an access ACL the mode can say sets the mode", "[acl]") {
+  const std::string& demo = image("demo");
+  if (demo.empty()) return;
+  ImageCopy img(demo);
+  auto m = open_rw(img.path);
+  InodeRef f = first_file(*m);
+  REQUIRE(setattr(*m, f, kRoot, {.uid = 1000, .gid = 0}) == 0);
+  REQUIRE(setattr(*m, f, kRoot, {.mode = 02770}) == 0);  // after the chown, which drops setgid
+  const Cred owner{1000, 1000, {}}, member{1000, 1000, {0}}, other{2000, 2000, {}};
+
+  SECTION("the owner or root; setgid goes for an owner outside the file's group") {
+    CHECK(acl_set(*m, f, other, kAccess, trivial(7, 7, 7)) == EPERM);
+    CHECK(f->core.mode == (S_IFREG | 02770));
+    REQUIRE(acl_set(*m, f, member, kAccess, trivial(7, 5, 0)) == 0);
+    CHECK(f->core.mode == (S_IFREG | 02750));
+    REQUIRE(acl_set(*m, f, owner, kAccess, trivial(7, 5, 0)) == 0);
+    CHECK(f->core.mode == (S_IFREG | 0750));
+    REQUIRE(setattr(*m, f, kRoot, {.mode = 07000}) == 0);
+    REQUIRE(acl_set(*m, f, kRoot, kAccess, trivial(6, 4, 4)) == 0);
+    CHECK(f->core.mode == (S_IFREG | 07644));
+  }
+  SECTION("the same mode changes nothing, not even ctime") {
+    REQUIRE(setattr(*m, f, kRoot, {.ctime = TimeSet{false, {1000, 0}}}) == 0);
+    const uint64_t count = f->core.changecount;
+    REQUIRE(acl_set(*m, f, kRoot, kAccess, trivial(7, 7, 0)) == 0);
+    CHECK(f->core.ctime.sec == 1000);
+    CHECK(f->core.changecount == count);
+    REQUIRE(acl_set(*m, f, kRoot, kAccess, trivial(7, 7, 5)) == 0);
+    CHECK(f->core.ctime.sec != 1000);
+    CHECK(f->core.changecount == count + 1);
+  }
+  SECTION("ACLs the mode cannot say, default ACLs and malformed values") {
+    CHECK(acl_set(*m, f, kRoot, kAccess, acl_value({{0x01, 7, kNoId}, {0x02, 5, 1234}, {0x04, 5, kNoId},
+                                                     {0x10, 5, kNoId}, {0x20, 0, kNoId}})) == EOPNOTSUPP);
+    CHECK(acl_set(*m, f, kRoot, kDefault, trivial(7, 5, 5)) == EACCES);  // on a file
+    CHECK(acl_set(*m, f, kRoot, kAccess, {}) == EINVAL);
+    std::vector<std::byte> bad = trivial(7, 5, 5);
+    bad[0] = std::byte{3};
+    CHECK(acl_set(*m, f, kRoot, kAccess, bad) == EINVAL);
+    bad = trivial(7, 5, 5);
+    bad.pop_back();
+    CHECK(acl_set(*m, f, kRoot, kAccess, bad) == EINVAL);
+    CHECK(f->core.mode == (S_IFREG | 02770));
+  }
+  SECTION("a stored ACL: reads as EOPNOTSUPP, goes with a trivial set or a remove") {
+    std::vector<std::byte> v;
+    {
+      std::shared_lock<std::shared_mutex> l(f->lock);
+      CHECK(acl_get(*m, *f, kAccess) == ENODATA);
+      CHECK(acl_get(*m, *f, kDefault) == ENODATA);
+    }
+    CHECK(acl_remove(*m, f, kRoot, kAccess) == 0);  // none stored
+    CHECK(acl_remove(*m, f, kRoot, kDefault) == 0);
+    const std::vector<std::byte> stored(28, std::byte{1});
+    REQUIRE(xattr_set(*m, f, kRoot, "trusted.SGI_ACL_FILE", stored, 0) == 0);
+    {
+      std::shared_lock<std::shared_mutex> l(f->lock);
+      CHECK(acl_get(*m, *f, kAccess) == EOPNOTSUPP);
+    }
+    CHECK(acl_remove(*m, f, other, kAccess) == EPERM);
+    REQUIRE(acl_set(*m, f, kRoot, kAccess, trivial(7, 7, 0)) == 0);  // the mode already: the ACL still goes
+    {
+      std::shared_lock<std::shared_mutex> l(f->lock);
+      CHECK(attr_get(*m, *f, "trusted.SGI_ACL_FILE", &v) == ENODATA);
+    }
+    REQUIRE(xattr_set(*m, f, kRoot, "trusted.SGI_ACL_FILE", stored, 0) == 0);
+    REQUIRE(acl_remove(*m, f, kRoot, kAccess) == 0);
+    std::shared_lock<std::shared_mutex> l(f->lock);
+    CHECK(attr_get(*m, *f, "trusted.SGI_ACL_FILE", &v) == ENODATA);
+  }
+  unmount_and_repair_check(m, img.path);
+}
+
+}  // namespace xfsfuse::fs::test
