@@ -35,7 +35,7 @@ struct AgRun {
     std::string err;
     REQUIRE(fs::Mount::open(path, mo, &m, &err) == 0);
     space = make_memory_space_map(m->sb(), rep.get());
-    Context cx{*m, m->sb(), *rep, *space, *inodes, std::vector<AgTotals>(m->sb().agcount), {}};
+    Context cx{*m, m->sb(), *rep, *space, *inodes, std::vector<AgTotals>(m->sb().agcount), {}, {}};
     check_ags(cx);
     ags = cx.ags;
   }

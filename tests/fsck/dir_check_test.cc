@@ -54,7 +54,7 @@ Result run_phases(const std::string& img, const std::vector<uint64_t>& inos, con
       r.nlink = ip->core.nlink;
     });
   }
-  Context cx{*m, m->sb(), rep, *space, *table, {}, {}};
+  Context cx{*m, m->sb(), rep, *space, *table, {}, {}, {}};
   const auto t0 = std::chrono::steady_clock::now();
   check_directories(cx);
   check_links(cx);

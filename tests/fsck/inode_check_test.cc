@@ -61,7 +61,7 @@ std::vector<AgTotals> ag_totals(fs::Mount& m) {
   Reporter rep(false, stdout);
   auto space = make_memory_space_map(m.sb(), &rep);
   auto table = make_memory_inode_table();
-  Context cx{m, m.sb(), rep, *space, *table, std::vector<AgTotals>(m.sb().agcount), {}};
+  Context cx{m, m.sb(), rep, *space, *table, std::vector<AgTotals>(m.sb().agcount), {}, {}};
   check_ags(cx);
   return std::move(cx.ags);
 }
@@ -79,7 +79,7 @@ Result run_inodes(const std::string& img, const std::string& clean, const std::s
   auto space = make_memory_space_map(m->sb(), &rep);
   auto table = make_memory_inode_table();
   for (const auto& [ino, free] : inodes) table->add(ino, free != (flip.count(ino) != 0));
-  Context cx{*m, m->sb(), rep, *space, *table, ag_totals(*m), {}};
+  Context cx{*m, m->sb(), rep, *space, *table, ag_totals(*m), {}, {}};
   const auto t0 = std::chrono::steady_clock::now();
   check_inodes(cx);
   Result r;
@@ -244,7 +244,7 @@ TEST_CASE("inodes: shared blocks are counted block by block (an over- and an und
   Reporter rep(false, stdout);
   auto space = make_memory_space_map(m->sb(), &rep);
   auto table = make_memory_inode_table();
-  Context cx{*m, m->sb(), rep, *space, *table, std::vector<AgTotals>(m->sb().agcount), {}};
+  Context cx{*m, m->sb(), rep, *space, *table, std::vector<AgTotals>(m->sb().agcount), {}, {}};
   cx.ags[0].shared = {AgTotals::SharedExtent{100, 10, 2, 0x10}, AgTotals::SharedExtent{200, 4, 2, 0x10}};
   SharedBlocks shared(cx);
   shared.claim_data(0, 100, 5, 1001);   // 100..104 three times,

@@ -105,7 +105,7 @@ size_t run_fsck(fs::Mount& m, bool all, bool print) {
   fsck::Reporter rep(print, stdout);
   auto space = fsck::make_memory_space_map(m.sb(), &rep);
   auto inodes = fsck::make_memory_inode_table();
-  fsck::Context cx{m, m.sb(), rep, *space, *inodes, std::vector<fsck::AgTotals>(m.sb().agcount), {}};
+  fsck::Context cx{m, m.sb(), rep, *space, *inodes, std::vector<fsck::AgTotals>(m.sb().agcount), {}, {}};
   fsck::check_superblocks(cx);
   fsck::check_ags(cx);
   if (all) {

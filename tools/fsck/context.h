@@ -61,13 +61,13 @@ struct Context {
   SpaceMap& space;
   InodeTable& inodes;
   std::vector<AgTotals> ags;  ///< sb.agcount entries, filled by check_ags
+  /// Progress callback (may be empty): phase name and fraction done 0..1.
+  std::function<void(const char* phase, double done)> progress;
   /// After a log replay (--replay): the inodes on the AGI unlinked lists
   /// (files unlinked while open at the crash), which the mount that recovers
   /// frees; no directory names them and their link count is 0.  Filled by
   /// check_ags.
   std::unordered_set<uint64_t> unlinked;
-  /// Progress callback (may be empty): phase name and fraction done 0..1.
-  std::function<void(const char* phase, double done)> progress;
 };
 
 void check_superblocks(Context& cx);

@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
     space = fsck::make_memory_space_map(m->sb(), &rep);
     inodes = fsck::make_memory_inode_table();
   }
-  fsck::Context cx{*m, m->sb(), rep, *space, *inodes, std::vector<fsck::AgTotals>(m->sb().agcount), {}};
+  fsck::Context cx{*m, m->sb(), rep, *space, *inodes, std::vector<fsck::AgTotals>(m->sb().agcount), {}, {}};
   // On a terminal one line that counts up; otherwise one line per phase, when it ends.
   const bool tty = isatty(STDERR_FILENO);
   std::string last_done;
