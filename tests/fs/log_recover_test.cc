@@ -27,27 +27,7 @@ constexpr uint64_t kDaddr = 4096;  // a 4 KiB block beyond the log (fsblock 512)
 constexpr uint64_t kCluster = 2048;  // the first inode cluster of the chunk at agbno 256
 constexpr uint64_t kIno = 2049;      // the second inode of that cluster
 
-Superblock test_sb() {
-  Superblock sb;
-  sb.blocksize = 4096;
-  sb.blocklog = 12;
-  sb.sectsize = 512;
-  sb.sectlog = 9;
-  sb.inodesize = 512;
-  sb.inodelog = 9;
-  sb.inopblock = 8;
-  sb.inopblog = 3;
-  sb.agcount = 1;
-  sb.agblocks = 4096;
-  sb.agblklog = 12;
-  sb.dblocks = 4096;
-  sb.dirblklog = 4;
-  sb.dirblksize = 65536;
-  sb.inoalignmt = 8;
-  sb.spino_align = 4;
-  sb.uuid = sb.meta_uuid = kUuid;
-  return sb;
-}
+Superblock test_sb() { return small_test_sb(4096, kUuid); }
 
 std::vector<std::byte> host_words(std::initializer_list<uint32_t> words) {
   std::vector<std::byte> b(words.size() * 4);
@@ -360,26 +340,19 @@ TEST_CASE("log recover: items that cannot be right fail with EUCLEAN", "[log]") 
   SECTION("a buffer outside the filesystem") {
     log.commit({{buf_format(2, 0, 8, 4096 * 8 + 4, {0}), bytes(128, 1)}});
   }
-  SECTION("an inode item for a block that holds no inode") {
+  // A core-only inode item for ino kIno in a cluster of len sectors.
+  auto core_only = [](int32_t len) {
     xd_inode_log_format f{};
     f.ilf_type = XD_LI_INODE;
     f.ilf_size = 2;
     f.ilf_fields = XD_ILOG_CORE;
     f.ilf_ino = kIno;
     f.ilf_blkno = kCluster;
-    f.ilf_len = 32;
-    log.commit({{raw(f), bytes(XD_LOG_DINODE_SIZE, 0)}});
-  }
-  SECTION("an inode item for a buffer larger than an inode chunk") {
-    xd_inode_log_format f{};
-    f.ilf_type = XD_LI_INODE;
-    f.ilf_size = 2;
-    f.ilf_fields = XD_ILOG_CORE;
-    f.ilf_ino = kIno;
-    f.ilf_blkno = kCluster;
-    f.ilf_len = 1 << 30;
-    log.commit({{raw(f), bytes(XD_LOG_DINODE_SIZE, 0)}});
-  }
+    f.ilf_len = len;
+    return Log::Item{raw(f), bytes(XD_LOG_DINODE_SIZE, 0)};
+  };
+  SECTION("an inode item for a block that holds no inode") { log.commit({core_only(32)}); }
+  SECTION("an inode item for a buffer larger than an inode chunk") { log.commit({core_only(1 << 30)}); }
   SECTION("an item of an unknown type") {
     log.commit({{host_words({0x4321 | (1u << 16)})}});
   }

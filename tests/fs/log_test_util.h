@@ -6,6 +6,7 @@
 
 #include <sys/uio.h>
 
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -14,8 +15,34 @@
 #include "buffer_cache/buf_ops.h"
 #include "fs/format/endian.h"
 #include "fs/log/record.h"
+#include "fs/superblock.h"
 
 namespace xfsfuse::fs::test {
+
+/// The geometry of a small filesystem for replay tests: blocks fsblocks of
+/// 4 KiB in one AG, 512-byte inodes (chunks aligned to 8 blocks, sparse
+/// pieces of 4), 64 KiB directory blocks, uuid as both uuids.
+inline Superblock small_test_sb(uint32_t blocks, const bc::Uuid& uuid) {
+  Superblock sb;
+  sb.blocksize = 4096;
+  sb.blocklog = 12;
+  sb.sectsize = 512;
+  sb.sectlog = 9;
+  sb.inodesize = 512;
+  sb.inodelog = 9;
+  sb.inopblock = 8;
+  sb.inopblog = 3;
+  sb.agcount = 1;
+  sb.agblocks = blocks;
+  sb.agblklog = static_cast<uint8_t>(std::bit_width(blocks - 1));
+  sb.dblocks = blocks;
+  sb.dirblklog = 4;
+  sb.dirblksize = 65536;
+  sb.inoalignmt = 8;
+  sb.spino_align = 4;
+  sb.uuid = sb.meta_uuid = uuid;
+  return sb;
+}
 
 /// A device over a vector of bytes.
 class MemDevice : public bc::BlockDevice {

@@ -35,29 +35,6 @@ void check(bool ok) {
   if (!ok) std::abort();
 }
 
-// The filesystem replay writes into: 2048 blocks of 4 KiB, one AG, 512-byte
-// inodes, 64 KiB directory blocks; zeroes under an overlay per input.
-Superblock replay_sb() {
-  Superblock sb;
-  sb.blocksize = 4096;
-  sb.blocklog = 12;
-  sb.sectsize = 512;
-  sb.sectlog = 9;
-  sb.inodesize = 512;
-  sb.inodelog = 9;
-  sb.inopblock = 8;
-  sb.inopblog = 3;
-  sb.agcount = 1;
-  sb.agblocks = 2048;
-  sb.agblklog = 11;
-  sb.dblocks = 2048;
-  sb.dirblklog = 4;
-  sb.dirblksize = 65536;
-  sb.inoalignmt = 8;
-  sb.spino_align = 4;
-  sb.uuid = sb.meta_uuid = kUuid;
-  return sb;
-}
 
 // Flag bit 0: UUIDs and CRCs made right, records that wrap left as they are.
 void fix_headers(test::MemDevice& dev, uint32_t blocks) {
@@ -121,7 +98,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check(err == 0 || err == EUCLEAN);
   if (err == 0) check(stats.committed <= stats.ops);
   if (err == 0 && !e.clean) {
-    static const Superblock sb = replay_sb();
+    static const Superblock sb = test::small_test_sb(2048, kUuid);  // zeroes under an overlay per input
     static test::MemDevice fs_dev(size_t{2048} * 4096);
     xfsfuse::bc::OverlayDevice overlay(fs_dev);
     xlog::RecoveryStats rs;
