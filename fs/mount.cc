@@ -80,6 +80,11 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
     *err = path + ": the filesystem (" + std::to_string(sb.dblocks << sb.blocklog) + " bytes) is larger than the image";
     return EUCLEAN;
   }
+  if (opts.writable)  // before a replay writes anything
+    if (int e = m->check_writable_features(err)) {
+      *err = path + ": cannot mount read-write: " + *err + "; mount it read-only (-o ro)";
+      return e;
+    }
   if (int e = m->check_log_state(err)) {
     *err = path + ": " + *err;
     return e;
@@ -141,14 +146,14 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
       }
     }
   if (m->recovered_ && opts.writable) {  // the lazy counters on disk predate the log's changes
-    int64_t sum = 0;
-    for (uint32_t agno = 0; agno < sb.agcount; agno++) {
-      PerAg* pag;
-      if (int e = m->perag_->get(agno, true, &pag)) return e;
-      sum += int64_t{pag->freeblks.load(std::memory_order_relaxed)} + pag->flcount.load(std::memory_order_relaxed) +
-             pag->btreeblks.load(std::memory_order_relaxed);
+    AgCounterSums sums;
+    if (int e = m->sum_ag_counters(&sums)) {
+      *err = path + ": log recovery: summing the AG counters: " + std::strerror(e);
+      return e;
     }
-    m->fdblocks_.store(sum, std::memory_order_relaxed);
+    m->fdblocks_.store(static_cast<int64_t>(sums.free_blocks), std::memory_order_relaxed);
+    // The log is clean now: features that needed its recovery are off.
+    m->sb_.features_log_incompat = 0;
     if (int e = m->write_superblock(/*needsrepair=*/false)) {  // the counters from the AG sums
       *err = path + ": log recovery: writing the superblock's counters: " + std::strerror(e);
       return e;

@@ -70,6 +70,15 @@ struct MountOptions {
   bool init_xattrs = true;
 };
 
+/// The per-AG counters summed over every AG (fs/perag.h): what the lazy
+/// superblock counters stand for.
+struct AgCounterSums {
+  uint64_t free_blocks = 0;     ///< freeblks + flcount + btreeblks: sb_fdblocks (fsblocks)
+  uint64_t icount = 0;          ///< inodes allocated: sb_icount
+  uint64_t ifree = 0;           ///< of them free: sb_ifree
+  uint64_t allocbt_blocks = 0;  ///< blocks of the free-space btrees (statfs holds them back)
+};
+
 /// statfs numbers, as the kernel's XFS reports them (xfs_fs_statfs).
 struct StatFs {
   uint64_t bsize = 0;    ///< f_bsize = f_frsize: the block size
@@ -240,8 +249,16 @@ class Mount {
   // Frees the extents of extent-free intents the log left unfinished
   // (read-write mounts, once the AG headers can be read).
   int finish_efis(std::string* err);
-  // Refuses a read-write open of what the write path cannot keep correct.
+  // Refuses a read-write open of a filesystem whose features the write path
+  // cannot keep correct (EROFS, *err says why).  Judged before the log is
+  // replayed, so that such an image is never written.
+  int check_writable_features(std::string* err);
+  // check_writable_features, then the log: EROFS while it is dirty
+  // (norecovery) or has log_incompat features this mount did not recover.
   int check_writable(std::string* err);
+  // Sums every AG's counters, reading the AG headers not read yet.  Returns
+  // 0 or PerAgTable::get's errno.
+  int sum_ag_counters(AgCounterSums* out);
   // Writes the primary superblock with NEEDSREPAIR set or cleared and, when
   // clearing it, the lazy counters from the per-AG sums; then syncs.
   int write_superblock(bool needsrepair);

@@ -18,7 +18,7 @@
 
 namespace xfsfuse::fs {
 
-int Mount::check_writable(std::string* err) {
+int Mount::check_writable_features(std::string* err) {
   const Superblock& sb = sb_;
   std::string why;
   if (judge_features(sb, &why) != MountAccess::kReadWrite) {
@@ -33,7 +33,14 @@ int Mount::check_writable(std::string* err) {
     *err = "a realtime device is not supported for writing";
     return EROFS;
   }
-  if (log_dirty_ || sb.features_log_incompat != 0) {
+  return 0;
+}
+
+int Mount::check_writable(std::string* err) {
+  if (int e = check_writable_features(err)) return e;
+  // A recovery by this mount ends with a clean log; the open clears the
+  // log_incompat bits then, as the kernel does once its log is clean.
+  if (log_dirty_ || (sb_.features_log_incompat != 0 && !recovered_)) {
     *err = "the log needs recovery (mount it with the kernel first)";
     return EROFS;
   }
@@ -111,18 +118,9 @@ int Mount::unmount_clean() {
 }
 
 int Mount::write_superblock(bool needsrepair) {
-  uint64_t icount = 0, ifree = 0, fdblocks = 0;
-  if (!needsrepair) {
-    for (uint32_t agno = 0; agno < sb_.agcount; agno++) {
-      PerAg* pag;
-      if (int e = perag_->get(agno, true, &pag)) return e;
-      if (int e = perag_->get(agno, false, &pag)) return e;
-      icount += pag->icount.load(std::memory_order_relaxed);
-      ifree += pag->ifree.load(std::memory_order_relaxed);
-      fdblocks += uint64_t{pag->freeblks.load(std::memory_order_relaxed)} +
-                  pag->flcount.load(std::memory_order_relaxed) + pag->btreeblks.load(std::memory_order_relaxed);
-    }
-  }
+  AgCounterSums sums;
+  if (!needsrepair)
+    if (int e = sum_ag_counters(&sums)) return e;
   const bc::DiskRange map{0, static_cast<uint32_t>(sb_.sectsize >> 9)};
   bc::BufHandle h;
   if (int e = cache_->get({&map, 1}, &superblock_ops(), bc::kAnyOwner, bc::kGetExclusive, &h)) return e;
@@ -132,10 +130,11 @@ int Mount::write_superblock(bool needsrepair) {
   incompat = needsrepair ? incompat | kIncompatNeedsRepair : incompat & ~kIncompatNeedsRepair;
   d.sb_features_incompat = to_be32(incompat);
   if (!needsrepair) {
-    d.sb_icount = to_be64(icount);
-    d.sb_ifree = to_be64(ifree);
-    d.sb_fdblocks = to_be64(fdblocks);
+    d.sb_icount = to_be64(sums.icount);
+    d.sb_ifree = to_be64(sums.ifree);
+    d.sb_fdblocks = to_be64(sums.free_blocks);
   }
+  d.sb_features_log_incompat = to_be32(sb_.features_log_incompat);
   std::memcpy(h.data(), &d, sizeof d);
   if (int e = cache_->mark_dirty(h, 0, sizeof d)) return e;
   if (int e = cache_->write(h)) return e;

@@ -19,33 +19,39 @@ constexpr uint64_t kSetAsidePerAg = 8;
 
 }  // namespace
 
-int Mount::statfs(StatFs* out) {
-  const Superblock& sb = sb_;
-  uint64_t fdblocks = sb.fdblocks, icount = sb.icount, ifree = sb.ifree;
-  uint64_t allocbt_blocks = 0;
-  uint64_t sum_free = 0, sum_count = 0, sum_ifree = 0;
-  for (uint32_t agno = 0; agno < sb.agcount; agno++) {
+int Mount::sum_ag_counters(AgCounterSums* out) {
+  *out = AgCounterSums{};
+  for (uint32_t agno = 0; agno < sb_.agcount; agno++) {
     PerAg* pag;
     if (int err = perag_->get(agno, /*agf=*/true, &pag)) return err;
     if (int err = perag_->get(agno, /*agf=*/false, &pag)) return err;
     const uint32_t btreeblks = pag->btreeblks.load(std::memory_order_relaxed);
-    const int64_t alloc = int64_t{btreeblks} - ((sb.features_ro_compat & kRoCompatRmapbt)
+    // agf_btreeblks counts the rmapbt's blocks but its root; agf_rmap_blocks the root too.
+    const int64_t alloc = int64_t{btreeblks} - ((sb_.features_ro_compat & kRoCompatRmapbt)
                                                     ? int64_t{pag->rmap_blocks.load(std::memory_order_relaxed)} - 1
                                                     : 0);
-    if (alloc > 0) allocbt_blocks += alloc;
-    sum_free += uint64_t{pag->freeblks.load(std::memory_order_relaxed)} + pag->flcount.load(std::memory_order_relaxed) +
-                btreeblks;
-    sum_count += pag->icount.load(std::memory_order_relaxed);
-    sum_ifree += pag->ifree.load(std::memory_order_relaxed);
+    if (alloc > 0) out->allocbt_blocks += alloc;
+    out->free_blocks += uint64_t{pag->freeblks.load(std::memory_order_relaxed)} +
+                        pag->flcount.load(std::memory_order_relaxed) + btreeblks;
+    out->icount += pag->icount.load(std::memory_order_relaxed);
+    out->ifree += pag->ifree.load(std::memory_order_relaxed);
   }
+  return 0;
+}
+
+int Mount::statfs(StatFs* out) {
+  const Superblock& sb = sb_;
+  AgCounterSums sums;
+  if (int err = sum_ag_counters(&sums)) return err;
+  uint64_t fdblocks = sb.fdblocks, icount = sb.icount, ifree = sb.ifree;
   if (log_dirty_ || recovered_ || opts_.writable) {  // the lazy counters on disk may be stale
-    fdblocks = sum_free;
-    icount = sum_count;
-    ifree = sum_ifree;
+    fdblocks = sums.free_blocks;
+    icount = sums.icount;
+    ifree = sums.ifree;
   }
   out->bsize = sb.blocksize;
   out->blocks = sb.dblocks - (sb.logstart ? sb.logblocks : 0);
-  const uint64_t unavailable = uint64_t{sb.agcount} * kSetAsidePerAg + allocbt_blocks;
+  const uint64_t unavailable = uint64_t{sb.agcount} * kSetAsidePerAg + sums.allocbt_blocks;
   out->bfree = out->bavail = fdblocks > unavailable ? fdblocks - unavailable : 0;
 
   uint64_t files = std::min(icount + fsblocks_to_inodes(sb, out->bfree), kMaxInumber);

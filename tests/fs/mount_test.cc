@@ -18,6 +18,7 @@
 #include "fs/mount.h"
 #include "tests/buffer_cache/bc_test_util.h"
 #include "tests/fs/fs_test_util.h"
+#include "tests/fs/log_kernel_test_util.h"
 
 namespace xfsfuse::fs::test {
 namespace {
@@ -319,6 +320,77 @@ TEST_CASE("mount: a dirty log is replayed in memory by a read-only mount and kep
   CHECK(run("stat -f -c '%b %f %c %d' " + k.dir) == std::to_string(replayed.blocks) + " " +
                                                         std::to_string(replayed.bfree) + " " + std::to_string(replayed.files) +
                                                         " " + std::to_string(replayed.ffree) + "\n");
+}
+
+namespace {
+
+// A fresh image (mkfs options extra) with a directory the kernel made and
+// then crashed on (shutdown -f): it is only in the dirty log.
+void kernel_crashed_image(const MkfsImage& img) {
+  KernelMount k(img.path, "rw");
+  REQUIRE(k.ok);
+  REQUIRE(system(("mkdir " + k.dir + "/d && touch " + k.dir + "/d/f{1,2,3} && xfs_io -x -c 'shutdown -f' " + k.dir).c_str()) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("mount: a read-write open the write path must refuse writes nothing even over a dirty log", "[mount]") {
+  if (!have_xfsprogs() || !can_loop_mount()) {
+    WARN("SKIP: needs root, loop devices and XFS in the kernel to leave a dirty log");
+    return;
+  }
+  MkfsImage img("-m rmapbt=1");
+  kernel_crashed_image(img);
+  const std::string sum = run("md5sum < " + img.path);
+  MountOptions o;
+  o.writable = true;
+  std::unique_ptr<Mount> m;
+  std::string err;
+  CHECK(Mount::open(img.path, o, &m, &err) == EROFS);
+  CHECK(err.find("rmapbt") != std::string::npos);
+  CHECK(run("md5sum < " + img.path) == sum);  // refused before the replay: the log is still dirty
+  m = open_ok(img.path);                      // read-only: replayed in memory
+  CHECK(m->recovered());
+}
+
+TEST_CASE("mount: a read-write recovery clears the log_incompat features as the kernel does once the log is clean", "[mount]") {
+  if (!have_xfsprogs() || !can_loop_mount()) {
+    WARN("SKIP: needs root, loop devices and XFS in the kernel to leave a dirty log");
+    return;
+  }
+  MkfsImage img;
+  kernel_crashed_image(img);
+  // As if the kernel had been using logged xattrs (bit 0) when it crashed.
+  // The log holds a superblock buffer: its replay is skipped only if the
+  // superblock's LSN is the head's (cycle 1 on a fresh log); the kernel
+  // replays such an image and clears the bit too.
+  LogPrint lp;
+  REQUIRE(logprint(img.path, &lp));
+  REQUIRE(lp.state == "DIRTY");
+  const std::string lsn = std::to_string((uint64_t{1} << 32) | lp.head);
+  REQUIRE(system(("xfs_db -x -c 'sb 0' -c 'write features_log_incompat 1' -c 'write lsn " + lsn + "' " + img.path +
+                  " >/dev/null 2>&1")
+                     .c_str()) == 0);
+  REQUIRE(run("xfs_db -r -c 'sb 0' -c 'print features_log_incompat' " + img.path) == "features_log_incompat = 0x1\n");
+  std::unique_ptr<Mount> m = open_ok(img.path);
+  REQUIRE(m->recovered());
+  REQUIRE(m->sb().features_log_incompat == 1);  // the log did not replay the superblock over it
+  m.reset();
+  MountOptions o;
+  o.writable = true;
+  m = open_ok(img.path, o);
+  CHECK(m->recovered());
+  CHECK(m->sb().features_log_incompat == 0);
+  InodeRef root;
+  REQUIRE(m->iget(m->sb().rootino, &root) == 0);
+  uint64_t dino = 0;
+  CHECK(dir_lookup(*m, *root, "d", &dino) == 0);
+  m.reset();
+  CHECK(run("xfs_db -r -c 'sb 0' -c 'print features_log_incompat' " + img.path) == "features_log_incompat = 0\n");
+  CHECK(run("xfs_repair -n " + img.path + " >/dev/null 2>&1; echo $?") == "0\n");
+  o.writable = true;
+  m = open_ok(img.path, o);  // no longer refused
+  CHECK(!m->recovered());
 }
 
 TEST_CASE("mount: a corrupt inode fails with EUCLEAN and one log line, other inodes still read", "[mount]") {
