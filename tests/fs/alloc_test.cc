@@ -72,7 +72,7 @@ void own(std::vector<uint8_t>& map, uint32_t bno, uint32_t len, const char* by) 
 
 }  // namespace
 
-TEST_CASE("alloc: random allocations and frees keep every block owned once, bnobt = cntbt", "[alloc]") {
+TEST_CASE("alloc: random allocations and frees keep every block owned once, bnobt = cntbt", "[alloc][1thread]") {
   if (!have_xfsprogs()) return;
   // 1 KiB blocks make deep trees: 121 records to a leaf.
   const std::string blocksize = GENERATE(as<std::string>{}, "4096", "1024");

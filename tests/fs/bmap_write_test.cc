@@ -80,7 +80,7 @@ void check_committed(Mount& m, const CachedInode& ip, const Model& md, uint64_t 
 
 }  // namespace
 
-TEST_CASE("bmap_write: random writes, conversions and unmaps agree with a model of the file's map", "[bmap_write]") {
+TEST_CASE("bmap_write: random writes, conversions and unmaps agree with a model of the file's map", "[bmap_write][1thread]") {
   if (!have_xfsprogs()) return;
   // 1 KiB blocks: 59 records to a bmbt leaf, so two levels come at ~600
   // extents; 4 KiB blocks: 251, two levels at ~2,600.

@@ -97,7 +97,7 @@ void grow_and_empty(unsigned dirblk, uint64_t levels, size_t min_names, long lon
 
 }  // namespace
 
-TEST_CASE("dir_write: a directory grows to a two-level da btree and back to short form", "[dir_write]") {
+TEST_CASE("dir_write: a directory grows to a two-level da btree and back to short form", "[dir_write][1thread]") {
   grow_and_empty(4096, 2, 0, 1ll << 30);
 }
 

@@ -137,7 +137,7 @@ const char* kProto =
 
 }  // namespace
 
-TEST_CASE("dir_write: random adds, removes and replaces agree with a model", "[dir_write]") {
+TEST_CASE("dir_write: random adds, removes and replaces agree with a model", "[dir_write][1thread]") {
   if (!have_xfsprogs()) {
     WARN("SKIP: mkfs.xfs/xfs_db not installed (Debian package xfsprogs)");
     return;

@@ -294,7 +294,7 @@ void run_model(uint64_t seed, size_t ops, size_t check_every) {
 
 }  // namespace
 
-TEST_CASE("namespace: a hundred thousand random ops agree with a model and leave a clean image", "[namespace][model]") {
+TEST_CASE("namespace: a hundred thousand random ops agree with a model and leave a clean image", "[namespace][model][1thread]") {
   run_model(20261205, 100000, 25000);
 }
 
