@@ -35,7 +35,8 @@
 #   --sample K   run base.clean and every K-th other case, in the order they are listed (TSan: the
 #                checker's only threads are the buffer cache's and RocksDB's; a sample reaches them)
 #   NAME-GLOB    run only the cases whose name matches one of the globs (e.g. 'agf.*')
-# Environment: CORPUS_TIMEOUT (seconds per tool run, default 60).
+# Environment: CORPUS_TIMEOUT (seconds per tool run, default 60), CORPUS_JOBS (cases run side by
+# side, default one per CPU: each case has its own directory and image copy).
 # Exit: 0 every case ok or AMBIGUOUS, 1 some case not ("FAIL: ..."), 2 usage, 77 skipped (no tool).
 set -euo pipefail
 export LC_ALL=C
@@ -77,7 +78,12 @@ trap 'rm -rf "$work"' EXIT
 logs=$outdir/corpus-logs
 rm -rf "$logs"
 mkdir -p "$logs"
-for v in ASAN_OPTIONS UBSAN_OPTIONS TSAN_OPTIONS; do export "$v=log_path=$work/sanitizer:${!v:-}"; done
+# Sanitizer reports go to files (each case points them into its own directory, see run_case).
+declare -A san_opts=()
+for v in ASAN_OPTIONS UBSAN_OPTIONS TSAN_OPTIONS; do
+  san_opts[$v]=${!v:-}
+  export "$v=log_path=$work/sanitizer:${!v:-}"
+done
 
 # --- the base image -----------------------------------------------------------------------------
 base=$work/base.img
@@ -556,45 +562,45 @@ first_finding() { grep -vxF -f "$work/base.repair" "$1" | grep -v '^ *$' | head 
 timeout "$tmo" "$fsck" -n "$base" >"$work/base.fsck" 2>/dev/null || true
 new_findings() { grep -vxF -f "$work/base.fsck" "$1" || true; }
 
-tsv=$outdir/corpus.tsv
-printf 'name\tcommands\trepair_rc\trepair\tfsck_rc\tfsck\tstatus\tnote\trepair_first\tfsck_first\n' >"$tsv"
-declare -A count=()
-failures=() ambiguous=()
-img=$work/case.img
-printf '%-24s %-9s %-11s %-9s %s\n' CASE REPAIR FSCK STATUS NOTE
-for i in "${!names[@]}"; do
+# run_case I: case I in its own directory $work/c.I (image, outputs, sanitizer logs, scratch), so
+# that cases run side by side (CORPUS_JOBS, default: one per CPU). Leaves there: line (the table
+# row printed), row (the TSV row), status, and fail / ambiguous when the case is one.
+run_case() {
+  local i=$1 w=$work/c.$1 name c args x note status rrc repair frc ours scratch_diff src rfirst ffirst
+  mkdir -p "$w"
+  for x in ASAN_OPTIONS UBSAN_OPTIONS TSAN_OPTIONS; do export "$x=log_path=$w/sanitizer:${san_opts[$x]}"; done
   name=${names[i]}
   IFS=$'\x1f' read -r -a c <<<"${cmds[i]}"
   args=()
   for x in "${c[@]}"; do args+=(-c "$x"); done
+  local img=$w/case.img
   cp --sparse=always "$base" "$img"
-  xfs_db -x "${args[@]}" "$img" >"$work/db.out" 2>&1 || true
+  xfs_db -x "${args[@]}" "$img" >"$w/db.out" 2>&1 || true
   note=
   status=
   if [[ $name != base.clean ]] && same_image "$base" "$img"; then status=BROKEN note="xfs_db changed nothing"; fi
   # xfs_repair -n
   rrc=0
-  timeout "$tmo" xfs_repair -n -f "$img" >"$work/repair.out" 2>&1 || rrc=$?
+  timeout "$tmo" xfs_repair -n -f "$img" >"$w/repair.out" 2>&1 || rrc=$?
   if ((rrc == 124)); then
     repair=hang
-  elif ((rrc >= 128)) && grep -q '^Phase 2 ' "$work/repair.out" && [[ -n $(first_finding "$work/repair.out") ]]; then
+  elif ((rrc >= 128)) && grep -q '^Phase 2 ' "$w/repair.out" && [[ -n $(first_finding "$w/repair.out") ]]; then
     repair=problems note="xfs_repair -n died of signal $((rrc - 128)) after reporting problems"
-  elif ! grep -q '^Phase 2 ' "$work/repair.out" || ((rrc != 0 && rrc != 1)); then
+  elif ! grep -q '^Phase 2 ' "$w/repair.out" || ((rrc != 0 && rrc != 1)); then
     repair=bail
     ((rrc < 128)) || note="xfs_repair -n died of signal $((rrc - 128))"
   elif ((rrc == 1)); then
     repair=problems
   else
     repair=clean
-    [[ -z $(first_finding "$work/repair.out") ]] || note="warn: xfs_repair exit 0 with output the base does not get"
+    [[ -z $(first_finding "$w/repair.out") ]] || note="warn: xfs_repair exit 0 with output the base does not get"
   fi
   # xfsfuse-fsck -n
-  rm -f "$work"/sanitizer*
   frc=0
-  timeout "$tmo" "$fsck" -n "$img" >"$work/fsck.out" 2>"$work/fsck.err" || frc=$?
+  timeout "$tmo" "$fsck" -n "$img" >"$w/fsck.out" 2>"$w/fsck.err" || frc=$?
   case $frc in
     0) ours=clean ;;
-    1) if [[ $name == base.clean || -n $(new_findings "$work/fsck.out") ]]; then ours=problems; else ours="base-only"; fi ;;
+    1) if [[ $name == base.clean || -n $(new_findings "$w/fsck.out") ]]; then ours=problems; else ours="base-only"; fi ;;
     8) ours=operational ;;
     124) ours=hang ;;
     *) ours="exit$frc" ;;
@@ -602,19 +608,20 @@ for i in "${!names[@]}"; do
   # Out of core (--scratch, RocksDB) must say exactly the same.
   scratch_diff=
   if [[ -z $status ]] && ((frc == 0 || frc == 1)); then
-    mkdir -p "$work/scratch"
+    mkdir -p "$w/scratch"
     src=0
-    timeout "$tmo" "$fsck" -n --scratch "$work/scratch" --mem-limit 64 "$img" >"$work/scratch.out" 2>/dev/null || src=$?
-    if ((src != frc)) || ! cmp -s "$work/fsck.out" "$work/scratch.out"; then
-      scratch_diff="--scratch exit $src (in memory $frc), first difference: $(diff "$work/fsck.out" "$work/scratch.out" | sed -n 2p)"
+    timeout "$tmo" "$fsck" -n --scratch "$w/scratch" --mem-limit 64 "$img" >"$w/scratch.out" 2>/dev/null || src=$?
+    if ((src != frc)) || ! cmp -s "$w/fsck.out" "$w/scratch.out"; then
+      scratch_diff="--scratch exit $src (in memory $frc), first difference: $(diff "$w/fsck.out" "$w/scratch.out" | sed -n 2p)"
     fi
   fi
+  rm -rf "$img" "$w/scratch"
   if [[ -n $status ]]; then
     :
   elif [[ -n $scratch_diff ]]; then
     status=SCRATCH note=$scratch_diff
-  elif compgen -G "$work/sanitizer*" >/dev/null; then
-    status=SANITIZER note="$(cat "$work"/sanitizer* | grep -m1 -E 'ERROR|WARNING|runtime error' || true)"
+  elif compgen -G "$w/sanitizer*" >/dev/null; then
+    status=SANITIZER note="$(cat "$w"/sanitizer* | grep -m1 -E 'ERROR|WARNING|runtime error' || true)"
   elif ((frc == 124)); then
     status=HANG note="xfsfuse-fsck ran over ${tmo}s"
   elif ((frc >= 128 || (frc != 0 && frc != 1 && frc != 8))); then
@@ -638,23 +645,51 @@ for i in "${!names[@]}"; do
       operational) status=MISS note="xfs_repair read the filesystem; we exited 8${note:+; $note}" ;;
     esac
   fi
-  rfirst=$(first_finding "$work/repair.out")
-  if [[ $name == base.clean ]]; then ffirst=$(head -1 "$work/fsck.out"); else ffirst=$(new_findings "$work/fsck.out" | head -1); fi
-  [[ -n $ffirst ]] || ffirst=$(head -1 "$work/fsck.err")
-  count[$status]=$((${count[$status]:-0} + 1))
-  printf '%-24s %-9s %-11s %-9s %s\n' "$name" "$repair" "$ours" "$status" "$note"
+  rfirst=$(first_finding "$w/repair.out")
+  if [[ $name == base.clean ]]; then ffirst=$(head -1 "$w/fsck.out"); else ffirst=$(new_findings "$w/fsck.out" | head -1); fi
+  [[ -n $ffirst ]] || ffirst=$(head -1 "$w/fsck.err")
+  echo "$status" >"$w/status"
+  printf '%-24s %-9s %-11s %-9s %s\n' "$name" "$repair" "$ours" "$status" "$note" >"$w/line"
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$(IFS=';'; echo "${c[*]}")" "$rrc" "$repair" "$frc" "$ours" \
-    "$status" "$note" "$rfirst" "$ffirst" | tr -d '\r' >>"$tsv"
+    "$status" "$note" "$rfirst" "$ffirst" | tr -d '\r' >"$w/row"
   if [[ $status != ok || -n $note ]]; then
-    cp "$work/repair.out" "$logs/$name.repair"
-    cp "$work/fsck.out" "$logs/$name.fsck"
-    cp "$work/fsck.err" "$logs/$name.fsck-err"
-    cp "$work/db.out" "$logs/$name.db"
-    compgen -G "$work/sanitizer*" >/dev/null && cat "$work"/sanitizer* >"$logs/$name.sanitizer"
+    cp "$w/repair.out" "$logs/$name.repair"
+    cp "$w/fsck.out" "$logs/$name.fsck"
+    cp "$w/fsck.err" "$logs/$name.fsck-err"
+    cp "$w/db.out" "$logs/$name.db"
+    compgen -G "$w/sanitizer*" >/dev/null && cat "$w"/sanitizer* >"$logs/$name.sanitizer"
   fi
-  [[ $status == AMBIGUOUS ]] && ambiguous+=("$name: $note; xfs_repair -n: $rfirst; xfsfuse-fsck -n: $ffirst")
-  [[ $status == ok || $status == AMBIGUOUS ]] || failures+=("$name: $status (xfs_repair -n: $repair, xfsfuse-fsck -n: $ours)${note:+ — $note}")
-  rm -f "$img"
+  [[ $status != AMBIGUOUS ]] || echo "$name: $note; xfs_repair -n: $rfirst; xfsfuse-fsck -n: $ffirst" >"$w/ambiguous"
+  [[ $status == ok || $status == AMBIGUOUS ]] ||
+    echo "$name: $status (xfs_repair -n: $repair, xfsfuse-fsck -n: $ours)${note:+ — $note}" >"$w/fail"
+  rm -f "$w/repair.out" "$w/fsck.out" "$w/fsck.err" "$w/db.out" "$w/scratch.out"
+}
+
+jobs_max=${CORPUS_JOBS:-$(nproc)}
+for i in "${!names[@]}"; do
+  while (($(jobs -rp | wc -l) >= jobs_max)); do wait -n || true; done
+  run_case "$i" &
+done
+wait
+
+tsv=$outdir/corpus.tsv
+printf 'name\tcommands\trepair_rc\trepair\tfsck_rc\tfsck\tstatus\tnote\trepair_first\tfsck_first\n' >"$tsv"
+declare -A count=()
+failures=() ambiguous=()
+printf '%-24s %-9s %-11s %-9s %s\n' CASE REPAIR FSCK STATUS NOTE
+for i in "${!names[@]}"; do
+  w=$work/c.$i
+  if [[ ! -f $w/status ]]; then  # the case's shell died before its verdict
+    count[CRASH]=$((${count[CRASH]:-0} + 1))
+    failures+=("${names[i]}: the case did not finish (corpus.sh error)")
+    continue
+  fi
+  status=$(<"$w/status")
+  count[$status]=$((${count[$status]:-0} + 1))
+  cat "$w/line"
+  cat "$w/row" >>"$tsv"
+  [[ ! -f $w/ambiguous ]] || ambiguous+=("$(<"$w/ambiguous")")
+  [[ ! -f $w/fail ]] || failures+=("$(<"$w/fail")")
 done
 
 echo
