@@ -5,6 +5,11 @@
 # always undone, per-case failure counting, the tree snapshot and the image checks.
 # Sourced, not run.
 #
+#   harness_options SCRIPT "$@"          the options both scripts take (see their usage) into peer,
+#                                        build, xfsfuse, fsck, workdir, keep, list and, where the
+#                                        caller set harness_takes_without=1, without; then the
+#                                        CASE arguments into cases (all of SCRIPT's cases/ when
+#                                        none); calls the caller's usage on a bad option
 #   harness_need_root_loop_xfs           SKIP (exit 77) without root, loop devices or XFS
 #   harness_need_tools TOOL...           FAIL (exit 1) when a tool is missing
 #   harness_work WORKDIR PREFIX KEEP     makes $work (mktemp) and the EXIT trap that kills the
@@ -30,6 +35,42 @@
 rwtool_py=$(cd "$(dirname "${BASH_SOURCE[0]}")/../rw" && pwd)/rwtool.py
 
 skip() { printf 'SKIP: %s\n' "$*"; exit 77; }
+
+harness_options() {
+  local script=$1 dir c
+  dir=$(cd "$(dirname "$script")" && pwd)
+  shift
+  peer=xfsfuse build=$repo/build xfsfuse='' fsck='' without='' workdir=${TMPDIR:-/tmp} keep=0 list=0
+  while (($#)); do
+    case $1 in
+      --peer) peer=${2:-}; shift 2 || usage ;;
+      --build) build=${2:-}; shift 2 || usage ;;
+      --xfsfuse) xfsfuse=${2:-}; shift 2 || usage ;;
+      --fsck) fsck=${2:-}; shift 2 || usage ;;
+      --without) ((${harness_takes_without:-0})) || usage; without=${2:-}; shift 2 || usage ;;
+      --work) workdir=${2:-}; shift 2 || usage ;;
+      --keep) keep=1; shift ;;
+      --list) list=1; shift ;;
+      -h | --help) usage ;;
+      -*) usage ;;
+      *) break ;;
+    esac
+  done
+  [[ $peer == kernel || $peer == xfsfuse ]] || usage
+  xfsfuse=${xfsfuse:-$build/fs/fuse/xfsfuse}
+  fsck=${fsck:-$build/tools/fsck/xfsfuse-fsck}
+  cases=()
+  if (($# == 0)); then
+    cases=("$dir"/cases/*.sh)
+    return 0
+  fi
+  for c in "$@"; do
+    if [[ -f $c ]]; then cases+=("$(realpath "$c")")
+    elif [[ -f $dir/cases/$c.sh ]]; then cases+=("$dir/cases/$c.sh")
+    else echo "$(basename "$script"): no case $c" >&2; exit 2
+    fi
+  done
+}
 
 harness_need_root_loop_xfs() {
   [[ $(id -u) == 0 ]] || skip "needs root (loop mounts)"

@@ -75,36 +75,7 @@ repo=$(cd "$here/../.." && pwd)
 source "$repo/tests/lib/harness.sh"
 
 usage() { sed -n '2,16p' "$0" >&2; exit 2; }
-peer=xfsfuse build=$repo/build xfsfuse='' fsck='' workdir=${TMPDIR:-/tmp} keep=0 list=0
-while (($#)); do
-  case $1 in
-    --peer) peer=${2:-}; shift 2 || usage ;;
-    --build) build=${2:-}; shift 2 || usage ;;
-    --xfsfuse) xfsfuse=${2:-}; shift 2 || usage ;;
-    --fsck) fsck=${2:-}; shift 2 || usage ;;
-    --work) workdir=${2:-}; shift 2 || usage ;;
-    --keep) keep=1; shift ;;
-    --list) list=1; shift ;;
-    -h | --help) usage ;;
-    -*) usage ;;
-    *) break ;;
-  esac
-done
-[[ $peer == kernel || $peer == xfsfuse ]] || usage
-xfsfuse=${xfsfuse:-$build/fs/fuse/xfsfuse}
-fsck=${fsck:-$build/tools/fsck/xfsfuse-fsck}
-
-cases=()
-if (($# == 0)); then
-  cases=("$here"/cases/*.sh)
-else
-  for c in "$@"; do
-    if [[ -f $c ]]; then cases+=("$(realpath "$c")")
-    elif [[ -f $here/cases/$c.sh ]]; then cases+=("$here/cases/$c.sh")
-    else echo "kernel-crash.sh: no case $c" >&2; exit 2
-    fi
-  done
-fi
+harness_options "$0" "$@"
 if ((list)); then
   for c in "${cases[@]}"; do
     printf '%-14s ' "$(basename "$c" .sh)"

@@ -63,37 +63,8 @@ source "$repo/tests/lib/harness.sh"
 uuid=5ca1ab1e-0000-4000-8000-00000000d1ff
 
 usage() { sed -n '2,18p' "$0" >&2; exit 2; }
-peer=xfsfuse build=$repo/build xfsfuse='' fsck='' without='' workdir=${TMPDIR:-/tmp} keep=0 list=0
-while (($#)); do
-  case $1 in
-    --peer) peer=${2:-}; shift 2 || usage ;;
-    --build) build=${2:-}; shift 2 || usage ;;
-    --xfsfuse) xfsfuse=${2:-}; shift 2 || usage ;;
-    --fsck) fsck=${2:-}; shift 2 || usage ;;
-    --without) without=${2:-}; shift 2 || usage ;;
-    --work) workdir=${2:-}; shift 2 || usage ;;
-    --keep) keep=1; shift ;;
-    --list) list=1; shift ;;
-    -h | --help) usage ;;
-    -*) usage ;;
-    *) break ;;
-  esac
-done
-[[ $peer == kernel || $peer == xfsfuse ]] || usage
-xfsfuse=${xfsfuse:-$build/fs/fuse/xfsfuse}
-fsck=${fsck:-$build/tools/fsck/xfsfuse-fsck}
-
-cases=()
-if (($# == 0)); then
-  cases=("$here"/cases/*.sh)
-else
-  for c in "$@"; do
-    if [[ -f $c ]]; then cases+=("$(realpath "$c")")
-    elif [[ -f $here/cases/$c.sh ]]; then cases+=("$here/cases/$c.sh")
-    else echo "difftest.sh: no case $c" >&2; exit 2
-    fi
-  done
-fi
+harness_takes_without=1
+harness_options "$0" "$@"
 case_needs() { sed -n 's/^# needs:[[:space:]]*//p' "$1" | tr ',' ' ' | tr -s ' \t' '\n' | sed '/^$/d'; }
 if ((list)); then
   for c in "${cases[@]}"; do printf '%-16s needs: %s\n' "$(basename "$c" .sh)" "$(case_needs "$c" | paste -sd' ')"; done
