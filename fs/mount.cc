@@ -158,6 +158,10 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
       *err = path + ": log recovery: writing the superblock's counters: " + std::strerror(e);
       return e;
     }
+    if (int e = m->end_recovered_log(err)) {
+      *err = path + ": " + *err;
+      return e;
+    }
   }
   m->cluster_blocks_ = inode_cluster_blocks(sb);
   // Inodes left on the unlinked lists (a crash, another driver) are freed

@@ -246,6 +246,12 @@ class Mount {
   // overlay as its device; a read-write one writes it onto the image and
   // ends the log with an unmount record.  Then re-reads the superblock.
   int recover_log(uint64_t start, uint32_t blocks, std::string* err);
+  // Ends the log a read-write recovery replayed with an unmount record at
+  // its head, so it is never replayed again over what this mount changes.
+  // Called once everything the replay implies is on the disk (the replayed
+  // metadata and the superblock counters recomputed from it): a crash
+  // before then leaves the log dirty and the next mount replays it again.
+  int end_recovered_log(std::string* err);
   // Frees the extents of extent-free intents the log left unfinished
   // (read-write mounts, once the AG headers can be read).
   int finish_efis(std::string* err);
@@ -289,6 +295,8 @@ class Mount {
   std::vector<xlog::EfiExtent> pending_efis_;  // unfinished intents' extents, freed by finish_efis()
   std::string log_warning_;
   xlog::LogEnds log_ends_;
+  uint64_t log_start_ = 0;  // the internal log: byte offset and log blocks (set by a recovery)
+  uint32_t log_blocks_ = 0;
   std::unique_ptr<InodeCache> icache_;
 
   std::mutex change_mu_;         // serializes the first start_change()

@@ -1,6 +1,7 @@
 // fs/mount_recover.cc — the mount's side of log recovery: replay through an
-// overlay, then keep it (read-only) or write it home and end the log with an
-// unmount record (read-write); finish the extent frees the log promised.
+// overlay, then keep it (read-only) or write it home (read-write; the open
+// then rewrites the superblock counters and ends the log with an unmount
+// record, end_recovered_log); finish the extent frees the log promised.
 // The replay itself: fs/log/recover.h; the facts: docs/log.md "Recovery".
 #include <cerrno>
 #include <cstring>
@@ -32,14 +33,10 @@ int Mount::recover_log(uint64_t start, uint32_t blocks, std::string* err) {
       return e;
     }
     dev_ = overlay->release_base();
-    // The replayed log must never be replayed again over what this mount
-    // changes: end it with an unmount record at the head.
-    xlog::LogEnds after;
-    if ((e = xlog::write_unmount_record(*dev_, start, blocks, sb_.uuid, log_ends_, &after, &why))) {
-      *err = "log recovery: writing the unmount record: " + why;
-      return e;
-    }
-    log_ends_ = after;
+    // The log stays dirty until end_recovered_log(): a crash before then
+    // replays it again.
+    log_start_ = start;
+    log_blocks_ = blocks;
     recovery_note_ = "log recovery: " + st.summary() + "; written onto the image";
   } else {
     dev_ = std::move(overlay);
@@ -55,6 +52,17 @@ int Mount::recover_log(uint64_t start, uint32_t blocks, std::string* err) {
     recovery_note_ += "; " + std::to_string(pending_efis_.size()) +
                       " extents the log was freeing stay allocated in this read-only view";
   recovered_ = true;
+  return 0;
+}
+
+int Mount::end_recovered_log(std::string* err) {
+  xlog::LogEnds after;
+  std::string why;
+  if (int e = xlog::write_unmount_record(*dev_, log_start_, log_blocks_, sb_.uuid, log_ends_, &after, &why)) {
+    *err = "log recovery: writing the unmount record: " + why;
+    return e;
+  }
+  log_ends_ = after;
   return 0;
 }
 
