@@ -52,7 +52,7 @@ struct CommittedTrans {
     std::vector<std::pair<size_t, size_t>> ranges;  ///< changed bytes [off, end), sorted, merged
     bool stale = false;                             ///< its blocks were freed (a cancel item)
     uint16_t blft = 0;                ///< XD_BLFT_* of its contents (buf_log_type); 0 when stale
-    const bc::BufOps* ops = nullptr;  ///< its verifier at commit (null when stale or none)
+    const bc::BufOps* ops = nullptr;  ///< its verifier at commit (null when stale or none); lives as long as the mount
     std::vector<std::byte> data;      ///< the whole buffer after the change; empty when stale
   };
   struct Ino {
