@@ -45,6 +45,8 @@
 
 namespace xfsfuse::fs {
 
+struct CommittedTrans;  // fs/trans/trans.h
+
 struct MountOptions {
   size_t cache_bytes = 64u << 20;   ///< buffer cache budget (cache_mb)
   vmap::UnmapPolicy vmap_policy = vmap::UnmapPolicy::kLazy;
@@ -234,6 +236,14 @@ class Mount {
   /// Returns EUCLEAN, for `return m.report_corruption(...)`.
   int report_corruption(const char* structure, uint64_t daddr, const std::string& why);
 
+  /// Every later Transaction::commit() hands what it changed to fn (as
+  /// commit(out) fills *out), from the committing thread, while the
+  /// transaction still holds its locks: commits of changes that depend on
+  /// each other reach fn in their order.  For the log writer and its tests;
+  /// an empty fn stops it.  REQUIRES: no transaction running while it is set.
+  void set_commit_observer(std::function<void(CommittedTrans&&)> fn) { commit_observer_ = std::move(fn); }
+  const std::function<void(CommittedTrans&&)>& commit_observer() const { return commit_observer_; }
+
  private:
   Mount() = default;
   // Reads and decodes the primary superblock from dev_ into sb_.  Returns 0
@@ -303,6 +313,7 @@ class Mount {
   std::mutex rename_mu_;         // rename_lock()
   std::atomic<bool> changed_{false};    // NEEDSREPAIR is set on disk
   std::atomic<bool> shut_down_{false};
+  std::function<void(CommittedTrans&&)> commit_observer_;
   std::atomic<int64_t> fdblocks_{0};    // free blocks not reserved (starts at sb_fdblocks)
 };
 

@@ -15,6 +15,7 @@
 #include "fs/format/log.h"
 #include "fs/format/magic.h"
 #include "fs/inode.h"
+#include "fs/log/log_dinode.h"
 #include "fs/log/replay_internal.h"
 
 namespace xfsfuse::fs::xlog {
@@ -29,49 +30,6 @@ T host(const std::byte* p) {
   T v;
   std::memcpy(&v, p, sizeof v);
   return v;
-}
-
-// Converts the logged (host-endian) v3 inode core to the on-disk one, field
-// by field at the offsets both share; di_next_unlinked, di_crc and di_lsn
-// are the caller's.
-void log_dinode_to_disk(const std::byte* in, std::byte* out) {
-  struct F {
-    size_t off, size;
-  };
-  static constexpr F fields[] = {
-      {offsetof(xd_dinode, di_magic), 2},       {offsetof(xd_dinode, di_mode), 2},
-      {offsetof(xd_dinode, di_version), 1},     {offsetof(xd_dinode, di_format), 1},
-      {offsetof(xd_dinode, di_uid), 4},         {offsetof(xd_dinode, di_gid), 4},
-      {offsetof(xd_dinode, di_nlink), 4},       {offsetof(xd_dinode, di_projid_lo), 2},
-      {offsetof(xd_dinode, di_projid_hi), 2},   {offsetof(xd_dinode, di_big_nextents), 8},
-      {offsetof(xd_dinode, di_size), 8},        {offsetof(xd_dinode, di_nblocks), 8},
-      {offsetof(xd_dinode, di_extsize), 4},     {offsetof(xd_dinode, di_nextents), 4},
-      {offsetof(xd_dinode, di_anextents), 2},   {offsetof(xd_dinode, di_forkoff), 1},
-      {offsetof(xd_dinode, di_aformat), 1},     {offsetof(xd_dinode, di_dmevmask), 4},
-      {offsetof(xd_dinode, di_dmstate), 2},     {offsetof(xd_dinode, di_flags), 2},
-      {offsetof(xd_dinode, di_gen), 4},         {offsetof(xd_dinode, di_changecount), 8},
-      {offsetof(xd_dinode, di_flags2), 8},      {offsetof(xd_dinode, di_cowextsize), 4},
-      {offsetof(xd_dinode, di_ino), 8},
-  };
-  for (const F& f : fields) {
-    uint64_t v = 0;
-    std::memcpy(&v, in + f.off, f.size);  // little-endian host: the low bytes
-    store_be(out + f.off, static_cast<unsigned>(f.size), v);
-  }
-  store_be(out + offsetof(xd_dinode, di_onlink), 2, 0);  // unused on v3 inodes
-  std::memcpy(out + offsetof(xd_dinode, di_pad2), in + offsetof(xd_dinode, di_pad2), sizeof(xd_dinode::di_pad2));
-  std::memcpy(out + offsetof(xd_dinode, di_uuid), in + offsetof(xd_dinode, di_uuid), sizeof(xd_dinode::di_uuid));
-  // Timestamps: one u64 with bigtime, else {s32 seconds, s32 nanoseconds}.
-  const bool bigtime = host<uint64_t>(in + offsetof(xd_dinode, di_flags2)) & kDiflag2Bigtime;
-  for (size_t off : {offsetof(xd_dinode, di_atime), offsetof(xd_dinode, di_mtime), offsetof(xd_dinode, di_ctime),
-                     offsetof(xd_dinode, di_crtime)}) {
-    if (bigtime) {
-      store_be(out + off, 8, host<uint64_t>(in + off));
-    } else {
-      store_be(out + off, 4, host<uint32_t>(in + off));
-      store_be(out + off + 4, 4, host<uint32_t>(in + off + 4));
-    }
-  }
 }
 
 // The in-memory bmbt root (a long-form block header, keys, then pointers

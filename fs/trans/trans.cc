@@ -254,20 +254,55 @@ int Transaction::commit(CommittedTrans* out) {
       return e;
     }
   }
-  if (out) *out = CommittedTrans{};
+  CommittedTrans observed;
+  const bool observe = static_cast<bool>(m_.commit_observer());
+  CommittedTrans* ct = out ? out : observe ? &observed : nullptr;
+  if (ct) *ct = CommittedTrans{};
+  // A joined buffer whose blocks this transaction freed (a btree block put
+  // on the AGFL) is never written: it goes to the log as freed, like a
+  // stale one.
+  auto freed_whole = [&](const JoinedBuf& jb) {
+    return std::all_of(jb.h.maps().begin(), jb.h.maps().end(), [&](const bc::DiskRange& m) {
+      return std::any_of(freed_ranges_.begin(), freed_ranges_.end(), [&](const bc::DiskRange& f) {
+        return f.daddr <= m.daddr && m.daddr + m.len <= f.daddr + f.len;
+      });
+    });
+  };
   for (auto& jb : bufs_) {
-    if (jb->stale) {
+    const bool freed = jb->stale || (ct && !freed_ranges_.empty() && freed_whole(*jb));
+    if (jb->stale)
       freed_ranges_.insert(freed_ranges_.end(), jb->h.maps().begin(), jb->h.maps().end());
-      if (out) out->bufs.push_back({std::vector<bc::DiskRange>(jb->h.maps().begin(), jb->h.maps().end()), {}, true});
-      continue;
+    else
+      for (auto [off, end] : jb->ranges) m_.cache().mark_dirty(jb->h, off, end - off);
+    if (!ct || (!freed && jb->ranges.empty())) continue;
+    CommittedTrans::Buf b;
+    b.maps.assign(jb->h.maps().begin(), jb->h.maps().end());
+    b.stale = freed;
+    if (!freed) {
+      b.ranges = jb->ranges;
+      b.data.assign(jb->h.data(), jb->h.data() + jb->h.size());
+      b.blft = buf_log_type(b.data);
+      b.ops = m_.cache().ops_of(jb->h);
     }
-    for (auto [off, end] : jb->ranges) m_.cache().mark_dirty(jb->h, off, end - off);
-    if (out && !jb->ranges.empty())
-      out->bufs.push_back({std::vector<bc::DiskRange>(jb->h.maps().begin(), jb->h.maps().end()), jb->ranges, false});
+    ct->bufs.push_back(std::move(b));
   }
-  if (out)
-    for (auto& ji : inodes_)
-      if (ji->fields) out->inodes.push_back({ji->ip->core.ino, ji->fields});
+  if (ct)
+    for (auto& ji : inodes_) {
+      if (!ji->fields) continue;
+      CommittedTrans::Ino ci;
+      ci.ino = ji->ip->core.ino;
+      ci.fields = ji->fields;
+      bc::BufHandle* h = nullptr;
+      if (m_.inode_buf_map(ci.ino, &ci.cluster, &ci.offset) == 0 && (h = joined_buf(ci.cluster.daddr)) != nullptr)
+        ci.dinode.assign(h->data() + ci.offset, h->data() + ci.offset + m_.sb().inodesize);
+      ct->inodes.push_back(std::move(ci));
+    }
+  if (out && observe) {
+    CommittedTrans copy = *out;
+    m_.commit_observer()(std::move(copy));
+  } else if (observe) {
+    m_.commit_observer()(std::move(observed));
+  }
   // Freed blocks last: a buffer changed and then freed here is never written.
   if (!freed_ranges_.empty()) m_.cache().invalidate(freed_ranges_);
   for (auto& fn : on_commit_) fn();

@@ -14,9 +14,11 @@
 // when it joined (each is copied at join), so an operation that meets
 // corruption half-way writes nothing.
 //
-// For the XFS log writer to come, commit() can fill a CommittedTrans (each
-// buffer's maps and changed ranges, each inode's changed parts): what a log
-// transaction will carry.  Today only tests read it.
+// For the XFS log writer, commit() can fill a CommittedTrans (each buffer's
+// maps, type, changed ranges and contents, each inode's changed parts and
+// on-disk bytes): what a log transaction carries (fs/log/format.h).  It does
+// when given `out`, or when the mount has a commit observer
+// (Mount::set_commit_observer); otherwise it costs nothing.
 //
 // Locking: REQUIRES the lock order of docs/locking.md when joining (inodes
 // in ascending number first, then AG headers, then other buffers).  A
@@ -41,20 +43,35 @@ namespace xfsfuse::fs {
 
 class Mount;
 
-/// What a committed transaction changed: the material of a log transaction.
+/// What a committed transaction changed: the material of a log transaction
+/// (fs/log/format.h turns it into log items; docs/log.md "Writing
+/// transactions").
 struct CommittedTrans {
   struct Buf {
     std::vector<bc::DiskRange> maps;
     std::vector<std::pair<size_t, size_t>> ranges;  ///< changed bytes [off, end), sorted, merged
     bool stale = false;                             ///< its blocks were freed (a cancel item)
+    uint16_t blft = 0;                ///< XD_BLFT_* of its contents (buf_log_type); 0 when stale
+    const bc::BufOps* ops = nullptr;  ///< its verifier at commit (null when stale or none); lives as long as the mount
+    std::vector<std::byte> data;      ///< the whole buffer after the change; empty when stale
   };
   struct Ino {
     uint64_t ino = 0;
-    uint32_t fields = 0;  ///< InodeDirty bits
+    uint32_t fields = 0;             ///< InodeDirty bits
+    bc::DiskRange cluster{};         ///< its inode cluster buffer
+    size_t offset = 0;               ///< its byte offset in that buffer
+    std::vector<std::byte> dinode;   ///< its on-disk bytes (inodesize) after the commit encoded it
   };
   std::vector<Buf> bufs;
   std::vector<Ino> inodes;
 };
+
+/// The buffer type the log records for a buffer of these contents
+/// (XD_BLFT_*, docs/log.md "Items recovery replays"), judged by its magic:
+/// AG headers, superblock, btree blocks of every kind, inode clusters,
+/// directory and attr blocks, remote symlink and attr value blocks; 0
+/// (unknown) for anything else.
+uint16_t buf_log_type(std::span<const std::byte> data);
 
 class Transaction {
  public:
@@ -137,7 +154,9 @@ class Transaction {
   /// (docs/locking.md).  Errors: read_buf()'s.
   int hold_inode_clusters(std::span<const uint64_t> extra);
 
-  /// Makes every change durable in the buffer cache and releases every lock.
+  /// Makes every change durable in the buffer cache and releases every lock;
+  /// fills *out (if given) and hands the same to the mount's commit observer
+  /// (if set) first.
   /// Returns 0, or EUCLEAN if an inode could not be encoded, EIO, ENOMEM
   /// reading a cluster buffer — then nothing of it was applied, the
   /// transaction was cancelled and the mount shut down (in-core state that
