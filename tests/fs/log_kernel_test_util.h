@@ -32,6 +32,13 @@ inline bool logprint(const std::string& img, LogPrint* out) {
   return true;
 }
 
+/// Whether the kernel-log tests can run: root (loop mounts), xfs_logprint,
+/// xfs_io (shutdown -f) and xfs_repair.
+inline bool have_log_tools() {
+  return geteuid() == 0 && system("command -v xfs_logprint >/dev/null && command -v xfs_io >/dev/null &&"
+                                  " command -v xfs_repair >/dev/null") == 0;
+}
+
 /// Runs script in a kernel loop mount of img at mnt; with shutdown, ends
 /// with a forced shutdown (the log stays dirty).  False if mounting failed.
 inline bool kernel_run(const std::string& img, const std::string& mnt, const std::string& script, bool shutdown) {

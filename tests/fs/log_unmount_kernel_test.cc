@@ -88,10 +88,6 @@ struct ImageLog {
   }
 };
 
-bool have_tools() {
-  return geteuid() == 0 && system("command -v xfs_logprint >/dev/null && command -v xfs_io >/dev/null &&"
-                                  " command -v xfs_repair >/dev/null") == 0;
-}
 
 // xfs_logprint reads img clean with tail = head = `head`; xfs_repair -n passes.
 void check_with_xfsprogs(const std::string& img, uint32_t head) {
@@ -121,7 +117,7 @@ void check_kernel_continues(const std::string& img, const std::string& mnt, cons
 TEST_CASE("log unmount: a record after the kernel's on a replayed log passes xfs_logprint xfs_repair and the kernel",
           "[log][kernel]") {
   if (!have_xfsprogs()) return;
-  if (!have_tools()) {
+  if (!have_log_tools()) {
     WARN("SKIP: not root, or no xfs_logprint / xfs_io / xfs_repair");
     return;
   }
@@ -152,7 +148,7 @@ TEST_CASE("log unmount: a record after the kernel's on a replayed log passes xfs
 TEST_CASE("log unmount: a record at the last block of the log wraps its data block as the kernel reads it",
           "[log][kernel]") {
   if (!have_xfsprogs()) return;
-  if (!have_tools()) {
+  if (!have_log_tools()) {
     WARN("SKIP: not root, or no xfs_logprint / xfs_io / xfs_repair");
     return;
   }

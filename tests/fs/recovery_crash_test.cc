@@ -33,10 +33,6 @@
 namespace xfsfuse::fs::test {
 namespace {
 
-bool have_tools() {
-  return geteuid() == 0 && system("command -v xfs_io && command -v xfs_logprint && command -v xfs_repair") == 0;
-}
-
 // The tree under a kernel mount of img: every path with its type, size and
 // link count, and every regular file's md5.
 std::string kernel_view(const std::string& img, const std::string& mnt) {
@@ -83,7 +79,7 @@ std::vector<std::pair<uint64_t, size_t>> mount_through_cut(const std::string& im
 // kernel-crashed image.
 void crash_points(bool every_write, int seeds_per_point) {
   if (!have_xfsprogs()) return;
-  if (!have_tools()) {
+  if (!have_log_tools()) {
     WARN("SKIP: not root, or no xfs_logprint / xfs_io / xfs_repair");
     return;
   }
