@@ -103,7 +103,8 @@ class LogBuilder {
     put32(300, 1);
     std::memcpy(rec.data() + 304, uuid_.data(), 16);
     put32(320, size);
-    for (uint32_t e = 1; e < hblocks; e++) put32(size_t{e} * 512, cycle);
+    for (uint32_t e = 1; e < hblocks; e++)  // stamped like data blocks: the next cycle past the wrap
+      put32(size_t{e} * 512, block + e >= blocks_ ? cycle + 1 : cycle);
     for (uint32_t i = 0; i < h.data_blocks(); i++) {
       const uint32_t hb = i / 64, slot = i % 64;
       const size_t slot_off = size_t{hb} * 512 + (hb == 0 ? 44 : 4) + slot * 4;
