@@ -84,8 +84,15 @@ void crash_points(bool every_write, int seeds_per_point) {
     return;
   }
   MkfsImage img;
-  const std::string mnt = img.path + ".mnt";
+  const std::string mnt = img.path + ".mnt", work = img.path + ".work";
   REQUIRE(mkdir(mnt.c_str(), 0755) == 0);
+  struct Cleanup {  // however the test ends (a failed REQUIRE throws)
+    const std::string &mnt, &work;
+    ~Cleanup() {
+      unlink(work.c_str());
+      rmdir(mnt.c_str());
+    }
+  } cleanup{mnt, work};
   // Creates into a directory of 64 KiB blocks (block -> leaf -> node form),
   // a sync in the middle (some of it written home), renames, a file of data.
   const bool ran = kernel_run(img.path, mnt,
@@ -95,7 +102,6 @@ void crash_points(bool every_write, int seeds_per_point) {
                               "head -c 3000000 /dev/zero | tr '\\0' x > a/sub/data",
                               true);
   if (!ran) {
-    rmdir(mnt.c_str());
     WARN("SKIP: mount -o loop failed (no loop devices or no XFS in this kernel?)");
     return;
   }
@@ -103,7 +109,6 @@ void crash_points(bool every_write, int seeds_per_point) {
   REQUIRE(logprint(img.path, &lp));
   REQUIRE(lp.state == "DIRTY");
   // The kernel's replay of a copy: the reference.
-  const std::string work = img.path + ".work";
   REQUIRE(system(("cp --sparse=always " + img.path + " " + work).c_str()) == 0);
   const std::string reference = kernel_view(work, mnt);
   REQUIRE(reference.find("moved-") != std::string::npos);
@@ -160,8 +165,6 @@ void crash_points(bool every_write, int seeds_per_point) {
                 " /tmp/xfsfuse-crash.cut" + std::to_string(n) + "-" + std::to_string(seed) + ".img")
                    .c_str());
     }
-  unlink(work.c_str());
-  rmdir(mnt.c_str());
 }
 
 }  // namespace
