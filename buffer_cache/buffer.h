@@ -44,7 +44,12 @@ struct Buffer {
   std::atomic<bool> owner_reported{false};
   std::atomic<bool> other_ops_reported{false};
   std::vector<std::pair<size_t, size_t>> dirty_ranges;  // [off, end), merged; content held exclusively
-  uint64_t lsn = 0;  // stamped by write-back (0: leave the on-disk LSN); set with content held exclusively
+  // Stamped by write-back (0: leave the on-disk LSN): set_lsn() with content
+  // held exclusively, or raised by unpin_logged() (any thread, atomic max).
+  std::atomic<uint64_t> lsn{0};
+  // Where the buffer sits in the AIL (ail.cc): the LSN of its oldest logged
+  // change not yet written home; 0 = not in it.  GUARDED_BY(ail_mu_).
+  uint64_t ail_lsn = 0;
 
   // LRU membership, GUARDED_BY(BufferCache::lru_mu_); on_lru is also read
   // without the mutex as a hint.

@@ -107,8 +107,9 @@ BufferCache::~BufferCache() {
   ra_cv_.notify_all();
   ra_thread_.join();
   if (shrinker_id_) shrinkers_->remove(shrinker_id_);
-  if (int e = flush_all())
-    std::fprintf(stderr, "xfsfuse: buffer cache: write-back at shutdown failed: %s\n", std::strerror(e));
+  if (!stop_writeback_.load(std::memory_order_acquire))
+    if (int e = flush_all())
+      std::fprintf(stderr, "xfsfuse: buffer cache: write-back at shutdown failed: %s\n", std::strerror(e));
   for (uint64_t i = 0; i <= bucket_mask_; i++) {
     for (auto& [daddr, b] : buckets_[i].map) {
       free_memory(b);

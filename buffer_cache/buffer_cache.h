@@ -45,6 +45,7 @@
 #include <functional>
 #include <list>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -185,6 +186,13 @@ class PinRef {
   /// will never be written back.
   bool stale() const;
   void unpin();
+  /// The change this pin kept from the disk is durable in the log record at
+  /// lsn (the write-ahead rule is met): raises the LSN write-back stamps to
+  /// lsn, enters the buffer in the AIL at lsn unless an older logged change
+  /// of it still waits to be written home, and unpins.  A buffer already
+  /// stale keeps lsn in the AIL until the next ail_release_stale() (its
+  /// freeing may not be durable yet).
+  void unpin_logged(uint64_t lsn);
 
  private:
   friend class BufferCache;
@@ -281,6 +289,42 @@ class BufferCache {
   /// (shared handle, or one of another cache).
   int pin(BufHandle& h, PinRef* out);
 
+  /// The AIL (active item list, as the kernel calls it): for the log's tail.
+  /// Every buffer whose logged changes are not all written home sits in it at
+  /// the LSN of the oldest such change (unpin_logged); a write-back takes it
+  /// out, but its LSN stays until a sync() made that write durable; a buffer
+  /// invalidated while in it keeps its LSN until ail_release_stale() says the
+  /// freeing is in the log.  ail_tail() is the smallest LSN held: the log may
+  /// not drop a record at or after it.  0 when none is held.
+  uint64_t ail_tail() const;
+  /// LSNs held in the AIL now (buffers, unsynced writes, stale buffers).
+  size_t ail_size() const;
+  /// Closes the current generation of stale-buffer LSNs and returns it: the
+  /// log calls this before it takes the transactions it writes next (every
+  /// transaction that invalidated a buffer of this generation committed
+  /// before, so it is among them or already written).
+  uint64_t ail_seal_stale();
+  /// Those transactions are durable: drops the stale-buffer LSNs of
+  /// generations <= gen.
+  void ail_release_stale(uint64_t gen);
+
+  /// Syncs the device: every write-back before the call is durable after it
+  /// (their LSNs leave the AIL).  Returns 0 or the sync's errno (told to the
+  /// write-error handler).
+  int sync();
+
+  /// Pushes write-back for the log's tail: writes back every dirty buffer
+  /// it can without waiting (a flusher pass: pinned buffers, buffers whose
+  /// content lock is held and buffers whose last write failed are passed
+  /// over), then sync().  Returns 0 or the sync's errno.
+  int push();
+
+  /// Stops write-back for good: no buffer reaches the disk any more (write()
+  /// and flush_all() say EROFS, the flusher and the destructor write
+  /// nothing).  For a filesystem that shut down with a log: the disk keeps
+  /// what the log can be replayed over.
+  void stop_writeback() { stop_writeback_.store(true, std::memory_order_release); }
+
   /// Writes back every dirty unpinned buffer, then syncs the device (if
   /// anything was written since the last good sync, by any path).  It does
   /// not wait for pinned buffers (their unpin may depend on a log write the
@@ -366,6 +410,14 @@ class BufferCache {
   // Every hashed dirty buffer, each with a hold taken.
   std::vector<Buffer*> collect_dirty();
   void write_failed(uint64_t daddr, int error, const char* structure);
+  // ail.cc: the hooks of write-back, invalidate and unpin.
+  // REQUIRES: b's content lock held exclusively, b just written.
+  void ail_written(Buffer* b);
+  // b was invalidated: its AIL LSN waits for the freeing to be logged.
+  void ail_stale(Buffer* b);
+  void unpin_logged(Buffer* b, uint64_t lsn);
+  // REQUIRES: ail_mu_ held.  Takes one instance of lsn out of ail_.
+  void ail_erase_locked(uint64_t lsn);
   void kick_flusher();
   void flusher_loop();
   void flush_pass();
@@ -425,6 +477,17 @@ class BufferCache {
   WriteErrorHandler handler_;  // GUARDED_BY(handler_mu_)
 
   std::atomic<bool> unsynced_{false};  // written since the last good dev_->sync()
+  std::atomic<bool> stop_writeback_{false};
+
+  // The AIL (ail.cc).  ail_mu_ is a leaf, taken under content locks and
+  // bucket mutexes.
+  mutable std::mutex ail_mu_;
+  std::multiset<uint64_t> ail_;  // GUARDED_BY(ail_mu_): every LSN held
+  // Held LSNs no buffer stands for any more, with the generation that
+  // releases them: written back (released by a sync() of a later
+  // generation), or stale (released by ail_release_stale()).
+  std::vector<std::pair<uint64_t, uint64_t>> ail_written_, ail_stale_;  // GUARDED_BY(ail_mu_)
+  uint64_t sync_gen_ = 1, stale_gen_ = 1;  // GUARDED_BY(ail_mu_): the open generations
   std::atomic<uint64_t> buffers_{0}, bytes_cached_{0};
   // lookups = hits + misses + lookup_failures: no counter of its own on the hit path.
   std::atomic<uint64_t> lookup_failures_{0}, hits_{0}, misses_{0}, reads_{0}, bytes_read_{0}, read_errors_{0}, readahead_{0},

@@ -69,4 +69,9 @@ void BufferCache::flush_pass() {
   }
 }
 
+int BufferCache::push() {
+  flush_pass();
+  return sync();
+}
+
 }  // namespace xfsfuse::bc

@@ -74,6 +74,7 @@ size_t BufferCache::invalidate(std::span<const DiskRange> freed) {
       clear_dirty(b);
       if (b->pins.load(std::memory_order_acquire) != 0) invalidated_pinned_.fetch_add(1, std::memory_order_relaxed);
       prev = unhash_locked(bk, it);
+      ail_stale(b);  // after the stale bit: unpin_logged() then sees it (both under ail_mu_)
     }
     n++;
     if (prev == 0) free_buffer(b);  // unheld: nobody else will

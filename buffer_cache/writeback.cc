@@ -32,7 +32,7 @@ int BufferCache::mark_dirty(BufHandle& h, size_t off, size_t len) {
 
 int BufferCache::set_lsn(BufHandle& h, uint64_t lsn) {
   if (!h || h.cache_ != this || !h.excl_) return EINVAL;
-  h.buf_->lsn = lsn;
+  h.buf_->lsn.store(lsn, std::memory_order_relaxed);
   return 0;
 }
 
@@ -53,6 +53,9 @@ int BufferCache::write_locked(Buffer* b, bool* wrote) {
     return 0;
   }
   if (!b->dirty.load(std::memory_order_acquire)) return 0;
+  // Stopped (the filesystem shut down with a log): nothing more reaches the
+  // disk, so what is there stays what the log can replay over.
+  if (stop_writeback_.load(std::memory_order_acquire)) return EROFS;
   // Stable while we hold the content lock: pin() needs it exclusively.
   if (b->pins.load(std::memory_order_acquire) != 0) {
     skipped_pinned_.fetch_add(1, std::memory_order_relaxed);
@@ -62,7 +65,7 @@ int BufferCache::write_locked(Buffer* b, bool* wrote) {
   if (e == 0 && b->ops) {
     std::string why;
     Uuid uuid;
-    if (!b->ops->verify_write({b->addr, b->size}, b->daddr, uuid_snapshot(&uuid), b->lsn, &why)) {
+    if (!b->ops->verify_write({b->addr, b->size}, b->daddr, uuid_snapshot(&uuid), b->lsn.load(std::memory_order_relaxed), &why)) {
       report(b, b->ops->name(), "refusing to write back: " + why);
       e = EUCLEAN;
     }
@@ -73,6 +76,7 @@ int BufferCache::write_locked(Buffer* b, bool* wrote) {
     write_failed(b->daddr, e, b->ops ? b->ops->name() : "buffer");
     return e;
   }
+  ail_written(b);
   b->dirty_ranges.clear();
   clear_dirty(b);
   if (wrote) *wrote = true;
@@ -108,13 +112,8 @@ int BufferCache::flush_all() {
   }
   // Sync whatever was written since the last good sync (here, by write(),
   // or before a sync that failed), even if some buffer failed.
-  if (unsynced_.exchange(false, std::memory_order_acq_rel)) {
-    if (int e = dev_->sync()) {
-      unsynced_.store(true, std::memory_order_release);
-      write_failed(kNoDaddr, e, "device sync");
-      if (first == 0) first = e;
-    }
-  }
+  if (unsynced_.load(std::memory_order_acquire))
+    if (int e = sync(); e != 0 && first == 0) first = e;
   return first != 0 ? first : pinned ? EBUSY : 0;
 }
 
