@@ -44,9 +44,11 @@ int room(const LogPlace& at, uint32_t* out, std::string* why) {
   return 0;
 }
 
-// Splits ops into records' data of at most cap bytes each.
-std::vector<Record> pack(std::span<const LogOp> ops, size_t cap) {
+// Splits ops into records' data of at most cap bytes each; (*first)[i] =
+// the record holding op i's first part.
+std::vector<Record> pack(std::span<const LogOp> ops, size_t cap, std::vector<uint32_t>* first) {
   std::vector<Record> recs(1);
+  first->clear();
   auto put_header = [&](Record& r, const LogOp& op, uint32_t len, uint8_t flags) {
     std::byte h[kOpHeader] = {};
     store_be(h + offsetof(xd_log_op_header, oh_tid), 4, op.tid);
@@ -77,6 +79,7 @@ std::vector<Record> pack(std::span<const LogOp> ops, size_t cap) {
       } else if (cont) {
         flags |= XD_LOG_OP_END;
       }
+      if (!cont) first->push_back(static_cast<uint32_t>(recs.size() - 1));
       put_header(*r, op, static_cast<uint32_t>(part), flags);
       r->data.insert(r->data.end(), op.payload.begin() + static_cast<ptrdiff_t>(done),
                      op.payload.begin() + static_cast<ptrdiff_t>(done + part));
@@ -111,13 +114,17 @@ int write_ops(bc::BlockDevice& dev, const LogPlace& at, std::span<const LogOp> o
   if (at.record_size == 0 || at.record_size % XD_LOG_CYCLE_BYTES != 0 || at.record_size > 8 * XD_LOG_CYCLE_BYTES)
     return fail(why, EINVAL, "record size " + std::to_string(at.record_size) + " is not a multiple of 32 KiB up to 256 KiB");
   uint32_t avail = 0;
-  if (int err = room(at, &avail, why)) return err;
+  LogPlace limit = at;
+  if (at.limit_lsn != 0) limit.tail_lsn = at.limit_lsn;
+  if (int err = room(limit, &avail, why)) return err;
 
   RecordHeader proto;
   proto.version = 2;
   proto.size = at.record_size;
   const size_t cap = at.record_size - size_t{proto.header_blocks()} * kBlock;
-  const std::vector<Record> recs = pack(ops, cap);
+  std::vector<uint32_t> first;
+  const std::vector<Record> recs = pack(ops, cap, &first);
+  std::vector<uint64_t> rec_lsn;
 
   // Lay every record out in one buffer, in log order from the head.
   std::vector<std::byte> buf;
@@ -135,6 +142,7 @@ int write_ops(bc::BlockDevice& dev, const LogPlace& at, std::span<const LogOp> o
     buf.resize(off + size_t{h.blocks()} * kBlock);
     std::memcpy(buf.data() + off + size_t{h.header_blocks()} * kBlock, r.data.data(), r.data.size());
     encode_record(h, at.uuid, n, std::span(buf).subspan(off, size_t{h.blocks()} * kBlock));
+    rec_lsn.push_back(h.lsn);
     if (w.records++ == 0) w.first_lsn = h.lsn;
     w.last_lsn = h.lsn;
     prev = blk;
@@ -143,6 +151,8 @@ int write_ops(bc::BlockDevice& dev, const LogPlace& at, std::span<const LogOp> o
     if (end >= n) cycle = next_cycle(cycle);
   }
   w.blocks = static_cast<uint32_t>(buf.size() / kBlock);
+  w.op_lsn.reserve(first.size());
+  for (uint32_t r : first) w.op_lsn.push_back(rec_lsn[r]);
   w.head_block = blk;
   w.head_cycle = cycle;
   // The records must end before the tail: a full log would read as empty.

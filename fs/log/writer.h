@@ -36,6 +36,10 @@ struct LogPlace {
   uint32_t head_block = 0;   ///< the first record goes here...
   uint32_t head_cycle = 1;   ///< ...in this pass
   uint64_t tail_lsn = 0;     ///< h_tail_lsn of every record; 0: the first record's own LSN
+  /// The records may not reach this LSN's block: the tail of the last record
+  /// already on the disk, which recovery would start from if these records
+  /// were torn (tail_lsn may be ahead of it).  0: tail_lsn.
+  uint64_t limit_lsn = 0;
   uint32_t prev_block = 0xffffffff;  ///< the last record before the head (all ones: none)
   uint32_t record_size = 32768;      ///< h_size, bytes: a multiple of 32 KiB up to 256 KiB
 };
@@ -48,6 +52,7 @@ struct Written {
   uint32_t head_cycle = 0;  ///< ...in this pass
   uint32_t records = 0;
   uint32_t blocks = 0;      ///< log blocks written
+  std::vector<uint64_t> op_lsn;  ///< for each op: the LSN of the record holding its first part
 };
 
 /// Packs ops, in order, into records of at most record_size − 512 × header
@@ -57,7 +62,7 @@ struct Written {
 /// before its first 16 bytes.  Every record: h_tail_lsn at.tail_lsn (its
 /// own LSN when 0), h_prev_block the record before it, cycle stamps, CRC;
 /// blocks past the end of the log wrap to its start in the next pass.
-/// Writes them, syncs, fills *out.  Returns 0; EINVAL (a place that does
+/// Writes them, syncs, fills *out.  ENOSPC is judged against at.limit_lsn.  Returns 0; EINVAL (a place that does
 /// not fit the log or the device, a record_size not a multiple of 32 KiB);
 /// ENOSPC when the records would reach the tail (at.tail_lsn's block in
 /// the pass before the head's, or before the head in its pass); the
