@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "fs/corrupt.h"
+#include "fs/log/log.h"
 #include "fs/mount.h"
 
 namespace xfsfuse::fs {
@@ -67,6 +68,12 @@ int Mount::read_data(const CachedInode& ip, uint64_t off, size_t len, std::byte*
 
 int Mount::write_data_blocks(uint64_t fsblock, uint32_t off_in_block, const iovec* iov, int iovcnt) {
   const uint64_t disk = daddr_to_bytes(fsblock_to_daddr(sb_, fsblock)) + off_in_block;
+  if (log_) {  // blocks a queued transaction freed: their old owner must not come back over this data
+    size_t bytes = 0;
+    for (int i = 0; i < iovcnt; i++) bytes += iov[i].iov_len;
+    const uint64_t first = disk >> bc::kSectorShift, end = (disk + bytes + 511) >> bc::kSectorShift;
+    if (end > first && log_->wait_busy({first, static_cast<uint32_t>(end - first)}) != 0) return EIO;
+  }
   return dev_->pwritev(iov, iovcnt, disk) == 0 ? 0 : EIO;
 }
 

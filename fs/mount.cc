@@ -1,5 +1,7 @@
 #include "fs/mount.h"
 
+#include "fs/log/log.h"
+
 #include <sys/stat.h>
 #include <sys/uio.h>
 
@@ -163,6 +165,14 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
       return e;
     }
   }
+  if (opts.writable && opts.write_log) {
+    Mount* self = m.get();
+    if (int e = xlog::Log::start(m->dev_.get(), m->cache_.get(), m->sb_, m->log_start_, m->log_blocks_, m->log_ends_,
+                                 [self](const std::string& w) { self->shut_down(w); }, &m->log_, &why)) {
+      *err = path + ": cannot mount read-write: starting the log: " + why;
+      return e;
+    }
+  }
   m->cluster_blocks_ = inode_cluster_blocks(sb);
   // Inodes left on the unlinked lists (a crash, another driver) are freed
   // before the mount serves anything; one that cannot be stays there.
@@ -196,7 +206,9 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
 }
 
 Mount::~Mount() {
-  // The cache's buffers hold pool pages and vmap areas: free them first.
+  // The log holds pins on cached buffers; the cache's buffers hold pool
+  // pages and vmap areas: free them in that order.
+  log_.reset();
   icache_.reset();
   cache_.reset();
   vm_.reset();
@@ -208,6 +220,8 @@ int Mount::check_log_state(std::string* err) {
   uint64_t start = 0;
   uint32_t blocks = 0;
   int e = xlog::LogReader::internal(*dev_, sb_, &start, &blocks, &why);
+  log_start_ = start;
+  log_blocks_ = blocks;
   if (e == 0) e = xlog::find_log_ends(xlog::LogReader(*dev_, start, blocks), sb_.uuid, &log_ends_, &why);
   if (e && !(e == EUCLEAN && opts_.norecovery)) {
     *err = "reading the log: " + (why.empty() ? std::string(std::strerror(e)) : why);

@@ -43,6 +43,10 @@
 #include "vmap/shrinker.h"
 #include "vmap/vmap.h"
 
+namespace xfsfuse::fs::xlog {
+class Log;
+}  // namespace xfsfuse::fs::xlog
+
 namespace xfsfuse::fs {
 
 struct CommittedTrans;  // fs/trans/trans.h
@@ -57,6 +61,10 @@ struct MountOptions {
   /// cannot keep correct: unknown ro_compat features, rmapbt, a realtime
   /// device, a dirty log (norecovery or not), log_incompat features.
   bool writable = false;
+  /// Read-write: log every change in the XFS log (write-ahead), so a crash
+  /// leaves an image the kernel and xfsfuse recover.  false (nolog): the
+  /// old guard instead, NEEDSREPAIR set while mounted (for debugging).
+  bool write_log = true;
   /// Tests: wraps the opened image device (a device that fails on cue).
   std::function<std::unique_ptr<bc::BlockDevice>(std::unique_ptr<bc::BlockDevice>)> wrap_device;
   size_t inode_cache = 65536;       ///< in-core inodes kept (unreferenced ones are dropped beyond this)
@@ -124,18 +132,23 @@ class Mount {
   /// when it was not replayed).
   const std::string& recovery_note() const { return recovery_note_; }
 
+  /// The running log of a read-write mount (null: read-only, or nolog).
+  xlog::Log* log() { return log_.get(); }
   /// Whether the mount was opened read-write (and may still write: see shut_down()).
   bool writable() const { return opts_.writable; }
-  /// Called by every change before it touches anything: the first call of a
-  /// mount sets INCOMPAT_NEEDSREPAIR in the primary superblock and makes it
+  /// Called by every change before it touches anything.  With the log
+  /// (the default) it only checks; with nolog the first call of a mount
+  /// sets INCOMPAT_NEEDSREPAIR in the primary superblock and makes it
   /// durable, so a crash before a clean unmount leaves an image the kernel
-  /// refuses and xfs_repair fixes (the log is kept clean: the XFS log is not
-  /// written yet).  Returns 0, EROFS (read-only mount), EIO (shut down, or
-  /// the superblock write failed: the mount is then shut down).
+  /// refuses and xfs_repair fixes.  Returns 0, EROFS (read-only mount), EIO
+  /// (shut down, or the superblock write failed: the mount is then shut
+  /// down).
   int start_change();
   /// Stops all writing after a write error or a metadata buffer that failed
   /// its write verifier: every later start_change() fails with EIO, reads go
-  /// on, NEEDSREPAIR stays set.  Logs why once.  Thread safe.
+  /// on.  With the log nothing more reaches the disk (write-back stops, the
+  /// transactions not yet logged are dropped): the image is what the log
+  /// recovers; with nolog NEEDSREPAIR stays set.  Logs why once.  Thread safe.
   void shut_down(const std::string& why);
   bool shut_down_state() const { return shut_down_.load(std::memory_order_acquire); }
   /// Free-space reservation (fsblocks) for transactions, against the free
@@ -146,12 +159,13 @@ class Mount {
   int reserve_blocks(uint64_t n);
   /// Gives back reserved blocks that were not used, or freed blocks.
   void unreserve_blocks(uint64_t n);
-  /// Clean unmount of a read-write mount: writes back every dirty buffer,
-  /// then the superblock with its lazy counters (sb_icount, sb_ifree,
-  /// sb_fdblocks: the sums of the AG counters) and NEEDSREPAIR cleared, and
-  /// syncs.  Does nothing on a read-only mount or one that never changed;
-  /// leaves NEEDSREPAIR set on a shut-down mount.  Returns 0 or the first
-  /// error (the mount is then shut down).
+  /// Clean unmount of a read-write mount: forces the log, writes back every
+  /// dirty buffer, then the superblock with its lazy counters (sb_icount,
+  /// sb_ifree, sb_fdblocks: the sums of the AG counters; NEEDSREPAIR
+  /// cleared with nolog), syncs, and ends the log with an unmount record.
+  /// Does nothing on a read-only mount or one that never changed; a
+  /// shut-down mount is left as it is (its log replays what was logged).
+  /// Returns 0 or the first error (the mount is then shut down).
   int unmount_clean();
 
   /// Per-AG in-core state (counters, AGF / AGI locks).
@@ -170,9 +184,10 @@ class Mount {
   /// exists only there).  Returns 0, EINVAL, or EUCLEAN (logged) when the
   /// inode is in use although the inobt calls it free.
   int iget_new(uint64_t ino, std::span<const std::byte> raw, InodeRef* out);
-  /// Makes every change so far durable: writes back every dirty buffer and
-  /// syncs the image (fsync, syncfs).  Returns 0 or EIO (the mount is then
-  /// shut down).  A no-op on a read-only mount.
+  /// Makes every change so far durable (fsync, syncfs): forces the log and
+  /// syncs the image (file data); with nolog, writes back every dirty buffer
+  /// and syncs.  Returns 0 or EIO (the mount is then shut down).  A no-op
+  /// on a read-only mount.
   int sync();
 
   /// Reads up to len bytes of a regular file (or remote symlink data) from
@@ -308,10 +323,11 @@ class Mount {
   uint64_t log_start_ = 0;  // the internal log: byte offset and log blocks (set by a recovery)
   uint32_t log_blocks_ = 0;
   std::unique_ptr<InodeCache> icache_;
+  std::unique_ptr<xlog::Log> log_;  // read-write with write_log; before cache_ in teardown
 
   std::mutex change_mu_;         // serializes the first start_change()
   std::mutex rename_mu_;         // rename_lock()
-  std::atomic<bool> changed_{false};    // NEEDSREPAIR is set on disk
+  std::atomic<bool> changed_{false};    // something changed (nolog: NEEDSREPAIR is set on disk)
   std::atomic<bool> shut_down_{false};
   std::function<void(CommittedTrans&&)> commit_observer_;
   std::atomic<int64_t> fdblocks_{0};    // free blocks not reserved (starts at sb_fdblocks)

@@ -2,10 +2,11 @@
 // around the changes (set before the first, cleared at a clean unmount with
 // the lazy superblock counters written), and shutting writes down.
 //
-// Until the XFS log is written, a crash between the first change and a clean
-// unmount must not leave an image that looks consistent: NEEDSREPAIR makes
-// the kernel refuse it and xfs_repair fix it.  Nothing here touches the log,
-// which stays clean (docs/format.md: the superblock's lazy counters).
+// With the log (fs/log/log.h, the default) every change is logged before it
+// reaches its home, and unmount ends the log with an unmount record.  With
+// nolog, a crash between the first change and a clean unmount must not leave
+// an image that looks consistent: NEEDSREPAIR makes the kernel refuse it and
+// xfs_repair fix it (docs/format.md: the superblock's lazy counters).
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -13,6 +14,7 @@
 
 #include "fs/format/endian.h"
 #include "fs/format/sb.h"
+#include "fs/log/log.h"
 #include "fs/mount.h"
 #include "fs/ops/inactivate.h"
 
@@ -54,6 +56,10 @@ int Mount::start_change() {
   std::lock_guard<std::mutex> g(change_mu_);
   if (changed_.load(std::memory_order_relaxed)) return 0;
   if (shut_down_state()) return EIO;
+  if (log_) {  // the log keeps the image recoverable: nothing to mark
+    changed_.store(true, std::memory_order_release);
+    return 0;
+  }
   if (int e = write_superblock(/*needsrepair=*/true)) {
     shut_down(std::string("setting NEEDSREPAIR in the superblock: ") + std::strerror(e));
     return EIO;
@@ -63,8 +69,16 @@ int Mount::start_change() {
 }
 
 void Mount::shut_down(const std::string& why) {
+  if (log_) {  // nothing unlogged may reach the disk from now on
+    cache_->stop_writeback();
+    log_->shut_down();
+  }
   if (shut_down_.exchange(true)) return;
-  std::fprintf(stderr, "xfsfuse: shutting down writes: %s; the filesystem needs xfs_repair\n", why.c_str());
+  if (log_)
+    std::fprintf(stderr, "xfsfuse: shutting down writes: %s; the log holds what was forced: mount the image again to recover it\n",
+                 why.c_str());
+  else
+    std::fprintf(stderr, "xfsfuse: shutting down writes: %s; the filesystem needs xfs_repair\n", why.c_str());
 }
 
 int Mount::reserve_blocks(uint64_t n) {
@@ -87,6 +101,15 @@ void Mount::unreserve_blocks(uint64_t n) { fdblocks_.fetch_add(static_cast<int64
 int Mount::sync() {
   if (!opts_.writable || !changed_.load(std::memory_order_acquire)) return 0;
   if (shut_down_state()) return EIO;
+  if (log_) {  // the log holds the metadata; file data went straight to the image
+    int e = log_->force_all();
+    if (e == 0) e = cache_->sync();
+    if (e != 0) {
+      shut_down(std::string("forcing the log for a sync: ") + std::strerror(e));
+      return EIO;
+    }
+    return 0;
+  }
   int e = cache_->flush_all();
   if (e == 0) e = dev_->sync();
   if (e != 0) {
@@ -105,6 +128,11 @@ int Mount::unmount_clean() {
     std::fprintf(stderr, "xfsfuse: unmount: some unlinked inodes stay on the unlinked lists: %s\n", std::strerror(e));
   if (shut_down_state()) return EIO;
   std::lock_guard<std::mutex> g(change_mu_);
+  if (log_)
+    if (int e = log_->force_all()) {
+      shut_down(std::string("forcing the log at unmount: ") + std::strerror(e));
+      return e;
+    }
   if (int e = cache_->flush_all()) {
     shut_down(std::string("writing back metadata at unmount: ") + std::strerror(e));
     return e;
@@ -112,6 +140,13 @@ int Mount::unmount_clean() {
   if (int e = write_superblock(/*needsrepair=*/false)) {
     shut_down(std::string("writing the superblock at unmount: ") + std::strerror(e));
     return e;
+  }
+  if (log_) {
+    std::string why;
+    if (int e = log_->write_unmount(&why)) {
+      shut_down("ending the log at unmount: " + why);
+      return e;
+    }
   }
   changed_.store(false, std::memory_order_release);
   return 0;

@@ -1,6 +1,7 @@
 // xfsfuse-ctl MOUNTPOINT COMMAND — talks to a running xfsfuse mount through
 // its control channel (fs/fuse/ctl_abi.h; README "Control channel").
 //   stats [--json]     every counter, the mount options and the uptime
+//   log [--json]       the log of a read-write mount: head, tail, records, forces
 //   drop-caches        evict every unreferenced clean buffer and in-core inode
 //   purge              unmap every parked vmap alias now (unmap_aliases)
 //   set vmap_batch=N   change the lazy purge batch of the running mount
@@ -27,6 +28,8 @@ constexpr char kUsage[] =
     "commands:\n"
     "  stats [--json]     every buffer-cache, vmap, pool and FUSE counter, the mount options\n"
     "                     and the uptime; --json: the daemon's JSON (keys: README)\n"
+    "  log [--json]       the XFS log of a read-write mount: head and tail LSNs, blocks used,\n"
+    "                     transactions, records, bytes, group commits, forces, pushes\n"
     "  drop-caches        evict every unreferenced clean buffer and in-core inode\n"
     "  purge              unmap every parked vmap alias now (unmap_aliases)\n"
     "  set vmap_batch=N   change the lazy purge batch (1..65536) of the running mount\n"
@@ -52,6 +55,28 @@ void print_value(const std::string& name, const nlohmann::json& v) {
   } else {
     std::printf("%s %s\n", name.c_str(), v.dump().c_str());
   }
+}
+
+// The log section of the daemon's stats (fs/fuse/stats.cc "log").
+int cmd_log(const CtlFd& c, bool json) {
+  nlohmann::json j;
+  std::string err;
+  if (c.stats(&j, &err) != 0) return fail(err);
+  if (!j.contains("log")) return fail("this mount writes no log (read-only, or mounted with nolog)");
+  const nlohmann::json& l = j["log"];
+  if (json) {
+    std::printf("%s\n", l.dump(2).c_str());
+    return 0;
+  }
+  for (const auto& [k, v] : l.items()) {
+    const uint64_t n = v.get<uint64_t>();
+    if (k.size() > 4 && k.compare(k.size() - 4, 4, "_lsn") == 0)  // cycle:block, as xfs_logprint
+      std::printf("%s %llu:%llu\n", k.c_str(), static_cast<unsigned long long>(n >> 32),
+                  static_cast<unsigned long long>(n & 0xffffffffu));
+    else
+      std::printf("%s %llu\n", k.c_str(), static_cast<unsigned long long>(n));
+  }
+  return 0;
 }
 
 int cmd_stats(const CtlFd& c, bool json) {
@@ -127,15 +152,16 @@ int main(int argc, char** argv) {
   const std::string& mnt = args[0];
   const std::string& cmd = args[1];
   const size_t want = cmd == "set" ? 3 : 2;
-  if (cmd != "stats" && cmd != "drop-caches" && cmd != "purge" && cmd != "set")
+  if (cmd != "stats" && cmd != "log" && cmd != "drop-caches" && cmd != "purge" && cmd != "set")
     return usage_error("unknown command " + cmd);
   if (args.size() != want) return usage_error(cmd == "set" ? "set wants vmap_batch=N" : cmd + " takes no arguments");
-  if (json && cmd != "stats") return usage_error("--json goes with stats");
+  if (json && cmd != "stats" && cmd != "log") return usage_error("--json goes with stats or log");
 
   CtlFd ctl;
   std::string err;
   if (ctl.open(mnt, &err) != 0) return fail(err);
   if (cmd == "stats") return cmd_stats(ctl, json);
+  if (cmd == "log") return cmd_log(ctl, json);
   if (cmd == "set") return cmd_set(ctl, args[2]);
   if (cmd == "drop-caches") {
     uint64_t buffers = 0, inodes = 0, free = 0;

@@ -33,6 +33,7 @@ struct RawOptions {
   char* vmap = nullptr;
   char* vmap_batch = nullptr;
   int norecovery = 0;
+  int nolog = 0;
   int vmap_all = 0;
   int writeback_cache = 0;
   int init_xattrs = 1;
@@ -57,6 +58,7 @@ const fuse_opt kSpecs[] = {
     XFSFUSE_OPT("vmap=%s", vmap, 0),
     XFSFUSE_OPT("vmap_batch=%s", vmap_batch, 0),
     XFSFUSE_OPT("norecovery", norecovery, 1),
+    XFSFUSE_OPT("nolog", nolog, 1),
     XFSFUSE_OPT("vmap_all", vmap_all, 1),
     XFSFUSE_OPT("writeback_cache", writeback_cache, 1),
     XFSFUSE_OPT("init_xattrs", init_xattrs, 1),
@@ -227,6 +229,7 @@ int convert(const RawOptions& raw, Options* out, std::string* err) {
     out->mount.vmap_batch = static_cast<uint32_t>(v);
   }
   out->mount.norecovery = raw.norecovery != 0;
+  out->mount.write_log = raw.nolog == 0;
   out->writeback_cache = raw.writeback_cache != 0 && raw.rw;
   out->mount.vmap_all = raw.vmap_all != 0;
   out->mount.init_xattrs = raw.init_xattrs != 0;
@@ -304,6 +307,8 @@ void print_usage(const char* prog) {
       "                           small writes; but ENOSPC then shows at fsync or close, not at\n"
       "                           write: see README)\n"
       "    -o norecovery          with ro: do not replay a dirty log; the view may be stale\n"
+      "    -o nolog               rw, for debugging: do not write the XFS log; NEEDSREPAIR is set\n"
+      "                           while mounted instead, so a crash needs xfs_repair\n"
       "    -o noinit_xattrs       rw: new inodes without the empty attr fork a kernel built with\n"
       "                           CONFIG_SECURITY gives them (di_forkoff 0: bigger data fork)\n"
       "    -o stats_file=PATH     write the buffer-cache, vmap and FUSE counters to PATH at unmount\n"

@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "fs/log/log.h"
+
 namespace xfsfuse::fuse {
 
 namespace {
@@ -49,6 +51,29 @@ Json ops_json(const OpCounters& o) {
               {"errors", o.errors.load()},
               {"nodata", o.nodata.load()},
               {"euclean", o.euclean.load()}};
+}
+
+Json log_json(const fs::xlog::LogStats& l) {
+  return Json{{"log_blocks", l.log_blocks},
+              {"head_lsn", l.head_lsn},
+              {"tail_lsn", l.tail_lsn},
+              {"ail_tail_lsn", l.ail_tail_lsn},
+              {"used_blocks", l.used_blocks},
+              {"reserved_blocks", l.reserved_blocks},
+              {"transactions", l.transactions},
+              {"written_transactions", l.written_transactions},
+              {"records", l.records},
+              {"blocks_written", l.blocks_written},
+              {"bytes", l.bytes},
+              {"group_commits", l.writes},
+              {"largest_group", l.largest_group},
+              {"forces", l.forces},
+              {"busy_forces", l.busy_forces},
+              {"pushes", l.pushes},
+              {"tail_records", l.tail_records},
+              {"reserve_waits", l.reserve_waits},
+              {"largest_trans_blocks", l.largest_trans_blocks},
+              {"reservation_blocks", l.reservation_blocks}};
 }
 
 Json cache_json(const bc::CacheStats& c) {
@@ -132,7 +157,7 @@ nlohmann::ordered_json stats_json(FuseFs& fs) {
                       {"vmap_all", o.mount.vmap_all},
                       {"rw", o.mount.writable},
                       {"writeback_cache", o.writeback_cache},
-                      {"norecovery", o.mount.norecovery},
+                      {"norecovery", o.mount.norecovery}, {"log", o.mount.write_log},
                       {"readdirplus", readdirplus_name(o.readdirplus)}};
   j["fuse"] = ops_json(fs.counters());
   j["cache"] = cache_json(c);
@@ -141,6 +166,7 @@ nlohmann::ordered_json stats_json(FuseFs& fs) {
   j["inodes"] = Json{{"cached", static_cast<uint64_t>(m.inodes_cached())},
                      {"cache_limit", o.mount.inode_cache},
                      {"held", static_cast<uint64_t>(fs.nodes().size())}};
+  if (fs::xlog::Log* l = m.log()) j["log"] = log_json(l->stats());
   return j;
 }
 

@@ -4,7 +4,9 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <utility>
 
+#include "fs/log/log.h"
 #include "fs/mount.h"
 
 namespace xfsfuse::fs {
@@ -31,7 +33,13 @@ Transaction::Transaction(Mount& m) : m_(m) {}
 
 int Transaction::begin(Mount& m, std::unique_ptr<Transaction>* out) {
   if (int e = m.start_change()) return e;
+  // Log space first, with nothing locked: waiting for it may need
+  // write-back of buffers other transactions hold until they commit.
+  uint64_t log_res = 0;
+  if (xlog::Log* log = m.log())
+    if (log->reserve(&log_res) != 0) return EIO;
   out->reset(new Transaction(m));
+  (*out)->log_res_ = log_res;
   return 0;
 }
 
@@ -256,7 +264,9 @@ int Transaction::commit(CommittedTrans* out) {
   }
   CommittedTrans observed;
   const bool observe = static_cast<bool>(m_.commit_observer());
-  CommittedTrans* ct = out ? out : observe ? &observed : nullptr;
+  xlog::Log* log = m_.log();
+  CommittedTrans* ct = out ? out : (observe || log) ? &observed : nullptr;
+  std::vector<bc::PinRef> pins;  // write-ahead: each changed buffer stays off the disk until logged
   if (ct) *ct = CommittedTrans{};
   // A joined buffer whose blocks this transaction freed (a btree block put
   // on the AGFL) is never written: it goes to the log as freed, like a
@@ -274,6 +284,7 @@ int Transaction::commit(CommittedTrans* out) {
       freed_ranges_.insert(freed_ranges_.end(), jb->h.maps().begin(), jb->h.maps().end());
     else
       for (auto [off, end] : jb->ranges) m_.cache().mark_dirty(jb->h, off, end - off);
+    if (log && !freed && !jb->ranges.empty()) m_.cache().pin(jb->h, &pins.emplace_back());
     if (!ct || (!freed && jb->ranges.empty())) continue;
     CommittedTrans::Buf b;
     b.maps.assign(jb->h.maps().begin(), jb->h.maps().end());
@@ -297,6 +308,16 @@ int Transaction::commit(CommittedTrans* out) {
         ci.dinode.assign(h->data() + ci.offset, h->data() + ci.offset + m_.sb().inodesize);
       ct->inodes.push_back(std::move(ci));
     }
+  if (log) {
+    uint64_t seq = 0;
+    std::string why;
+    if (int e = log->commit(*ct, std::move(pins), freed_ranges_, log_res_, &seq, &why)) {
+      cancel();
+      m_.shut_down("a transaction could not be logged: " + why);
+      return e;
+    }
+    log_res_ = 0;
+  }
   if (out && observe) {
     CommittedTrans copy = *out;
     m_.commit_observer()(std::move(copy));
@@ -331,6 +352,7 @@ void Transaction::cancel() {
   }
   m_.unreserve_blocks(reserved_);
   reserved_ = freed_ = 0;
+  if (log_res_ != 0) m_.log()->unreserve(std::exchange(log_res_, 0));
   release_all();
 }
 

@@ -202,6 +202,7 @@ class Transaction {
   std::vector<bc::DiskRange> freed_ranges_;
   std::vector<uint32_t> agfs_;  // AGFs held, ascending agno
   uint64_t reserved_ = 0, freed_ = 0;
+  uint64_t log_res_ = 0;  // log blocks reserved at begin (Mount::log()), handed to the log at commit
   bool done_ = false;
 };
 
