@@ -193,7 +193,9 @@ int Replayer::replay_buf(const LogItem& it, uint64_t lsn, bool partial) {
   std::vector<std::byte> buf;
   if (int e = read(uint64_t(f.blkno), f.len, &buf)) return e;
   const uint64_t disk_lsn = metadata_lsn(buf, sb_);
-  if (disk_lsn != 0 && disk_lsn != kUnknownLsn && disk_lsn >= lsn) {
+  const auto mine = stamped_.find(uint64_t(f.blkno));
+  const bool stamped_now = mine != stamped_.end() && mine->second == lsn && disk_lsn == lsn;
+  if (disk_lsn != 0 && disk_lsn != kUnknownLsn && disk_lsn >= lsn && !stamped_now) {
     st_.buffers_newer++;
     return 0;
   }
@@ -252,6 +254,7 @@ int Replayer::replay_buf(const LogItem& it, uint64_t lsn, bool partial) {
                      " fails its verifier: " + w);
   }
   st_.buffers++;
+  if (ops || partial) stamped_[uint64_t(f.blkno)] = lsn;  // a partial one carries its logged LSN
   return write(uint64_t(f.blkno), img);
 }
 

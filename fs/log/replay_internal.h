@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <unordered_map>
 #include <span>
 #include <string>
 #include <utility>
@@ -58,6 +59,12 @@ class Replayer {
   RecoveryStats& st_;
   std::string& why_;
   std::map<std::pair<int64_t, uint32_t>, uint32_t> cancels_;  // (blkno, len) -> cancel records left
+  // daddr -> the LSN this replay last stamped into the buffer there.  The
+  // skip-by-age rule judges the LSN a buffer had before the items of the
+  // current LSN were replayed: several transactions share an LSN when they
+  // share a record, and each must replay over the one before (the kernel
+  // writes its replayed buffers, which stamps them, only between LSNs).
+  std::unordered_map<uint64_t, uint64_t> stamped_;
 };
 
 /// The LSN a v5 metadata block carries, judged by its magic as the kernel
