@@ -1,5 +1,7 @@
 #include "fs/log/log.h"
 
+#include <sys/uio.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -292,6 +294,19 @@ int Log::write_queued() {
   return 0;
 }
 
+void Log::release_stale_if_idle() {
+  // Sealed first: a freeing that comes later is tagged with a later
+  // generation.  Every one tagged with this one or before belongs to a
+  // transaction committed before, which is on the disk once every
+  // committed transaction is.
+  const uint64_t gen = cache_->ail_seal_stale();
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (durable_seq_ + 1 != next_seq_) return;
+  }
+  cache_->ail_release_stale(gen);
+}
+
 int Log::push() {
   uint64_t before;
   {
@@ -300,10 +315,24 @@ int Log::push() {
     st_.pushes++;
     before = disk_tail_lsn_;
   }
+  release_stale_if_idle();
   if (cache_->push() != 0) return 0;  // the write-error handler shuts the mount down
   const uint64_t ail = cache_->ail_tail();
   if (ail != 0 && ail <= before) return 0;
-  // Record the new tail on the disk with an empty transaction.
+  // Record the new tail on the disk with a transaction that logs the
+  // primary superblock as it is (the kernel covers its log the same way;
+  // it refuses an empty transaction: "committed log item has no
+  // regions").  Read from the disk: a logged mount never changes the
+  // superblock before its unmount, so this is its current contents, and
+  // replaying it changes nothing (recovery recomputes its counters).
+  CommittedTrans ct;
+  CommittedTrans::Buf& b = ct.bufs.emplace_back();
+  b.maps = {{0, static_cast<uint32_t>(sb_.sectsize >> 9)}};
+  b.data.resize(sb_.sectsize);
+  iovec v{b.data.data(), b.data.size()};
+  if (dev_->preadv(&v, 1, 0) != 0) return 0;
+  b.ranges = {{0, sb_.sectsize}};
+  b.blft = buf_log_type(b.data);
   std::vector<LogOp> ops;
   std::string why;
   uint32_t tid;
@@ -311,7 +340,7 @@ int Log::push() {
     std::lock_guard<std::mutex> g(mu_);
     tid = ++next_tid_;
   }
-  if (format_trans(CommittedTrans{}, sb_, tid, 0, &ops, nullptr, &why) != 0) return 0;
+  if (format_trans(ct, sb_, tid, 0, &ops, nullptr, &why) != 0) return 0;
   Written w;
   if (write_at_head(ops, &w) != 0) return -1;
   std::lock_guard<std::mutex> g(mu_);
@@ -326,6 +355,7 @@ int Log::write_unmount(std::string* why) {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();  // place_ is this thread's from now on
+  release_stale_if_idle();
   std::lock_guard<std::mutex> g(mu_);
   if (dead_) {
     *why = "the log was shut down";

@@ -21,8 +21,8 @@
 //    buffer_cache/ail.cc), and waiters of those transactions wake.
 //  - Tail.  Records carry the AIL's smallest LSN as their tail (the head when
 //    it is empty).  When space runs short the thread pushes: writes back the
-//    buffers it can (never waiting for a lock), syncs, and writes an empty
-//    transaction that records the new tail.
+//    buffers it can (never waiting for a lock), syncs, and writes a
+//    transaction logging the superblock as it is, to record the new tail.
 //  - Busy extents.  Blocks a queued transaction freed are not overwritten by
 //    file data before that transaction is in the log (wait_busy()): a crash
 //    would otherwise bring back the old owner over the new data.
@@ -69,7 +69,7 @@ struct LogStats {
   uint64_t forces = 0;            ///< force() calls that had to wait
   uint64_t busy_forces = 0;       ///< of them: file data over blocks freed by a queued transaction
   uint64_t pushes = 0;            ///< write-back pushes for space
-  uint64_t tail_records = 0;      ///< empty transactions written to record a moved tail
+  uint64_t tail_records = 0;      ///< superblock-only transactions written to record a moved tail
   uint64_t reserve_waits = 0;     ///< reservations that waited for space
   uint64_t largest_trans_blocks = 0;  ///< the largest transaction's log blocks (estimate)
   uint64_t reservation_blocks = 0;    ///< what each transaction reserves
@@ -148,6 +148,9 @@ class Log {
   int push();
   // Writes ops at the head with the AIL's tail; fills *w.
   int write_at_head(const std::vector<LogOp>& ops, Written* w);
+  // Drops the AIL's stale-buffer LSNs when every committed transaction is
+  // on the disk (no later group commit may come to release them).
+  void release_stale_if_idle();
   // REQUIRES: mu_ held.  Log blocks the log may still grant.
   int64_t free_blocks_locked() const;
   // REQUIRES: mu_ held.  Blocks from the tail on disk to the head.

@@ -43,6 +43,14 @@ class CrashDevice : public BlockDevice {
     std::lock_guard<std::mutex> g(mu_);
     torn_ = on;
   }
+  /// Tears the cut write only if it starts in bytes [begin, end) (the log:
+  /// its records' CRCs find tears); elsewhere it lands whole or not.
+  /// Applies while set_torn(true).
+  void set_torn_range(uint64_t begin, uint64_t end) {
+    std::lock_guard<std::mutex> g(mu_);
+    torn_begin_ = begin;
+    torn_end_ = end;
+  }
   /// Arms the power cut at write number n (UINT64_MAX: never).
   void crash_at(uint64_t n) {
     std::lock_guard<std::mutex> g(mu_);
@@ -90,7 +98,8 @@ class CrashDevice : public BlockDevice {
       if (rng_() % 2 == 0) land(q.off, q.bytes.data(), q.bytes.size());
     pending_.clear();
     const size_t sectors = (p.bytes.size() + 511) / 512;
-    const size_t keep = torn_ ? std::min(p.bytes.size(), size_t{rng_() % sectors} * 512)
+    const bool tear = torn_ && p.off >= torn_begin_ && p.off < torn_end_;
+    const size_t keep = tear ? std::min(p.bytes.size(), size_t{rng_() % sectors} * 512)
                               : (rng_() % 2 == 0 ? p.bytes.size() : 0);
     if (keep != 0) land(p.off, p.bytes.data(), keep);
     return 0;
@@ -129,6 +138,7 @@ class CrashDevice : public BlockDevice {
   std::vector<Pending> pending_;
   std::vector<std::pair<uint64_t, size_t>> history_;
   uint64_t writes_ = 0, crash_at_ = UINT64_MAX;
+  uint64_t torn_begin_ = 0, torn_end_ = UINT64_MAX;
   bool crashed_ = false, torn_ = true;
 };
 
