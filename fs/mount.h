@@ -189,6 +189,12 @@ class Mount {
   /// and syncs.  Returns 0 or EIO (the mount is then shut down).  A no-op
   /// on a read-only mount.
   int sync();
+  /// Makes every change durable in place, not only in the log: forces the
+  /// log, writes back every dirty buffer and syncs (what unmount does short
+  /// of ending the log).  For readers of the image behind the mount's back
+  /// (tests with xfs_db).  Returns 0, EBUSY (a transaction committed
+  /// meanwhile keeps a buffer pinned) or EIO (the mount is then shut down).
+  int write_back();
 
   /// Reads up to len bytes of a regular file (or remote symlink data) from
   /// byte offset off into dst; holes and unwritten extents read as zeros;

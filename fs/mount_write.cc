@@ -119,6 +119,18 @@ int Mount::sync() {
   return 0;
 }
 
+int Mount::write_back() {
+  if (!opts_.writable || !changed_.load(std::memory_order_acquire)) return 0;
+  if (shut_down_state()) return EIO;
+  int e = log_ ? log_->force_all() : 0;
+  if (e == 0) e = cache_->flush_all();  // EBUSY: a transaction committed meanwhile pinned a buffer
+  if (e != 0 && e != EBUSY) {
+    shut_down(std::string("writing back metadata: ") + std::strerror(e));
+    return EIO;
+  }
+  return e;
+}
+
 int Mount::unmount_clean() {
   if (!opts_.writable || !changed_.load(std::memory_order_acquire) || shut_down_state()) return 0;
   // Nothing holds an inode after unmount: every unlinked one is freed now,

@@ -157,7 +157,8 @@ nlohmann::ordered_json stats_json(FuseFs& fs) {
                       {"vmap_all", o.mount.vmap_all},
                       {"rw", o.mount.writable},
                       {"writeback_cache", o.writeback_cache},
-                      {"norecovery", o.mount.norecovery}, {"log", o.mount.write_log},
+                      {"norecovery", o.mount.norecovery},
+                      {"log", o.mount.writable && o.mount.write_log},
                       {"readdirplus", readdirplus_name(o.readdirplus)}};
   j["fuse"] = ops_json(fs.counters());
   j["cache"] = cache_json(c);

@@ -1,7 +1,9 @@
-// A read-write Mount's state before any write path exists on it: what a
-// read-write open refuses, NEEDSREPAIR set by the first change and cleared by
-// a clean unmount with the superblock's lazy counters rewritten, xfs_repair -n
-// clean afterwards, and a shut-down mount refusing changes.
+// A read-write Mount's state: what a read-write open refuses; with the log
+// (the default) nothing marked on the first change and a clean log after a
+// clean unmount; with nolog, NEEDSREPAIR set by the first change and
+// cleared by a clean unmount; the superblock's lazy counters rewritten,
+// xfs_repair -n clean afterwards; a shut-down mount refusing changes, and
+// what a failed metadata write leaves in either mode.
 #include <catch2/catch.hpp>
 #include <cerrno>
 
@@ -22,9 +24,45 @@ uint64_t incompat(const std::string& img) {
 
 bool needsrepair(const std::string& img) { return incompat(img) & kIncompatNeedsRepair; }
 
+std::unique_ptr<Mount> open_rw_with(const std::string& img, bool write_log) {
+  MountOptions o;
+  o.writable = true;
+  o.write_log = write_log;
+  std::unique_ptr<Mount> m;
+  std::string err;
+  INFO(err);
+  REQUIRE(Mount::open(img, o, &m, &err) == 0);
+  return m;
+}
+
 }  // namespace
 
-TEST_CASE("mount rw: NEEDSREPAIR is set before the first change and cleared at a clean unmount", "[mount][rw]") {
+TEST_CASE("mount rw: with the log a change marks nothing and a clean unmount leaves a clean log", "[mount][rw]") {
+  const std::string& demo = image("demo");
+  if (demo.empty()) return;
+  ImageCopy img(demo);
+  const uint64_t clean_flags = incompat(img.path);
+  {
+    auto m = open_rw_with(img.path, true);
+    REQUIRE(m->log() != nullptr);
+    InodeRef root;
+    REQUIRE(m->iget(m->sb().rootino, &root) == 0);
+    REQUIRE(setattr(*m, root, Cred{0, 0, {}}, {.mode = 0700}) == 0);
+    REQUIRE(m->sync() == 0);  // in the log, not marked in the superblock
+    CHECK(incompat(img.path) == clean_flags);
+    CHECK(run("xfs_repair -n " + img.path + " 2>&1").find("metadata changes in a log") != std::string::npos);
+    REQUIRE(m->unmount_clean() == 0);
+  }
+  CHECK(incompat(img.path) == clean_flags);
+  CHECK(system(("xfs_repair -n " + img.path + " >/dev/null 2>&1").c_str()) == 0);
+  auto m = open_mount(img.path);
+  CHECK(!m->recovered());  // the log was clean
+  InodeRef root;
+  REQUIRE(m->iget(m->sb().rootino, &root) == 0);
+  CHECK((root->core.mode & 07777) == 0700);
+}
+
+TEST_CASE("mount rw: with nolog NEEDSREPAIR is set before the first change and cleared at a clean unmount", "[mount][rw]") {
   const std::string& demo = image("demo");
   if (demo.empty()) return;
   ImageCopy img(demo);
@@ -41,7 +79,7 @@ TEST_CASE("mount rw: NEEDSREPAIR is set before the first change and cleared at a
   }();
   CHECK(!needsrepair(img.path));  // no change, nothing written
   {
-    auto m = open_rw(img.path);
+    auto m = open_rw_with(img.path, false);
     REQUIRE(m->start_change() == 0);
     CHECK(needsrepair(img.path));
     CHECK(system(("xfs_repair -n " + img.path + " >/dev/null 2>&1").c_str()) != 0);
@@ -108,13 +146,14 @@ class OwningFailingDevice : public bc::test::FailingDevice {
 
 }  // namespace
 
-TEST_CASE("mount rw: a failed metadata write shuts writing down and leaves NEEDSREPAIR", "[mount][rw]") {
+TEST_CASE("mount rw: with nolog a failed metadata write shuts writing down and leaves NEEDSREPAIR", "[mount][rw]") {
   const std::string& demo = image("demo");
   if (demo.empty()) return;
   ImageCopy img(demo);
   OwningFailingDevice* dev = nullptr;
   MountOptions o;
   o.writable = true;
+  o.write_log = false;
   o.wrap_device = [&](std::unique_ptr<bc::BlockDevice> d) {
     auto f = std::make_unique<OwningFailingDevice>(std::move(d));
     dev = f.get();
@@ -137,6 +176,48 @@ TEST_CASE("mount rw: a failed metadata write shuts writing down and leaves NEEDS
   m.reset();
   CHECK(needsrepair(img.path));
   CHECK(system(("xfs_repair " + img.path + " >/dev/null 2>&1").c_str()) == 0);
+  CHECK(system(("xfs_repair -n " + img.path + " >/dev/null 2>&1").c_str()) == 0);
+}
+
+TEST_CASE("mount rw: with the log a failed metadata write stops all writing and the log recovers the rest",
+          "[mount][rw]") {
+  const std::string& demo = image("demo");
+  if (demo.empty()) return;
+  ImageCopy img(demo);
+  OwningFailingDevice* dev = nullptr;
+  MountOptions o;
+  o.writable = true;
+  o.wrap_device = [&](std::unique_ptr<bc::BlockDevice> d) {
+    auto f = std::make_unique<OwningFailingDevice>(std::move(d));
+    dev = f.get();
+    return std::unique_ptr<bc::BlockDevice>(std::move(f));
+  };
+  std::unique_ptr<Mount> m;
+  std::string err;
+  REQUIRE(Mount::open(img.path, o, &m, &err) == 0);
+  REQUIRE(dev != nullptr);
+  InodeRef root;
+  REQUIRE(m->iget(m->sb().rootino, &root) == 0);
+  const Cred root_cred{0, 0, {}};
+  REQUIRE(setattr(*m, root, root_cred, {.mode = 0700}) == 0);
+  REQUIRE(m->sync() == 0);  // in the log; the inode dirty in the cache
+  dev->fail_writes_after(0);
+  CHECK(m->cache().flush_all() != 0);
+  CHECK(m->shut_down_state());
+  CHECK(setattr(*m, root, root_cred, {.mode = 0755}) == EIO);
+  CHECK(m->unmount_clean() == 0);  // writes nothing more
+  dev->heal();
+  root.reset();
+  m.reset();
+  CHECK(!needsrepair(img.path));
+  {  // the next mount recovers what was logged; no xfs_repair needed
+    auto r = open_rw_with(img.path, true);
+    CHECK(r->recovered());
+    REQUIRE(r->iget(r->sb().rootino, &root) == 0);
+    CHECK((root->core.mode & 07777) == 0700);
+    root.reset();
+    REQUIRE(r->unmount_clean() == 0);
+  }
   CHECK(system(("xfs_repair -n " + img.path + " >/dev/null 2>&1").c_str()) == 0);
 }
 

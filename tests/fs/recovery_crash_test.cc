@@ -9,9 +9,8 @@
 // recover whatever the cut left (replaying again where the log is still
 // dirty), and the image must come out as the kernel's own replay: the same
 // tree and contents through a kernel mount, a clean log, xfs_repair -n and
-// xfsfuse-fsck -n exit 0.  The workload has no unlinks (a crash there would
-// leave an unfinished inactivation, whose first transaction still sets
-// NEEDSREPAIR until xfsfuse writes its own log).
+// xfsfuse-fsck -n exit 0.  (A crash in the running log of a read-write
+// mount, not in recovery: tests/fs/log_crash_test.cc.)
 // Needs root, loop devices, xfs_io, xfs_logprint ("SKIP:" otherwise).
 #include <sys/stat.h>
 #include <unistd.h>

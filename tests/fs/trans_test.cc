@@ -108,7 +108,7 @@ TEST_CASE("trans: cancel puts joined buffers and inodes back and writes nothing"
     r.release();
     REQUIRE(m->unmount_clean() == 0);
   }
-  // NEEDSREPAIR went on and off again; everything else is as it was.
+  // Nothing was logged, nothing written: the image is as it was.
   CHECK(run("md5sum < " + img.path) == before);
 }
 
@@ -154,9 +154,10 @@ TEST_CASE("trans: an inode that cannot be encoded fails the commit, writes nothi
   CHECK(ip->core.mode != (S_IFREG | 0777));  // cancelled: the in-core inode is as it was
   std::unique_ptr<Transaction> t2;
   CHECK(Transaction::begin(*m, &t2) == EIO);
-  CHECK(m->unmount_clean() == 0);  // nothing more is written: NEEDSREPAIR stays
-  CHECK(!repair_clean(img.path));
-  CHECK(system(("xfs_repair " + img.path + " >/dev/null 2>&1").c_str()) == 0);
+  CHECK(m->unmount_clean() == 0);  // nothing more is written
+  m.reset();
+  // Nothing of the change reached the image or its log: it needs no repair
+  // (with nolog, NEEDSREPAIR would be set).
   CHECK(repair_clean(img.path));
 }
 

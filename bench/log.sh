@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# bench/log.sh - what logging costs: time, log blocks and bytes per operation, and fsync latency,
+# the kernel's XFS (loop mount) beside xfsfuse -o rw (the log on) and xfsfuse -o rw,nolog, each on
+# a fresh image in the same run.
+#
+#   bench/log.sh [--ops N] [--dir DIR] [--xfsfuse BIN] [--ctl BIN]
+#
+#   --ops N       files per phase (default 10000)
+#   --dir DIR     where the images go (default $TMPDIR or /tmp)
+#   --xfsfuse BIN the driver (default build/fs/fuse/xfsfuse); --ctl: xfsfuse-ctl (default build/tools/)
+#
+# Each filesystem gets a 512 MiB sparse image (mkfs.xfs -n size=65536: 64 KiB directory blocks)
+# and runs, in one directory, timed phase by phase and each ended by an fsync of the directory:
+#   create   N empty files          rename   each to a new name    unlink   each
+#   fsync    1,000 times: create a file, write 4 KiB, fsync it (p50 and p99 latency)
+# Log blocks per op: the head's advance over the phase (512-byte log blocks), from
+# /sys/fs/xfs/DEV/log/log_head_lsn for the kernel and `xfsfuse-ctl MNT log --json` for xfsfuse
+# (nolog writes no log). The kernel batches a phase's changes into few checkpoints, relogging each
+# buffer once per checkpoint; xfsfuse logs every transaction's own ranges (docs/log.md).
+# Needs root (loop mounts). Prints one Markdown table. Exit: 0 done, 1 a mount or step failed,
+# 2 usage.
+set -euo pipefail
+export LC_ALL=C
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ops=10000 dir=${TMPDIR:-/tmp} xfsfuse=$here/build/fs/fuse/xfsfuse ctl=$here/build/tools/xfsfuse-ctl
+usage() { sed -n '2,22p' "$0" >&2; exit 2; }
+while (($#)); do
+  case $1 in
+    --ops) ops=${2:-}; shift 2 || usage ;;
+    --dir) dir=${2:-}; shift 2 || usage ;;
+    --xfsfuse) xfsfuse=${2:-}; shift 2 || usage ;;
+    --ctl) ctl=${2:-}; shift 2 || usage ;;
+    *) usage ;;
+  esac
+done
+[[ $ops =~ ^[0-9]+$ ]] || usage
+((EUID == 0)) || { echo "bench/log.sh: needs root (loop mounts)" >&2; exit 1; }
+
+work=$(mktemp -d "$dir/xfsfuse-logbench.XXXXXX")
+mnt=$work/mnt pid=''
+mkdir -p "$mnt"
+cleanup() {
+  mountpoint -q "$mnt" && { umount "$mnt" 2>/dev/null || fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt"; }
+  [[ -n $pid ]] && wait "$pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The workload: one phase at a time, printing "phase seconds" and, for fsync, "p50 p99" in ms.
+# $2: a command printing the log head as an absolute log block (or "-" without a log).
+workload() {
+  python3 - "$mnt/d" "$ops" <<'EOF'
+import os, sys, time
+d, n = sys.argv[1], int(sys.argv[2])
+os.mkdir(d)
+def sync_dir():
+    fd = os.open(d, os.O_RDONLY); os.fsync(fd); os.close(fd)
+def phase(name, fn):
+    sys.stdout.write("start %s\n" % name); sys.stdout.flush(); sys.stdin.readline()
+    t = time.monotonic(); fn(); sync_dir(); t = time.monotonic() - t
+    sys.stdout.write("done %s %.3f\n" % (name, t)); sys.stdout.flush(); sys.stdin.readline()
+def create():
+    for i in range(n): os.close(os.open("%s/file-%07d" % (d, i), os.O_CREAT | os.O_WRONLY, 0o644))
+def rename():
+    for i in range(n): os.rename("%s/file-%07d" % (d, i), "%s/renamed-%07d" % (d, i))
+def unlink():
+    for i in range(n): os.unlink("%s/renamed-%07d" % (d, i))
+lat = []
+def fsyncs():
+    buf = b"x" * 4096
+    for i in range(1000):
+        t = time.monotonic()
+        fd = os.open("%s/sync-%04d" % (d, i), os.O_CREAT | os.O_WRONLY, 0o644)
+        os.write(fd, buf); os.fsync(fd); os.close(fd)
+        lat.append(time.monotonic() - t)
+for name, fn in (("create", create), ("rename", rename), ("unlink", unlink), ("fsync", fsyncs)):
+    phase(name, fn)
+lat.sort()
+sys.stdout.write("lat %.3f %.3f\n" % (lat[len(lat) // 2] * 1e3, lat[len(lat) * 99 // 100] * 1e3))
+EOF
+}
+
+# Runs the workload with head = a command printing the log head (absolute 512-byte blocks).
+# Prints "phase seconds blocks" lines and "lat p50 p99".
+measure() {
+  local head=$1 before
+  coproc W { workload; }
+  local line
+  while IFS= read -r line <&"${W[0]}"; do
+    set -- $line
+    case $1 in
+      start) before=$($head); echo >&"${W[1]}" ;;
+      done) echo "$2 $3 $(($($head) - before))"; echo >&"${W[1]}" ;;
+      lat) echo "$line" ;;
+    esac
+  done
+  wait "$W_PID"
+}
+
+declare -A res
+fresh() { rm -f "$work/img"; truncate -s 512M "$work/img"; mkfs.xfs -q -f -n size=65536 "$work/img"; }
+log_bbs() { echo $(($(xfs_db -r -c 'sb 0' -c 'p logblocks' "$work/img" | awk '{print $3}') * 8)); }
+
+# The kernel.
+fresh
+n=$(log_bbs)
+mount -o loop "$work/img" "$mnt"
+dev=$(basename "$(findmnt -n -o SOURCE "$mnt")")
+khead() { local l; l=$(cat "/sys/fs/xfs/$dev/log/log_head_lsn"); echo $((${l%%:*} * n + ${l##*:})); }
+res[kernel]=$(measure khead)
+umount "$mnt"
+
+# xfsfuse with the log, then without.
+for fs in xfsfuse xfsfuse-nolog; do
+  fresh
+  opts=rw
+  [[ $fs == xfsfuse-nolog ]] && opts=rw,nolog
+  "$xfsfuse" "$work/img" "$mnt" -f -o "$opts" 2>"$work/$fs.err" &
+  pid=$!
+  for _ in $(seq 100); do mountpoint -q "$mnt" && break; sleep 0.05; done
+  mountpoint -q "$mnt" || { cat "$work/$fs.err" >&2; exit 1; }
+  if [[ $fs == xfsfuse ]]; then
+    xhead() {
+      "$ctl" "$mnt" log --json | python3 -c 'import json,sys; j=json.load(sys.stdin); print((j["head_lsn"] >> 32) * j["log_blocks"] + (j["head_lsn"] & 0xffffffff))'
+    }
+    res[$fs]=$(measure xhead)
+  else
+    nohead() { echo 0; }
+    res[$fs]=$(measure nohead)
+  fi
+  fusermount3 -u "$mnt"
+  wait "$pid"
+  pid=''
+done
+
+echo "| phase ($ops files, one directory, 64 KiB directory blocks) | kernel XFS | xfsfuse (log) | xfsfuse (nolog) |"
+echo "|---|---|---|---|"
+for phase in create rename unlink fsync; do
+  row="| $phase |"
+  for fs in kernel xfsfuse xfsfuse-nolog; do
+    read -r _ secs blocks < <(grep "^$phase " <<<"${res[$fs]}")
+    if [[ $fs == xfsfuse-nolog ]]; then
+      row+=" $secs s |"
+    else
+      per=$ops
+      [[ $phase == fsync ]] && per=1000
+      row+=" $secs s, $(python3 -c "print('%.2f' % ($blocks / $per))") log blocks/op |"
+    fi
+  done
+  echo "$row"
+done
+row="| fsync latency p50 / p99 |"
+for fs in kernel xfsfuse xfsfuse-nolog; do
+  read -r _ p50 p99 < <(grep "^lat " <<<"${res[$fs]}")
+  row+=" $p50 / $p99 ms |"
+done
+echo "$row"
