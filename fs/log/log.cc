@@ -132,7 +132,20 @@ int Log::commit(const CommittedTrans& ct, std::vector<bc::PinRef> pins, std::spa
     lsn = head_lsn_;  // at or before the record it will be in: a safe LSN to stamp
   }
   Queued q;
-  if (int e = format_trans(ct, sb_, tid, lsn, &q.ops, nullptr, why)) return e;
+  FormatStats fs;
+  if (int e = format_trans(ct, sb_, tid, lsn, &q.ops, &fs, why)) return e;
+  if (fs.regions == 0) {
+    // Nothing changed that the log carries (a truncate to the same size):
+    // no transaction at all, as the kernel writes none; the kernel refuses
+    // to replay one without items ("committed log item has no regions").
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      reserved_ -= std::min(reserved_, reservation);
+      *seq = next_seq_ - 1;
+    }
+    done_cv_.notify_all();  // space for a waiting reservation
+    return 0;
+  }
   q.pins = std::move(pins);
   q.blocks = blocks_for(op_bytes(q.ops));
   bool kick;

@@ -99,8 +99,10 @@ class Log {
   /// Formats ct as log transaction and queues it, taking over the pins of
   /// the buffers it changed and the reservation; freed: the disk ranges it
   /// freed (busy until it is written).  *seq = its place in commit order.
-  /// Returns 0, or EUCLEAN with *why (format_trans refused it: nothing was
-  /// queued, the reservation is still the caller's).
+  /// A transaction with nothing to log is not queued (its reservation goes
+  /// back; *seq = the last one queued).  Returns 0, or EUCLEAN with *why
+  /// (format_trans refused it: nothing was queued, the reservation is still
+  /// the caller's).
   int commit(const CommittedTrans& ct, std::vector<bc::PinRef> pins, std::span<const bc::DiskRange> freed,
              uint64_t reservation, uint64_t* seq, std::string* why);
   /// Waits until transaction seq (and all before it) is on the disk.
