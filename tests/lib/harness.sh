@@ -1,25 +1,30 @@
 # shellcheck shell=bash
 # harness.sh - shell pieces shared by the kernel-comparison scripts (tests/rw/difftest.sh,
-# tests/recovery/kernel-crash.sh):
+# tests/recovery/kernel-crash.sh, tests/recovery/kill-crash.sh):
 # the capability checks, a work directory cleaned up at exit, kernel and xfsfuse mounts that are
 # always undone, per-case failure counting, the tree snapshot and the image checks.
 # Sourced, not run.
 #
-#   harness_options SCRIPT "$@"          the options both scripts take (see their usage) into peer,
-#                                        build, xfsfuse, fsck, workdir, keep, list and, where the
-#                                        caller set harness_takes_without=1, without; then the
+#   harness_options SCRIPT "$@"          the options the scripts take (see their usage) into peer,
+#                                        build, xfsfuse, fsck, ctl, workdir, keep, list and, where
+#                                        the caller set harness_takes_without=1, without; then the
 #                                        CASE arguments into cases (all of SCRIPT's cases/ when
-#                                        none); calls the caller's usage on a bad option
+#                                        none), or, where the caller set harness_takes_args=1, the
+#                                        arguments as they are into args (from the first one that
+#                                        is not a common option); calls the caller's usage on a bad
+#                                        option
 #   harness_need_root_loop_xfs           SKIP (exit 77) without root, loop devices or XFS
 #   harness_need_tools TOOL...           FAIL (exit 1) when a tool is missing
 #   harness_work WORKDIR PREFIX KEEP     makes $work (mktemp) and the EXIT trap that kills the
 #                                        processes listed in $work/holders (one pid a line),
-#                                        unmounts what is still mounted, waits for daemons,
-#                                        removes $work (kept when KEEP is 1)
+#                                        unmounts what is still mounted, waits for daemons (10 s,
+#                                        then kill -9), removes $work (kept when KEEP is 1)
 #   kernel_mount IMG MNT [OPTS]          mount -t xfs -o loop[,OPTS]
 #   fuse_mount BIN IMG MNT LOG [ARG...]  BIN IMG MNT -f ARG... in the background, stderr to LOG;
 #                                        returns 1 if it exits instead of mounting (30 s at most)
 #   fuse_umount MNT                      fusermount3 -u, then the daemon must exit 0
+#   fuse_kill MNT                        kill -9 of MNT's daemon (a crash), then the dead mount is
+#                                        unmounted; returns 1 if the daemon had already exited
 #   op CMD... / note TEXT                (in a case, with $CASE_LOG and $CASE_TMP set) op runs CMD
 #                                        with stdin /dev/null, logs it, its status, stdout ("| ")
 #                                        and stderr ("! "); a failure's command line is also
@@ -28,8 +33,16 @@
 #                                        files must be equal, else FAIL with the diff's start
 #   snapshot MNT PREFIX                  rwtool.py snapshot: PREFIX.strict and PREFIX.alloc
 #   image_checks IMG NAME DIR FSCK       xfs_repair -n and FSCK -n must exit 0 (outputs in DIR)
+#   sanitizer_logs / sanitizer_reports   (after harness_work) the ASan/UBSan/TSan reports of every
+#                                        process started after sanitizer_logs go to $work/sanitizer.*;
+#                                        sanitizer_reports counts a failure (cfail) when any is there,
+#                                        prints their start and removes them
 #   image_log_state IMG                  "clean|dirty tail T head H cycles C..D" from xfs_logprint -t
 #                                        (through a read-only loop device; it needs a block device)
+#   log_must_be STATE IMG WHAT           cfail unless image_log_state of IMG starts with STATE
+#   logprint_state < OUT                 the same line from saved xfs_logprint -t output
+#   logprint_complaints < OUT            the lines where xfs_logprint -t output complains ("bad",
+#                                        "Invalid"); status 0 when there is one
 #   image_logprint IMG ARG...            xfs_logprint ARG... of IMG (a read-only loop device)
 
 rwtool_py=$(cd "$(dirname "${BASH_SOURCE[0]}")/../rw" && pwd)/rwtool.py
@@ -40,25 +53,31 @@ harness_options() {
   local script=$1 dir c
   dir=$(cd "$(dirname "$script")" && pwd)
   shift
-  peer=xfsfuse build=$repo/build xfsfuse='' fsck='' without='' workdir=${TMPDIR:-/tmp} keep=0 list=0
+  peer=xfsfuse build=$repo/build xfsfuse='' fsck='' ctl='' without='' workdir=${TMPDIR:-/tmp} keep=0 list=0
   while (($#)); do
     case $1 in
       --peer) peer=${2:-}; shift 2 || usage ;;
       --build) build=${2:-}; shift 2 || usage ;;
       --xfsfuse) xfsfuse=${2:-}; shift 2 || usage ;;
       --fsck) fsck=${2:-}; shift 2 || usage ;;
+      --ctl) ctl=${2:-}; shift 2 || usage ;;
       --without) ((${harness_takes_without:-0})) || usage; without=${2:-}; shift 2 || usage ;;
       --work) workdir=${2:-}; shift 2 || usage ;;
       --keep) keep=1; shift ;;
       --list) list=1; shift ;;
       -h | --help) usage ;;
-      -*) usage ;;
+      -*) ((${harness_takes_args:-0})) || usage; break ;;
       *) break ;;
     esac
   done
   [[ $peer == kernel || $peer == xfsfuse ]] || usage
   xfsfuse=${xfsfuse:-$build/fs/fuse/xfsfuse}
   fsck=${fsck:-$build/tools/fsck/xfsfuse-fsck}
+  ctl=${ctl:-$build/tools/xfsfuse-ctl}
+  if ((${harness_takes_args:-0})); then
+    args=("$@")
+    return 0
+  fi
   cases=()
   if (($# == 0)); then
     cases=("$dir"/cases/*.sh)
@@ -97,6 +116,11 @@ harness_cleanup() {
     m=${mounts[i]}
     findmnt -rn -M "$m" >/dev/null 2>&1 || continue
     umount "$m" 2>/dev/null || fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done
+  # A daemon that hangs (unmounted lazily, a request never answered) must not hang the script.
+  for i in "${daemons[@]}"; do
+    for ((m = 0; m < 100; m++)); do kill -0 "$i" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$i" 2>/dev/null
   done
   ((${#daemons[@]} == 0)) || wait "${daemons[@]}" 2>/dev/null
   if ((harness_keep)); then echo "work directory kept: $work"; else rm -rf "$work"; fi
@@ -139,6 +163,15 @@ fuse_umount() {
   ((rc == 0)) || { echo "xfsfuse exited $rc after the unmount"; return 1; }
 }
 
+fuse_kill() {
+  local pid=${daemon_of[$1]} alive=1
+  kill -0 "$pid" 2>/dev/null || alive=0
+  kill -9 "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  fusermount3 -u "$1" 2>/dev/null || umount -l "$1" 2>/dev/null
+  ((alive))
+}
+
 note() { printf '# %s\n' "$*" >>"$CASE_LOG"; }
 op() {
   local rc=0
@@ -176,6 +209,15 @@ image_checks() {
   ((rc == 0)) || { cfail "xfsfuse-fsck -n on image $name exited $rc"; head -20 "$dir/$name.fsck" | sed 's/^/      /'; }
 }
 
+sanitizer_logs() {
+  local v
+  for v in ASAN_OPTIONS UBSAN_OPTIONS TSAN_OPTIONS; do export "$v=log_path=$work/sanitizer:${!v:-}"; done
+}
+sanitizer_reports() {
+  compgen -G "$work/sanitizer*" >/dev/null || return 0
+  cfail "sanitizer reports:"; cat "$work"/sanitizer* | head -40 | sed 's/^/      /'; rm -f "$work"/sanitizer*
+}
+
 image_logprint() {
   local dev img=$1 rc=0
   shift
@@ -190,6 +232,14 @@ image_logprint() {
 image_log_state() {
   local out
   out=$(image_logprint "$1" -t) || { echo "unknown (xfs_logprint failed: $(tail -1 <<<"$out"))"; return 1; }
+  logprint_state <<<"$out"
+}
+log_must_be() {
+  local s
+  s=$(image_log_state "$2")
+  [[ $s == "$1 "* ]] || cfail "the log of $3 is not $1: $s"
+}
+logprint_state() {
   awk '
     /log tail: .* head: .* state:/ {
       for (i = 1; i <= NF; i++) { if ($i == "tail:") t = $(i + 1); if ($i == "head:") h = $(i + 1) }
@@ -199,5 +249,7 @@ image_log_state() {
     END {
       if (s == "") { print "unknown (no state line from xfs_logprint)"; exit 1 }
       printf "%s tail %s head %s cycles %s..%s\n", s, t, h, (lo == "" ? 0 : lo), (hi == "" ? 0 : hi)
-    }' <<<"$out"
+    }'
 }
+# A complaint, not a hex address or a name holding "bad".
+logprint_complaints() { grep -E '(^|[^0-9a-zA-Z])(bad|Invalid)'; }

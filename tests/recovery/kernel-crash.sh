@@ -96,7 +96,7 @@ has_replay=0
 
 harness_work "$workdir" xfsfuse-kernel-crash "$keep"
 # Sanitizer builds: reports of every xfsfuse and xfsfuse-fsck process land in $work/sanitizer.*.
-for v in ASAN_OPTIONS UBSAN_OPTIONS TSAN_OPTIONS; do export "$v=log_path=$work/sanitizer:${!v:-}"; done
+sanitizer_logs
 
 # --- what a case may call (run in a subshell inside the mount) -------------------------------
 
@@ -187,12 +187,6 @@ case_check_image() {
   # shellcheck source=/dev/null
   (source "$file"; check_image "$cdir/$1.img") >"$cdir/$1.check" 2>&1 || rc=$?
   ((rc == 0)) || { cfail "check_image on image ${1^^} exited $rc"; sed 's/^/      /' "$cdir/$1.check" | head -10; }
-}
-
-log_must_be() { # log_must_be STATE IMG WHAT
-  local s
-  s=$(image_log_state "$2")
-  [[ $s == "$1 "* ]] || cfail "the log of $3 is not $1: $s"
 }
 
 # --- one case --------------------------------------------------------------------------------
@@ -328,9 +322,7 @@ run_one() {
     echo "  skipped: xfsfuse-fsck -n --replay (this xfsfuse-fsck has no --replay)"
   fi
 
-  if compgen -G "$work/sanitizer*" >/dev/null; then
-    cfail "sanitizer reports:"; cat "$work"/sanitizer* | head -40 | sed 's/^/      /'; rm -f "$work"/sanitizer*
-  fi
+  sanitizer_reports
   if ((fails)); then
     [[ -s $cdir/case-output ]] && { echo "  output of the case:"; head -10 "$cdir/case-output" | sed 's/^/      /'; }
     for t in ro rw; do
