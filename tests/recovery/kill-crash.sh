@@ -23,7 +23,8 @@
 #      outside the mount, "PATH MD5 SIZE", and is never touched again.
 #   3. After a delay drawn from the seed (0.3-3 s after the big directory is filled) the daemon
 #      gets kill -9 and its dead mount is unmounted. The workload must have stopped on that (an
-#      error before it fails the seed: its ops.log and status say which op).
+#      error before it fails the seed: its ops.log and status say which op). No operation
+#      finishing for 30 s (KILL_CRASH_STALL) fails the seed as a hang, with the log's counters.
 #   4. The crashed image O: xfs_logprint -t (read-only loop device) must decode it without a
 #      complaint and call the log dirty. Sparse copies A and B; O is never written.
 #   5. A: the kernel mounts it (replays the log): every journal line must be there (size, MD5);
@@ -170,7 +171,9 @@ run_seed() {
   # 4. The crashed log as xfs_logprint reads it.
   rc=0
   image_logprint "$o" -t >"$sdir/logprint" || rc=$?
-  ((rc == 0)) || cfail "xfs_logprint -t of the crashed image exited $rc: $(tail -1 "$sdir/logprint")"
+  if ((rc > 128)); then cfail "xfs_logprint -t died of SIG$(kill -l $((rc - 128))) on the crashed log (after $(grep -c '^TRANS:' "$sdir/logprint") transactions)"
+  elif ((rc)); then cfail "xfs_logprint -t of the crashed image exited $rc: $(tail -1 "$sdir/logprint")"
+  fi
   if logprint_complaints <"$sdir/logprint" >"$sdir/logprint.bad"; then
     cfail "xfs_logprint -t complains about the crashed log:"; head -5 "$sdir/logprint.bad" | sed 's/^/      /'
   fi
@@ -207,7 +210,7 @@ run_seed() {
   fi
   sanitizer_reports
 
-  checked=$(sed -n 's/^\([0-9]*\) entries checked.*/\1/p' "$sdir/kernel.journal" 2>/dev/null)
+  checked=$(sed -n 's/^\([0-9]*\) entries checked.*/\1/p' "$sdir/kernel.journal" "$sdir/xfsfuse.journal" 2>/dev/null | head -1)
   printf 'seed %s: %s %s ops (%s filling big), %s journal entries checked, %s; log after the kill: %s (daemon before it: tail %s head %s), %d s\n' \
     "$seed" "$( ((fails)) && echo FAIL || echo PASS)" "$(awk '{print $2}' <<<"$status")" "$(awk '{print $4}' <<<"$status")" "${checked:-no}" \
     "$big" "$state" "$(ctl_lsn tail_lsn)" "$(ctl_lsn head_lsn)" "$((SECONDS - t0))"
