@@ -105,7 +105,7 @@ harness_need_tools() {
 }
 
 mounts=() daemons=()
-declare -A daemon_of
+declare -A daemon_of reaped  # reaped[PID]: waited for, so the pid may belong to another process now
 harness_cleanup() {
   local i m
   if [[ -s $work/holders ]]; then
@@ -119,6 +119,7 @@ harness_cleanup() {
   done
   # A daemon that hangs (unmounted lazily, a request never answered) must not hang the script.
   for i in "${daemons[@]}"; do
+    [[ -n ${reaped[$i]:-} ]] && continue
     for ((m = 0; m < 100; m++)); do kill -0 "$i" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$i" 2>/dev/null
   done
@@ -160,6 +161,7 @@ fuse_umount() {
   local rc=0
   fusermount3 -u "$1" || return 1
   wait "${daemon_of[$1]}" || rc=$?
+  reaped[${daemon_of[$1]}]=1
   ((rc == 0)) || { echo "xfsfuse exited $rc after the unmount"; return 1; }
 }
 
@@ -168,6 +170,7 @@ fuse_kill() {
   kill -0 "$pid" 2>/dev/null || alive=0
   kill -9 "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
+  reaped[$pid]=1
   fusermount3 -u "$1" 2>/dev/null || umount -l "$1" 2>/dev/null
   ((alive))
 }

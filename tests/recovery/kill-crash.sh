@@ -161,6 +161,7 @@ run_seed() {
   fi
   rc=0
   wait "$wpid" || rc=$?
+  : >"$work/holders" # reaped: the exit trap must not kill its pid, which may be reused
   status=$(cat "$sdir/status" 2>/dev/null)
   ((rc == 0)) || cfail "the workload failed before the kill (exit $rc): ${status:-no status}"
   if [[ -s $sdir/workload.out ]]; then
