@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "fs/corrupt.h"
+#include "fs/log/checkpoint.h"
 #include "fs/log/format.h"
 #include "fs/log/record.h"
 #include "fs/log/unmount.h"
@@ -123,18 +124,8 @@ void Log::unreserve(uint64_t blocks) {
 }
 
 int Log::commit(const CommittedTrans& ct, std::vector<bc::PinRef> pins, std::span<const bc::DiskRange> freed,
-                uint64_t reservation, uint64_t* seq, std::string* why) {
-  uint32_t tid;
-  uint64_t lsn;
-  {
-    std::lock_guard<std::mutex> g(mu_);
-    tid = ++next_tid_;
-    lsn = head_lsn_;  // at or before the record it will be in: a safe LSN to stamp
-  }
-  Queued q;
-  FormatStats fs;
-  if (int e = format_trans(ct, sb_, tid, lsn, &q.ops, &fs, why)) return e;
-  if (fs.regions == 0) {
+                uint64_t reservation, uint64_t* seq, std::string* /*why*/) {
+  if (ct.bufs.empty() && ct.inodes.empty()) {
     // Nothing changed that the log carries (a truncate to the same size):
     // no transaction at all, as the kernel writes none; the kernel refuses
     // to replay one without items ("committed log item has no regions").
@@ -146,8 +137,10 @@ int Log::commit(const CommittedTrans& ct, std::vector<bc::PinRef> pins, std::spa
     done_cv_.notify_all();  // space for a waiting reservation
     return 0;
   }
+  Queued q;
+  q.ct = ct;
   q.pins = std::move(pins);
-  q.blocks = blocks_for(op_bytes(q.ops));
+  q.blocks = blocks_for(estimate_log_bytes(ct, sb_));
   bool kick;
   {
     std::lock_guard<std::mutex> g(mu_);
@@ -279,18 +272,45 @@ int Log::write_queued() {
     queued_blocks_ = 0;
   }
   if (items.empty()) return 0;
+  // One checkpoint per run of transactions that merge (CheckpointBuilder),
+  // formatted here: the head's LSN is a safe one to stamp (the records
+  // land at or after it).
   std::vector<LogOp> ops;
-  std::vector<size_t> first_op;
-  uint64_t bytes = 0;
-  for (Queued& q : items) {
-    first_op.push_back(ops.size());
-    bytes += op_bytes(q.ops);
-    for (LogOp& op : q.ops) ops.push_back(std::move(op));
+  std::vector<size_t> first_op;       // per checkpoint: its start op
+  std::vector<size_t> checkpoint_of;  // per transaction
+  uint64_t lsn;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    lsn = head_lsn_;
   }
+  CheckpointBuilder cb;
+  auto flush = [&]() -> int {
+    if (cb.empty()) return 0;
+    uint32_t tid;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      tid = ++next_tid_;
+    }
+    first_op.push_back(ops.size());
+    std::string why;
+    if (int e = format_trans(cb.take(), sb_, tid, lsn, &ops, nullptr, &why)) {
+      fail("formatting a log transaction: " + why);
+      return e;
+    }
+    return 0;
+  };
+  for (Queued& q : items) {
+    if (!cb.fits(q.ct))
+      if (int e = flush()) return e;
+    cb.add(std::move(q.ct));
+    checkpoint_of.push_back(first_op.size());
+  }
+  if (int e = flush()) return e;
+  const uint64_t bytes = op_bytes(ops);
   Written w;
   if (int e = write_at_head(ops, &w)) return e;  // shut down: the pins go with items
   for (size_t i = 0; i < items.size(); i++)
-    for (bc::PinRef& p : items[i].pins) p.unpin_logged(w.op_lsn[first_op[i]]);
+    for (bc::PinRef& p : items[i].pins) p.unpin_logged(w.op_lsn[first_op[checkpoint_of[i]]]);
   cache_->ail_release_stale(gen);
   {
     std::lock_guard<std::mutex> g(mu_);

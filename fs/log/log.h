@@ -10,11 +10,12 @@
 //    the tail already on the disk, so a committed transaction can always be
 //    written without waiting for write-back (which may need the locks of a
 //    transaction waiting for the log).
-//  - Commit.  commit() formats the transaction (fs/log/format.h) and queues
-//    it with the pins of every buffer it changed (write-ahead: a pinned
-//    buffer is never written home).
-//  - Group commit.  One log thread writes everything queued as records at
-//    the head (fs/log/writer.h) and syncs: when forced (fsync, a data write
+//  - Commit.  commit() queues the transaction with the pins of every
+//    buffer it changed (write-ahead: a pinned buffer is never written home).
+//  - Group commit.  One log thread merges everything queued into
+//    checkpoints (fs/log/checkpoint.h: each buffer and inode once, as the
+//    kernel's CIL), formats them (fs/log/format.h), writes them as records
+//    at the head (fs/log/writer.h) and syncs: when forced (fsync, a data write
 //    over blocks freed by a queued transaction, unmount), when a megabyte is
 //    queued, and every flush interval.  Then each pin is released with the
 //    LSN of the record that holds its transaction (the buffer enters the AIL,
@@ -96,13 +97,14 @@ class Log {
   int reserve(uint64_t* blocks);
   /// Gives back a reservation that was not committed (a cancelled transaction).
   void unreserve(uint64_t blocks);
-  /// Formats ct as log transaction and queues it, taking over the pins of
-  /// the buffers it changed and the reservation; freed: the disk ranges it
-  /// freed (busy until it is written).  *seq = its place in commit order.
-  /// A transaction with nothing to log is not queued (its reservation goes
-  /// back; *seq = the last one queued).  Returns 0, or EUCLEAN with *why
-  /// (format_trans refused it: nothing was queued, the reservation is still
-  /// the caller's).
+  /// Queues ct (a copy) for the next group commit, taking over the pins of
+  /// the buffers it changed and the reservation, exchanged for what ct may
+  /// take (estimate_log_bytes); freed: the disk ranges it freed (busy until
+  /// it is written).  *seq = its place in commit order.  A transaction with
+  /// nothing to log is not queued (its reservation goes back; *seq = the
+  /// last one queued).  Returns 0.  (A transaction the formatter refuses,
+  /// which only corrupt in-core state makes, shuts the log down at its
+  /// group commit.)
   int commit(const CommittedTrans& ct, std::vector<bc::PinRef> pins, std::span<const bc::DiskRange> freed,
              uint64_t reservation, uint64_t* seq, std::string* why);
   /// Waits until transaction seq (and all before it) is on the disk.
@@ -131,9 +133,9 @@ class Log {
  private:
   struct Queued {
     uint64_t seq = 0;
-    std::vector<LogOp> ops;
+    CommittedTrans ct;
     std::vector<bc::PinRef> pins;
-    uint64_t blocks = 0;  // estimated log blocks
+    uint64_t blocks = 0;  // log blocks it may take (estimate_log_bytes)
   };
   struct Busy {
     uint32_t len = 0;

@@ -42,14 +42,14 @@ namespace xfsfuse::fs::test {
 namespace {
 
 const Cred kRoot{0, 0, {}};
-constexpr int kOps = 5000;
+constexpr int kOps = 16000;
 
 // Files a completed sync promised: "dir/name" -> contents.
 using Promised = std::map<std::string, std::string>;
 
 std::string contents(uint64_t seed, int i) {
   std::mt19937_64 r(seed * 1000003 + static_cast<uint64_t>(i));
-  std::string s(r() % 3 == 0 ? r() % 70000 : r() % 3000, '\0');
+  std::string s(r() % 8 == 0 ? r() % 40000 : r() % 3000, '\0');
   for (char& c : s) c = static_cast<char>('a' + r() % 26);
   return s;
 }
@@ -183,7 +183,7 @@ void recover_and_check(const std::string& img, const Promised& promised) {
 
 void crash_points(int npoints, uint64_t base_seed) {
   if (!have_xfsprogs()) return;
-  MkfsImage img("-l size=2174b", 96ll << 20);  // the smallest log mkfs allows here
+  MkfsImage img("-l size=2174b", 192ll << 20);  // the smallest log mkfs allows here
   const std::string work = img.path + ".work", kwork = img.path + ".kernel", mnt = img.path + ".mnt";
   REQUIRE(mkdir(mnt.c_str(), 0755) == 0);
   struct Cleanup {  // however the test ends (a failed REQUIRE throws)
