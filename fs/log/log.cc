@@ -123,7 +123,7 @@ void Log::unreserve(uint64_t blocks) {
   done_cv_.notify_all();
 }
 
-int Log::commit(const CommittedTrans& ct, std::vector<bc::PinRef> pins, std::span<const bc::DiskRange> freed,
+int Log::commit(CommittedTrans ct, std::vector<bc::PinRef> pins, std::span<const bc::DiskRange> freed,
                 uint64_t reservation, uint64_t* seq, std::string* /*why*/) {
   if (ct.bufs.empty() && ct.inodes.empty()) {
     // Nothing changed that the log carries (a truncate to the same size):
@@ -138,9 +138,9 @@ int Log::commit(const CommittedTrans& ct, std::vector<bc::PinRef> pins, std::spa
     return 0;
   }
   Queued q;
-  q.ct = ct;
-  q.pins = std::move(pins);
   q.blocks = blocks_for(estimate_log_bytes(ct, sb_));
+  q.ct = std::move(ct);
+  q.pins = std::move(pins);
   bool kick;
   {
     std::lock_guard<std::mutex> g(mu_);

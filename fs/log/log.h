@@ -97,7 +97,7 @@ class Log {
   int reserve(uint64_t* blocks);
   /// Gives back a reservation that was not committed (a cancelled transaction).
   void unreserve(uint64_t blocks);
-  /// Queues ct (a copy) for the next group commit, taking over the pins of
+  /// Queues ct for the next group commit, taking over the pins of
   /// the buffers it changed and the reservation, exchanged for what ct may
   /// take (estimate_log_bytes); freed: the disk ranges it freed (busy until
   /// it is written).  *seq = its place in commit order.  A transaction with
@@ -105,7 +105,7 @@ class Log {
   /// last one queued).  Returns 0.  (A transaction the formatter refuses,
   /// which only corrupt in-core state makes, shuts the log down at its
   /// group commit.)
-  int commit(const CommittedTrans& ct, std::vector<bc::PinRef> pins, std::span<const bc::DiskRange> freed,
+  int commit(CommittedTrans ct, std::vector<bc::PinRef> pins, std::span<const bc::DiskRange> freed,
              uint64_t reservation, uint64_t* seq, std::string* why);
   /// Waits until transaction seq (and all before it) is on the disk.
   /// Returns 0 or EIO (shut down: it may never be).

@@ -311,7 +311,10 @@ int Transaction::commit(CommittedTrans* out) {
   if (log) {
     uint64_t seq = 0;
     std::string why;
-    if (int e = log->commit(*ct, std::move(pins), freed_ranges_, log_res_, &seq, &why)) {
+    // The log takes the record whole: a copy only when the caller or an
+    // observer wants it too.
+    CommittedTrans for_log = (out || observe) ? *ct : std::move(*ct);
+    if (int e = log->commit(std::move(for_log), std::move(pins), freed_ranges_, log_res_, &seq, &why)) {
       cancel();
       m_.shut_down("a transaction could not be logged: " + why);
       return e;

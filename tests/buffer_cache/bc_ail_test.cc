@@ -28,16 +28,6 @@ class LsnOps : public BufOps {
   mutable std::atomic<uint64_t> last_lsn{0};
 };
 
-// Changes m (fills it with v) as a transaction would and pins it.
-PinRef change(BufferCache& c, const Maps& m, const BufOps* ops, uint8_t v) {
-  BufHandle h;
-  REQUIRE(c.get(m, ops, kAnyOwner, kGetExclusive, &h) == 0);
-  std::memset(h.data(), v, h.size());
-  REQUIRE(c.mark_dirty(h, 0, h.size()) == 0);
-  PinRef p;
-  REQUIRE(c.pin(h, &p) == 0);
-  return p;
-}
 
 }  // namespace
 
@@ -50,9 +40,9 @@ TEST_CASE("bc: a buffer holds the AIL at its oldest unwritten logged change unti
   LsnOps ops;
   const Maps a = {{40, 8}}, b = {{80, 8}};
   REQUIRE(st.cache->ail_tail() == 0);
-  change(*st.cache, a, &ops, 1).unpin_logged(0x100000010);
-  change(*st.cache, b, &ops, 2).unpin_logged(0x100000020);
-  change(*st.cache, a, &ops, 3).unpin_logged(0x100000030);  // a again: stays at its first
+  test::dirty_pinned(*st.cache, a, 1, &ops).unpin_logged(0x100000010);
+  test::dirty_pinned(*st.cache, b, 2, &ops).unpin_logged(0x100000020);
+  test::dirty_pinned(*st.cache, a, 3, &ops).unpin_logged(0x100000030);  // a again: stays at its first
   REQUIRE(st.cache->ail_tail() == 0x100000010);
   REQUIRE(st.cache->ail_size() == 2);
   // Written but not yet synced: still held.
@@ -65,7 +55,7 @@ TEST_CASE("bc: a buffer holds the AIL at its oldest unwritten logged change unti
   REQUIRE(st.cache->sync() == 0);
   REQUIRE(st.cache->ail_tail() == 0x100000020);
   // A change after the write starts a new entry at its own LSN.
-  change(*st.cache, a, &ops, 4).unpin_logged(0x100000040);
+  test::dirty_pinned(*st.cache, a, 4, &ops).unpin_logged(0x100000040);
   REQUIRE(st.cache->ail_size() == 2);
   REQUIRE(st.cache->flush_all() == 0);  // writes both and syncs
   REQUIRE(st.cache->ail_tail() == 0);
@@ -79,7 +69,7 @@ TEST_CASE("bc: a change pinned and not yet logged keeps its buffer off the disk 
   REQUIRE(FileDevice::open(img.path(), true, &dev) == 0);
   test::Stack st(dev.get(), 8 << 20);
   const Maps a = {{40, 8}};
-  PinRef p = change(*st.cache, a, nullptr, 7);
+  PinRef p = test::dirty_pinned(*st.cache, a, 7, nullptr);
   REQUIRE(st.cache->push() == 0);  // passes over it
   REQUIRE(img.read(40, 1)[0] == TempImage::expected(40, 0));
   REQUIRE(st.cache->ail_tail() == 0);
@@ -96,7 +86,7 @@ TEST_CASE("bc: a freed buffer holds its AIL LSN until the freeing generation is 
   REQUIRE(FileDevice::open(img.path(), true, &dev) == 0);
   test::Stack st(dev.get(), 8 << 20);
   const Maps a = {{40, 8}}, b = {{80, 8}};
-  change(*st.cache, a, nullptr, 1).unpin_logged(0x100000010);
+  test::dirty_pinned(*st.cache, a, 1, nullptr).unpin_logged(0x100000010);
   // Sealed before the freeing: releasing it must not drop the entry.
   const uint64_t before = st.cache->ail_seal_stale();
   REQUIRE(st.cache->invalidate(a) == 1);
@@ -109,7 +99,7 @@ TEST_CASE("bc: a freed buffer holds its AIL LSN until the freeing generation is 
   REQUIRE(st.cache->ail_tail() == 0);
   // Freed while its change was still pinned: the change's LSN arrives later
   // and is held until the next generation is released too.
-  PinRef p = change(*st.cache, b, nullptr, 2);
+  PinRef p = test::dirty_pinned(*st.cache, b, 2, nullptr);
   REQUIRE(st.cache->invalidate(b) == 1);
   p.unpin_logged(0x100000050);
   REQUIRE(st.cache->ail_tail() == 0x100000050);
@@ -125,7 +115,7 @@ TEST_CASE("bc: after stop_writeback nothing reaches the disk", "[bc][ail]") {
   {
     test::Stack st(dev.get(), 8 << 20);
     const Maps a = {{40, 8}};
-    change(*st.cache, a, nullptr, 9).unpin_logged(0x100000010);
+    test::dirty_pinned(*st.cache, a, 9, nullptr).unpin_logged(0x100000010);
     st.cache->stop_writeback();
     BufHandle h;
     REQUIRE(st.cache->get(a, nullptr, kAnyOwner, kGetExclusive, &h) == 0);

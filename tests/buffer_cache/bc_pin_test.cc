@@ -13,16 +13,6 @@ namespace {
 
 using Maps = std::vector<DiskRange>;
 
-// Gets m exclusively, writes v over it, marks it dirty and pins it.
-PinRef dirty_pinned(BufferCache& c, const Maps& m, uint8_t v) {
-  BufHandle h;
-  REQUIRE(c.get(m, nullptr, kAnyOwner, kGetExclusive, &h) == 0);
-  std::memset(h.data(), v, h.size());
-  REQUIRE(c.mark_dirty(h, 0, h.size()) == 0);
-  PinRef p;
-  REQUIRE(c.pin(h, &p) == 0);
-  return p;
-}
 
 }  // namespace
 
@@ -32,7 +22,7 @@ TEST_CASE("bc: a pinned buffer is neither written nor reclaimed until its last u
   REQUIRE(FileDevice::open(img.path(), true, &dev) == 0);
   test::Stack st(dev.get(), 8 << 20);
   const Maps m = {{40, 8}};
-  PinRef p1 = dirty_pinned(*st.cache, m, 0xab);
+  PinRef p1 = test::dirty_pinned(*st.cache, m, 0xab);
   BufHandle h;
   REQUIRE(st.cache->get(m, nullptr, kAnyOwner, kGetExclusive, &h) == 0);
   PinRef p2;
@@ -63,7 +53,7 @@ TEST_CASE("bc: flush_all writes the unpinned buffers around a pinned one", "[bc]
   std::unique_ptr<BlockDevice> dev;
   REQUIRE(FileDevice::open(img.path(), true, &dev) == 0);
   test::Stack st(dev.get(), 8 << 20);
-  PinRef p = dirty_pinned(*st.cache, Maps{{16, 8}}, 0x11);
+  PinRef p = test::dirty_pinned(*st.cache, Maps{{16, 8}}, 0x11);
   for (uint64_t d : {8, 24}) {
     BufHandle h;
     REQUIRE(st.cache->get(Maps{{d, 8}}, nullptr, kAnyOwner, kGetExclusive, &h) == 0);
@@ -88,7 +78,7 @@ TEST_CASE("bc: pin wants an exclusive handle, a PinRef unpins when destroyed", "
   REQUIRE(st.cache->get(Maps{{8, 8}}, nullptr, kAnyOwner, kGetShared, &h) == 0);
   REQUIRE(st.cache->pin(h, &p) == EINVAL);
   h.release();
-  { PinRef scoped = dirty_pinned(*st.cache, Maps{{8, 8}}, 0x33); }
+  { PinRef scoped = test::dirty_pinned(*st.cache, Maps{{8, 8}}, 0x33); }
   REQUIRE(st.cache->stats().unpins == 1);
   REQUIRE(st.cache->flush_all() == 0);
   REQUIRE(img.read(8, 1)[0] == 0x33);
@@ -99,7 +89,7 @@ TEST_CASE("bc: invalidating a pinned buffer drops it, the pin holder unpins late
   std::unique_ptr<BlockDevice> dev;
   REQUIRE(FileDevice::open(img.path(), true, &dev) == 0);
   test::Stack st(dev.get(), 8 << 20);
-  PinRef p = dirty_pinned(*st.cache, Maps{{64, 8}, {80, 8}}, 0x44);
+  PinRef p = test::dirty_pinned(*st.cache, Maps{{64, 8}, {80, 8}}, 0x44);
   REQUIRE_FALSE(p.stale());
   REQUIRE(st.cache->invalidate(Maps{{80, 8}}) == 1);
   REQUIRE(p.stale());

@@ -158,4 +158,17 @@ inline void dirty_buffer(BufferCache& c, const std::vector<DiskRange>& maps, uin
   REQUIRE(c.mark_dirty(h, 0, h.size()) == 0);
 }
 
+/// Changes maps as a transaction would (gets them exclusively with ops,
+/// fills them with v, marks them dirty) and pins them; the handle goes.
+inline PinRef dirty_pinned(BufferCache& c, const std::vector<DiskRange>& maps, uint8_t v,
+                           const BufOps* ops = nullptr) {
+  BufHandle h;
+  REQUIRE(c.get(maps, ops, kAnyOwner, kGetExclusive, &h) == 0);
+  std::memset(h.data(), v, h.size());
+  REQUIRE(c.mark_dirty(h, 0, h.size()) == 0);
+  PinRef p;
+  REQUIRE(c.pin(h, &p) == 0);
+  return p;
+}
+
 }  // namespace xfsfuse::bc::test

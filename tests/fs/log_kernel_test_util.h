@@ -52,4 +52,17 @@ inline bool kernel_run(const std::string& img, const std::string& mnt, const std
   return true;
 }
 
+/// What a kernel mount of img (at mnt) shows: every path with its type, size
+/// and link count, then every regular file's md5, each list sorted.
+inline std::string kernel_view(const std::string& img, const std::string& mnt) {
+  const std::string out = img + ".view";
+  REQUIRE(kernel_run(img, mnt,
+                     "find . -printf '%P %y %s %n\\n' | sort > " + out +
+                         " && find . -type f -exec md5sum {} + | sort >> " + out,
+                     false));
+  std::string v = run("cat " + out);
+  ::unlink(out.c_str());
+  return v;
+}
+
 }  // namespace xfsfuse::fs::test

@@ -144,6 +144,24 @@ class OwningFailingDevice : public bc::test::FailingDevice {
   std::unique_ptr<bc::BlockDevice> inner_;
 };
 
+// A read-write mount of img through a device whose writes can be made to fail (*dev).
+std::unique_ptr<Mount> open_failing(const std::string& img, bool write_log, OwningFailingDevice** dev) {
+  MountOptions o;
+  o.writable = true;
+  o.write_log = write_log;
+  o.wrap_device = [dev](std::unique_ptr<bc::BlockDevice> d) {
+    auto f = std::make_unique<OwningFailingDevice>(std::move(d));
+    *dev = f.get();
+    return std::unique_ptr<bc::BlockDevice>(std::move(f));
+  };
+  std::unique_ptr<Mount> m;
+  std::string err;
+  INFO(err);
+  REQUIRE(Mount::open(img, o, &m, &err) == 0);
+  REQUIRE(*dev != nullptr);
+  return m;
+}
+
 }  // namespace
 
 TEST_CASE("mount rw: with nolog a failed metadata write shuts writing down and leaves NEEDSREPAIR", "[mount][rw]") {
@@ -151,18 +169,7 @@ TEST_CASE("mount rw: with nolog a failed metadata write shuts writing down and l
   if (demo.empty()) return;
   ImageCopy img(demo);
   OwningFailingDevice* dev = nullptr;
-  MountOptions o;
-  o.writable = true;
-  o.write_log = false;
-  o.wrap_device = [&](std::unique_ptr<bc::BlockDevice> d) {
-    auto f = std::make_unique<OwningFailingDevice>(std::move(d));
-    dev = f.get();
-    return std::unique_ptr<bc::BlockDevice>(std::move(f));
-  };
-  std::unique_ptr<Mount> m;
-  std::string err;
-  REQUIRE(Mount::open(img.path, o, &m, &err) == 0);
-  REQUIRE(dev != nullptr);
+  std::unique_ptr<Mount> m = open_failing(img.path, false, &dev);
   InodeRef root;
   REQUIRE(m->iget(m->sb().rootino, &root) == 0);
   const Cred root_cred{0, 0, {}};
@@ -185,17 +192,7 @@ TEST_CASE("mount rw: with the log a failed metadata write stops all writing and 
   if (demo.empty()) return;
   ImageCopy img(demo);
   OwningFailingDevice* dev = nullptr;
-  MountOptions o;
-  o.writable = true;
-  o.wrap_device = [&](std::unique_ptr<bc::BlockDevice> d) {
-    auto f = std::make_unique<OwningFailingDevice>(std::move(d));
-    dev = f.get();
-    return std::unique_ptr<bc::BlockDevice>(std::move(f));
-  };
-  std::unique_ptr<Mount> m;
-  std::string err;
-  REQUIRE(Mount::open(img.path, o, &m, &err) == 0);
-  REQUIRE(dev != nullptr);
+  std::unique_ptr<Mount> m = open_failing(img.path, true, &dev);
   InodeRef root;
   REQUIRE(m->iget(m->sb().rootino, &root) == 0);
   const Cred root_cred{0, 0, {}};

@@ -32,19 +32,6 @@
 namespace xfsfuse::fs::test {
 namespace {
 
-// The tree under a kernel mount of img: every path with its type, size and
-// link count, and every regular file's md5.
-std::string kernel_view(const std::string& img, const std::string& mnt) {
-  const std::string out = img + ".view";
-  REQUIRE(kernel_run(img, mnt,
-                     "find . -printf '%P %y %s %n\\n' | sort > " + out +
-                         " && find . -type f -exec md5sum {} + | sort >> " + out,
-                     false));
-  std::string v = run("cat " + out);
-  unlink(out.c_str());
-  return v;
-}
-
 // A read-write mount of img whose disk loses power at write crash_at (never
 // when UINT64_MAX): opens, unmounts, and returns the writes it made.  The
 // open or the unmount may fail once the power is gone.
