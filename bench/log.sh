@@ -47,19 +47,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The workload: one phase at a time, printing "phase seconds" and, for fsync, "p50 p99" in ms.
-# $2: a command printing the log head as an absolute log block (or "-" without a log).
-workload() {
-  python3 - "$mnt/d" "$ops" <<'EOF'
-import os, sys, time
-d, n = sys.argv[1], int(sys.argv[2])
+# The workload, phase by phase, each ended by an fsync of the directory; $1: a shell command
+# printing the log head as an absolute log block ("0" without a log). Prints "phase seconds
+# blocks" per phase and "lat p50 p99" (ms) for the fsync phase.
+measure() {
+  python3 - "$mnt/d" "$ops" "$1" <<'EOF2'
+import os, subprocess, sys, time
+d, n, head_cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 os.mkdir(d)
+def head():
+    return int(subprocess.check_output(head_cmd, shell=True, text=True).strip())
 def sync_dir():
     fd = os.open(d, os.O_RDONLY); os.fsync(fd); os.close(fd)
-def phase(name, fn):
-    sys.stdout.write("start %s\n" % name); sys.stdout.flush(); sys.stdin.readline()
-    t = time.monotonic(); fn(); sync_dir(); t = time.monotonic() - t
-    sys.stdout.write("done %s %.3f\n" % (name, t)); sys.stdout.flush(); sys.stdin.readline()
 def create():
     for i in range(n): os.close(os.open("%s/file-%07d" % (d, i), os.O_CREAT | os.O_WRONLY, 0o644))
 def rename():
@@ -74,28 +73,15 @@ def fsyncs():
         fd = os.open("%s/sync-%04d" % (d, i), os.O_CREAT | os.O_WRONLY, 0o644)
         os.write(fd, buf); os.fsync(fd); os.close(fd)
         lat.append(time.monotonic() - t)
+sync_dir()
 for name, fn in (("create", create), ("rename", rename), ("unlink", unlink), ("fsync", fsyncs)):
-    phase(name, fn)
+    h = head(); t = time.monotonic()
+    fn(); sync_dir()
+    t = time.monotonic() - t
+    print("%s %.3f %d" % (name, t, head() - h))
 lat.sort()
-sys.stdout.write("lat %.3f %.3f\n" % (lat[len(lat) // 2] * 1e3, lat[len(lat) * 99 // 100] * 1e3))
-EOF
-}
-
-# Runs the workload with head = a command printing the log head (absolute 512-byte blocks).
-# Prints "phase seconds blocks" lines and "lat p50 p99".
-measure() {
-  local head=$1 before
-  coproc W { workload; }
-  local line
-  while IFS= read -r line <&"${W[0]}"; do
-    set -- $line
-    case $1 in
-      start) before=$($head); echo >&"${W[1]}" ;;
-      done) echo "$2 $3 $(($($head) - before))"; echo >&"${W[1]}" ;;
-      lat) echo "$line" ;;
-    esac
-  done
-  wait "$W_PID"
+print("lat %.3f %.3f" % (lat[len(lat) // 2] * 1e3, lat[len(lat) * 99 // 100] * 1e3))
+EOF2
 }
 
 declare -A res
@@ -107,8 +93,7 @@ fresh
 n=$(log_bbs)
 mount -o loop "$work/img" "$mnt"
 dev=$(basename "$(findmnt -n -o SOURCE "$mnt")")
-khead() { local l; l=$(cat "/sys/fs/xfs/$dev/log/log_head_lsn"); echo $((${l%%:*} * n + ${l##*:})); }
-res[kernel]=$(measure khead)
+res[kernel]=$(measure "l=\$(cat /sys/fs/xfs/$dev/log/log_head_lsn); echo \$((\${l%%:*} * $n + \${l##*:}))")
 umount "$mnt"
 
 # xfsfuse with the log, then without.
@@ -121,13 +106,9 @@ for fs in xfsfuse xfsfuse-nolog; do
   for _ in $(seq 100); do mountpoint -q "$mnt" && break; sleep 0.05; done
   mountpoint -q "$mnt" || { cat "$work/$fs.err" >&2; exit 1; }
   if [[ $fs == xfsfuse ]]; then
-    xhead() {
-      "$ctl" "$mnt" log --json | python3 -c 'import json,sys; j=json.load(sys.stdin); print((j["head_lsn"] >> 32) * j["log_blocks"] + (j["head_lsn"] & 0xffffffff))'
-    }
-    res[$fs]=$(measure xhead)
+    res[$fs]=$(measure "'$ctl' '$mnt' log --json | python3 -c 'import json,sys; j=json.load(sys.stdin); print((j[\"head_lsn\"] >> 32) * j[\"log_blocks\"] + (j[\"head_lsn\"] & 0xffffffff))'")
   else
-    nohead() { echo 0; }
-    res[$fs]=$(measure nohead)
+    res[$fs]=$(measure "echo 0")
   fi
   fusermount3 -u "$mnt"
   wait "$pid"

@@ -19,7 +19,9 @@ namespace {
 
 constexpr uint32_t kRecordSize = 32768;            // h_size: one header block per record, as the kernel's default
 constexpr uint32_t kNoPrevBlock = 0xffffffff;      // h_prev_block of a log's first record
-constexpr uint64_t kGroupBlocks = 2048;            // a megabyte queued starts a group commit
+// Queued transactions whose estimates (each alone, before merging) reach
+// this many log blocks start a group commit: 8 MiB, at most an eighth of the log.
+constexpr uint64_t kGroupBlocks = 16384;
 constexpr auto kWriteInterval = std::chrono::milliseconds(50);  // ...and so does this much time
 constexpr auto kPushRetry = std::chrono::milliseconds(10);      // a push that moved nothing waits this long
 
@@ -67,6 +69,7 @@ int Log::start(bc::BlockDevice* dev, bc::BufferCache* cache, const Superblock& s
   const uint64_t bytes = 6 * dirblk + 32 * uint64_t{sb.blocksize} + 96 * uint64_t{sb.inodesize} + 16384;
   l->reservation_ = std::min<uint64_t>(blocks_for(bytes) + bytes / 4096, log_blocks / 4);
   l->slack_ = 64;
+  l->group_blocks_ = std::min<uint64_t>(kGroupBlocks, log_blocks / 8);
   l->st_.log_blocks = log_blocks;
   l->st_.reservation_blocks = l->reservation_;
   l->shut_down_cb_ = std::move(shut_down);
@@ -155,7 +158,7 @@ int Log::commit(CommittedTrans ct, std::vector<bc::PinRef> pins, std::span<const
       busy_max_len_ = std::max(busy_max_len_, r.len);
     }
     queue_.push_back(std::move(q));
-    kick = queued_blocks_ >= kGroupBlocks;
+    kick = queued_blocks_ >= group_blocks_;
   }
   if (kick) cv_.notify_one();
   return 0;
@@ -200,7 +203,7 @@ void Log::thread_main() {
   auto last_push = std::chrono::steady_clock::now();
   for (;;) {
     cv_.wait_for(l, kWriteInterval, [&] {
-      return stop_ || dead_ || push_wanted_ || force_seq_ > durable_seq_ || queued_blocks_ >= kGroupBlocks;
+      return stop_ || dead_ || push_wanted_ || force_seq_ > durable_seq_ || queued_blocks_ >= group_blocks_;
     });
     if (dead_) return;
     if (!queue_.empty()) {  // any wake-up, the interval included, writes what is queued

@@ -16,8 +16,9 @@
 //    checkpoints (fs/log/checkpoint.h: each buffer and inode once, as the
 //    kernel's CIL), formats them (fs/log/format.h), writes them as records
 //    at the head (fs/log/writer.h) and syncs: when forced (fsync, a data write
-//    over blocks freed by a queued transaction, unmount), when a megabyte is
-//    queued, and every flush interval.  Then each pin is released with the
+//    over blocks freed by a queued transaction, unmount), when the queued
+//    transactions' estimates reach an eighth of the log (8 MiB at most),
+//    and every 50 ms.  Then each pin is released with the
 //    LSN of the record that holds its transaction (the buffer enters the AIL,
 //    buffer_cache/ail.cc), and waiters of those transactions wake.
 //  - Tail.  Records carry the AIL's smallest LSN as their tail (the head when
@@ -167,6 +168,7 @@ class Log {
   LogPlace place_;                 // head, prev_block, tail on disk (limit_lsn); only the thread changes it
   uint64_t reservation_ = 0;       // log blocks per transaction
   uint64_t slack_ = 0;             // never granted: tail records, rounding
+  uint64_t group_blocks_ = 0;      // queued estimates that start a group commit
   std::function<void(const std::string&)> shut_down_cb_;
 
   mutable std::mutex mu_;
