@@ -2,8 +2,8 @@
 # churn-dirstress-test.sh CHURN XFSFUSE FSCK - xfsfuse-churn --workload dirstress end to end.
 #
 # Runs `xfsfuse-churn --workload dirstress --policies eager,lazy,lazy-noref --pools default,vmap_all
-# [--kernel] --json OUT --plot OUT.png -- -p 2 -n 1 -f 2000 -s 7` (4,000 inodes in about 125
-# inode clusters, so eager makes about 100 unmapping syscalls with vmap_all (61 with 1,500
+# [--kernel] --json OUT --plot OUT.png -- -p 2 -n 1 -f 3000 -s 7` (6,000 inodes in about 190
+# inode clusters, so eager makes about 80 unmapping syscalls with vmap_all (51-61 with 1,500
 # files once the log kept buffers pinned until their group commit); fewer files would
 # leave too few to compare, and the ASan+UBSan build runs it in about 20 s, so sanitizer builds
 # use the same counts) and checks: exit 0, the table, the JSON's documented keys (README
@@ -66,7 +66,7 @@ usage "--pools bogus" "--pools: unknown name 'bogus'" --workload dirstress --poo
 usage "dirstress -p 0" "-p wants a number" --workload dirstress -- -p 0
 usage "dirstress -d" "runs the workload in the root" --workload dirstress -- -d /tmp
 
-files=2000
+files=3000
 json=$work/out.json png=$work/out.png
 TMPDIR=$work "$churn" --workload dirstress --policies eager,lazy,lazy-noref --pools default,vmap_all "${kernel[@]}" \
   --xfsfuse "$xfsfuse" --fsck "$fsck" --json "$json" --plot "$png" -- -p 2 -n 1 -f "$files" -s 7 \
