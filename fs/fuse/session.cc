@@ -55,11 +55,13 @@ int run_session(const Options& o, fuse_args* args, const fuse_cmdline_opts& cmd,
   fuse_session_destroy(se);  // calls destroy (the stats file) if init ran
   // The kernel wrote back its dirty pages before it let go of the mount:
   // every change is in the buffer cache now.
+  // With the log, what was logged survives: the next mount replays it.
+  const char* after = m->log() ? "the next mount recovers it from its log" : "the image needs xfs_repair";
   if (int e = m->unmount_clean()) {
-    std::fprintf(stderr, "xfsfuse: %s: unmount: %s; the image needs xfs_repair\n", o.image.c_str(), std::strerror(e));
+    std::fprintf(stderr, "xfsfuse: %s: unmount: %s; %s\n", o.image.c_str(), std::strerror(e), after);
     status = 1;
   } else if (m->shut_down_state()) {
-    std::fprintf(stderr, "xfsfuse: %s: writes were shut down; the image needs xfs_repair\n", o.image.c_str());
+    std::fprintf(stderr, "xfsfuse: %s: writes were shut down; %s\n", o.image.c_str(), after);
     status = 1;
   }
   return status;
