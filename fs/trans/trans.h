@@ -14,11 +14,14 @@
 // when it joined (each is copied at join), so an operation that meets
 // corruption half-way writes nothing.
 //
-// For the XFS log writer, commit() can fill a CommittedTrans (each buffer's
-// maps, type, changed ranges and contents, each inode's changed parts and
-// on-disk bytes): what a log transaction carries (fs/log/format.h).  It does
-// when given `out`, or when the mount has a commit observer
-// (Mount::set_commit_observer); otherwise it costs nothing.
+// With the mount's log (Mount::log(), every read-write mount but nolog),
+// begin() reserves log space before anything is locked, and commit() fills a
+// CommittedTrans (each buffer's maps, type, changed ranges and contents, each
+// inode's changed parts and on-disk bytes: what a log transaction carries,
+// fs/log/format.h), pins every buffer it changed and hands both to the log
+// (fs/log/log.h: write-ahead, the buffers stay off the disk until logged).
+// It also fills one when given `out`, or for the mount's commit observer
+// (Mount::set_commit_observer); without any of these it costs nothing.
 //
 // Locking: REQUIRES the lock order of docs/locking.md when joining (inodes
 // in ascending number first, then AG headers, then other buffers).  A
