@@ -45,8 +45,7 @@ void BufferCache::ail_written(Buffer* b) {
   b->ail_lsn = 0;
 }
 
-void BufferCache::ail_stale(Buffer* b) {
-  std::lock_guard<std::mutex> g(ail_mu_);
+void BufferCache::ail_stale_locked(Buffer* b) {
   if (b->ail_lsn == 0) return;
   ail_stale_.emplace_back(b->ail_lsn, stale_gen_);
   b->ail_lsn = 0;

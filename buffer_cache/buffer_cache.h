@@ -29,8 +29,8 @@
 // contents are guarded by a reader/writer lock (rw_lock.h: any thread may
 // release it, writers preferred) held through a BufHandle: read-shared, or
 // write-exclusive.  Lock order:
-//   reclaim -> bucket -> LRU,  reclaim -> bucket -> index
-// (LRU and index are never held together); content locks are never taken
+//   reclaim -> bucket -> LRU,  reclaim -> bucket -> index,  bucket -> AIL -> LRU
+// (LRU and index are never held together; content -> AIL in write-back); content locks are never taken
 // with any of them held.  The flusher's mutex and the write-error handler's
 // are leaves (the handler runs inside write-back, with that buffer's content
 // lock held).  Pins and the stale bit
@@ -413,8 +413,9 @@ class BufferCache {
   // ail.cc: the hooks of write-back, invalidate and unpin.
   // REQUIRES: b's content lock held exclusively, b just written.
   void ail_written(Buffer* b);
-  // b was invalidated: its AIL LSN waits for the freeing to be logged.
-  void ail_stale(Buffer* b);
+  // REQUIRES: ail_mu_ held, b still hashed (alive).  b is being
+  // invalidated: its AIL LSN waits for the freeing to be logged.
+  void ail_stale_locked(Buffer* b);
   void unpin_logged(Buffer* b, uint64_t lsn);
   // REQUIRES: ail_mu_ held.  Takes one instance of lsn out of ail_.
   void ail_erase_locked(uint64_t lsn);
@@ -479,8 +480,8 @@ class BufferCache {
   std::atomic<bool> unsynced_{false};  // written since the last good dev_->sync()
   std::atomic<bool> stop_writeback_{false};
 
-  // The AIL (ail.cc).  ail_mu_ is a leaf, taken under content locks and
-  // bucket mutexes.
+  // The AIL (ail.cc).  ail_mu_ is taken under content locks and bucket
+  // mutexes; under it only lru_mu_ (invalidate: bucket -> ail -> LRU).
   mutable std::mutex ail_mu_;
   std::multiset<uint64_t> ail_;  // GUARDED_BY(ail_mu_): every LSN held
   // Held LSNs no buffer stands for any more, with the generation that

@@ -73,8 +73,13 @@ size_t BufferCache::invalidate(std::span<const DiskRange> freed) {
       if (it == bk.map.end() || it->second != b || !any_overlap(b->maps, freed)) continue;
       clear_dirty(b);
       if (b->pins.load(std::memory_order_acquire) != 0) invalidated_pinned_.fetch_add(1, std::memory_order_relaxed);
+      // Its AIL LSN moves to the stale list and the stale bit goes on in
+      // one ail_mu_ section, so unpin_logged() (which checks the bit under
+      // ail_mu_) files a later LSN as stale too.  b is not touched after
+      // the bit: a holder's last put_hold() may free it at once.
+      std::lock_guard<std::mutex> a(ail_mu_);
+      ail_stale_locked(b);
       prev = unhash_locked(bk, it);
-      ail_stale(b);  // after the stale bit: unpin_logged() then sees it (both under ail_mu_)
     }
     n++;
     if (prev == 0) free_buffer(b);  // unheld: nobody else will
