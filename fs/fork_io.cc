@@ -8,6 +8,7 @@
 
 #include "fs/corrupt.h"
 #include "fs/log/log.h"
+#include "fs/atomic_max.h"
 #include "fs/mount.h"
 
 namespace xfsfuse::fs {
@@ -66,7 +67,8 @@ int Mount::read_data(const CachedInode& ip, uint64_t off, size_t len, std::byte*
   return 0;
 }
 
-int Mount::write_data_blocks(uint64_t fsblock, uint32_t off_in_block, const iovec* iov, int iovcnt) {
+int Mount::write_data_blocks(const CachedInode& ip, uint64_t fsblock, uint32_t off_in_block, const iovec* iov,
+                             int iovcnt) {
   const uint64_t disk = daddr_to_bytes(fsblock_to_daddr(sb_, fsblock)) + off_in_block;
   if (log_) {  // blocks a queued transaction freed: their old owner must not come back over this data
     size_t bytes = 0;
@@ -74,7 +76,11 @@ int Mount::write_data_blocks(uint64_t fsblock, uint32_t off_in_block, const iove
     const uint64_t first = disk >> bc::kSectorShift, end = (disk + bytes + 511) >> bc::kSectorShift;
     if (end > first && log_->wait_busy({first, static_cast<uint32_t>(end - first)}) != 0) return EIO;
   }
-  return dev_->pwritev(iov, iovcnt, disk) == 0 ? 0 : EIO;
+  if (dev_->pwritev(iov, iovcnt, disk) != 0) return EIO;
+  // After the write: a sync that reads data_gen_ from here on covers it.
+  const uint64_t gen = data_gen_.fetch_add(1, std::memory_order_acq_rel) + 1;
+  raise_to(ip.data_gen, gen);
+  return 0;
 }
 
 int Mount::map_blocks(const CachedInode& ip, bool attr_fork, uint64_t fsb, uint32_t count,

@@ -75,6 +75,15 @@ struct CachedInode {
   /// count is 0 (the VFS's I_LINKABLE; cleared by that link).  Guarded by
   /// `lock`.
   bool linkable = false;
+  /// The log's commit seq of the last transaction that logged this inode
+  /// (fs/log/log.h), what an fsync of it forces; at load, the last seq
+  /// queued then (an inode evicted with a change still queued must not
+  /// look clean).  0 without a log.
+  std::atomic<uint64_t> log_seq{0};
+  /// Mount's data-write count just after the last write of this file's data
+  /// to the image (Mount::write_data_blocks); at load, the count then.  An
+  /// fsync syncs the image only when a sync has not covered it yet.
+  mutable std::atomic<uint64_t> data_gen{0};
 
   const InodeFork& fork(bool attr_fork) const { return attr_fork ? af : df; }
   InodeFork& fork(bool attr_fork) { return attr_fork ? af : df; }

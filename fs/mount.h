@@ -189,6 +189,14 @@ class Mount {
   /// and syncs.  Returns 0 or EIO (the mount is then shut down).  A no-op
   /// on a read-only mount.
   int sync();
+  /// Makes ip durable (fsync, fsyncdir): with the log, syncs the image if
+  /// this file's data written since the last sync is not covered yet, then
+  /// forces the log only up to the last transaction that logged ip (its
+  /// name, size, extents: every change made to it is in one), so an fsync
+  /// waits only for the record holding that, and one of an unchanged file
+  /// does no I/O.  With nolog: sync().  Returns 0 or EIO (the mount is then
+  /// shut down).  A no-op on a read-only mount.
+  int fsync(const CachedInode& ip);
   /// Makes every change durable in place, not only in the log: forces the
   /// log, writes back every dirty buffer and syncs (what unmount does short
   /// of ending the log).  For readers of the image behind the mount's back
@@ -205,8 +213,10 @@ class Mount {
   /// the buffer cache: the kernel's page cache holds it): the iovcnt
   /// pieces of iov, one after the other, from byte `off_in_block` of
   /// fsblock `fsblock` on.  For fs/ops (the write path), which mapped those
-  /// blocks to the file under its transaction.  Returns 0 or EIO.
-  int write_data_blocks(uint64_t fsblock, uint32_t off_in_block, const iovec* iov, int iovcnt);
+  /// blocks to the file ip under its transaction (ip.data_gen records the
+  /// write for fsync).  Returns 0 or EIO.
+  int write_data_blocks(const CachedInode& ip, uint64_t fsblock, uint32_t off_in_block, const iovec* iov,
+                        int iovcnt);
 
   /// Disk ranges of fork blocks [fsb, fsb + count), one per extent crossed
   /// (adjacent extents merged).  Returns 0, ENOENT (any part is a hole), or
@@ -335,6 +345,8 @@ class Mount {
   std::mutex rename_mu_;         // rename_lock()
   std::atomic<bool> changed_{false};    // something changed (nolog: NEEDSREPAIR is set on disk)
   std::atomic<bool> shut_down_{false};
+  std::atomic<uint64_t> data_gen_{0};     // file data writes issued (write_data_blocks)
+  std::atomic<uint64_t> data_synced_{0};  // the data_gen_ a finished image sync covers
   std::function<void(CommittedTrans&&)> commit_observer_;
   std::atomic<int64_t> fdblocks_{0};    // free blocks not reserved (starts at sb_fdblocks)
 };

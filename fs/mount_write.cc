@@ -15,6 +15,7 @@
 #include "fs/format/endian.h"
 #include "fs/format/sb.h"
 #include "fs/log/log.h"
+#include "fs/atomic_max.h"
 #include "fs/mount.h"
 #include "fs/ops/inactivate.h"
 
@@ -102,8 +103,11 @@ int Mount::sync() {
   if (!opts_.writable || !changed_.load(std::memory_order_acquire)) return 0;
   if (shut_down_state()) return EIO;
   if (log_) {  // the log holds the metadata; file data went straight to the image
+    const uint64_t covers = data_gen_.load(std::memory_order_acquire);
     int e = log_->force_all();
     if (e == 0) e = cache_->sync();
+    if (e == 0)
+      raise_to(data_synced_, covers);
     if (e != 0) {
       shut_down(std::string("forcing the log for a sync: ") + std::strerror(e));
       return EIO;
@@ -114,6 +118,26 @@ int Mount::sync() {
   if (e == 0) e = dev_->sync();
   if (e != 0) {
     shut_down(std::string("writing back metadata for a sync: ") + std::strerror(e));
+    return EIO;
+  }
+  return 0;
+}
+
+int Mount::fsync(const CachedInode& ip) {
+  if (!opts_.writable || !changed_.load(std::memory_order_acquire)) return 0;
+  if (!log_) return sync();
+  if (shut_down_state()) return EIO;
+  // Data first, as the kernel writes it before forcing the log: the log
+  // must not say an extent holds data the image does not have yet.
+  int e = 0;
+  if (data_synced_.load(std::memory_order_acquire) < ip.data_gen.load(std::memory_order_acquire)) {
+    const uint64_t covers = data_gen_.load(std::memory_order_acquire);
+    if ((e = cache_->sync()) == 0)
+      raise_to(data_synced_, covers);
+  }
+  if (e == 0) e = log_->force(ip.log_seq.load(std::memory_order_acquire));
+  if (e != 0) {
+    shut_down(std::string("making an inode durable for fsync: ") + std::strerror(e));
     return EIO;
   }
   return 0;

@@ -162,10 +162,13 @@ void rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
   fs.reply_error_or_ok(req, err);
 }
 
-void fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) {
+void fsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
   FuseFs& fs = fs_of(req);
   fs.counters().fsync++;
-  fs.reply_error_or_ok(req, fs.mount().sync());
+  fs::InodeRef ip;
+  int err = fs.iget(ino, &ip);
+  if (err == 0) err = fs.mount().fsync(*ip);
+  fs.reply_error_or_ok(req, err);
 }
 
 void flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }

@@ -126,8 +126,8 @@ void Log::unreserve(uint64_t blocks) {
   done_cv_.notify_all();
 }
 
-int Log::commit(CommittedTrans ct, std::vector<bc::PinRef> pins, std::span<const bc::DiskRange> freed,
-                uint64_t reservation, uint64_t* seq, std::string* /*why*/) {
+void Log::commit(CommittedTrans ct, std::vector<bc::PinRef> pins, std::span<const bc::DiskRange> freed,
+                 uint64_t reservation, uint64_t* seq) {
   if (ct.bufs.empty() && ct.inodes.empty()) {
     // Nothing changed that the log carries (a truncate to the same size):
     // no transaction at all, as the kernel writes none; the kernel refuses
@@ -138,7 +138,7 @@ int Log::commit(CommittedTrans ct, std::vector<bc::PinRef> pins, std::span<const
       *seq = next_seq_ - 1;
     }
     done_cv_.notify_all();  // space for a waiting reservation
-    return 0;
+    return;
   }
   Queued q;
   q.blocks = blocks_for(estimate_log_bytes(ct, sb_));
@@ -161,7 +161,11 @@ int Log::commit(CommittedTrans ct, std::vector<bc::PinRef> pins, std::span<const
     kick = queued_blocks_ >= group_blocks_;
   }
   if (kick) cv_.notify_one();
-  return 0;
+}
+
+uint64_t Log::last_seq() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return next_seq_ - 1;
 }
 
 int Log::force(uint64_t seq) {

@@ -103,16 +103,18 @@ class Log {
   /// take (estimate_log_bytes); freed: the disk ranges it freed (busy until
   /// it is written).  *seq = its place in commit order.  A transaction with
   /// nothing to log is not queued (its reservation goes back; *seq = the
-  /// last one queued).  Returns 0.  (A transaction the formatter refuses,
+  /// last one queued).  Never fails: a transaction the formatter refuses,
   /// which only corrupt in-core state makes, shuts the log down at its
-  /// group commit.)
-  int commit(CommittedTrans ct, std::vector<bc::PinRef> pins, std::span<const bc::DiskRange> freed,
-             uint64_t reservation, uint64_t* seq, std::string* why);
+  /// group commit (fail()), and every waiter gets EIO.
+  void commit(CommittedTrans ct, std::vector<bc::PinRef> pins, std::span<const bc::DiskRange> freed,
+              uint64_t reservation, uint64_t* seq);
   /// Waits until transaction seq (and all before it) is on the disk.
   /// Returns 0 or EIO (shut down: it may never be).
   int force(uint64_t seq);
   /// force() of everything committed so far.
   int force_all();
+  /// The seq of the last transaction queued (0: none yet).
+  uint64_t last_seq() const;
   /// Before file data is written over disk range r (512-byte sectors):
   /// forces the transactions that freed any of it, if still queued.
   /// Returns 0 or EIO.

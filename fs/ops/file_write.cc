@@ -69,7 +69,7 @@ int zero_in_block(Mount& m, const CachedInode& ip, uint64_t from, uint64_t to) {
   uint64_t fsblock;
   if (!written_block(ip, from >> bl, &fsblock)) return 0;
   iovec iov{const_cast<std::byte*>(kZeros), static_cast<size_t>(to - from)};
-  return m.write_data_blocks(fsblock, static_cast<uint32_t>(from & (m.sb().blocksize - 1)), &iov, 1);
+  return m.write_data_blocks(ip, fsblock, static_cast<uint32_t>(from & (m.sb().blocksize - 1)), &iov, 1);
 }
 
 // Zeroes the old last block past old_size up to new_size (a size that grows).
@@ -142,7 +142,7 @@ int write_once(Mount& m, const InodeRef& ip, uint64_t off, const std::byte* data
       iov[cnt++] = {const_cast<std::byte*>(kZeros), static_cast<size_t>(tail_end - end)};
     }
     const uint64_t fsblock = x.startblock + ((from >> bl) - x.startoff);
-    if (int e = m.write_data_blocks(fsblock, static_cast<uint32_t>(from & (bs - 1)), iov, cnt)) return e;
+    if (int e = m.write_data_blocks(*ip, fsblock, static_cast<uint32_t>(from & (bs - 1)), iov, cnt)) return e;
   }
   if (end > old_size) n.core.size = end;
   touch(*tp, &n, kill_priv);

@@ -310,16 +310,14 @@ int Transaction::commit(CommittedTrans* out) {
     }
   if (log) {
     uint64_t seq = 0;
-    std::string why;
     // The log takes the record whole: a copy only when the caller or an
     // observer wants it too.
     CommittedTrans for_log = (out || observe) ? *ct : std::move(*ct);
-    if (int e = log->commit(std::move(for_log), std::move(pins), freed_ranges_, log_res_, &seq, &why)) {
-      cancel();
-      m_.shut_down("a transaction could not be logged: " + why);
-      return e;
-    }
+    log->commit(std::move(for_log), std::move(pins), freed_ranges_, log_res_, &seq);
     log_res_ = 0;
+    // What an fsync of each inode logged here forces (Mount::fsync).
+    for (auto& ji : inodes_)
+      if (ji->fields != 0) ji->ip->log_seq.store(seq, std::memory_order_release);
   }
   if (out && observe) {
     CommittedTrans copy = *out;

@@ -98,11 +98,23 @@ void workload(Mount& m, bc::test::CrashDevice& crash, uint64_t seed, Promised* p
     } else if (op < 19) {  // a directory with a file in it, left alone
       InodeRef sub;
       e = make_node(m, dirs[0], "sub-" + std::to_string(i), kRoot, S_IFDIR | 0755, 0, &sub);
-    } else {  // fsync: everything so far is promised if the power was still on when it returned
+    } else if (rng() % 2 == 0 || live.empty()) {  // sync: everything so far is promised if the power was still on
       e = m.sync();
       if (e == 0 && !crash.crashed()) {
         for (auto& [path, v] : live) (*promised)[path] = v.second;
         live.clear();  // promised files are never touched again
+        ++*syncs;
+      }
+    } else {  // fsync of one file: it alone is promised (its renames logged it too)
+      auto it = std::next(live.begin(), static_cast<long>(rng() % live.size()));
+      uint64_t ino = 0;
+      InodeRef f;
+      e = dir_lookup(m, *dirs[it->second.first], it->first.substr(2), &ino);
+      if (e == 0) e = m.iget(ino, &f);
+      if (e == 0) e = m.fsync(*f);
+      if (e == 0 && !crash.crashed()) {
+        (*promised)[it->first] = it->second.second;
+        live.erase(it);
         ++*syncs;
       }
     }

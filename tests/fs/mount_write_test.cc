@@ -7,7 +7,10 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 
+#include "fs/log/log.h"
 #include "fs/mount.h"
+#include "fs/ops/create.h"
+#include "fs/ops/file_write.h"
 #include "fs/ops/setattr.h"
 #include "tests/buffer_cache/failing_device.h"
 #include "tests/fs/dir_test_util.h"
@@ -215,6 +218,52 @@ TEST_CASE("mount rw: with the log a failed metadata write stops all writing and 
     root.reset();
     REQUIRE(r->unmount_clean() == 0);
   }
+  CHECK(system(("xfs_repair -n " + img.path + " >/dev/null 2>&1").c_str()) == 0);
+}
+
+TEST_CASE("mount rw: an fsync forces the log only up to the file's last transaction", "[mount][rw][log]") {
+  const std::string& demo = image("demo");
+  if (demo.empty()) return;
+  ImageCopy img(demo);
+  auto m = open_rw_with(img.path, true);
+  InodeRef root, f, g;
+  REQUIRE(m->iget(m->sb().rootino, &root) == 0);
+  const Cred c{0, 0, {}};
+  const std::string data(5000, 'x');
+  REQUIRE(make_node(*m, root, "f", c, S_IFREG | 0644, 0, &f) == 0);
+  REQUIRE(write_file(*m, f, 0, reinterpret_cast<const std::byte*>(data.data()), data.size(), false) == 0);
+  REQUIRE(m->sync() == 0);
+  const uint64_t forces = m->log()->stats().forces;
+  // f is on the disk: its fsync forces nothing, though g's create is queued.
+  REQUIRE(make_node(*m, root, "g", c, S_IFREG | 0644, 0, &g) == 0);
+  REQUIRE(m->fsync(*f) == 0);
+  CHECK(m->log()->stats().forces == forces);
+  CHECK(f->log_seq.load() < g->log_seq.load());
+  // A change to f: its fsync makes that transaction durable.
+  REQUIRE(write_file(*m, f, data.size(), reinterpret_cast<const std::byte*>(data.data()), data.size(), false) == 0);
+  const uint64_t seq = f->log_seq.load();
+  CHECK(seq > g->log_seq.load());
+  REQUIRE(m->fsync(*f) == 0);
+  CHECK(m->log()->stats().written_transactions >= seq);
+  // An inode loaded again takes the last seq queued then: it is never
+  // taken for durable while a change to it may still be queued.
+  f.reset();
+  g.reset();
+  REQUIRE(make_node(*m, root, "h", c, S_IFREG | 0644, 0, &g) == 0);
+  const uint64_t h_seq = g->log_seq.load();
+  g.reset();
+  uint64_t dropped = 0;
+  m->drop_caches(&dropped, nullptr);
+  CHECK(dropped > 0);
+  uint64_t ino = 0;
+  REQUIRE(dir_lookup(*m, *root, "f", &ino) == 0);
+  REQUIRE(m->iget(ino, &f) == 0);
+  CHECK(f->log_seq.load() >= h_seq);
+  REQUIRE(m->fsync(*f) == 0);
+  CHECK(m->log()->stats().written_transactions >= h_seq);
+  f.reset();
+  root.reset();
+  REQUIRE(m->unmount_clean() == 0);
   CHECK(system(("xfs_repair -n " + img.path + " >/dev/null 2>&1").c_str()) == 0);
 }
 
