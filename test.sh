@@ -22,8 +22,11 @@ for b in "${builds[@]}"; do
   echo "== $dir${san:+ (SANITIZE=$san)}"
   args=(-DWERROR=$werror -DSANITIZE="$san")
   [ -n "$san" ] && args+=(-DXFSFUSE_BENCH=OFF)
+  t0=$SECONDS
   xfsfuse_build "$dir" "${args[@]}"
+  t1=$SECONDS
   (cd "$dir" && ctest --output-on-failure --timeout 900)
+  echo "== $dir: built in $((t1 - t0)) s, tests ran $((SECONDS - t1)) s (CI total so far $SECONDS s)"
 done
 
 if [ "${XFSFUSE_FUZZ_SMOKE:-1}" != 0 ]; then
@@ -32,4 +35,5 @@ if [ "${XFSFUSE_FUZZ_SMOKE:-1}" != 0 ]; then
     -DWERROR=$werror -DXFSFUSE_BENCH=OFF >/dev/null
   cmake --build build-fuzz -j2 --target fuzz_targets
   tests/fuzz/run.sh "${XFSFUSE_FUZZ_SECONDS:-10}"
+  echo "== build-fuzz done (CI total $SECONDS s)"
 fi

@@ -22,7 +22,7 @@
 
 namespace xfsfuse::fs::test {
 
-TEST_CASE("ialloc: random allocations and frees agree with a model of allocated inodes", "[ialloc]") {
+TEST_CASE("ialloc: random allocations and frees agree with a model of allocated inodes", "[ialloc][1thread]") {
   if (!have_xfsprogs()) return;
   // 1 KiB blocks: 60 records to an inobt leaf, so the trees split and join.
   const std::string blocksize = GENERATE(as<std::string>{}, "4096", "1024");

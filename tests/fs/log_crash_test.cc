@@ -250,9 +250,10 @@ void crash_points(int npoints, uint64_t base_seed) {
 
 TEST_CASE("log crash: a power cut anywhere in a logged workload loses nothing a sync promised",
           "[log][crash]") {
-  // TSan runs two (the log thread, pins and the AIL under it; the cut
-  // points themselves are the plain and ASan builds' to cover).
-  crash_points(xfsfuse::test::kUnderTsan ? 2 : 8, 20261206);
+  // TSan runs two (the log thread, pins and the AIL under it), ASan four
+  // (the memory checks on recovery); the plain build covers eight cut
+  // points, the long case below a thousand.
+  crash_points(xfsfuse::test::kUnderTsan ? 2 : xfsfuse::test::kUnderAsan ? 4 : 8, 20261206);
 }
 
 TEST_CASE("log crash: a thousand power cuts from one seed", "[log][crash][long][.]") {

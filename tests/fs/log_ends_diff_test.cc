@@ -168,7 +168,7 @@ Synth make_log(MemDevice& dev, uint32_t n, std::mt19937& rng) {
 
 }  // namespace
 
-TEST_CASE("log ends: bisection finds what the full scan finds on random logs", "[log]") {
+TEST_CASE("log ends: bisection finds what the full scan finds on random logs", "[log][1thread]") {
   const uint32_t sizes[] = {64, 100, 777, 4095, 4096, 4097, 8192, 9001, 20000, 40000};
   uint32_t fewer = 0, cases = 0;
   for (uint32_t seed = 1; seed <= 600; seed++) {

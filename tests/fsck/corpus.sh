@@ -31,9 +31,9 @@
 # Writes OUTDIR/corpus.tsv (one row per case: name, commands, both exit codes and verdicts, status,
 # note, first new line of each tool's findings) and OUTDIR/corpus-logs/NAME.{repair,fsck,fsck-err,db}
 # for every case that is not ok or has a note. Corrupted copies are removed as the run goes.
-#   --quick      every targeted write, 3 blocktrash seeds instead of 27 blocktrash cases (TSan)
-#   --sample K   run base.clean and every K-th other case, in the order they are listed (TSan: the
-#                checker's only threads are the buffer cache's and RocksDB's; a sample reaches them)
+#   --quick      every targeted write, 3 blocktrash seeds instead of 27 blocktrash cases
+#   --sample K   run base.clean and every K-th other case, in the order they are listed (sanitizer
+#                builds: tests/fsck/CMakeLists.txt says which)
 #   NAME-GLOB    run only the cases whose name matches one of the globs (e.g. 'agf.*')
 # Environment: CORPUS_TIMEOUT (seconds per tool run, default 60), CORPUS_JOBS (cases run side by
 # side, default one per CPU: each case has its own directory and image copy).

@@ -133,7 +133,7 @@ TEST_CASE("fsck inode table: RocksDB scratch table behaves as the memory one", "
   }
 }
 
-TEST_CASE("fsck inode table: RocksDB rows through a cache of a few rows, from four threads", "[fsck]") {
+TEST_CASE("fsck inode table: RocksDB rows through a cache of a few rows, from four threads", "[fsck][threads]") {
   // 1 MiB of scratch memory caches ~150 rows of 64 inodes; 2,000 rows are
   // touched, so rows are written back and read again all the time.
   TempScratch ts("xfsfuse-inode-rows-test", 1u << 20);
