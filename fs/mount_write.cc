@@ -12,10 +12,10 @@
 #include <cstdio>
 #include <cstring>
 
+#include "fs/atomic_max.h"
 #include "fs/format/endian.h"
 #include "fs/format/sb.h"
 #include "fs/log/log.h"
-#include "fs/atomic_max.h"
 #include "fs/mount.h"
 #include "fs/ops/inactivate.h"
 
