@@ -22,6 +22,7 @@ namespace xfsfuse::bc {
 namespace {
 
 std::atomic<int64_t> g_stall_ms{30000};
+std::atomic<int64_t> g_recheck_ms{200};
 std::atomic<RwLock::StallFn> g_stall_fn{nullptr};
 
 }  // namespace
@@ -30,6 +31,8 @@ void RwLock::set_stall_report(std::chrono::milliseconds after, StallFn fn) {
   g_stall_ms.store(after.count(), std::memory_order_relaxed);
   g_stall_fn.store(fn, std::memory_order_release);
 }
+
+void RwLock::set_recheck(std::chrono::milliseconds every) { g_recheck_ms.store(every.count(), std::memory_order_relaxed); }
 
 void RwLock::print_stall(const RwLockStall& st) {
   const char* held = st.held_exclusively() ? "held exclusively"
@@ -109,12 +112,13 @@ void RwLock::bad_release(const char* what, uint32_t state) {
 
 void RwLock::wait(std::condition_variable& cv, std::unique_lock<std::mutex>& l, bool exclusive,
                   std::chrono::steady_clock::time_point t0, bool* reported) {
-  if (*reported) {  // told once; timed on, so a lost wake-up still ends
-    cv.wait_for(l, std::chrono::milliseconds(g_stall_ms.load(std::memory_order_relaxed)));
-    return;
-  }
-  const auto deadline = t0 + std::chrono::milliseconds(g_stall_ms.load(std::memory_order_relaxed));
-  if (cv.wait_until(l, deadline) != std::cv_status::timeout) return;
+  // A slice at a time: the caller looks at the word again after each, so a
+  // wake-up that never arrives costs one slice (see rw_lock.h).
+  const auto stall = t0 + std::chrono::milliseconds(g_stall_ms.load(std::memory_order_relaxed));
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(g_recheck_ms.load(std::memory_order_relaxed));
+  if (!*reported && stall < until) until = stall;
+  cv.wait_until(l, until);
+  if (*reported || std::chrono::steady_clock::now() < stall) return;
   *reported = true;
   RwLockStall st;
   st.lock = this;

@@ -13,11 +13,20 @@
 // writer.  So a thread holding the lock shared must not ask for it shared
 // again: with a writer waiting in between, that deadlocks.
 //
+// Waiters sleep on condition variables, woken by the release that frees the
+// lock (notify_one to one writer, all readers), but never for longer than
+// 200 ms at a time: each then looks at the word again.  So the lock does not
+// rest on every signal reaching its sleeper: the condition variable of glibc
+// 2.25 and later has a known defect (sourceware bug 25847, fixed upstream
+// long after; a distribution's glibc may or may not carry the fix) in which
+// a pthread_cond_signal under contention wakes nobody.  With one signal per
+// release, a lost one would leave every waiting writer asleep on a free lock
+// for good; now it costs one slice.
+//
 // Hangs: a thread that waits longer than the stall time (30 s by default,
 // set_stall_report) reports it once, with the lock's state at that moment
-// (held exclusively, by how many readers, or free: released that moment,
-// or a wake-up was lost), and waits on; its waits are timed, so a lost
-// wake-up costs one stall time, not the process.  Built with -DXFSFUSE_LOCK_DEBUG=ON, the lock also remembers
+// (held exclusively, by how many readers, or free: released that moment),
+// and waits on.  Built with -DXFSFUSE_LOCK_DEBUG=ON, the lock also remembers
 // the thread and call stack that took it exclusively, and the report names
 // them (a leaked or self-deadlocked holder).  Releasing a lock that is not
 // held (a double release) aborts with a message: the state would be lost.
@@ -63,6 +72,10 @@ class RwLock {
   static void set_stall_report(std::chrono::milliseconds after, StallFn fn);
   /// Writes the default report of st to stderr.
   static void print_stall(const RwLockStall& st);
+  /// Every RwLock: how long a waiter sleeps at most before it looks at the
+  /// lock again (default 200 ms).  Tests set it long to see whether
+  /// every wake-up arrives.
+  static void set_recheck(std::chrono::milliseconds every);
 
   void lock();
   /// Takes the lock exclusively if nobody holds it or waits for it.  Returns whether it did.
@@ -87,8 +100,9 @@ class RwLock {
   void wake();
   // REQUIRES: mu_ held.  Clears kWaiters when nobody waits any more.
   void left_waiting();
-  // REQUIRES: mu_ held.  Waits on cv until notified or the stall time has
-  // passed since t0; reports the stall once (*reported).
+  // REQUIRES: mu_ held.  Waits on cv until notified, for one re-check slice
+  // at most; once the stall time has passed since t0, reports the stall
+  // (once: *reported).
   void wait(std::condition_variable& cv, std::unique_lock<std::mutex>& l, bool exclusive,
             std::chrono::steady_clock::time_point t0, bool* reported);
   [[noreturn]] void bad_release(const char* what, uint32_t state);

@@ -229,14 +229,20 @@ std::vector<RwLockStall> stalls_seen() {
   return g_stalls;
 }
 
-// Sets a stall time and the recording hook; restores the defaults at scope end.
+// Sets a stall time, the recording hook and the re-check slice; restores
+// the defaults at scope end.
 struct StallHook {
-  explicit StallHook(std::chrono::milliseconds after) {
+  explicit StallHook(std::chrono::milliseconds after,
+                     std::chrono::milliseconds recheck = std::chrono::milliseconds(200)) {
     std::lock_guard<std::mutex> g(g_stall_mu);
     g_stalls.clear();
     RwLock::set_stall_report(after, record_stall);
+    RwLock::set_recheck(recheck);
   }
-  ~StallHook() { RwLock::set_stall_report(std::chrono::seconds(30), nullptr); }
+  ~StallHook() {
+    RwLock::set_stall_report(std::chrono::seconds(30), nullptr);
+    RwLock::set_recheck(std::chrono::milliseconds(200));
+  }
 };
 
 }  // namespace
@@ -347,16 +353,22 @@ TEST_CASE("rwlock: writers queued on a hot lock with trylock and readers never m
           "[bc][lock][concurrency]") {
   // The pattern of a busy AG header: several transactions wait to take it
   // exclusively, write-back tries it without waiting, a reader now and then.
-  // Waits are timed, so a lost wake-up cannot hang this test: it shows as a
-  // stall report with the lock free.  1 s is far beyond any hold here.
-  StallHook hook(std::chrono::seconds(1));
+  // A lost wake-up leaves a waiter asleep once the others have stopped, so
+  // the work stops short of its end: the watchdog below sees no progress.
+  // Waiters look again after 20 s here (not the 200 ms that would hide a
+  // lost wake-up), so even then the test ends.  Waiters may well wait long
+  // while others take the lock first (it is not fair): only a stop of all
+  // progress counts.
+  StallHook hook(std::chrono::seconds(20), std::chrono::seconds(20));
   RwLock l;
   int64_t a = 0, b = 0;
+  constexpr int kWriters = 4, kPerWriter = 30000;
   std::atomic<uint64_t> broken{0}, ops{0};
+  std::atomic<int> writers_done{0};
   std::atomic<bool> stop{false};
   auto writer = [&](int t) {
     std::mt19937 rng(700 + t);
-    for (int i = 0; i < 100000; i++) {
+    for (int i = 0; i < kPerWriter; i++) {
       l.lock();
       if (a != -b) broken++;
       a++;
@@ -365,6 +377,7 @@ TEST_CASE("rwlock: writers queued on a hot lock with trylock and readers never m
       l.unlock();
       ops++;
     }
+    writers_done++;
   };
   auto flusher = [&] {
     while (!stop.load()) {
@@ -387,18 +400,31 @@ TEST_CASE("rwlock: writers queued on a hot lock with trylock and readers never m
     }
   };
   std::vector<std::thread> ws;
-  for (int t = 0; t < 4; t++) ws.emplace_back(writer, t);
+  for (int t = 0; t < kWriters; t++) ws.emplace_back(writer, t);
   std::thread f(flusher), r(reader);
-  for (auto& t : ws) t.join();
+  // Watchdog: 10 s without a single lock taken anywhere is a hang.
+  bool stalled = false;
+  uint64_t last = ops.load();
+  auto since = std::chrono::steady_clock::now();
+  while (writers_done.load() < kWriters) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const uint64_t now_ops = ops.load();
+    if (now_ops != last) {
+      last = now_ops;
+      since = std::chrono::steady_clock::now();
+    } else if (std::chrono::steady_clock::now() - since > std::chrono::seconds(10)) {
+      stalled = true;
+      break;
+    }
+  }
   stop = true;
+  for (auto& t : ws) t.join();  // a lost wake-up ends with the stall time
   f.join();
   r.join();
+  INFO("writers done when the watchdog looked: " << writers_done.load() << ", stall reports: " << stalls_seen().size());
+  REQUIRE_FALSE(stalled);
   REQUIRE(broken == 0);
-  REQUIRE(ops >= 4 * 100000);
-  size_t lost = 0;
-  for (const RwLockStall& st : stalls_seen())
-    if (st.free()) lost++;
-  REQUIRE(lost == 0);
+  REQUIRE(ops >= uint64_t{kWriters} * kPerWriter);
   REQUIRE(l.try_lock());
   l.unlock();
 }
