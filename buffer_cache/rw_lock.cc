@@ -32,7 +32,9 @@ void RwLock::set_stall_report(std::chrono::milliseconds after, StallFn fn) {
   g_stall_fn.store(fn, std::memory_order_release);
 }
 
-void RwLock::set_recheck(std::chrono::milliseconds every) { g_recheck_ms.store(every.count(), std::memory_order_relaxed); }
+void RwLock::set_recheck(std::chrono::milliseconds every) {
+  g_recheck_ms.store(every.count(), std::memory_order_relaxed);
+}
 
 void RwLock::print_stall(const RwLockStall& st) {
   const char* held = st.held_exclusively() ? "held exclusively"
@@ -115,7 +117,8 @@ void RwLock::wait(std::condition_variable& cv, std::unique_lock<std::mutex>& l, 
   // A slice at a time: the caller looks at the word again after each, so a
   // wake-up that never arrives costs one slice (see rw_lock.h).
   const auto stall = t0 + std::chrono::milliseconds(g_stall_ms.load(std::memory_order_relaxed));
-  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(g_recheck_ms.load(std::memory_order_relaxed));
+  const auto slice = std::chrono::milliseconds(g_recheck_ms.load(std::memory_order_relaxed));
+  auto until = std::chrono::steady_clock::now() + slice;
   if (!*reported && stall < until) until = stall;
   cv.wait_until(l, until);
   if (*reported || std::chrono::steady_clock::now() < stall) return;
