@@ -428,3 +428,60 @@ TEST_CASE("rwlock: writers queued on a hot lock with trylock and readers never m
   REQUIRE(l.try_lock());
   l.unlock();
 }
+
+TEST_CASE("rwlock: four threads that each want it once all get it round after round", "[bc][lock][concurrency]") {
+  // The hung daemon's picture: four threads queue for an AG header, each
+  // takes it once and goes.  Each hand-off rests on the release's wake-up;
+  // with 20 s re-check slices a lost one shows as a round that does not end.
+  StallHook hook(std::chrono::seconds(20), std::chrono::seconds(20));
+  RwLock l;
+  constexpr int kThreads = 4;
+  std::atomic<uint64_t> round{0}, done{0};
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> inside{0}, broken{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; t++)
+    ts.emplace_back([&, t] {
+      std::mt19937 rng(40 + t);
+      uint64_t seen = 0;
+      for (;;) {
+        uint64_t r;
+        while ((r = round.load()) == seen) {
+          if (stop.load()) return;
+          std::this_thread::yield();
+        }
+        seen = r;
+        if (rng() % 4 == 0) std::this_thread::yield();  // stagger the arrivals
+        l.lock();
+        if (inside.fetch_add(1) != 0) broken++;
+        if (rng() % 8 == 0) std::this_thread::yield();
+        inside.fetch_sub(1);
+        l.unlock();
+        done++;
+      }
+    });
+  bool stuck = false;
+  uint64_t rounds = 0;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (!stuck && std::chrono::steady_clock::now() < end) {
+    const uint64_t want = done.load() + kThreads;
+    round++;
+    rounds++;
+    const auto t0 = std::chrono::steady_clock::now();
+    while (done.load() < want) {
+      std::this_thread::yield();
+      if (std::chrono::steady_clock::now() - t0 > std::chrono::seconds(10)) {
+        stuck = true;
+        break;
+      }
+    }
+  }
+  stop = true;
+  for (auto& t : ts) t.join();  // a lost wake-up ends with its slice
+  INFO("rounds: " << rounds);
+  REQUIRE_FALSE(stuck);
+  REQUIRE(broken == 0);
+  REQUIRE(rounds > 10);
+  REQUIRE(l.try_lock());
+  l.unlock();
+}
