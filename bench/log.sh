@@ -13,6 +13,8 @@
 # and runs, in one directory, timed phase by phase and each ended by an fsync of the directory:
 #   create   N empty files          rename   each to a new name    unlink   each
 #   fsync    1,000 times: create a file, write 4 KiB, fsync it (p50 and p99 latency)
+#   refsync  fsync each of those 1,000 files again, unchanged since its fsync (p50 and p99: what
+#            an fsync with nothing of its own to force costs while the others' changes are on disk)
 # Log blocks per op: the head's advance over the phase (512-byte log blocks), from
 # /sys/fs/xfs/DEV/log/log_head_lsn for the kernel and `xfsfuse-ctl MNT log --json` for xfsfuse
 # (nolog writes no log). The kernel batches a phase's changes into few checkpoints, relogging each
@@ -49,7 +51,7 @@ trap cleanup EXIT
 
 # The workload, phase by phase, each ended by an fsync of the directory; $1: a shell command
 # printing the log head as an absolute log block ("0" without a log). Prints "phase seconds
-# blocks" per phase and "lat p50 p99" (ms) for the fsync phase.
+# blocks" per phase and "lat p50 p99" / "relat p50 p99" (ms) for the fsync and refsync phases.
 measure() {
   python3 - "$mnt/d" "$ops" "$1" <<'EOF2'
 import os, subprocess, sys, time
@@ -65,7 +67,7 @@ def rename():
     for i in range(n): os.rename("%s/file-%07d" % (d, i), "%s/renamed-%07d" % (d, i))
 def unlink():
     for i in range(n): os.unlink("%s/renamed-%07d" % (d, i))
-lat = []
+lat, relat = [], []
 def fsyncs():
     buf = b"x" * 4096
     for i in range(1000):
@@ -73,14 +75,23 @@ def fsyncs():
         fd = os.open("%s/sync-%04d" % (d, i), os.O_CREAT | os.O_WRONLY, 0o644)
         os.write(fd, buf); os.fsync(fd); os.close(fd)
         lat.append(time.monotonic() - t)
+def refsyncs():
+    fds = [os.open("%s/sync-%04d" % (d, i), os.O_RDONLY) for i in range(1000)]
+    for fd in fds:
+        t = time.monotonic()
+        os.fsync(fd)
+        relat.append(time.monotonic() - t)
+    for fd in fds: os.close(fd)
 sync_dir()
-for name, fn in (("create", create), ("rename", rename), ("unlink", unlink), ("fsync", fsyncs)):
+for name, fn in (("create", create), ("rename", rename), ("unlink", unlink), ("fsync", fsyncs),
+                 ("refsync", refsyncs)):
     h = head(); t = time.monotonic()
     fn(); sync_dir()
     t = time.monotonic() - t
     print("%s %.3f %d" % (name, t, head() - h))
-lat.sort()
-print("lat %.3f %.3f" % (lat[len(lat) // 2] * 1e3, lat[len(lat) * 99 // 100] * 1e3))
+for tag, v in (("lat", lat), ("relat", relat)):
+    v.sort()
+    print("%s %.3f %.3f" % (tag, v[len(v) // 2] * 1e3, v[len(v) * 99 // 100] * 1e3))
 EOF2
 }
 
@@ -117,7 +128,7 @@ done
 
 echo "| phase ($ops files, one directory, 64 KiB directory blocks) | kernel XFS | xfsfuse (log) | xfsfuse (nolog) |"
 echo "|---|---|---|---|"
-for phase in create rename unlink fsync; do
+for phase in create rename unlink fsync refsync; do
   row="| $phase |"
   for fs in kernel xfsfuse xfsfuse-nolog; do
     read -r _ secs blocks < <(grep "^$phase " <<<"${res[$fs]}")
@@ -125,15 +136,18 @@ for phase in create rename unlink fsync; do
       row+=" $secs s |"
     else
       per=$ops
-      [[ $phase == fsync ]] && per=1000
+      [[ $phase == fsync || $phase == refsync ]] && per=1000
       row+=" $secs s, $(python3 -c "print('%.2f' % ($blocks / $per))") log blocks/op |"
     fi
   done
   echo "$row"
 done
-row="| fsync latency p50 / p99 |"
-for fs in kernel xfsfuse xfsfuse-nolog; do
-  read -r _ p50 p99 < <(grep "^lat " <<<"${res[$fs]}")
-  row+=" $p50 / $p99 ms |"
+for tag in lat relat; do
+  row="| fsync latency p50 / p99 |"
+  [[ $tag == relat ]] && row="| fsync of an unchanged file, p50 / p99 |"
+  for fs in kernel xfsfuse xfsfuse-nolog; do
+    read -r _ p50 p99 < <(grep "^$tag " <<<"${res[$fs]}")
+    row+=" $p50 / $p99 ms |"
+  done
+  echo "$row"
 done
-echo "$row"
