@@ -276,6 +276,10 @@ class Mount {
   const std::function<void(CommittedTrans&&)>& commit_observer() const { return commit_observer_; }
 
  private:
+  // Syncs the image (cache_->sync()) and, if that worked, records that
+  // file data writes up to data_gen_ value `covers`, read before, are on
+  // the disk.  Returns 0 or the sync's errno.
+  int sync_image(uint64_t covers);
   Mount() = default;
   // Reads and decodes the primary superblock from dev_ into sb_.  Returns 0
   // or the errno with *why ("reading the superblock: ...", "not a usable XFS

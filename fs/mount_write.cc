@@ -105,9 +105,7 @@ int Mount::sync() {
   if (log_) {  // the log holds the metadata; file data went straight to the image
     const uint64_t covers = data_gen_.load(std::memory_order_acquire);
     int e = log_->force_all();
-    if (e == 0) e = cache_->sync();
-    if (e == 0)
-      raise_to(data_synced_, covers);
+    if (e == 0) e = sync_image(covers);
     if (e != 0) {
       shut_down(std::string("forcing the log for a sync: ") + std::strerror(e));
       return EIO;
@@ -123,6 +121,12 @@ int Mount::sync() {
   return 0;
 }
 
+int Mount::sync_image(uint64_t covers) {
+  const int e = cache_->sync();
+  if (e == 0) raise_to(data_synced_, covers);
+  return e;
+}
+
 int Mount::fsync(const CachedInode& ip) {
   if (!opts_.writable || !changed_.load(std::memory_order_acquire)) return 0;
   if (!log_) return sync();
@@ -130,11 +134,8 @@ int Mount::fsync(const CachedInode& ip) {
   // Data first, as the kernel writes it before forcing the log: the log
   // must not say an extent holds data the image does not have yet.
   int e = 0;
-  if (data_synced_.load(std::memory_order_acquire) < ip.data_gen.load(std::memory_order_acquire)) {
-    const uint64_t covers = data_gen_.load(std::memory_order_acquire);
-    if ((e = cache_->sync()) == 0)
-      raise_to(data_synced_, covers);
-  }
+  if (data_synced_.load(std::memory_order_acquire) < ip.data_gen.load(std::memory_order_acquire))
+    e = sync_image(data_gen_.load(std::memory_order_acquire));
   if (e == 0) e = log_->force(ip.log_seq.load(std::memory_order_acquire));
   if (e != 0) {
     shut_down(std::string("making an inode durable for fsync: ") + std::strerror(e));
