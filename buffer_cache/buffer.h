@@ -43,7 +43,6 @@ struct Buffer {
   std::atomic<bool> referenced{false};  // touched since the LRU last looked (second chance)
   std::atomic<bool> owner_reported{false};
   std::atomic<bool> other_ops_reported{false};
-  std::vector<std::pair<size_t, size_t>> dirty_ranges;  // [off, end), merged; content held exclusively
   // Stamped by write-back (0: leave the on-disk LSN): set_lsn() with content
   // held exclusively, or raised by unpin_logged() (any thread, atomic max).
   std::atomic<uint64_t> lsn{0};

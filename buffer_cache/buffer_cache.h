@@ -16,7 +16,7 @@
 // buffers are never reclaimed: write() or flush_all() first, or the flusher
 // thread (CacheOptions::flush_interval) in the background.
 //
-// For the transactional write path: mark_dirty() records byte ranges,
+// For the transactional write path: mark_dirty() marks a changed buffer,
 // set_lsn() the LSN write-back stamps, pin() keeps a changed buffer off the
 // disk until its change is committed, and invalidate() drops the buffers of
 // freed blocks (never written, never in the way of the blocks' next use).
@@ -250,7 +250,11 @@ class BufferCache {
   /// get() finds it cached.  Errors surface at that get().
   void readahead(std::span<const DiskRange> maps, const BufOps* ops);
 
-  /// Marks bytes [off, off + len) of an exclusively held buffer dirty.  Once
+  /// Marks an exclusively held buffer dirty for the change of bytes
+  /// [off, off + len).  Write-back writes the whole buffer (its CRC covers
+  /// all of it), so the cache keeps no ranges: which bytes changed is the
+  /// transaction's and the log's record (a per-change range list here cost
+  /// a sort per call and grew without bound on a hot buffer).  Once
   /// dirty bytes pass flush_dirty_percent of the budget, releasing an
   /// exclusive handle of a dirty buffer wakes the flusher.
   /// Returns 0, or EINVAL (shared handle, or range outside the buffer).

@@ -1,9 +1,10 @@
-// buffer_cache/writeback.cc — dirty ranges and writing buffers back.
+// buffer_cache/writeback.cc — the dirty bit and writing buffers back.
 //
-// A whole buffer is written back (one pwritev per map), not only its dirty
-// ranges: verify_write() changes the CRC, which covers the whole buffer.
-// The dirty ranges are kept for the (later) transaction/log code.
-#include <algorithm>
+// A whole buffer is written back (one pwritev per map), not only the bytes
+// that changed: verify_write() changes the CRC, which covers the whole
+// buffer.  So the cache keeps no dirty ranges, only the dirty bit; which
+// bytes a transaction changed is the transaction's record (fs/trans), and
+// the log's.
 #include <cstring>
 
 #include "buffer_cache/buffer.h"
@@ -14,18 +15,6 @@ int BufferCache::mark_dirty(BufHandle& h, size_t off, size_t len) {
   if (!h || h.cache_ != this || !h.excl_) return EINVAL;
   Buffer* b = h.buf_;
   if (len == 0 || off > b->size || len > b->size - off) return EINVAL;
-  auto& r = b->dirty_ranges;
-  size_t lo = off, hi = off + len;
-  // Merge with every range that overlaps or touches [lo, hi).
-  auto it = std::remove_if(r.begin(), r.end(), [&](const std::pair<size_t, size_t>& x) {
-    if (x.second < lo || x.first > hi) return false;
-    lo = std::min(lo, x.first);
-    hi = std::max(hi, x.second);
-    return true;
-  });
-  r.erase(it, r.end());
-  r.emplace_back(lo, hi);
-  std::sort(r.begin(), r.end());
   if (!b->dirty.exchange(true, std::memory_order_acq_rel)) dirty_bytes_.fetch_add(b->size, std::memory_order_relaxed);
   return 0;
 }
@@ -48,7 +37,6 @@ void BufferCache::clear_dirty(Buffer* b) {
 
 int BufferCache::write_locked(Buffer* b, bool* wrote) {
   if (b->stale()) {  // invalidated: its blocks are free, its contents dead
-    b->dirty_ranges.clear();
     clear_dirty(b);
     return 0;
   }
@@ -77,7 +65,6 @@ int BufferCache::write_locked(Buffer* b, bool* wrote) {
     return e;
   }
   ail_written(b);
-  b->dirty_ranges.clear();
   clear_dirty(b);
   if (wrote) *wrote = true;
   return 0;
