@@ -92,6 +92,9 @@ enum xd_blft {
   XD_BLFT_DIR_FREE, XD_BLFT_DIR_LEAF1, XD_BLFT_DIR_LEAFN, XD_BLFT_DA_NODE, XD_BLFT_ATTR_LEAF,
   XD_BLFT_ATTR_RMT, XD_BLFT_SB, XD_BLFT_RTBITMAP, XD_BLFT_RTSUMMARY
 };
+/* A directory (or da btree node) block's type: the ones a 64 KiB directory
+ * block of several extents can have. */
+#define XD_BLFT_IS_DIR(t) ((t) >= XD_BLFT_DIR_BLOCK && (t) <= XD_BLFT_DA_NODE)
 
 /* First region of a buffer item.  Logged as its first
  * XD_BUF_LOG_FORMAT_HEAD + 4 * blf_map_size bytes. */

@@ -7,26 +7,6 @@
 
 namespace xfsfuse::fs::xlog {
 
-namespace {
-
-// Merges sorted, merged range lists.
-std::vector<std::pair<size_t, size_t>> union_ranges(const std::vector<std::pair<size_t, size_t>>& a,
-                                                    const std::vector<std::pair<size_t, size_t>>& b) {
-  std::vector<std::pair<size_t, size_t>> all(a);
-  all.insert(all.end(), b.begin(), b.end());
-  std::sort(all.begin(), all.end());
-  std::vector<std::pair<size_t, size_t>> out;
-  for (const auto& r : all) {
-    if (!out.empty() && r.first <= out.back().second)
-      out.back().second = std::max(out.back().second, r.second);
-    else
-      out.push_back(r);
-  }
-  return out;
-}
-
-}  // namespace
-
 bool CheckpointBuilder::fits(const CommittedTrans& ct) const {
   for (const CommittedTrans::Buf& b : ct.bufs) {
     auto it = buf_at_.find(b.maps.at(0).daddr);
@@ -51,10 +31,7 @@ void CheckpointBuilder::add(CommittedTrans&& ct) {
       have = std::move(b);
       continue;
     }
-    have.ranges = union_ranges(have.ranges, b.ranges);
-    have.blft = b.blft;
-    have.ops = b.ops;
-    have.data = std::move(b.data);
+    have.overlay(std::move(b));
   }
   for (CommittedTrans::Ino& i : ct.inodes) {
     auto it = ino_at_.find(i.ino);

@@ -45,9 +45,10 @@ struct ChunkMap {
 };
 
 // A buffer item for the segment [seg_off, seg_off + map.bits.size() * 128)
-// of data at daddr: the format region, then one region per run of set bits.
-std::vector<Bytes> buf_item(uint64_t daddr, uint32_t sectors, uint16_t flags, const ChunkMap& map,
-                            std::span<const std::byte> seg) {
+// of b at daddr: the format region, then one region per run of set bits.
+// False when b did not keep the bytes of a run (see CommittedTrans::Buf::keep).
+bool buf_item(uint64_t daddr, uint32_t sectors, uint16_t flags, const ChunkMap& map, const CommittedTrans::Buf& b,
+              size_t seg_off, std::vector<std::vector<Bytes>>* out) {
   xd_buf_log_format f{};
   f.blf_type = XD_LI_BUF;
   f.blf_flags = flags;
@@ -62,18 +63,20 @@ std::vector<Bytes> buf_item(uint64_t daddr, uint32_t sectors, uint16_t flags, co
     }
     size_t e = c;
     while (e < map.bits.size() && map.bits[e]) f.blf_data_map[e / 32] |= 1u << (e % 32), e++;
-    regions.emplace_back(seg.begin() + static_cast<ptrdiff_t>(c * XD_BLF_CHUNK),
-                         seg.begin() + static_cast<ptrdiff_t>(e * XD_BLF_CHUNK));
+    std::span<const std::byte> run = b.bytes(seg_off + c * XD_BLF_CHUNK, (e - c) * XD_BLF_CHUNK);
+    if (run.empty()) return false;
+    regions.emplace_back(run.begin(), run.end());
     c = e;
   }
   f.blf_size = static_cast<uint16_t>(regions.size());
   regions[0] = bytes_of(f, XD_BUF_LOG_FORMAT_HEAD + 4 * size_t{f.blf_map_size});
-  return regions;
+  out->push_back(std::move(regions));
+  return true;
 }
 
-bool is_dir_type(uint16_t t) {
-  return t == XD_BLFT_DIR_BLOCK || t == XD_BLFT_DIR_DATA || t == XD_BLFT_DIR_FREE || t == XD_BLFT_DIR_LEAF1 ||
-         t == XD_BLFT_DIR_LEAFN || t == XD_BLFT_DA_NODE;
+int not_kept(std::string* why, const CommittedTrans::Buf& b) {
+  return corrupt(why, "logging the buffer at daddr " + std::to_string(b.maps[0].daddr) +
+                          ": the commit did not keep the bytes of its changed chunks");
 }
 
 // A plain (not inode cluster) buffer: one item per segment with changed
@@ -81,16 +84,18 @@ bool is_dir_type(uint16_t t) {
 // with its header whose CRC and LSN are recomputed for lsn: recovery copies
 // segments without running the verifier.
 int plain_buf(const CommittedTrans::Buf& b, const Superblock& sb, uint64_t lsn, Items* it, std::string* why) {
-  const bool segmented = b.maps.size() > 1 && is_dir_type(b.blft);
-  Bytes copy;
-  std::span<const std::byte> data = b.data;
+  const bool segmented = b.maps.size() > 1 && XD_BLFT_IS_DIR(b.blft);
+  // Kept whole (CommittedTrans::Buf::keep): a copy with its CRC and LSN for lsn.
+  CommittedTrans::Buf stamped;
+  const CommittedTrans::Buf* src = &b;
   if (segmented && b.ops) {
-    copy = b.data;
+    if (!b.kept.empty()) return not_kept(why, b);
+    stamped.data = b.data;
     std::string w;
-    if (!b.ops->verify_write(copy, b.maps[0].daddr, &sb.meta_uuid, lsn, &w))
+    if (!b.ops->verify_write(stamped.data, b.maps[0].daddr, &sb.meta_uuid, lsn, &w))
       return corrupt(why, std::string("logging the ") + b.ops->name() + " at daddr " + std::to_string(b.maps[0].daddr) +
                               ": " + w);
-    data = copy;
+    src = &stamped;
   }
   const uint16_t flags = static_cast<uint16_t>(b.blft << XD_BLF_TYPE_SHIFT);
   size_t off = 0;
@@ -100,7 +105,7 @@ int plain_buf(const CommittedTrans::Buf& b, const Superblock& sb, uint64_t lsn, 
     for (auto [from, to] : b.ranges)
       if (from < off + len && to > off) map.set(std::max(from, off) - off, std::min(to, off + len) - off);
     if (segmented) map.bits[0] = true;  // the header of the first; a present segment of the others
-    if (map.any()) it->bufs.push_back(buf_item(m.daddr, m.len, flags, map, data.subspan(off, len)));
+    if (map.any() && !buf_item(m.daddr, m.len, flags, map, *src, off, &it->bufs)) return not_kept(why, b);
     off += len;
   }
   return 0;
@@ -229,11 +234,12 @@ int inode_item(const CommittedTrans::Ino& ci, const Superblock& sb, Items* it, s
 // each one's di_next_unlinked.
 int cluster_buf(const CommittedTrans::Buf& b, const CommittedTrans& ct, const Superblock& sb, Items* it,
                 std::string* why) {
-  const size_t size = b.data.size(), isize = sb.inodesize;
+  const size_t size = size_t{b.maps[0].len} << 9, isize = sb.inodesize;
   if (b.ranges.size() == 1 && b.ranges[0].first == 0 && b.ranges[0].second >= size) {
     ChunkMap map(size / XD_BLF_CHUNK);
     map.set(0, size);
-    it->bufs.push_back(buf_item(b.maps[0].daddr, b.maps[0].len, XD_BLFT_DINO << XD_BLF_TYPE_SHIFT, map, b.data));
+    if (!buf_item(b.maps[0].daddr, b.maps[0].len, XD_BLFT_DINO << XD_BLF_TYPE_SHIFT, map, b, 0, &it->bufs))
+      return not_kept(why, b);
     return 0;
   }
   ChunkMap map(size / XD_BLF_CHUNK);
@@ -246,24 +252,26 @@ int cluster_buf(const CommittedTrans::Buf& b, const CommittedTrans& ct, const Su
       return ci.cluster.daddr == b.maps[0].daddr && ci.offset == off;
     });
     if (has_item) continue;
+    const std::span<const std::byte> dip = b.bytes(off, isize);
+    if (dip.empty()) return not_kept(why, b);
     CommittedTrans::Ino ci;
-    ci.ino = bc::load_be(b.data.data() + off + offsetof(xd_dinode, di_ino), 8);
+    ci.ino = bc::load_be(dip.data() + offsetof(xd_dinode, di_ino), 8);
     ci.fields = kDirtyCore | kDirtyData | kDirtyAttr;
     ci.cluster = b.maps[0];
     ci.offset = off;
-    ci.dinode.assign(b.data.begin() + static_cast<ptrdiff_t>(off), b.data.begin() + static_cast<ptrdiff_t>(off + isize));
+    ci.dinode.assign(dip.begin(), dip.end());
     if (int e = inode_item(ci, sb, it, why)) return e;
   }
-  if (map.any())
-    it->inode_bufs.push_back(buf_item(b.maps[0].daddr, b.maps[0].len,
-                                      XD_BLF_INODE_BUF | (XD_BLFT_DINO << XD_BLF_TYPE_SHIFT), map, b.data));
+  if (map.any() && !buf_item(b.maps[0].daddr, b.maps[0].len, XD_BLF_INODE_BUF | (XD_BLFT_DINO << XD_BLF_TYPE_SHIFT),
+                             map, b, 0, &it->inode_bufs))
+    return not_kept(why, b);
   return 0;
 }
 
 void cancel_items(const CommittedTrans::Buf& b, Items* it) {
   for (const bc::DiskRange& m : b.maps) {
     const ChunkMap none((size_t{m.len} << 9) / XD_BLF_CHUNK);
-    it->cancels.push_back(buf_item(m.daddr, m.len, XD_BLF_CANCEL, none, {}));
+    buf_item(m.daddr, m.len, XD_BLF_CANCEL, none, b, 0, &it->cancels);  // no chunks: nothing to read
   }
 }
 

@@ -28,8 +28,6 @@ const char* intent_name(uint16_t type) {
   }
 }
 
-bool is_dir_type(unsigned t) { return t >= XD_BLFT_DIR_BLOCK && t <= XD_BLFT_DA_NODE; }
-
 struct BufInfo {
   uint16_t flags = 0, len = 0;
 };
@@ -68,7 +66,7 @@ std::vector<bool> TransactionReplay::partial_segments(const std::vector<const Lo
   std::vector<bool> partial(bufs.size(), false);
   for (size_t i = 0; i < bufs.size();) {
     const BufInfo b = buf_info(*bufs[i]);
-    if (bufs[i]->type != XD_LI_BUF || !is_dir_type(buf_type(b)) || b.len >= dir_sectors) {
+    if (bufs[i]->type != XD_LI_BUF || !XD_BLFT_IS_DIR(buf_type(b)) || b.len >= dir_sectors) {
       i++;
       continue;
     }

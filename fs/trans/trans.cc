@@ -290,10 +290,11 @@ int Transaction::commit(CommittedTrans* out) {
     b.maps.assign(jb->h.maps().begin(), jb->h.maps().end());
     b.stale = freed;
     if (!freed) {
+      const std::span<const std::byte> all(jb->h.data(), jb->h.size());
       b.ranges = jb->ranges;
-      b.data.assign(jb->h.data(), jb->h.data() + jb->h.size());
-      b.blft = buf_log_type(b.data);
+      b.blft = buf_log_type(all);
       b.ops = m_.cache().ops_of(jb->h);
+      b.keep(all, m_.sb().inodesize);
     }
     ct->bufs.push_back(std::move(b));
   }

@@ -51,12 +51,34 @@ class Mount;
 /// transactions").
 struct CommittedTrans {
   struct Buf {
+    using Spans = std::vector<std::pair<size_t, size_t>>;  ///< byte spans [off, end), sorted, disjoint
     std::vector<bc::DiskRange> maps;
-    std::vector<std::pair<size_t, size_t>> ranges;  ///< changed bytes [off, end), sorted, merged
-    bool stale = false;                             ///< its blocks were freed (a cancel item)
+    Spans ranges;                     ///< changed bytes, merged
+    bool stale = false;               ///< its blocks were freed (a cancel item)
     uint16_t blft = 0;                ///< XD_BLFT_* of its contents (buf_log_type); 0 when stale
     const bc::BufOps* ops = nullptr;  ///< its verifier at commit (null when stale or none); lives as long as the mount
-    std::vector<std::byte> data;      ///< the whole buffer after the change; empty when stale
+    /// The contents after the change, as far as the log can need them (see
+    /// keep()): `data` holds the bytes of the `kept` spans one after another;
+    /// an empty `kept` means `data` is the whole buffer.  Both empty when stale.
+    Spans kept;
+    std::vector<std::byte> data;
+
+    /// Takes from `all` (the whole buffer after the change) what the log
+    /// formatter (fs/log/format.cc) reads of it, as the kernel's CIL copies
+    /// only the logged regions at commit: the 128-byte chunks (XD_BLF_CHUNK)
+    /// the changed ranges touch; in an inode cluster buffer the whole inodes
+    /// they touch (inode items carry whole inodes; inodesize bytes each); the
+    /// whole block for a directory block of more than one extent (the log
+    /// recomputes its CRC over all of it).  REQUIRES: maps, ranges, blft set.
+    void keep(std::span<const std::byte> all, uint32_t inodesize);
+    /// Bytes [off, off + len) of the contents; an empty span when not all of
+    /// them were kept (the caller's bug, reported by the formatter).
+    std::span<const std::byte> bytes(size_t off, size_t len) const;
+    /// Makes this (an earlier commit's copy of the same buffer) hold the
+    /// contents after `newer` too: newer's bytes where it kept them, these
+    /// elsewhere; ranges, type and verifier become newer's union / newer's.
+    /// REQUIRES: neither stale, same maps.
+    void overlay(Buf&& newer);
   };
   struct Ino {
     uint64_t ino = 0;

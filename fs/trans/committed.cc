@@ -1,0 +1,108 @@
+// fs/trans/committed.cc — what a committed transaction hands the log of each
+// buffer: the bytes the log formatter can read, not the whole buffer (a
+// create in a directory of 64 KiB blocks changes a few hundred bytes of each
+// block it touches; copying the blocks whole at every commit was most of
+// what the log cost per operation: docs/performance.md "Commits copy what
+// they log").
+#include <algorithm>
+#include <cstring>
+
+#include "fs/format/log.h"
+#include "fs/trans/trans.h"
+
+namespace xfsfuse::fs {
+
+namespace {
+
+using Spans = CommittedTrans::Buf::Spans;
+
+// The spans of a and b merged (both sorted and disjoint; touching spans join).
+Spans span_union(const Spans& a, const Spans& b) {
+  Spans out;
+  out.reserve(a.size() + b.size());
+  size_t i = 0, j = 0;
+  while (i < a.size() || j < b.size()) {
+    const auto& s = (j == b.size() || (i < a.size() && a[i].first <= b[j].first)) ? a[i++] : b[j++];
+    if (!out.empty() && s.first <= out.back().second)
+      out.back().second = std::max(out.back().second, s.second);
+    else
+      out.push_back(s);
+  }
+  return out;
+}
+
+size_t span_bytes(const Spans& s) {
+  size_t n = 0;
+  for (auto [from, to] : s) n += to - from;
+  return n;
+}
+
+// Copies the bytes of every span of `src` (held one after another in `from`)
+// into `dst`, which holds the spans `dst_spans` one after another; each
+// span of src lies inside one span of dst_spans.
+void place(const Spans& src, const std::byte* from, const Spans& dst_spans, std::byte* dst) {
+  size_t d = 0, d_at = 0;  // the dst span looked at and where its bytes start in dst
+  for (auto [lo, hi] : src) {
+    while (dst_spans[d].second < hi) d_at += dst_spans[d].second - dst_spans[d].first, d++;
+    std::memcpy(dst + d_at + (lo - dst_spans[d].first), from, hi - lo);
+    from += hi - lo;
+  }
+}
+
+}  // namespace
+
+void CommittedTrans::Buf::keep(std::span<const std::byte> all, uint32_t inodesize) {
+  kept.clear();
+  if (maps.size() > 1 && XD_BLFT_IS_DIR(blft)) {
+    data.assign(all.begin(), all.end());
+    return;
+  }
+  const size_t grain = blft == XD_BLFT_DINO ? inodesize : XD_BLF_CHUNK;
+  for (auto [from, to] : ranges) {
+    const size_t lo = from / grain * grain, hi = std::min(all.size(), (to + grain - 1) / grain * grain);
+    if (!kept.empty() && lo <= kept.back().second)
+      kept.back().second = std::max(kept.back().second, hi);
+    else
+      kept.emplace_back(lo, hi);
+  }
+  if (kept.size() == 1 && kept[0].first == 0 && kept[0].second == all.size()) kept.clear();
+  if (kept.empty()) {
+    data.assign(all.begin(), all.end());
+    return;
+  }
+  data.resize(span_bytes(kept));
+  std::byte* at = data.data();
+  for (auto [lo, hi] : kept) at = std::copy(all.begin() + static_cast<ptrdiff_t>(lo), all.begin() + static_cast<ptrdiff_t>(hi), at);
+}
+
+std::span<const std::byte> CommittedTrans::Buf::bytes(size_t off, size_t len) const {
+  if (kept.empty()) return off <= data.size() && len <= data.size() - off ? std::span(data).subspan(off, len)
+                                                                        : std::span<const std::byte>{};
+  size_t at = 0;
+  for (auto [lo, hi] : kept) {
+    if (off >= lo && off + len <= hi) return std::span(data).subspan(at + (off - lo), len);
+    at += hi - lo;
+  }
+  return {};
+}
+
+void CommittedTrans::Buf::overlay(Buf&& newer) {
+  ranges = span_union(ranges, newer.ranges);
+  blft = newer.blft;
+  ops = newer.ops;
+  if (newer.kept.empty()) {  // newer is whole
+    kept.clear();
+    data = std::move(newer.data);
+  } else if (kept.empty()) {  // this is whole: newer's spans over it
+    place(newer.kept, newer.data.data(), {{0, data.size()}}, data.data());
+  } else {
+    Spans all = span_union(kept, newer.kept);
+    std::vector<std::byte> merged(span_bytes(all));
+    place(kept, data.data(), all, merged.data());
+    place(newer.kept, newer.data.data(), all, merged.data());
+    kept = std::move(all);
+    data = std::move(merged);
+  }
+}
+
+}  // namespace xfsfuse::fs
