@@ -52,6 +52,7 @@ int ForkEditor::merge_replace(size_t i, size_t j, std::vector<Extent> recs) {
 }
 
 int ForkEditor::replace(size_t i, size_t j, std::vector<Extent> recs) {
+  edited_ = true;
   auto& ext = extents();
   // The largest extent count a fork's di_nextents / di_anextents holds
   // (32 / 16 bits, 48 / 32 with NREXT64).
@@ -113,6 +114,7 @@ int ForkEditor::replace_in_bmbt(const std::vector<Extent>& old, uint64_t next_ke
 }
 
 int ForkEditor::to_btree() {
+  edited_ = true;
   const Superblock& sb = tp_.mount().sb();
   InodeFork& f = ip_->fork(attr_);
   std::vector<std::byte> recs(f.extents.size() * kBmbtRecSize);
@@ -130,6 +132,7 @@ int ForkEditor::to_extents() {
   InodeFork& f = ip_->fork(attr_);
   // Only a root of one leaf gives way (the kernel's xfs_bmap_btree_to_extents).
   if (root_level() != 1 || bc::load_be(f.bytes.data() + 2, 2) != 1) return 0;
+  edited_ = true;
   const uint32_t maxrecs = btree::kBmdrLayout.maxrecs(f.bytes.size(), 1);
   const uint64_t leaf = bc::load_be(f.bytes.data() + btree::kBmdrLayout.ptr_off(maxrecs, 0), 8);
   if (int e = host_.free_block(leaf)) return e;
@@ -163,6 +166,7 @@ int ForkEditor::finish() {
     agnos.push_back(fsblock_to_agno(sb, fsb));
   }
   frees_.clear();
+  if (!edited_ && runs.empty()) return 0;
   if (int e = bmap_lock_agfs(tp_, agnos)) return e;
   for (const auto& [fsb, len] : runs)
     if (int e = free_extent(tp_, fsblock_to_agno(sb, fsb), fsblock_to_agbno(sb, fsb), static_cast<uint32_t>(len)))

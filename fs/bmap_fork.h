@@ -93,8 +93,10 @@ class ForkEditor {
   /// (changed) size allows to a btree of one leaf (the kernel's
   /// xfs_bmap_add_attrfork_extents).  Returns 0 or an allocation's errno.
   int refit();
-  /// Frees what free_later() collected (ascending agno) and logs the inode.
-  /// Returns 0, EAGAIN, or free_extent's errors.
+  /// Frees what free_later() collected (ascending agno) and logs the inode
+  /// if this editor changed the fork or freed blocks (a write over blocks
+  /// already mapped changes neither: the fork is not logged, as the kernel
+  /// does not log it).  Returns 0, EAGAIN, or free_extent's errors.
   int finish();
 
  private:
@@ -108,6 +110,7 @@ class ForkEditor {
   const bool attr_;
   BmbtHost host_;
   std::vector<std::pair<uint64_t, uint64_t>> frees_;  // fsblock, len
+  bool edited_ = false;  // replace(), to_btree() or to_extents() ran
 };
 
 }  // namespace xfsfuse::fs

@@ -80,6 +80,13 @@ struct CachedInode {
   /// queued then (an inode evicted with a change still queued must not
   /// look clean).  0 without a log.
   std::atomic<uint64_t> log_seq{0};
+  /// The same for the last transaction that changed more than the inode's
+  /// timestamps (and change count): what an fdatasync forces.  The kernel
+  /// leaves out of fdatasync's log force an inode whose fields logged since
+  /// its last fsync are timestamps only (XFS_ILOG_TIMESTAMP): an overwrite
+  /// inside the file's blocks changes only mtime and ctime, which are not
+  /// needed to read the data back.  At load, the last seq queued then.
+  std::atomic<uint64_t> datasync_seq{0};
   /// Mount's data-write count just after the last write of this file's data
   /// to the image (Mount::write_data_blocks); at load, the count then.  An
   /// fsync syncs the image only when a sync has not covered it yet.

@@ -63,6 +63,7 @@ struct Inode {
   uint64_t changecount = 0;
   Timestamp atime, mtime, ctime, crtime;
   uint32_t literal_size = 0;  ///< bytes after the core: both forks
+  bool operator==(const Inode&) const = default;
 };
 
 /// Decodes a timestamp field (raw big-endian bits, as stored).

@@ -71,6 +71,7 @@ int Mount::load_inode(uint64_t ino, CachedInode* ip) {
 int Mount::load_inode_from(uint64_t ino, std::span<const std::byte> raw, uint64_t daddr, CachedInode* ip,
                            bool allow_free) {
   ip->log_seq.store(log_ ? log_->last_seq() : 0, std::memory_order_relaxed);
+  ip->datasync_seq.store(ip->log_seq.load(std::memory_order_relaxed), std::memory_order_relaxed);
   ip->data_gen.store(data_gen_.load(std::memory_order_acquire), std::memory_order_relaxed);
   ip->daddr = daddr;
   ip->raw.assign(raw.begin(), raw.end());

@@ -194,9 +194,12 @@ class Mount {
   /// forces the log only up to the last transaction that logged ip (its
   /// name, size, extents: every change made to it is in one), so an fsync
   /// waits only for the record holding that, and one of an unchanged file
-  /// does no I/O.  With nolog: sync().  Returns 0 or EIO (the mount is then
-  /// shut down).  A no-op on a read-only mount.
-  int fsync(const CachedInode& ip);
+  /// does no I/O.  datasync (fdatasync): forces only up to the last
+  /// transaction that changed more than ip's timestamps
+  /// (CachedInode::datasync_seq), as the kernel's fdatasync does.  With
+  /// nolog: sync().  Returns 0 or EIO (the mount is then shut down).  A
+  /// no-op on a read-only mount.
+  int fsync(const CachedInode& ip, bool datasync = false);
   /// Makes every change durable in place, not only in the log: forces the
   /// log, writes back every dirty buffer and syncs (what unmount does short
   /// of ending the log).  For readers of the image behind the mount's back

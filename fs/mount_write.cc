@@ -127,7 +127,7 @@ int Mount::sync_image(uint64_t covers) {
   return e;
 }
 
-int Mount::fsync(const CachedInode& ip) {
+int Mount::fsync(const CachedInode& ip, bool datasync) {
   if (!opts_.writable || !changed_.load(std::memory_order_acquire)) return 0;
   if (!log_) return sync();
   if (shut_down_state()) return EIO;
@@ -136,7 +136,7 @@ int Mount::fsync(const CachedInode& ip) {
   int e = 0;
   if (data_synced_.load(std::memory_order_acquire) < ip.data_gen.load(std::memory_order_acquire))
     e = sync_image(data_gen_.load(std::memory_order_acquire));
-  if (e == 0) e = log_->force(ip.log_seq.load(std::memory_order_acquire));
+  if (e == 0) e = log_->force((datasync ? ip.datasync_seq : ip.log_seq).load(std::memory_order_acquire));
   if (e != 0) {
     shut_down(std::string("making an inode durable for fsync: ") + std::strerror(e));
     return EIO;

@@ -55,7 +55,8 @@ void mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode);
 void unlink(fuse_req_t req, fuse_ino_t parent, const char* name);
 void rmdir(fuse_req_t req, fuse_ino_t parent, const char* name);
 /// fsync and fsyncdir: the inode is made durable, its data and every
-/// transaction that logged it (Mount::fsync); fdatasync does the same.
+/// transaction that logged it (Mount::fsync); fdatasync (datasync != 0)
+/// leaves out transactions that changed only its timestamps.
 void fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi);
 void flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 

@@ -162,12 +162,12 @@ void rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
   fs.reply_error_or_ok(req, err);
 }
 
-void fsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
+void fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info*) {
   FuseFs& fs = fs_of(req);
   fs.counters().fsync++;
   fs::InodeRef ip;
   int err = fs.iget(ino, &ip);
-  if (err == 0) err = fs.mount().fsync(*ip);
+  if (err == 0) err = fs.mount().fsync(*ip, datasync != 0);
   fs.reply_error_or_ok(req, err);
 }
 

@@ -29,6 +29,23 @@ struct Transaction::JoinedInode {
   uint32_t fields = 0;
 };
 
+namespace {
+
+// Whether a transaction that logged `fields` of an inode changed only its
+// timestamps and change count (before -> after): fdatasync leaves such a
+// change out (CachedInode::datasync_seq).
+bool times_only(uint32_t fields, const Inode& before, const Inode& after) {
+  if (fields & ~uint32_t{kDirtyCore}) return false;  // a fork changed
+  Inode same = after;
+  same.atime = before.atime;
+  same.mtime = before.mtime;
+  same.ctime = before.ctime;
+  same.changecount = before.changecount;
+  return same == before;
+}
+
+}  // namespace
+
 Transaction::Transaction(Mount& m) : m_(m) {}
 
 int Transaction::begin(Mount& m, std::unique_ptr<Transaction>* out) {
@@ -318,7 +335,10 @@ int Transaction::commit(CommittedTrans* out) {
     log_res_ = 0;
     // What an fsync of each inode logged here forces (Mount::fsync).
     for (auto& ji : inodes_)
-      if (ji->fields != 0) ji->ip->log_seq.store(seq, std::memory_order_release);
+      if (ji->fields != 0) {
+        ji->ip->log_seq.store(seq, std::memory_order_release);
+        if (!times_only(ji->fields, ji->core_before, ji->ip->core)) ji->ip->datasync_seq.store(seq, std::memory_order_release);
+      }
   }
   if (out && observe) {
     CommittedTrans copy = *out;

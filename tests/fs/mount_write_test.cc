@@ -267,4 +267,55 @@ TEST_CASE("mount rw: an fsync forces the log only up to the file's last transact
   CHECK(system(("xfs_repair -n " + img.path + " >/dev/null 2>&1").c_str()) == 0);
 }
 
+TEST_CASE("mount rw: an fdatasync leaves out changes of timestamps only", "[mount][rw][log]") {
+  const std::string& demo = image("demo");
+  if (demo.empty()) return;
+  ImageCopy img(demo);
+  auto m = open_rw_with(img.path, true);
+  InodeRef root, f;
+  REQUIRE(m->iget(m->sb().rootino, &root) == 0);
+  const Cred c{0, 0, {}};
+  const std::string data(5000, 'x'), patch(100, 'y');
+  auto write = [&](uint64_t off, const std::string& d) {
+    return write_file(*m, f, off, reinterpret_cast<const std::byte*>(d.data()), d.size(), false);
+  };
+  REQUIRE(make_node(*m, root, "f", c, S_IFREG | 0644, 0, &f) == 0);
+  REQUIRE(write(0, data) == 0);
+  REQUIRE(m->sync() == 0);
+  const uint64_t durable = f->log_seq.load();
+  CHECK(f->datasync_seq.load() == durable);
+
+  // An overwrite inside the file's blocks changes mtime and ctime only:
+  // fdatasync forces nothing, fsync forces that transaction.
+  REQUIRE(write(10, patch) == 0);
+  CHECK(f->log_seq.load() > durable);
+  CHECK(f->datasync_seq.load() == durable);
+  uint64_t forces = m->log()->stats().forces;
+  REQUIRE(m->fsync(*f, true) == 0);
+  CHECK(m->log()->stats().forces == forces);
+  CHECK(m->log()->stats().written_transactions < f->log_seq.load());
+  REQUIRE(m->fsync(*f, false) == 0);
+  CHECK(m->log()->stats().forces == forces + 1);
+  CHECK(m->log()->stats().written_transactions >= f->log_seq.load());
+
+  // So does a utimes; a chmod, a write past the end (the size) and a write
+  // into a hole (the extents) are more than timestamps.
+  REQUIRE(setattr(*m, f, c, {.mtime = TimeSet{false, Timestamp{1700000000, 0}}}) == 0);
+  CHECK(f->datasync_seq.load() < f->log_seq.load());
+  REQUIRE(setattr(*m, f, c, {.mode = 0600}) == 0);
+  CHECK(f->datasync_seq.load() == f->log_seq.load());
+  REQUIRE(write(data.size(), patch) == 0);
+  CHECK(f->datasync_seq.load() == f->log_seq.load());
+  REQUIRE(write(1 << 20, patch) == 0);
+  CHECK(f->datasync_seq.load() == f->log_seq.load());
+  forces = m->log()->stats().forces;
+  REQUIRE(m->fsync(*f, true) == 0);
+  CHECK(m->log()->stats().forces == forces + 1);
+  CHECK(m->log()->stats().written_transactions >= f->log_seq.load());
+  f.reset();
+  root.reset();
+  REQUIRE(m->unmount_clean() == 0);
+  CHECK(system(("xfs_repair -n " + img.path + " >/dev/null 2>&1").c_str()) == 0);
+}
+
 }  // namespace xfsfuse::fs::test
