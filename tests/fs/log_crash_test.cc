@@ -245,6 +245,8 @@ void crash_points(int npoints, uint64_t base_seed, int first = 0) {
     CHECK(system(("xfs_repair -n " + work + " >/dev/null 2>&1").c_str()) == 0);
     INFO(run(std::string(XFSFUSE_FSCK_BIN) + " -n " + work + " 2>&1 | tail -20"));
     CHECK(system((std::string(XFSFUSE_FSCK_BIN) + " -n " + work + " >/dev/null 2>&1").c_str()) == 0);
+    if (npoints > 50 && (p + 1 - first) % 25 == 0)  // progress of a long run by hand
+      WARN("cut points " << first << " to " << p << " done");
   }
 }
 
