@@ -17,8 +17,8 @@
 #            an fsync with nothing of its own to force costs while the others' changes are on disk)
 # Log blocks per op: the head's advance over the phase (512-byte log blocks), from
 # /sys/fs/xfs/DEV/log/log_head_lsn for the kernel and `xfsfuse-ctl MNT log --json` for xfsfuse
-# (nolog writes no log). The kernel batches a phase's changes into few checkpoints, relogging each
-# buffer once per checkpoint; xfsfuse logs every transaction's own ranges (docs/log.md).
+# (nolog writes no log). Both merge the transactions of a group commit into one checkpoint that
+# logs each buffer once; the kernel's checkpoints are larger (docs/log.md "Group commit, as checkpoints").
 # Needs root (loop mounts). Prints one Markdown table. Exit: 0 done, 1 a mount or step failed,
 # 2 usage.
 set -euo pipefail
