@@ -2,7 +2,7 @@
 // its control channel (fs/fuse/ctl_abi.h; README "Control channel").
 //   stats [--json]     every counter, the mount options and the uptime
 //   log [--json]       the log of a read-write mount: head, tail, records, forces
-//   drop-caches        evict every unreferenced clean buffer and in-core inode
+//   drop-caches        write back dirty buffers, then evict every unreferenced buffer and in-core inode
 //   purge              unmap every parked vmap alias now (unmap_aliases)
 //   set vmap_batch=N   change the lazy purge batch of the running mount
 // Exit status: 0 done, 1 the command failed, 2 usage.
@@ -30,7 +30,7 @@ constexpr char kUsage[] =
     "                     and the uptime; --json: the daemon's JSON (keys: README)\n"
     "  log [--json]       the XFS log of a read-write mount: head and tail LSNs, blocks used,\n"
     "                     transactions, records, bytes, group commits, forces, pushes\n"
-    "  drop-caches        evict every unreferenced clean buffer and in-core inode\n"
+    "  drop-caches        write back dirty buffers, then evict every unreferenced buffer and in-core inode\n"
     "  purge              unmap every parked vmap alias now (unmap_aliases)\n"
     "  set vmap_batch=N   change the lazy purge batch (1..65536) of the running mount\n"
     "\n"

@@ -33,6 +33,11 @@ void ctl_stats(fuse_req_t req, FuseFs& fs) {
 }
 
 void ctl_drop_caches(fuse_req_t req, FuseFs& fs) {
+  // Dirty buffers first, as `sync; echo 3 > /proc/sys/vm/drop_caches` for
+  // the kernel: with the log, a changed buffer stays dirty until a push or
+  // the flusher writes it home, so without this what is dropped would
+  // depend on their timing.  EBUSY (one pinned meanwhile) drops the rest.
+  if (fs.mount().write_back() == EIO) return fs.reply_error(req, EIO);
   xfsfuse_ctl_drop out{};
   uint64_t inodes = 0, buffers = 0;
   fs.mount().drop_caches(&inodes, &buffers);
