@@ -106,12 +106,16 @@ int put_rec(AgiTx& agi, BtreeCursor& c, const InobtRec& r, bool in_finobt) {
   return found ? c.update(rec) : c.insert(rec);
 }
 
-// Writes the chunk's inode clusters as free inodes.
+// Writes the chunk's inode clusters as free inodes of one random
+// generation, as the kernel's xfs_ialloc_inode_init does, and logs them as
+// one inode-create item (the clusters are ordered buffers: recovery makes
+// them again from the item).
 int init_chunk(AgiTx& agi, uint32_t agbno, uint32_t blocks) {
   Transaction& tp = agi.trans();
   Mount& m = tp.mount();
   const Superblock& sb = m.sb();
   static thread_local std::mt19937 rng{std::random_device{}()};
+  const uint32_t gen = static_cast<uint32_t>(rng());
   for (uint32_t b = 0; b < blocks; b += m.cluster_blocks()) {
     const bc::DiskRange map{agbno_to_daddr(sb, agi.agno(), agbno + b),
                             static_cast<uint32_t>(fsblocks_to_sectors(sb, m.cluster_blocks()))};
@@ -121,7 +125,7 @@ int init_chunk(AgiTx& agi, uint32_t agbno, uint32_t blocks) {
       xd_dinode d{};
       d.di_magic = to_be16(kInodeMagic);
       d.di_version = 3;
-      d.di_gen = to_be32(static_cast<uint32_t>(rng()));
+      d.di_gen = to_be32(gen);
       d.di_next_unlinked = to_be32(kNullAgblock);
       const uint32_t agino = agbno_to_agino(sb, agbno + b + static_cast<uint32_t>(off >> sb.blocklog),
                                             static_cast<uint32_t>((off & (sb.blocksize - 1)) >> sb.inodelog));
@@ -130,8 +134,9 @@ int init_chunk(AgiTx& agi, uint32_t agbno, uint32_t blocks) {
       std::memcpy(h->data() + off, &d, sizeof d);
       inode_update_crc({h->data() + off, sb.inodesize});
     }
-    tp.log_buf(h, 0, h->size());
+    tp.order_buf(h);
   }
+  tp.log_icreate(agi.agno(), agbno, blocks << sb.inopblog, blocks, gen);
   return 0;
 }
 

@@ -44,6 +44,7 @@ void CheckpointBuilder::add(CommittedTrans&& ct) {
     i.fields |= have.fields;
     have = std::move(i);
   }
+  ct_.icreates.insert(ct_.icreates.end(), ct.icreates.begin(), ct.icreates.end());
 }
 
 CommittedTrans CheckpointBuilder::take() {
@@ -76,6 +77,7 @@ uint64_t estimate_log_bytes(const CommittedTrans& ct, const Superblock& sb) {
     }
   }
   n += ct.inodes.size() * (uint64_t{sb.inodesize} + kInodeExtra);
+  n += ct.icreates.size() * (kOp + sizeof(xd_icreate_log));
   return n;
 }
 

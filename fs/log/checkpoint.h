@@ -28,7 +28,7 @@ class CheckpointBuilder {
   /// an inode seen before gets ct's bytes and the union of the parts.
   /// REQUIRES: fits(ct).
   void add(CommittedTrans&& ct);
-  bool empty() const { return ct_.bufs.empty() && ct_.inodes.empty(); }
+  bool empty() const { return ct_.bufs.empty() && ct_.inodes.empty() && ct_.icreates.empty(); }
   /// The checkpoint so far; the builder starts over.
   CommittedTrans take();
 

@@ -24,7 +24,7 @@ using Bytes = std::vector<std::byte>;
 
 // The log items of one transaction, grouped in recovery's order.
 struct Items {
-  std::vector<std::vector<Bytes>> bufs, inodes, inode_bufs, cancels;
+  std::vector<std::vector<Bytes>> icreates, bufs, inodes, inode_bufs, cancels;
 };
 
 template <typename T>
@@ -226,22 +226,15 @@ int inode_item(const CommittedTrans::Ino& ci, const Superblock& sb, Items* it, s
   return 0;
 }
 
-// An inode cluster buffer.  Written whole (a new chunk's clusters): one
-// buffer item of the whole cluster, every inode in it with its CRC.  Else
-// the inodes whose bytes changed get inode items (the committed ones have
-// theirs already: ct.inodes; others — an unlinked-list neighbour — from
-// their on-disk bytes) and one inode buffer item carries the chunk holding
-// each one's di_next_unlinked.
+// An inode cluster buffer: never logged byte for byte, as the kernel never
+// logs one.  A new chunk's clusters are ordered buffers with an inode-create
+// item (CommittedTrans::Icreate).  The inodes whose bytes changed get inode
+// items (the committed ones have theirs already: ct.inodes; others — an
+// unlinked-list neighbour — from their on-disk bytes) and one inode buffer
+// item carries the chunk holding each one's di_next_unlinked.
 int cluster_buf(const CommittedTrans::Buf& b, const CommittedTrans& ct, const Superblock& sb, Items* it,
                 std::string* why) {
   const size_t size = size_t{b.maps[0].len} << 9, isize = sb.inodesize;
-  if (b.ranges.size() == 1 && b.ranges[0].first == 0 && b.ranges[0].second >= size) {
-    ChunkMap map(size / XD_BLF_CHUNK);
-    map.set(0, size);
-    if (!buf_item(b.maps[0].daddr, b.maps[0].len, XD_BLFT_DINO << XD_BLF_TYPE_SHIFT, map, b, 0, &it->bufs))
-      return not_kept(why, b);
-    return 0;
-  }
   ChunkMap map(size / XD_BLF_CHUNK);
   for (size_t off = 0; off + isize <= size; off += isize) {
     bool changed = false;
@@ -268,6 +261,20 @@ int cluster_buf(const CommittedTrans::Buf& b, const CommittedTrans& ct, const Su
   return 0;
 }
 
+// An inode-create item: type and size host-endian, the rest big-endian.
+void icreate_item(const CommittedTrans::Icreate& ic, const Superblock& sb, Items* it) {
+  xd_icreate_log f{};
+  f.icl_type = XD_LI_ICREATE;
+  f.icl_size = 1;
+  f.icl_ag = to_be32(ic.agno);
+  f.icl_agbno = to_be32(ic.agbno);
+  f.icl_count = to_be32(ic.count);
+  f.icl_isize = to_be32(sb.inodesize);
+  f.icl_length = to_be32(ic.length);
+  f.icl_gen = to_be32(ic.gen);
+  it->icreates.push_back({bytes_of(f)});
+}
+
 void cancel_items(const CommittedTrans::Buf& b, Items* it) {
   for (const bc::DiskRange& m : b.maps) {
     const ChunkMap none((size_t{m.len} << 9) / XD_BLF_CHUNK);
@@ -280,6 +287,7 @@ void cancel_items(const CommittedTrans::Buf& b, Items* it) {
 int format_trans(const CommittedTrans& ct, const Superblock& sb, uint32_t tid, uint64_t lsn, std::vector<LogOp>* ops,
                  FormatStats* stats, std::string* why) {
   Items it;
+  for (const CommittedTrans::Icreate& ic : ct.icreates) icreate_item(ic, sb, &it);
   for (const CommittedTrans::Ino& ci : ct.inodes)
     if (int e = inode_item(ci, sb, &it, why)) return e;
   for (const CommittedTrans::Buf& b : ct.bufs) {
@@ -296,7 +304,8 @@ int format_trans(const CommittedTrans& ct, const Superblock& sb, uint32_t tid, u
   st.inode_buf_items = static_cast<uint32_t>(it.inode_bufs.size());
   st.inode_items = static_cast<uint32_t>(it.inodes.size());
   st.cancel_items = static_cast<uint32_t>(it.cancels.size());
-  for (const auto* group : {&it.bufs, &it.inodes, &it.inode_bufs, &it.cancels})
+  st.icreate_items = static_cast<uint32_t>(it.icreates.size());
+  for (const auto* group : {&it.icreates, &it.bufs, &it.inodes, &it.inode_bufs, &it.cancels})
     for (const auto& item : *group) st.regions += static_cast<uint32_t>(item.size());
 
   ops->push_back({tid, XD_LOG_CLIENT_TRANSACTION, XD_LOG_OP_START, {}});
@@ -304,7 +313,7 @@ int format_trans(const CommittedTrans& ct, const Superblock& sb, uint32_t tid, u
     uint32_t magic, type, tid, num_items;
   } th{kLogTransMagic, kTransType, tid, st.regions};  // host-endian
   ops->push_back({tid, XD_LOG_CLIENT_TRANSACTION, 0, bytes_of(th)});
-  for (auto* group : {&it.bufs, &it.inodes, &it.inode_bufs, &it.cancels})
+  for (auto* group : {&it.icreates, &it.bufs, &it.inodes, &it.inode_bufs, &it.cancels})
     for (auto& item : *group)
       for (Bytes& r : item) ops->push_back({tid, XD_LOG_CLIENT_TRANSACTION, 0, std::move(r)});
   ops->push_back({tid, XD_LOG_CLIENT_TRANSACTION, XD_LOG_OP_COMMIT, {}});

@@ -22,6 +22,7 @@ struct FormatStats {
   uint32_t inode_buf_items = 0;  ///< of those: inode buffers (unlinked pointers only)
   uint32_t inode_items = 0;
   uint32_t cancel_items = 0;
+  uint32_t icreate_items = 0;    ///< new inode chunks
   uint32_t regions = 0;          ///< th_num_items: the regions after the transaction header
 };
 

@@ -53,6 +53,8 @@ void place(const Spans& src, const std::byte* from, const Spans& dst_spans, std:
 
 void CommittedTrans::Buf::keep(std::span<const std::byte> all, uint32_t inodesize) {
   kept.clear();
+  data.clear();
+  if (ranges.empty()) return;  // ordered, nothing logged: no bytes
   if (maps.size() > 1 && XD_BLFT_IS_DIR(blft)) {
     data.assign(all.begin(), all.end());
     return;
@@ -72,7 +74,10 @@ void CommittedTrans::Buf::keep(std::span<const std::byte> all, uint32_t inodesiz
   }
   data.resize(span_bytes(kept));
   std::byte* at = data.data();
-  for (auto [lo, hi] : kept) at = std::copy(all.begin() + static_cast<ptrdiff_t>(lo), all.begin() + static_cast<ptrdiff_t>(hi), at);
+  for (auto [lo, hi] : kept) {
+    std::memcpy(at, all.data() + lo, hi - lo);
+    at += hi - lo;
+  }
 }
 
 std::span<const std::byte> CommittedTrans::Buf::bytes(size_t off, size_t len) const {
@@ -87,9 +92,17 @@ std::span<const std::byte> CommittedTrans::Buf::bytes(size_t off, size_t len) co
 }
 
 void CommittedTrans::Buf::overlay(Buf&& newer) {
-  ranges = span_union(ranges, newer.ranges);
+  ordered = ordered || newer.ordered;
   blft = newer.blft;
   ops = newer.ops;
+  if (newer.ranges.empty()) return;  // ordered only: no bytes of its own
+  if (ranges.empty()) {
+    ranges = std::move(newer.ranges);
+    kept = std::move(newer.kept);
+    data = std::move(newer.data);
+    return;
+  }
+  ranges = span_union(ranges, newer.ranges);
   if (newer.kept.empty()) {  // newer is whole
     kept.clear();
     data = std::move(newer.data);

@@ -17,7 +17,8 @@ struct Transaction::JoinedBuf {
   const bc::BufOps* ops_before = nullptr;         // verifier at join, for cancel
   std::vector<std::pair<size_t, size_t>> ranges;  // changed [off, end), merged
   bool stale = false;
-  bool fresh = false;  // from get_new_buf: its cached contents never came from the disk
+  bool fresh = false;    // from get_new_buf: its cached contents never came from the disk
+  bool ordered = false;  // order_buf: written whole, not logged
 };
 
 struct Transaction::JoinedInode {
@@ -166,6 +167,14 @@ void Transaction::log_buf(bc::BufHandle* h, size_t off, size_t len) {
   r.resize(k + 1);
 }
 
+void Transaction::order_buf(bc::BufHandle* h) {
+  if (JoinedBuf* jb = find_buf(h->daddr())) jb->ordered = true;
+}
+
+void Transaction::log_icreate(uint32_t agno, uint32_t agbno, uint32_t count, uint32_t length, uint32_t gen) {
+  icreates_.push_back({agno, agbno, count, length, gen});
+}
+
 void Transaction::set_be32(bc::BufHandle* h, size_t off, uint32_t v) {
   for (int i = 0; i < 4; i++) h->data()[off + i] = static_cast<std::byte>(v >> (24 - 8 * i));
   log_buf(h, off, 4);
@@ -299,14 +308,18 @@ int Transaction::commit(CommittedTrans* out) {
     const bool freed = jb->stale || (ct && !freed_ranges_.empty() && freed_whole(*jb));
     if (jb->stale)
       freed_ranges_.insert(freed_ranges_.end(), jb->h.maps().begin(), jb->h.maps().end());
+    else if (jb->ordered)
+      m_.cache().mark_dirty(jb->h, 0, jb->h.size());
     else
       for (auto [off, end] : jb->ranges) m_.cache().mark_dirty(jb->h, off, end - off);
-    if (log && !freed && !jb->ranges.empty()) m_.cache().pin(jb->h, &pins.emplace_back());
-    if (!ct || (!freed && jb->ranges.empty())) continue;
+    const bool changed = !jb->ranges.empty() || jb->ordered;
+    if (log && !freed && changed) m_.cache().pin(jb->h, &pins.emplace_back());
+    if (!ct || (!freed && !changed)) continue;
     CommittedTrans::Buf b;
     b.maps.assign(jb->h.maps().begin(), jb->h.maps().end());
     b.stale = freed;
     if (!freed) {
+      b.ordered = jb->ordered;
       const std::span<const std::byte> all(jb->h.data(), jb->h.size());
       b.ranges = jb->ranges;
       b.blft = buf_log_type(all);
@@ -315,6 +328,7 @@ int Transaction::commit(CommittedTrans* out) {
     }
     ct->bufs.push_back(std::move(b));
   }
+  if (ct) ct->icreates = icreates_;
   if (ct)
     for (auto& ji : inodes_) {
       if (!ji->fields) continue;
@@ -337,7 +351,8 @@ int Transaction::commit(CommittedTrans* out) {
     for (auto& ji : inodes_)
       if (ji->fields != 0) {
         ji->ip->log_seq.store(seq, std::memory_order_release);
-        if (!times_only(ji->fields, ji->core_before, ji->ip->core)) ji->ip->datasync_seq.store(seq, std::memory_order_release);
+        if (!times_only(ji->fields, ji->core_before, ji->ip->core))
+          ji->ip->datasync_seq.store(seq, std::memory_order_release);
       }
   }
   if (out && observe) {
@@ -389,6 +404,7 @@ void Transaction::release_all() {
   on_commit_.clear();
   agfs_.clear();
   freed_ranges_.clear();
+  icreates_.clear();
   bufs_.clear();  // buffers first: their locks come after the inodes' in the lock order
   inodes_.clear();
   done_ = true;

@@ -57,9 +57,15 @@ struct CommittedTrans {
     bool stale = false;               ///< its blocks were freed (a cancel item)
     uint16_t blft = 0;                ///< XD_BLFT_* of its contents (buf_log_type); 0 when stale
     const bc::BufOps* ops = nullptr;  ///< its verifier at commit (null when stale or none); lives as long as the mount
+    /// Written with the transaction but not logged (an inode cluster of a
+    /// new chunk, which an inode-create item brings back at recovery: the
+    /// kernel's ordered buffers).  Pinned and in the AIL like a logged one;
+    /// `ranges` holds only what was logged besides.
+    bool ordered = false;
     /// The contents after the change, as far as the log can need them (see
     /// keep()): `data` holds the bytes of the `kept` spans one after another;
-    /// an empty `kept` means `data` is the whole buffer.  Both empty when stale.
+    /// an empty `kept` means `data` is the whole buffer.  Both empty when
+    /// stale or when nothing was logged (an ordered buffer).
     Spans kept;
     std::vector<std::byte> data;
 
@@ -69,14 +75,16 @@ struct CommittedTrans {
     /// the changed ranges touch; in an inode cluster buffer the whole inodes
     /// they touch (inode items carry whole inodes; inodesize bytes each); the
     /// whole block for a directory block of more than one extent (the log
-    /// recomputes its CRC over all of it).  REQUIRES: maps, ranges, blft set.
+    /// recomputes its CRC over all of it); nothing when no range was logged.
+    /// REQUIRES: maps, ranges, blft set.
     void keep(std::span<const std::byte> all, uint32_t inodesize);
     /// Bytes [off, off + len) of the contents; an empty span when not all of
     /// them were kept (the caller's bug, reported by the formatter).
     std::span<const std::byte> bytes(size_t off, size_t len) const;
     /// Makes this (an earlier commit's copy of the same buffer) hold the
     /// contents after `newer` too: newer's bytes where it kept them, these
-    /// elsewhere; ranges, type and verifier become newer's union / newer's.
+    /// elsewhere; ranges, type and verifier become newer's union / newer's;
+    /// ordered if either was.
     /// REQUIRES: neither stale, same maps.
     void overlay(Buf&& newer);
   };
@@ -87,8 +95,17 @@ struct CommittedTrans {
     size_t offset = 0;               ///< its byte offset in that buffer
     std::vector<std::byte> dinode;   ///< its on-disk bytes (inodesize) after the commit encoded it
   };
+  /// A new inode chunk written as free inodes (an inode-create item,
+  /// XD_LI_ICREATE; docs/log.md "Items recovery replays").
+  struct Icreate {
+    uint32_t agno = 0, agbno = 0;
+    uint32_t count = 0;   ///< inodes
+    uint32_t length = 0;  ///< fsblocks: a whole chunk or a sparse chunk's minimum
+    uint32_t gen = 0;     ///< the generation of every inode in it
+  };
   std::vector<Buf> bufs;
   std::vector<Ino> inodes;
+  std::vector<Icreate> icreates;
 };
 
 /// The buffer type the log records for a buffer of these contents
@@ -139,6 +156,16 @@ class Transaction {
   bc::BufHandle* joined_buf(uint64_t daddr);
   /// Records that bytes [off, off + len) of a joined buffer changed.
   void log_buf(bc::BufHandle* h, size_t off, size_t len);
+  /// The joined buffer h was written whole by this transaction but is not
+  /// logged (an ordered buffer): log_icreate() says how recovery makes its
+  /// contents again.  It is written back, like a logged buffer, only once
+  /// the log holds the transaction.
+  void order_buf(bc::BufHandle* h);
+  /// Logs a new inode chunk of AG agno at agbno, `length` fsblocks holding
+  /// `count` free inodes of generation gen, whose cluster buffers this
+  /// transaction wrote and ordered (order_buf): one 28-byte inode-create
+  /// item instead of the clusters' bytes, as the kernel logs a new chunk.
+  void log_icreate(uint32_t agno, uint32_t agbno, uint32_t count, uint32_t length, uint32_t gen);
   /// Stores v big-endian at byte off of a joined buffer and logs it (a
   /// header field).
   void set_be32(bc::BufHandle* h, size_t off, uint32_t v);
@@ -225,6 +252,7 @@ class Transaction {
   std::vector<std::unique_ptr<JoinedInode>> inodes_;
   std::vector<std::function<void()>> on_commit_;
   std::vector<bc::DiskRange> freed_ranges_;
+  std::vector<CommittedTrans::Icreate> icreates_;
   std::vector<uint32_t> agfs_;  // AGFs held, ascending agno
   uint64_t reserved_ = 0, freed_ = 0;
   uint64_t log_res_ = 0;  // log blocks reserved at begin (Mount::log()), handed to the log at commit
