@@ -93,6 +93,7 @@ std::vector<std::string> tree(const std::string& img) {
 
 struct LogStats {
   uint32_t transactions = 0, records = 0, cancels = 0, stale_bufs = 0, multi_map = 0, leaf1 = 0, leafn = 0;
+  uint32_t icreates = 0, cluster_items = 0;  // inode-create items; buffer items of inode clusters (never)
   uint64_t bytes = 0;
 };
 
@@ -139,6 +140,15 @@ LogStats write_log(const std::string& img, const std::vector<CommittedTrans>& tr
     ls.records += w.records;
     ls.bytes += uint64_t{w.blocks} * 512;
     ls.cancels += fs.cancel_items;
+    ls.icreates += fs.icreate_items;
+    for (size_t i = 0; i < ops.size(); i++) {  // a buffer item's format region, typed inode cluster, no inode-buffer flag
+      const auto& p = ops[i].payload;
+      if (p.size() < 4 || p[0] != std::byte{XD_LI_BUF & 0xff} || p[1] != std::byte{XD_LI_BUF >> 8}) continue;
+      xd_buf_log_format f{};
+      std::memcpy(&f, p.data(), std::min(sizeof f, p.size()));
+      if (p.size() != XD_BUF_LOG_FORMAT_HEAD + 4 * size_t{f.blf_map_size}) continue;  // data that only looks like one
+      ls.cluster_items += (f.blf_flags >> XD_BLF_TYPE_SHIFT) == XD_BLFT_DINO && !(f.blf_flags & XD_BLF_INODE_BUF);
+    }
     for (const auto& b : ct.bufs) {
       ls.stale_bufs += b.stale;
       ls.multi_map += b.maps.size() > 1;
@@ -261,6 +271,8 @@ void round_trip(int files, const std::string& mkfs_extra, long long bytes, bool 
   CHECK(ls.leaf1 > 0);                   // the directory went through leaf form...
   if (files > 8200) CHECK(ls.leafn > 0);  // ...and node form
   CHECK(ls.stale_bufs > 0);
+  CHECK(ls.icreates > 0);  // new inode chunks: inode-create items...
+  CHECK(ls.cluster_items == 0);  // ...and no inode cluster logged as a buffer
   CHECK(ls.cancels >= ls.stale_bufs);
   if (fragmented) CHECK(ls.multi_map > 0);
 
