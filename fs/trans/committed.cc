@@ -2,8 +2,8 @@
 // buffer: the bytes the log formatter can read, not the whole buffer (a
 // create in a directory of 64 KiB blocks changes a few hundred bytes of each
 // block it touches; copying the blocks whole at every commit was most of
-// what the log cost per operation: docs/performance.md "Commits copy what
-// they log").
+// what the log cost per operation: docs/performance.md "Two copies too
+// many"; the rules are docs/log.md's "What CommittedTrans carries").
 #include <algorithm>
 #include <cstring>
 
