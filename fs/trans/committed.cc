@@ -16,21 +16,6 @@ namespace {
 
 using Spans = CommittedTrans::Buf::Spans;
 
-// The spans of a and b merged (both sorted and disjoint; touching spans join).
-Spans span_union(const Spans& a, const Spans& b) {
-  Spans out;
-  out.reserve(a.size() + b.size());
-  size_t i = 0, j = 0;
-  while (i < a.size() || j < b.size()) {
-    const auto& s = (j == b.size() || (i < a.size() && a[i].first <= b[j].first)) ? a[i++] : b[j++];
-    if (!out.empty() && s.first <= out.back().second)
-      out.back().second = std::max(out.back().second, s.second);
-    else
-      out.push_back(s);
-  }
-  return out;
-}
-
 size_t span_bytes(const Spans& s) {
   size_t n = 0;
   for (auto [from, to] : s) n += to - from;
@@ -50,6 +35,20 @@ void place(const Spans& src, const std::byte* from, const Spans& dst_spans, std:
 }
 
 }  // namespace
+
+Spans merge_spans(const Spans& a, const Spans& b) {
+  Spans out;
+  out.reserve(a.size() + b.size());
+  size_t i = 0, j = 0;
+  while (i < a.size() || j < b.size()) {
+    const auto& s = (j == b.size() || (i < a.size() && a[i].first <= b[j].first)) ? a[i++] : b[j++];
+    if (!out.empty() && s.first <= out.back().second)
+      out.back().second = std::max(out.back().second, s.second);
+    else
+      out.push_back(s);
+  }
+  return out;
+}
 
 void CommittedTrans::Buf::keep(std::span<const std::byte> all, uint32_t inodesize) {
   kept.clear();
@@ -102,14 +101,14 @@ void CommittedTrans::Buf::overlay(Buf&& newer) {
     data = std::move(newer.data);
     return;
   }
-  ranges = span_union(ranges, newer.ranges);
+  ranges = merge_spans(ranges, newer.ranges);
   if (newer.kept.empty()) {  // newer is whole
     kept.clear();
     data = std::move(newer.data);
   } else if (kept.empty()) {  // this is whole: newer's spans over it
     place(newer.kept, newer.data.data(), {{0, data.size()}}, data.data());
   } else {
-    Spans all = span_union(kept, newer.kept);
+    Spans all = merge_spans(kept, newer.kept);
     std::vector<std::byte> merged(span_bytes(all));
     place(kept, data.data(), all, merged.data());
     place(newer.kept, newer.data.data(), all, merged.data());

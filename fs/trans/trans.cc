@@ -154,17 +154,9 @@ void Transaction::retype_buf(bc::BufHandle* h, const bc::BufOps* ops) {
 void Transaction::log_buf(bc::BufHandle* h, size_t off, size_t len) {
   JoinedBuf* jb = find_buf(h->daddr());
   if (jb == nullptr || len == 0) return;
-  auto& r = jb->ranges;
-  r.emplace_back(off, std::min(off + len, h->size()));
-  std::sort(r.begin(), r.end());
-  size_t k = 0;
-  for (size_t i = 1; i < r.size(); i++) {
-    if (r[i].first <= r[k].second)
-      r[k].second = std::max(r[k].second, r[i].second);
-    else
-      r[++k] = r[i];
-  }
-  r.resize(k + 1);
+  // A merge, not a sort of the whole list: a transaction may log hundreds
+  // of ranges of one buffer (a leaf compacted entry by entry).
+  jb->ranges = merge_spans(jb->ranges, {{off, std::min(off + len, h->size())}});
 }
 
 void Transaction::order_buf(bc::BufHandle* h) {

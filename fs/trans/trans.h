@@ -108,6 +108,10 @@ struct CommittedTrans {
   std::vector<Icreate> icreates;
 };
 
+/// The spans of a and b (each sorted and disjoint) merged into one sorted,
+/// disjoint list; spans that overlap or touch become one.  Linear.
+CommittedTrans::Buf::Spans merge_spans(const CommittedTrans::Buf::Spans& a, const CommittedTrans::Buf::Spans& b);
+
 /// The buffer type the log records for a buffer of these contents
 /// (XD_BLFT_*, docs/log.md "Items recovery replays"), judged by its magic:
 /// AG headers, superblock, btree blocks of every kind, inode clusters,
