@@ -33,10 +33,12 @@ do_mount() {
     xfsfuse) "$xfsfuse" "$img" "$mnt" -f -o "rw${xopts:+,$xopts}" 2>>"$work/daemon.log" & ;;
   esac
   daemon=$!
-  for ((i = 0; i < 300; i++)); do
+  # Polled every 10 ms (up to 30 s): the wait is inside the timed steps, and a coarser poll
+  # would add up to its interval to every FUSE peer's time (a mount takes ~10 ms).
+  for ((i = 0; i < 3000; i++)); do
     findmnt -rn -M "$mnt" >/dev/null && return 0
     kill -0 "$daemon" 2>/dev/null || break
-    sleep 0.1
+    sleep 0.01
   done
   wait "$daemon" 2>/dev/null || true
   daemon=
