@@ -59,23 +59,62 @@ void NodeTable::release(uint64_t ino) {
 
 bool NodeTable::child_lookup(uint64_t dir_ino) {
   Shard& s = shard_for(dir_ino);
-  std::lock_guard<std::mutex> g(s.mu);
-  auto it = s.map.find(dir_ino);
-  if (it == s.map.end()) return false;
-  Node& n = it->second;
-  n.child_lookups++;
-  if (!n.bare_listed || ++n.lookups_since_bare < kStaleListingLookups) return false;
-  n.bare_listed = false;
-  return true;
+  bool counted = false, stale = false;
+  {
+    std::lock_guard<std::mutex> g(s.mu);
+    auto it = s.map.find(dir_ino);
+    if (it == s.map.end()) return false;
+    Node& n = it->second;
+    n.child_lookups++;
+    if (n.verdict_lookups < n.verdict_names) {
+      n.verdict_lookups++;
+      counted = true;
+    }
+    if (n.bare_listed && ++n.lookups_since_bare >= kStaleListingLookups) {
+      n.bare_listed = false;
+      stale = true;
+    }
+  }
+  if (counted) verdict_add(0, 1);
+  return stale;
 }
 
-void NodeTable::listed_bare(uint64_t dir_ino) {
+void NodeTable::listed_bare(uint64_t dir_ino, bool from_start, uint64_t entries) {
   Shard& s = shard_for(dir_ino);
-  std::lock_guard<std::mutex> g(s.mu);
-  auto it = s.map.find(dir_ino);
-  if (it == s.map.end()) return;
-  it->second.bare_listed = true;
-  it->second.lookups_since_bare = 0;
+  uint64_t more = 0;
+  {
+    std::lock_guard<std::mutex> g(s.mu);
+    auto it = s.map.find(dir_ino);
+    if (it == s.map.end()) return;
+    Node& n = it->second;
+    n.bare_listed = true;
+    n.lookups_since_bare = 0;
+    if (from_start) n.pass_bare = 0;
+    n.pass_bare += entries;
+    if (n.pass_bare > n.verdict_names) {
+      more = n.pass_bare - n.verdict_names;
+      n.verdict_names = n.pass_bare;
+    }
+  }
+  if (more != 0) verdict_add(more, 0);
+}
+
+void NodeTable::verdict_add(uint64_t names, uint64_t lookups) {
+  std::lock_guard<std::mutex> g(verdict_mu_);
+  verdict_names_ += names;
+  verdict_lookups_ += lookups;
+  if (verdict_names_ > kVerdictWindow) {
+    verdict_names_ /= 2;
+    verdict_lookups_ /= 2;
+  }
+}
+
+bool NodeTable::attrs_first() {
+  std::lock_guard<std::mutex> g(verdict_mu_);
+  if (verdict_names_ < kVerdictMinNames ||
+      static_cast<double>(verdict_lookups_) < kVerdictLookupShare * static_cast<double>(verdict_names_))
+    return false;
+  return ++verdict_opens_ % kVerdictProbe != 0;
 }
 
 uint64_t NodeTable::child_lookups(uint64_t dir_ino) {

@@ -40,16 +40,36 @@ class NodeTable {
   void open(const fs::InodeRef& ip);
   void release(uint64_t ino);
   /// A LOOKUP found a name in directory dir_ino: counted on its node (nothing
-  /// when the kernel holds no node of dir_ino).  Returns true once
+  /// when the kernel holds no node of dir_ino), and for the listing verdict
+  /// (attrs_first()) when dir_ino was listed bare.  Returns true once
   /// kStaleListingLookups such LOOKUPs followed a listed_bare() of dir_ino:
   /// the caller is to drop the kernel's cached listing of it (which lacks
   /// attributes), and the count starts over at the next listed_bare().
   bool child_lookup(uint64_t dir_ino);
   /// A READDIRPLUS reply without attributes went out for dir_ino (the
-  /// kernel may cache that listing: FOPEN_CACHE_DIR).
-  void listed_bare(uint64_t dir_ino);
+  /// kernel may cache that listing: FOPEN_CACHE_DIR), holding `entries`
+  /// names besides "." and ".."; from_start: the reply began at offset 0
+  /// (a new pass over the directory, which counts for the verdict only as
+  /// far as it goes beyond the longest pass before).
+  void listed_bare(uint64_t dir_ino, bool from_start, uint64_t entries);
   /// LOOKUPs after a bare listing that make child_lookup() return true.
   static constexpr uint64_t kStaleListingLookups = 64;
+
+  /// The listing verdict of readdirplus=adaptive, for a directory opened
+  /// now: whether its READDIRPLUS replies should carry attributes from the
+  /// first entry.  Mount-wide: the names listed bare lately against the
+  /// LOOKUPs of such names that followed (each directory's names counted
+  /// once however often it is listed, its LOOKUPs at most as many).  When
+  /// at least kVerdictLookupShare of kVerdictMinNames or more bare-listed
+  /// names were looked up (rm -r, ls -lR, du stat each name; find with
+  /// d_type looks up only the directories it enters), a LOOKUP per name is
+  /// what bare listings cost, and attributes save it.  Every kVerdictProbe-th
+  /// directory opened under an attributes verdict still starts bare, so that
+  /// the verdict can turn back when the work changes (find after rm).  Both
+  /// counts halve when the names pass kVerdictWindow: recent work weighs most.
+  bool attrs_first();
+  static constexpr uint64_t kVerdictMinNames = 64, kVerdictWindow = 8192, kVerdictProbe = 8;
+  static constexpr double kVerdictLookupShare = 0.25;
   /// The names LOOKUP found in dir_ino since its node appeared (0 when the
   /// kernel holds no node of it).  An open directory handle holds its node,
   /// so the count only grows while the handle lives.
@@ -69,6 +89,9 @@ class NodeTable {
     uint64_t child_lookups = 0;
     bool bare_listed = false;          // a bare listing may be in the kernel's cache
     uint64_t lookups_since_bare = 0;   // child LOOKUPs since the last bare listing
+    uint64_t pass_bare = 0;            // names listed bare in the current pass (from offset 0)
+    uint64_t verdict_names = 0;        // names counted for the verdict: the longest bare pass
+    uint64_t verdict_lookups = 0;      // child LOOKUPs counted for it (at most verdict_names)
   };
   struct Shard {
     std::mutex mu;
@@ -89,6 +112,12 @@ class NodeTable {
 
   std::function<void(const fs::InodeRef&)> on_drop_;
   Shard shards_[kShards];
+  // The listing verdict (attrs_first()).
+  std::mutex verdict_mu_;
+  uint64_t verdict_names_ = 0;    // GUARDED_BY(verdict_mu_)
+  uint64_t verdict_lookups_ = 0;  // GUARDED_BY(verdict_mu_)
+  uint64_t verdict_opens_ = 0;    // GUARDED_BY(verdict_mu_): attribute verdicts given, for the probe
+  void verdict_add(uint64_t names, uint64_t lookups);
 };
 
 }  // namespace xfsfuse::fuse

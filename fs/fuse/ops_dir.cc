@@ -10,7 +10,11 @@
 // must not pay 100,000 times.  So a handle starts bare, with a first reply
 // of at most kProbeEntries entries; once the kernel has looked up a name in
 // that directory (LOOKUPs carry the parent: NodeTable::child_lookups) the
-// handle sends attributes with every entry until it is released.  A
+// handle sends attributes with every entry until it is released.  And when
+// most names listed bare lately were looked up anyway (rm -r, ls -lR, du:
+// NodeTable::attrs_first, the listing verdict), a handle starts with
+// attributes: those readers list a whole directory before they stat any of
+// it, so the per-handle switch never fires for them.  A
 // GETATTR says nothing here: the kernel sends one only for an inode it
 // already has, which a bare entry never gave it.  The kernel caches
 // listings (FOPEN_CACHE_DIR), bare ones too, and serves them with no
@@ -169,7 +173,9 @@ void list(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi, bool plus)
     h.replies.fetch_add(1, std::memory_order_relaxed);
     if (!attrs && added != 0) {
       fs.counters().readdirplus_bare += added;
-      fs.nodes().listed_bare(dir.core.ino);
+      uint64_t names = 0;
+      for (const PlusEntry& p : entries) names += !is_dot_or_dotdot(p.name);
+      fs.nodes().listed_bare(dir.core.ino, off == 0, names);
     }
   }
   (plus ? fs.counters().readdirplus_entries : fs.counters().readdir_entries) += added;
@@ -193,6 +199,10 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   fs.nodes().open(ip);
   auto* h = new DirHandle;
   h->lookups_at_open = fs.nodes().child_lookups(ip->core.ino);
+  if (fs.readdirplus() == ReaddirplusMode::kAdaptive && fs.nodes().attrs_first()) {
+    h->attrs.store(true, std::memory_order_relaxed);
+    fs.counters().readdirplus_attrs_first++;
+  }
   h->ip = std::move(ip);
   fi->fh = reinterpret_cast<uint64_t>(h);
   fi->keep_cache = 1;

@@ -26,6 +26,7 @@ Json ops_json(const OpCounters& o) {
               {"readdirplus_entries", o.readdirplus_entries.load()},
               {"readdirplus_bare", o.readdirplus_bare.load()},
               {"readdirplus_switches", o.readdirplus_switches.load()},
+              {"readdirplus_attrs_first", o.readdirplus_attrs_first.load()},
               {"listing_drops", o.listing_drops.load()},
               {"open", o.open.load()},
               {"read", o.read.load()},

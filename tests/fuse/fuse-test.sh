@@ -22,6 +22,10 @@
 #                      readdirplus=adaptive and always, and the driver's counters (-o stats_file)
 #                      show READDIRPLUS filled the attributes: no LOOKUP per entry; find alone gets
 #                      no attributes (adaptive).
+#   listing-verdict IMG (demo, on a copy) the listing verdict of readdirplus=adaptive: a tree of 40
+#                      directories of 100 files made through xfsfuse -o rw; on a fresh mount, `rm -rf`
+#                      of it makes few LOOKUPs (later directories open with attributes); on another,
+#                      `find` gets none (every entry bare, a LOOKUP per directory only).
 #
 # xfsfuse runs in the foreground as a job of this script (mounts made through mount(8) excepted) and
 # must exit 0 after its unmount; in sanitizer builds any report from any xfsfuse process fails.
@@ -36,7 +40,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/images/tree-view.sh
 . "$here/../images/tree-view.sh"
 
-usage() { echo "usage: fuse-test.sh XFSFUSE GETDENTS compare NAME IMG | cli IMG | ctl IMG CTL | bigdir-ls IMG" >&2; exit 2; }
+usage() {
+  echo "usage: fuse-test.sh XFSFUSE GETDENTS compare NAME IMG | cli IMG | ctl IMG CTL | bigdir-ls IMG | listing-verdict IMG" >&2
+  exit 2
+}
 (($# >= 4)) || usage
 xfsfuse=$1 getdents=$2 mode=$3
 shift 3
@@ -567,11 +574,51 @@ mode_bigdir_ls() {
   fi
 }
 
+# For readdirplus=adaptive across directories (fs/fuse/node_table.h, attrs_first): rm -rf lists each
+# directory whole before it unlinks anything in it, so only the listing verdict spares it a LOOKUP
+# per name; find must still get bare listings.
+mode_listing_verdict() {
+  local img=$1 copy=$work/verdict.img mnt=$work/verdict stats=$work/verdict.stats n d
+  cp --sparse=always "$img" "$copy"
+  make_tree() {
+    fuse_mount "$copy" "$mnt" --as-given -o rw || return 1
+    mkdir "$mnt/t"
+    for ((d = 0; d < 40; d++)); do
+      mkdir "$mnt/t/d$d" && (cd "$mnt/t/d$d" && touch f{1..100})
+    done
+    fuse_umount "$mnt"
+  }
+  make_tree || { fail "xfsfuse -o rw did not mount a copy of $img"; return; }
+  fuse_mount "$copy" "$mnt" --as-given -o "rw,stats_file=$stats" || { fail "no second rw mount"; return; }
+  rm -rf "$mnt/t"
+  check "rm -rf removed the tree" test ! -e "$mnt/t"
+  fuse_umount "$mnt"
+  sed 's/^/    /' "$stats" | grep -E 'fuse\.(lookup|remove|readdirplus_bare|readdirplus_attrs_first) '
+  n=$(stat_counter "$stats" fuse.remove)
+  check "rm -rf: 4,041 removals ($n)" test "$n" = 4041
+  n=$(stat_counter "$stats" fuse.readdirplus_attrs_first)
+  check "rm -rf: directories opened with attributes by the verdict ($n, want >= 20)" test "$n" -ge 20
+  n=$(stat_counter "$stats" fuse.lookup)
+  check "rm -rf: $n LOOKUPs for 4,041 names (want < 1,500: the first directories only)" test "$n" -lt 1500
+  make_tree || { fail "no third rw mount"; return; }
+  fuse_mount "$copy" "$mnt" -o "stats_file=$stats" || { fail "no read-only mount"; return; }
+  n=$(find "$mnt/t" | wc -l)
+  check "find lists the tree again ($n paths)" test "$n" = 4041
+  fuse_umount "$mnt"
+  n=$(stat_counter "$stats" fuse.readdirplus_attrs_first)
+  check "find: no directory opened with attributes ($n)" test "$n" = 0
+  n=$(stat_counter "$stats" fuse.readdirplus_bare)
+  check "find: every entry bare ($n bare entries, want >= 4,041)" test "$n" -ge 4041
+  n=$(stat_counter "$stats" fuse.lookup)
+  check "find: $n LOOKUPs (want <= 45: the directories it enters)" test "$n" -le 45
+}
+
 case $mode in
   compare) (($# == 2)) || usage; mode_compare "$1" "$2" ;;
   cli) (($# == 1)) || usage; mode_cli "$1" ;;
   ctl) (($# == 2)) || usage; mode_ctl "$1" "$2" ;;
   bigdir-ls) (($# == 1)) || usage; mode_bigdir_ls "$1" ;;
+  listing-verdict) (($# == 1)) || usage; mode_listing_verdict "$1" ;;
   *) usage ;;
 esac
 
