@@ -50,6 +50,21 @@ Spans merge_spans(const Spans& a, const Spans& b) {
   return out;
 }
 
+void add_span(Spans& s, size_t from, size_t to) {
+  // The first span that ends at or after `from` (it may touch or overlap
+  // the new one); every span from there that starts at or before `to` merges.
+  auto first = std::lower_bound(s.begin(), s.end(), from, [](const auto& sp, size_t v) { return sp.second < v; });
+  auto last = first;
+  while (last != s.end() && last->first <= to) ++last;
+  if (first == last) {
+    s.insert(first, {from, to});
+    return;
+  }
+  first->first = std::min(first->first, from);
+  first->second = std::max(std::prev(last)->second, to);
+  s.erase(std::next(first), last);
+}
+
 void CommittedTrans::Buf::keep(std::span<const std::byte> all, uint32_t inodesize) {
   kept.clear();
   data.clear();

@@ -154,9 +154,9 @@ void Transaction::retype_buf(bc::BufHandle* h, const bc::BufOps* ops) {
 void Transaction::log_buf(bc::BufHandle* h, size_t off, size_t len) {
   JoinedBuf* jb = find_buf(h->daddr());
   if (jb == nullptr || len == 0) return;
-  // A merge, not a sort of the whole list: a transaction may log hundreds
+  // In place, not a sort of the whole list: a transaction may log hundreds
   // of ranges of one buffer (a leaf compacted entry by entry).
-  jb->ranges = merge_spans(jb->ranges, {{off, std::min(off + len, h->size())}});
+  add_span(jb->ranges, off, std::min(off + len, h->size()));
 }
 
 void Transaction::order_buf(bc::BufHandle* h) {

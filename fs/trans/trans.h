@@ -111,6 +111,10 @@ struct CommittedTrans {
 /// The spans of a and b (each sorted and disjoint) merged into one sorted,
 /// disjoint list; spans that overlap or touch become one.  Linear.
 CommittedTrans::Buf::Spans merge_spans(const CommittedTrans::Buf::Spans& a, const CommittedTrans::Buf::Spans& b);
+/// Adds span [from, to) to the sorted, disjoint list s in place, merging it
+/// with the spans it overlaps or touches (as merge_spans(s, {{from, to}})).
+/// Logarithmic search; allocates only when the list grows.
+void add_span(CommittedTrans::Buf::Spans& s, size_t from, size_t to);
 
 /// The buffer type the log records for a buffer of these contents
 /// (XD_BLFT_*, docs/log.md "Items recovery replays"), judged by its magic:

@@ -142,4 +142,33 @@ TEST_CASE("committed buffers: a checkpoint of many commits holds each changed ch
   }
 }
 
+
+TEST_CASE("committed buffers: add_span keeps a sorted, merged list as merge_spans makes it", "[log]") {
+  using Spans = CommittedTrans::Buf::Spans;
+  // A byte map is the model: the spans must cover exactly the bytes added,
+  // as few spans as that takes (touching spans are one).
+  for (unsigned seed = 1; seed <= 50; seed++) {
+    std::mt19937 rng(seed);
+    Spans s, merged;
+    std::vector<bool> covered(600, false);
+    for (int i = 0; i < 40; i++) {
+      const size_t from = rng() % 560, to = from + 1 + rng() % 40;
+      add_span(s, from, to);
+      merged = merge_spans(merged, {{from, to}});
+      for (size_t b = from; b < to; b++) covered[b] = true;
+      INFO("seed " << seed << " add " << from << ".." << to);
+      REQUIRE(s == merged);
+      Spans want;
+      for (size_t b = 0; b < covered.size(); b++) {
+        if (!covered[b]) continue;
+        if (!want.empty() && want.back().second == b)
+          want.back().second = b + 1;
+        else
+          want.emplace_back(b, b + 1);
+      }
+      REQUIRE(s == want);
+    }
+  }
+}
+
 }  // namespace xfsfuse::fs::test
