@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <list>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -28,6 +29,9 @@ struct Buffer {
   // Memory: set before the buffer is hashed, released by free_memory().
   std::vector<vmap::pfn_t> pages;
   std::byte* addr = nullptr;
+  // The undo copy (BufferCache::undo_save), size bytes, or null.  Read and
+  // written with content held exclusively, or by free_memory().
+  std::unique_ptr<std::byte[]> undo;
 
   RwLock content;                  // the contents and the fields below it; any thread may release it
   // BufHandles, PinRefs and in-flight lookups, plus kStaleBit once the buffer

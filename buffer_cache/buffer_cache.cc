@@ -156,6 +156,7 @@ int BufferCache::alloc_memory(Buffer* b) {
 }
 
 size_t BufferCache::free_memory(Buffer* b) {
+  drop_undo(b);
   if (b->pages.empty()) return 0;
   vm_->vunmap(b->addr);  // lazy policy: parks the mapping, which keeps its own page references
   size_t freed = pool_->put(b->pages);
@@ -314,7 +315,7 @@ int BufferCache::get(std::span<const DiskRange> maps, const BufOps* ops, uint64_
   if (err != 0 && err != EUCLEAN) unhash(b);  // a failed read is not remembered: the next get retries
   b->content.unlock();
   // Keep within the budget: reclaim others (this one is held).
-  if (bytes_cached_.load(std::memory_order_relaxed) > opts_.budget_bytes) reclaim(opts_.budget_bytes, 0, false, nullptr);
+  if (held_bytes() > opts_.budget_bytes) reclaim(opts_.budget_bytes, 0, false, nullptr);
   return finish_get(b, ops, owner, flags, out);  // takes over the insertion hold
 }
 
@@ -402,6 +403,7 @@ int BufferCache::finish_get(Buffer* b, const BufOps* ops, uint64_t owner, unsign
     release(b, excl);
     return e;
   }
+  if (excl && !(flags & kGetKeepUndo)) drop_undo(b);  // this holder may change the bytes behind it
   if (!b->referenced.load(std::memory_order_relaxed)) b->referenced.store(true, std::memory_order_relaxed);
   out->cache_ = this;
   out->buf_ = b;
@@ -455,6 +457,7 @@ CacheStats BufferCache::stats() const {
   s.dirty_bytes = ld(dirty_bytes_);
   s.buffers = ld(buffers_);
   s.bytes_cached = ld(bytes_cached_);
+  s.undo_bytes = ld(undo_bytes_);
   s.budget_bytes = opts_.budget_bytes;
   s.vmap = vm_->stats();
   s.pool = pool_->stats();

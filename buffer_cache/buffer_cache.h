@@ -75,6 +75,10 @@ enum GetFlags : unsigned {
   kGetNoRead = 1u << 1,       ///< a block about to be written whole: zero-filled on a miss, not read or verified
   kGetIncore = 1u << 2,       ///< only if cached: ENOENT on a miss, no I/O
   kGetTrylock = 1u << 3,      ///< EAGAIN instead of waiting for the content lock (write-back, AIL pushing)
+  /// With kGetExclusive: the caller keeps the buffer's undo copy true (a
+  /// transaction: see undo_save).  Any other exclusive get drops the copy,
+  /// since its holder may change the bytes behind it.
+  kGetKeepUndo = 1u << 4,
 };
 inline constexpr uint64_t kAnyOwner = UINT64_MAX;  ///< get(): do not check the owner field
 inline constexpr size_t kMaxBufferBytes = 1 << 20;  ///< largest buffer get() accepts
@@ -121,6 +125,7 @@ struct CacheStats {
   uint64_t dirty_bytes = 0;        ///< now: bytes of dirty buffers (stale ones included until freed)
   uint64_t buffers = 0;            ///< now: buffers in the cache
   uint64_t bytes_cached = 0;       ///< now: page bytes held by cached buffers
+  uint64_t undo_bytes = 0;         ///< now: bytes of undo copies (undo_save); they count in the budget too
   uint64_t budget_bytes = 0;
   vmap::VmapStats vmap;
   vmap::PoolStats pool;
@@ -284,6 +289,30 @@ class BufferCache {
   /// buffer) leaves the LSN on disk as it is.  Returns 0 or EINVAL (shared handle).
   int set_lsn(BufHandle& h, uint64_t lsn);
 
+  /// Undo copies, for transactions (fs/trans: cancel puts a buffer back as it
+  /// was when joined, without copying it at every join).  A buffer may carry
+  /// a second copy of its bytes that whoever holds it through kGetKeepUndo
+  /// keeps equal to its contents whenever no such holder is changing it:
+  /// undo_save() makes the copy (once in the buffer's life in the cache),
+  /// undo_update() copies changed bytes into it at commit, undo_restore()
+  /// puts it back over the contents at cancel.  Write-back copies its
+  /// stamps (LSN, CRC) into it; an exclusive get without kGetKeepUndo, an
+  /// invalidation or an eviction drops it.  The copy counts in the budget
+  /// (CacheStats::undo_bytes).  All REQUIRE an exclusive handle.
+  /// undo_save: gives h an undo copy equal to its contents now, unless it
+  /// has one.
+  void undo_save(BufHandle& h);
+  /// Copies bytes [off, off + len) of h's contents into its undo copy (made
+  /// whole first if it has none).
+  void undo_update(BufHandle& h, size_t off, size_t len);
+  /// Puts h's undo copy back over its contents; false (nothing done) if it
+  /// has none.
+  bool undo_restore(BufHandle& h);
+  /// Whether h's undo copy equals its contents (a check for tests and for
+  /// builds with XFSFUSE_UNDO_CHECK); *first_diff = the first byte that
+  /// differs.  False when there is no copy.
+  bool undo_matches(const BufHandle& h, size_t* first_diff) const;
+
   /// Pins an exclusively held buffer until *out is released: a transaction
   /// that changed it keeps it from the disk until the change is committed.
   /// Pins nest (each pin() gives a PinRef of its own).  A pinned buffer is
@@ -374,6 +403,12 @@ class BufferCache {
   int alloc_memory(Buffer* b);
   // Unmaps and drops the buffer's pages; returns the pages that went back to the pool.
   size_t free_memory(Buffer* b);
+  // Frees b's undo copy, if any.  REQUIRES: content held exclusively, or no holder.
+  void drop_undo(Buffer* b);
+  // What the budget counts: page bytes of cached buffers and undo copies.
+  uint64_t held_bytes() const {
+    return bytes_cached_.load(std::memory_order_relaxed) + undo_bytes_.load(std::memory_order_relaxed);
+  }
   // One preadv/pwritev per map between the buffer and the disk; logs and
   // returns the first error.
   int io_maps(Buffer* b, bool write);
@@ -493,7 +528,7 @@ class BufferCache {
   // generation), or stale (released by ail_release_stale()).
   std::vector<std::pair<uint64_t, uint64_t>> ail_written_, ail_stale_;  // GUARDED_BY(ail_mu_)
   uint64_t sync_gen_ = 1, stale_gen_ = 1;  // GUARDED_BY(ail_mu_): the open generations
-  std::atomic<uint64_t> buffers_{0}, bytes_cached_{0};
+  std::atomic<uint64_t> buffers_{0}, bytes_cached_{0}, undo_bytes_{0};
   // lookups = hits + misses + lookup_failures: no counter of its own on the hit path.
   std::atomic<uint64_t> lookup_failures_{0}, hits_{0}, misses_{0}, reads_{0}, bytes_read_{0}, read_errors_{0}, readahead_{0},
       readahead_dropped_{0}, evictions_{0}, shrinker_calls_{0}, verifier_failures_{0}, other_ops_checks_{0}, writes_{0},

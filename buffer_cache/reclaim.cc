@@ -20,7 +20,7 @@ size_t BufferCache::reclaim(size_t target_bytes, size_t nr_pages, bool everythin
   }
   for (; scans > 0; scans--) {
     if (!everything &&
-        (nr_pages ? pages_released >= nr_pages : bytes_cached_.load(std::memory_order_relaxed) <= target_bytes))
+        (nr_pages ? pages_released >= nr_pages : held_bytes() <= target_bytes))
       break;
     Buffer* b;
     uint64_t key;

@@ -57,6 +57,9 @@ int BufferCache::write_locked(Buffer* b, bool* wrote) {
       report(b, b->ops->name(), "refusing to write back: " + why);
       e = EUCLEAN;
     }
+    // verify_write stamped the LSN and CRC in place: the undo copy (undo.cc)
+    // must hold them too, or a later cancel would put the old ones back.
+    if (b->undo) std::memcpy(b->undo.get(), b->addr, b->size);
   }
   if (e == 0) e = io_maps(b, true);
   b->write_error.store(e, std::memory_order_relaxed);
