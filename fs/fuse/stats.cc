@@ -92,6 +92,7 @@ Json cache_json(const bc::CacheStats& c) {
               {"other_ops_checks", c.other_ops_checks},
               {"buffers", c.buffers},
               {"bytes_cached", c.bytes_cached},
+              {"undo_bytes", c.undo_bytes},
               {"budget_bytes", c.budget_bytes}};
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <utility>
@@ -13,7 +15,6 @@ namespace xfsfuse::fs {
 
 struct Transaction::JoinedBuf {
   bc::BufHandle h;
-  std::vector<std::byte> before;                  // contents at join, for cancel
   const bc::BufOps* ops_before = nullptr;         // verifier at join, for cancel
   std::vector<std::pair<size_t, size_t>> ranges;  // changed [off, end), merged
   bool stale = false;
@@ -94,7 +95,11 @@ bool Transaction::overlaps_joined(std::span<const bc::DiskRange> maps) const {
 
 int Transaction::join_buf(bc::BufHandle h, bool fresh, bc::BufHandle** out) {
   auto jb = std::make_unique<JoinedBuf>();
-  jb->before.assign(h.data(), h.data() + h.size());
+  // What a cancel puts back: the buffer's undo copy, made at its first join
+  // and kept equal to the committed contents since (commit copies the bytes
+  // it changed into it) — not a copy of the whole buffer at every join.  A
+  // fresh buffer needs none: a cancel drops it.
+  if (!fresh) m_.cache().undo_save(h);
   jb->ops_before = m_.cache().ops_of(h);
   jb->fresh = fresh;
   if (fresh) std::memset(h.data(), 0, h.size());
@@ -112,7 +117,8 @@ int Transaction::read_buf(std::span<const bc::DiskRange> maps, const bc::BufOps*
       return 0;
     }
   bc::BufHandle h;
-  if (int e = m_.cache().get(maps, ops, owner, bc::kGetExclusive | (flags & bc::kGetTrylock), &h)) return e;
+  if (int e = m_.cache().get(maps, ops, owner, bc::kGetExclusive | bc::kGetKeepUndo | (flags & bc::kGetTrylock), &h))
+    return e;
   return join_buf(std::move(h), false, out);
 }
 
@@ -142,7 +148,8 @@ int Transaction::get_new_buf(std::span<const bc::DiskRange> maps, const bc::BufO
     return 0;
   }
   bc::BufHandle h;
-  if (int e = m_.cache().get(maps, ops, bc::kAnyOwner, bc::kGetExclusive | bc::kGetNoRead, &h)) return e;
+  if (int e = m_.cache().get(maps, ops, bc::kAnyOwner, bc::kGetExclusive | bc::kGetKeepUndo | bc::kGetNoRead, &h))
+    return e;
   return join_buf(std::move(h), true, out);
 }
 
@@ -305,6 +312,7 @@ int Transaction::commit(CommittedTrans* out) {
     else
       for (auto [off, end] : jb->ranges) m_.cache().mark_dirty(jb->h, off, end - off);
     const bool changed = !jb->ranges.empty() || jb->ordered;
+    if (!freed) keep_undo(*jb);
     if (log && !freed && changed) m_.cache().pin(jb->h, &pins.emplace_back());
     if (!ct || (!freed && !changed)) continue;
     CommittedTrans::Buf b;
@@ -366,7 +374,12 @@ void Transaction::cancel() {
   if (done_) return;
   std::vector<bc::DiskRange> fresh;
   for (auto& jb : bufs_) {
-    std::memcpy(jb->h.data(), jb->before.data(), jb->before.size());
+    if (!jb->fresh && !m_.cache().undo_restore(jb->h)) {
+      // Cannot happen (join_buf saved one, and only this transaction holds
+      // the buffer): nothing to put back, so stop writing.
+      m_.shut_down("a cancelled transaction found no undo copy of the buffer at daddr " +
+                   std::to_string(jb->h.daddr()));
+    }
     m_.cache().set_ops(jb->h, jb->ops_before);
     if (jb->fresh) fresh.insert(fresh.end(), jb->h.maps().begin(), jb->h.maps().end());
   }
@@ -383,6 +396,26 @@ void Transaction::cancel() {
   reserved_ = freed_ = 0;
   if (log_res_ != 0) m_.log()->unreserve(std::exchange(log_res_, 0));
   release_all();
+}
+
+void Transaction::keep_undo(JoinedBuf& jb) {
+  // The undo copy follows the commit: the bytes logged, or all of them for
+  // a buffer written whole (fresh: made here; ordered: an inode-create).
+  if (jb.fresh || jb.ordered)
+    m_.cache().undo_update(jb.h, 0, jb.h.size());
+  else
+    for (auto [off, end] : jb.ranges) m_.cache().undo_update(jb.h, off, end - off);
+#ifdef XFSFUSE_UNDO_CHECK
+  // Every byte a transaction changes must be logged (the log and the undo
+  // copy both trust the ranges): a byte that differs here changed unlogged.
+  size_t at = 0;
+  if (!m_.cache().undo_matches(jb.h, &at)) {
+    std::fprintf(stderr, "xfsfuse: BUG: buffer at daddr %llu (%s) changed at byte %zu without log_buf\n",
+                 static_cast<unsigned long long>(jb.h.daddr()),
+                 m_.cache().ops_of(jb.h) ? m_.cache().ops_of(jb.h)->name() : "no ops", at);
+    std::abort();
+  }
+#endif
 }
 
 void Transaction::hold_agf(uint32_t agno) {

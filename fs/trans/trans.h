@@ -11,8 +11,10 @@
 // changed range dirty in the buffer cache (write-back writes them later),
 // and releases every lock.  cancel() — or destroying an uncommitted
 // transaction — puts every joined buffer and inode back exactly as it was
-// when it joined (each is copied at join), so an operation that meets
-// corruption half-way writes nothing.
+// when it joined (inodes are copied at join; buffers come back from their
+// undo copies, bc::BufferCache::undo_save, which every commit keeps equal to
+// the committed bytes), so an operation that meets corruption half-way
+// writes nothing.
 //
 // With the mount's log (Mount::log(), every read-write mount but nolog),
 // begin() reserves log space before anything is locked, and commit() fills a
@@ -249,6 +251,8 @@ class Transaction {
   // Takes maps out of freed_ranges_ (a freed block reused here).
   void unfree(std::span<const bc::DiskRange> maps);
   int join_buf(bc::BufHandle h, bool fresh, bc::BufHandle** out);
+  // At commit: brings a changed (not freed) buffer's undo copy up to date.
+  void keep_undo(JoinedBuf& jb);
   // Joins ip, whose lock this thread just took.  REQUIRES: not joined yet.
   void join_inode_locked(const InodeRef& ip, std::unique_lock<std::shared_mutex> lock);
   // Encodes one logged inode into its cluster buffer (joined here).
