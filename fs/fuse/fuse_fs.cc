@@ -129,7 +129,11 @@ fuse_lowlevel_ops make_ops(bool writable) {
     o.symlink = ops::symlink;
     o.fsync = ops::fsync;
     o.fsyncdir = ops::fsync;
-    o.flush = ops::flush;
+    // No FLUSH: writes are synchronous here (or, with writeback_cache, the
+    // kernel writes its dirty pages back before it would send one), so a
+    // close has nothing to wait for.  libfuse answers ENOSYS to the first
+    // FLUSH and the kernel sends no more: a round trip saved on every
+    // close(2) (cp -a of /usr/include: 9,065 of them).
     o.setxattr = ops::setxattr;
     o.removexattr = ops::removexattr;
     // No server-side copy: libfuse answers ENOSYS, so the kernel stops

@@ -58,7 +58,6 @@ void rmdir(fuse_req_t req, fuse_ino_t parent, const char* name);
 /// transaction that logged it (Mount::fsync); fdatasync (datasync != 0)
 /// leaves out transactions that changed only its timestamps.
 void fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi);
-void flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 
 // ops_rename.cc: rename(2) and renameat2(2) of a read-write mount (flags:
 // RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT).

@@ -171,6 +171,4 @@ void fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info*) {
   fs.reply_error_or_ok(req, err);
 }
 
-void flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
-
 }  // namespace xfsfuse::fuse::ops
