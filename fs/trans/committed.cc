@@ -124,6 +124,10 @@ void CommittedTrans::Buf::overlay(Buf&& newer) {
     place(newer.kept, newer.data.data(), {{0, data.size()}}, data.data());
   } else {
     Spans all = merge_spans(kept, newer.kept);
+    if (all == kept) {  // newer's chunks are all kept here already (a hot buffer): in place
+      place(newer.kept, newer.data.data(), kept, data.data());
+      return;
+    }
     std::vector<std::byte> merged(span_bytes(all));
     place(kept, data.data(), all, merged.data());
     place(newer.kept, newer.data.data(), all, merged.data());
