@@ -292,7 +292,12 @@ int Transaction::commit(CommittedTrans* out) {
   xlog::Log* log = m_.log();
   CommittedTrans* ct = out ? out : (observe || log) ? &observed : nullptr;
   std::vector<bc::PinRef> pins;  // write-ahead: each changed buffer stays off the disk until logged
-  if (ct) *ct = CommittedTrans{};
+  if (log) pins.reserve(bufs_.size());
+  if (ct) {
+    *ct = CommittedTrans{};
+    ct->bufs.reserve(bufs_.size());
+    ct->inodes.reserve(inodes_.size());
+  }
   // A joined buffer whose blocks this transaction freed (a btree block put
   // on the AGFL) is never written: it goes to the log as freed, like a
   // stale one.
