@@ -71,23 +71,35 @@ std::unique_ptr<Mount> open_rw(const std::string& path, bool log, std::string* e
 
 std::string name_of(int64_t i) { return "file" + std::to_string(1000000 + i); }
 
-// Makes a directory "d" under the root: *d.
-bool populate(Mount& m, InodeRef* d, benchmark::State& state) {
-  InodeRef root;
-  if (m.iget(m.sb().rootino, &root) != 0 ||
-      xfsfuse::fs::make_node(m, root, "d", kRoot, S_IFDIR | 0755, 0, d) != 0) {
-    state.SkipWithError("mkdir failed");
-    return false;
+// Makes n files in directory d; false if one fails.
+bool create_files(Mount& m, const InodeRef& d, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    InodeRef ip;
+    if (xfsfuse::fs::make_node(m, d, name_of(i), kRoot, S_IFREG | 0644, 0, &ip) != 0) return false;
   }
   return true;
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+// Removes the n files create_files() made, as `rm` through FUSE costs the
+// daemon: the LOOKUP's dir_lookup + iget, unlink(), and inactivate() once
+// the inode is dropped.
+bool remove_files(Mount& m, const InodeRef& d, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const std::string name = name_of(i);
+    uint64_t ino = 0;
+    InodeRef ip;
+    if (xfsfuse::fs::dir_lookup(m, *d, name, &ino) != 0 || m.iget(ino, &ip) != 0 ||
+        xfsfuse::fs::unlink(m, d, name, kRoot) != 0 || xfsfuse::fs::inactivate(m, ip) != 0)
+      return false;
+  }
+  return true;
 }
 
-// args: files, directory block bytes, log (1) or nolog (0).
-void BM_Create(benchmark::State& state) {
+// One benchmark: per iteration a fresh image and mount (args: files,
+// directory block bytes, log 1 / nolog 0), a directory "d" under the root,
+// then remove ? create_files() untimed and remove_files() timed : the
+// creation timed.
+void run_phase(benchmark::State& state, bool remove) {
   const int64_t n = state.range(0);
   double total = 0;
   for (auto _ : state) {
@@ -95,15 +107,15 @@ void BM_Create(benchmark::State& state) {
     std::string err;
     auto m = img.path.empty() ? nullptr : open_rw(img.path, state.range(2) != 0, &err);
     if (!m) return state.SkipWithError(("mount failed: " + err).c_str());
-    InodeRef d;
-    if (!populate(*m, &d, state)) return;
+    InodeRef root, d;
+    if (m->iget(m->sb().rootino, &root) != 0 ||
+        xfsfuse::fs::make_node(*m, root, "d", kRoot, S_IFDIR | 0755, 0, &d) != 0)
+      return state.SkipWithError("mkdir failed");
+    if (remove && !create_files(*m, d, n)) return state.SkipWithError("create failed");
     const auto t0 = std::chrono::steady_clock::now();
-    for (int64_t i = 0; i < n; i++) {
-      InodeRef ip;
-      if (xfsfuse::fs::make_node(*m, d, name_of(i), kRoot, S_IFREG | 0644, 0, &ip) != 0)
-        return state.SkipWithError("create failed");
-    }
-    const double s = seconds_since(t0);
+    if (!(remove ? remove_files(*m, d, n) : create_files(*m, d, n)))
+      return state.SkipWithError(remove ? "remove failed" : "create failed");
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     total += s;
     state.SetIterationTime(s);
     if (m->unmount_clean() != 0) return state.SkipWithError("unmount failed");
@@ -111,37 +123,8 @@ void BM_Create(benchmark::State& state) {
   state.counters["us_per_op"] = total * 1e6 / double(n * state.iterations());
 }
 
-void BM_Remove(benchmark::State& state) {
-  const int64_t n = state.range(0);
-  double total = 0;
-  for (auto _ : state) {
-    Image img(static_cast<unsigned>(state.range(1)));
-    std::string err;
-    auto m = img.path.empty() ? nullptr : open_rw(img.path, state.range(2) != 0, &err);
-    if (!m) return state.SkipWithError(("mount failed: " + err).c_str());
-    InodeRef d;
-    if (!populate(*m, &d, state)) return;
-    for (int64_t i = 0; i < n; i++) {
-      InodeRef ip;
-      if (xfsfuse::fs::make_node(*m, d, name_of(i), kRoot, S_IFREG | 0644, 0, &ip) != 0)
-        return state.SkipWithError("create failed");
-    }
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int64_t i = 0; i < n; i++) {
-      const std::string name = name_of(i);
-      uint64_t ino = 0;
-      InodeRef ip;
-      if (xfsfuse::fs::dir_lookup(*m, *d, name, &ino) != 0 || m->iget(ino, &ip) != 0 ||
-          xfsfuse::fs::unlink(*m, d, name, kRoot) != 0 || xfsfuse::fs::inactivate(*m, ip) != 0)
-        return state.SkipWithError("remove failed");
-    }
-    const double s = seconds_since(t0);
-    total += s;
-    state.SetIterationTime(s);
-    if (m->unmount_clean() != 0) return state.SkipWithError("unmount failed");
-  }
-  state.counters["us_per_op"] = total * 1e6 / double(n * state.iterations());
-}
+void BM_Create(benchmark::State& state) { run_phase(state, false); }
+void BM_Remove(benchmark::State& state) { run_phase(state, true); }
 
 void args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"files", "dirblock", "log"});
