@@ -19,6 +19,7 @@ struct Transaction::JoinedBuf {
   std::vector<std::pair<size_t, size_t>> ranges;  // changed [off, end), merged
   bool stale = false;
   bool fresh = false;    // from get_new_buf: its cached contents never came from the disk
+  bool rewritten = false;  // zeroed whole by get_new_buf while joined (its blocks reused here)
   bool ordered = false;  // order_buf: written whole, not logged
 };
 
@@ -142,6 +143,7 @@ int Transaction::get_new_buf(std::span<const bc::DiskRange> maps, const bc::BufO
   if (jb) {
     if (freed_here) unfree(maps);
     std::memset(jb->h.data(), 0, jb->h.size());
+    jb->rewritten = true;  // every byte changed, logged or not: the undo copy takes them all
     m_.cache().set_ops(jb->h, ops);
     jb->stale = false;
     *out = &jb->h;
@@ -405,8 +407,9 @@ void Transaction::cancel() {
 
 void Transaction::keep_undo(JoinedBuf& jb) {
   // The undo copy follows the commit: the bytes logged, or all of them for
-  // a buffer written whole (fresh: made here; ordered: an inode-create).
-  if (jb.fresh || jb.ordered)
+  // a buffer written whole (fresh: made here; ordered: an inode-create;
+  // rewritten: zeroed for a new structure).
+  if (jb.fresh || jb.ordered || jb.rewritten)
     m_.cache().undo_update(jb.h, 0, jb.h.size());
   else
     for (auto [off, end] : jb.ranges) m_.cache().undo_update(jb.h, off, end - off);
