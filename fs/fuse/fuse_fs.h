@@ -35,6 +35,7 @@
 
 #include "fs/fuse/node_table.h"
 #include "fs/fuse/options.h"
+#include "fs/fuse/uring.h"
 #include "fs/mount.h"
 
 namespace xfsfuse::fuse {
@@ -69,6 +70,10 @@ class FuseFs {
 
   /// The session, for notifications.  REQUIRES: called before the request loop.
   void set_session(fuse_session* se) { se_ = se; }
+  /// The io_uring transport when -o io_uring got its rings (for its
+  /// counters), else null.  REQUIRES: called before the request loop.
+  void set_uring(const UringTransport* u) { uring_ = u; }
+  const UringTransport* uring() const { return uring_; }
   /// Asks the kernel to drop its cached listing (the page cache of the
   /// directory) and attributes of inode ino; nothing when it has no inode
   /// of it.  Call with no inode lock held, after the request's reply.
@@ -117,6 +122,7 @@ class FuseFs {
 
   fs::Mount* const m_;
   fuse_session* se_ = nullptr;
+  const UringTransport* uring_ = nullptr;
   const Options opts_;
   const std::chrono::steady_clock::time_point started_;
   OpCounters counters_;

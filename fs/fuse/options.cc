@@ -36,6 +36,7 @@ struct RawOptions {
   int nolog = 0;
   int vmap_all = 0;
   int writeback_cache = 0;
+  int io_uring = 0;
   int init_xattrs = 1;
   char* stats_file = nullptr;
   char* readdirplus = nullptr;
@@ -61,6 +62,7 @@ const fuse_opt kSpecs[] = {
     XFSFUSE_OPT("nolog", nolog, 1),
     XFSFUSE_OPT("vmap_all", vmap_all, 1),
     XFSFUSE_OPT("writeback_cache", writeback_cache, 1),
+    XFSFUSE_OPT("io_uring", io_uring, 1),
     XFSFUSE_OPT("init_xattrs", init_xattrs, 1),
     XFSFUSE_OPT("noinit_xattrs", init_xattrs, 0),
     XFSFUSE_OPT("stats_file=%s", stats_file, 0),
@@ -231,6 +233,7 @@ int convert(const RawOptions& raw, Options* out, std::string* err) {
   out->mount.norecovery = raw.norecovery != 0;
   out->mount.write_log = raw.nolog == 0;
   out->writeback_cache = raw.writeback_cache != 0 && raw.rw;
+  out->io_uring = raw.io_uring != 0;
   out->mount.vmap_all = raw.vmap_all != 0;
   out->mount.init_xattrs = raw.init_xattrs != 0;
   if (raw.readdirplus != nullptr) {
@@ -306,6 +309,9 @@ void print_usage(const char* prog) {
       "    -o writeback_cache     rw: let the kernel keep written pages and send them later (faster\n"
       "                           small writes; but ENOSPC then shows at fsync or close, not at\n"
       "                           write: see README)\n"
+      "    -o io_uring            serve requests through FUSE over io_uring, one ring per CPU, each\n"
+      "                           request answered on its caller's CPU (Linux 6.14+, the fuse\n"
+      "                           module's enable_uring=Y; else /dev/fuse as without it)\n"
       "    -o norecovery          with ro: do not replay a dirty log; the view may be stale\n"
       "    -o nolog               rw, for debugging: do not write the XFS log; NEEDSREPAIR is set\n"
       "                           while mounted instead, so a crash needs xfs_repair\n"

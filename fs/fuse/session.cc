@@ -7,6 +7,7 @@
 #include <string>
 
 #include "fs/fuse/fuse_fs.h"
+#include "fs/fuse/uring.h"
 
 namespace xfsfuse::fuse {
 
@@ -40,14 +41,23 @@ int run_session(const Options& o, fuse_args* args, const fuse_cmdline_opts& cmd,
   if (m->log_dirty()) std::fprintf(stderr, "xfsfuse: warning: %s: %s\n", o.image.c_str(), m->log_warning().c_str());
 
   FuseFs fs(m.get(), o);
+  UringTransport uring;  // outlives the session: its hooks stay installed there
   fuse_session* se = fuse_session_new(args, &lowlevel_ops(m->writable()), sizeof(fuse_lowlevel_ops), &fs);
   if (se == nullptr) return 1;  // libfuse printed why
   fs.set_session(se);
   int status = 1;
   if (fuse_set_signal_handlers(se) == 0) {
     if (fuse_session_mount(se, cmd.mountpoint) == 0) {
+      if (o.io_uring) {
+        if (int e = uring.attach(se))
+          std::fprintf(stderr, "xfsfuse: io_uring: cannot make the rings (%s); serving through /dev/fuse\n",
+                       std::strerror(e));
+        else
+          fs.set_uring(&uring);
+      }
       mounted();
       status = loop(se, cmd) < 0 ? 1 : 0;  // > 0: stopped by a signal we handle
+      uring.stop();
       fuse_session_unmount(se);
     }
     fuse_remove_signal_handlers(se);

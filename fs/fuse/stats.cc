@@ -159,10 +159,14 @@ nlohmann::ordered_json stats_json(FuseFs& fs) {
                       {"vmap_all", o.mount.vmap_all},
                       {"rw", o.mount.writable},
                       {"writeback_cache", o.writeback_cache},
+                      {"io_uring", o.io_uring},
                       {"norecovery", o.mount.norecovery},
                       {"log", o.mount.writable && o.mount.write_log},
                       {"readdirplus", readdirplus_name(o.readdirplus)}};
   j["fuse"] = ops_json(fs.counters());
+  const UringStats u = fs.uring() != nullptr ? fs.uring()->stats() : UringStats{};
+  j["fuse"]["uring_queues"] = u.queues;
+  j["fuse"]["uring_requests"] = u.requests;
   j["cache"] = cache_json(c);
   j["vmap"] = vmap_json(c.vmap);
   j["pool"] = pool_json(c.pool);

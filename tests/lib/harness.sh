@@ -13,7 +13,14 @@
 #                                        arguments as they are into args (from the first one that
 #                                        is not a common option); calls the caller's usage on a bad
 #                                        option
+#                                        --io-uring sets io_uring=1 (xfsfuse -o io_uring)
 #   harness_need_root_loop_xfs           SKIP (exit 77) without root, loop devices or XFS
+#   harness_io_uring                     when io_uring is 1: SKIP without FUSE over io_uring in the
+#                                        kernel, else sets the fuse module's enable_uring to Y
+#                                        (put back at exit) and sets xfsfuse_uring_opts to
+#                                        ",io_uring,stats_file=" (the caller appends a path) and
+#                                        uring_used STATS, which fails unless the stats file says
+#                                        the rings served requests
 #   harness_need_tools TOOL...           FAIL (exit 1) when a tool is missing
 #   harness_work WORKDIR PREFIX KEEP     makes $work (mktemp) and the EXIT trap that kills the
 #                                        processes listed in $work/holders (one pid a line),
@@ -54,6 +61,7 @@ harness_options() {
   dir=$(cd "$(dirname "$script")" && pwd)
   shift
   peer=xfsfuse build=$repo/build xfsfuse='' fsck='' ctl='' without='' workdir=${TMPDIR:-/tmp} keep=0 list=0
+  io_uring=0
   while (($#)); do
     case $1 in
       --peer) peer=${2:-}; shift 2 || usage ;;
@@ -64,6 +72,7 @@ harness_options() {
       --without) ((${harness_takes_without:-0})) || usage; without=${2:-}; shift 2 || usage ;;
       --work) workdir=${2:-}; shift 2 || usage ;;
       --keep) keep=1; shift ;;
+      --io-uring) io_uring=1; shift ;;
       --list) list=1; shift ;;
       -h | --help) usage ;;
       -*) ((${harness_takes_args:-0})) || usage; break ;;
@@ -91,6 +100,22 @@ harness_options() {
   done
 }
 
+uring_param=/sys/module/fuse/parameters/enable_uring
+harness_uring_old=''
+xfsfuse_uring_opts=''
+harness_io_uring() {
+  ((io_uring)) || return 0
+  [[ -w $uring_param ]] || skip "the kernel has no FUSE over io_uring ($uring_param: Linux 6.14+, CONFIG_FUSE_IO_URING)"
+  harness_uring_old=$(cat "$uring_param")
+  echo Y >"$uring_param"
+  xfsfuse_uring_opts=",io_uring,stats_file="
+}
+# uring_used STATS: 0 when xfsfuse's stats file STATS shows requests served through the rings.
+uring_used() {
+  awk '$1 == "fuse.uring_queues" && $2 > 0 { q = 1 } $1 == "fuse.uring_requests" && $2 > 0 { r = 1 }
+       END { exit !(q && r) }' "$1" 2>/dev/null
+}
+
 harness_need_root_loop_xfs() {
   [[ $(id -u) == 0 ]] || skip "needs root (loop mounts)"
   [[ -e /dev/loop-control ]] || skip "no loop device support"
@@ -108,6 +133,7 @@ mounts=() daemons=()
 declare -A daemon_of reaped  # reaped[PID]: waited for, so the pid may belong to another process now
 harness_cleanup() {
   local i m
+  [[ -z $harness_uring_old ]] || echo "$harness_uring_old" >"$uring_param"
   if [[ -s $work/holders ]]; then
     while read -r i; do kill "$i" 2>/dev/null; done <"$work/holders"
     sleep 0.5

@@ -2,7 +2,7 @@
 # difftest.sh - differential test of a read-write XFS driver against the kernel's XFS.
 #
 #   difftest.sh [--peer kernel|xfsfuse] [--build DIR] [--xfsfuse BIN] [--fsck BIN]
-#               [--without TAG[,TAG...]] [--work DIR] [--keep] [--list] [CASE...]
+#               [--without TAG[,TAG...]] [--work DIR] [--keep] [--list] [--io-uring] [CASE...]
 #
 #   --peer P      what mounts image B: xfsfuse (default; `xfsfuse IMG MNT -f -o rw`) or kernel
 #                 (the harness's self-test: kernel against kernel must always pass)
@@ -13,6 +13,9 @@
 #   --work DIR    where images and logs go (default $TMPDIR or /tmp; the same disk for both mounts)
 #   --keep        keep the work directory (images, logs, snapshots) and print its path
 #   --list        print the cases with their needs and exit
+#   --io-uring    xfsfuse serves through FUSE over io_uring (-o io_uring; the fuse module's
+#                 enable_uring is set to Y for the run): each case also fails unless the rings
+#                 served its requests; SKIP when the kernel has no FUSE over io_uring
 #   CASE          a name under tests/rw/cases/ (small-writes) or a path to a case file; none: all
 #
 # A case is a bash file defining `run_case DIR`, run as root with DIR (the mount) as the current
@@ -73,12 +76,14 @@ fi
 
 harness_need_root_loop_xfs
 [[ $peer == kernel || -c /dev/fuse ]] || skip "no /dev/fuse"
+[[ $peer == xfsfuse ]] || ((!io_uring)) || usage
 harness_need_tools mkfs.xfs xfs_repair xfs_db fallocate truncate python3 findmnt cmp
 for b in "$fsck" $([[ $peer == xfsfuse ]] && echo "$xfsfuse"); do
   [[ -x $b ]] || { echo "FAIL: $b is not built"; exit 1; }
 done
 
 harness_work "$workdir" xfsfuse-difftest "$keep"
+harness_io_uring
 
 # --- mounts ----------------------------------------------------------------------------------
 
@@ -87,7 +92,7 @@ harness_work "$workdir" xfsfuse-difftest "$keep"
 peer_mount() {
   # Image A, a copy with the same UUID, is mounted: the kernel needs nouuid to mount B beside it.
   if [[ $peer == kernel ]]; then kernel_mount "$1" "$2" nouuid; return; fi
-  fuse_mount "$xfsfuse" "$1" "$2" "$cdir/daemon.log" -o rw
+  fuse_mount "$xfsfuse" "$1" "$2" "$cdir/daemon.log" -o "rw${xfsfuse_uring_opts:+$xfsfuse_uring_opts$cdir/stats}"
 }
 # peer_umount MNT: unmounts; for xfsfuse also waits for the daemon, which must exit 0.
 peer_umount() { if [[ $peer == kernel ]]; then umount "$1"; else fuse_umount "$1"; fi; }
@@ -201,6 +206,9 @@ run_one() {
 
   umount "$ma" || cfail "unmounting image A failed"
   peer_umount "$mb" || cfail "unmounting the peer failed"
+  if ((io_uring)) && ! uring_used "$cdir/stats"; then
+    cfail "xfsfuse -o io_uring served no request through the rings ($(grep -m1 io_uring "$cdir/daemon.log"))"
+  fi
   image_checks "$ia" A "$cdir" "$fsck"
   image_checks "$ib" B "$cdir" "$fsck"
   if ((has_check)); then
