@@ -26,6 +26,14 @@
 #                      directories of 100 files made through xfsfuse -o rw; on a fresh mount, `rm -rf`
 #                      of it makes few LOOKUPs (later directories open with attributes); on another,
 #                      `find` gets none (every entry bare, a LOOKUP per directory only).
+#   uring IMG          (demo, on a copy) -o io_uring (FUSE over io_uring, fs/fuse/uring.h) with the
+#                      fuse module's enable_uring set to Y (put back at exit): two writers pinned
+#                      to different CPUs make, write (3 MiB files: several 1 MiB WRITEs), link,
+#                      rename, symlink, set xattrs and remove at once; a second io_uring mount reads
+#                      it all back (READs through the rings) and removes it; the counters show the
+#                      rings served it (one queue per possible CPU), xfs_repair -n is clean. Then,
+#                      with enable_uring=N, -o io_uring says why it is not used and serves through
+#                      /dev/fuse. SKIP without FUSE over io_uring in the kernel.
 #
 # xfsfuse runs in the foreground as a job of this script (mounts made through mount(8) excepted) and
 # must exit 0 after its unmount; in sanitizer builds any report from any xfsfuse process fails.
@@ -41,7 +49,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../images/tree-view.sh"
 
 usage() {
-  echo "usage: fuse-test.sh XFSFUSE GETDENTS compare NAME IMG | cli IMG | ctl IMG CTL | bigdir-ls IMG | listing-verdict IMG" >&2
+  echo "usage: fuse-test.sh XFSFUSE GETDENTS compare NAME IMG | cli IMG | ctl IMG CTL | bigdir-ls IMG | listing-verdict IMG | uring IMG" >&2
   exit 2
 }
 (($# >= 4)) || usage
@@ -613,12 +621,70 @@ mode_listing_verdict() {
   check "find: $n LOOKUPs (want <= 45: the directories it enters)" test "$n" -le 45
 }
 
+# FUSE over io_uring (fs/fuse/uring.h): the transport under concurrent writers on different CPUs,
+# reads back through the rings, and the fallback when the kernel does not offer it.
+mode_uring() {
+  local img=$1 copy=$work/uring.img mnt=$work/uring param=/sys/module/fuse/parameters/enable_uring
+  local cpus k n want
+  [[ -w $param ]] || skip "the kernel has no FUSE over io_uring ($param: Linux 6.14+, CONFIG_FUSE_IO_URING)"
+  helper_restore="echo $(cat "$param") >$param"
+  echo Y >"$param"
+  cpus=$(nproc)
+  cp --sparse=always "$img" "$copy"
+  head -c 3M /dev/urandom >"$work/big"
+  uring_worker() { # K: a writer on CPU K (modulo the CPUs there are)
+    local d=$mnt/w$1 i
+    mkdir "$d" || return 1
+    for ((i = 1; i <= 150; i++)); do printf 'file %d of writer %d\n' "$i" "$1" >"$d/f$i" || return 1; done
+    cp "$work/big" "$d/big" &&
+      python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.writer", sys.argv[2].encode())
+os.setxattr(sys.argv[1], "user.big", open(sys.argv[3], "rb").read(4000))' "$d/f1" "$1" "$work/big" &&
+      mv "$d/f2" "$d/g2" && ln "$d/f3" "$d/h3" && ln -s f4 "$d/s4" && rm "$d/f5" &&
+      mkdir "$d/sub" && touch "$d/sub/x" && rm -r "$d/sub" && ls -l "$d" >/dev/null
+  }
+  fuse_mount "$copy" "$mnt" --as-given -o "rw,io_uring,stats_file=$work/uring1.stats" || { fail "xfsfuse -o rw,io_uring did not mount"; return; }
+  for ((k = 0; k < 2; k++)); do taskset -c $((k % cpus)) bash -c "$(declare -f uring_worker); work=$work mnt=$mnt uring_worker $k" & done
+  for ((k = 0; k < 2; k++)); do wait -n || fail "a writer failed"; done
+  fuse_umount "$mnt"
+  fuse_mount "$copy" "$mnt" --as-given -o "rw,io_uring,stats_file=$work/uring2.stats" || { fail "no second io_uring mount"; return; }
+  for ((k = 0; k < 2; k++)); do
+    n=$(find "$mnt/w$k" -type f | wc -l)
+    check "writer $k: 151 files and a hard link back after remount ($n)" test "$n" = 151
+    check "writer $k: the 3 MiB file reads back equal" cmp -s "$work/big" "$mnt/w$k/big"
+    check "writer $k: file 150 reads back" grep -qx "file 150 of writer $k" "$mnt/w$k/f150"
+    check "writer $k: its xattrs" python3 -c 'import os, sys
+assert os.getxattr(sys.argv[1], "user.writer") == sys.argv[2].encode()
+assert os.getxattr(sys.argv[1], "user.big") == open(sys.argv[3], "rb").read(4000)' "$mnt/w$k/f1" "$k" "$work/big"
+    check "writer $k: the hard link count" test "$(stat -c %h "$mnt/w$k/f3")" = 2
+    check "writer $k: the symlink" test "$(readlink "$mnt/w$k/s4")" = f4
+  done
+  rm -rf "$mnt"/w0 "$mnt"/w1
+  check "the trees are removed" test -z "$(ls "$mnt" | grep '^w[01]$')"
+  fuse_umount "$mnt"
+  want=$(awk -F, '{ n = 0; for (i = 1; i <= NF; i++) { split($i, r, "-"); n += (r[2] == "" ? 1 : r[2] - r[1] + 1) } print n }' /sys/devices/system/cpu/possible)
+  for k in 1 2; do
+    n=$(stat_counter "$work/uring$k.stats" fuse.uring_queues)
+    check "mount $k: one ring queue per possible CPU ($n, want $want)" test "$n" = "$want"
+    n=$(stat_counter "$work/uring$k.stats" fuse.uring_requests)
+    check "mount $k: the rings served the requests ($n, want > 500)" test "$n" -gt 500
+  done
+  check "xfs_repair -n is clean after the io_uring mounts" xfs_repair -n -f "$copy" >"$work/repair.out" 2>&1
+  echo N >"$param"
+  fuse_mount "$copy" "$mnt" --as-given -o "rw,io_uring,stats_file=$work/uring3.stats" || { fail "no mount with enable_uring=N"; return; }
+  echo fallback >"$mnt/fallback"
+  check "without enable_uring: served through /dev/fuse" grep -qx fallback "$mnt/fallback"
+  fuse_umount "$mnt"
+  check "without enable_uring: no ring queue" test "$(stat_counter "$work/uring3.stats" fuse.uring_queues)" = 0
+  check "without enable_uring: xfsfuse says why" grep -q "does not offer FUSE over io_uring" "$work/daemon.log"
+}
+
 case $mode in
   compare) (($# == 2)) || usage; mode_compare "$1" "$2" ;;
   cli) (($# == 1)) || usage; mode_cli "$1" ;;
   ctl) (($# == 2)) || usage; mode_ctl "$1" "$2" ;;
   bigdir-ls) (($# == 1)) || usage; mode_bigdir_ls "$1" ;;
   listing-verdict) (($# == 1)) || usage; mode_listing_verdict "$1" ;;
+  uring) (($# == 1)) || usage; mode_uring "$1" ;;
   *) usage ;;
 esac
 
