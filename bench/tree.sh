@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/tree.sh - copying and removing whole trees side by side: the kernel's XFS (loop mount),
-# fuse2fs on ext4 and xfsfuse -o rw, each on a fresh image in the same directory.
+# fuse2fs on ext4, xfsfuse -o rw and xfsfuse -o rw,io_uring (FUSE over io_uring; the fuse module's
+# enable_uring is set to Y for the run and put back), each on a fresh image in the same directory.
 #
 #   bench/tree.sh [--runs N] [--dir DIR] [--xfsfuse BIN] [--xfsfuse-options OPTS] [--only LIST]
 #                 [--small DIR] [--large DIR] [--dirblock BYTES]
@@ -9,7 +10,7 @@
 #   --dir DIR     where the images go (default $TMPDIR or /tmp)
 #   --xfsfuse BIN the driver (default build/fs/fuse/xfsfuse)
 #   --xfsfuse-options OPTS  more -o options for xfsfuse after rw
-#   --only LIST   some of kernel,fuse2fs,xfsfuse (default all three)
+#   --only LIST   some of kernel,fuse2fs,xfsfuse,xfsfuse-uring (default all four)
 #   --small DIR   the tree of small files (default /usr/include)
 #   --large DIR   the data-heavy tree (default /usr/lib/x86_64-linux-gnu)
 #   --dirblock B  XFS directory block size for both XFS peers (mkfs.xfs -n size=B; default mkfs's 4096)
@@ -29,7 +30,7 @@ set -euo pipefail
 export LC_ALL=C
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-runs=3 dir=${TMPDIR:-/tmp} xfsfuse=$here/build/fs/fuse/xfsfuse xopts='' only=kernel,fuse2fs,xfsfuse
+runs=3 dir=${TMPDIR:-/tmp} xfsfuse=$here/build/fs/fuse/xfsfuse xopts='' only=kernel,fuse2fs,xfsfuse,xfsfuse-uring
 small=/usr/include large=/usr/lib/x86_64-linux-gnu mkfs_xfs_opts=()
 usage() { sed -n '2,28p' "$0" >&2; exit 2; }
 while (($#)); do
@@ -98,7 +99,7 @@ one_run() {
 
 tar cf - "$small" "$large" 2>/dev/null | cat >/dev/null
 kinds=()
-for k in kernel fuse2fs xfsfuse; do
+for k in kernel fuse2fs xfsfuse xfsfuse-uring; do
   [[ ,$only, == *,$k,* ]] || continue
   kinds+=("$k")
   if available "$k"; then

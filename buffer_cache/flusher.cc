@@ -13,6 +13,8 @@
 // durable path.
 #include "buffer_cache/buffer.h"
 
+#include <pthread.h>
+
 namespace xfsfuse::bc {
 
 void BufferCache::set_write_error_handler(WriteErrorHandler handler) {
@@ -39,6 +41,7 @@ void BufferCache::kick_flusher() {
 }
 
 void BufferCache::flusher_loop() {
+  pthread_setname_np(pthread_self(), "xfsfuse-flush");  // names in ps -T, perf, gdb
   std::unique_lock<std::mutex> l(flush_mu_);
   for (;;) {
     flush_cv_.wait_for(l, opts_.flush_interval, [this] { return flush_stop_ || flush_kick_; });

@@ -3,6 +3,8 @@
 // the buffer lands in the cache (verified) for the get() that follows.
 #include "buffer_cache/buffer.h"
 
+#include <pthread.h>
+
 namespace xfsfuse::bc {
 
 void BufferCache::readahead(std::span<const DiskRange> maps, const BufOps* ops) {
@@ -21,6 +23,7 @@ void BufferCache::readahead(std::span<const DiskRange> maps, const BufOps* ops) 
 }
 
 void BufferCache::readahead_loop() {
+  pthread_setname_np(pthread_self(), "xfsfuse-ra");  // names in ps -T, perf, gdb
   std::unique_lock<std::mutex> l(ra_mu_);
   for (;;) {
     ra_cv_.wait(l, [this] { return ra_stop_ || !ra_queue_.empty(); });

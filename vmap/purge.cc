@@ -1,4 +1,5 @@
 // vmap/purge.cc — purging parked areas, and the periodic purge timer.
+#include <pthread.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -109,6 +110,7 @@ size_t Vmap::purge(PurgeReason reason) {
 }
 
 void Vmap::timer_loop() {
+  pthread_setname_np(pthread_self(), "xfsfuse-vmap");  // names in ps -T, perf, gdb
   std::unique_lock<std::mutex> l(timer_mu_);
   while (!timer_cv_.wait_for(l, opts_.timer_period, [this] { return stop_; })) {
     l.unlock();

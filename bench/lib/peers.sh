@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # bench/lib/peers.sh - the filesystems the write benchmarks compare, one at a time on one image
-# path: the kernel's XFS (loop mount), fuse2fs on ext4 and xfsfuse -o rw; and tmpfs (no image),
-# a floor for the metadata benchmarks.
+# path: the kernel's XFS (loop mount), fuse2fs on ext4, xfsfuse -o rw and (kind xfsfuse-uring)
+# xfsfuse -o rw,io_uring; and tmpfs (no image), a floor for the metadata benchmarks.
 # Sourced by bench/write.sh, bench/tree.sh and bench/dirstress.sh. The caller sets:
 #   img mnt work   the image file, the mount point and a scratch directory (daemon.log, apt.log)
 #   size           the image size for truncate(1), and tmpfs's size=
@@ -11,8 +11,16 @@
 # and gets make_image KIND, do_mount KIND, do_umount, available KIND (fills why_not[KIND]),
 # peers_cleanup (for the EXIT trap), median COLUMN FILE, title KIND.
 
+# xfsfuse_opts KIND: the -o options an xfsfuse kind mounts with.
+xfsfuse_opts() {
+  local o=rw
+  [[ $1 != xfsfuse-uring ]] || o+=,io_uring
+  echo "$o${xopts:+,$xopts}"
+}
+
 daemon=
 declare -A why_not   # kind -> why its column is empty
+uring_param=/sys/module/fuse/parameters/enable_uring uring_old=
 
 make_image() { # KIND: a fresh image, mkfs defaults (tmpfs: none, it starts empty)
   rm -f "$img"
@@ -30,7 +38,7 @@ do_mount() {
     kernel) mount -t xfs -o loop "$img" "$mnt"; return ;;
     tmpfs) mount -t tmpfs -o "size=$size" tmpfs "$mnt"; return ;;
     fuse2fs) fuse2fs "$img" "$mnt" -f >>"$work/daemon.log" 2>&1 & ;;
-    xfsfuse) "$xfsfuse" "$img" "$mnt" -f -o "rw${xopts:+,$xopts}" 2>>"$work/daemon.log" & ;;
+    xfsfuse | xfsfuse-uring) "$xfsfuse" "$img" "$mnt" -f -o "$(xfsfuse_opts "$1")" 2>>"$work/daemon.log" & ;;
   esac
   daemon=$!
   # Polled every 10 ms (up to 30 s): the wait is inside the timed steps, and a coarser poll
@@ -57,6 +65,7 @@ do_umount() {
   daemon=
 }
 peers_cleanup() {
+  [[ -z $uring_old ]] || echo "$uring_old" >"$uring_param"
   if findmnt -rn -M "$mnt" >/dev/null 2>&1; then umount "$mnt" 2>/dev/null || umount -l "$mnt"; fi
   [[ -z $daemon ]] || wait "$daemon" 2>/dev/null || true
   rm -rf "$work"
@@ -70,12 +79,19 @@ available() { # KIND: 0 if it can run here, else sets why_not[KIND]
         { apt-get install -y -qq fuse2fs || { apt-get update -qq && apt-get install -y -qq fuse2fs; }; } >"$work/apt.log" 2>&1 ||
           { why_not[fuse2fs]="fuse2fs is not installed and apt-get install fuse2fs failed"; return 1; }
       fi ;;
-    xfsfuse)
-      [[ -x $xfsfuse ]] || { why_not[xfsfuse]="$xfsfuse is not built"; return 1; }
-      make_image xfsfuse
-      if ! do_mount xfsfuse; then
+    xfsfuse | xfsfuse-uring)
+      [[ -x $xfsfuse ]] || { why_not[$1]="$xfsfuse is not built"; return 1; }
+      # -o io_uring: the kernel offers FUSE over io_uring only with the fuse module's enable_uring
+      # set (docs/fuse-io-uring.md); set for the run, put back at exit.
+      if [[ ,$(xfsfuse_opts "$1"), == *,io_uring,* ]]; then
+        [[ -w $uring_param ]] || { why_not[$1]="-o io_uring: the kernel has no FUSE over io_uring"; return 1; }
+        [[ -n $uring_old ]] || uring_old=$(cat "$uring_param")
+        echo Y >"$uring_param"
+      fi
+      make_image "$1"
+      if ! do_mount "$1"; then
         out=$(tail -1 "$work/daemon.log")
-        why_not[xfsfuse]="skipped: ${out:-xfsfuse did not mount -o rw}"
+        why_not[$1]="skipped: ${out:-xfsfuse did not mount -o $(xfsfuse_opts "$1")}"
         return 1
       fi
       do_umount ;;
@@ -88,7 +104,7 @@ title() { # KIND: its column's heading
   case $1 in
     kernel) echo "kernel XFS (loop)" ;;
     fuse2fs) echo "fuse2fs $(dpkg-query -W -f '${Version}' fuse2fs 2>/dev/null) (ext4)" ;;
-    xfsfuse) echo "xfsfuse -o rw${xopts:+,$xopts}" ;;
+    xfsfuse | xfsfuse-uring) echo "xfsfuse -o $(xfsfuse_opts "$1")" ;;
     tmpfs) echo "tmpfs" ;;
   esac
 }

@@ -294,6 +294,8 @@ bool UringTransport::Impl::serve(Queue* q, Entry* e) {
 }
 
 void UringTransport::Impl::run(Queue* q) {
+  const std::string name = "xfsfuse-ring" + std::to_string(q->qid);  // ps -T, perf, gdb (15 bytes at most)
+  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(q->qid, &set);

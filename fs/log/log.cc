@@ -1,5 +1,6 @@
 #include "fs/log/log.h"
 
+#include <pthread.h>
 #include <sys/uio.h>
 
 #include <algorithm>
@@ -203,6 +204,7 @@ int Log::wait_busy(bc::DiskRange r) {
 }
 
 void Log::thread_main() {
+  pthread_setname_np(pthread_self(), "xfsfuse-log");  // names in ps -T, perf, gdb
   std::unique_lock<std::mutex> l(mu_);
   auto last_push = std::chrono::steady_clock::now();
   for (;;) {
