@@ -35,10 +35,11 @@
 
 #include "fs/fuse/node_table.h"
 #include "fs/fuse/options.h"
-#include "fs/fuse/uring.h"
 #include "fs/mount.h"
 
 namespace xfsfuse::fuse {
+
+class UringTransport;  // fs/fuse/uring.h
 
 /// Largest WRITE request a read-write mount asks the kernel for.
 inline constexpr unsigned kMaxWrite = 1u << 20;

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "fs/fuse/uring.h"
 #include "fs/log/log.h"
 
 namespace xfsfuse::fuse {
