@@ -223,8 +223,10 @@ ssize_t UringTransport::Impl::init_reply(int fd, const iovec* iov, int count) {
     std::lock_guard<std::mutex> g(mu);
     ok = rings_ok && phase == Phase::kWait;
   }
+  // Patched only as the fuse_init_out this file knows (a libfuse with a
+  // longer one, or an error reply, passes through untouched).
   if (!offered.load() || !ok || out->error != 0 || count != 2 ||
-      iov[1].iov_len < offsetof(fuse_init_out, flags2) + sizeof(uint32_t)) {
+      iov[1].iov_len < offsetof(fuse_init_out, flags2) + sizeof(uint32_t) || iov[1].iov_len > sizeof(fuse_init_out)) {
     if (!offered.load())
       std::fprintf(stderr,
                    "xfsfuse: io_uring: the kernel does not offer FUSE over io_uring (it needs Linux 6.14+ and "
@@ -232,7 +234,7 @@ ssize_t UringTransport::Impl::init_reply(int fd, const iovec* iov, int count) {
     return ::writev(fd, const_cast<iovec*>(iov), count);
   }
   fuse_init_out io{};
-  std::memcpy(&io, iov[1].iov_base, std::min(sizeof io, iov[1].iov_len));
+  std::memcpy(&io, iov[1].iov_base, iov[1].iov_len);
   io.flags |= kInitExt;
   io.flags2 |= static_cast<uint32_t>(kOverIoUring >> 32);
   // The kernel refuses a payload buffer smaller than the largest request it
