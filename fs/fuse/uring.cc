@@ -339,6 +339,7 @@ void UringTransport::Impl::run(Queue* q) {
   registered.fetch_add(1);
   unsigned live = kEntriesPerQueue;
   bool stopping = false;
+  bool refused = false;  // the kernel refused an entry: this queue does not count as registered
   while (!stopping && live != 0) {
     const int r = io_uring_submit_and_wait(&q->ring, 1);
     if (r < 0 && r != -EINTR) {
@@ -358,9 +359,11 @@ void UringTransport::Impl::run(Queue* q) {
       if (res < 0) {
         // ENOTCONN: the connection ended (unmount); anything else is the
         // kernel refusing the entry, and then the connection falls back.
-        if (res != -ENOTCONN && res != -ECANCELED)
+        if (res != -ENOTCONN && res != -ECANCELED) {
           std::fprintf(stderr, "xfsfuse: io_uring: queue %u: the kernel gave an entry back: %s\n", q->qid,
                        std::strerror(-res));
+          refused = true;
+        }
         e->dead = true;
         live--;
         continue;
@@ -370,6 +373,8 @@ void UringTransport::Impl::run(Queue* q) {
       if (io_uring_cq_ready(&q->ring) != 0) io_uring_submit(&q->ring);
     }
   }
+  io_uring_submit(&q->ring);  // a reply made before the stop still reaches its caller
+  if (refused) registered.fetch_sub(1);
 }
 
 UringTransport::UringTransport() : impl_(std::make_unique<Impl>()) {}

@@ -41,7 +41,7 @@ namespace xfsfuse::fuse {
 
 /// Counters of the io_uring transport (fuse.uring_* in the stats).
 struct UringStats {
-  unsigned queues = 0;      ///< queues that registered their entries with the kernel (0: the transport was not used)
+  unsigned queues = 0;      ///< queues whose entries the kernel took (0: the transport was not used)
   uint64_t requests = 0;    ///< requests served through the rings
 };
 
