@@ -74,7 +74,6 @@ struct Entry {
   iovec iov[2]{};
   uint64_t unique = 0;  // the request being served
   bool replied = false;
-  bool dead = false;    // the kernel gave the entry back with an error
   unsigned char* payload() const { return area + kFront; }
 };
 
@@ -156,7 +155,7 @@ struct UringTransport::Impl {
   std::atomic<bool> stray_logged{false};
 
   void run(Queue* q);
-  bool serve(Queue* q, Entry* e);
+  void serve(Queue* q, Entry* e);
   ssize_t fill(Entry* e, const iovec* iov, int count);
   ssize_t init_reply(int fd, const iovec* iov, int count);
 };
@@ -253,7 +252,7 @@ ssize_t UringTransport::Impl::init_reply(int fd, const iovec* iov, int count) {
   return n;
 }
 
-bool UringTransport::Impl::serve(Queue* q, Entry* e) {
+void UringTransport::Impl::serve(Queue* q, Entry* e) {
   const auto* in = reinterpret_cast<const fuse_in_header*>(e->hdr.in_out);
   const size_t psz = e->hdr.ent.payload_sz;
   const size_t cap = e->area_len - kFront;
@@ -290,9 +289,8 @@ bool UringTransport::Impl::serve(Queue* q, Entry* e) {
     e->hdr.ent.payload_sz = 0;
   }
   io_uring_sqe* sqe = io_uring_get_sqe(&q->ring);
-  if (sqe == nullptr) return false;  // cannot happen: one SQE per entry, submitted each turn
+  if (sqe == nullptr) return;  // cannot happen: one SQE per entry, submitted each turn
   prep_cmd(sqe, dev_fd, kCmdCommitAndFetch, *q, e, e->hdr.ent.commit_id);
-  return true;
 }
 
 void UringTransport::Impl::run(Queue* q) {
@@ -364,7 +362,6 @@ void UringTransport::Impl::run(Queue* q) {
                        std::strerror(-res));
           refused = true;
         }
-        e->dead = true;
         live--;
         continue;
       }
