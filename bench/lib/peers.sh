@@ -20,7 +20,8 @@ xfsfuse_opts() {
 
 daemon=
 declare -A why_not   # kind -> why its column is empty
-uring_param=/sys/module/fuse/parameters/enable_uring uring_old=
+# shellcheck source=scripts/fuse-uring.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/fuse-uring.sh"
 
 make_image() { # KIND: a fresh image, mkfs defaults (tmpfs: none, it starts empty)
   rm -f "$img"
@@ -65,7 +66,7 @@ do_umount() {
   daemon=
 }
 peers_cleanup() {
-  [[ -z $uring_old ]] || echo "$uring_old" >"$uring_param"
+  fuse_uring_restore
   if findmnt -rn -M "$mnt" >/dev/null 2>&1; then umount "$mnt" 2>/dev/null || umount -l "$mnt"; fi
   [[ -z $daemon ]] || wait "$daemon" 2>/dev/null || true
   rm -rf "$work"
@@ -84,9 +85,8 @@ available() { # KIND: 0 if it can run here, else sets why_not[KIND]
       # -o io_uring: the kernel offers FUSE over io_uring only with the fuse module's enable_uring
       # set (docs/fuse-io-uring.md); set for the run, put back at exit.
       if [[ ,$(xfsfuse_opts "$1"), == *,io_uring,* ]]; then
-        [[ -w $uring_param ]] || { why_not[$1]="-o io_uring: the kernel has no FUSE over io_uring"; return 1; }
-        [[ -n $uring_old ]] || uring_old=$(cat "$uring_param")
-        echo Y >"$uring_param"
+        fuse_uring_available || { why_not[$1]="-o io_uring: the kernel has no FUSE over io_uring"; return 1; }
+        fuse_uring_set Y
       fi
       make_image "$1"
       if ! do_mount "$1"; then

@@ -47,6 +47,8 @@ export LC_ALL=C
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/images/tree-view.sh
 . "$here/../images/tree-view.sh"
+# shellcheck source=scripts/fuse-uring.sh
+. "$here/../../scripts/fuse-uring.sh"
 
 usage() {
   echo "usage: fuse-test.sh XFSFUSE GETDENTS compare NAME IMG | cli IMG | ctl IMG CTL | bigdir-ls IMG | listing-verdict IMG | uring IMG" >&2
@@ -83,6 +85,7 @@ cleanup() {
   wait "${daemons[@]}" 2>/dev/null || true
   for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null || true; done
   [[ -z $helper_restore ]] || eval "$helper_restore"
+  fuse_uring_restore
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -624,11 +627,10 @@ mode_listing_verdict() {
 # FUSE over io_uring (fs/fuse/uring.h): the transport under concurrent writers on different CPUs,
 # reads back through the rings, and the fallback when the kernel does not offer it.
 mode_uring() {
-  local img=$1 copy=$work/uring.img mnt=$work/uring param=/sys/module/fuse/parameters/enable_uring
+  local img=$1 copy=$work/uring.img mnt=$work/uring
   local cpus k n want
-  [[ -w $param ]] || skip "the kernel has no FUSE over io_uring ($param: Linux 6.14+, CONFIG_FUSE_IO_URING)"
-  helper_restore="echo $(cat "$param") >$param"
-  echo Y >"$param"
+  fuse_uring_available || skip "the kernel has no FUSE over io_uring ($fuse_uring_param: Linux 6.14+, CONFIG_FUSE_IO_URING)"
+  fuse_uring_set Y
   cpus=$(nproc)
   cp --sparse=always "$img" "$copy"
   head -c 3M /dev/urandom >"$work/big"
@@ -661,7 +663,7 @@ assert os.getxattr(sys.argv[1], "user.big") == open(sys.argv[3], "rb").read(4000
   rm -rf "$mnt"/w0 "$mnt"/w1
   check "the trees are removed" test -z "$(ls "$mnt" | grep '^w[01]$')"
   fuse_umount "$mnt"
-  want=$(awk -F, '{ n = 0; for (i = 1; i <= NF; i++) { split($i, r, "-"); n += (r[2] == "" ? 1 : r[2] - r[1] + 1) } print n }' /sys/devices/system/cpu/possible)
+  want=$(fuse_uring_possible_cpus)
   for k in 1 2; do
     n=$(stat_counter "$work/uring$k.stats" fuse.uring_queues)
     check "mount $k: one ring queue per possible CPU ($n, want $want)" test "$n" = "$want"
@@ -669,7 +671,7 @@ assert os.getxattr(sys.argv[1], "user.big") == open(sys.argv[3], "rb").read(4000
     check "mount $k: the rings served the requests ($n, want > 500)" test "$n" -gt 500
   done
   check "xfs_repair -n is clean after the io_uring mounts" xfs_repair -n -f "$copy" >"$work/repair.out" 2>&1
-  echo N >"$param"
+  fuse_uring_set N
   fuse_mount "$copy" "$mnt" --as-given -o "rw,io_uring,stats_file=$work/uring3.stats" || { fail "no mount with enable_uring=N"; return; }
   echo fallback >"$mnt/fallback"
   check "without enable_uring: served through /dev/fuse" grep -qx fallback "$mnt/fallback"

@@ -100,14 +100,13 @@ harness_options() {
   done
 }
 
-uring_param=/sys/module/fuse/parameters/enable_uring
-harness_uring_old=''
+# shellcheck source=scripts/fuse-uring.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/fuse-uring.sh"
 xfsfuse_uring_opts=''
 harness_io_uring() {
   ((io_uring)) || return 0
-  [[ -w $uring_param ]] || skip "the kernel has no FUSE over io_uring ($uring_param: Linux 6.14+, CONFIG_FUSE_IO_URING)"
-  harness_uring_old=$(cat "$uring_param")
-  echo Y >"$uring_param"
+  fuse_uring_available || skip "the kernel has no FUSE over io_uring ($fuse_uring_param: Linux 6.14+, CONFIG_FUSE_IO_URING)"
+  fuse_uring_set Y
   xfsfuse_uring_opts=",io_uring,stats_file="
 }
 # uring_used STATS: 0 when xfsfuse's stats file STATS shows requests served through the rings.
@@ -133,7 +132,7 @@ mounts=() daemons=()
 declare -A daemon_of reaped  # reaped[PID]: waited for, so the pid may belong to another process now
 harness_cleanup() {
   local i m
-  [[ -z $harness_uring_old ]] || echo "$harness_uring_old" >"$uring_param"
+  fuse_uring_restore
   if [[ -s $work/holders ]]; then
     while read -r i; do kill "$i" 2>/dev/null; done <"$work/holders"
     sleep 0.5
