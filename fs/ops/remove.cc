@@ -36,7 +36,8 @@ int lookup_shared(Mount& m, const InodeRef& dp, std::string_view name, const Cre
   return dir_lookup(m, *dp, name, ino);
 }
 
-int remove_once(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, bool is_rmdir) {
+int remove_once(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, bool is_rmdir,
+                InodeRef* victim) {
   uint64_t dp_ino, ino;
   if (int e = lookup_shared(m, dp, name, c, &dp_ino, &ino)) return e;
   InodeRef ip;
@@ -101,10 +102,12 @@ int remove_once(Mount& m, const InodeRef& dp, std::string_view name, const Cred&
   pc.mtime = pc.ctime = now;
   pc.changecount++;
   tp->log_inode(dp.get(), kDirtyCore);
-  return tp->commit();
+  if (int e = tp->commit()) return e;
+  if (victim != nullptr) *victim = ip;
+  return 0;
 }
 
-int remove(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, bool is_rmdir) {
+int remove(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, bool is_rmdir, InodeRef* victim) {
   if (name.size() > 255) return ENAMETOOLONG;
   if (name == "." || name == "..") {
     std::shared_lock<std::shared_mutex> l(dp->lock);
@@ -112,17 +115,17 @@ int remove(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, b
     if (!is_rmdir) return EISDIR;
     return name == "." ? EINVAL : ENOTEMPTY;
   }
-  return retry_change(m, [&] { return remove_once(m, dp, name, c, is_rmdir); });
+  return retry_change(m, [&] { return remove_once(m, dp, name, c, is_rmdir, victim); });
 }
 
 }  // namespace
 
-int unlink(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c) {
-  return remove(m, dp, name, c, /*is_rmdir=*/false);
+int unlink(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, InodeRef* victim) {
+  return remove(m, dp, name, c, /*is_rmdir=*/false, victim);
 }
 
-int rmdir(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c) {
-  return remove(m, dp, name, c, /*is_rmdir=*/true);
+int rmdir(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, InodeRef* victim) {
+  return remove(m, dp, name, c, /*is_rmdir=*/true, victim);
 }
 
 }  // namespace xfsfuse::fs

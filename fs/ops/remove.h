@@ -37,9 +37,14 @@ namespace xfsfuse::fs {
 class Mount;
 
 /// Removes the non-directory name from directory dp for caller c.
-int unlink(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c);
+/// *victim (if non-null) = the inode whose link went, on success: the one a
+/// caller holding its last reference frees (fs/ops/inactivate.h) — not
+/// whatever it looked the name up as before, which may have been renamed
+/// away, freed and its number given to another inode meanwhile.
+int unlink(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, InodeRef* victim = nullptr);
 
-/// Removes the empty directory name from directory dp for caller c.
-int rmdir(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c);
+/// Removes the empty directory name from directory dp for caller c;
+/// *victim as for unlink().
+int rmdir(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, InodeRef* victim = nullptr);
 
 }  // namespace xfsfuse::fs

@@ -201,7 +201,7 @@ TEST_CASE("link: threads linking, symlinking and unlinking in shared directories
               e = dir_lookup(*m, *d, name, &ino);
             }
             if (e != 0 || m->iget(ino, &victim) != 0) break;
-            e = unlink(*m, d, name, kRoot);
+            e = unlink(*m, d, name, kRoot, &victim);  // the inode that lost the link, whatever was looked up
             if (e == 0)
               e = inactivate(*m, victim);  // a symlink freed, a file with names left alone
             else if (e == ENOENT)

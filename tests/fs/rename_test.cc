@@ -564,9 +564,13 @@ TEST_CASE("rename: threads replacing, whiting out, creating and removing at once
               std::shared_lock<std::shared_mutex> l(ip->lock);
               dir = S_ISDIR(ip->core.mode);
             }
-            e = dir ? rmdir(*m, a, x, kRoot) : unlink(*m, a, x, kRoot);
+            // Free the inode this unlink took the last link of: ip may be
+            // another by now (renamed away, freed, its number reused for
+            // another thread's whiteout while that rename runs).
+            InodeRef gone;
+            e = dir ? rmdir(*m, a, x, kRoot, &gone) : unlink(*m, a, x, kRoot, &gone);
             if (e == 0) {
-              if ((e = inactivate(*m, ip)) != 0) fail(4000 + e);
+              if ((e = inactivate(*m, gone)) != 0) fail(4000 + e);
             } else if (e != ENOENT && e != ENOTEMPTY && e != EISDIR && e != ENOTDIR) {
               fail(5000 + e);
             }
