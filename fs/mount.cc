@@ -206,10 +206,8 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
 }
 
 Mount::~Mount() {
-  // Inodes waiting to be freed first (their transactions need everything
-  // below).  The log holds pins on cached buffers; the cache's buffers hold
-  // pool pages and vmap areas: free them in that order.
-  igc_->stop();
+  // The log holds pins on cached buffers; the cache's buffers hold pool
+  // pages and vmap areas: free them in that order.
   log_.reset();
   icache_.reset();
   cache_.reset();
