@@ -629,7 +629,7 @@ mode_listing_verdict() {
 mode_uring() {
   local img=$1 copy=$work/uring.img mnt=$work/uring
   local cpus k n want
-  fuse_uring_available || skip "the kernel has no FUSE over io_uring ($fuse_uring_param: Linux 6.14+, CONFIG_FUSE_IO_URING)"
+  fuse_uring_available || skip "$fuse_uring_missing"
   fuse_uring_set Y
   cpus=$(nproc)
   cp --sparse=always "$img" "$copy"

@@ -105,7 +105,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/fuse-uring.sh"
 xfsfuse_uring_opts=''
 harness_io_uring() {
   ((io_uring)) || return 0
-  fuse_uring_available || skip "the kernel has no FUSE over io_uring ($fuse_uring_param: Linux 6.14+, CONFIG_FUSE_IO_URING)"
+  fuse_uring_available || skip "$fuse_uring_missing"
   fuse_uring_set Y
   xfsfuse_uring_opts=",io_uring,stats_file="
 }
