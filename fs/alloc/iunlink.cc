@@ -31,7 +31,24 @@ int slot_of(Transaction& tp, uint64_t ino, Slot* out) {
   return tp.read_buf({&map, 1}, &m.buf_ops().inode_cluster(), bc::kAnyOwner, &out->h);
 }
 
-uint32_t next_of(const Slot& s) { return static_cast<uint32_t>(bc::load_be(s.h->data() + s.at + kNextOff, 4)); }
+// The di_next_unlinked of inode ino as it is now, without joining its
+// cluster buffer: read from the buffer if this transaction holds it, else
+// read shared and let go at once (the caller holds the AGI, so the field
+// cannot change meanwhile).
+int peek_next(Transaction& tp, uint64_t ino, uint32_t* out) {
+  Mount& m = tp.mount();
+  bc::DiskRange map;
+  size_t at = 0;
+  if (int e = m.inode_buf_map(ino, &map, &at)) return e;
+  if (bc::BufHandle* h = tp.joined_buf(map.daddr)) {
+    *out = static_cast<uint32_t>(bc::load_be(h->data() + at + kNextOff, 4));
+    return 0;
+  }
+  bc::BufHandle h;
+  if (int e = m.cache().get({&map, 1}, &m.buf_ops().inode_cluster(), bc::kAnyOwner, bc::kGetShared, &h)) return e;
+  *out = static_cast<uint32_t>(bc::load_be(h.data() + at + kNextOff, 4));
+  return 0;
+}
 
 void set_next(Transaction& tp, const Slot& s, uint32_t agino) {
   const uint32_t isize = tp.mount().sb().inodesize;
@@ -73,33 +90,43 @@ int iunlink_remove(Transaction& tp, CachedInode* ip) {
   const unsigned bucket = agino % kBuckets;
   AgiTx agi;
   if (int e = AgiTx::get(tp, agno, &agi)) return e;
-  // The clusters of the joined inodes first, ascending; a predecessor's,
-  // found by walking the list below, may still come out of order (a
-  // removal from the middle of a bucket's chain: rare).
-  if (int e = tp.hold_inode_clusters({&ino, 1})) return e;
-  Slot self;
-  if (int e = slot_of(tp, ino, &self)) return e;
-  const uint32_t next = next_of(self);
+  // Find the predecessor first, holding no cluster buffer: the walk only
+  // looks (peek_next), and the AGI held keeps the chain as it is.  Then the
+  // clusters of the joined inodes, the victim and the predecessor are taken
+  // together, ascending (docs/locking.md).  A walk that held each cluster it
+  // passed, in chain order, deadlocked against commits taking theirs in
+  // inode order once many inodes were freed back to back.
+  uint32_t next = 0;
+  if (int e = peek_next(tp, ino, &next)) return e;
   if (next != kNullAgblock && next % kBuckets != bucket)
     return corrupt(agi, bucket, "inode " + std::to_string(ino) + " points to agino " + std::to_string(next));
   uint32_t cur = agi.unlinked(bucket);
-  if (cur == agino) {
-    agi.set_unlinked(bucket, next);
-  } else {
+  uint64_t prev_ino = 0;
+  if (cur != agino) {
     // Walk to the predecessor; a chain longer than the AG's inodes loops.
     const uint64_t limit = uint64_t{sb.agblocks} << sb.inopblog;
-    Slot prev;
     for (uint64_t steps = 0;; steps++) {
       if (cur == kNullAgblock || cur % kBuckets != bucket || steps > limit)
         return corrupt(agi, bucket, "inode " + std::to_string(ino) + " is not on the list (stopped at agino " +
                                         std::to_string(cur) + ")");
-      if (int e = slot_of(tp, agino_to_ino(sb, agno, cur), &prev)) return e;
-      const uint32_t after = next_of(prev);
+      uint32_t after = 0;
+      if (int e = peek_next(tp, agino_to_ino(sb, agno, cur), &after)) return e;
       if (after == agino) break;
       cur = after;
     }
-    set_next(tp, prev, next);
+    prev_ino = agino_to_ino(sb, agno, cur);
   }
+  const uint64_t extra[2] = {ino, prev_ino};
+  if (int e = tp.hold_inode_clusters({extra, prev_ino ? 2u : 1u})) return e;
+  if (prev_ino) {
+    Slot prev;
+    if (int e = slot_of(tp, prev_ino, &prev)) return e;
+    set_next(tp, prev, next);
+  } else {
+    agi.set_unlinked(bucket, next);
+  }
+  Slot self;
+  if (int e = slot_of(tp, ino, &self)) return e;
   set_next(tp, self, kNullAgblock);
   ip->core.next_unlinked = kNullAgblock;
   return 0;

@@ -34,8 +34,11 @@ namespace xfsfuse::fs {
 /// REQUIRES: ip joined to tp (its lock held exclusively), link count 0.
 int iunlink(Transaction& tp, CachedInode* ip);
 
-/// Takes ip off its AG's unlinked list (the predecessor found by walking
-/// the bucket from its head).  REQUIRES: ip joined to tp.
+/// Takes ip off its AG's unlinked list.  The predecessor is found by
+/// walking the bucket from its head, each cluster buffer only read shared
+/// and let go; then the clusters of the joined inodes, ip and the
+/// predecessor are joined ascending (docs/locking.md).  REQUIRES: ip joined
+/// to tp, and tp holding no cluster buffer yet (the walk may wait for one).
 int iunlink_remove(Transaction& tp, CachedInode* ip);
 
 /// The 64 bucket heads of AG agno's AGI as they are now (read shared, not

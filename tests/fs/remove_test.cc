@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 #include <cerrno>
+#include <chrono>
 #include <map>
 #include <random>
 #include <shared_mutex>
@@ -23,6 +24,7 @@
 #include "fs/ops/file_write.h"
 #include "fs/ops/inactivate.h"
 #include "fs/ops/remove.h"
+#include "fs/trans/trans.h"
 #include "tests/fs/dir_test_util.h"
 #include "tests/fs/fs_test_util.h"
 #include "tests/fs/ops_test_util.h"
@@ -191,6 +193,62 @@ TEST_CASE("remove: a bucket takes new inodes at its head, as the kernel", "[remo
   CHECK(unlinked_heads(*m, 0)[bucket] == kNullAgino);
   a.reset();
   b.reset();
+  unmount_and_repair_check(m, img.path);
+}
+
+// The deadlock CI's ASan stage met once inodes were freed in batches: the
+// walk to a predecessor held each cluster buffer it passed, in chain order,
+// while a commit elsewhere held a lower cluster and wanted a higher one.
+TEST_CASE("remove: freeing from inside a bucket's list holds no cluster buffer while it walks", "[remove]") {
+  if (!have_xfsprogs()) return;
+  MkfsImage img;
+  auto m = open_rw(img.path);
+  InodeRef root = root_of(*m);
+  std::map<uint32_t, std::vector<std::pair<std::string, InodeRef>>> by_bucket;
+  for (int i = 0; i < 70; i++) {
+    InodeRef ip = make(*m, root, "f" + std::to_string(i), S_IFREG | 0644);
+    by_bucket[ino_to_agino(m->sb(), ip->core.ino) % 64].push_back({"f" + std::to_string(i), ip});
+  }
+  auto it = std::find_if(by_bucket.begin(), by_bucket.end(), [](auto& kv) { return kv.second.size() >= 2; });
+  REQUIRE(it != by_bucket.end());
+  auto [lo_name, lo] = it->second[0];
+  auto [hi_name, hi] = it->second[1];
+  REQUIRE(lo->core.ino < hi->core.ino);
+  bc::DiskRange lo_map, hi_map;
+  size_t at = 0;
+  REQUIRE(m->inode_buf_map(lo->core.ino, &lo_map, &at) == 0);
+  REQUIRE(m->inode_buf_map(hi->core.ino, &hi_map, &at) == 0);
+  REQUIRE(lo_map.daddr != hi_map.daddr);
+  // The list: lo (head) -> hi; freeing hi walks through lo's cluster.
+  REQUIRE(unlink(*m, root, hi_name, kRoot) == 0);
+  REQUIRE(unlink(*m, root, lo_name, kRoot) == 0);
+
+  // Another transaction holds lo's cluster, as a commit flushing lo would,
+  // and then wants hi's: the ascending order every commit keeps.
+  std::unique_ptr<Transaction> other;
+  REQUIRE(Transaction::begin(*m, &other) == 0);
+  bc::BufHandle* h = nullptr;
+  REQUIRE(other->read_buf({&lo_map, 1}, &m->buf_ops().inode_cluster(), bc::kAnyOwner, &h) == 0);
+  int freed = -1;
+  std::thread freer([&] { freed = inactivate(*m, hi); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the freer reaches lo's cluster
+  // The freer must not hold hi's cluster while it waits for lo's (tried,
+  // never waited for: a failure here is the old deadlock, not a hang).
+  int got = EAGAIN;
+  for (int i = 0; i < 50 && got == EAGAIN; i++) {
+    got = other->read_buf({&hi_map, 1}, &m->buf_ops().inode_cluster(), bc::kAnyOwner, &h, bc::kGetTrylock);
+    if (got == EAGAIN) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(got == 0);
+  other->cancel();
+  freer.join();
+  CHECK(freed == 0);
+  CHECK(unlinked_heads(*m, 0)[it->first] == ino_to_agino(m->sb(), lo->core.ino));
+  REQUIRE(inactivate(*m, lo) == 0);
+  CHECK(unlinked_heads(*m, 0)[it->first] == kNullAgino);
+  lo.reset();
+  hi.reset();
+  by_bucket.clear();
   unmount_and_repair_check(m, img.path);
 }
 

@@ -60,7 +60,7 @@ expect() {
       for p in "${daemons[@]}"; do
         kill -0 "$p" 2>/dev/null || continue
         echo "  xfsfuse $p, its threads in xfsfuse code:"
-        timeout 60 gdb -p "$p" -batch -ex "thread apply all bt 16" 2>/dev/null |
+        timeout 60 gdb -p "$p" -batch -ex "thread apply all bt 40" 2>/dev/null |
           grep -E '^Thread|xfsfuse::(fs|bc)::' | sed -E 's/ \(.*\) at / at /; s/^/    /' | cut -c1-220
       done
     fi
