@@ -206,8 +206,10 @@ int Mount::open(const std::string& path, const MountOptions& opts, std::unique_p
 }
 
 Mount::~Mount() {
-  // The log holds pins on cached buffers; the cache's buffers hold pool
-  // pages and vmap areas: free them in that order.
+  // Inodes waiting to be freed first (their transactions need everything
+  // below).  The log holds pins on cached buffers; the cache's buffers hold
+  // pool pages and vmap areas: free them in that order.
+  igc_->stop();
   log_.reset();
   icache_.reset();
   cache_.reset();

@@ -34,6 +34,7 @@
 #include "fs/buf_ops.h"
 #include "fs/icache.h"
 #include "fs/incore_inode.h"
+#include "fs/inodegc.h"
 #include "fs/inode.h"
 #include "fs/log/ends.h"
 #include "fs/log/recover.h"
@@ -255,8 +256,15 @@ class Mount {
   /// In-core inodes now cached.
   size_t inodes_cached();
 
-  /// Fills *out from the superblock and the AGFs / AGIs.  Returns 0 or EUCLEAN.
+  /// Fills *out from the superblock and the AGFs / AGIs, once every inode
+  /// waiting in the inode GC is freed (as the kernel's statfs flushes its
+  /// inodegc).  Returns 0 or EUCLEAN.
   int statfs(StatFs* out);
+
+  /// The deferred freeing of unlinked inodes (fs/inodegc.h): the FUSE
+  /// layer queues an inode there when the kernel lets go of one whose link
+  /// count is 0.  Stopped (drained) by unmount_clean() and ~Mount.
+  InodeGc& inodegc() { return *igc_; }
 
   /// The mount-wide rename lock (the VFS's s_vfs_rename_mutex): held by a
   /// rename between two directories across its lookups and its transaction,
@@ -336,6 +344,7 @@ class Mount {
   std::unique_ptr<const BufOpsSet> ops_;
   std::unique_ptr<AgHeaders> ag_;
   std::unique_ptr<PerAgTable> perag_;
+  std::unique_ptr<InodeGc> igc_ = std::make_unique<InodeGc>(*this);
   uint32_t cluster_blocks_ = 1;  // fsblocks read per inode cluster (a power of two)
   bool log_dirty_ = false;  // mounted with norecovery over a dirty log
   bool recovered_ = false;  // the log was replayed at this mount

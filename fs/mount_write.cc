@@ -157,6 +157,7 @@ int Mount::write_back() {
 }
 
 int Mount::unmount_clean() {
+  igc_->stop();  // what waits in the inode GC is freed now
   if (!opts_.writable || !changed_.load(std::memory_order_acquire) || shut_down_state()) return 0;
   // Nothing holds an inode after unmount: every unlinked one is freed now,
   // as the kernel frees them before it unmounts.  One that cannot be freed

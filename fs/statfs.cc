@@ -40,6 +40,7 @@ int Mount::sum_ag_counters(AgCounterSums* out) {
 }
 
 int Mount::statfs(StatFs* out) {
+  if (opts_.writable) igc_->flush();  // df counts what an rm just freed
   const Superblock& sb = sb_;
   AgCounterSums sums;
   if (int err = sum_ag_counters(&sums)) return err;

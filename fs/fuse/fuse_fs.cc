@@ -8,7 +8,6 @@
 #include "fs/fuse/ops.h"
 #include "fs/fuse/stat.h"
 #include "fs/fuse/stats.h"
-#include "fs/ops/inactivate.h"
 
 namespace xfsfuse::fuse {
 
@@ -47,15 +46,11 @@ void FuseFs::drop_cached_attrs(uint64_t ino) {
 }
 
 void FuseFs::node_dropped(const fs::InodeRef& ip) {
-  uint64_t ino;
   {
     std::shared_lock<std::shared_mutex> l(ip->lock);
     if (ip->core.nlink != 0 || ip->is_free.load(std::memory_order_acquire)) return;
-    ino = ip->core.ino;
   }
-  if (int e = fs::inactivate(*m_, ip))
-    std::fprintf(stderr, "xfsfuse: freeing unlinked inode %llu: %s (it stays on its unlinked list)\n",
-                 static_cast<unsigned long long>(ino), std::strerror(e));
+  m_->inodegc().queue(ip);
 }
 
 namespace {

@@ -61,8 +61,8 @@ class FuseFs {
  public:
   /// Serves m (which must outlive this), mounted with options o; writes the
   /// counters to o.stats_file at destroy when it is not empty.
-  /// On a read-write mount, an unlinked inode is freed (fs/ops/inactivate.h)
-  /// when the kernel's last node of it goes.
+  /// On a read-write mount, an unlinked inode is queued to be freed
+  /// (fs/inodegc.h) when the kernel's last node of it goes.
   FuseFs(fs::Mount* m, Options o) : m_(m), opts_(std::move(o)), started_(std::chrono::steady_clock::now()) {
     if (m_->writable()) nodes_.set_on_drop([this](const fs::InodeRef& ip) { node_dropped(ip); });
   }
@@ -118,7 +118,7 @@ class FuseFs {
   void fill_entry(const fs::CachedInode& ip, fuse_entry_param* e);
 
  private:
-  // Frees ip if it is unlinked (its last node went).
+  // Queues ip for the inode GC if it is unlinked (its last node went).
   void node_dropped(const fs::InodeRef& ip);
 
   fs::Mount* const m_;

@@ -171,9 +171,14 @@ nlohmann::ordered_json stats_json(FuseFs& fs) {
   j["cache"] = cache_json(c);
   j["vmap"] = vmap_json(c.vmap);
   j["pool"] = pool_json(c.pool);
+  const fs::InodeGcStats gc = m.inodegc().stats();
   j["inodes"] = Json{{"cached", static_cast<uint64_t>(m.inodes_cached())},
                      {"cache_limit", o.mount.inode_cache},
-                     {"held", static_cast<uint64_t>(fs.nodes().size())}};
+                     {"held", static_cast<uint64_t>(fs.nodes().size())},
+                     {"gc_queued", gc.queued},
+                     {"gc_pending", gc.pending},
+                     {"gc_batches", gc.batches},
+                     {"gc_flushes", gc.flushes}};
   if (fs::xlog::Log* l = m.log()) j["log"] = log_json(l->stats());
   return j;
 }

@@ -119,7 +119,7 @@ int change(Mount& m, const InodeRef& ip, const Cred& c, std::string_view stored,
 }
 
 int run(Mount& m, const InodeRef& ip, const Cred& c, std::string_view stored, std::optional<uint16_t> mode) {
-  return retry_on_eagain([&] {
+  return retry_change(m, [&] {
     int err;
     bool seen;
     {

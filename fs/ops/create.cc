@@ -251,7 +251,7 @@ int init_new_inode(Transaction& tp, const Inode& parent, const Cred& c, uint32_t
 int make_node(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, uint32_t mode, uint64_t rdev,
               InodeRef* out) {
   if (name.size() > 255) return ENAMETOOLONG;
-  return retry_on_eagain([&] { return make_node_once(m, dp, name, c, mode, rdev, {}, out); });
+  return retry_change(m, [&] { return make_node_once(m, dp, name, c, mode, rdev, {}, out); });
 }
 
 int make_symlink(Mount& m, const InodeRef& dp, std::string_view name, std::string_view target, const Cred& c,
@@ -259,12 +259,12 @@ int make_symlink(Mount& m, const InodeRef& dp, std::string_view name, std::strin
   if (target.empty()) return ENOENT;
   if (target.find('\0') != std::string_view::npos) return EINVAL;
   if (name.size() > 255) return ENAMETOOLONG;
-  return retry_on_eagain([&] { return make_node_once(m, dp, name, c, S_IFLNK | 0777, 0, target, out); });
+  return retry_change(m, [&] { return make_node_once(m, dp, name, c, S_IFLNK | 0777, 0, target, out); });
 }
 
 int make_tmpfile(Mount& m, const InodeRef& dp, const Cred& c, uint32_t mode, bool linkable, InodeRef* out) {
   if (!S_ISREG(mode)) return EINVAL;
-  return retry_on_eagain([&] { return make_tmpfile_once(m, dp, c, mode, linkable, out); });
+  return retry_change(m, [&] { return make_tmpfile_once(m, dp, c, mode, linkable, out); });
 }
 
 }  // namespace xfsfuse::fs

@@ -95,7 +95,7 @@ int unmap_range(Mount& m, const InodeRef& ip, uint64_t first, uint64_t end) {
   const uint64_t stop = end ? end : kBmbtMaxStartoff + 1;
   if (first >= stop) return 0;
   for (bool more = true; more;) {
-    int e = retry_on_eagain([&] {
+    int e = retry_change(m, [&] {
       std::unique_ptr<Transaction> tp;
       if (int e2 = begin(m, ip, bmap_unmap_reservation(m.sb()), &tp)) return e2;
       if (int e2 = bmap_unmap(*tp, ip.get(), first, stop - first, kUnmapPerTrans, &more)) return e2;
@@ -155,7 +155,7 @@ int write_file(Mount& m, const InodeRef& ip, uint64_t off, const std::byte* data
   if (len == 0) return 0;
   if (off > kMaxFileSize || len > kMaxFileSize - off) return EFBIG;
   std::lock_guard<std::mutex> io(ip->iolock);
-  return retry_on_eagain([&] { return write_once(m, ip, off, data, len, kill_priv); });
+  return retry_change(m, [&] { return write_once(m, ip, off, data, len, kill_priv); });
 }
 
 int truncate_file(Mount& m, const InodeRef& ip, uint64_t size, bool kill_priv) {
@@ -201,7 +201,7 @@ int fallocate_file(Mount& m, const InodeRef& ip, int mode, uint64_t off, uint64_
   if (!punch) {
     for (uint64_t fsb = off >> bl, stop = (end + bs - 1) >> bl; fsb < stop;) {
       const uint64_t n = std::min(stop - fsb, kPreallocPerTrans);
-      int e = retry_on_eagain([&] {
+      int e = retry_change(m, [&] {
         std::unique_ptr<Transaction> tp;
         if (int e2 = begin(m, ip, bmap_write_reservation(m.sb(), n), &tp)) return e2;
         std::vector<Extent> map;

@@ -101,7 +101,7 @@ int link_once(Mount& m, const InodeRef& ip, const InodeRef& dp, std::string_view
 
 int link(Mount& m, const InodeRef& ip, const InodeRef& dp, std::string_view name, const Cred& c) {
   if (name.size() > 255) return ENAMETOOLONG;
-  return retry_on_eagain([&] { return link_once(m, ip, dp, name, c); });
+  return retry_change(m, [&] { return link_once(m, ip, dp, name, c); });
 }
 
 }  // namespace xfsfuse::fs

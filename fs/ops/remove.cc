@@ -115,7 +115,7 @@ int remove(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, b
     if (!is_rmdir) return EISDIR;
     return name == "." ? EINVAL : ENOTEMPTY;
   }
-  return retry_on_eagain([&] { return remove_once(m, dp, name, c, is_rmdir, victim); });
+  return retry_change(m, [&] { return remove_once(m, dp, name, c, is_rmdir, victim); });
 }
 
 }  // namespace

@@ -376,7 +376,7 @@ int rename(Mount& m, const InodeRef& sdp, std::string_view sname, const InodeRef
   if ((flags & kRenameExchange) && (flags & (kRenameNoreplace | kRenameWhiteout))) return EINVAL;
   InodeRef wip;
   Rename r{m, sdp, tdp, sname, tname, c, flags, &wip};
-  const int e = retry_on_eagain([&] { return r.once(); });
+  const int e = retry_change(m, [&] { return r.once(); });
   bool unused = false;
   uint64_t wino = 0;
   if (wip) {

@@ -57,7 +57,7 @@ int xattr_set(Mount& m, const InodeRef& ip, const Cred& c, std::string_view name
   if (flags & ~unsigned{kXattrCreate | kXattrReplace}) return EINVAL;
   if (is_posix_acl_name(name)) return acl_set(m, ip, c, name, value);  // the VFS ignores the flags for ACLs
   const uint64_t blocks = attr_set_reservation(m.sb(), value.size());
-  return retry_on_eagain([&] {
+  return retry_change(m, [&] {
     return change_once(m, ip, c, name, blocks, [&](Transaction& tp) { return attr_set(tp, ip.get(), name, value, flags); });
   });
 }
@@ -66,7 +66,7 @@ int xattr_remove(Mount& m, const InodeRef& ip, const Cred& c, std::string_view n
   if (int e = check_name(name)) return e;
   if (is_posix_acl_name(name)) return acl_remove(m, ip, c, name);
   const uint64_t blocks = attr_remove_reservation(m.sb());
-  return retry_on_eagain([&] {
+  return retry_change(m, [&] {
     return change_once(m, ip, c, name, blocks, [&](Transaction& tp) { return attr_remove(tp, ip.get(), name); });
   });
 }

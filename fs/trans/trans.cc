@@ -73,6 +73,12 @@ int Transaction::reserve_blocks(uint64_t n) {
   return 0;
 }
 
+bool flush_inodegc_for_space(Mount& m) {
+  if (!m.inodegc().pending()) return false;
+  m.inodegc().flush();
+  return true;
+}
+
 void Transaction::use_blocks(uint64_t n) { reserved_ -= std::min(n, reserved_); }
 
 Transaction::JoinedBuf* Transaction::find_buf(uint64_t daddr) {

@@ -283,4 +283,21 @@ int retry_on_eagain(Fn&& fn) {
   return e;
 }
 
+/// Frees what waits in m's inode GC (fs/inodegc.h) if anything does, and
+/// says whether it did: the blocks of inodes unlinked a moment ago may be
+/// all an ENOSPC lacked.  REQUIRES: no transaction open, no lock held.
+bool flush_inodegc_for_space(Mount& m);
+
+/// retry_on_eagain(fn) for an operation a user asked for: when fn fails
+/// with ENOSPC while unlinked inodes wait to be freed, they are freed and
+/// fn runs once more, as the kernel's xfs_trans_alloc retries after
+/// freeing space.  Not for the inode GC's own changes (it would wait for
+/// itself).
+template <class Fn>
+int retry_change(Mount& m, Fn&& fn) {
+  int e = retry_on_eagain(fn);
+  if (e == ENOSPC && flush_inodegc_for_space(m)) e = retry_on_eagain(fn);
+  return e;
+}
+
 }  // namespace xfsfuse::fs
