@@ -104,7 +104,12 @@ void InodeGc::run() {
 }
 
 void InodeGc::free_batch(std::vector<InodeRef>& batch) {
-  for (const InodeRef& ip : batch) {
+  // Newest first, as the kernel's inodegc takes its lock-free list: an
+  // unlinked inode goes to the head of its bucket, so the last one queued
+  // is nearest the head and taking it off walks no chain
+  // (fs/alloc/iunlink.h); oldest first walked past every newer one.
+  for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
+    const InodeRef& ip = *it;
     uint64_t ino;
     {
       std::shared_lock<std::shared_mutex> l(ip->lock);
