@@ -38,6 +38,25 @@ void write_pieces(Mount& m, const InodeRef& ip, int n) {
   for (int i = 0; i < n; i++) REQUIRE(write_file(m, ip, uint64_t(i) * 8192, data.data(), data.size(), false) == 0);
 }
 
+// Two files of root that share an AGI unlinked bucket (agino % 64), from
+// 70 made there (more than the buckets): the first made (the lower inode
+// number) is a.
+struct BucketPair {
+  uint32_t bucket = 0;
+  std::string a_name, b_name;
+  InodeRef a, b;
+};
+BucketPair two_in_one_bucket(Mount& m, const InodeRef& root) {
+  std::map<uint32_t, std::vector<std::pair<std::string, InodeRef>>> by_bucket;
+  for (int i = 0; i < 70; i++) {
+    InodeRef ip = make(m, root, "f" + std::to_string(i), S_IFREG | 0644);
+    by_bucket[ino_to_agino(m.sb(), ip->core.ino) % 64].push_back({"f" + std::to_string(i), ip});
+  }
+  auto it = std::find_if(by_bucket.begin(), by_bucket.end(), [](auto& kv) { return kv.second.size() >= 2; });
+  REQUIRE(it != by_bucket.end());
+  return {it->first, it->second[0].first, it->second[1].first, it->second[0].second, it->second[1].second};
+}
+
 }  // namespace
 
 TEST_CASE("remove: the kernel's errors for unlink and rmdir", "[remove]") {
@@ -163,16 +182,7 @@ TEST_CASE("remove: a bucket takes new inodes at its head, as the kernel", "[remo
   MkfsImage img;
   auto m = open_rw(img.path);
   InodeRef root = root_of(*m);
-  std::map<uint32_t, std::vector<std::pair<std::string, InodeRef>>> by_bucket;
-  for (int i = 0; i < 70; i++) {
-    InodeRef ip = make(*m, root, "f" + std::to_string(i), S_IFREG | 0644);
-    by_bucket[ino_to_agino(m->sb(), ip->core.ino) % 64].push_back({"f" + std::to_string(i), ip});
-  }
-  auto it = std::find_if(by_bucket.begin(), by_bucket.end(), [](auto& kv) { return kv.second.size() >= 2; });
-  REQUIRE(it != by_bucket.end());
-  auto& [a_name, a] = it->second[0];
-  auto& [b_name, b] = it->second[1];
-  const uint32_t bucket = it->first;
+  auto [bucket, a_name, b_name, a, b] = two_in_one_bucket(*m, root);
   const uint32_t a_agino = ino_to_agino(m->sb(), a->core.ino), b_agino = ino_to_agino(m->sb(), b->core.ino);
   REQUIRE(unlink(*m, root, a_name, kRoot) == 0);
   REQUIRE(unlink(*m, root, b_name, kRoot) == 0);
@@ -204,15 +214,7 @@ TEST_CASE("remove: freeing from inside a bucket's list holds no cluster buffer w
   MkfsImage img;
   auto m = open_rw(img.path);
   InodeRef root = root_of(*m);
-  std::map<uint32_t, std::vector<std::pair<std::string, InodeRef>>> by_bucket;
-  for (int i = 0; i < 70; i++) {
-    InodeRef ip = make(*m, root, "f" + std::to_string(i), S_IFREG | 0644);
-    by_bucket[ino_to_agino(m->sb(), ip->core.ino) % 64].push_back({"f" + std::to_string(i), ip});
-  }
-  auto it = std::find_if(by_bucket.begin(), by_bucket.end(), [](auto& kv) { return kv.second.size() >= 2; });
-  REQUIRE(it != by_bucket.end());
-  auto [lo_name, lo] = it->second[0];
-  auto [hi_name, hi] = it->second[1];
+  auto [bucket, lo_name, hi_name, lo, hi] = two_in_one_bucket(*m, root);
   REQUIRE(lo->core.ino < hi->core.ino);
   bc::DiskRange lo_map, hi_map;
   size_t at = 0;
@@ -230,7 +232,7 @@ TEST_CASE("remove: freeing from inside a bucket's list holds no cluster buffer w
   bc::BufHandle* h = nullptr;
   REQUIRE(other->read_buf({&lo_map, 1}, &m->buf_ops().inode_cluster(), bc::kAnyOwner, &h) == 0);
   int freed = -1;
-  std::thread freer([&] { freed = inactivate(*m, hi); });
+  std::thread freer([&, victim = hi] { freed = inactivate(*m, victim); });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the freer reaches lo's cluster
   // The freer must not hold hi's cluster while it waits for lo's (tried,
   // never waited for: a failure here is the old deadlock, not a hang).
@@ -243,12 +245,11 @@ TEST_CASE("remove: freeing from inside a bucket's list holds no cluster buffer w
   other->cancel();
   freer.join();
   CHECK(freed == 0);
-  CHECK(unlinked_heads(*m, 0)[it->first] == ino_to_agino(m->sb(), lo->core.ino));
+  CHECK(unlinked_heads(*m, 0)[bucket] == ino_to_agino(m->sb(), lo->core.ino));
   REQUIRE(inactivate(*m, lo) == 0);
-  CHECK(unlinked_heads(*m, 0)[it->first] == kNullAgino);
+  CHECK(unlinked_heads(*m, 0)[bucket] == kNullAgino);
   lo.reset();
   hi.reset();
-  by_bucket.clear();
   unmount_and_repair_check(m, img.path);
 }
 
