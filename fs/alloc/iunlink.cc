@@ -101,8 +101,9 @@ int iunlink_remove(Transaction& tp, CachedInode* ip) {
   if (next != kNullAgblock && next % kBuckets != bucket)
     return corrupt(agi, bucket, "inode " + std::to_string(ino) + " points to agino " + std::to_string(next));
   uint32_t cur = agi.unlinked(bucket);
+  const bool has_prev = cur != agino;
   uint64_t prev_ino = 0;
-  if (cur != agino) {
+  if (has_prev) {
     // Walk to the predecessor; a chain longer than the AG's inodes loops.
     const uint64_t limit = uint64_t{sb.agblocks} << sb.inopblog;
     for (uint64_t steps = 0;; steps++) {
@@ -117,8 +118,8 @@ int iunlink_remove(Transaction& tp, CachedInode* ip) {
     prev_ino = agino_to_ino(sb, agno, cur);
   }
   const uint64_t extra[2] = {ino, prev_ino};
-  if (int e = tp.hold_inode_clusters({extra, prev_ino ? 2u : 1u})) return e;
-  if (prev_ino) {
+  if (int e = tp.hold_inode_clusters({extra, has_prev ? 2u : 1u})) return e;
+  if (has_prev) {
     Slot prev;
     if (int e = slot_of(tp, prev_ino, &prev)) return e;
     set_next(tp, prev, next);
