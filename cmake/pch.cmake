@@ -4,7 +4,7 @@
 # standard library's (about 1.5 s of CPU a file on the CI machine) and, in the tests, Catch2's
 # single header (another 1.5 s). CI builds everything four times (plain, ASan, TSan, fuzz) on two
 # CPUs, so those headers were a large part of its hour; each target below parses them once.
-# On by default in the ASan and TSan builds only (not tried yet in clang's fuzz build). GCC 12
+# On by default in the sanitizer builds (-DSANITIZE=...), not in clang's fuzz build (untried). GCC 12
 # loses the system-header status of precompiled libstdc++ headers: -Warray-bounds then fires
 # falsely inside std::string's inlined copies (fs/incore_inode.cc, fs/alloc/alloc.cc, ...), at
 # -O2 and at the sanitizer builds' -O1, which -Werror turns into failures. So the plain build (the warnings' gate, and the one users
