@@ -31,6 +31,10 @@ int slot_of(Transaction& tp, uint64_t ino, Slot* out) {
   return tp.read_buf({&map, 1}, &m.buf_ops().inode_cluster(), bc::kAnyOwner, &out->h);
 }
 
+uint32_t next_at(const bc::BufHandle& h, size_t at) {
+  return static_cast<uint32_t>(bc::load_be(h.data() + at + kNextOff, 4));
+}
+
 // The di_next_unlinked of inode ino as it is now, without joining its
 // cluster buffer: read from the buffer if this transaction holds it, else
 // read shared and let go at once (the caller holds the AGI, so the field
@@ -40,13 +44,14 @@ int peek_next(Transaction& tp, uint64_t ino, uint32_t* out) {
   bc::DiskRange map;
   size_t at = 0;
   if (int e = m.inode_buf_map(ino, &map, &at)) return e;
-  if (bc::BufHandle* h = tp.joined_buf(map.daddr)) {
-    *out = static_cast<uint32_t>(bc::load_be(h->data() + at + kNextOff, 4));
-    return 0;
+  bc::BufHandle shared;
+  const bc::BufHandle* h = tp.joined_buf(map.daddr);
+  if (h == nullptr) {
+    if (int e = m.cache().get({&map, 1}, &m.buf_ops().inode_cluster(), bc::kAnyOwner, bc::kGetShared, &shared))
+      return e;
+    h = &shared;
   }
-  bc::BufHandle h;
-  if (int e = m.cache().get({&map, 1}, &m.buf_ops().inode_cluster(), bc::kAnyOwner, bc::kGetShared, &h)) return e;
-  *out = static_cast<uint32_t>(bc::load_be(h.data() + at + kNextOff, 4));
+  *out = next_at(*h, at);
   return 0;
 }
 
@@ -96,10 +101,6 @@ int iunlink_remove(Transaction& tp, CachedInode* ip) {
   // together, ascending (docs/locking.md).  A walk that held each cluster it
   // passed, in chain order, deadlocked against commits taking theirs in
   // inode order once many inodes were freed back to back.
-  uint32_t next = 0;
-  if (int e = peek_next(tp, ino, &next)) return e;
-  if (next != kNullAgblock && next % kBuckets != bucket)
-    return corrupt(agi, bucket, "inode " + std::to_string(ino) + " points to agino " + std::to_string(next));
   uint32_t cur = agi.unlinked(bucket);
   const bool has_prev = cur != agino;
   uint64_t prev_ino = 0;
@@ -119,6 +120,13 @@ int iunlink_remove(Transaction& tp, CachedInode* ip) {
   }
   const uint64_t extra[2] = {ino, prev_ino};
   if (int e = tp.hold_inode_clusters({extra, has_prev ? 2u : 1u})) return e;
+  // The victim's own next, from its cluster now held (the walk did not
+  // need it); a corrupt one cancels the change before anything is written.
+  Slot self;
+  if (int e = slot_of(tp, ino, &self)) return e;
+  const uint32_t next = next_at(*self.h, self.at);
+  if (next != kNullAgblock && next % kBuckets != bucket)
+    return corrupt(agi, bucket, "inode " + std::to_string(ino) + " points to agino " + std::to_string(next));
   if (has_prev) {
     Slot prev;
     if (int e = slot_of(tp, prev_ino, &prev)) return e;
@@ -126,8 +134,6 @@ int iunlink_remove(Transaction& tp, CachedInode* ip) {
   } else {
     agi.set_unlinked(bucket, next);
   }
-  Slot self;
-  if (int e = slot_of(tp, ino, &self)) return e;
   set_next(tp, self, kNullAgblock);
   ip->core.next_unlinked = kNullAgblock;
   return 0;
