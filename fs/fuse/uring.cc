@@ -34,6 +34,8 @@ namespace {
 constexpr uint64_t kOverIoUring = 1ull << 41;  // INIT flag, in flags2 (bit 9)
 constexpr uint32_t kInitExt = 1u << 30;        // INIT flag: flags2 is meant
 constexpr uint32_t kOpInit = 26;               // FUSE_INIT
+constexpr uint32_t kOpForget = 2;              // FUSE_FORGET
+constexpr uint32_t kOpBatchForget = 42;        // FUSE_BATCH_FORGET
 constexpr uint32_t kCmdRegister = 1;           // FUSE_IO_URING_CMD_REGISTER
 constexpr uint32_t kCmdCommitAndFetch = 2;     // FUSE_IO_URING_CMD_COMMIT_AND_FETCH
 constexpr size_t kInOutArea = 128;             // fuse_in_header in, fuse_out_header out
@@ -153,6 +155,15 @@ struct UringTransport::Impl {
   std::atomic<bool> offered{false};
   std::atomic<unsigned> registered{0};
   std::atomic<bool> stray_logged{false};
+  std::atomic<bool> ring_served{false};   // a request came through a ring: the kernel switched
+  std::atomic<bool> ring_refused{false};  // the kernel refused an entry: everything stays on /dev/fuse
+  std::atomic<int64_t> dev_quiet_until{0};  // CLOCK_MONOTONIC ns: no /dev/fuse read before (read_hook)
+
+  // Whether /dev/fuse now carries only what the rings do not (FORGETs,
+  // INTERRUPTs): then a read of it may wait.
+  bool dev_is_side_channel() const {
+    return ring_served.load(std::memory_order_relaxed) && !ring_refused.load(std::memory_order_relaxed);
+  }
 
   void run(Queue* q);
   void serve(Queue* q, Entry* e);
@@ -164,11 +175,32 @@ namespace {
 
 UringTransport::Impl* g_impl = nullptr;  // the hooks' transport (one per process)
 
+// How long /dev/fuse is left unread after a FORGET once the rings carry the
+// requests.  The kernel queues forgets and sends every one queued as one
+// BATCH_FORGET when more than one waits (fs/fuse/dev.c, fuse_read_forget);
+// read at once, each unlinked or evicted inode costs this thread a wakeup of
+// its own (`rm -rf`: one per file; docs/fuse-io-uring.md, "Forgets").  A
+// FORGET needs no reply and an INTERRUPT is best effort, so neither minds
+// the wait.
+constexpr int64_t kForgetPauseNs = 1'000'000;
+
+int64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Sleeps until im's quiet time is over, when the rings carry the requests.
+void wait_dev_quiet(const UringTransport::Impl& im);
+
 ssize_t read_hook(int fd, void* buf, size_t len, void*) {
-  const ssize_t n = ::read(fd, buf, len);
   UringTransport::Impl* im = g_impl;
+  if (im != nullptr) wait_dev_quiet(*im);
+  const ssize_t n = ::read(fd, buf, len);
   if (im != nullptr && n >= static_cast<ssize_t>(sizeof(fuse_in_header))) {
     const auto* in = static_cast<const fuse_in_header*>(buf);
+    if ((in->opcode == kOpForget || in->opcode == kOpBatchForget) && im->dev_is_side_channel())
+      im->dev_quiet_until.store(monotonic_ns() + kForgetPauseNs, std::memory_order_relaxed);
     if (in->opcode == kOpInit &&
         n >= static_cast<ssize_t>(sizeof(fuse_in_header) + offsetof(fuse_init_in, flags2) + sizeof(uint32_t))) {
       fuse_init_in ii{};
@@ -189,6 +221,14 @@ ssize_t writev_hook(int fd, struct iovec* iov, int count, void*) {
   if (Entry* e = t_current; e != nullptr && out->unique == e->unique && !e->replied) return im->fill(e, iov, count);
   if (out->unique != 0 && out->unique == im->init_unique.load()) return im->init_reply(fd, iov, count);
   return ::writev(fd, iov, count);
+}
+
+void wait_dev_quiet(const UringTransport::Impl& im) {
+  if (!im.dev_is_side_channel()) return;
+  const int64_t wait = im.dev_quiet_until.load(std::memory_order_relaxed) - monotonic_ns();
+  if (wait <= 0) return;
+  const timespec ts{static_cast<time_t>(wait / 1'000'000'000), static_cast<long>(wait % 1'000'000'000)};
+  nanosleep(&ts, nullptr);
 }
 
 }  // namespace
@@ -361,10 +401,12 @@ void UringTransport::Impl::run(Queue* q) {
           std::fprintf(stderr, "xfsfuse: io_uring: queue %u: the kernel gave an entry back: %s\n", q->qid,
                        std::strerror(-res));
           refused = true;
+          ring_refused.store(true);
         }
         live--;
         continue;
       }
+      if (!ring_served.load(std::memory_order_relaxed)) ring_served.store(true);
       serve(q, e);
       // Commit now, so that this reply does not wait for the next request.
       if (io_uring_cq_ready(&q->ring) != 0) io_uring_submit(&q->ring);
