@@ -58,6 +58,7 @@ void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
 void forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
   FuseFs& fs = fs_of(req);
   fs.counters().forget += nlookup;
+  fs.counters().forget_requests++;
   fs.nodes().forget(fs.ino_of(ino), nlookup);
   fuse_reply_none(req);
 }
@@ -70,6 +71,7 @@ void forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
     fs.nodes().forget(fs.ino_of(forgets[i].ino), forgets[i].nlookup);
   }
   fs.counters().forget += n;
+  fs.counters().forget_requests++;
   fuse_reply_none(req);
 }
 

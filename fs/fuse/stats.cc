@@ -18,6 +18,7 @@ Json ops_json(const OpCounters& o) {
   return Json{{"lookup", o.lookup.load()},
               {"lookup_negative", o.lookup_negative.load()},
               {"forget", o.forget.load()},
+              {"forget_requests", o.forget_requests.load()},
               {"getattr", o.getattr.load()},
               {"readlink", o.readlink.load()},
               {"opendir", o.opendir.load()},

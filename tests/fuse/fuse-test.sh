@@ -31,7 +31,8 @@
 #                      to different CPUs make, write (3 MiB files: several 1 MiB WRITEs), link,
 #                      rename, symlink, set xattrs and remove at once; a second io_uring mount reads
 #                      it all back (READs through the rings) and removes it; the counters show the
-#                      rings served it (one queue per possible CPU), xfs_repair -n is clean. Then,
+#                      rings served it (one queue per possible CPU) and the forgets left on
+#                      /dev/fuse came in batches, xfs_repair -n is clean. Then,
 #                      with enable_uring=N, -o io_uring says why it is not used and serves through
 #                      /dev/fuse. SKIP without FUSE over io_uring in the kernel.
 #
@@ -670,6 +671,11 @@ assert os.getxattr(sys.argv[1], "user.big") == open(sys.argv[3], "rb").read(4000
     n=$(stat_counter "$work/uring$k.stats" fuse.uring_requests)
     check "mount $k: the rings served the requests ($n, want > 500)" test "$n" -gt 500
   done
+  # The rm -rf above evicted every file: /dev/fuse, left with the forgets, lets them gather
+  # (fs/fuse/uring.cc, kForgetPauseNs) instead of waking for each.
+  n=$(stat_counter "$work/uring2.stats" fuse.forget)
+  k=$(stat_counter "$work/uring2.stats" fuse.forget_requests)
+  check "mount 2: forgets came batched ($k requests for $n forgets, want at most half)" test $((k * 2)) -le "$n" -a "$n" -gt 300
   check "xfs_repair -n is clean after the io_uring mounts" xfs_repair -n -f "$copy" >"$work/repair.out" 2>&1
   fuse_uring_set N
   fuse_mount "$copy" "$mnt" --as-given -o "rw,io_uring,stats_file=$work/uring3.stats" || { fail "no mount with enable_uring=N"; return; }
