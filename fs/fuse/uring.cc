@@ -158,6 +158,7 @@ struct UringTransport::Impl {
   std::atomic<bool> ring_served{false};   // a request came through a ring: the kernel switched
   std::atomic<bool> ring_refused{false};  // the kernel refused an entry: everything stays on /dev/fuse
   std::atomic<int64_t> dev_quiet_until{0};  // CLOCK_MONOTONIC ns: no /dev/fuse read before (read_hook)
+  std::mutex dev_read_mu;                   // held by the one thread reading the side channel
 
   // Whether /dev/fuse now carries only what the rings do not (FORGETs,
   // INTERRUPTs): then a read of it may wait.
@@ -190,12 +191,18 @@ int64_t monotonic_ns() {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-// Sleeps until im's quiet time is over, when the rings carry the requests.
+// Sleeps until im's quiet time is over.
 void wait_dev_quiet(const UringTransport::Impl& im);
 
 ssize_t read_hook(int fd, void* buf, size_t len, void*) {
   UringTransport::Impl* im = g_impl;
-  if (im != nullptr) wait_dev_quiet(*im);
+  // Side channel: one reader at a time (libfuse's loop may run several), so
+  // that the pause holds for all of them.
+  std::unique_lock<std::mutex> one_reader;
+  if (im != nullptr && im->dev_is_side_channel()) {
+    one_reader = std::unique_lock<std::mutex>(im->dev_read_mu);
+    wait_dev_quiet(*im);
+  }
   const ssize_t n = ::read(fd, buf, len);
   if (im != nullptr && n >= static_cast<ssize_t>(sizeof(fuse_in_header))) {
     const auto* in = static_cast<const fuse_in_header*>(buf);
@@ -224,7 +231,6 @@ ssize_t writev_hook(int fd, struct iovec* iov, int count, void*) {
 }
 
 void wait_dev_quiet(const UringTransport::Impl& im) {
-  if (!im.dev_is_side_channel()) return;
   const int64_t wait = im.dev_quiet_until.load(std::memory_order_relaxed) - monotonic_ns();
   if (wait <= 0) return;
   const timespec ts{static_cast<time_t>(wait / 1'000'000'000), static_cast<long>(wait % 1'000'000'000)};

@@ -661,7 +661,10 @@ assert os.getxattr(sys.argv[1], "user.big") == open(sys.argv[3], "rb").read(4000
     check "writer $k: the hard link count" test "$(stat -c %h "$mnt/w$k/f3")" = 2
     check "writer $k: the symlink" test "$(readlink "$mnt/w$k/s4")" = f4
   done
+  local t0 rm_ms
+  t0=$(date +%s%N)
   rm -rf "$mnt"/w0 "$mnt"/w1
+  rm_ms=$((($(date +%s%N) - t0) / 1000000))
   check "the trees are removed" test -z "$(ls "$mnt" | grep '^w[01]$')"
   fuse_umount "$mnt"
   want=$(fuse_uring_possible_cpus)
@@ -671,11 +674,19 @@ assert os.getxattr(sys.argv[1], "user.big") == open(sys.argv[3], "rb").read(4000
     n=$(stat_counter "$work/uring$k.stats" fuse.uring_requests)
     check "mount $k: the rings served the requests ($n, want > 500)" test "$n" -gt 500
   done
-  # The rm -rf above evicted every file: /dev/fuse, left with the forgets, lets them gather
-  # (fs/fuse/uring.cc, kForgetPauseNs) instead of waking for each.
+  # The rm -rf above evicted every file: /dev/fuse, left with the forgets, is read by one thread at
+  # a time and at most once a millisecond after a forget (fs/fuse/uring.cc, kForgetPauseNs), so
+  # they come batched: at most one read a millisecond of the rm, and a few for the rest of the
+  # mount. A sanitizer build may remove so slowly that the bound is above one read a forget; then
+  # it shows nothing and is not checked.
   n=$(stat_counter "$work/uring2.stats" fuse.forget)
   k=$(stat_counter "$work/uring2.stats" fuse.forget_requests)
-  check "mount 2: forgets came batched ($k requests for $n forgets, want at most half)" test $((k * 2)) -le "$n" -a "$n" -gt 300
+  if ((rm_ms + 10 < n)); then
+    check "mount 2: forgets came batched ($k requests for $n forgets in a ${rm_ms} ms rm -rf, want at most $((rm_ms + 10)))" \
+      test "$k" -le $((rm_ms + 10))
+  else
+    echo "SKIP: forget batching not checked: the rm -rf took ${rm_ms} ms for $n forgets, too slow for the pause to show"
+  fi
   check "xfs_repair -n is clean after the io_uring mounts" xfs_repair -n -f "$copy" >"$work/repair.out" 2>&1
   fuse_uring_set N
   fuse_mount "$copy" "$mnt" --as-given -o "rw,io_uring,stats_file=$work/uring3.stats" || { fail "no mount with enable_uring=N"; return; }
