@@ -34,6 +34,17 @@ void place(const Spans& src, const std::byte* from, const Spans& dst_spans, std:
   }
 }
 
+// Whether every span of `inner` lies inside one span of `outer` (both
+// sorted and merged, as keep() makes them).
+bool covers(const Spans& outer, const Spans& inner) {
+  auto at = outer.begin();
+  for (auto [lo, hi] : inner) {
+    at = std::lower_bound(at, outer.end(), hi, [](const auto& sp, size_t v) { return sp.second < v; });
+    if (at == outer.end() || at->first > lo) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Spans merge_spans(const Spans& a, const Spans& b) {
@@ -116,18 +127,22 @@ void CommittedTrans::Buf::overlay(Buf&& newer) {
     data = std::move(newer.data);
     return;
   }
-  ranges = merge_spans(ranges, newer.ranges);
+  // A checkpoint folds hundreds of commits into a hot buffer (an AGI, a
+  // directory's leaf), each with a span or two: those go in place, where a
+  // merge would build the whole list again every time.
+  if (newer.ranges.size() <= 4)
+    for (auto [from, to] : newer.ranges) add_span(ranges, from, to);
+  else
+    ranges = merge_spans(ranges, newer.ranges);
   if (newer.kept.empty()) {  // newer is whole
     kept.clear();
     data = std::move(newer.data);
   } else if (kept.empty()) {  // this is whole: newer's spans over it
     place(newer.kept, newer.data.data(), {{0, data.size()}}, data.data());
+  } else if (covers(kept, newer.kept)) {  // newer's chunks are all kept here already (a hot buffer): in place
+    place(newer.kept, newer.data.data(), kept, data.data());
   } else {
     Spans all = merge_spans(kept, newer.kept);
-    if (all == kept) {  // newer's chunks are all kept here already (a hot buffer): in place
-      place(newer.kept, newer.data.data(), kept, data.data());
-      return;
-    }
     std::vector<std::byte> merged(span_bytes(all));
     place(kept, data.data(), all, merged.data());
     place(newer.kept, newer.data.data(), all, merged.data());

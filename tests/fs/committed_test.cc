@@ -120,6 +120,15 @@ TEST_CASE("committed buffers: a checkpoint of many commits holds each changed ch
       const size_t lo = from / XD_BLF_CHUNK * XD_BLF_CHUNK, hi = (to + XD_BLF_CHUNK - 1) / XD_BLF_CHUNK * XD_BLF_CHUNK;
       REQUIRE(kept_equals(b, model, lo, hi - lo));
     }
+    // Its changed ranges are the union of every commit's, merged.
+    std::sort(changed.begin(), changed.end());
+    CommittedTrans::Buf::Spans want;
+    for (auto r : changed)
+      if (!want.empty() && r.first <= want.back().second)
+        want.back().second = std::max(want.back().second, r.second);
+      else
+        want.push_back(r);
+    CHECK(b.ranges == want);
     // The formatter's one buffer item carries the model's bytes for every
     // chunk its map sets.
     std::vector<xlog::LogOp> ops;
