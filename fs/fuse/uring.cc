@@ -192,21 +192,27 @@ int64_t monotonic_ns() {
 }
 
 // Sleeps until im's quiet time is over.
-void wait_dev_quiet(const UringTransport::Impl& im);
+void wait_dev_quiet(const UringTransport::Impl& im) {
+  const int64_t wait = im.dev_quiet_until.load(std::memory_order_relaxed) - monotonic_ns();
+  if (wait <= 0) return;
+  const timespec ts{static_cast<time_t>(wait / 1'000'000'000), static_cast<long>(wait % 1'000'000'000)};
+  nanosleep(&ts, nullptr);
+}
 
 ssize_t read_hook(int fd, void* buf, size_t len, void*) {
   UringTransport::Impl* im = g_impl;
   // Side channel: one reader at a time (libfuse's loop may run several), so
   // that the pause holds for all of them.
+  const bool side = im != nullptr && im->dev_is_side_channel();
   std::unique_lock<std::mutex> one_reader;
-  if (im != nullptr && im->dev_is_side_channel()) {
+  if (side) {
     one_reader = std::unique_lock<std::mutex>(im->dev_read_mu);
     wait_dev_quiet(*im);
   }
   const ssize_t n = ::read(fd, buf, len);
   if (im != nullptr && n >= static_cast<ssize_t>(sizeof(fuse_in_header))) {
     const auto* in = static_cast<const fuse_in_header*>(buf);
-    if ((in->opcode == kOpForget || in->opcode == kOpBatchForget) && im->dev_is_side_channel())
+    if (side && (in->opcode == kOpForget || in->opcode == kOpBatchForget))
       im->dev_quiet_until.store(monotonic_ns() + kForgetPauseNs, std::memory_order_relaxed);
     if (in->opcode == kOpInit &&
         n >= static_cast<ssize_t>(sizeof(fuse_in_header) + offsetof(fuse_init_in, flags2) + sizeof(uint32_t))) {
@@ -228,13 +234,6 @@ ssize_t writev_hook(int fd, struct iovec* iov, int count, void*) {
   if (Entry* e = t_current; e != nullptr && out->unique == e->unique && !e->replied) return im->fill(e, iov, count);
   if (out->unique != 0 && out->unique == im->init_unique.load()) return im->init_reply(fd, iov, count);
   return ::writev(fd, iov, count);
-}
-
-void wait_dev_quiet(const UringTransport::Impl& im) {
-  const int64_t wait = im.dev_quiet_until.load(std::memory_order_relaxed) - monotonic_ns();
-  if (wait <= 0) return;
-  const timespec ts{static_cast<time_t>(wait / 1'000'000'000), static_cast<long>(wait % 1'000'000'000)};
-  nanosleep(&ts, nullptr);
 }
 
 }  // namespace
