@@ -4,6 +4,7 @@
 // holds the newest bytes of every chunk any of them changed — checked
 // against a model buffer, then through the log formatter's buffer items.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cstring>
 #include <random>
 
@@ -32,6 +33,19 @@ CommittedTrans::Buf committed(const Bytes& all, CommittedTrans::Buf::Spans range
   b.blft = blft;
   b.keep(all, 512);
   return b;
+}
+
+// The spans sorted, and overlapping or touching ones joined: as a
+// transaction records its ranges (the model, not add_span or merge_spans).
+CommittedTrans::Buf::Spans sorted_merged(CommittedTrans::Buf::Spans spans) {
+  std::sort(spans.begin(), spans.end());
+  CommittedTrans::Buf::Spans out;
+  for (auto r : spans)
+    if (!out.empty() && r.first <= out.back().second)
+      out.back().second = std::max(out.back().second, r.second);
+    else
+      out.push_back(r);
+  return out;
 }
 
 bool kept_equals(const CommittedTrans::Buf& b, const Bytes& all, size_t off, size_t len) {
@@ -95,14 +109,7 @@ TEST_CASE("committed buffers: a checkpoint of many commits holds each changed ch
           const size_t off = rng() % span, len = 1 + rng() % 300;
           ranges.emplace_back(off, std::min(model.size(), off + len));
         }
-        std::sort(ranges.begin(), ranges.end());
-        CommittedTrans::Buf::Spans merged;  // sorted and merged, as a transaction records them
-        for (auto r : ranges)
-          if (!merged.empty() && r.first <= merged.back().second)
-            merged.back().second = std::max(merged.back().second, r.second);
-          else
-            merged.push_back(r);
-        ranges = merged;
+        ranges = sorted_merged(std::move(ranges));
       }
       for (auto [from, to] : ranges)
         for (size_t i = from; i < to; i++) model[i] = std::byte(static_cast<uint8_t>(rng()));
@@ -121,14 +128,7 @@ TEST_CASE("committed buffers: a checkpoint of many commits holds each changed ch
       REQUIRE(kept_equals(b, model, lo, hi - lo));
     }
     // Its changed ranges are the union of every commit's, merged.
-    std::sort(changed.begin(), changed.end());
-    CommittedTrans::Buf::Spans want;
-    for (auto r : changed)
-      if (!want.empty() && r.first <= want.back().second)
-        want.back().second = std::max(want.back().second, r.second);
-      else
-        want.push_back(r);
-    CHECK(b.ranges == want);
+    CHECK(b.ranges == sorted_merged(changed));
     // The formatter's one buffer item carries the model's bytes for every
     // chunk its map sets.
     std::vector<xlog::LogOp> ops;
