@@ -56,7 +56,12 @@ int run_session(const Options& o, fuse_args* args, const fuse_cmdline_opts& cmd,
           fs.set_uring(&uring);
       }
       mounted();
-      status = loop(se, cmd) < 0 ? 1 : 0;  // > 0: stopped by a signal we handle
+      // < 0: a read of /dev/fuse failed (-errno); libfuse prints most such
+      // errors but not EAGAIN, so say it here: a silent exit 1 hides why.
+      // > 0: stopped by a signal we handle.
+      const int rc = loop(se, cmd);
+      if (rc < 0) std::fprintf(stderr, "xfsfuse: %s: the request loop stopped: %s\n", cmd.mountpoint, std::strerror(-rc));
+      status = rc < 0 ? 1 : 0;
       uring.stop();
       fuse_session_unmount(se);
     }
