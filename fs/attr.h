@@ -5,8 +5,8 @@
 // "user.NAME" (no namespace flag), "trusted.NAME" (XFS_ATTR_ROOT),
 // "security.NAME" (XFS_ATTR_SECURE).  Entries marked INCOMPLETE are skipped,
 // as the kernel skips them.  XFS stores POSIX ACLs as trusted.SGI_ACL_FILE /
-// trusted.SGI_ACL_DEFAULT; they list and read under those names (no
-// "system.posix_acl_*" translation here).
+// trusted.SGI_ACL_DEFAULT; they list and read under those names here (the
+// "system.posix_acl_*" names and the xattr form are fs/ops/acl.h's).
 // Format facts: the XFS Algorithms & Data Structures document, "Extended
 // Attributes", docs/format.md, and the kernel image
 // (images/README.md), whose attrs of every format the tests read back.

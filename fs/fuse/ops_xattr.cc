@@ -44,7 +44,8 @@ void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   int err = fs.iget(ino, &ip);
   if (err == 0) {
     std::shared_lock<std::shared_mutex> l(ip->lock);
-    err = fs::is_posix_acl_name(name) ? fs::acl_get(fs.mount(), *ip, name) : fs::attr_get(fs.mount(), *ip, name, &value);
+    err = fs::is_posix_acl_name(name) ? fs::acl_get(fs.mount(), *ip, name, &value)
+                                       : fs::attr_get(fs.mount(), *ip, name, &value);
   }
   if (err != 0) return fs.reply_error(req, err);
   reply_value(req, fs, value.data(), value.size(), size);
@@ -59,6 +60,10 @@ void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   std::string names;  // each name followed by a NUL, as listxattr(2) returns them
   std::shared_lock<std::shared_mutex> l(ip->lock);
   const int err = fs::attr_list(fs.mount(), *ip, [&](std::string_view name) {
+    if (const std::string_view acl = fs::acl_name_of_stored(name); !acl.empty()) {
+      names.append(acl);
+      names.push_back('\0');
+    }
     if (!show_trusted && name.starts_with("trusted.")) return;
     names.append(name);
     names.push_back('\0');

@@ -7,8 +7,10 @@
 #include <memory>
 #include <optional>
 #include <shared_mutex>
+#include <string>
 #include <vector>
 
+#include "buffer_cache/buf_ops.h"
 #include "fs/attr.h"
 #include "fs/attr_write.h"
 #include "fs/mount.h"
@@ -70,6 +72,48 @@ std::optional<uint16_t> equivalent_mode(std::span<const std::byte> v, int* err) 
   }
   if (!equivalent) return std::nullopt;
   return mode;
+}
+
+// XFS's own form of a stored ACL (docs/format.md "POSIX ACLs"): a big-endian
+// 32-bit entry count, then 12-byte entries {be32 tag, be32 id, be16 perm,
+// be16 pad}, the tags those of the xattr form; at most 5,461 entries on a v5
+// filesystem (what fits a 64 KiB value).
+constexpr size_t kDiskHeaderSize = 4, kDiskEntrySize = 12;
+constexpr size_t kMaxDiskEntries = (65536 - kDiskHeaderSize) / kDiskEntrySize;
+// The id the xattr form gives entries other than named users and groups.
+constexpr uint32_t kUndefinedId = 0xffffffff;
+
+void put_le(std::vector<std::byte>* out, uint32_t x, size_t n) {
+  for (size_t i = 0; i < n; ++i) out->push_back(static_cast<std::byte>(x >> (8 * i)));
+}
+
+// Turns the stored ACL `disk` (attribute `stored` of ip) into the xattr
+// form.  Returns 0 or EUCLEAN (one log line): a count the length does not
+// bear out, more entries than a value holds, or a tag no ACL has.
+int disk_to_xattr(Mount& m, const CachedInode& ip, std::string_view stored, std::span<const std::byte> disk,
+                  std::vector<std::byte>* out) {
+  const auto corrupt = [&](const std::string& why) {
+    return m.report_corruption("POSIX ACL", ip.daddr,
+                               "inode " + std::to_string(ip.core.ino) + ": " + std::string(stored) + ": " + why);
+  };
+  if (disk.size() < kDiskHeaderSize) return corrupt(std::to_string(disk.size()) + " bytes, shorter than its count");
+  const uint32_t count = static_cast<uint32_t>(bc::load_be(disk.data(), 4));
+  if (count > kMaxDiskEntries || disk.size() != kDiskHeaderSize + size_t{count} * kDiskEntrySize)
+    return corrupt(std::to_string(count) + " entries in " + std::to_string(disk.size()) + " bytes");
+  out->clear();
+  put_le(out, kXattrVersion, 4);
+  for (size_t off = kDiskHeaderSize; off < disk.size(); off += kDiskEntrySize) {
+    const auto tag = static_cast<uint32_t>(bc::load_be(&disk[off], 4));
+    switch (tag) {
+      case kUserObj: case kUser: case kGroupObj: case kGroup: case kMask: case kOther: break;
+      default: return corrupt("entry " + std::to_string((off - kDiskHeaderSize) / kDiskEntrySize) + ": tag " +
+                              std::to_string(tag));
+    }
+    put_le(out, tag, 2);
+    put_le(out, static_cast<uint32_t>(bc::load_be(&disk[off + 8], 2)), 2);
+    put_le(out, tag == kUser || tag == kGroup ? static_cast<uint32_t>(bc::load_be(&disk[off + 4], 4)) : kUndefinedId, 4);
+  }
+  return 0;
 }
 
 bool has_attr(Mount& m, const CachedInode& ip, std::string_view name, int* err) {
@@ -135,10 +179,17 @@ int run(Mount& m, const InodeRef& ip, const Cred& c, std::string_view stored, st
 
 bool is_posix_acl_name(std::string_view name) { return name == kAccess || name == kDefault; }
 
-int acl_get(Mount& m, const CachedInode& ip, std::string_view name) {
-  int err;
-  if (has_attr(m, ip, name == kDefault ? kStoredDefault : kStoredAccess, &err)) return EOPNOTSUPP;
-  return err != 0 ? err : ENODATA;
+std::string_view acl_name_of_stored(std::string_view stored) {
+  if (stored == kStoredAccess) return kAccess;
+  if (stored == kStoredDefault) return kDefault;
+  return {};
+}
+
+int acl_get(Mount& m, const CachedInode& ip, std::string_view name, std::vector<std::byte>* value) {
+  const std::string_view stored = name == kDefault ? kStoredDefault : kStoredAccess;
+  std::vector<std::byte> disk;
+  if (int e = attr_get(m, ip, stored, &disk)) return e;  // ENODATA: none stored, the mode says it all
+  return disk_to_xattr(m, ip, stored, disk, value);
 }
 
 int acl_set(Mount& m, const InodeRef& ip, const Cred& c, std::string_view name, std::span<const std::byte> value) {

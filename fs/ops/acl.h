@@ -5,9 +5,12 @@
 // XFS does (posix_acl_update_mode(), then xfs_set_acl() drops the ACL and
 // sets the mode); removing either ACL removes what XFS stores for it
 // (trusted.SGI_ACL_FILE / trusted.SGI_ACL_DEFAULT, see fs/attr.h) and
-// succeeds when there is none.  Everything else — an access ACL with named
-// users, groups or a mask, any default ACL — is EOPNOTSUPP: storing ACLs
-// (XFS's own on-disk ACL format) is not written yet.
+// succeeds when there is none.  Stored ACLs (an image the kernel wrote)
+// read back in the xattr form and list under their system.posix_acl_*
+// names.  Setting anything else — an access ACL with named users, groups or
+// a mask, any default ACL — is EOPNOTSUPP: storing ACLs is not written yet;
+// nor are permission checks by a stored ACL (fs/ops/cred.h checks the mode,
+// whose group bits are the ACL's mask) or default-ACL inheritance on create.
 //
 // `cp -a` and `cp --preserve=mode` set the source's access ACL on each copy
 // (the mode, as an ACL, when the source has none) and fall back to chmod(2)
@@ -36,6 +39,7 @@
 #include <cstddef>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "fs/incore_inode.h"
 #include "fs/ops/cred.h"
@@ -47,11 +51,20 @@ class Mount;
 /// Whether name is one of the two POSIX ACL attribute names.
 bool is_posix_acl_name(std::string_view name);
 
-/// getxattr(2) of a POSIX ACL attribute `name`: ENODATA when none is
-/// stored (the mode says it all), EOPNOTSUPP when one is (reading XFS's ACL
-/// format is not written yet), or attr_get()'s errors.  REQUIRES: ip.lock
-/// held shared.
-int acl_get(Mount& m, const CachedInode& ip, std::string_view name);
+/// getxattr(2) of a POSIX ACL attribute `name`: the stored ACL in the
+/// xattr form into *value (version 2, {le16 tag, le16 perm, le32 id}
+/// entries, the id 0xffffffff for entries other than named users and
+/// groups, as the kernel's XFS gives it).  ENODATA when none is stored (the
+/// mode says it all); EUCLEAN (one log line) for a stored value that is not
+/// an ACL; or attr_get()'s errors.  REQUIRES: ip.lock held shared.
+int acl_get(Mount& m, const CachedInode& ip, std::string_view name, std::vector<std::byte>* value);
+
+/// The name listxattr(2) shows for an attribute with full name `stored`
+/// when it holds a POSIX ACL ("trusted.SGI_ACL_FILE" →
+/// "system.posix_acl_access", "trusted.SGI_ACL_DEFAULT" →
+/// "system.posix_acl_default"), to every caller and just before the stored
+/// name, as the kernel's XFS lists them; empty for any other name.
+std::string_view acl_name_of_stored(std::string_view stored);
 
 /// setxattr(2) of a POSIX ACL attribute `name` (is_posix_acl_name) of ip
 /// to value.  Returns 0 or an errno (above).

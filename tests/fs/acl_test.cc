@@ -1,6 +1,6 @@
 // POSIX ACLs the mode can say (fs/ops/acl.h): set as the mode, with the
-// kernel's permission and setgid rules; stored ACLs removed; the rest
-// EOPNOTSUPP.  Written back and judged by xfs_repair -n.
+// kernel's permission and setgid rules; stored ACLs read back in the xattr
+// form, or EUCLEAN, and removed; the rest EOPNOTSUPP.  Written back and judged by xfs_repair -n.
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
@@ -47,6 +47,23 @@ std::vector<std::byte> acl_value(std::initializer_list<std::array<uint32_t, 3>> 
     put(e[0], 2);
     put(e[1], 2);
     put(e[2], 4);
+  }
+  return v;
+}
+
+// XFS's stored form of an ACL: a big-endian count, then {tag, id, perm, pad}
+// entries of 4, 4, 2 and 2 bytes, big-endian; entries given as {tag, id, perm}.
+std::vector<std::byte> disk_acl(std::initializer_list<std::array<uint32_t, 3>> entries) {
+  std::vector<std::byte> v;
+  auto put = [&](uint32_t x, int n) {
+    for (int i = n - 1; i >= 0; --i) v.push_back(static_cast<std::byte>(x >> (8 * i)));
+  };
+  put(static_cast<uint32_t>(entries.size()), 4);
+  for (const auto& e : entries) {
+    put(e[0], 4);
+    put(e[1], 4);
+    put(e[2], 2);
+    put(0, 2);
   }
   return v;
 }
@@ -106,20 +123,26 @@ TEST_CASE("acl: an access ACL the mode can say sets the mode", "[acl]") {
     CHECK(acl_set(*m, f, kRoot, kAccess, bad) == EINVAL);
     CHECK(f->core.mode == (S_IFREG | 02770));
   }
-  SECTION("a stored ACL: reads as EOPNOTSUPP, goes with a trivial set or a remove") {
+  SECTION("a stored ACL: reads back in the xattr form, goes with a trivial set or a remove") {
     std::vector<std::byte> v;
     {
       std::shared_lock<std::shared_mutex> l(f->lock);
-      CHECK(acl_get(*m, *f, kAccess) == ENODATA);
-      CHECK(acl_get(*m, *f, kDefault) == ENODATA);
+      CHECK(acl_get(*m, *f, kAccess, &v) == ENODATA);
+      CHECK(acl_get(*m, *f, kDefault, &v) == ENODATA);
     }
     CHECK(acl_remove(*m, f, kRoot, kAccess) == 0);  // none stored
     CHECK(acl_remove(*m, f, kRoot, kDefault) == 0);
-    const std::vector<std::byte> stored(28, std::byte{1});
+    // XFS's form (docs/format.md "POSIX ACLs"): what the kernel stored for
+    // u::rw-, u:1000:r--, g::r--, m::rw-, o::--- (ids of unnamed entries
+    // are not read: the xattr form gives them 0xffffffff).
+    const std::vector<std::byte> stored = disk_acl({{0x01, 0xffffffff, 6}, {0x02, 1000, 4}, {0x04, 7, 4},
+                                                    {0x10, 0xffffffff, 6}, {0x20, 0xffffffff, 0}});
     REQUIRE(xattr_set(*m, f, kRoot, "trusted.SGI_ACL_FILE", stored, 0) == 0);
     {
       std::shared_lock<std::shared_mutex> l(f->lock);
-      CHECK(acl_get(*m, *f, kAccess) == EOPNOTSUPP);
+      REQUIRE(acl_get(*m, *f, kAccess, &v) == 0);
+      CHECK(v == acl_value({{0x01, 6, kNoId}, {0x02, 4, 1000}, {0x04, 4, kNoId}, {0x10, 6, kNoId}, {0x20, 0, kNoId}}));
+      CHECK(acl_get(*m, *f, kDefault, &v) == ENODATA);
     }
     CHECK(acl_remove(*m, f, other, kAccess) == EPERM);
     REQUIRE(acl_set(*m, f, kRoot, kAccess, trivial(7, 7, 0)) == 0);  // the mode already: the ACL still goes
@@ -131,6 +154,21 @@ TEST_CASE("acl: an access ACL the mode can say sets the mode", "[acl]") {
     REQUIRE(acl_remove(*m, f, kRoot, kAccess) == 0);
     std::shared_lock<std::shared_mutex> l(f->lock);
     CHECK(attr_get(*m, *f, "trusted.SGI_ACL_FILE", &v) == ENODATA);
+  }
+  SECTION("a stored value that is not an ACL is EUCLEAN") {
+    const std::vector<std::byte> good = disk_acl({{0x01, 0, 7}, {0x04, 0, 5}, {0x20, 0, 5}});
+    std::vector<std::vector<std::byte>> bad(4, good);
+    bad[0].resize(2);                     // shorter than its count
+    bad[1][3] = std::byte{4};             // a count of 4 in room for 3
+    bad[2].resize(good.size() + 12);      // room for 4, a count of 3
+    bad[3][4 + 12 + 3] = std::byte{0x40};  // the second entry's tag: no ACL tag
+    for (const auto& b : bad) {
+      REQUIRE(xattr_set(*m, f, kRoot, "trusted.SGI_ACL_DEFAULT", b, 0) == 0);
+      std::vector<std::byte> v;
+      std::shared_lock<std::shared_mutex> l(f->lock);
+      CHECK(acl_get(*m, *f, kDefault, &v) == EUCLEAN);
+    }
+    REQUIRE(xattr_remove(*m, f, kRoot, "trusted.SGI_ACL_DEFAULT") == 0);
   }
   unmount_and_repair_check(m, img.path);
 }

@@ -35,6 +35,10 @@
 #                      /dev/fuse came in batches, xfs_repair -n is clean. Then,
 #                      with enable_uring=N, -o io_uring says why it is not used and serves through
 #                      /dev/fuse. SKIP without FUSE over io_uring in the kernel.
+#   acl                on a new image, the kernel's XFS sets POSIX ACLs (named users and groups,
+#                      masks, default ACLs, one inherited, one of 300 entries); xfsfuse's read-only
+#                      mount must list and read them exactly as the kernel did, for root and for
+#                      nobody (system.posix_acl_* and trusted.SGI_ACL_*). SKIP without loop devices.
 #
 # xfsfuse runs in the foreground as a job of this script (mounts made through mount(8) excepted) and
 # must exit 0 after its unmount; in sanitizer builds any report from any xfsfuse process fails.
@@ -52,10 +56,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../../scripts/fuse-uring.sh"
 
 usage() {
-  echo "usage: fuse-test.sh XFSFUSE GETDENTS compare NAME IMG | cli IMG | ctl IMG CTL | bigdir-ls IMG | listing-verdict IMG | uring IMG" >&2
+  echo "usage: fuse-test.sh XFSFUSE GETDENTS compare NAME IMG | cli IMG | ctl IMG CTL | bigdir-ls IMG | listing-verdict IMG | uring IMG | acl" >&2
   exit 2
 }
-(($# >= 4)) || usage
+(($# >= 3)) || usage
 xfsfuse=$1 getdents=$2 mode=$3
 shift 3
 
@@ -135,6 +139,8 @@ kernel_mount() {
   mount -t xfs -o ro "$loop" "$2" 2>/dev/null || return 1
   mounts+=("$2")
 }
+# repair_clean IMG: xfs_repair -n finds nothing in IMG (its output kept in $work/repair.out).
+repair_clean() { xfs_repair -n -f "$1" >"$work/repair.out" 2>&1; }
 # stat_counter FILE NAME: one counter from a stats file.
 stat_counter() { awk -v n="$2" '$1 == n { print $2 }' "$1"; }
 
@@ -687,7 +693,7 @@ assert os.getxattr(sys.argv[1], "user.big") == open(sys.argv[3], "rb").read(4000
   else
     echo "SKIP: forget batching not checked: the rm -rf took ${rm_ms} ms for $n forgets, too slow for the pause to show"
   fi
-  check "xfs_repair -n is clean after the io_uring mounts" xfs_repair -n -f "$copy" >"$work/repair.out" 2>&1
+  check "xfs_repair -n is clean after the io_uring mounts" repair_clean "$copy"
   fuse_uring_set N
   fuse_mount "$copy" "$mnt" --as-given -o "rw,io_uring,stats_file=$work/uring3.stats" || { fail "no mount with enable_uring=N"; return; }
   echo fallback >"$mnt/fallback"
@@ -697,6 +703,62 @@ assert os.getxattr(sys.argv[1], "user.big") == open(sys.argv[3], "rb").read(4000
   check "without enable_uring: xfsfuse says why" grep -q "does not offer FUSE over io_uring" "$work/daemon.log"
 }
 
+# acl_view PATH...: each path's xattr names in listxattr's order, then each value in hex (or the
+# errno name getxattr gave), as the caller sees them.
+acl_view() {
+  python3 - "$@" <<'PY'
+import errno, os, sys
+for p in sys.argv[1:]:
+    names = os.listxattr(p, follow_symlinks=False)
+    print(p, "names", *names)
+    for n in names + ["system.posix_acl_access", "system.posix_acl_default"]:
+        try:
+            print(p, n, os.getxattr(p, n, follow_symlinks=False).hex())
+        except OSError as e:
+            print(p, n, errno.errorcode[e.errno])
+PY
+}
+
+mode_acl() {
+  local img=$work/acl.img kmnt=$work/acl-kernel mnt=$work/acl loop paths=(f d d/sub d/new g plain)
+  [[ -e /dev/loop-control ]] || skip "no loop devices: the ACLs are set through the kernel's XFS"
+  truncate -s 512M "$img"
+  mkfs.xfs -q -f "$img"
+  loop=$(losetup -f --show "$img") || skip "losetup failed: no loop device free"
+  loops+=("$loop")
+  mkdir -p "$kmnt"
+  mount -t xfs "$loop" "$kmnt" 2>/dev/null || skip "the kernel cannot mount XFS here"
+  mounts+=("$kmnt")
+  # Access ACLs with named users, groups and a mask; default ACLs, one inherited; 300 named users
+  # (a 3,604-byte value: a leaf-form attr fork, a remote value); a file with only a user xattr.
+  (cd "$kmnt" && python3 - <<'PY'
+import os, struct
+U = 0xffffffff
+def acl(ents): return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", t, p, i) for t, p, i in ents)
+for p in ("f", "g", "plain"): open(p, "w").write(p)
+os.mkdir("d")
+os.setxattr("f", "system.posix_acl_access", acl([(1, 6, U), (2, 4, 1000), (4, 4, U), (8, 2, 50), (0x10, 6, U), (0x20, 0, U)]))
+os.setxattr("d", "system.posix_acl_default", acl([(1, 7, U), (2, 5, 1002), (4, 5, U), (0x10, 5, U), (0x20, 1, U)]))
+os.setxattr("d", "system.posix_acl_access", acl([(1, 7, U), (2, 7, 1001), (4, 5, U), (0x10, 7, U), (0x20, 5, U)]))
+os.mkdir("d/sub")
+open("d/new", "w").close()
+os.setxattr("g", "system.posix_acl_access", acl([(1, 6, U)] + [(2, 4, 2000 + k) for k in range(300)] + [(4, 4, U), (0x10, 4, U), (0x20, 4, U)]))
+os.setxattr("plain", "user.note", b"no ACL")
+PY
+  ) || { fail "the kernel did not take the ACLs"; return; }
+  (cd "$kmnt" && acl_view "${paths[@]}") >"$work/acl-kernel-root"
+  (cd "$kmnt" && setpriv --reuid=nobody --regid=nogroup --clear-groups bash -c "$(declare -f acl_view); acl_view ${paths[*]}") >"$work/acl-kernel-nobody"
+  umount "$kmnt"
+  check "the kernel's XFS lists the ACLs under system.posix_acl_* (f)" grep -q '^f names system.posix_acl_access trusted.SGI_ACL_FILE$' "$work/acl-kernel-root"
+  fuse_mount "$img" "$mnt" -o allow_other || { fail "xfsfuse did not mount the ACL image"; return; }
+  (cd "$mnt" && acl_view "${paths[@]}") >"$work/acl-root"
+  (cd "$mnt" && setpriv --reuid=nobody --regid=nogroup --clear-groups bash -c "$(declare -f acl_view); acl_view ${paths[*]}") >"$work/acl-nobody"
+  same "ACL names and values as root: xfsfuse = the kernel" "$work/acl-kernel-root" "$work/acl-root"
+  same "ACL names and values as nobody: xfsfuse = the kernel" "$work/acl-kernel-nobody" "$work/acl-nobody"
+  fuse_umount "$mnt"
+  check "xfs_repair -n is clean" repair_clean "$img"
+}
+
 case $mode in
   compare) (($# == 2)) || usage; mode_compare "$1" "$2" ;;
   cli) (($# == 1)) || usage; mode_cli "$1" ;;
@@ -704,6 +766,7 @@ case $mode in
   bigdir-ls) (($# == 1)) || usage; mode_bigdir_ls "$1" ;;
   listing-verdict) (($# == 1)) || usage; mode_listing_verdict "$1" ;;
   uring) (($# == 1)) || usage; mode_uring "$1" ;;
+  acl) (($# == 0)) || usage; mode_acl ;;
   *) usage ;;
 esac
 
