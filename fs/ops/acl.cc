@@ -13,6 +13,7 @@
 #include "buffer_cache/buf_ops.h"
 #include "fs/attr.h"
 #include "fs/attr_write.h"
+#include "fs/format/endian.h"
 #include "fs/mount.h"
 #include "fs/ops/setattr.h"
 #include "fs/trans/trans.h"
@@ -40,38 +41,68 @@ uint32_t le(std::span<const std::byte> v, size_t off, size_t n) {
   return x;
 }
 
-// The rwx bits an ACL value stands for (0..0777), nullopt when the mode
-// cannot say it (named users or groups, a mask: posix_acl_equiv_mode() says
-// "not equivalent"), or EINVAL in *err for a malformed value.
-std::optional<uint16_t> equivalent_mode(std::span<const std::byte> v, int* err) {
-  *err = 0;
-  if (v.size() < kHeaderSize || (v.size() - kHeaderSize) % kEntrySize != 0 || le(v, 0, 4) != kXattrVersion) {
-    *err = EINVAL;
-    return std::nullopt;
+// An entry's place in a valid ACL's order.
+int rank(uint16_t tag) {
+  switch (tag) {
+    case kUserObj: return 0;
+    case kUser: return 1;
+    case kGroupObj: return 2;
+    case kGroup: return 3;
+    case kMask: return 4;
+    case kOther: return 5;
+    default: return -1;
   }
-  uint16_t mode = 0;
-  unsigned seen = 0;
-  bool equivalent = true;
-  for (size_t off = kHeaderSize; off < v.size(); off += kEntrySize) {
-    const uint16_t tag = static_cast<uint16_t>(le(v, off, 2));
-    const uint16_t perm = static_cast<uint16_t>(le(v, off + 2, 2)) & 07;
-    switch (tag) {
-      case kUserObj: mode |= perm << 6; break;
-      case kGroupObj: mode |= perm << 3; break;
-      case kOther: mode |= perm; break;
-      case kUser: case kGroup: case kMask: equivalent = false; break;
-      default: *err = EINVAL; return std::nullopt;
+}
+
+// Whether acl is one the kernel's posix_acl_valid() takes: entries in the
+// order owner, named users (ids rising), owning group, named groups (ids
+// rising), mask, other; one each of owner, owning group and other; a mask
+// (at most one) when there are named entries; permission bits within rwx.
+bool valid(const std::vector<AclEntry>& acl) {
+  int count[6] = {};
+  int prev = 0;
+  uint32_t prev_id = 0;
+  for (const AclEntry& e : acl) {
+    const int r = rank(e.tag);
+    if (r < 0 || r < prev || (e.perm & ~07u) != 0) return false;
+    const bool named = r == 1 || r == 3;
+    if (r == prev && count[r] > 0 && (!named || e.id <= prev_id)) return false;
+    count[r]++;
+    prev = r;
+    prev_id = e.id;
+  }
+  return count[0] == 1 && count[2] == 1 && count[5] == 1 && (count[1] + count[3] == 0 || count[4] == 1);
+}
+
+// Parses the xattr form: EINVAL for a malformed value or an invalid ACL.
+int parse_xattr(std::span<const std::byte> v, std::vector<AclEntry>* out) {
+  if (v.size() < kHeaderSize || (v.size() - kHeaderSize) % kEntrySize != 0 || le(v, 0, 4) != kXattrVersion)
+    return EINVAL;
+  out->clear();
+  for (size_t off = kHeaderSize; off < v.size(); off += kEntrySize)
+    out->push_back({static_cast<uint16_t>(le(v, off, 2)), static_cast<uint16_t>(le(v, off + 2, 2)), le(v, off + 4, 4)});
+  return valid(*out) ? 0 : EINVAL;
+}
+
+// The permission bits a valid ACL stands for (posix_acl_equiv_mode()):
+// owner, group (the mask's when there is one, else the owning group's),
+// other; *equivalent when the mode says the ACL exactly (no named entries,
+// no mask).
+uint16_t mode_of(const std::vector<AclEntry>& acl, bool* equivalent) {
+  unsigned user = 0, group = 0, mask = 0, other = 0;
+  bool has_mask = false;
+  *equivalent = true;
+  for (const AclEntry& e : acl) {
+    switch (e.tag) {
+      case kUserObj: user = e.perm; break;
+      case kGroupObj: group = e.perm; break;
+      case kMask: mask = e.perm; has_mask = true; break;
+      case kOther: other = e.perm; break;
+      default: break;
     }
-    seen |= tag;
+    if (e.tag == kUser || e.tag == kGroup || e.tag == kMask) *equivalent = false;
   }
-  // The kernel passes only valid ACLs; one without its three base entries
-  // is not one.
-  if ((seen & (kUserObj | kGroupObj | kOther)) != (kUserObj | kGroupObj | kOther)) {
-    *err = EINVAL;
-    return std::nullopt;
-  }
-  if (!equivalent) return std::nullopt;
-  return mode;
+  return static_cast<uint16_t>(user << 6 | (has_mask ? mask : group) << 3 | other);
 }
 
 // XFS's own form of a stored ACL (docs/format.md "POSIX ACLs"): a big-endian
@@ -87,33 +118,58 @@ void put_le(std::vector<std::byte>* out, uint32_t x, size_t n) {
   for (size_t i = 0; i < n; ++i) out->push_back(static_cast<std::byte>(x >> (8 * i)));
 }
 
-// Turns the stored ACL `disk` (attribute `stored` of ip) into the xattr
-// form.  Returns 0 or EUCLEAN (one log line): a count the length does not
-// bear out, more entries than a value holds, or a tag no ACL has.
-int disk_to_xattr(Mount& m, const CachedInode& ip, std::string_view stored, std::span<const std::byte> disk,
-                  std::vector<std::byte>* out) {
+bool named(uint16_t tag) { return tag == kUser || tag == kGroup; }
+
+// Reads the stored ACL `disk` (attribute `stored` of ip).  Returns 0 or
+// EUCLEAN (one log line): a count the length does not bear out, more
+// entries than a value holds, or a tag no ACL has.  (The kernel's XFS
+// checks no more than these either; the order is the writer's.)
+int parse_disk(Mount& m, const CachedInode& ip, std::string_view stored, std::span<const std::byte> disk,
+               std::vector<AclEntry>* out) {
   const auto corrupt = [&](const std::string& why) {
     return m.report_corruption("POSIX ACL", ip.daddr,
                                "inode " + std::to_string(ip.core.ino) + ": " + std::string(stored) + ": " + why);
   };
   if (disk.size() < kDiskHeaderSize) return corrupt(std::to_string(disk.size()) + " bytes, shorter than its count");
-  const uint32_t count = static_cast<uint32_t>(bc::load_be(disk.data(), 4));
+  const auto count = static_cast<uint32_t>(bc::load_be(disk.data(), 4));
   if (count > kMaxDiskEntries || disk.size() != kDiskHeaderSize + size_t{count} * kDiskEntrySize)
     return corrupt(std::to_string(count) + " entries in " + std::to_string(disk.size()) + " bytes");
   out->clear();
-  put_le(out, kXattrVersion, 4);
   for (size_t off = kDiskHeaderSize; off < disk.size(); off += kDiskEntrySize) {
     const auto tag = static_cast<uint32_t>(bc::load_be(&disk[off], 4));
-    switch (tag) {
-      case kUserObj: case kUser: case kGroupObj: case kGroup: case kMask: case kOther: break;
-      default: return corrupt("entry " + std::to_string((off - kDiskHeaderSize) / kDiskEntrySize) + ": tag " +
-                              std::to_string(tag));
-    }
-    put_le(out, tag, 2);
-    put_le(out, static_cast<uint32_t>(bc::load_be(&disk[off + 8], 2)), 2);
-    put_le(out, tag == kUser || tag == kGroup ? static_cast<uint32_t>(bc::load_be(&disk[off + 4], 4)) : kUndefinedId, 4);
+    if (rank(static_cast<uint16_t>(tag)) < 0 || tag > 0xffff)
+      return corrupt("entry " + std::to_string((off - kDiskHeaderSize) / kDiskEntrySize) + ": tag " + std::to_string(tag));
+    out->push_back({static_cast<uint16_t>(tag), static_cast<uint16_t>(bc::load_be(&disk[off + 8], 2)),
+                    named(static_cast<uint16_t>(tag)) ? static_cast<uint32_t>(bc::load_be(&disk[off + 4], 4)) : kUndefinedId});
   }
   return 0;
+}
+
+// The xattr form of acl; the id of entries other than named ones is
+// 0xffffffff, as the kernel gives it.
+std::vector<std::byte> to_xattr(const std::vector<AclEntry>& acl) {
+  std::vector<std::byte> out;
+  put_le(&out, kXattrVersion, 4);
+  for (const AclEntry& e : acl) {
+    put_le(&out, e.tag, 2);
+    put_le(&out, e.perm, 2);
+    put_le(&out, named(e.tag) ? e.id : kUndefinedId, 4);
+  }
+  return out;
+}
+
+// XFS's stored form of acl (at most kMaxDiskEntries entries).
+std::vector<std::byte> to_disk(const std::vector<AclEntry>& acl) {
+  std::vector<std::byte> out(kDiskHeaderSize + acl.size() * kDiskEntrySize);
+  store_be(out.data(), 4, acl.size());
+  size_t off = kDiskHeaderSize;
+  for (const AclEntry& e : acl) {
+    store_be(&out[off], 4, e.tag);
+    store_be(&out[off + 4], 4, named(e.tag) ? e.id : kUndefinedId);
+    store_be(&out[off + 8], 2, e.perm);
+    off += kDiskEntrySize;
+  }
+  return out;
 }
 
 bool has_attr(Mount& m, const CachedInode& ip, std::string_view name, int* err) {
@@ -123,29 +179,41 @@ bool has_attr(Mount& m, const CachedInode& ip, std::string_view name, int* err) 
   return e == 0;
 }
 
-// One transaction: removes the stored ACL `stored` when there is one and
-// sets the permission bits to *mode when given.  stored_seen is what the
-// caller found before reserving (a stored ACL needs the reservation): a
-// different answer under the lock means EAGAIN, to run again.
+// One transaction: stores *store as the ACL `stored` (XFS's form), or else
+// removes the stored one when there is one, and sets the permission bits to
+// *mode when given.  stored_seen is what the caller found before reserving
+// (removing a stored ACL needs the reservation): a different answer under
+// the lock means EAGAIN, to run again.  As the kernel's XFS counts them
+// (one transaction each): storing an ACL, even the same one again, and
+// removing one each count once in di_changecount and set ctime; so does a
+// mode that changes.
 int change(Mount& m, const InodeRef& ip, const Cred& c, std::string_view stored, bool stored_seen,
-           std::optional<uint16_t> mode) {
+           const std::optional<std::vector<std::byte>>& store, std::optional<uint16_t> mode) {
   std::unique_ptr<Transaction> tp;
   if (int e = Transaction::begin(m, &tp)) return e;
-  if (stored_seen)
-    if (int e = tp->reserve_blocks(attr_remove_reservation(m.sb()))) return e;
+  const uint64_t blocks =
+      store ? attr_set_reservation(m.sb(), store->size()) : stored_seen ? attr_remove_reservation(m.sb()) : 0;
+  if (blocks != 0)
+    if (int e = tp->reserve_blocks(blocks)) return e;
   tp->join_inode(ip);
   Inode& n = ip->core;
   if (n.flags & (kDiflagImmutable | kDiflagAppend)) return EPERM;
   if (!c.owner_or_capable(n)) return EPERM;
-  int err;
-  const bool stored_now = has_attr(m, *ip, stored, &err);
-  if (err != 0) return err;
-  if (stored_now != stored_seen) return EAGAIN;
   bool changed = false;
-  if (stored_now) {
-    if (int e = attr_remove(*tp, ip.get(), stored)) return e;
+  if (store) {
+    if (int e = attr_set(*tp, ip.get(), stored, *store, 0)) return e;
     n.changecount++;
     changed = true;
+  } else {
+    int err;
+    const bool stored_now = has_attr(m, *ip, stored, &err);
+    if (err != 0) return err;
+    if (stored_now != stored_seen) return EAGAIN;
+    if (stored_now) {
+      if (int e = attr_remove(*tp, ip.get(), stored)) return e;
+      n.changecount++;
+      changed = true;
+    }
   }
   if (mode) {
     uint16_t want = static_cast<uint16_t>((n.mode & ~0777u) | *mode);
@@ -162,16 +230,17 @@ int change(Mount& m, const InodeRef& ip, const Cred& c, std::string_view stored,
   return tp->commit();
 }
 
-int run(Mount& m, const InodeRef& ip, const Cred& c, std::string_view stored, std::optional<uint16_t> mode) {
+int run(Mount& m, const InodeRef& ip, const Cred& c, std::string_view stored,
+        const std::optional<std::vector<std::byte>>& store, std::optional<uint16_t> mode) {
   return retry_change(m, [&] {
-    int err;
-    bool seen;
-    {
+    bool seen = false;
+    if (!store) {
+      int err;
       std::shared_lock<std::shared_mutex> l(ip->lock);
       seen = has_attr(m, *ip, stored, &err);
+      if (err != 0) return err;
     }
-    if (err != 0) return err;
-    return change(m, ip, c, stored, seen, mode);
+    return change(m, ip, c, stored, seen, store, mode);
   });
 }
 
@@ -189,22 +258,30 @@ int acl_get(Mount& m, const CachedInode& ip, std::string_view name, std::vector<
   const std::string_view stored = name == kDefault ? kStoredDefault : kStoredAccess;
   std::vector<std::byte> disk;
   if (int e = attr_get(m, ip, stored, &disk)) return e;  // ENODATA: none stored, the mode says it all
-  return disk_to_xattr(m, ip, stored, disk, value);
+  std::vector<AclEntry> acl;
+  if (int e = parse_disk(m, ip, stored, disk, &acl)) return e;
+  *value = to_xattr(acl);
+  return 0;
 }
 
 int acl_set(Mount& m, const InodeRef& ip, const Cred& c, std::string_view name, std::span<const std::byte> value) {
-  int err;
-  const std::optional<uint16_t> mode = equivalent_mode(value, &err);
-  if (err != 0) return err;
+  std::vector<AclEntry> acl;
+  if (int e = parse_xattr(value, &acl)) return e;
   if (name == kDefault) {
     {
       std::shared_lock<std::shared_mutex> l(ip->lock);
       if (!S_ISDIR(ip->core.mode)) return EACCES;  // set_posix_acl(): a default ACL only on a directory
     }
-    return EOPNOTSUPP;  // a default ACL is stored as it is: not written yet
+    if (acl.size() > kMaxDiskEntries) return E2BIG;
+    return run(m, ip, c, kStoredDefault, to_disk(acl), std::nullopt);  // stored even when the mode could say it
   }
-  if (!mode) return EOPNOTSUPP;
-  return run(m, ip, c, kStoredAccess, mode);
+  if (acl.size() > kMaxDiskEntries) return E2BIG;
+  bool equivalent;
+  const uint16_t mode = mode_of(acl, &equivalent);
+  // posix_acl_update_mode(): an ACL the mode says goes; the mode takes the
+  // ACL's bits either way.
+  if (equivalent) return run(m, ip, c, kStoredAccess, std::nullopt, mode);
+  return run(m, ip, c, kStoredAccess, to_disk(acl), mode);
 }
 
 int acl_remove(Mount& m, const InodeRef& ip, const Cred& c, std::string_view name) {
@@ -212,7 +289,7 @@ int acl_remove(Mount& m, const InodeRef& ip, const Cred& c, std::string_view nam
     std::shared_lock<std::shared_mutex> l(ip->lock);
     if (!S_ISDIR(ip->core.mode)) return 0;  // set_posix_acl(): nothing to remove on a non-directory
   }
-  return run(m, ip, c, name == kDefault ? kStoredDefault : kStoredAccess, std::nullopt);
+  return run(m, ip, c, name == kDefault ? kStoredDefault : kStoredAccess, std::nullopt, std::nullopt);
 }
 
 }  // namespace xfsfuse::fs

@@ -1,16 +1,16 @@
 // fs/ops/acl.h — POSIX ACLs through the "system.posix_acl_access" and
-// "system.posix_acl_default" extended attributes, as far as this driver
-// keeps them: an access ACL that the mode bits can say exactly (only the
-// owner, group and other entries) is stored as the mode, as the kernel's
-// XFS does (posix_acl_update_mode(), then xfs_set_acl() drops the ACL and
-// sets the mode); removing either ACL removes what XFS stores for it
-// (trusted.SGI_ACL_FILE / trusted.SGI_ACL_DEFAULT, see fs/attr.h) and
-// succeeds when there is none.  Stored ACLs (an image the kernel wrote)
-// read back in the xattr form and list under their system.posix_acl_*
-// names.  Setting anything else — an access ACL with named users, groups or
-// a mask, any default ACL — is EOPNOTSUPP: storing ACLs is not written yet;
-// nor are permission checks by a stored ACL (fs/ops/cred.h checks the mode,
-// whose group bits are the ACL's mask) or default-ACL inheritance on create.
+// "system.posix_acl_default" extended attributes, stored as the kernel's
+// XFS stores them: trusted.SGI_ACL_FILE / trusted.SGI_ACL_DEFAULT in XFS's
+// own big-endian form (docs/format.md "POSIX ACLs"; fs/attr.h lists and
+// reads them under those names).  An access ACL that the mode bits can say
+// exactly (only the owner, group and other entries) is not stored: it sets
+// the mode and removes any stored one, as the kernel's XFS does
+// (posix_acl_update_mode(), then xfs_set_acl()); any other access ACL is
+// stored and sets the mode too (the group bits from its mask).  A default
+// ACL is stored on a directory as given.  Removing either succeeds when
+// there is none.  Not done here: permission checks by a stored ACL
+// (fs/ops/cred.h checks the mode, whose group bits are the ACL's mask) and
+// a directory's default ACL given to what is created in it.
 //
 // `cp -a` and `cp --preserve=mode` set the source's access ACL on each copy
 // (the mode, as an ACL, when the source has none) and fall back to chmod(2)
@@ -29,14 +29,20 @@
 //    takes the ACL's rwx bits; S_ISGID goes when the caller is neither root
 //    nor in the file's group;
 //  - a change of mode sets ctime and counts in di_changecount; so does a
-//    removed stored ACL (the kernel runs one transaction for each); setting
-//    the mode the inode already has, with no stored ACL, changes nothing.
-// Errors also: EINVAL (a malformed value), EROFS, EIO, ENOSPC, EUCLEAN.
+//    stored ACL, even the same one again, and a removed one (the kernel
+//    runs one transaction for each); setting the mode the inode already
+//    has, with no stored ACL, changes nothing.
+// Errors also: EINVAL (a malformed value, or an ACL posix_acl_valid() refuses:
+// entries out of order, a base entry missing or repeated, named entries
+// without a mask), E2BIG (more than the 5,461 entries a v5 XFS value holds),
+// EACCES (a default ACL on anything but a directory), EROFS, EIO, ENOSPC,
+// EUCLEAN.
 // Thread safety: any thread; takes the inode's lock exclusively through its
 // transaction.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -47,6 +53,15 @@
 namespace xfsfuse::fs {
 
 class Mount;
+
+/// One ACL entry: tag (the VFS's values: 0x01 owner, 0x02 named user, 0x04
+/// owning group, 0x08 named group, 0x10 mask, 0x20 other), permission bits
+/// (0..7), and the uid or gid of a named entry (0xffffffff for the others).
+struct AclEntry {
+  uint16_t tag;
+  uint16_t perm;
+  uint32_t id;
+};
 
 /// Whether name is one of the two POSIX ACL attribute names.
 bool is_posix_acl_name(std::string_view name);

@@ -1,0 +1,95 @@
+# shellcheck shell=bash disable=SC2034  # a difftest.sh case; it reads the case_* settings
+# acl-stored: POSIX ACLs the mode cannot say, which the kernel's XFS stores (trusted.SGI_ACL_FILE,
+# trusted.SGI_ACL_DEFAULT in XFS's own form): named users and groups with a mask set the mode's
+# group bits from the mask and are stored; the same ACL again is stored again (ctime); a trivial
+# ACL drops the stored one; default ACLs on directories; a 300-entry ACL (a value in its own
+# block); invalid ones (EINVAL), one entry more than XFS holds (E2BIG). The snapshots compare the
+# listed names and the values read back; check_image the stored bytes, the modes and the attr
+# forks. Left out: creating inside a directory with a default ACL (xfsfuse does not apply default
+# ACLs to new inodes yet), di_changecount (the kernel counts every transaction of its attr code's
+# chain, a roll or an attr fork added included; xfsfuse counts one per attribute change), and a
+# long value set after the attr fork went (the kernel's new fork offset differs there: an attr
+# layer difference, not an ACL one).
+# needs: dirs
+
+# acl PATH NAME SPEC: setxattr NAME of PATH to the ACL SPEC, entries "TAG:PERM[:ID]" joined by
+# commas (tags as numbers: 1 owner, 2 user, 4 group, 8 named group, 16 mask, 32 other); SPEC
+# "many:N" is owner, N named users, group, mask, other.
+acl() {
+  python3 - "$@" <<'PY'
+import os, struct, sys
+path, name, spec = sys.argv[1:4]
+if spec.startswith("many:"):
+    n = int(spec[5:])
+    ents = [(1, 7, None)] + [(2, 4, 10000 + k) for k in range(n)] + [(4, 5, None), (16, 5, None), (32, 0, None)]
+else:
+    ents = []
+    for e in spec.split(","):
+        f = [int(x) for x in e.split(":")]
+        ents.append((f[0], f[1], f[2] if len(f) > 2 else None))
+value = struct.pack("<I", 2) + b"".join(struct.pack("<HHI", t, p, 0xffffffff if i is None else i) for t, p, i in ents)
+try:
+    os.setxattr(path, name, value)
+except OSError as e:
+    sys.exit(f"setxattr {name}: {os.strerror(e.errno)}")
+PY
+}
+unacl() {
+  python3 -c 'import os, sys
+try: os.removexattr(sys.argv[1], sys.argv[2])
+except OSError as e: sys.exit(f"removexattr {sys.argv[2]}: {os.strerror(e.errno)}")' "$@"
+}
+# getacl PATH NAME: the value in hex, or getxattr's error.
+getacl() {
+  python3 -c 'import os, sys
+try: print(os.getxattr(sys.argv[1], sys.argv[2]).hex())
+except OSError as e: sys.exit(f"getxattr {sys.argv[2]}: {os.strerror(e.errno)}")' "$@"
+}
+showattrs() { stat -c '%n %A %u %g' "$@"; }
+
+run_case() {
+  op rwtool pwrite f 0 100 --tag f
+  op chmod 0644 f
+  changes f acl f system.posix_acl_access 1:6,2:4:1000,4:4,8:2:50,16:6,32:0
+  op showattrs f
+  op getacl f system.posix_acl_access
+  changes f acl f system.posix_acl_access 1:6,2:4:1000,4:4,8:2:50,16:6,32:0   # the same: stored again
+  changes f acl f system.posix_acl_access 1:6,2:4:1000,4:4,8:2:50,16:4,32:0   # the mask: the mode too
+  op showattrs f
+  changes f acl f system.posix_acl_access 1:6,4:4,32:4                        # trivial: the stored ACL goes
+  op showattrs f
+  op getacl f system.posix_acl_access
+
+  op rwtool pwrite g 0 10 --tag g
+  op chmod 2770 g
+  op acl g system.posix_acl_access many:300                                  # 3,604 bytes stored
+  op getacl g system.posix_acl_access
+  op acl g system.posix_acl_access many:5458                                 # 5,462 entries: E2BIG
+  op acl g system.posix_acl_access 1:7,2:5:7,4:7,32:1                        # no mask: EINVAL
+  op acl g system.posix_acl_access 4:7,1:7,32:1                              # out of order: EINVAL
+  op acl g system.posix_acl_access 1:7,2:5:7,4:7,16:5,32:1                   # replaces the long one
+  op showattrs g
+  changes g unacl g system.posix_acl_access                                  # removed: the mode stays
+  op showattrs g
+
+  op mkdir d
+  changes d acl d system.posix_acl_default 1:7,4:5,32:5                      # trivial, stored all the same
+  changes d acl d system.posix_acl_default 1:7,2:5:1002,4:5,16:5,32:1
+  op acl d system.posix_acl_access 1:7,2:7:1001,4:5,16:7,32:5
+  op showattrs d
+  op getacl d system.posix_acl_default
+  op acl f system.posix_acl_default 1:7,4:5,32:5                             # on a file: EACCES
+  op mkdir e
+  op acl e system.posix_acl_default 1:7,4:5,32:5
+  changes e unacl e system.posix_acl_default
+  changes e unacl e system.posix_acl_default                                 # none left: nothing changes
+}
+
+check_image() {
+  local p
+  for p in f g d e; do
+    echo "== $p"
+    xfs_db -r -c "path /$p" -c 'print core.mode core.forkoff core.aformat core.naextents' "$1"
+    xfs_db -r -c "path /$p" -c 'print a' "$1" 2>/dev/null | grep -E 'name|value' || true
+  done
+}
