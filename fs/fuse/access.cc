@@ -29,7 +29,10 @@ std::vector<gid_t> groups_of(fuse_req_t req) {
 
 fs::Cred cred_of(fuse_req_t req) {
   const fuse_ctx* ctx = fuse_req_ctx(req);
-  return fs::Cred{ctx->uid, ctx->gid, {}, [req] { return groups_of(req); }};
+  fs::Cred c{ctx->uid, ctx->gid, {}, [req] { return groups_of(req); }};
+  c.umask = ctx->umask;  // CREATE, MKNOD, MKDIR carry it; 0 otherwise
+  c.vfs_checked = fs_of(req).kernel_checks();
+  return c;
 }
 
 int check_access(fuse_req_t req, const fs::Inode& c, int mask) {

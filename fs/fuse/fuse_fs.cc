@@ -74,6 +74,15 @@ void init(void* userdata, fuse_conn_info* conn) {
   // kernel need not send a mode change as the writer.
   conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
   conn->want |= conn->capable & FUSE_CAP_HANDLE_KILLPRIV;
+  // POSIX ACLs as on a local XFS: the kernel checks permissions with them
+  // (FUSE_POSIX_ACL turns on default_permissions), keeps the stored ACL in
+  // step with chmod, and leaves the umask to the driver (with DONT_MASK),
+  // which must not take it off when the directory has a default ACL
+  // (fs/ops/acl.h).  Without DONT_MASK the mode would come already masked.
+  if ((conn->capable & (FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK)) == (FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK)) {
+    conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
+    fs->set_kernel_checks(true);
+  }
   if (fs->mount().writable()) {
     if (fs->options().writeback_cache) conn->want |= conn->capable & FUSE_CAP_WRITEBACK_CACHE;
     conn->max_write = kMaxWrite;

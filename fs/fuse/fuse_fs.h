@@ -69,6 +69,13 @@ class FuseFs {
   /// -o readdirplus: how directory reads carry attributes.
   ReaddirplusMode readdirplus() const { return opts_.readdirplus; }
 
+  /// Whether the kernel checks every caller's permissions itself, ACLs
+  /// included, before a request comes (FUSE_POSIX_ACL was agreed at INIT,
+  /// which turns on default_permissions): the driver then does not check
+  /// them again (fs::Cred::vfs_checked).  Set once, by INIT.
+  bool kernel_checks() const { return kernel_checks_.load(std::memory_order_acquire); }
+  void set_kernel_checks(bool on) { kernel_checks_.store(on, std::memory_order_release); }
+
   /// The session, for notifications.  REQUIRES: called before the request loop.
   void set_session(fuse_session* se) { se_ = se; }
   /// The io_uring transport when -o io_uring got its rings (for its
@@ -118,6 +125,7 @@ class FuseFs {
   void fill_entry(const fs::CachedInode& ip, fuse_entry_param* e);
 
  private:
+  std::atomic<bool> kernel_checks_{false};
   // Queues ip for the inode GC if it is unlinked (its last node went).
   void node_dropped(const fs::InodeRef& ip);
 

@@ -8,6 +8,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "buffer_cache/buf_ops.h"
@@ -172,6 +173,19 @@ std::vector<std::byte> to_disk(const std::vector<AclEntry>& acl) {
   return out;
 }
 
+// Reads the stored ACL `stored` of ip for a change that works on its
+// entries (inheritance, chmod), which needs a valid one.  Returns 0,
+// ENODATA (none stored), EUCLEAN (one log line), EIO.  REQUIRES: ip.lock.
+int read_valid(Mount& m, const CachedInode& ip, std::string_view stored, std::vector<AclEntry>* acl) {
+  std::vector<std::byte> disk;
+  if (int e = attr_get(m, ip, stored, &disk)) return e;
+  if (int e = parse_disk(m, ip, stored, disk, acl)) return e;
+  if (valid(*acl)) return 0;
+  return m.report_corruption("POSIX ACL", ip.daddr,
+                             "inode " + std::to_string(ip.core.ino) + ": " + std::string(stored) +
+                                 ": not a valid ACL (entry order or base entries)");
+}
+
 bool has_attr(Mount& m, const CachedInode& ip, std::string_view name, int* err) {
   std::vector<std::byte> value;
   const int e = attr_get(m, ip, name, &value);
@@ -282,6 +296,84 @@ int acl_set(Mount& m, const InodeRef& ip, const Cred& c, std::string_view name, 
   // ACL's bits either way.
   if (equivalent) return run(m, ip, c, kStoredAccess, std::nullopt, mode);
   return run(m, ip, c, kStoredAccess, to_disk(acl), mode);
+}
+
+int acl_inherit(Mount& m, const CachedInode& dp, uint32_t mode, uint32_t umask, InheritedAcl* out) {
+  *out = InheritedAcl{mode, {}, {}};
+  if (S_ISLNK(mode)) return 0;
+  std::vector<AclEntry> acl;
+  const int e = read_valid(m, dp, kStoredDefault, &acl);
+  if (e == ENODATA) {
+    out->mode = mode & ~(umask & 0777u);
+    return 0;
+  }
+  if (e != 0) return e;
+  if (S_ISDIR(mode)) out->dflt = to_disk(acl);
+  // Each of owner, group class and other: the entry keeps only what the
+  // mode allows, and the mode only what the entry allows.  The group class
+  // is the mask when there is one (the owning group's entry then stays).
+  unsigned bits[3] = {(mode >> 6) & 7u, (mode >> 3) & 7u, mode & 7u};
+  AclEntry* group_class = nullptr;
+  bool equivalent = true;
+  for (AclEntry& a : acl) {
+    if (a.tag == kUserObj) {
+      a.perm &= static_cast<uint16_t>(bits[0]);
+      bits[0] = a.perm;
+    } else if (a.tag == kOther) {
+      a.perm &= static_cast<uint16_t>(bits[2]);
+      bits[2] = a.perm;
+    } else if (a.tag == kMask) {
+      group_class = &a;
+      equivalent = false;
+    } else if (a.tag == kGroupObj) {
+      if (group_class == nullptr) group_class = &a;
+    } else {
+      equivalent = false;  // named users and groups
+    }
+  }
+  group_class->perm &= static_cast<uint16_t>(bits[1]);  // valid(): an owning group entry is there
+  bits[1] = group_class->perm;
+  out->mode = (mode & ~0777u) | bits[0] << 6 | bits[1] << 3 | bits[2];
+  if (!equivalent) out->access = to_disk(acl);
+  return 0;
+}
+
+int acl_store_inherited(Mount& m, const InodeRef& ip, const InheritedAcl& in) {
+  for (const auto& [stored, value] : {std::pair{kStoredDefault, &in.dflt}, std::pair{kStoredAccess, &in.access}}) {
+    if (value->empty()) continue;
+    const int e = retry_change(m, [&] {
+      std::unique_ptr<Transaction> tp;
+      if (int te = Transaction::begin(m, &tp)) return te;
+      if (int te = tp->reserve_blocks(attr_set_reservation(m.sb(), value->size()))) return te;
+      tp->join_inode(ip);
+      if (int te = attr_set(*tp, ip.get(), stored, *value, 0)) return te;
+      ip->core.changecount++;
+      tp->log_inode(ip.get(), kDirtyCore);
+      return tp->commit();
+    });
+    if (e != 0) return e;
+  }
+  return 0;
+}
+
+int acl_chmod(Mount& m, const InodeRef& ip, const Cred& c) {
+  std::vector<AclEntry> acl;
+  uint32_t mode;
+  {
+    std::shared_lock<std::shared_mutex> l(ip->lock);
+    const int e = read_valid(m, *ip, kStoredAccess, &acl);
+    if (e == ENODATA) return 0;
+    if (e != 0) return e;
+    mode = ip->core.mode;
+  }
+  AclEntry* group_class = nullptr;
+  for (AclEntry& a : acl) {
+    if (a.tag == kUserObj) a.perm = static_cast<uint16_t>((mode >> 6) & 7);
+    if (a.tag == kOther) a.perm = static_cast<uint16_t>(mode & 7);
+    if (a.tag == kMask || (a.tag == kGroupObj && group_class == nullptr)) group_class = &a;
+  }
+  group_class->perm = static_cast<uint16_t>((mode >> 3) & 7);
+  return run(m, ip, c, kStoredAccess, to_disk(acl), std::nullopt);
 }
 
 int acl_remove(Mount& m, const InodeRef& ip, const Cred& c, std::string_view name) {

@@ -8,9 +8,12 @@
 // (posix_acl_update_mode(), then xfs_set_acl()); any other access ACL is
 // stored and sets the mode too (the group bits from its mask).  A default
 // ACL is stored on a directory as given.  Removing either succeeds when
-// there is none.  Not done here: permission checks by a stored ACL
-// (fs/ops/cred.h checks the mode, whose group bits are the ACL's mask) and
-// a directory's default ACL given to what is created in it.
+// there is none.  A directory's default ACL goes to what is created in it
+// (acl_inherit(), through fs/ops/create.h); a chmod rewrites a stored
+// access ACL (acl_chmod(), through fs/ops/setattr.h).  Not done here: permission
+// checks by a stored ACL (fs/ops/cred.h checks the mode, whose group bits
+// are the ACL's mask; under FUSE the kernel checks ACLs itself,
+// fs/fuse/fuse_fs.cc).
 //
 // `cp -a` and `cp --preserve=mode` set the source's access ACL on each copy
 // (the mode, as an ACL, when the source has none) and fall back to chmod(2)
@@ -84,6 +87,36 @@ std::string_view acl_name_of_stored(std::string_view stored);
 /// setxattr(2) of a POSIX ACL attribute `name` (is_posix_acl_name) of ip
 /// to value.  Returns 0 or an errno (above).
 int acl_set(Mount& m, const InodeRef& ip, const Cred& c, std::string_view name, std::span<const std::byte> value);
+
+/// What a new inode gets from its directory (posix_acl_create() over XFS):
+/// its mode, and the ACLs to store on it in XFS's form (empty: none).
+struct InheritedAcl {
+  uint32_t mode = 0;
+  std::vector<std::byte> access, dflt;
+};
+
+/// The mode and ACLs of a new inode of `mode` (file type and permission
+/// bits as asked, not masked) in directory dp for a caller with umask
+/// `umask`: with no default ACL on dp, mode less the umask and no ACLs;
+/// else the umask does not apply: the default ACL's owner, group (its mask
+/// when it has one) and other entries are cut to mode's bits and mode's bits
+/// to theirs; that ACL is the new inode's access ACL unless the mode says it
+/// exactly, and a directory also gets the default ACL itself.  Symlinks get
+/// neither (mode as given).  Returns 0, EUCLEAN (a stored default ACL that
+/// is not an ACL), EIO, ENOMEM.  REQUIRES: dp.lock held.
+int acl_inherit(Mount& m, const CachedInode& dp, uint32_t mode, uint32_t umask, InheritedAcl* out);
+
+/// Stores what acl_inherit() gave on the new inode ip: the default ACL,
+/// then the access ACL, a transaction each as the kernel's
+/// xfs_generic_create() runs them (timestamps kept: the inode was made in
+/// the same instant).  Returns 0, ENOSPC, EIO, EUCLEAN.
+int acl_store_inherited(Mount& m, const InodeRef& ip, const InheritedAcl& in);
+
+/// After a mode change of ip by caller c (fs/ops/setattr.h): a stored
+/// access ACL takes the new owner, group class (its mask, else the owning
+/// group) and other bits, its named entries kept (posix_acl_chmod()), and is
+/// stored again.  Returns 0 (also with no stored ACL), EUCLEAN, ENOSPC, EIO.
+int acl_chmod(Mount& m, const InodeRef& ip, const Cred& c);
 
 /// removexattr(2) of a POSIX ACL attribute `name`: 0 whether or not one was
 /// stored, or an errno (above).

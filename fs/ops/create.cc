@@ -18,6 +18,8 @@
 #include "fs/format/endian.h"
 #include "fs/format/inode.h"
 #include "fs/mount.h"
+#include "fs/ops/acl.h"
+#include "fs/ops/remove.h"
 #include "fs/ops/setattr.h"
 #include "fs/symlink_write.h"
 #include "fs/trans/trans.h"
@@ -169,7 +171,7 @@ void publish_at_commit(Transaction& tp, const InodeRef& ip, bool linkable) {
 }
 
 int make_node_once(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, uint32_t mode, uint64_t rdev,
-                   std::string_view target, InodeRef* out) {
+                   std::string_view target, InheritedAcl* acls, InodeRef* out) {
   const bool is_dir = S_ISDIR(mode), is_lnk = S_ISLNK(mode);
   std::unique_ptr<Transaction> tp;
   if (int e = Transaction::begin(m, &tp)) return e;
@@ -183,10 +185,11 @@ int make_node_once(Mount& m, const InodeRef& dp, std::string_view name, const Cr
   if (is_lnk && target.size() > kSymlinkTargetMax) return ENAMETOOLONG;
   if (is_lnk && (pc.flags & kDiflagNosymlinks)) return EPERM;
 
+  if (int e = acl_inherit(m, *dp, mode, c.umask, acls)) return e;
   InodeRef ip;
   // As the kernel: files, directories and device nodes get the preset attr
   // fork, symlinks none (docs/format.md "Inodes").
-  if (int e = init_new_inode(*tp, pc, c, mode, rdev, m.options().init_xattrs && !is_lnk, &ip)) return e;
+  if (int e = init_new_inode(*tp, pc, c, acls->mode, rdev, m.options().init_xattrs && !is_lnk, &ip)) return e;
   if (is_lnk)
     if (int e = symlink_write_target(*tp, ip.get(), target)) return e;
   if (int e = dir_add(*tp, dp.get(), name, ip->core.ino, dir_ftype(mode))) return e;
@@ -199,18 +202,20 @@ int make_node_once(Mount& m, const InodeRef& dp, std::string_view name, const Cr
   return 0;
 }
 
-int make_tmpfile_once(Mount& m, const InodeRef& dp, const Cred& c, uint32_t mode, bool linkable, InodeRef* out) {
+int make_tmpfile_once(Mount& m, const InodeRef& dp, const Cred& c, uint32_t mode, bool linkable, InheritedAcl* acls,
+                      InodeRef* out) {
   std::unique_ptr<Transaction> tp;
   if (int e = Transaction::begin(m, &tp)) return e;
   if (int e = tp->reserve_blocks(ialloc_reservation(m.sb()))) return e;
   tp->join_inode(dp);
   if (!S_ISDIR(dp->core.mode)) return ENOTDIR;
   if (int e = permission(c, dp->core, W_OK | X_OK)) return e;
+  if (int e = acl_inherit(m, *dp, mode, c.umask, acls)) return e;
   InodeRef ip;
   // ialloc() holds the new inode's AGI from here on: iunlink() below takes
   // no other AG header.
   if (int e = alloc_inode(*tp, dp->core.ino, &ip)) return e;
-  init_core(m.sb(), dp->core, c, mode, 0, ip.get());  // no preset attr fork, as the kernel's O_TMPFILE
+  init_core(m.sb(), dp->core, c, acls->mode, 0, ip.get());  // no preset attr fork, as the kernel's O_TMPFILE
   ip->core.nlink = 0;
   tp->log_inode(ip.get(), kDirtyCore | kDirtyData);
   if (int e = iunlink(*tp, ip.get())) return e;
@@ -251,7 +256,16 @@ int init_new_inode(Transaction& tp, const Inode& parent, const Cred& c, uint32_t
 int make_node(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, uint32_t mode, uint64_t rdev,
               InodeRef* out) {
   if (name.size() > 255) return ENAMETOOLONG;
-  return retry_change(m, [&] { return make_node_once(m, dp, name, c, mode, rdev, {}, out); });
+  InheritedAcl acls;
+  if (int e = retry_change(m, [&] { return make_node_once(m, dp, name, c, mode, rdev, {}, &acls, out); })) return e;
+  if (int e = acl_store_inherited(m, *out, acls)) {
+    // As the kernel's xfs_generic_create(): a new inode whose ACLs could
+    // not be stored loses its name again.
+    (void)(S_ISDIR(mode) ? rmdir(m, dp, name, c) : unlink(m, dp, name, c));
+    out->reset();
+    return e;
+  }
+  return 0;
 }
 
 int make_symlink(Mount& m, const InodeRef& dp, std::string_view name, std::string_view target, const Cred& c,
@@ -259,12 +273,19 @@ int make_symlink(Mount& m, const InodeRef& dp, std::string_view name, std::strin
   if (target.empty()) return ENOENT;
   if (target.find('\0') != std::string_view::npos) return EINVAL;
   if (name.size() > 255) return ENAMETOOLONG;
-  return retry_change(m, [&] { return make_node_once(m, dp, name, c, S_IFLNK | 0777, 0, target, out); });
+  InheritedAcl acls;  // a symlink inherits no ACL
+  return retry_change(m, [&] { return make_node_once(m, dp, name, c, S_IFLNK | 0777, 0, target, &acls, out); });
 }
 
 int make_tmpfile(Mount& m, const InodeRef& dp, const Cred& c, uint32_t mode, bool linkable, InodeRef* out) {
   if (!S_ISREG(mode)) return EINVAL;
-  return retry_change(m, [&] { return make_tmpfile_once(m, dp, c, mode, linkable, out); });
+  InheritedAcl acls;
+  if (int e = retry_change(m, [&] { return make_tmpfile_once(m, dp, c, mode, linkable, &acls, out); })) return e;
+  if (int e = acl_store_inherited(m, *out, acls)) {
+    out->reset();  // on the unlinked list: freed once dropped
+    return e;
+  }
+  return 0;
 }
 
 }  // namespace xfsfuse::fs

@@ -40,9 +40,13 @@ class Mount;
 inline constexpr uint32_t kMaxLink = 0x7fffffff;
 
 /// Creates name in directory dp as a new inode of mode (file type and
-/// permission bits, already masked by the caller's umask) for caller c;
-/// rdev is the device number of a character or block device (major,
-/// minor as makedev()).  Returns 0 with *out, or the errors above.
+/// permission bits as asked) for caller c; rdev is the device number of a
+/// character or block device (major, minor as makedev()).  The mode loses
+/// c.umask, or, when dp has a default ACL, takes that ACL's place: the new
+/// inode gets its ACLs as the kernel's xfs_generic_create() gives them
+/// (fs/ops/acl.h acl_inherit(), stored after the create; if that fails the
+/// name goes again and the error is returned).  Returns 0 with *out, or the
+/// errors above.
 int make_node(Mount& m, const InodeRef& dp, std::string_view name, const Cred& c, uint32_t mode, uint64_t rdev,
               InodeRef* out);
 
@@ -72,8 +76,9 @@ uint8_t dir_ftype(uint32_t mode);
 int make_symlink(Mount& m, const InodeRef& dp, std::string_view name, std::string_view target, const Cred& c,
                  InodeRef* out);
 
-/// Creates an unnamed regular file of mode (S_IFREG and permission bits)
-/// for caller c, as the kernel's xfs_create_tmpfile (O_TMPFILE): a new inode
+/// Creates an unnamed regular file of mode (S_IFREG and permission bits,
+/// umask and default ACL as for make_node()) for caller c, as the kernel's
+/// xfs_create_tmpfile (O_TMPFILE): a new inode
 /// initialised as make_node() does from dp, but with link count 0 and put on
 /// its AG's unlinked list (fs/alloc/iunlink.h) in the same transaction; dp
 /// does not change.  linkable: link() may give it a name (O_TMPFILE without

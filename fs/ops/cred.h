@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <utility>
 #include <vector>
@@ -31,6 +32,14 @@ struct Cred {
   /// cost a read of /proc/PID/task/TID/status, so only when they matter).
   std::function<std::vector<gid_t>()> load_groups;
   mutable bool groups_loaded = false;  ///< load_groups has filled groups
+  /// The caller's umask (permission bits): what a create takes off the new
+  /// inode's mode when its directory has no default ACL (fs/ops/create.h);
+  /// 0 for callers that pass a mode already masked.
+  uint32_t umask = 0;
+  /// The kernel's VFS has checked this caller's access already, ACLs
+  /// included (a FUSE mount with default_permissions): permission() passes.
+  /// Owner and sticky-bit rules (EPERM) are still checked here.
+  bool vfs_checked = false;
   bool root() const { return uid == 0; }
   /// Whether the caller is in group g (primary or supplementary).
   bool in_group(gid_t g) const;
@@ -38,9 +47,11 @@ struct Cred {
   bool owner_or_capable(const Inode& n) const { return root() || uid == n.uid; }
 };
 
-/// The kernel's access check of mask (R_OK | W_OK | X_OK bits) on n.
-/// Returns 0 or EACCES.  Root passes everything but X_OK on a
-/// non-directory with no execute bit at all.
+/// The kernel's access check of mask (R_OK | W_OK | X_OK bits) on n, by
+/// the mode bits (not by an ACL: a caller whose access the VFS checked with
+/// ACLs comes with vfs_checked, and passes).  Returns 0 or EACCES.  Root
+/// passes everything but X_OK on a non-directory with no execute bit at
+/// all.
 int permission(const Cred& c, const Inode& n, int mask);
 
 }  // namespace xfsfuse::fs

@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "fs/mount.h"
+#include "fs/ops/acl.h"
 #include "fs/trans/trans.h"
 
 namespace xfsfuse::fs {
@@ -60,7 +61,10 @@ int setattr(Mount& m, const InodeRef& ip, const Cred& c, const SetAttr& a) {
   n.ctime = a.ctime && !a.ctime->now ? a.ctime->value : now;
   n.changecount++;
   tp->log_inode(ip.get(), kDirtyCore);
-  return tp->commit();
+  if (int e = tp->commit()) return e;
+  // As the kernel's xfs_setattr_nonsize(): a stored access ACL follows the
+  // new mode (posix_acl_chmod()), in a transaction of its own.
+  return a.mode ? acl_chmod(m, ip, c) : 0;
 }
 
 }  // namespace xfsfuse::fs

@@ -5,8 +5,8 @@
 # ACL drops the stored one; default ACLs on directories; a 300-entry ACL (a value in its own
 # block); invalid ones (EINVAL), one entry more than XFS holds (E2BIG). The snapshots compare the
 # listed names and the values read back; check_image the stored bytes, the modes and the attr
-# forks. Left out: creating inside a directory with a default ACL (xfsfuse does not apply default
-# ACLs to new inodes yet), di_changecount (the kernel counts every transaction of its attr code's
+# forks. Then what is created in a directory with a default ACL (the ACL, not the umask), and
+# chmod of a file with a stored ACL. Left out: di_changecount (the kernel counts every transaction of its attr code's
 # chain, a roll or an attr fork added included; xfsfuse counts one per attribute change), and a
 # long value set after the attr fork went (the kernel's new fork offset differs there: an attr
 # layer difference, not an ACL one).
@@ -79,6 +79,28 @@ run_case() {
   op showattrs d
   op getacl d system.posix_acl_default
   op acl f system.posix_acl_default 1:7,4:5,32:5                             # on a file: EACCES
+  # What is made inside d takes d's default ACL and not the umask: files, directories (which
+  # also get the default ACL), fifos; symlinks nothing. Then a trivial default ACL (the mode alone
+  # says the result: nothing stored), and none (the umask again).
+  op bash -c 'umask 077 && python3 "$RWTOOL" pwrite d/f 0 10 --tag df && mkdir d/sub && mkfifo d/fifo && ln -s f d/sym && mkdir -m 0700 d/priv'
+  op showattrs d/f d/sub d/fifo d/priv
+  op getacl d/f system.posix_acl_access
+  op getacl d/sub system.posix_acl_access
+  op getacl d/sub system.posix_acl_default
+  op getacl d/sym system.posix_acl_access
+  op bash -c 'umask 022 && mkdir d/sub/deeper && python3 "$RWTOOL" pwrite d/sub/deeper/x 0 5 --tag x'
+  op showattrs d/sub/deeper d/sub/deeper/x
+  op acl d/sub system.posix_acl_default 1:7,4:5,32:5
+  op bash -c 'umask 077 && python3 "$RWTOOL" pwrite d/sub/t 0 5 --tag t && mkdir d/sub/u'
+  op showattrs d/sub/t d/sub/u
+  op getacl d/sub/t system.posix_acl_access
+  op bash -c 'umask 027 && python3 "$RWTOOL" pwrite plain 0 5 --tag p && mkdir plaindir'
+  op showattrs plain plaindir
+  # chmod of a file with a stored ACL: the kernel rewrites the ACL's owner, mask and other
+  # entries (posix_acl_chmod); the named entries stay.
+  op chmod 0604 d/f
+  op showattrs d/f
+  op getacl d/f system.posix_acl_access
   op mkdir e
   op acl e system.posix_acl_default 1:7,4:5,32:5
   changes e unacl e system.posix_acl_default
@@ -87,7 +109,7 @@ run_case() {
 
 check_image() {
   local p
-  for p in f g d e; do
+  for p in f g d e d/f d/sub d/fifo d/sub/deeper/x d/sub/u; do
     echo "== $p"
     xfs_db -r -c "path /$p" -c 'print core.mode core.forkoff core.aformat core.naextents' "$1"
     xfs_db -r -c "path /$p" -c 'print a' "$1" 2>/dev/null | grep -E 'name|value' || true
