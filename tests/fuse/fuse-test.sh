@@ -38,7 +38,9 @@
 #   acl                on a new image, the kernel's XFS sets POSIX ACLs (named users and groups,
 #                      masks, default ACLs, one inherited, one of 300 entries); xfsfuse's read-only
 #                      mount must list and read them exactly as the kernel did, for root and for
-#                      nobody (system.posix_acl_* and trusted.SGI_ACL_*). SKIP without loop devices.
+#                      nobody (system.posix_acl_* and trusted.SGI_ACL_*); on a read-write mount
+#                      nobody may read and create what named entries allow it, as on the kernel's,
+#                      and not what one denies it. SKIP without loop devices.
 #
 # xfsfuse runs in the foreground as a job of this script (mounts made through mount(8) excepted) and
 # must exit 0 after its unmount; in sanitizer builds any report from any xfsfuse process fails.
@@ -720,7 +722,7 @@ PY
 }
 
 mode_acl() {
-  local img=$work/acl.img kmnt=$work/acl-kernel mnt=$work/acl loop paths=(f d d/sub d/new g plain)
+  local img=$work/acl.img kmnt=$work/acl-kernel mnt=$work/acl loop paths=(f d d/sub d/new g plain r1 r2 w)
   [[ -e /dev/loop-control ]] || skip "no loop devices: the ACLs are set through the kernel's XFS"
   truncate -s 512M "$img"
   mkfs.xfs -q -f "$img"
@@ -744,8 +746,25 @@ os.mkdir("d/sub")
 open("d/new", "w").close()
 os.setxattr("g", "system.posix_acl_access", acl([(1, 6, U)] + [(2, 4, 2000 + k) for k in range(300)] + [(4, 4, U), (0x10, 4, U), (0x20, 4, U)]))
 os.setxattr("plain", "user.note", b"no ACL")
+# For nobody (65534): r1 readable only through a named entry, r2 not although other may read,
+# w a directory it may write into only through a named entry.
+for p in ("r1", "r2"): open(p, "w").write(p)
+os.mkdir("w")
+os.chmod("r1", 0o600); os.chmod("r2", 0o604); os.chmod("w", 0o755)
+os.setxattr("r1", "system.posix_acl_access", acl([(1, 6, U), (2, 4, 65534), (4, 0, U), (0x10, 4, U), (0x20, 0, U)]))
+os.setxattr("r2", "system.posix_acl_access", acl([(1, 6, U), (2, 0, 65534), (4, 0, U), (0x10, 4, U), (0x20, 4, U)]))
+os.setxattr("w", "system.posix_acl_access", acl([(1, 7, U), (2, 7, 65534), (4, 5, U), (0x10, 7, U), (0x20, 5, U)]))
 PY
   ) || { fail "the kernel did not take the ACLs"; return; }
+  acl_access() { # DIR: what nobody may do there, one line each
+    local r
+    for r in r1 r2; do
+      if setpriv --reuid=nobody --regid=nogroup --clear-groups cat "$1/$r" >/dev/null 2>&1; then echo "$r: read"; else echo "$r: refused"; fi
+    done
+    if setpriv --reuid=nobody --regid=nogroup --clear-groups touch "$1/w/by-nobody" 2>/dev/null; then echo "w: created"; else echo "w: refused"; fi
+    rm -f "$1/w/by-nobody"
+  }
+  acl_access "$kmnt" >"$work/acl-kernel-access"
   (cd "$kmnt" && acl_view "${paths[@]}") >"$work/acl-kernel-root"
   (cd "$kmnt" && setpriv --reuid=nobody --regid=nogroup --clear-groups bash -c "$(declare -f acl_view); acl_view ${paths[*]}") >"$work/acl-kernel-nobody"
   umount "$kmnt"
@@ -755,6 +774,12 @@ PY
   (cd "$mnt" && setpriv --reuid=nobody --regid=nogroup --clear-groups bash -c "$(declare -f acl_view); acl_view ${paths[*]}") >"$work/acl-nobody"
   same "ACL names and values as root: xfsfuse = the kernel" "$work/acl-kernel-root" "$work/acl-root"
   same "ACL names and values as nobody: xfsfuse = the kernel" "$work/acl-kernel-nobody" "$work/acl-nobody"
+  fuse_umount "$mnt"
+  check "the kernel let nobody read r1 and create in w through named entries only, not read r2" \
+    test "$(cat "$work/acl-kernel-access")" = $'r1: read\nr2: refused\nw: created'
+  fuse_mount "$img" "$mnt" --as-given -o rw,allow_other || { fail "xfsfuse -o rw did not mount the ACL image"; return; }
+  acl_access "$mnt" >"$work/acl-access"
+  same "what nobody may do by the ACLs, read-write mount: xfsfuse = the kernel" "$work/acl-kernel-access" "$work/acl-access"
   fuse_umount "$mnt"
   check "xfs_repair -n is clean" repair_clean "$img"
 }
