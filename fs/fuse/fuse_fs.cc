@@ -79,7 +79,11 @@ void init(void* userdata, fuse_conn_info* conn) {
   // step with chmod, and leaves the umask to the driver (with DONT_MASK),
   // which must not take it off when the directory has a default ACL
   // (fs/ops/acl.h).  Without DONT_MASK the mode would come already masked.
-  if ((conn->capable & (FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK)) == (FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK)) {
+  // The price (-o noacl declines it): the kernel refreshes a directory's
+  // attributes for its permission check after each change in it, one
+  // GETATTR per create or unlink (docs/performance.md).
+  constexpr uint64_t kAcl = FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
+  if (fs->options().acl && (conn->capable & kAcl) == kAcl) {
     conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
     fs->set_kernel_checks(true);
   }

@@ -38,6 +38,7 @@ struct RawOptions {
   int writeback_cache = 0;
   int io_uring = 0;
   int init_xattrs = 1;
+  int acl = 1;
   char* stats_file = nullptr;
   char* readdirplus = nullptr;
   char* image = nullptr;
@@ -65,6 +66,8 @@ const fuse_opt kSpecs[] = {
     XFSFUSE_OPT("io_uring", io_uring, 1),
     XFSFUSE_OPT("init_xattrs", init_xattrs, 1),
     XFSFUSE_OPT("noinit_xattrs", init_xattrs, 0),
+    XFSFUSE_OPT("acl", acl, 1),
+    XFSFUSE_OPT("noacl", acl, 0),
     XFSFUSE_OPT("stats_file=%s", stats_file, 0),
     XFSFUSE_OPT("readdirplus=%s", readdirplus, 0),
     FUSE_OPT_KEY("ro", kKeyRo),
@@ -236,6 +239,7 @@ int convert(const RawOptions& raw, Options* out, std::string* err) {
   out->io_uring = raw.io_uring != 0;
   out->mount.vmap_all = raw.vmap_all != 0;
   out->mount.init_xattrs = raw.init_xattrs != 0;
+  out->acl = raw.acl != 0;
   if (raw.readdirplus != nullptr) {
     const std::string_view r = raw.readdirplus;
     if (r == "adaptive") {
@@ -317,6 +321,10 @@ void print_usage(const char* prog) {
       "                           while mounted instead, so a crash needs xfs_repair\n"
       "    -o noinit_xattrs       rw: new inodes without the empty attr fork a kernel built with\n"
       "                           CONFIG_SECURITY gives them (di_forkoff 0: bigger data fork)\n"
+      "    -o noacl               the kernel does not check permissions with POSIX ACLs, and a\n"
+      "                           directory's default ACL does not reach what is made in it (by\n"
+      "                           default both work as on XFS, at one GETATTR more per create or\n"
+      "                           unlink: see README)\n"
       "    -o stats_file=PATH     write the buffer-cache, vmap and FUSE counters to PATH at unmount\n"
       "    -o readdirplus=MODE    adaptive (default): directory reads carry no attributes until\n"
       "                           the kernel looks up names in that directory (`ls -l`), then\n"

@@ -162,6 +162,7 @@ nlohmann::ordered_json stats_json(FuseFs& fs) {
                       {"rw", o.mount.writable},
                       {"writeback_cache", o.writeback_cache},
                       {"io_uring", o.io_uring},
+                      {"acl", o.acl},
                       {"norecovery", o.mount.norecovery},
                       {"log", o.mount.writable && o.mount.write_log},
                       {"readdirplus", readdirplus_name(o.readdirplus)}};

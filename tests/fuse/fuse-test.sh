@@ -40,7 +40,8 @@
 #                      mount must list and read them exactly as the kernel did, for root and for
 #                      nobody (system.posix_acl_* and trusted.SGI_ACL_*); on a read-write mount
 #                      nobody may read and create what named entries allow it, as on the kernel's,
-#                      and not what one denies it. SKIP without loop devices.
+#                      and not what one denies it; with -o noacl, what the mode bits allow. SKIP
+#                      without loop devices.
 #
 # xfsfuse runs in the foreground as a job of this script (mounts made through mount(8) excepted) and
 # must exit 0 after its unmount; in sanitizer builds any report from any xfsfuse process fails.
@@ -780,6 +781,12 @@ PY
   fuse_mount "$img" "$mnt" --as-given -o rw,allow_other || { fail "xfsfuse -o rw did not mount the ACL image"; return; }
   acl_access "$mnt" >"$work/acl-access"
   same "what nobody may do by the ACLs, read-write mount: xfsfuse = the kernel" "$work/acl-kernel-access" "$work/acl-access"
+  fuse_umount "$mnt"
+  # -o noacl: the driver judges by the mode bits alone (r1 0600, r2 0604, w 0755 root's).
+  fuse_mount "$img" "$mnt" --as-given -o rw,allow_other,noacl || { fail "xfsfuse -o noacl did not mount"; return; }
+  acl_access "$mnt" >"$work/acl-access-noacl"
+  check "-o noacl: nobody is judged by the mode bits alone" \
+    test "$(cat "$work/acl-access-noacl")" = $'r1: refused\nr2: read\nw: refused'
   fuse_umount "$mnt"
   check "xfs_repair -n is clean" repair_clean "$img"
 }
