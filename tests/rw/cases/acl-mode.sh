@@ -8,54 +8,30 @@
 # allow_other.)
 # needs: dirs
 
-# acl PATH NAME U G O: setxattr NAME (system.posix_acl_*) of PATH to a three-entry ACL (octal rwx).
-acl() {
-  python3 - "$@" <<'PY'
-import os, struct, sys
-path, name = sys.argv[1], sys.argv[2]
-u, g, o = (int(x, 8) for x in sys.argv[3:6])
-value = struct.pack('<I', 2) + b''.join(struct.pack('<HHI', tag, perm, 0xffffffff)
-                                        for tag, perm in ((0x01, u), (0x04, g), (0x20, o)))
-try:
-    os.setxattr(path, name, value)
-except OSError as e:
-    sys.exit(f"setxattr {name}: {os.strerror(e.errno)}")
-PY
-}
-# unacl PATH NAME: removexattr; getacl PATH NAME: getxattr (its error, or the value's length).
-unacl() {
-  python3 -c 'import os, sys
-try: os.removexattr(sys.argv[1], sys.argv[2])
-except OSError as e: sys.exit(f"removexattr {sys.argv[2]}: {os.strerror(e.errno)}")' "$@"
-}
-getacl() {
-  python3 -c 'import os, sys
-try: print(len(os.getxattr(sys.argv[1], sys.argv[2])))
-except OSError as e: sys.exit(f"getxattr {sys.argv[2]}: {os.strerror(e.errno)}")' "$@"
-}
-showattrs() { stat -c '%n %A %u %g' "$@"; }
+# shellcheck source=tests/rw/cases/acl.lib
+source "$here/cases/acl.lib"
 
 run_case() {
   op rwtool pwrite f 0 100 --tag f
   op chmod 0600 f
-  changes f acl f system.posix_acl_access 6 4 4
+  changes f acl f system.posix_acl_access 1:6,4:4,32:4
   op showattrs f
-  changes f acl f system.posix_acl_access 6 4 4       # the same mode: no change at all
+  changes f acl f system.posix_acl_access 1:6,4:4,32:4    # the same mode: no change at all
   op getacl f system.posix_acl_access
   op getacl f system.posix_acl_default
-  changes f unacl f system.posix_acl_access           # none stored: 0, nothing changes
-  op unacl f system.posix_acl_default                 # on a file: 0
-  op acl f system.posix_acl_default 7 5 5             # on a file: EACCES
+  changes f unacl f system.posix_acl_access               # none stored: 0, nothing changes
+  op unacl f system.posix_acl_default                     # on a file: 0
+  op acl f system.posix_acl_default 1:7,4:5,32:5          # on a file: EACCES
 
   op rwtool pwrite s 0 10 --tag s
   op chmod 7755 s
-  changes s acl s system.posix_acl_access 7 0 0       # set-id and sticky bits stay
+  changes s acl s system.posix_acl_access 1:7,4:0,32:0    # set-id and sticky bits stay
   op showattrs s
 
   op mkdir -p d/e
   op chmod 0700 d
-  changes d acl d system.posix_acl_access 7 5 5
-  op unacl d system.posix_acl_default                 # none stored on a directory: 0
+  changes d acl d system.posix_acl_access 1:7,4:5,32:5
+  op unacl d system.posix_acl_default                     # none stored on a directory: 0
   op showattrs d
 
   # cp -a of a small tree: files and directories of several modes, set-id ones included.

@@ -13,40 +13,8 @@
 # kernel's new fork offset differs there).
 # needs: dirs
 
-# acl PATH NAME SPEC: setxattr NAME of PATH to the ACL SPEC, entries "TAG:PERM[:ID]" joined by
-# commas (tags as numbers: 1 owner, 2 user, 4 group, 8 named group, 16 mask, 32 other); SPEC
-# "many:N" is owner, N named users, group, mask, other.
-acl() {
-  python3 - "$@" <<'PY'
-import os, struct, sys
-path, name, spec = sys.argv[1:4]
-if spec.startswith("many:"):
-    n = int(spec[5:])
-    ents = [(1, 7, None)] + [(2, 4, 10000 + k) for k in range(n)] + [(4, 5, None), (16, 5, None), (32, 0, None)]
-else:
-    ents = []
-    for e in spec.split(","):
-        f = [int(x) for x in e.split(":")]
-        ents.append((f[0], f[1], f[2] if len(f) > 2 else None))
-value = struct.pack("<I", 2) + b"".join(struct.pack("<HHI", t, p, 0xffffffff if i is None else i) for t, p, i in ents)
-try:
-    os.setxattr(path, name, value)
-except OSError as e:
-    sys.exit(f"setxattr {name}: {os.strerror(e.errno)}")
-PY
-}
-unacl() {
-  python3 -c 'import os, sys
-try: os.removexattr(sys.argv[1], sys.argv[2])
-except OSError as e: sys.exit(f"removexattr {sys.argv[2]}: {os.strerror(e.errno)}")' "$@"
-}
-# getacl PATH NAME: the value in hex, or getxattr's error.
-getacl() {
-  python3 -c 'import os, sys
-try: print(os.getxattr(sys.argv[1], sys.argv[2]).hex())
-except OSError as e: sys.exit(f"getxattr {sys.argv[2]}: {os.strerror(e.errno)}")' "$@"
-}
-showattrs() { stat -c '%n %A %u %g' "$@"; }
+# shellcheck source=tests/rw/cases/acl.lib
+source "$here/cases/acl.lib"
 
 run_case() {
   op rwtool pwrite f 0 100 --tag f
