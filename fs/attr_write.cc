@@ -105,7 +105,12 @@ int attr_set(Transaction& tp, CachedInode* ip, std::string_view name, std::span<
   Mount& m = tp.mount();
   if (!ip->has_attr_fork()) {
     if (flags & kXattrReplace) return ENODATA;
-    if (int e = attr::add_fork(tp, ip, sizeof(xd_attr_sf_hdr) + 3 + a.name.size() + value.size())) return e;
+    // The kernel sizes the new fork for this attribute as a short-form
+    // entry with its name and value lengths taken as 8-bit numbers (the
+    // value's length modulo 256: docs/format.md "Inodes"), whatever form
+    // the attribute then goes to.
+    const size_t sf_size = sizeof(xd_attr_sf_hdr) + 3 + (a.name.size() & 0xff) + (value.size() & 0xff);
+    if (int e = attr::add_fork(tp, ip, sf_size)) return e;
   }
   if (is_short(*ip)) {
     if (int e = check_sf(m, *ip)) return e;
