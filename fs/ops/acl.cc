@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <memory>
@@ -25,7 +26,7 @@ namespace {
 
 constexpr std::string_view kAccess = "system.posix_acl_access", kDefault = "system.posix_acl_default";
 // Where XFS keeps each (the root namespace: fs/attr.h's "trusted.").
-constexpr std::string_view kStoredAccess = "trusted.SGI_ACL_FILE", kStoredDefault = "trusted.SGI_ACL_DEFAULT";
+constexpr std::string_view kStoredAccess = kAclStoredNames[0], kStoredDefault = kAclStoredNames[1];
 
 // The xattr form's version and entry tags (include/uapi/linux/posix_acl_xattr.h,
 // include/uapi/linux/posix_acl.h).
@@ -354,6 +355,41 @@ int acl_store_inherited(Mount& m, const InodeRef& ip, const InheritedAcl& in) {
     if (e != 0) return e;
   }
   return 0;
+}
+
+std::string acl_stored_fault(std::span<const std::byte> disk, bool* repair_silent) {
+  *repair_silent = false;
+  if (disk.size() < kDiskHeaderSize) return "ACL of " + std::to_string(disk.size()) + " bytes, shorter than its count";
+  const auto count = static_cast<uint32_t>(bc::load_be(disk.data(), 4));
+  if (count > kMaxDiskEntries) return "ACL of " + std::to_string(count) + " entries, more than " + std::to_string(kMaxDiskEntries);
+  if (disk.size() < kDiskHeaderSize + size_t{count} * kDiskEntrySize)
+    return "ACL of " + std::to_string(count) + " entries in " + std::to_string(disk.size()) + " bytes";
+  unsigned seen[6] = {};
+  std::vector<std::pair<uint32_t, uint32_t>> named_ids;  // (tag, id)
+  for (uint32_t i = 0; i < count; ++i) {
+    const std::byte* e = &disk[kDiskHeaderSize + i * kDiskEntrySize];
+    const auto tag = static_cast<uint32_t>(bc::load_be(e, 4));
+    const auto perm = static_cast<uint32_t>(bc::load_be(e + 8, 2));
+    const std::string at = "ACL entry " + std::to_string(i) + ": ";
+    if (perm & ~07u) return at + "permission bits " + std::to_string(perm) + " beyond rwx";
+    const int r = tag > 0xffff ? -1 : rank(static_cast<uint16_t>(tag));
+    if (r < 0) return at + "tag " + std::to_string(tag) + " is no ACL tag";
+    if (named(static_cast<uint16_t>(tag))) {
+      named_ids.emplace_back(tag, static_cast<uint32_t>(bc::load_be(e + 4, 4)));
+    } else if (seen[r] > 0) {
+      return at + "a second " + (tag == kUserObj ? "owner" : tag == kGroupObj ? "owning group" : tag == kMask ? "mask" : "other") + " entry";
+    }
+    seen[r]++;
+  }
+  std::sort(named_ids.begin(), named_ids.end());
+  if (std::adjacent_find(named_ids.begin(), named_ids.end()) != named_ids.end()) return "ACL names a user or group twice";
+  if (seen[0] == 0 || seen[2] == 0 || seen[5] == 0) return "ACL without an owner, owning group or other entry";
+  if (!named_ids.empty() && seen[4] == 0) return "ACL with named entries and no mask";
+  if (disk.size() != kDiskHeaderSize + size_t{count} * kDiskEntrySize) {
+    *repair_silent = true;
+    return "ACL of " + std::to_string(count) + " entries in " + std::to_string(disk.size()) + " bytes";
+  }
+  return {};
 }
 
 int acl_chmod(Mount& m, const InodeRef& ip, const Cred& c) {

@@ -47,6 +47,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -111,6 +112,20 @@ int acl_inherit(Mount& m, const CachedInode& dp, uint32_t mode, uint32_t umask, 
 /// xfs_generic_create() runs them (timestamps kept: the inode was made in
 /// the same instant).  Returns 0, ENOSPC, EIO, EUCLEAN.
 int acl_store_inherited(Mount& m, const InodeRef& ip, const InheritedAcl& in);
+
+/// The two attributes XFS keeps ACLs in, by full name ("trusted.SGI_ACL_FILE",
+/// "trusted.SGI_ACL_DEFAULT"), for a checker that reads them.
+inline constexpr std::string_view kAclStoredNames[2] = {"trusted.SGI_ACL_FILE", "trusted.SGI_ACL_DEFAULT"};
+
+/// Judges a stored ACL value (XFS's form) as xfs_repair 6.1 judges one: at
+/// most 5,461 entries, each with permission bits within rwx and a tag an
+/// ACL has; one owner, one owning group, one other entry, at most one mask
+/// and one when there are named entries; no named user or group twice.
+/// (xfs_repair does not look at the order, nor at the value's length.)
+/// Returns "" for a valid value, else one sentence why; *repair_silent is
+/// set when only the length is wrong (4 + 12 × count bytes, which the
+/// kernel's reader insists on and xfs_repair does not check).
+std::string acl_stored_fault(std::span<const std::byte> disk, bool* repair_silent);
 
 /// After a mode change of ip by caller c (fs/ops/setattr.h): a stored
 /// access ACL takes the new owner, group class (its mask, else the owning

@@ -315,3 +315,37 @@ TEST_CASE("acl: a directory's default ACL goes to what is made in it, and chmod 
 }
 
 }  // namespace xfsfuse::fs::test
+
+namespace xfsfuse::fs::test {
+
+TEST_CASE("acl: a stored value judged as xfs_repair judges it", "[acl]") {
+  bool silent = true;
+  CHECK(acl_stored_fault(disk_acl({{0x01, kNoId, 6}, {0x02, 1000, 4}, {0x04, kNoId, 4}, {0x10, kNoId, 6},
+                                   {0x20, kNoId, 0}}),
+                         &silent)
+            .empty());
+  CHECK(!silent);
+  CHECK(acl_stored_fault(disk_acl({{0x04, kNoId, 4}, {0x01, kNoId, 6}, {0x20, kNoId, 0}}), &silent).empty());  // order: not judged
+  const std::vector<std::vector<std::byte>> bad = {
+      {},
+      disk_acl({{0x01, kNoId, 8}, {0x04, kNoId, 4}, {0x20, kNoId, 0}}),                       // beyond rwx
+      disk_acl({{0x01, kNoId, 6}, {0x04, kNoId, 4}, {0x40, kNoId, 4}, {0x20, kNoId, 0}}),     // no such tag
+      disk_acl({{0x01, kNoId, 6}, {0x02, 7, 4}, {0x04, kNoId, 4}, {0x20, kNoId, 0}}),         // no mask
+      disk_acl({{0x01, kNoId, 6}, {0x01, kNoId, 6}, {0x04, kNoId, 4}, {0x20, kNoId, 0}}),     // two owners
+      disk_acl({{0x01, kNoId, 6}, {0x08, 7, 4}, {0x08, 7, 5}, {0x04, kNoId, 4}, {0x10, kNoId, 6}, {0x20, kNoId, 0}}),
+      disk_acl({{0x01, kNoId, 6}, {0x04, kNoId, 4}}),                                           // no other
+  };
+  for (const auto& b : bad) {
+    CHECK(!acl_stored_fault(b, &silent).empty());
+    CHECK(!silent);
+  }
+  std::vector<std::byte> count = disk_acl({{0x01, kNoId, 6}, {0x04, kNoId, 4}, {0x20, kNoId, 0}});
+  count[1] = std::byte{1};  // 65,539 entries
+  CHECK(!acl_stored_fault(count, &silent).empty());
+  std::vector<std::byte> longer = disk_acl({{0x01, kNoId, 6}, {0x04, kNoId, 4}, {0x20, kNoId, 0}});
+  longer.resize(longer.size() + 4);
+  CHECK(!acl_stored_fault(longer, &silent).empty());
+  CHECK(silent);  // only the length: xfs_repair does not look at it
+}
+
+}  // namespace xfsfuse::fs::test

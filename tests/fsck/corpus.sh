@@ -518,6 +518,36 @@ add attr.remote-valuelen "${xr[@]}" 'ablock 0' 'write -d nvlist[1].valuelen 6553
 add attr.remote-overlap "${xr[@]}" 'ablock 0' 'write -d nvlist[1].valueblk 3'
 add attr.remote-valueblk-root "${xr[@]}" 'ablock 0' 'write -d nvlist[0].valueblk 0'
 add attr.naextents "${xr[@]}" 'write -d core.naextents 2'
+# POSIX ACLs: an SGI_ACL_FILE added to /xattr/sf's short form (its fourth entry), XFS's form (be32
+# count, 12-byte entries {tag, id, perm, pad}; docs/format.md "POSIX ACLs"). xfs_repair -n judges
+# the count, each entry's tag and permission bits, the base entries, the mask and repeated names;
+# not the order nor the value's length (a length the count does not bear out is our warning only).
+be_esc() { # V N: V as N big-endian bytes, escaped for xfs_db write
+  local i s=
+  for ((i = $2 - 1; i >= 0; i--)); do s+=$(printf '\\%03o' $((($1 >> (8 * i)) & 255))); done
+  printf '%s' "$s"
+}
+acl_case() { # NAME EXTRA TAG:PERM[:ID]...: a case storing that ACL, EXTRA zero bytes after it
+  local name=$1 extra=$2 e tag perm id v i
+  shift 2
+  v=$(be_esc $# 4)
+  for e; do
+    IFS=: read -r tag perm id <<<"$e"
+    v+=$(be_esc "$tag" 4)$(be_esc "${id:-4294967295}" 4)$(be_esc "$perm" 2)$(be_esc 0 2)
+  done
+  for ((i = 0; i < extra; i++)); do v+='\000'; done
+  add "$name" "${xs[@]}" "attr_set -r -v $((4 + 12 * $# + extra)) SGI_ACL_FILE" "write -d a.sfattr.list[3].value \"$v\""
+}
+acl_case attr.acl-valid 0 1:6 2:4:1000 4:4 16:6 32:0
+acl_case attr.acl-order 0 4:4 1:6 32:0
+acl_case attr.acl-length 4 1:6 4:4 32:4
+acl_case attr.acl-perm 0 1:8 4:4 32:0
+acl_case attr.acl-tag 0 1:6 4:4 64:4 32:0
+acl_case attr.acl-no-mask 0 1:6 2:4:1000 4:4 32:0
+acl_case attr.acl-two-owners 0 1:6 1:6 4:4 32:0
+acl_case attr.acl-same-user 0 1:6 2:4:7 2:5:7 4:4 16:6 32:0
+acl_case attr.acl-no-other 0 1:6 4:4
+add attr.acl-count "${xs[@]}" 'attr_set -r -v 28 SGI_ACL_FILE'  # filled with 'v': 1,987,475,062 entries
 add attr.nblocks "${xr[@]}" 'write -d core.nblocks 22'
 add attr.forkoff-zero "${xr[@]}" 'write -d core.forkoff 0'
 add attr.forkoff-big "${xr[@]}" 'write -d core.forkoff 60'

@@ -5,15 +5,40 @@
 // structure "attr" naming the inode and the block's daddr (the inode's for
 // short form); findings xfs_repair -n does not count are warnings.  The
 // attr fork is not the inode: a finding here does not mark the inode bad
-// (xfs_repair clears the attr fork and keeps the file).
+// (xfs_repair clears the attr fork and keeps the file).  The values of
+// stored POSIX ACLs are judged too (fs/ops/acl.h acl_stored_fault), as
+// xfs_repair judges them.
 #include <cstring>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
+#include "fs/attr.h"
 #include "fs/attr_check.h"
+#include "fs/ops/acl.h"
 #include "tools/fsck/inode_check.h"
 
 namespace xfsfuse::fsck {
+
+namespace {
+
+// The values of the attributes XFS keeps POSIX ACLs in, judged as
+// xfs_repair judges them (fs::acl_stored_fault); faults at the inode's
+// daddr (the value's blocks are the fork's, already checked).
+void check_acls(InodeCheck& ic, std::vector<fs::AttrFault>* faults) {
+  fs::InodeRef ip;
+  if (ic.cx.m.iget(ic.ino, &ip) != 0) return;  // the structure check above read it
+  std::shared_lock<std::shared_mutex> l(ip->lock);
+  for (std::string_view name : fs::kAclStoredNames) {
+    std::vector<std::byte> value;
+    if (fs::attr_get(ic.cx.m, *ip, name, &value) != 0) continue;  // none (or unreadable: reported above)
+    bool silent = false;
+    std::string why = fs::acl_stored_fault(value, &silent);
+    if (!why.empty()) faults->push_back({ic.daddr, std::string(name) + ": " + why, silent});
+  }
+}
+
+}  // namespace
 
 void check_attr_fork(InodeCheck& ic) {
   std::vector<fs::AttrFault> faults;
@@ -27,6 +52,8 @@ void check_attr_fork(InodeCheck& ic) {
     if (int err = fs::attr_deep_check(ic.cx.m, *ip, &faults))
       return ic.problem(std::string("attr fork not checked: ") + std::strerror(err));
   }
+  // POSIX ACLs, once the fork's structure is sound enough to read them.
+  if (faults.empty()) check_acls(ic, &faults);
   for (fs::AttrFault& f : faults) {
     Problem p{"attr", ic.agno, ic.ino, f.daddr, std::move(f.why)};
     if (f.repair_silent)
