@@ -34,6 +34,14 @@ void reply_value(fuse_req_t req, FuseFs& fs, const void* data, size_t len, size_
   }
 }
 
+// Whether name is an ACL by either of its names: the system.posix_acl_*
+// ones, or the trusted.SGI_ACL_* ones XFS stores it under.  The kernel
+// forgets its cached ACL only when it set or removed one by the former; a
+// change by the latter (root may write them) must make it forget too, as
+// the kernel's XFS does for its own.  (The notification drops the cached
+// ACLs with the attributes.)
+bool acl_attr(const char* name) { return fs::is_posix_acl_name(name) || !fs::acl_name_of_stored(name).empty(); }
+
 }  // namespace
 
 void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
@@ -83,7 +91,7 @@ void setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* valu
                         static_cast<unsigned>(flags));
   // An access ACL may have set the mode, which the kernel does not expect
   // from a setxattr: its cached mode would stay old (it only marks ctime stale).
-  if (err == 0 && fs::is_posix_acl_name(name)) fs.drop_cached_attrs(fs.ino_of(ino));
+  if (err == 0 && acl_attr(name)) fs.drop_cached_attrs(fs.ino_of(ino));
   fs.reply_error_or_ok(req, err);
 }
 
@@ -93,6 +101,7 @@ void removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   fs::InodeRef ip;
   int err = fs.iget(ino, &ip);
   if (err == 0) err = fs::xattr_remove(fs.mount(), ip, cred_of(req), name);
+  if (err == 0 && acl_attr(name)) fs.drop_cached_attrs(fs.ino_of(ino));
   fs.reply_error_or_ok(req, err);
 }
 

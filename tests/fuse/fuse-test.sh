@@ -781,6 +781,11 @@ PY
   fuse_mount "$img" "$mnt" --as-given -o rw,allow_other || { fail "xfsfuse -o rw did not mount the ACL image"; return; }
   acl_access "$mnt" >"$work/acl-access"
   same "what nobody may do by the ACLs, read-write mount: xfsfuse = the kernel" "$work/acl-kernel-access" "$work/acl-access"
+  # Root removes r1's ACL by the name XFS stores it under: the kernel must forget the ACL it
+  # cached when nobody read r1 above (as the kernel's XFS forgets its own).
+  python3 -c 'import os, sys; os.removexattr(sys.argv[1], "trusted.SGI_ACL_FILE")' "$mnt/r1"
+  check "trusted.SGI_ACL_FILE removed: nobody may no longer read r1" \
+    bash -c '! setpriv --reuid=nobody --regid=nogroup --clear-groups cat "$1" >/dev/null 2>&1' _ "$mnt/r1"
   fuse_umount "$mnt"
   # -o noacl: the driver judges by the mode bits alone (r1 0600, r2 0604, w 0755 root's).
   fuse_mount "$img" "$mnt" --as-given -o rw,allow_other,noacl || { fail "xfsfuse -o noacl did not mount"; return; }
