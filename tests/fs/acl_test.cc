@@ -299,6 +299,20 @@ TEST_CASE("acl: a directory's default ACL goes to what is made in it, and chmod 
     CHECK(sym->core.mode == (S_IFLNK | 0777));
     CHECK(acl_of(sym, kAccess, &v) == ENODATA);
   }
+  SECTION("a stored default ACL that is no valid ACL: EUCLEAN, nothing made") {
+    // Readable (count and length agree) but without an owning group entry.
+    REQUIRE(xattr_set(*m, d, kRoot, "trusted.SGI_ACL_DEFAULT", disk_acl({{0x01, kNoId, 7}, {0x20, kNoId, 5}}), 0) == 0);
+    const uint64_t size = d->core.size, changes = d->core.changecount;
+    InodeRef f;
+    CHECK(make_node(*m, d, "x", masked, S_IFREG | 0666, 0, &f) == EUCLEAN);
+    CHECK(d->core.size == size);
+    CHECK(d->core.changecount == changes);
+    uint64_t ino;
+    std::shared_lock<std::shared_mutex> l(d->lock);
+    CHECK(dir_lookup(*m, *d, "x", &ino) == ENOENT);
+    l.unlock();
+    REQUIRE(xattr_remove(*m, d, kRoot, "trusted.SGI_ACL_DEFAULT") == 0);
+  }
   SECTION("a default ACL the mode can say: the mode, nothing stored; no default ACL: the umask") {
     REQUIRE(acl_set(*m, d, kRoot, kDefault, trivial(7, 5, 5)) == 0);
     InodeRef f, t;
