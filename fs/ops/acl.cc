@@ -340,7 +340,12 @@ int acl_inherit(Mount& m, const CachedInode& dp, uint32_t mode, uint32_t umask, 
 }
 
 int acl_store_inherited(Mount& m, const InodeRef& ip, const InheritedAcl& in) {
-  for (const auto& [stored, value] : {std::pair{kStoredDefault, &in.dflt}, std::pair{kStoredAccess, &in.access}}) {
+  const std::pair<std::string_view, const std::vector<std::byte>*> stores[] = {{kStoredDefault, &in.dflt},
+                                                                               {kStoredAccess, &in.access}};
+  for (const auto& store : stores) {
+    // Named, not bound: clang 14 (the fuzz build) lets no lambda capture a structured binding.
+    const std::string_view stored = store.first;
+    const std::vector<std::byte>* value = store.second;
     if (value->empty()) continue;
     const int e = retry_change(m, [&] {
       std::unique_ptr<Transaction> tp;
