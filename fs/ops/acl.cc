@@ -86,25 +86,35 @@ int parse_xattr(std::span<const std::byte> v, std::vector<AclEntry>* out) {
   return valid(*out) ? 0 : EINVAL;
 }
 
-// The permission bits a valid ACL stands for (posix_acl_equiv_mode()):
-// owner, group (the mask's when there is one, else the owning group's),
-// other; *equivalent when the mode says the ACL exactly (no named entries,
-// no mask).
-uint16_t mode_of(const std::vector<AclEntry>& acl, bool* equivalent) {
-  unsigned user = 0, group = 0, mask = 0, other = 0;
-  bool has_mask = false;
-  *equivalent = true;
-  for (const AclEntry& e : acl) {
-    switch (e.tag) {
-      case kUserObj: user = e.perm; break;
-      case kGroupObj: group = e.perm; break;
-      case kMask: mask = e.perm; has_mask = true; break;
-      case kOther: other = e.perm; break;
-      default: break;
+// The entry that stands for the group class in a valid ACL: its mask when
+// it has one, else its owning group's entry (which valid() guarantees).
+template <class Acl>
+auto& group_class(Acl& acl) {
+  auto* found = &acl.front();
+  bool seen = false;
+  for (auto& a : acl)
+    if (a.tag == kMask || (a.tag == kGroupObj && !seen)) {
+      found = &a;
+      seen = true;
     }
-    if (e.tag == kUser || e.tag == kGroup || e.tag == kMask) *equivalent = false;
+  return *found;
+}
+
+// The permission bits a valid ACL stands for (posix_acl_equiv_mode()):
+// owner, group class, other.
+uint16_t mode_of(const std::vector<AclEntry>& acl) {
+  unsigned user = 0, other = 0;
+  for (const AclEntry& e : acl) {
+    if (e.tag == kUserObj) user = e.perm;
+    if (e.tag == kOther) other = e.perm;
   }
-  return static_cast<uint16_t>(user << 6 | (has_mask ? mask : group) << 3 | other);
+  return static_cast<uint16_t>(user << 6 | unsigned{group_class(acl).perm} << 3 | other);
+}
+
+// Whether the mode says a valid ACL exactly: no named entries, no mask.
+bool mode_says(const std::vector<AclEntry>& acl) {
+  return std::none_of(acl.begin(), acl.end(),
+                      [](const AclEntry& e) { return e.tag == kUser || e.tag == kGroup || e.tag == kMask; });
 }
 
 // XFS's own form of a stored ACL (docs/format.md "POSIX ACLs"): a big-endian
@@ -122,25 +132,29 @@ void put_le(std::vector<std::byte>* out, uint32_t x, size_t n) {
 
 bool named(uint16_t tag) { return tag == kUser || tag == kGroup; }
 
+// EUCLEAN, with one log line naming the stored ACL `stored` of ip and why.
+int corrupt(Mount& m, const CachedInode& ip, std::string_view stored, const std::string& why) {
+  return m.report_corruption("POSIX ACL", ip.daddr,
+                             "inode " + std::to_string(ip.core.ino) + ": " + std::string(stored) + ": " + why);
+}
+
 // Reads the stored ACL `disk` (attribute `stored` of ip).  Returns 0 or
 // EUCLEAN (one log line): a count the length does not bear out, more
 // entries than a value holds, or a tag no ACL has.  (The kernel's XFS
 // checks no more than these either; the order is the writer's.)
 int parse_disk(Mount& m, const CachedInode& ip, std::string_view stored, std::span<const std::byte> disk,
                std::vector<AclEntry>* out) {
-  const auto corrupt = [&](const std::string& why) {
-    return m.report_corruption("POSIX ACL", ip.daddr,
-                               "inode " + std::to_string(ip.core.ino) + ": " + std::string(stored) + ": " + why);
-  };
-  if (disk.size() < kDiskHeaderSize) return corrupt(std::to_string(disk.size()) + " bytes, shorter than its count");
+  if (disk.size() < kDiskHeaderSize)
+    return corrupt(m, ip, stored, std::to_string(disk.size()) + " bytes, shorter than its count");
   const auto count = static_cast<uint32_t>(bc::load_be(disk.data(), 4));
   if (count > kMaxDiskEntries || disk.size() != kDiskHeaderSize + size_t{count} * kDiskEntrySize)
-    return corrupt(std::to_string(count) + " entries in " + std::to_string(disk.size()) + " bytes");
+    return corrupt(m, ip, stored, std::to_string(count) + " entries in " + std::to_string(disk.size()) + " bytes");
   out->clear();
   for (size_t off = kDiskHeaderSize; off < disk.size(); off += kDiskEntrySize) {
     const auto tag = static_cast<uint32_t>(bc::load_be(&disk[off], 4));
     if (rank(static_cast<uint16_t>(tag)) < 0 || tag > 0xffff)
-      return corrupt("entry " + std::to_string((off - kDiskHeaderSize) / kDiskEntrySize) + ": tag " + std::to_string(tag));
+      return corrupt(m, ip, stored,
+                     "entry " + std::to_string((off - kDiskHeaderSize) / kDiskEntrySize) + ": tag " + std::to_string(tag));
     out->push_back({static_cast<uint16_t>(tag), static_cast<uint16_t>(bc::load_be(&disk[off + 8], 2)),
                     named(static_cast<uint16_t>(tag)) ? static_cast<uint32_t>(bc::load_be(&disk[off + 4], 4)) : kUndefinedId});
   }
@@ -182,9 +196,7 @@ int read_valid(Mount& m, const CachedInode& ip, std::string_view stored, std::ve
   if (int e = attr_get(m, ip, stored, &disk)) return e;
   if (int e = parse_disk(m, ip, stored, disk, acl)) return e;
   if (valid(*acl)) return 0;
-  return m.report_corruption("POSIX ACL", ip.daddr,
-                             "inode " + std::to_string(ip.core.ino) + ": " + std::string(stored) +
-                                 ": not a valid ACL (entry order or base entries)");
+  return corrupt(m, ip, stored, "not a valid ACL (entry order or base entries)");
 }
 
 bool has_attr(Mount& m, const CachedInode& ip, std::string_view name, int* err) {
@@ -291,11 +303,10 @@ int acl_set(Mount& m, const InodeRef& ip, const Cred& c, std::string_view name, 
     return run(m, ip, c, kStoredDefault, to_disk(acl), std::nullopt);  // stored even when the mode could say it
   }
   if (acl.size() > kMaxDiskEntries) return E2BIG;
-  bool equivalent;
-  const uint16_t mode = mode_of(acl, &equivalent);
   // posix_acl_update_mode(): an ACL the mode says goes; the mode takes the
   // ACL's bits either way.
-  if (equivalent) return run(m, ip, c, kStoredAccess, std::nullopt, mode);
+  const uint16_t mode = mode_of(acl);
+  if (mode_says(acl)) return run(m, ip, c, kStoredAccess, std::nullopt, mode);
   return run(m, ip, c, kStoredAccess, to_disk(acl), mode);
 }
 
@@ -314,8 +325,6 @@ int acl_inherit(Mount& m, const CachedInode& dp, uint32_t mode, uint32_t umask, 
   // mode allows, and the mode only what the entry allows.  The group class
   // is the mask when there is one (the owning group's entry then stays).
   unsigned bits[3] = {(mode >> 6) & 7u, (mode >> 3) & 7u, mode & 7u};
-  AclEntry* group_class = nullptr;
-  bool equivalent = true;
   for (AclEntry& a : acl) {
     if (a.tag == kUserObj) {
       a.perm &= static_cast<uint16_t>(bits[0]);
@@ -323,19 +332,13 @@ int acl_inherit(Mount& m, const CachedInode& dp, uint32_t mode, uint32_t umask, 
     } else if (a.tag == kOther) {
       a.perm &= static_cast<uint16_t>(bits[2]);
       bits[2] = a.perm;
-    } else if (a.tag == kMask) {
-      group_class = &a;
-      equivalent = false;
-    } else if (a.tag == kGroupObj) {
-      if (group_class == nullptr) group_class = &a;
-    } else {
-      equivalent = false;  // named users and groups
     }
   }
-  group_class->perm &= static_cast<uint16_t>(bits[1]);  // valid(): an owning group entry is there
-  bits[1] = group_class->perm;
+  AclEntry& group = group_class(acl);
+  group.perm &= static_cast<uint16_t>(bits[1]);
+  bits[1] = group.perm;
   out->mode = (mode & ~0777u) | bits[0] << 6 | bits[1] << 3 | bits[2];
-  if (!equivalent) out->access = to_disk(acl);
+  if (!mode_says(acl)) out->access = to_disk(acl);
   return 0;
 }
 
@@ -407,13 +410,11 @@ int acl_chmod(Mount& m, const InodeRef& ip, const Cred& c) {
     if (e != 0) return e;
     mode = ip->core.mode;
   }
-  AclEntry* group_class = nullptr;
   for (AclEntry& a : acl) {
     if (a.tag == kUserObj) a.perm = static_cast<uint16_t>((mode >> 6) & 7);
     if (a.tag == kOther) a.perm = static_cast<uint16_t>(mode & 7);
-    if (a.tag == kMask || (a.tag == kGroupObj && group_class == nullptr)) group_class = &a;
   }
-  group_class->perm = static_cast<uint16_t>((mode >> 3) & 7);
+  group_class(acl).perm = static_cast<uint16_t>((mode >> 3) & 7);
   return run(m, ip, c, kStoredAccess, to_disk(acl), std::nullopt);
 }
 

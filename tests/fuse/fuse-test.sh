@@ -766,13 +766,16 @@ PY
     rm -f "$1/w/by-nobody"
   }
   acl_access "$kmnt" >"$work/acl-kernel-access"
-  (cd "$kmnt" && acl_view "${paths[@]}") >"$work/acl-kernel-root"
-  (cd "$kmnt" && setpriv --reuid=nobody --regid=nogroup --clear-groups bash -c "$(declare -f acl_view); acl_view ${paths[*]}") >"$work/acl-kernel-nobody"
+  # acl_views DIR OUT: acl_view of the paths in DIR as root (OUT-root) and as nobody (OUT-nobody).
+  acl_views() {
+    (cd "$1" && acl_view "${paths[@]}") >"$2-root"
+    (cd "$1" && setpriv --reuid=nobody --regid=nogroup --clear-groups bash -c "$(declare -f acl_view); acl_view ${paths[*]}") >"$2-nobody"
+  }
+  acl_views "$kmnt" "$work/acl-kernel"
   umount "$kmnt"
   check "the kernel's XFS lists the ACLs under system.posix_acl_* (f)" grep -q '^f names system.posix_acl_access trusted.SGI_ACL_FILE$' "$work/acl-kernel-root"
   fuse_mount "$img" "$mnt" -o allow_other || { fail "xfsfuse did not mount the ACL image"; return; }
-  (cd "$mnt" && acl_view "${paths[@]}") >"$work/acl-root"
-  (cd "$mnt" && setpriv --reuid=nobody --regid=nogroup --clear-groups bash -c "$(declare -f acl_view); acl_view ${paths[*]}") >"$work/acl-nobody"
+  acl_views "$mnt" "$work/acl"
   same "ACL names and values as root: xfsfuse = the kernel" "$work/acl-kernel-root" "$work/acl-root"
   same "ACL names and values as nobody: xfsfuse = the kernel" "$work/acl-kernel-nobody" "$work/acl-nobody"
   fuse_umount "$mnt"
