@@ -41,6 +41,7 @@ struct RawOptions {
   int acl = 1;
   char* stats_file = nullptr;
   char* readdirplus = nullptr;
+  char* ring_sched = nullptr;
   char* image = nullptr;
   char* mountpoint = nullptr;  // a copy: the argument itself stays for fuse_parse_cmdline()
   int info_only = 0;     // -h / --help / -V / --version: no paths needed
@@ -70,6 +71,7 @@ const fuse_opt kSpecs[] = {
     XFSFUSE_OPT("noacl", acl, 0),
     XFSFUSE_OPT("stats_file=%s", stats_file, 0),
     XFSFUSE_OPT("readdirplus=%s", readdirplus, 0),
+    XFSFUSE_OPT("ring_sched=%s", ring_sched, 0),
     FUSE_OPT_KEY("ro", kKeyRo),
     FUSE_OPT_KEY("rw", kKeyRw),
     FUSE_OPT_KEY("fsname=", kKeyFsname),
@@ -253,6 +255,14 @@ int convert(const RawOptions& raw, Options* out, std::string* err) {
       return EINVAL;
     }
   }
+  if (raw.ring_sched != nullptr) {
+    const std::string_view r = raw.ring_sched;
+    if (r != "idle" && r != "normal") {
+      *err = "ring_sched=" + std::string(r) + ": want idle or normal";
+      return EINVAL;
+    }
+    out->ring_sched_idle = r == "idle";
+  }
   if (raw.stats_file != nullptr) out->stats_file = absolute(raw.stats_file);
   return raw.info_only ? 0 : check_paths(raw, out, err);
 }
@@ -286,7 +296,7 @@ int parse_options(fuse_args* args, Options* out, std::string* err) {
     rc = add_fuse_options(args, raw, *out);
     if (rc != 0) *err = std::strerror(rc);
   }
-  for (char* p : {raw.cache_mb, raw.offset, raw.sizelimit, raw.vmap, raw.vmap_batch, raw.stats_file, raw.readdirplus, raw.image, raw.mountpoint})
+  for (char* p : {raw.cache_mb, raw.offset, raw.sizelimit, raw.vmap, raw.vmap_batch, raw.stats_file, raw.readdirplus, raw.ring_sched, raw.image, raw.mountpoint})
     std::free(p);
   return rc;
 }
@@ -316,6 +326,9 @@ void print_usage(const char* prog) {
       "    -o io_uring            serve requests through FUSE over io_uring, one ring per CPU, each\n"
       "                           request answered on its caller's CPU (Linux 6.14+, the fuse\n"
       "                           module's enable_uring=Y; else /dev/fuse as without it)\n"
+      "    -o ring_sched=POLICY   io_uring: idle (default) runs the ring threads under SCHED_IDLE\n"
+      "                           while requests flow and none of them starves, so that a caller\n"
+      "                           stays on its CPU (needs CAP_SYS_NICE); normal: SCHED_OTHER\n"
       "    -o norecovery          with ro: do not replay a dirty log; the view may be stale\n"
       "    -o nolog               rw, for debugging: do not write the XFS log; NEEDSREPAIR is set\n"
       "                           while mounted instead, so a crash needs xfs_repair\n"

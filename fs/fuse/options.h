@@ -3,7 +3,7 @@
 //
 // parse_options() takes xfsfuse's own options out of the argument vector with
 // libfuse's fuse_opt_parse(): the IMAGE (first non-option argument), ro / rw,
-// cache_mb, vmap, vmap_batch, vmap_all, writeback_cache, io_uring, norecovery, acl / noacl, stats_file and readdirplus.  What it leaves
+// cache_mb, vmap, vmap_batch, vmap_all, writeback_cache, io_uring, ring_sched, norecovery, acl / noacl, stats_file and readdirplus.  What it leaves
 // (MOUNTPOINT, -f -d -s -h -V, and libfuse's own -o options such as
 // allow_other or default_permissions) is for fuse_parse_cmdline() and
 // fuse_session_new(); it adds "-o ro|rw,subtype=xfsfuse,fsname=IMAGE" for them,
@@ -42,6 +42,7 @@ struct Options {
   ReaddirplusMode readdirplus = ReaddirplusMode::kAdaptive;  ///< readdirplus=adaptive|always|auto
   bool writeback_cache = false;   ///< writeback_cache (rw only): ask for FUSE_CAP_WRITEBACK_CACHE
   bool io_uring = false;          ///< io_uring: serve requests through FUSE over io_uring (fs/fuse/uring.h)
+  bool ring_sched_idle = true;    ///< ring_sched=idle|normal: queue threads under SCHED_IDLE when safe (fs/fuse/ring_sched.h)
   bool acl = true;                ///< acl / noacl: ask for FUSE_POSIX_ACL (fs/fuse/fuse_fs.cc init)
 };
 

@@ -49,7 +49,7 @@ int run_session(const Options& o, fuse_args* args, const fuse_cmdline_opts& cmd,
   if (fuse_set_signal_handlers(se) == 0) {
     if (fuse_session_mount(se, cmd.mountpoint) == 0) {
       if (o.io_uring) {
-        if (int e = uring.attach(se))
+        if (int e = uring.attach(se, o.ring_sched_idle))
           std::fprintf(stderr, "xfsfuse: io_uring: cannot make the rings (%s); serving through /dev/fuse\n",
                        std::strerror(e));
         else

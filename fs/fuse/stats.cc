@@ -162,6 +162,7 @@ nlohmann::ordered_json stats_json(FuseFs& fs) {
                       {"rw", o.mount.writable},
                       {"writeback_cache", o.writeback_cache},
                       {"io_uring", o.io_uring},
+                      {"ring_sched", o.ring_sched_idle ? "idle" : "normal"},
                       {"acl", o.acl},
                       {"norecovery", o.mount.norecovery},
                       {"log", o.mount.writable && o.mount.write_log},
@@ -170,6 +171,11 @@ nlohmann::ordered_json stats_json(FuseFs& fs) {
   const UringStats u = fs.uring() != nullptr ? fs.uring()->stats() : UringStats{};
   j["fuse"]["uring_queues"] = u.queues;
   j["fuse"]["uring_requests"] = u.requests;
+  j["fuse"]["ring_sched"] = Json{{"state", u.sched.state},
+                                 {"idle_now", u.sched.idle_now},
+                                 {"idle_turns", u.sched.idle_turns},
+                                 {"starvations", u.sched.starvations},
+                                 {"quiet_turns", u.sched.quiet_turns}};
   j["cache"] = cache_json(c);
   j["vmap"] = vmap_json(c.vmap);
   j["pool"] = pool_json(c.pool);

@@ -37,12 +37,15 @@
 #include <cstdint>
 #include <memory>
 
+#include "fs/fuse/ring_sched.h"
+
 namespace xfsfuse::fuse {
 
 /// Counters of the io_uring transport (fuse.uring_* in the stats).
 struct UringStats {
   unsigned queues = 0;      ///< queues whose entries the kernel took (0: the transport was not used)
   uint64_t requests = 0;    ///< requests served through the rings
+  RingSchedStats sched;     ///< the queue threads' scheduling (fs/fuse/ring_sched.h)
 };
 
 class UringTransport {
@@ -58,8 +61,10 @@ class UringTransport {
   /// EPERM when io_uring is disabled) with se left as it was.  Whether the
   /// rings are used is the kernel's choice at INIT: without enable_uring it
   /// does not offer them, the hooks pass everything through, and a line on
-  /// stderr says so.
-  int attach(fuse_session* se);
+  /// stderr says so.  sched_idle (-o ring_sched=idle): the queue threads
+  /// run under SCHED_IDLE while it is safe (fs/fuse/ring_sched.h); if the
+  /// process may not do that, a line on stderr says so and they do not.
+  int attach(fuse_session* se, bool sched_idle);
 
   /// Stops and joins the queue threads (their rings cancel the commands the
   /// kernel holds).  Call after the loop returned, before

@@ -29,7 +29,8 @@
 #   uring IMG          (demo, on a copy) -o io_uring (FUSE over io_uring, fs/fuse/uring.h) with the
 #                      fuse module's enable_uring set to Y (put back at exit): two writers pinned
 #                      to different CPUs make, write (3 MiB files: several 1 MiB WRITEs), link,
-#                      rename, symlink, set xattrs and remove at once; a second io_uring mount reads
+#                      rename, symlink, set xattrs and remove at once (the ring threads go under
+#                      SCHED_IDLE, -o ring_sched); a second io_uring mount (ring_sched=normal) reads
 #                      it all back (READs through the rings) and removes it; the counters show the
 #                      rings served it (one queue per possible CPU) and the forgets left on
 #                      /dev/fuse came in batches, xfs_repair -n is clean. Then,
@@ -289,7 +290,7 @@ mode_cli() {
   out=$("$xfsfuse" "$img" "$mnt" -o rw,norecovery 2>&1) || rc=$?
   check "-o rw,norecovery is refused (exit $rc): $out" \
     eval '((rc == 1)) && [[ $out == *"norecovery needs a read-only mount"* ]] && ! mountpoint -q "$mnt"'
-  for op in cache_mb=0 cache_mb=x vmap=sometimes vmap_batch=0 no_such_option; do
+  for op in cache_mb=0 cache_mb=x vmap=sometimes vmap_batch=0 ring_sched=fifo no_such_option; do
     rc=0
     out=$("$xfsfuse" "$img" "$mnt" -o "$op" 2>&1) || rc=$?
     check "-o $op is refused (exit $rc: $out)" test "$rc" = 1
@@ -658,7 +659,7 @@ os.setxattr(sys.argv[1], "user.big", open(sys.argv[3], "rb").read(4000))' "$d/f1
   for ((k = 0; k < 2; k++)); do taskset -c $((k % cpus)) bash -c "$(declare -f uring_worker); work=$work mnt=$mnt uring_worker $k" & done
   for ((k = 0; k < 2; k++)); do wait -n || fail "a writer failed"; done
   fuse_umount "$mnt"
-  fuse_mount "$copy" "$mnt" --as-given -o "rw,io_uring,stats_file=$work/uring2.stats" || { fail "no second io_uring mount"; return; }
+  fuse_mount "$copy" "$mnt" --as-given -o "rw,io_uring,ring_sched=normal,stats_file=$work/uring2.stats" || { fail "no second io_uring mount"; return; }
   for ((k = 0; k < 2; k++)); do
     n=$(find "$mnt/w$k" -type f | wc -l)
     check "writer $k: 151 files and a hard link back after remount ($n)" test "$n" = 151
@@ -683,6 +684,12 @@ assert os.getxattr(sys.argv[1], "user.big") == open(sys.argv[3], "rb").read(4000
     n=$(stat_counter "$work/uring$k.stats" fuse.uring_requests)
     check "mount $k: the rings served the requests ($n, want > 500)" test "$n" -gt 500
   done
+  # The ring threads under SCHED_IDLE while requests flowed (fs/fuse/ring_sched.h; root may leave
+  # SCHED_IDLE again), and never with ring_sched=normal.
+  n=$(stat_counter "$work/uring1.stats" fuse.ring_sched.idle_turns)
+  check "mount 1: the ring threads went under SCHED_IDLE ($n times, want >= 1)" test "$n" -ge 1
+  n=$(stat_counter "$work/uring2.stats" fuse.ring_sched.idle_turns)
+  check "mount 2, ring_sched=normal: never under SCHED_IDLE ($n times)" test "$n" = 0
   # The rm -rf above evicted every file: /dev/fuse, left with the forgets, is read by one thread at
   # a time and at most once a millisecond after a forget (fs/fuse/uring.cc, kForgetPauseNs), so
   # they come batched: at most one read a millisecond of the rm, and a few for the rest of the
