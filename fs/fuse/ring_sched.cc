@@ -168,7 +168,7 @@ void RingSched::run() {
         cv_.wait_for(l, std::chrono::nanoseconds(wait), [this] { return stopping_; });
         continue;
       }
-      cv_.wait(l, [this] { return stopping_ || wanted_.load(std::memory_order_relaxed); });
+      cv_.wait(l, [this] { return stopping_ || wanted_.load(std::memory_order_acquire); });
       if (stopping_ || !ctl_.on_requests(monotonic_ns())) continue;
       apply(true);
       sample(&prev, &prev_ok);

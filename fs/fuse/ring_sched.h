@@ -133,7 +133,10 @@ class RingSched {
   /// A request came (call after serving it); one relaxed load while the
   /// threads are under SCHED_IDLE, else the first call wakes the guard.
   void note_request() {
-    if (!idle_.load(std::memory_order_relaxed) && !wanted_.exchange(true, std::memory_order_relaxed)) wake();
+    // acq_rel / the guard's acquire: what the caller did before (the queues
+    // requests() reads were made) is visible to the guard even when it sees
+    // the flag before wake() runs.
+    if (!idle_.load(std::memory_order_relaxed) && !wanted_.exchange(true, std::memory_order_acq_rel)) wake();
   }
   RingSchedStats stats() const;
 
