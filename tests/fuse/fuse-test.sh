@@ -687,7 +687,11 @@ assert os.getxattr(sys.argv[1], "user.big") == open(sys.argv[3], "rb").read(4000
   # The ring threads under SCHED_IDLE while requests flowed (fs/fuse/ring_sched.h; root may leave
   # SCHED_IDLE again), and never with ring_sched=normal.
   n=$(stat_counter "$work/uring1.stats" fuse.ring_sched.idle_turns)
-  check "mount 1: the ring threads went under SCHED_IDLE ($n times, want >= 1)" test "$n" -ge 1
+  if python3 -c 'import os; p = os.sched_param(0); os.sched_setscheduler(0, os.SCHED_IDLE, p); os.sched_setscheduler(0, os.SCHED_OTHER, p)' 2>/dev/null; then
+    check "mount 1: the ring threads went under SCHED_IDLE ($n times, want >= 1)" test "$n" -ge 1
+  else
+    echo "SKIP: ring_sched=idle not checked: this process may not leave SCHED_IDLE again (no CAP_SYS_NICE)"
+  fi
   n=$(stat_counter "$work/uring2.stats" fuse.ring_sched.idle_turns)
   check "mount 2, ring_sched=normal: never under SCHED_IDLE ($n times)" test "$n" = 0
   # The rm -rf above evicted every file: /dev/fuse, left with the forgets, is read by one thread at
