@@ -188,18 +188,24 @@ TEST_CASE("ring_sched: the guard on real threads", "[ring_sched]") {
       requests++;
       g.note_request();
     }
-    REQUIRE(wait_for([&] { return sched_getscheduler(tid) == SCHED_IDLE; }));
-    CHECK(g.stats().idle_now);
-    REQUIRE(wait_for([&] { return sched_getscheduler(tid) == SCHED_OTHER; }));
-    CHECK(g.stats().quiet_turns >= 1);
-    CHECK(g.stats().starvations == 0);
+    // Counters, not a look at the policy: on a loaded host (CI runs tests
+    // side by side) the idle spell may be too short for a 10 ms poll to see.
+    REQUIRE(wait_for([&] { return g.stats().idle_turns >= 1; }));
+    // Back after 10 looks without a request, or sooner if other processes'
+    // load on CPU 0 starved the (mostly sleeping) thread: both are the guard's.
+    REQUIRE(wait_for([&] {
+      const auto s = g.stats();
+      return !s.idle_now && s.quiet_turns + s.starvations >= 1;
+    }));
+    CHECK(sched_getscheduler(tid) == SCHED_OTHER);
+    CHECK(g.stats().idle_turns == 1);  // no request since: it stays under SCHED_OTHER
   }
 
   SECTION("a thread starved by a CPU-bound one on its CPU gets its share back") {
     std::atomic<double> hog_cpu{0};
     std::atomic<bool> hog_stop{false};
     spin = true;  // the worker now spins, sending requests: under SCHED_IDLE
-    REQUIRE(wait_for([&] { return sched_getscheduler(tid) == SCHED_IDLE; }));
+    REQUIRE(wait_for([&] { return g.stats().idle_turns >= 1; }));
     std::thread hog([&] {  // SCHED_OTHER, same CPU: alone it would take all but ~0.3% (weight 1024 vs 3)
       pin_to_cpu0();
       while (!hog_stop) hog_cpu = thread_cpu_s();
