@@ -511,6 +511,7 @@ UringStats UringTransport::stats() const {
   s.queues = impl_->registered.load();
   for (const auto& q : impl_->queues) s.requests += q->requests.load(std::memory_order_relaxed);
   s.sched = impl_->sched.stats();
+  if (s.queues == 0) s.sched.state = "off";  // the kernel did not take the rings: nothing to guard
   return s;
 }
 
