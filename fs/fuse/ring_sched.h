@@ -10,8 +10,9 @@
 // woken thread (select_idle_sibling's sched_idle_cpu), and a SCHED_OTHER
 // thread preempts a SCHED_IDLE one at once: with the queue threads under
 // SCHED_IDLE the caller stays on the CPU its reply came from.  `cp -a` of
-// /usr/include through the rings took 1.4-2.2 s that way against 2.8-4.6 s
-// (docs/performance.md, "The queue threads under SCHED_IDLE").
+// /usr/include through the rings took 1.2-1.4 s that way against 1.8-2.0 s,
+// the option alternated (docs/performance.md, "The ring threads under
+// SCHED_IDLE").
 //
 // The danger: a SCHED_IDLE thread gets almost no CPU while SCHED_OTHER
 // threads want it (measured: a copy that took 0.5 s beside six CPU-bound
@@ -21,8 +22,8 @@
 // for a CPU in /proc) and puts all of them back under SCHED_OTHER when one
 // was runnable through a whole period without getting the CPU, or waited
 // longer than a period, for a hold time that doubles while it keeps
-// happening; and when no request came for
-// kQuietPeriods periods, until the next request (the guard then sleeps).
+// happening; and, until the next request, when none came for kQuietPeriods
+// periods (the guard then sleeps).
 // Leaving SCHED_IDLE needs CAP_SYS_NICE (or RLIMIT_NICE >= 20): without it
 // the threads stay under SCHED_OTHER and stats say "unavailable".
 // Thread safety: add_thread() and note_request() from any thread; start()

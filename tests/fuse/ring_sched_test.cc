@@ -132,11 +132,13 @@ double thread_cpu_s() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
-void pin_to_cpu0() {
+// Pins the calling thread to CPU 0; false if it could not.  (Called from
+// the test's own threads: Catch2's assertions belong on the main thread.)
+bool pin_to_cpu0() {
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(0, &set);
-  REQUIRE(pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0);
+  return pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
 }
 
 template <class Pred>
@@ -166,8 +168,9 @@ TEST_CASE("ring_sched: the guard on real threads", "[ring_sched]") {
   REQUIRE(g.start([&] { return requests.load(); }));
   CHECK(std::string(g.stats().state) == "guarded");
   // The "queue thread": serves a request when told, or spins (a long one).
+  std::atomic<bool> pinned{true};
   std::thread worker([&] {
-    pin_to_cpu0();
+    if (!pin_to_cpu0()) pinned = false;
     tid = gettid();
     while (!stop) {
       if (spin) {
@@ -207,7 +210,7 @@ TEST_CASE("ring_sched: the guard on real threads", "[ring_sched]") {
     spin = true;  // the worker now spins, sending requests: under SCHED_IDLE
     REQUIRE(wait_for([&] { return g.stats().idle_turns >= 1; }));
     std::thread hog([&] {  // SCHED_OTHER, same CPU: alone it would take all but ~0.3% (weight 1024 vs 3)
-      pin_to_cpu0();
+      if (!pin_to_cpu0()) pinned = false;
       while (!hog_stop) hog_cpu = thread_cpu_s();
     });
     const double w0 = cpu.load();
@@ -217,6 +220,7 @@ TEST_CASE("ring_sched: the guard on real threads", "[ring_sched]") {
     const double worker_s = cpu.load() - w0, hog_s = hog_cpu.load() - h0;
     hog_stop = true;
     hog.join();
+    REQUIRE(pinned);
     INFO("worker " << worker_s << " s of CPU, the CPU-bound thread " << hog_s << " s");
     CHECK(g.stats().starvations >= 1);
     // Under SCHED_OTHER the two share the CPU evenly; the guard's looks under
@@ -226,4 +230,5 @@ TEST_CASE("ring_sched: the guard on real threads", "[ring_sched]") {
   stop = true;
   worker.join();
   g.stop();
+  CHECK(pinned);
 }
