@@ -26,6 +26,9 @@
 // periods (the guard then sleeps).
 // Leaving SCHED_IDLE needs CAP_SYS_NICE (or RLIMIT_NICE >= 20): without it
 // the threads stay under SCHED_OTHER and stats say "unavailable".
+// A RingSched that was never started (ring_sched=normal, no CAP_SYS_NICE)
+// is inert: add_thread() only records, note_request() wakes nobody after
+// its first call, stop() does nothing.
 // Thread safety: add_thread() and note_request() from any thread; start()
 // and stop() from one thread; stats() from any thread.
 #pragma once

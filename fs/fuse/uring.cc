@@ -159,8 +159,7 @@ struct UringTransport::Impl {
   std::atomic<bool> ring_refused{false};  // the kernel refused an entry: everything stays on /dev/fuse
   std::atomic<int64_t> dev_quiet_until{0};  // CLOCK_MONOTONIC ns: no /dev/fuse read before (read_hook)
   std::mutex dev_read_mu;                   // held by the one thread reading the side channel
-  RingSched sched;                          // the queue threads' policy (-o ring_sched)
-  bool sched_on = false;                    // sched was started (set before the queue threads start)
+  RingSched sched;                          // the queue threads' policy (-o ring_sched; inert unless started)
 
   // Whether /dev/fuse now carries only what the rings do not (FORGETs,
   // INTERRUPTs): then a read of it may wait.
@@ -347,7 +346,7 @@ void UringTransport::Impl::run(Queue* q) {
   CPU_ZERO(&set);
   CPU_SET(q->qid, &set);
   (void)pthread_setaffinity_np(pthread_self(), sizeof set, &set);  // an offline CPU: stay unpinned
-  if (sched_on) sched.add_thread(gettid());
+  sched.add_thread(gettid());
 
   // The ring is made on this thread, before INIT: the INIT reply offers
   // io_uring only if every queue has one.
@@ -416,7 +415,7 @@ void UringTransport::Impl::run(Queue* q) {
       }
       if (!ring_served.load(std::memory_order_relaxed)) ring_served.store(true);
       serve(q, e);
-      if (sched_on) sched.note_request();
+      sched.note_request();
       // Commit now, so that this reply does not wait for the next request.
       if (io_uring_cq_ready(&q->ring) != 0) io_uring_submit(&q->ring);
     }
@@ -434,12 +433,12 @@ int UringTransport::attach(fuse_session* se, bool sched_idle) {
   im.se = se;
   im.dev_fd = fuse_session_fd(se);
   if (sched_idle) {
-    im.sched_on = im.sched.start([&im] {
+    const bool started = im.sched.start([&im] {
       uint64_t n = 0;
       for (const auto& q : im.queues) n += q->requests.load(std::memory_order_relaxed);
       return n;
     });
-    if (!im.sched_on)
+    if (!started)
       std::fprintf(stderr, "xfsfuse: io_uring: ring_sched=idle needs CAP_SYS_NICE (to leave SCHED_IDLE again); "
                            "the queue threads stay under SCHED_OTHER\n");
   }
