@@ -733,6 +733,32 @@ for p in sys.argv[1:]:
 PY
 }
 
+# acl_mode_steps MNT: on a new script m in MNT (mode 0755, stat()ed so that the kernel caches the
+# mode), set an access ACL the mode can say and that takes every x bit away (0644), execute m at
+# once, stat it, then set an ACL with a mask (group bits 6: 0760) and stat again; prints the modes
+# in octal and what the exec did.  Whoever changed the ACL, the kernel must not go on judging by,
+# or showing, the mode it cached before.
+acl_mode_steps() {
+  python3 - "$1/m" <<'PY'
+import os, struct, subprocess, sys
+U = 0xffffffff
+def acl(ents): return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", t, p, i) for t, p, i in ents)
+p = sys.argv[1]
+with open(p, "w") as f: f.write("#!/bin/sh\nexit 0\n")
+os.chmod(p, 0o755)
+out = ["%o" % (os.stat(p).st_mode & 0o7777)]
+os.setxattr(p, "system.posix_acl_access", acl([(1, 6, U), (4, 4, U), (0x20, 4, U)]))
+try:
+    subprocess.run([p], check=True); out.append("ran")
+except PermissionError:
+    out.append("refused")
+out.append("%o" % (os.stat(p).st_mode & 0o7777))
+os.setxattr(p, "system.posix_acl_access", acl([(1, 7, U), (2, 4, 1000), (4, 4, U), (0x10, 6, U), (0x20, 0, U)]))
+out.append("%o" % (os.stat(p).st_mode & 0o7777))
+print(" ".join(out))
+PY
+}
+
 mode_acl() {
   local img=$work/acl.img kmnt=$work/acl-kernel mnt=$work/acl loop paths=(f d d/sub d/new g plain r1 r2 w)
   [[ -e /dev/loop-control ]] || skip "no loop devices: the ACLs are set through the kernel's XFS"
@@ -783,7 +809,11 @@ PY
     (cd "$1" && setpriv --reuid=nobody --regid=nogroup --clear-groups bash -c "$(declare -f acl_view); acl_view ${paths[*]}") >"$2-nobody"
   }
   acl_views "$kmnt" "$work/acl-kernel"
+  acl_mode_steps "$kmnt" >"$work/acl-kernel-modes"
+  rm -f "$kmnt/m"
   umount "$kmnt"
+  check "the kernel's XFS: an access ACL sets the mode (755, exec refused at 644, then 760)" \
+    test "$(cat "$work/acl-kernel-modes")" = "755 refused 644 760"
   check "the kernel's XFS lists the ACLs under system.posix_acl_* (f)" grep -q '^f names system.posix_acl_access trusted.SGI_ACL_FILE$' "$work/acl-kernel-root"
   fuse_mount "$img" "$mnt" -o allow_other || { fail "xfsfuse did not mount the ACL image"; return; }
   acl_views "$mnt" "$work/acl"
@@ -800,12 +830,21 @@ PY
   python3 -c 'import os, sys; os.removexattr(sys.argv[1], "trusted.SGI_ACL_FILE")' "$mnt/r1"
   check "trusted.SGI_ACL_FILE removed: nobody may no longer read r1" \
     bash -c '! setpriv --reuid=nobody --regid=nogroup --clear-groups cat "$1" >/dev/null 2>&1' _ "$mnt/r1"
+  acl_mode_steps "$mnt" >"$work/acl-modes"
+  same "an access ACL sets the mode the next exec and stat see: xfsfuse = the kernel" "$work/acl-kernel-modes" "$work/acl-modes"
+  rm -f "$mnt/m"
   fuse_umount "$mnt"
   # -o noacl: the driver judges by the mode bits alone (r1 0600, r2 0604, w 0755 root's).
   fuse_mount "$img" "$mnt" --as-given -o rw,allow_other,noacl || { fail "xfsfuse -o noacl did not mount"; return; }
   acl_access "$mnt" >"$work/acl-access-noacl"
   check "-o noacl: nobody is judged by the mode bits alone" \
     test "$(cat "$work/acl-access-noacl")" = $'r1: refused\nr2: read\nw: refused'
+  # Without FUSE_POSIX_ACL the kernel passes system.posix_acl_* through as plain xattrs and marks
+  # only the ctime stale: it would exec by the mode it cached unless the driver drops it
+  # (fs/fuse/ops_xattr.cc).
+  acl_mode_steps "$mnt" >"$work/acl-modes-noacl"
+  same "-o noacl: an access ACL sets the mode the next exec and stat see" "$work/acl-kernel-modes" "$work/acl-modes-noacl"
+  rm -f "$mnt/m"
   fuse_umount "$mnt"
   check "xfs_repair -n is clean" repair_clean "$img"
 }
