@@ -74,15 +74,16 @@ int64_t monotonic_ns() {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-// Reads a small /proc file whole into buf; the bytes read (empty on an
-// error: the thread has gone).
-std::string_view read_proc(const std::string& path, char* buf, size_t cap) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+// Reads a small /proc file whole, from its start, into buf: such a file is
+// made anew by each read at offset 0, so one descriptor serves every look.
+// The bytes read (empty on an error: the thread has gone).
+std::string_view read_proc(int fd, char* buf, size_t cap) {
   if (fd < 0) return {};
-  const ssize_t n = ::read(fd, buf, cap);
-  ::close(fd);
+  const ssize_t n = ::pread(fd, buf, cap, 0);
   return n > 0 ? std::string_view(buf, static_cast<size_t>(n)) : std::string_view();
 }
+
+int open_proc(const std::string& path) { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); }
 
 int set_policy(pid_t tid, int policy) {
   const sched_param p{};
@@ -91,7 +92,13 @@ int set_policy(pid_t tid, int policy) {
 
 }  // namespace
 
-RingSched::~RingSched() { stop(); }
+RingSched::~RingSched() {
+  stop();
+  for (const auto& [stat_fd, schedstat_fd] : proc_fds_) {
+    if (stat_fd >= 0) ::close(stat_fd);
+    if (schedstat_fd >= 0) ::close(schedstat_fd);
+  }
+}
 
 bool RingSched::start(std::function<uint64_t()> requests) {
   // Whether a thread of this process may come back from SCHED_IDLE: an
@@ -125,8 +132,11 @@ void RingSched::stop() {
 }
 
 void RingSched::add_thread(pid_t tid) {
+  const std::string dir = "/proc/self/task/" + std::to_string(tid);
+  const std::pair<int, int> fds{open_proc(dir + "/stat"), open_proc(dir + "/schedstat")};
   std::lock_guard<std::mutex> g(mu_);
   tids_.push_back(tid);
+  proc_fds_.push_back(fds);
   if (idle_.load(std::memory_order_relaxed)) (void)set_policy(tid, SCHED_IDLE);
 }
 
@@ -148,9 +158,8 @@ void RingSched::sample(std::vector<TaskSample>* out, std::vector<bool>* ok) {
   char stat[1024];
   char schedstat[128];
   for (size_t i = 0; i < tids_.size(); i++) {
-    const std::string dir = "/proc/self/task/" + std::to_string(tids_[i]);
-    const std::string_view a = read_proc(dir + "/stat", stat, sizeof stat);
-    const std::string_view b = read_proc(dir + "/schedstat", schedstat, sizeof schedstat);
+    const std::string_view a = read_proc(proc_fds_[i].first, stat, sizeof stat);
+    const std::string_view b = read_proc(proc_fds_[i].second, schedstat, sizeof schedstat);
     (*ok)[i] = parse_task_sample(a, b, &(*out)[i]);
   }
 }

@@ -27,8 +27,9 @@
 // Leaving SCHED_IDLE needs CAP_SYS_NICE (or RLIMIT_NICE >= 20): without it
 // the threads stay under SCHED_OTHER and stats say "unavailable".
 // A RingSched that was never started (ring_sched=normal, no CAP_SYS_NICE)
-// is inert: add_thread() only records, note_request() wakes nobody after
-// its first call, stop() does nothing.
+// is inert: add_thread() only records (and opens the thread's two /proc
+// files, which each look reads with one pread apiece), note_request() wakes
+// nobody after its first call, stop() does nothing.
 // Thread safety: add_thread() and note_request() from any thread; start()
 // and stop() from one thread; stats() from any thread.
 #pragma once
@@ -42,6 +43,7 @@
 #include <mutex>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace xfsfuse::fuse {
@@ -120,7 +122,7 @@ class RingSched {
   static constexpr int64_t kPeriodNs = 10'000'000;  ///< how often the guard looks while idle
 
   RingSched() = default;
-  ~RingSched();  ///< stop()
+  ~RingSched();  ///< stop(), then closes the /proc files
   RingSched(const RingSched&) = delete;
   RingSched& operator=(const RingSched&) = delete;
 
@@ -157,6 +159,10 @@ class RingSched {
   bool started_ = false;
   bool unavailable_ = false;
   std::vector<pid_t> tids_;
+  /// Per entry of tids_: its /proc/self/task/TID/stat and schedstat, opened
+  /// by add_thread and read again at offset 0 each look (-1: did not open;
+  /// that thread's looks fail).  Closed by the destructor.
+  std::vector<std::pair<int, int>> proc_fds_;
   RingSchedController ctl_;
   std::atomic<bool> idle_{false};
   std::atomic<bool> wanted_{false};
