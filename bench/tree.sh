@@ -6,7 +6,8 @@
 #   bench/tree.sh [--runs N] [--dir DIR] [--xfsfuse BIN] [--xfsfuse-options OPTS] [--only LIST]
 #                 [--small DIR] [--large DIR] [--dirblock BYTES]
 #
-#   --runs N      fresh images and runs per filesystem; the table shows medians (default 3)
+#   --runs N      fresh images and runs per filesystem, in rounds (run 1 of every filesystem, then
+#                 run 2...); the table shows medians (default 3)
 #   --dir DIR     where the images go (default $TMPDIR or /tmp)
 #   --xfsfuse BIN the driver (default build/fs/fuse/xfsfuse)
 #   --xfsfuse-options OPTS  more -o options for xfsfuse after rw
@@ -98,16 +99,19 @@ one_run() {
 }
 
 tar cf - "$small" "$large" 2>/dev/null | cat >/dev/null
-kinds=()
+kinds=() ready=()
 for k in kernel fuse2fs xfsfuse xfsfuse-uring; do
   [[ ,$only, == *,$k,* ]] || continue
   kinds+=("$k")
-  if available "$k"; then
-    for ((r = 1; r <= runs; r++)); do
-      echo "tree.sh: $k run $r of $runs" >&2
-      one_run "$k"
-    done
-  fi
+  if available "$k"; then ready+=("$k"); fi
+done
+# Round by round, each filesystem in turn: this host's speed drifts by a quarter within half an
+# hour, and runs made one filesystem after the other would carry that drift into the ratios.
+for ((r = 1; r <= runs; r++)); do
+  for k in "${ready[@]}"; do
+    echo "tree.sh: $k run $r of $runs" >&2
+    one_run "$k"
+  done
 done
 
 files() { find "$1" | wc -l; }
