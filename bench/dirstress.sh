@@ -117,12 +117,7 @@ for k in kernel xfsfuse fuse2fs tmpfs; do
   [[ ,$only, == *,$k,* ]] || continue
   if available "$k"; then kinds+=("$k"); else status=1; fi
 done
-for ((r = 1; r <= runs; r++)); do
-  for k in "${kinds[@]}"; do
-    echo "dirstress.sh: $k run $r of $runs" >&2
-    one_run "$k"
-  done
-done
+run_rounds "$runs" "${kinds[@]}"
 
 fmt_s() { awk -v s="$1" 'BEGIN { printf (s < 1 ? "%.3f s" : s < 10 ? "%.2f s" : "%.1f s"), s }'; }
 cell() { # KIND ROW (0-based)

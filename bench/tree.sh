@@ -105,14 +105,7 @@ for k in kernel fuse2fs xfsfuse xfsfuse-uring; do
   kinds+=("$k")
   if available "$k"; then ready+=("$k"); fi
 done
-# Round by round, each filesystem in turn: this host's speed drifts by a quarter within half an
-# hour, and runs made one filesystem after the other would carry that drift into the ratios.
-for ((r = 1; r <= runs; r++)); do
-  for k in "${ready[@]}"; do
-    echo "tree.sh: $k run $r of $runs" >&2
-    one_run "$k"
-  done
-done
+run_rounds "$runs" "${ready[@]}"
 
 files() { find "$1" | wc -l; }
 cell() { # KIND COLUMN

@@ -9,7 +9,8 @@
 #   mkfs_xfs_opts  extra mkfs.xfs options (an array, may be empty), e.g. (-n size=65536)
 #   prog           the caller's name for messages
 # and gets make_image KIND, do_mount KIND, do_umount, available KIND (fills why_not[KIND]),
-# peers_cleanup (for the EXIT trap), median COLUMN FILE, title KIND.
+# peers_cleanup (for the EXIT trap), median COLUMN FILE, title KIND, and run_rounds RUNS KIND...
+# (which calls the caller's one_run KIND).
 
 # xfsfuse_opts KIND: the -o options an xfsfuse kind mounts with.
 xfsfuse_opts() {
@@ -97,6 +98,20 @@ available() { # KIND: 0 if it can run here, else sets why_not[KIND]
       do_umount ;;
   esac
 }
+# run_rounds RUNS KIND...: one_run KIND for each KIND in turn, RUNS rounds (run 1 of every
+# filesystem, then run 2...): this host's speed drifts by a quarter within half an hour, and runs
+# made one filesystem after the other would carry that drift into the ratios.
+run_rounds() {
+  local runs=$1 r k
+  shift
+  for ((r = 1; r <= runs; r++)); do
+    for k in "$@"; do
+      echo "$prog: $k run $r of $runs" >&2
+      one_run "$k"
+    done
+  done
+}
+
 median() { # COLUMN FILE
   awk -v c="$1" '{ print $c }' "$2" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
