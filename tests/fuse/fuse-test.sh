@@ -736,8 +736,8 @@ PY
 # acl_mode_steps MNT: on a new script m in MNT (mode 0755, stat()ed so that the kernel caches the
 # mode), set an access ACL the mode can say and that takes every x bit away (0644), execute m at
 # once, stat it, then set an ACL with a mask (group bits 6: 0760) and stat again; prints the modes
-# in octal and what the exec did.  Whoever changed the ACL, the kernel must not go on judging by,
-# or showing, the mode it cached before.
+# in octal and what the exec did.  After each change the kernel must neither judge by nor show the
+# mode it cached before it.
 acl_mode_steps() {
   python3 - "$1/m" <<'PY'
 import os, struct, subprocess, sys
