@@ -94,9 +94,9 @@ int set_policy(pid_t tid, int policy) {
 
 RingSched::~RingSched() {
   stop();
-  for (const auto& [stat_fd, schedstat_fd] : proc_fds_) {
-    if (stat_fd >= 0) ::close(stat_fd);
-    if (schedstat_fd >= 0) ::close(schedstat_fd);
+  for (const Watched& w : threads_) {
+    if (w.stat_fd >= 0) ::close(w.stat_fd);
+    if (w.schedstat_fd >= 0) ::close(w.schedstat_fd);
   }
 }
 
@@ -133,10 +133,9 @@ void RingSched::stop() {
 
 void RingSched::add_thread(pid_t tid) {
   const std::string dir = "/proc/self/task/" + std::to_string(tid);
-  const std::pair<int, int> fds{open_proc(dir + "/stat"), open_proc(dir + "/schedstat")};
+  const Watched w{tid, open_proc(dir + "/stat"), open_proc(dir + "/schedstat")};
   std::lock_guard<std::mutex> g(mu_);
-  tids_.push_back(tid);
-  proc_fds_.push_back(fds);
+  threads_.push_back(w);
   if (idle_.load(std::memory_order_relaxed)) (void)set_policy(tid, SCHED_IDLE);
 }
 
@@ -148,18 +147,18 @@ void RingSched::wake() {
 void RingSched::apply(bool idle) {
   // ESRCH: a queue thread that has ended (unmount); nothing else can fail
   // after start()'s check.
-  for (const pid_t tid : tids_) (void)set_policy(tid, idle ? SCHED_IDLE : SCHED_OTHER);
+  for (const Watched& w : threads_) (void)set_policy(w.tid, idle ? SCHED_IDLE : SCHED_OTHER);
   idle_.store(idle, std::memory_order_relaxed);
 }
 
 void RingSched::sample(std::vector<TaskSample>* out, std::vector<bool>* ok) {
-  out->assign(tids_.size(), TaskSample{});
-  ok->assign(tids_.size(), false);
+  out->assign(threads_.size(), TaskSample{});
+  ok->assign(threads_.size(), false);
   char stat[1024];
   char schedstat[128];
-  for (size_t i = 0; i < tids_.size(); i++) {
-    const std::string_view a = read_proc(proc_fds_[i].first, stat, sizeof stat);
-    const std::string_view b = read_proc(proc_fds_[i].second, schedstat, sizeof schedstat);
+  for (size_t i = 0; i < threads_.size(); i++) {
+    const std::string_view a = read_proc(threads_[i].stat_fd, stat, sizeof stat);
+    const std::string_view b = read_proc(threads_[i].schedstat_fd, schedstat, sizeof schedstat);
     (*ok)[i] = parse_task_sample(a, b, &(*out)[i]);
   }
 }

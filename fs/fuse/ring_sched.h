@@ -43,7 +43,6 @@
 #include <mutex>
 #include <string_view>
 #include <thread>
-#include <utility>
 #include <vector>
 
 namespace xfsfuse::fuse {
@@ -158,11 +157,15 @@ class RingSched {
   bool stopping_ = false;
   bool started_ = false;
   bool unavailable_ = false;
-  std::vector<pid_t> tids_;
-  /// Per entry of tids_: its /proc/self/task/TID/stat and schedstat, opened
-  /// by add_thread and read again at offset 0 each look (-1: did not open;
-  /// that thread's looks fail).  Closed by the destructor.
-  std::vector<std::pair<int, int>> proc_fds_;
+  /// A guarded thread and its /proc/self/task/TID/stat and schedstat,
+  /// opened by add_thread and read again at offset 0 each look (-1: did not
+  /// open; that thread's looks fail).  Closed by the destructor.
+  struct Watched {
+    pid_t tid;
+    int stat_fd;
+    int schedstat_fd;
+  };
+  std::vector<Watched> threads_;
   RingSchedController ctl_;
   std::atomic<bool> idle_{false};
   std::atomic<bool> wanted_{false};
