@@ -171,6 +171,7 @@ nlohmann::ordered_json stats_json(FuseFs& fs) {
   const UringStats u = fs.uring() != nullptr ? fs.uring()->stats() : UringStats{};
   j["fuse"]["uring_queues"] = u.queues;
   j["fuse"]["uring_requests"] = u.requests;
+  j["fuse"]["uring_handed_off"] = u.handed_off;
   j["fuse"]["ring_sched"] = Json{{"state", u.sched.state},
                                  {"idle_now", u.sched.idle_now},
                                  {"idle_turns", u.sched.idle_turns},

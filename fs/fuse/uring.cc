@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <fstream>
 #include <mutex>
 #include <string>
@@ -36,6 +37,8 @@ constexpr uint32_t kInitExt = 1u << 30;        // INIT flag: flags2 is meant
 constexpr uint32_t kOpInit = 26;               // FUSE_INIT
 constexpr uint32_t kOpForget = 2;              // FUSE_FORGET
 constexpr uint32_t kOpBatchForget = 42;        // FUSE_BATCH_FORGET
+constexpr uint32_t kOpFsync = 20;              // FUSE_FSYNC
+constexpr uint32_t kOpFsyncdir = 30;           // FUSE_FSYNCDIR
 constexpr uint32_t kCmdRegister = 1;           // FUSE_IO_URING_CMD_REGISTER
 constexpr uint32_t kCmdCommitAndFetch = 2;     // FUSE_IO_URING_CMD_COMMIT_AND_FETCH
 constexpr size_t kInOutArea = 128;             // fuse_in_header in, fuse_out_header out
@@ -68,6 +71,13 @@ constexpr unsigned kEntriesPerQueue = 2;
 constexpr size_t kFront = 4096;
 static_assert(kFront >= sizeof(fuse_in_header) + kOpArea);
 constexpr uint64_t kStopTag = 1;  // user_data of the stop eventfd's poll
+constexpr uint64_t kDoneTag = 2;  // user_data of the done eventfd's poll
+
+// Requests that wait for the disk as a rule: an fsync waits for the log's
+// write and the image's sync, milliseconds to seconds.  A queue thread hands
+// them to a helper thread, so that the requests queued behind them on the
+// same CPU do not wait too (docs/fuse-io-uring.md, "Requests that wait").
+bool waits_for_disk(uint32_t opcode) { return opcode == kOpFsync || opcode == kOpFsyncdir; }
 
 struct Entry {
   ReqHeader hdr{};
@@ -84,6 +94,9 @@ struct Queue {
   io_uring ring{};
   bool ring_made = false;
   int stop_fd = -1;
+  int done_fd = -1;          // eventfd: a helper has put a reply in one of this queue's entries
+  std::mutex done_mu;
+  std::vector<Entry*> done;  // GUARDED_BY(done_mu): entries whose replies wait to be committed
   Entry entries[kEntriesPerQueue];
   std::thread thread;
   std::atomic<uint64_t> requests{0};
@@ -161,6 +174,16 @@ struct UringTransport::Impl {
   std::mutex dev_read_mu;                   // held by the one thread reading the side channel
   RingSched sched;                          // the queue threads' policy (-o ring_sched; inert unless started)
 
+  // Helpers (waits_for_disk): a queue thread hands such a request over and
+  // serves the next; the helper runs it and gives the entry back through its
+  // queue's done list and done_fd, and the queue thread commits the reply.
+  std::mutex work_mu;
+  std::condition_variable work_cv;
+  std::deque<std::pair<Queue*, Entry*>> work;  // GUARDED_BY(work_mu)
+  bool helpers_stop = false;                    // GUARDED_BY(work_mu)
+  std::vector<std::thread> helpers;
+  std::atomic<uint64_t> handed_off{0};
+
   // Whether /dev/fuse now carries only what the rings do not (FORGETs,
   // INTERRUPTs): then a read of it may wait.
   bool dev_is_side_channel() const {
@@ -168,7 +191,11 @@ struct UringTransport::Impl {
   }
 
   void run(Queue* q);
-  void serve(Queue* q, Entry* e);
+  void process(Queue* q, Entry* e);
+  void commit(Queue* q, Entry* e);
+  void commit_done(Queue* q);
+  void hand_off(Queue* q, Entry* e);
+  void helper_loop();
   ssize_t fill(Entry* e, const iovec* iov, int count);
   ssize_t init_reply(int fd, const iovec* iov, int count);
 };
@@ -298,7 +325,9 @@ ssize_t UringTransport::Impl::init_reply(int fd, const iovec* iov, int count) {
   return n;
 }
 
-void UringTransport::Impl::serve(Queue* q, Entry* e) {
+// Runs the request in e through libfuse's decoder and the op, whose reply
+// lands in e (writev_hook); a request that got none is answered EIO.
+void UringTransport::Impl::process(Queue* q, Entry* e) {
   const auto* in = reinterpret_cast<const fuse_in_header*>(e->hdr.in_out);
   const size_t psz = e->hdr.ent.payload_sz;
   const size_t cap = e->area_len - kFront;
@@ -334,9 +363,62 @@ void UringTransport::Impl::serve(Queue* q, Entry* e) {
     std::memcpy(e->hdr.in_out, &oh, sizeof oh);
     e->hdr.ent.payload_sz = 0;
   }
+}
+
+// Queues the commit of e's reply (and the fetch of its next request); the
+// queue thread only.
+void UringTransport::Impl::commit(Queue* q, Entry* e) {
   io_uring_sqe* sqe = io_uring_get_sqe(&q->ring);
-  if (sqe == nullptr) return;  // cannot happen: one SQE per entry, submitted each turn
+  if (sqe == nullptr) return;  // cannot happen: one SQE per entry and one per poll, submitted each turn
   prep_cmd(sqe, dev_fd, kCmdCommitAndFetch, *q, e, e->hdr.ent.commit_id);
+}
+
+// The queue thread, woken by done_fd: commits what the helpers finished and
+// polls done_fd again.
+void UringTransport::Impl::commit_done(Queue* q) {
+  uint64_t n;
+  (void)!read(q->done_fd, &n, sizeof n);  // resets the count (nonblocking: the poll said it is set)
+  std::vector<Entry*> ready;
+  {
+    std::lock_guard<std::mutex> g(q->done_mu);
+    ready.swap(q->done);
+  }
+  for (Entry* e : ready) commit(q, e);
+  io_uring_sqe* sqe = io_uring_get_sqe(&q->ring);
+  if (sqe == nullptr) return;  // cannot happen (as in commit)
+  io_uring_prep_poll_add(sqe, q->done_fd, POLLIN);
+  io_uring_sqe_set_data64(sqe, kDoneTag);
+}
+
+void UringTransport::Impl::hand_off(Queue* q, Entry* e) {
+  handed_off.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> g(work_mu);
+    work.emplace_back(q, e);
+  }
+  work_cv.notify_one();
+}
+
+void UringTransport::Impl::helper_loop() {
+  pthread_setname_np(pthread_self(), "xfsfuse-rwait");  // ps -T, perf, gdb
+  for (;;) {
+    std::pair<Queue*, Entry*> job;
+    {
+      std::unique_lock<std::mutex> l(work_mu);
+      work_cv.wait(l, [this] { return helpers_stop || !work.empty(); });
+      if (helpers_stop) return;  // what is left is never answered: the connection is going away
+      job = work.front();
+      work.pop_front();
+    }
+    auto [q, e] = job;
+    process(q, e);
+    {
+      std::lock_guard<std::mutex> g(q->done_mu);
+      q->done.push_back(e);
+    }
+    const uint64_t one = 1;
+    (void)!write(q->done_fd, &one, sizeof one);
+  }
 }
 
 void UringTransport::Impl::run(Queue* q) {
@@ -370,6 +452,9 @@ void UringTransport::Impl::run(Queue* q) {
   io_uring_sqe* sqe = io_uring_get_sqe(&q->ring);
   io_uring_prep_poll_add(sqe, q->stop_fd, POLLIN);
   io_uring_sqe_set_data64(sqe, kStopTag);
+  sqe = io_uring_get_sqe(&q->ring);
+  io_uring_prep_poll_add(sqe, q->done_fd, POLLIN);
+  io_uring_sqe_set_data64(sqe, kDoneTag);
   for (Entry& e : q->entries) {
     e.area_len = kFront + cap;
     void* p = mmap(nullptr, e.area_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -400,6 +485,11 @@ void UringTransport::Impl::run(Queue* q) {
         stopping = true;
         break;
       }
+      if (tag == kDoneTag) {
+        commit_done(q);
+        if (io_uring_cq_ready(&q->ring) != 0) io_uring_submit(&q->ring);
+        continue;
+      }
       auto* e = reinterpret_cast<Entry*>(tag);
       if (res < 0) {
         // ENOTCONN: the connection ended (unmount); anything else is the
@@ -414,8 +504,13 @@ void UringTransport::Impl::run(Queue* q) {
         continue;
       }
       if (!ring_served.load(std::memory_order_relaxed)) ring_served.store(true);
-      serve(q, e);
       sched.note_request();
+      if (waits_for_disk(reinterpret_cast<const fuse_in_header*>(e->hdr.in_out)->opcode)) {
+        hand_off(q, e);  // an entry in a helper's hands stays live: its commit comes through done_fd
+        continue;
+      }
+      process(q, e);
+      commit(q, e);
       // Commit now, so that this reply does not wait for the next request.
       if (io_uring_cq_ready(&q->ring) != 0) io_uring_submit(&q->ring);
     }
@@ -447,7 +542,8 @@ int UringTransport::attach(fuse_session* se, bool sched_idle) {
     auto q = std::make_unique<Queue>();
     q->qid = i;
     q->stop_fd = eventfd(0, EFD_CLOEXEC);
-    if (q->stop_fd < 0) {
+    q->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (q->stop_fd < 0 || q->done_fd < 0) {
       const int e = errno;
       stop();
       return e;
@@ -455,6 +551,10 @@ int UringTransport::attach(fuse_session* se, bool sched_idle) {
     im.queues.push_back(std::move(q));
   }
   for (auto& q : im.queues) q->thread = std::thread([&im, qp = q.get()] { im.run(qp); });
+  // As many helpers as queues: every CPU's caller can have one fsync under
+  // way without waiting for another CPU's.  Made here, under SCHED_OTHER
+  // (a ring thread may be under SCHED_IDLE, which its children would inherit).
+  for (size_t i = 0; i < im.queues.size(); i++) im.helpers.emplace_back([&im] { im.helper_loop(); });
   bool ok;
   {
     std::unique_lock<std::mutex> l(im.mu);
@@ -491,6 +591,18 @@ void UringTransport::stop() {
       (void)!write(q->stop_fd, &one, sizeof one);
     }
     if (q->thread.joinable()) q->thread.join();
+  }
+  // A helper may still run a request in an entry: wait for it before the
+  // entries go (it tells a done_fd nobody polls now, which is harmless).
+  {
+    std::lock_guard<std::mutex> g(im.work_mu);
+    im.helpers_stop = true;
+  }
+  im.work_cv.notify_all();
+  for (auto& h : im.helpers)
+    if (h.joinable()) h.join();
+  im.helpers.clear();
+  for (auto& q : im.queues) {
     if (q->ring_made) io_uring_queue_exit(&q->ring);  // cancels what the kernel still holds
     q->ring_made = false;
     for (Entry& e : q->entries) {
@@ -498,7 +610,8 @@ void UringTransport::stop() {
       e.area = nullptr;
     }
     if (q->stop_fd >= 0) close(q->stop_fd);
-    q->stop_fd = -1;
+    if (q->done_fd >= 0) close(q->done_fd);
+    q->stop_fd = q->done_fd = -1;
   }
   // The hooks stay installed in the session (libfuse owns them until
   // fuse_session_destroy); with no INIT pending and no ring request on any
@@ -509,6 +622,7 @@ UringStats UringTransport::stats() const {
   UringStats s;
   s.queues = impl_->registered.load();
   for (const auto& q : impl_->queues) s.requests += q->requests.load(std::memory_order_relaxed);
+  s.handed_off = impl_->handed_off.load(std::memory_order_relaxed);
   s.sched = impl_->sched.stats();
   if (s.queues == 0) s.sched.state = "off";  // the kernel did not take the rings: nothing to guard
   return s;

@@ -45,6 +45,7 @@ namespace xfsfuse::fuse {
 struct UringStats {
   unsigned queues = 0;      ///< queues whose entries the kernel took (0: the transport was not used)
   uint64_t requests = 0;    ///< requests served through the rings
+  uint64_t handed_off = 0;  ///< of those, served by a helper thread (fsync, fsyncdir: they wait for the disk)
   RingSchedStats sched;     ///< the queue threads' scheduling (fs/fuse/ring_sched.h)
 };
 

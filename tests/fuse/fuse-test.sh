@@ -60,7 +60,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../../scripts/fuse-uring.sh"
 
 usage() {
-  echo "usage: fuse-test.sh XFSFUSE GETDENTS compare NAME IMG | cli IMG | ctl IMG CTL | bigdir-ls IMG | listing-verdict IMG | uring IMG | acl" >&2
+  echo "usage: fuse-test.sh XFSFUSE GETDENTS compare NAME IMG | cli IMG | ctl IMG CTL | bigdir-ls IMG | listing-verdict IMG | uring IMG CTL | acl" >&2
   exit 2
 }
 (($# >= 3)) || usage
@@ -85,9 +85,10 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/xfsfuse-test.XXXXXX")
 chmod 755 "$work"  # other users' access checks walk through it
 # Sanitizer builds: reports of every xfsfuse process, daemons included, land in $work/sanitizer.*.
 for v in ASAN_OPTIONS UBSAN_OPTIONS TSAN_OPTIONS; do export "$v=log_path=$work/sanitizer:${!v:-}"; done
-mounts=() loops=() daemons=() helper_restore=
+mounts=() loops=() daemons=() helper_restore= frozen=
 cleanup() {
   local m l
+  [[ -z $frozen ]] || fsfreeze -u "$frozen" || true  # a check that failed midway leaves nothing frozen
   for m in "${mounts[@]}"; do
     if mountpoint -q "$m"; then umount "$m" 2>/dev/null || umount -l "$m" || true; fi
   done
@@ -638,7 +639,7 @@ mode_listing_verdict() {
 # FUSE over io_uring (fs/fuse/uring.h): the transport under concurrent writers on different CPUs,
 # reads back through the rings, and the fallback when the kernel does not offer it.
 mode_uring() {
-  local img=$1 copy=$work/uring.img mnt=$work/uring
+  local img=$1 ctl=$2 copy=$work/uring.img mnt=$work/uring
   local cpus k n want
   fuse_uring_available || skip "$fuse_uring_missing"
   fuse_uring_set Y
@@ -708,6 +709,7 @@ assert os.getxattr(sys.argv[1], "user.big") == open(sys.argv[3], "rb").read(4000
     echo "SKIP: forget batching not checked: the rm -rf took ${rm_ms} ms for $n forgets, too slow for the pause to show"
   fi
   check "xfs_repair -n is clean after the io_uring mounts" repair_clean "$copy"
+  uring_fsync_behind "$img" "$ctl"
   fuse_uring_set N
   fuse_mount "$copy" "$mnt" --as-given -o "rw,io_uring,stats_file=$work/uring3.stats" || { fail "no mount with enable_uring=N"; return; }
   echo fallback >"$mnt/fallback"
@@ -715,6 +717,72 @@ assert os.getxattr(sys.argv[1], "user.big") == open(sys.argv[3], "rb").read(4000
   fuse_umount "$mnt"
   check "without enable_uring: no ring queue" test "$(stat_counter "$work/uring3.stats" fuse.uring_queues)" = 0
   check "without enable_uring: xfsfuse says why" grep -q "does not offer FUSE over io_uring" "$work/daemon.log"
+}
+
+# uring_fsync_behind IMG CTL: an fsync waits for the disk, so a ring's thread hands it to a helper
+# (fs/fuse/uring.cc, waits_for_disk) and serves the requests behind it from the same CPU meanwhile.
+# The copy of IMG sits on a kernel XFS that is then frozen (fsfreeze) and the file changed (touch):
+# the fsync's log write into the image waits until the thaw; a getxattr from the fsync's CPU must
+# be answered before that.
+# Skipped (with a note) without loop devices or XFS in the kernel.
+uring_fsync_behind() {
+  local img=$1 ctl=$2 host=$work/fsync-host mnt=$work/fsync-mnt loop pid gpid i n rc answered waiting
+  [[ -x $ctl ]] || { fail "$ctl is not an executable"; return; }
+  truncate -s 512M "$work/fsync-host.img"
+  if ! mkfs.xfs -q "$work/fsync-host.img" || ! loop=$(losetup -f --show "$work/fsync-host.img" 2>/dev/null); then
+    echo "SKIP: fsync behind a frozen disk not checked: no loop device or mkfs.xfs"
+    return
+  fi
+  loops+=("$loop")
+  mkdir -p "$host"
+  mount -t xfs "$loop" "$host" 2>/dev/null || { echo "SKIP: fsync behind a frozen disk not checked: no XFS in the kernel"; return; }
+  mounts+=("$host")
+  cp --sparse=always "$img" "$host/image"
+  fuse_mount "$host/image" "$mnt" --as-given -o "rw,io_uring,stats_file=$work/uring-fsync.stats" ||
+    { fail "no io_uring mount of the image on the kernel's XFS"; return; }
+  echo data >"$mnt/synced"
+  touch "$mnt/asked"
+  python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.k", b"v")' "$mnt/asked"
+  fsfreeze -f "$host"
+  frozen=$host
+  # A change after the freeze: its transaction is in the log xfsfuse has yet to write.
+  touch -m -d @1000000000 "$mnt/synced"
+  taskset -c 0 python3 -c 'import os, sys; fd = os.open(sys.argv[1], os.O_WRONLY); os.fsync(fd)' "$mnt/synced" &
+  pid=$!
+  # Until the fsync is in xfsfuse's hands (its counter, asked from the other CPU's ring).
+  for ((i = 0; i < 100; i++)); do
+    n=$(taskset -c $(($(nproc) > 1 ? 1 : 0)) "$ctl" "$mnt" stats | awk '$1 == "fuse.fsync" { print $2 }')
+    [[ $n == 1 ]] && break
+    sleep 0.1
+  done
+  check "the fsync reached xfsfuse (fuse.fsync $n)" test "$n" = 1
+  # A request that reached a ring cannot be killed before it is answered, so the getxattr runs in
+  # the background and the disk is thawed after at most 20 s either way.
+  taskset -c 0 python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.k").decode())' "$mnt/asked" \
+    >"$work/fsync-getxattr.out" &
+  gpid=$!
+  for ((i = 0; i < 200; i++)); do
+    kill -0 "$gpid" 2>/dev/null || break
+    sleep 0.1
+  done
+  answered=yes waiting=yes
+  kill -0 "$gpid" 2>/dev/null && answered=no
+  kill -0 "$pid" 2>/dev/null || waiting=no
+  fsfreeze -u "$host"
+  frozen=
+  rc=0
+  wait "$gpid" || rc=$?
+  check "a getxattr from the fsync's CPU is answered while the fsync waits ($answered; exit $rc, got '$(cat "$work/fsync-getxattr.out")')" \
+    test "$answered:$rc:$(cat "$work/fsync-getxattr.out")" = yes:0:v
+  check "the fsync waited for the frozen disk meanwhile ($waiting)" test "$waiting" = yes
+  rc=0
+  wait "$pid" || rc=$?
+  check "the fsync returns 0 after the thaw (got $rc)" test "$rc" = 0
+  fuse_umount "$mnt"
+  n=$(stat_counter "$work/uring-fsync.stats" fuse.uring_handed_off)
+  check "the fsync went to a helper (fuse.uring_handed_off $n)" test "$n" = 1
+  check "xfs_repair -n is clean after the frozen fsync" repair_clean "$host/image"
+  umount "$host"
 }
 
 # acl_view PATH...: each path's xattr names in listxattr's order, then each value in hex (or the
@@ -855,7 +923,7 @@ case $mode in
   ctl) (($# == 2)) || usage; mode_ctl "$1" "$2" ;;
   bigdir-ls) (($# == 1)) || usage; mode_bigdir_ls "$1" ;;
   listing-verdict) (($# == 1)) || usage; mode_listing_verdict "$1" ;;
-  uring) (($# == 1)) || usage; mode_uring "$1" ;;
+  uring) (($# == 2)) || usage; mode_uring "$1" "$2" ;;
   acl) (($# == 0)) || usage; mode_acl ;;
   *) usage ;;
 esac
