@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/tree.sh - copying and removing whole trees side by side: the kernel's XFS (loop mount),
-# fuse2fs on ext4, xfsfuse -o rw and xfsfuse -o rw,io_uring (FUSE over io_uring; the fuse module's
-# enable_uring is set to Y for the run and put back), each on a fresh image in the same directory.
+# fuse2fs on ext4, xfsfuse -o rw,noio_uring (/dev/fuse) and xfsfuse -o rw,io_uring (FUSE over
+# io_uring; the fuse module's enable_uring is set to Y for the run and put back), each on a fresh
+# image in the same directory.
 #
 #   bench/tree.sh [--runs N] [--dir DIR] [--xfsfuse BIN] [--xfsfuse-options OPTS] [--only LIST]
 #                 [--small DIR] [--large DIR] [--dirblock BYTES]
@@ -33,7 +34,7 @@ export LC_ALL=C
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 runs=3 dir=${TMPDIR:-/tmp} xfsfuse=$here/build/fs/fuse/xfsfuse xopts='' only=kernel,fuse2fs,xfsfuse,xfsfuse-uring
 small=/usr/include large=/usr/lib/x86_64-linux-gnu mkfs_xfs_opts=()
-usage() { sed -n '2,28p' "$0" >&2; exit 2; }
+usage() { sed -n '2,29p' "$0" >&2; exit 2; }
 while (($#)); do
   case $1 in
     --runs) runs=${2:-}; shift 2 || usage ;;

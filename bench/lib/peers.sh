@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # bench/lib/peers.sh - the filesystems the write benchmarks compare, one at a time on one image
-# path: the kernel's XFS (loop mount), fuse2fs on ext4, xfsfuse -o rw and (kind xfsfuse-uring)
-# xfsfuse -o rw,io_uring; and tmpfs (no image), a floor for the metadata benchmarks.
+# path: the kernel's XFS (loop mount), fuse2fs on ext4, xfsfuse -o rw,noio_uring (/dev/fuse) and
+# (kind xfsfuse-uring) xfsfuse -o rw,io_uring; and tmpfs (no image), a floor for the metadata benchmarks.
 # Sourced by bench/write.sh, bench/tree.sh and bench/dirstress.sh. The caller sets:
 #   img mnt work   the image file, the mount point and a scratch directory (daemon.log, apt.log)
 #   size           the image size for truncate(1), and tmpfs's size=
@@ -12,10 +12,11 @@
 # peers_cleanup (for the EXIT trap), median COLUMN FILE, title KIND, and run_rounds RUNS KIND...
 # (which calls the caller's one_run KIND).
 
-# xfsfuse_opts KIND: the -o options an xfsfuse kind mounts with.
+# xfsfuse_opts KIND: the -o options an xfsfuse kind mounts with (xfsfuse names noio_uring: it
+# would use the rings whenever enable_uring is Y).
 xfsfuse_opts() {
-  local o=rw
-  [[ $1 != xfsfuse-uring ]] || o+=,io_uring
+  local o=rw,noio_uring
+  [[ $1 != xfsfuse-uring ]] || o=rw,io_uring
   echo "$o${xopts:+,$xopts}"
 }
 

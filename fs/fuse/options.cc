@@ -36,7 +36,7 @@ struct RawOptions {
   int nolog = 0;
   int vmap_all = 0;
   int writeback_cache = 0;
-  int io_uring = 0;
+  int io_uring = -1;     // -1: neither io_uring nor noio_uring given
   int init_xattrs = 1;
   int acl = 1;
   char* stats_file = nullptr;
@@ -65,6 +65,7 @@ const fuse_opt kSpecs[] = {
     XFSFUSE_OPT("vmap_all", vmap_all, 1),
     XFSFUSE_OPT("writeback_cache", writeback_cache, 1),
     XFSFUSE_OPT("io_uring", io_uring, 1),
+    XFSFUSE_OPT("noio_uring", io_uring, 0),
     XFSFUSE_OPT("init_xattrs", init_xattrs, 1),
     XFSFUSE_OPT("noinit_xattrs", init_xattrs, 0),
     XFSFUSE_OPT("acl", acl, 1),
@@ -239,6 +240,7 @@ int convert(const RawOptions& raw, Options* out, std::string* err) {
   out->mount.write_log = raw.nolog == 0;
   out->writeback_cache = raw.writeback_cache != 0 && raw.rw;
   out->io_uring = raw.io_uring != 0;
+  out->io_uring_asked = raw.io_uring == 1;
   out->mount.vmap_all = raw.vmap_all != 0;
   out->mount.init_xattrs = raw.init_xattrs != 0;
   out->acl = raw.acl != 0;
@@ -325,7 +327,9 @@ void print_usage(const char* prog) {
       "                           write: see README)\n"
       "    -o io_uring            serve requests through FUSE over io_uring, one ring per CPU, each\n"
       "                           request answered on its caller's CPU (Linux 6.14+, the fuse\n"
-      "                           module's enable_uring=Y; else /dev/fuse as without it)\n"
+      "                           module's enable_uring=Y; else /dev/fuse, and stderr says why).\n"
+      "                           The default whenever enable_uring is Y at mount time\n"
+      "    -o noio_uring          serve every request through /dev/fuse\n"
       "    -o ring_sched=POLICY   io_uring: idle (default) runs the ring threads under SCHED_IDLE\n"
       "                           while requests flow and none of them starves, so that a caller\n"
       "                           stays on its CPU (needs CAP_SYS_NICE); normal: SCHED_OTHER\n"

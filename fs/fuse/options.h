@@ -3,7 +3,7 @@
 //
 // parse_options() takes xfsfuse's own options out of the argument vector with
 // libfuse's fuse_opt_parse(): the IMAGE (first non-option argument), ro / rw,
-// cache_mb, vmap, vmap_batch, vmap_all, writeback_cache, io_uring, ring_sched, norecovery, acl / noacl, stats_file and readdirplus.  What it leaves
+// cache_mb, vmap, vmap_batch, vmap_all, writeback_cache, io_uring / noio_uring, ring_sched, norecovery, acl / noacl, stats_file and readdirplus.  What it leaves
 // (MOUNTPOINT, -f -d -s -h -V, and libfuse's own -o options such as
 // allow_other or default_permissions) is for fuse_parse_cmdline() and
 // fuse_session_new(); it adds "-o ro|rw,subtype=xfsfuse,fsname=IMAGE" for them,
@@ -41,7 +41,11 @@ struct Options {
   std::string stats_file;   ///< absolute path, or empty: where destroy writes the counters
   ReaddirplusMode readdirplus = ReaddirplusMode::kAdaptive;  ///< readdirplus=adaptive|always|auto
   bool writeback_cache = false;   ///< writeback_cache (rw only): ask for FUSE_CAP_WRITEBACK_CACHE
-  bool io_uring = false;          ///< io_uring: serve requests through FUSE over io_uring (fs/fuse/uring.h)
+  /// io_uring / noio_uring: serve requests through FUSE over io_uring
+  /// (fs/fuse/uring.h).  On unless noio_uring; used when the fuse module's
+  /// enable_uring is Y at mount, or always when asked for by name.
+  bool io_uring = true;
+  bool io_uring_asked = false;    ///< io_uring was given: a fallback to /dev/fuse is told on stderr
   bool ring_sched_idle = true;    ///< ring_sched=idle|normal: queue threads under SCHED_IDLE when safe (fs/fuse/ring_sched.h)
   bool acl = true;                ///< acl / noacl: ask for FUSE_POSIX_ACL (fs/fuse/fuse_fs.cc init)
 };

@@ -48,12 +48,17 @@ int run_session(const Options& o, fuse_args* args, const fuse_cmdline_opts& cmd,
   int status = 1;
   if (fuse_set_signal_handlers(se) == 0) {
     if (fuse_session_mount(se, cmd.mountpoint) == 0) {
-      if (o.io_uring) {
-        if (int e = uring.attach(se, o.ring_sched_idle))
-          std::fprintf(stderr, "xfsfuse: io_uring: cannot make the rings (%s); serving through /dev/fuse\n",
-                       std::strerror(e));
-        else
+      // By default only when the kernel will offer the rings: otherwise
+      // their threads would wait for nothing.  Asked for by name, always,
+      // so that stderr says why they are not used.
+      if (o.io_uring && (o.io_uring_asked || UringTransport::kernel_enabled())) {
+        if (int e = uring.attach(se, o.ring_sched_idle, o.io_uring_asked)) {
+          if (o.io_uring_asked)
+            std::fprintf(stderr, "xfsfuse: io_uring: cannot make the rings (%s); serving through /dev/fuse\n",
+                         std::strerror(e));
+        } else {
           fs.set_uring(&uring);
+        }
       }
       mounted();
       // < 0: a read of /dev/fuse failed (-errno); libfuse prints most such

@@ -170,6 +170,7 @@ struct UringTransport::Impl {
   std::atomic<bool> stray_logged{false};
   std::atomic<bool> ring_served{false};   // a request came through a ring: the kernel switched
   std::atomic<bool> ring_refused{false};  // the kernel refused an entry: everything stays on /dev/fuse
+  bool report = true;                       // tell stderr why the rings are not used (attach's report)
   std::atomic<int64_t> dev_quiet_until{0};  // CLOCK_MONOTONIC ns: no /dev/fuse read before (read_hook)
   std::mutex dev_read_mu;                   // held by the one thread reading the side channel
   RingSched sched;                          // the queue threads' policy (-o ring_sched; inert unless started)
@@ -299,7 +300,7 @@ ssize_t UringTransport::Impl::init_reply(int fd, const iovec* iov, int count) {
   // longer one, or an error reply, passes through untouched).
   if (!offered.load() || !ok || out->error != 0 || count != 2 ||
       iov[1].iov_len < offsetof(fuse_init_out, flags2) + sizeof(uint32_t) || iov[1].iov_len > sizeof(fuse_init_out)) {
-    if (!offered.load())
+    if (!offered.load() && report)
       std::fprintf(stderr,
                    "xfsfuse: io_uring: the kernel does not offer FUSE over io_uring (it needs Linux 6.14+ and "
                    "/sys/module/fuse/parameters/enable_uring set to Y); serving through /dev/fuse\n");
@@ -523,9 +524,16 @@ UringTransport::UringTransport() : impl_(std::make_unique<Impl>()) {}
 
 UringTransport::~UringTransport() { stop(); }
 
-int UringTransport::attach(fuse_session* se, bool sched_idle) {
+bool UringTransport::kernel_enabled() {
+  std::ifstream f("/sys/module/fuse/parameters/enable_uring");
+  char c = 0;
+  return f.get(c) && c == 'Y';
+}
+
+int UringTransport::attach(fuse_session* se, bool sched_idle, bool report) {
   Impl& im = *impl_;
   im.se = se;
+  im.report = report;
   im.dev_fd = fuse_session_fd(se);
   if (sched_idle) {
     const bool started = im.sched.start([&im] {
@@ -533,7 +541,7 @@ int UringTransport::attach(fuse_session* se, bool sched_idle) {
       for (const auto& q : im.queues) n += q->requests.load(std::memory_order_relaxed);
       return n;
     });
-    if (!started)
+    if (!started && report)
       std::fprintf(stderr, "xfsfuse: io_uring: ring_sched=idle needs CAP_SYS_NICE (to leave SCHED_IDLE again); "
                            "the queue threads stay under SCHED_OTHER\n");
   }

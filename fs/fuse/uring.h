@@ -56,16 +56,17 @@ class UringTransport {
   UringTransport(const UringTransport&) = delete;
   UringTransport& operator=(const UringTransport&) = delete;
 
-  /// Makes one io_uring (SQE128) and one thread per possible CPU and installs
-  /// the hooks on se.  Call after fuse_session_mount(), before the loop; one
+  /// Makes one io_uring (SQE128) and one thread per possible CPU (and as many
+  /// helpers for fsync and fsyncdir) and installs the hooks on se.  Call after fuse_session_mount(), before the loop; one
   /// transport per process.  Returns 0, or an errno (io_uring_setup's: ENOSYS,
   /// EPERM when io_uring is disabled) with se left as it was.  Whether the
   /// rings are used is the kernel's choice at INIT: without enable_uring it
   /// does not offer them, the hooks pass everything through, and a line on
-  /// stderr says so.  sched_idle (-o ring_sched=idle): the queue threads
-  /// run under SCHED_IDLE while it is safe (fs/fuse/ring_sched.h); if the
-  /// process may not do that, a line on stderr says so and they do not.
-  int attach(fuse_session* se, bool sched_idle);
+  /// stderr says so (when report).  sched_idle (-o ring_sched=idle): the
+  /// queue threads run under SCHED_IDLE while it is safe
+  /// (fs/fuse/ring_sched.h); if the process may not do that, they do not, and
+  /// a line on stderr says so (when report).
+  int attach(fuse_session* se, bool sched_idle, bool report);
 
   /// Stops and joins the queue threads (their rings cancel the commands the
   /// kernel holds).  Call after the loop returned, before
@@ -73,6 +74,12 @@ class UringTransport {
   void stop();
 
   UringStats stats() const;
+
+  /// Whether the fuse module's enable_uring parameter is Y now (so that the
+  /// kernel will offer the rings at INIT): /sys/module/fuse/parameters/
+  /// enable_uring; false when it does not exist (a kernel without
+  /// CONFIG_FUSE_IO_URING, or before 6.14).
+  static bool kernel_enabled();
 
   struct Impl;
 

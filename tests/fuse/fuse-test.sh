@@ -35,7 +35,10 @@
 #                      rings served it (one queue per possible CPU) and the forgets left on
 #                      /dev/fuse came in batches, xfs_repair -n is clean. Then,
 #                      with enable_uring=N, -o io_uring says why it is not used and serves through
-#                      /dev/fuse. SKIP without FUSE over io_uring in the kernel.
+#                      /dev/fuse; without the option the rings are used when enable_uring is Y and
+#                      nothing is said when it is N; noio_uring. An fsync held by a frozen disk
+#                      does not hold up the requests behind it on its CPU (a helper serves it).
+#                      SKIP without FUSE over io_uring in the kernel.
 #   acl                on a new image, the kernel's XFS sets POSIX ACLs (named users and groups,
 #                      masks, default ACLs, one inherited, one of 300 entries); xfsfuse's read-only
 #                      mount must list and read them exactly as the kernel did, for root and for
@@ -717,6 +720,25 @@ assert os.getxattr(sys.argv[1], "user.big") == open(sys.argv[3], "rb").read(4000
   fuse_umount "$mnt"
   check "without enable_uring: no ring queue" test "$(stat_counter "$work/uring3.stats" fuse.uring_queues)" = 0
   check "without enable_uring: xfsfuse says why" grep -q "does not offer FUSE over io_uring" "$work/daemon.log"
+  # Without the option xfsfuse uses the rings whenever enable_uring is Y, and says nothing when it
+  # is N; noio_uring keeps it on /dev/fuse.
+  fuse_mount "$copy" "$mnt" --as-given -o "rw,stats_file=$work/uring4.stats" || { fail "no default mount with enable_uring=N"; return; }
+  echo default >"$mnt/default"
+  fuse_umount "$mnt"
+  check "by default, with enable_uring=N: no ring queue" test "$(stat_counter "$work/uring4.stats" fuse.uring_queues)" = 0
+  check "by default, with enable_uring=N: nothing said about it" \
+    test "$(grep -c "does not offer FUSE over io_uring" "$work/daemon.log")" = 1
+  fuse_uring_set Y
+  fuse_mount "$copy" "$mnt" --as-given -o "rw,stats_file=$work/uring5.stats" || { fail "no default mount with enable_uring=Y"; return; }
+  check "by default, with enable_uring=Y: the file written through /dev/fuse reads back through the rings" grep -qx default "$mnt/default"
+  fuse_umount "$mnt"
+  n=$(stat_counter "$work/uring5.stats" fuse.uring_queues)
+  check "by default, with enable_uring=Y: one ring queue per possible CPU ($n, want $want)" test "$n" = "$want"
+  fuse_mount "$copy" "$mnt" --as-given -o "rw,noio_uring,stats_file=$work/uring6.stats" || { fail "no noio_uring mount"; return; }
+  ls "$mnt" >/dev/null
+  fuse_umount "$mnt"
+  check "noio_uring, with enable_uring=Y: no ring queue" test "$(stat_counter "$work/uring6.stats" fuse.uring_queues)" = 0
+  fuse_uring_set N
 }
 
 # uring_fsync_behind IMG CTL: an fsync waits for the disk, so a ring's thread hands it to a helper
