@@ -551,12 +551,13 @@ int UringTransport::attach(fuse_session* se, bool sched_idle, bool report) {
     q->qid = i;
     q->stop_fd = eventfd(0, EFD_CLOEXEC);
     q->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (q->stop_fd < 0 || q->done_fd < 0) {
-      const int e = errno;
+    const int e = errno;
+    const bool made = q->stop_fd >= 0 && q->done_fd >= 0;
+    im.queues.push_back(std::move(q));  // stop() closes what was made
+    if (!made) {
       stop();
       return e;
     }
-    im.queues.push_back(std::move(q));
   }
   for (auto& q : im.queues) q->thread = std::thread([&im, qp = q.get()] { im.run(qp); });
   // As many helpers as queues: every CPU's caller can have one fsync under
