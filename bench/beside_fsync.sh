@@ -40,12 +40,9 @@ done
 [[ $runs =~ ^[1-9][0-9]*$ && -d $tree ]] || usage
 [[ $(id -u) == 0 ]] || { echo "beside_fsync.sh: needs root (loop mounts, drop_caches)" >&2; exit 1; }
 
-work=$(mktemp -d "$dir/xfsfuse-fsync-bench.XXXXXX")
-img=$work/image mnt=$work/mnt size=1G prog=beside_fsync.sh
-mkdir -p "$mnt"
 # shellcheck source=bench/lib/peers.sh
 source "$here/bench/lib/peers.sh"
-trap peers_cleanup EXIT
+peers_begin fsync-bench 1G beside_fsync.sh
 
 # walk DIR: prints the ms of five lstat passes over DIR, caches dropped before each.
 walk() {

@@ -55,12 +55,10 @@ done
 # The loads, one per table row: dirstress's options after -d DIR -s 1 --json FILE.
 loads=("-p 1 -n 1 -f 1000" "-p 5 -n 1 -f 1000" "-p 5 -n 5 -f 1000" "-p 1 -n 1 -f 100000 -c -C")
 
-work=$(mktemp -d "$dir/xfsfuse-dirstress-bench.XXXXXX")
-img=$work/image mnt=$work/mnt size=4G prog=dirstress.sh mkfs_xfs_opts=(-n size=65536)
-mkdir -p "$mnt"
+mkfs_xfs_opts=(-n size=65536)
 # shellcheck source=bench/lib/peers.sh
 source "$here/bench/lib/peers.sh"
-trap peers_cleanup EXIT
+peers_begin dirstress-bench 4G dirstress.sh
 status=0
 
 # fail KIND WHY: the run of KIND is not counted; the first reason is kept for the notes.

@@ -51,12 +51,9 @@ done
 [[ $runs =~ ^[1-9][0-9]*$ && -d $small && -d $large ]] || usage
 [[ $(id -u) == 0 ]] || { echo "tree.sh: needs root (loop mounts)" >&2; exit 1; }
 
-work=$(mktemp -d "$dir/xfsfuse-tree-bench.XXXXXX")
-img=$work/image mnt=$work/mnt size=4G prog=tree.sh
-mkdir -p "$mnt"
 # shellcheck source=bench/lib/peers.sh
 source "$here/bench/lib/peers.sh"
-trap peers_cleanup EXIT
+peers_begin tree-bench 4G tree.sh
 
 now_ns() { date +%s%N; }
 # timed KIND CMD...: mount, CMD, sync, unmount; prints the milliseconds.

@@ -41,12 +41,10 @@ done
 [[ $runs =~ ^[1-9][0-9]*$ ]] || usage
 [[ $(id -u) == 0 ]] || { echo "write.sh: needs root (loop mounts, drop_caches)" >&2; exit 1; }
 
-work=$(mktemp -d "$dir/xfsfuse-write-bench.XXXXXX")
-img=$work/image mnt=$work/mnt size=4G prog=write.sh mkfs_xfs_opts=()
-mkdir -p "$mnt"
+mkfs_xfs_opts=()
 # shellcheck source=bench/lib/peers.sh
 source "$here/bench/lib/peers.sh"
-trap peers_cleanup EXIT
+peers_begin write-bench 4G write.sh
 
 # --- the measurements ------------------------------------------------------------------------
 

@@ -1,16 +1,24 @@
 # shellcheck shell=bash
 # bench/lib/peers.sh - the filesystems the write benchmarks compare, one at a time on one image
 # path: the kernel's XFS (loop mount), fuse2fs on ext4, xfsfuse -o rw,noio_uring (/dev/fuse) and
-# (kind xfsfuse-uring) xfsfuse -o rw,io_uring; and tmpfs (no image), a floor for the metadata benchmarks.
-# Sourced by bench/write.sh, bench/tree.sh and bench/dirstress.sh. The caller sets:
-#   img mnt work   the image file, the mount point and a scratch directory (daemon.log, apt.log)
-#   size           the image size for truncate(1), and tmpfs's size=
+# (kind xfsfuse-uring) xfsfuse -o rw,io_uring; and tmpfs (no image), a floor for the metadata
+# benchmarks.
+# Sourced by bench/write.sh, bench/tree.sh, bench/dirstress.sh and bench/beside_fsync.sh. The
+# caller calls peers_begin (or sets img mnt work size prog itself) and sets:
 #   xfsfuse xopts  the driver and extra -o options after rw (may be empty)
 #   mkfs_xfs_opts  extra mkfs.xfs options (an array, may be empty), e.g. (-n size=65536)
-#   prog           the caller's name for messages
 # and gets make_image KIND, do_mount KIND, do_umount, available KIND (fills why_not[KIND]),
 # peers_cleanup (for the EXIT trap), median COLUMN FILE, title KIND, and run_rounds RUNS KIND...
 # (which calls the caller's one_run KIND).
+
+# peers_begin TAG SIZE PROG: makes the scratch directory $dir/xfsfuse-TAG.XXXXXX (the caller's
+# --dir) and sets work, img, mnt, size and prog for the functions below; it all goes at exit.
+peers_begin() {
+  work=$(mktemp -d "$dir/xfsfuse-$1.XXXXXX")
+  img=$work/image mnt=$work/mnt size=$2 prog=$3
+  mkdir -p "$mnt"
+  trap peers_cleanup EXIT
+}
 
 # xfsfuse_opts KIND: the -o options an xfsfuse kind mounts with (xfsfuse names noio_uring: it
 # would use the rings whenever enable_uring is Y).
