@@ -3,7 +3,8 @@
 //
 // parse_options() takes xfsfuse's own options out of the argument vector with
 // libfuse's fuse_opt_parse(): the IMAGE (first non-option argument), ro / rw,
-// cache_mb, vmap, vmap_batch, vmap_all, writeback_cache, io_uring / noio_uring, ring_sched, norecovery, acl / noacl, stats_file and readdirplus.  What it leaves
+// cache_mb, vmap, vmap_batch, vmap_all, writeback_cache, io_uring / noio_uring,
+// ring_sched, norecovery, acl / noacl, stats_file and readdirplus.  What it leaves
 // (MOUNTPOINT, -f -d -s -h -V, and libfuse's own -o options such as
 // allow_other or default_permissions) is for fuse_parse_cmdline() and
 // fuse_session_new(); it adds "-o ro|rw,subtype=xfsfuse,fsname=IMAGE" for them,

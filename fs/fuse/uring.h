@@ -1,6 +1,7 @@
-// fs/fuse/uring.h — FUSE over io_uring (-o io_uring): requests reach the daemon
-// through one io_uring per CPU instead of read(2) on /dev/fuse, and each is
-// answered by a thread pinned to the CPU that made it.
+// fs/fuse/uring.h — FUSE over io_uring (-o io_uring; the default when the
+// fuse module's enable_uring is Y): requests reach the daemon through one
+// io_uring per CPU instead of read(2) on /dev/fuse, and each is answered by a
+// thread pinned to the CPU that made it.
 //
 // Why: a request read from /dev/fuse wakes whichever daemon thread waits
 // longest, usually on the other CPU, and its reply wakes the caller back
@@ -24,7 +25,11 @@
 // thread copies a request's headers in front of its payload, calls
 // fuse_session_process_buf, and the writev hook, called by the op's reply on
 // that same thread, puts the reply in the ring entry; the thread then
-// commits it and fetches the next request in one command.
+// commits it and fetches the next request in one command.  FSYNC and
+// FSYNCDIR wait for the disk: the queue thread hands them to a helper thread
+// and serves on; the helper's reply goes into the entry the same way, and the
+// queue thread commits it when the helper says so (an eventfd polled on the
+// ring; docs/fuse-io-uring.md, "Requests that wait").
 // Constraint: an op must reply on the thread that got the request (all of
 // fs/fuse's ops do); a reply from elsewhere is refused (EIO to the caller of
 // fuse_reply_*) and logged.
@@ -57,19 +62,19 @@ class UringTransport {
   UringTransport& operator=(const UringTransport&) = delete;
 
   /// Makes one io_uring (SQE128) and one thread per possible CPU (and as many
-  /// helpers for fsync and fsyncdir) and installs the hooks on se.  Call after fuse_session_mount(), before the loop; one
-  /// transport per process.  Returns 0, or an errno (io_uring_setup's: ENOSYS,
-  /// EPERM when io_uring is disabled) with se left as it was.  Whether the
-  /// rings are used is the kernel's choice at INIT: without enable_uring it
-  /// does not offer them, the hooks pass everything through, and a line on
-  /// stderr says so (when report).  sched_idle (-o ring_sched=idle): the
-  /// queue threads run under SCHED_IDLE while it is safe
-  /// (fs/fuse/ring_sched.h); if the process may not do that, they do not, and
-  /// a line on stderr says so (when report).
+  /// helpers for fsync and fsyncdir) and installs the hooks on se.  Call
+  /// after fuse_session_mount(), before the loop; one transport per process.
+  /// Returns 0, or an errno (io_uring_setup's: ENOSYS, EPERM when io_uring is
+  /// disabled) with se left as it was.  Whether the rings are used is the
+  /// kernel's choice at INIT: without enable_uring it does not offer them,
+  /// the hooks pass everything through, and a line on stderr says so (when
+  /// report).  sched_idle (-o ring_sched=idle): the queue threads run under
+  /// SCHED_IDLE while it is safe (fs/fuse/ring_sched.h); if the process may
+  /// not do that, they do not, and a line on stderr says so (when report).
   int attach(fuse_session* se, bool sched_idle, bool report);
 
-  /// Stops and joins the queue threads (their rings cancel the commands the
-  /// kernel holds).  Call after the loop returned, before
+  /// Stops and joins the queue threads, then the helpers (their rings cancel
+  /// the commands the kernel holds).  Call after the loop returned, before
   /// fuse_session_unmount(); safe to call twice.
   void stop();
 
