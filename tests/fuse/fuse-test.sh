@@ -139,14 +139,16 @@ wait_helper() {
   local i
   for ((i = 0; i < 100; i++)); do pgrep -f -- "xfsfuse .* $1 " >/dev/null || return 0; sleep 0.1; done
 }
-# kernel_mount IMG MNT: the kernel's read-only mount of IMG at MNT; returns 1 if it cannot.
+# kernel_mount IMG MNT [rw]: the kernel's mount of IMG at MNT, read-only unless rw; returns 1 if
+# it cannot (no loop device, no XFS in the kernel).
 kernel_mount() {
-  local loop
+  local loop ro=(-r) opt=ro
+  [[ ${3:-} != rw ]] || { ro=() opt=rw; }
   [[ -e /dev/loop-control ]] || return 1
-  loop=$(losetup -r -f --show "$1" 2>/dev/null) || return 1
+  loop=$(losetup "${ro[@]}" -f --show "$1" 2>/dev/null) || return 1
   loops+=("$loop")
   mkdir -p "$2"
-  mount -t xfs -o ro "$loop" "$2" 2>/dev/null || return 1
+  mount -t xfs -o "$opt" "$loop" "$2" 2>/dev/null || return 1
   mounts+=("$2")
 }
 # repair_clean IMG: xfs_repair -n finds nothing in IMG (its output kept in $work/repair.out).
@@ -755,17 +757,13 @@ assert os.getxattr(sys.argv[1], "user.big") == open(sys.argv[3], "rb").read(4000
 # be answered before that.
 # Skipped (with a note) without loop devices or XFS in the kernel.
 uring_fsync_behind() {
-  local img=$1 ctl=$2 host=$work/fsync-host mnt=$work/fsync-mnt loop pid gpid i n rc answered waiting
+  local img=$1 ctl=$2 host=$work/fsync-host mnt=$work/fsync-mnt pid gpid i n rc answered waiting
   [[ -x $ctl ]] || { fail "$ctl is not an executable"; return; }
   truncate -s 512M "$work/fsync-host.img"
-  if ! mkfs.xfs -q "$work/fsync-host.img" || ! loop=$(losetup -f --show "$work/fsync-host.img" 2>/dev/null); then
-    echo "SKIP: fsync behind a frozen disk not checked: no loop device or mkfs.xfs"
+  if ! mkfs.xfs -q "$work/fsync-host.img" || ! kernel_mount "$work/fsync-host.img" "$host" rw; then
+    echo "SKIP: fsync behind a frozen disk not checked: no mkfs.xfs, loop device or XFS in the kernel"
     return
   fi
-  loops+=("$loop")
-  mkdir -p "$host"
-  mount -t xfs "$loop" "$host" 2>/dev/null || { echo "SKIP: fsync behind a frozen disk not checked: no XFS in the kernel"; return; }
-  mounts+=("$host")
   cp --sparse=always "$img" "$host/image"
   fuse_mount "$host/image" "$mnt" --as-given -o "rw,io_uring,stats_file=$work/uring-fsync.stats" ||
     { fail "no io_uring mount of the image on the kernel's XFS"; return; }
