@@ -26,6 +26,10 @@
 #                        runs under fstests (QA_CHECK_FS), the only way it makes tiny filesystems
 #   case_mkfs=(...)      extra mkfs.xfs options (e.g. -d agcount=4)
 #   case_dirblock=65536  directory block size (mkfs.xfs -n size=)
+#   case_tools=(T...)    commands the case runs beyond the harness's own; the case is SKIP (with
+#                        their names) when one is not installed
+#   case_xfsfuse_opts=O  more -o options for the xfsfuse peer after rw (e.g. allow_other, for a case
+#                        that runs commands as another user); the kernel peer ignores them
 #   case_alloc=exact     how st_blocks and the SEEK_DATA map may differ: exact, N% (blocks within
 #                        N percent per path, maps reported only) or any (reported only)
 #   check_image IMG      a function run on each unmounted image after the repair checks (xfs_db -r);
@@ -55,7 +59,7 @@
 #      agree within case_alloc.
 # Prints PASS/FAIL/SKIP per case with the diffs of any mismatch, then "N passed, N failed, N skipped".
 # Exit: 0 no case failed, 1 some case failed, 2 usage, 77 "SKIP: reason" (not root, no loop devices,
-# no XFS in the kernel, or no /dev/fuse for the xfsfuse peer).
+# no XFS in the kernel, or no /dev/fuse for the xfsfuse peer) or every case skipped.
 set -uo pipefail
 export LC_ALL=C TZ=UTC
 
@@ -87,12 +91,14 @@ harness_io_uring
 
 # --- mounts ----------------------------------------------------------------------------------
 
-# peer_mount IMG MNT: the peer's read-write mount; xfsfuse runs in the foreground as a job of this
-# script, its stderr in $cdir/daemon.log; returns 1 if it exits instead of mounting.
+# peer_mount IMG MNT [OPTS]: the peer's read-write mount (OPTS: more -o options for xfsfuse);
+# xfsfuse runs in the foreground as a job of this script, its stderr in $cdir/daemon.log; returns 1
+# if it exits instead of mounting.
 peer_mount() {
   # Image A, a copy with the same UUID, is mounted: the kernel needs nouuid to mount B beside it.
   if [[ $peer == kernel ]]; then kernel_mount "$1" "$2" nouuid; return; fi
-  fuse_mount "$xfsfuse" "$1" "$2" "$cdir/daemon.log" -o "rw${xfsfuse_uring_opts:+$xfsfuse_uring_opts$cdir/stats}"
+  fuse_mount "$xfsfuse" "$1" "$2" "$cdir/daemon.log" \
+    -o "rw${3:+,$3}${xfsfuse_uring_opts:+$xfsfuse_uring_opts$cdir/stats}"
 }
 # peer_umount MNT: unmounts; for xfsfuse also waits for the daemon, which must exit 0.
 peer_umount() { if [[ $peer == kernel ]]; then umount "$1"; else fuse_umount "$1"; fi; }
@@ -160,7 +166,7 @@ alloc_compare() {
 # --- one case --------------------------------------------------------------------------------
 
 run_one() {
-  local file=$1 name needs t ia ib ma mb size dirblock mkfs_env=() alloc has_check rc
+  local file=$1 name needs t ia ib ma mb size dirblock mkfs_env=() alloc has_check xopts rc
   name=$(basename "$file" .sh)
   cdir=$work/$name
   mkdir -p "$cdir"
@@ -169,13 +175,19 @@ run_one() {
     if grep -qx "$t" <<<"$needs"; then echo "SKIP $name (needs: $t)"; return 2; fi
   done
   # The case's settings, read in a subshell:
-  # "size<TAB>dirblock<TAB>alloc<TAB>has check_image<TAB>mkfs opts...".
-  IFS=$'\t' read -r size dirblock alloc has_check mkfs_opts < <(
-    case_size=1G case_dirblock=65536 case_alloc=exact case_mkfs=()
+  # "size<TAB>dirblock<TAB>alloc<TAB>has check_image<TAB>xfsfuse opts<TAB>missing tools<TAB>mkfs
+  # opts..." (an empty setting as "-": read would merge two tabs).
+  IFS=$'\t' read -r size dirblock alloc has_check xopts missing mkfs_opts < <(
+    case_size=1G case_dirblock=65536 case_alloc=exact case_mkfs=() case_xfsfuse_opts= case_tools=()
     # shellcheck source=/dev/null
     source "$file"
-    printf '%s\t%s\t%s\t%s\t%s\n' "$case_size" "$case_dirblock" "$case_alloc" \
-      "$(declare -F check_image >/dev/null && echo 1 || echo 0)" "${case_mkfs[*]}")
+    m=
+    for t in "${case_tools[@]}"; do command -v "$t" >/dev/null || m+="${m:+ }$t"; done
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$case_size" "$case_dirblock" "$case_alloc" \
+      "$(declare -F check_image >/dev/null && echo 1 || echo 0)" "${case_xfsfuse_opts:--}" \
+      "${m:--}" "${case_mkfs[*]}")
+  [[ $xopts == - ]] && xopts=''
+  [[ $missing == - ]] || { echo "SKIP $name (not installed: $missing)"; return 2; }
   [[ $alloc == exact || $alloc == any || $alloc =~ ^[0-9]+%$ ]] || { echo "FAIL $name: bad case_alloc=$alloc"; return 1; }
   fails=0
   echo "--- $name (peer $peer; image $size, directory blocks $dirblock${mkfs_opts:+, mkfs $mkfs_opts})"
@@ -189,7 +201,7 @@ run_one() {
   cp --sparse=always "$ia" "$ib"
 
   kernel_mount "$ia" "$ma" || { echo "FAIL $name: the kernel did not mount image A"; return 1; }
-  if ! peer_mount "$ib" "$mb"; then
+  if ! peer_mount "$ib" "$mb" "$xopts"; then
     cfail "the peer ($peer) did not mount image B"
     [[ -s $cdir/daemon.log ]] && sed 's/^/      /' "$cdir/daemon.log" | head -10
     umount "$ma"
@@ -250,4 +262,5 @@ for c in "${cases[@]}"; do
   ((keep)) || [[ $rc == 1 ]] || rm -rf "${work:?}/$(basename "$c" .sh)"
 done
 echo "$passed passed, $failed failed, $skipped skipped"
-((failed == 0))
+((failed == 0)) || exit 1
+((passed > 0 || skipped == 0)) || exit 77  # every case skipped: ctest shows it as skipped
