@@ -2,7 +2,8 @@
 # packages xfsfuse needs when they are missing (as root, with apt-get), or says
 # which are missing and stops.
 XFSFUSE_PACKAGES=(cmake g++ pkg-config libfuse3-dev fuse3 librocksdb-dev catch2 xfsprogs xfslibs-dev
-  libisal-dev libjemalloc-dev liburing-dev nlohmann-json3-dev libbenchmark-dev python3 gnuplot-nox dpkg-dev man-db clang-14 libclang-rt-14-dev)
+  libisal-dev libjemalloc-dev liburing-dev nlohmann-json3-dev libbenchmark-dev python3 gnuplot-nox dpkg-dev man-db clang-14 libclang-rt-14-dev
+  libcap2-bin)
 
 xfsfuse_ensure_deps() {
   local missing=() p

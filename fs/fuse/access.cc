@@ -32,6 +32,7 @@ fs::Cred cred_of(fuse_req_t req) {
   fs::Cred c{ctx->uid, ctx->gid, {}, [req] { return groups_of(req); }};
   c.umask = ctx->umask;  // CREATE, MKNOD, MKDIR carry it; 0 otherwise
   c.vfs_checked = fs_of(req).kernel_checks();
+  c.xattr_ns_checked = true;  // xattr_permission() and the LSM run for FUSE too
   return c;
 }
 

@@ -69,11 +69,13 @@ void init(void* userdata, fuse_conn_info* conn) {
     conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
   conn->time_gran = 1;
   auto* fs = static_cast<FuseFs*>(userdata);
-  // O_TRUNC comes as a SETATTR of the size; writes, truncates and
-  // fallocate drop set-user-ID themselves (fs/ops/file_write.h), so the
-  // kernel need not send a mode change as the writer.
-  conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
-  conn->want |= conn->capable & FUSE_CAP_HANDLE_KILLPRIV;
+  // O_TRUNC comes as a SETATTR of the size.  No FUSE_HANDLE_KILLPRIV (v1
+  // or v2): the kernel takes set-id bits and file capabilities away itself
+  // on a write, truncate or fallocate (file_remove_privs(): a SETATTR of the
+  // mode and a REMOVEXATTR of security.capability, as the writer), because
+  // only it knows the writer's CAP_FSETID; the driver changes no privilege
+  // on its own (fs/ops/file_write.h, fs/ops/cred.h).
+  conn->want &= ~(FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_HANDLE_KILLPRIV);
   // POSIX ACLs as on a local XFS: the kernel checks permissions with them
   // (FUSE_POSIX_ACL turns on default_permissions), keeps the stored ACL in
   // step with chmod, and leaves the umask to the driver (with DONT_MASK),

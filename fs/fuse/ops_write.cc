@@ -60,7 +60,7 @@ void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
       std::shared_lock<std::shared_mutex> l(ip->lock);
       err = fs::permission(c, ip->core, W_OK);
     }
-    if (err == 0) err = fs::truncate_file(fs.mount(), ip, static_cast<uint64_t>(attr->st_size), !c.root());
+    if (err == 0) err = fs::truncate_file(fs.mount(), ip, static_cast<uint64_t>(attr->st_size), &c);
   }
   fs::SetAttr a;
   if (to_set & FUSE_SET_ATTR_MODE) a.mode = static_cast<uint16_t>(attr->st_mode);
@@ -93,8 +93,8 @@ void write(fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t off, 
   fs.counters().write++;
   if (off < 0) return fs.reply_error(req, EINVAL);
   const fs::InodeRef& ip = *reinterpret_cast<const fs::InodeRef*>(fi->fh);
-  if (int err = fs::write_file(fs.mount(), ip, static_cast<uint64_t>(off), reinterpret_cast<const std::byte*>(buf), size,
-                                 fuse_req_ctx(req)->uid != 0))
+  const fs::Cred c = cred_of(req);
+  if (int err = fs::write_file(fs.mount(), ip, static_cast<uint64_t>(off), reinterpret_cast<const std::byte*>(buf), size, &c))
     return fs.reply_error(req, err);
   fs.counters().write_bytes += size;
   fuse_reply_write(req, size);
@@ -105,8 +105,8 @@ void fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t off, off_t len, fuse_
   fs.counters().fallocate++;
   if (off < 0 || len <= 0) return fs.reply_error(req, EINVAL);
   const fs::InodeRef& ip = *reinterpret_cast<const fs::InodeRef*>(fi->fh);
-  fs.reply_error_or_ok(req, fs::fallocate_file(fs.mount(), ip, mode, static_cast<uint64_t>(off),
-                                               static_cast<uint64_t>(len), fuse_req_ctx(req)->uid != 0));
+  const fs::Cred c = cred_of(req);
+  fs.reply_error_or_ok(req, fs::fallocate_file(fs.mount(), ip, mode, static_cast<uint64_t>(off), static_cast<uint64_t>(len), &c));
 }
 
 void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {

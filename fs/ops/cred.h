@@ -37,9 +37,19 @@ struct Cred {
   /// 0 for callers that pass a mode already masked.
   uint32_t umask = 0;
   /// The kernel's VFS has checked this caller's access already, ACLs
-  /// included (a FUSE mount with default_permissions): permission() passes.
-  /// Owner and sticky-bit rules (EPERM) are still checked here.
+  /// included (a FUSE mount with default_permissions): permission() passes,
+  /// and setattr leaves chmod's, chown's and utimensat's rules to the
+  /// kernel's setattr_prepare(), which ran with the caller's capabilities
+  /// (fs/ops/setattr.h).  Sticky-bit rules (EPERM) are still checked here.
   bool vfs_checked = false;
+  /// The kernel has checked what an extended attribute's namespace demands
+  /// (xattr_permission() and the capability LSM: CAP_SYS_ADMIN for
+  /// "trusted." and "security." names, CAP_SETFCAP for
+  /// "security.capability"), which it does for every filesystem, FUSE
+  /// included; its own kill-priv path removes security.capability as the
+  /// writer, unchecked, on purpose.  Set for every FUSE request (FUSE passes
+  /// no capabilities, so uid 0 is the driver's only stand-in for them).
+  bool xattr_ns_checked = false;
   bool root() const { return uid == 0; }
   /// Whether the caller is in group g (primary or supplementary).
   bool in_group(gid_t g) const;

@@ -78,12 +78,12 @@ int zero_eof(Mount& m, const CachedInode& ip, uint64_t old_size, uint64_t new_si
   return zero_in_block(m, ip, old_size, std::min(new_size, (old_size + bs - 1) / bs * bs));
 }
 
-void touch(Transaction& tp, CachedInode* ip, bool kill_priv) {
+// Sets mtime and ctime, and takes set-group-ID without group execute from
+// a writer outside the file's group (fs/ops/file_write.h).
+void touch(Transaction& tp, CachedInode* ip, const Cred* writer) {
   Inode& n = ip->core;
-  if (kill_priv) {
-    n.mode &= ~S_ISUID;
-    if ((n.mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)) n.mode &= ~S_ISGID;
-  }
+  if (writer && (n.mode & (S_ISGID | S_IXGRP)) == S_ISGID && !writer->root() && !writer->in_group(n.gid))
+    n.mode &= static_cast<uint16_t>(~S_ISGID);
   ip->core.mtime = ip->core.ctime = current_time();
   ip->core.changecount++;
   tp.log_inode(ip, kDirtyCore);
@@ -107,7 +107,7 @@ int unmap_range(Mount& m, const InodeRef& ip, uint64_t first, uint64_t end) {
 }
 
 // One try of write_file: one transaction.
-int write_once(Mount& m, const InodeRef& ip, uint64_t off, const std::byte* data, size_t len, bool kill_priv) {
+int write_once(Mount& m, const InodeRef& ip, uint64_t off, const std::byte* data, size_t len, const Cred* writer) {
   const unsigned bl = m.sb().blocklog;
   const uint64_t bs = m.sb().blocksize, end = off + len;
   const uint64_t first = off >> bl, last_end = (end + bs - 1) >> bl;
@@ -145,20 +145,20 @@ int write_once(Mount& m, const InodeRef& ip, uint64_t off, const std::byte* data
     if (int e = m.write_data_blocks(*ip, fsblock, static_cast<uint32_t>(from & (bs - 1)), iov, cnt)) return e;
   }
   if (end > old_size) n.core.size = end;
-  touch(*tp, &n, kill_priv);
+  touch(*tp, &n, writer);
   return tp->commit();
 }
 
 }  // namespace
 
-int write_file(Mount& m, const InodeRef& ip, uint64_t off, const std::byte* data, size_t len, bool kill_priv) {
+int write_file(Mount& m, const InodeRef& ip, uint64_t off, const std::byte* data, size_t len, const Cred* writer) {
   if (len == 0) return 0;
   if (off > kMaxFileSize || len > kMaxFileSize - off) return EFBIG;
   std::lock_guard<std::mutex> io(ip->iolock);
-  return retry_change(m, [&] { return write_once(m, ip, off, data, len, kill_priv); });
+  return retry_change(m, [&] { return write_once(m, ip, off, data, len, writer); });
 }
 
-int truncate_file(Mount& m, const InodeRef& ip, uint64_t size, bool kill_priv) {
+int truncate_file(Mount& m, const InodeRef& ip, uint64_t size, const Cred* writer) {
   if (size > kMaxFileSize) return EFBIG;
   const uint64_t bs = m.sb().blocksize;
   std::lock_guard<std::mutex> io(ip->iolock);
@@ -169,7 +169,7 @@ int truncate_file(Mount& m, const InodeRef& ip, uint64_t size, bool kill_priv) {
   int e = size > old_size ? zero_eof(m, n, old_size, size) : zero_in_block(m, n, size, (size + bs - 1) / bs * bs);
   if (e) return e;
   n.core.size = size;
-  touch(*tp, &n, kill_priv);
+  touch(*tp, &n, writer);
   if ((e = tp->commit())) return e;
   if (size > old_size) return 0;
   // Every block past the new last one goes, preallocation past EOF too (as
@@ -177,7 +177,7 @@ int truncate_file(Mount& m, const InodeRef& ip, uint64_t size, bool kill_priv) {
   return unmap_range(m, ip, (size + bs - 1) >> m.sb().blocklog, 0);
 }
 
-int fallocate_file(Mount& m, const InodeRef& ip, int mode, uint64_t off, uint64_t len, bool kill_priv) {
+int fallocate_file(Mount& m, const InodeRef& ip, int mode, uint64_t off, uint64_t len, const Cred* writer) {
   const bool keep = mode & kFallocKeepSize, punch = mode & kFallocPunchHole, zero = mode & kFallocZeroRange;
   if (mode & ~(kFallocKeepSize | kFallocPunchHole | kFallocZeroRange)) return EOPNOTSUPP;
   if ((punch && !keep) || (punch && zero)) return EOPNOTSUPP;
@@ -216,7 +216,7 @@ int fallocate_file(Mount& m, const InodeRef& ip, int mode, uint64_t off, uint64_
   if (int e = begin(m, ip, 0, &tp)) return e;
   if (!keep && end > ip->core.size) ip->core.size = end;
   if (!punch) ip->core.flags |= kDiflagPrealloc;
-  touch(*tp, ip.get(), kill_priv);
+  touch(*tp, ip.get(), writer);
   return tp->commit();
 }
 

@@ -16,11 +16,25 @@ namespace {
 
 constexpr uint16_t kPermBits = 07777;
 
-// The kernel's checks (setattr_prepare) on the inode as it is now.
+// Whether a only takes set-id bits away: the mode change the kernel makes
+// for a write (file_remove_privs()), sent as the writer.
+bool kill_only(const Inode& n, const SetAttr& a) {
+  constexpr uint16_t kSetId = S_ISUID | S_ISGID;
+  const uint16_t now = n.mode & kPermBits, want = *a.mode & kPermBits;
+  return !a.uid && !a.gid && (want & ~now) == 0 && (want & ~kSetId) == (now & ~kSetId);
+}
+
+// The kernel's checks (setattr_prepare) on the inode as it is now; none
+// when the kernel made them (Cred::vfs_checked).  Without them a mode
+// change that only takes set-id bits away passes for a caller who may
+// write the file: it cannot be told from the kernel's own for a write by
+// that caller (which it sends without checks, as ATTR_FORCE), and writing
+// would take the bits anyway.
 int check(const Inode& n, const Cred& c, const SetAttr& a) {
+  if (c.vfs_checked) return 0;
   if (a.uid && *a.uid != n.uid && !c.root()) return EPERM;
   if (a.gid && *a.gid != n.gid && !c.root() && !(c.uid == n.uid && c.in_group(*a.gid))) return EPERM;
-  if (a.mode && !c.owner_or_capable(n)) return EPERM;
+  if (a.mode && !c.owner_or_capable(n) && !(kill_only(n, a) && permission(c, n, W_OK) == 0)) return EPERM;
   if (a.from_write) return 0;
   const bool explicit_time = (a.atime && !a.atime->now) || (a.mtime && !a.mtime->now);
   if (explicit_time && !c.owner_or_capable(n)) return EPERM;
@@ -46,7 +60,7 @@ int setattr(Mount& m, const InodeRef& ip, const Cred& c, const SetAttr& a) {
   if (a.mode) {
     uint16_t mode = *a.mode & kPermBits;
     const gid_t group = a.gid ? *a.gid : n.gid;
-    if (!c.root() && !c.in_group(group)) mode &= ~S_ISGID;
+    if (!c.vfs_checked && !c.root() && !c.in_group(group)) mode &= ~S_ISGID;
     n.mode = (n.mode & S_IFMT) | mode;
   }
   if (a.uid) n.uid = *a.uid;

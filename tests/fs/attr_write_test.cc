@@ -162,6 +162,15 @@ TEST_CASE("attr_write: errors and permissions as the kernel's", "[attr_write]") 
   CHECK(x(f, owner, "trusted.a") == EPERM);
   CHECK(x(f, owner, "security.a") == EPERM);
   CHECK(x(f, kRoot, "trusted.a") == 0);
+  // Under FUSE the kernel checked the namespace's capabilities (or removes
+  // security.capability for a writer's kill-priv): a non-root caller passes.
+  Cred fuse_writer = other;
+  fuse_writer.xattr_ns_checked = true;
+  CHECK(x(f, kRoot, "security.capability", 20) == 0);
+  CHECK(xattr_remove(*m, f, other, "security.capability") == EPERM);
+  CHECK(xattr_remove(*m, f, fuse_writer, "security.capability") == 0);
+  CHECK(x(f, fuse_writer, "trusted.b") == 0);
+  CHECK(x(f, fuse_writer, "user.b") == EACCES);  // user. names still need write permission
   CHECK(x(l, kRoot, "user.a") == EPERM);
   CHECK(x(c, kRoot, "user.a") == EPERM);
   CHECK(x(c, kRoot, "trusted.a") == 0);

@@ -39,25 +39,25 @@ void random_op(Mount& m, const InodeRef& ip, std::vector<std::byte>& model, std:
     case 2: {
       std::vector<std::byte> data(len);
       for (auto& b : data) b = std::byte(rng() & 0xff);
-      REQUIRE(write_file(m, ip, off, data.data(), len, false) == 0);
+      REQUIRE(write_file(m, ip, off, data.data(), len) == 0);
       if (model.size() < off + len) model.resize(off + len);
       std::copy(data.begin(), data.end(), model.begin() + static_cast<ptrdiff_t>(off));
       break;
     }
     case 3:
-      REQUIRE(truncate_file(m, ip, off, false) == 0);
+      REQUIRE(truncate_file(m, ip, off) == 0);
       model.resize(off);
       break;
     case 4: {
       const int mode = rng() % 2 ? kFallocPunchHole | kFallocKeepSize : kFallocZeroRange;
-      REQUIRE(fallocate_file(m, ip, mode, off, len, false) == 0);
+      REQUIRE(fallocate_file(m, ip, mode, off, len) == 0);
       if (mode == kFallocZeroRange && model.size() < off + len) model.resize(off + len);
       for (uint64_t i = off; i < std::min<uint64_t>(off + len, model.size()); i++) model[i] = std::byte{0};
       break;
     }
     default: {
       const bool keep = rng() % 2;
-      REQUIRE(fallocate_file(m, ip, keep ? kFallocKeepSize : 0, off, len, false) == 0);
+      REQUIRE(fallocate_file(m, ip, keep ? kFallocKeepSize : 0, off, len) == 0);
       if (!keep && model.size() < off + len) model.resize(off + len);
       break;
     }
@@ -120,20 +120,20 @@ TEST_CASE("file_write: errors", "[file_write]") {
   CHECK(make_node(*m, f, "x", kRoot, S_IFREG | 0644, 0, &f) == ENOTDIR);
   CHECK(make_node(*m, root, "x", Cred{1000, 1000, {}}, S_IFREG | 0644, 0, &f) == EACCES);
   const std::byte b{1};
-  CHECK(write_file(*m, d, 0, &b, 1, false) == EISDIR);
-  CHECK(write_file(*m, f, kMaxFileSize, &b, 1, false) == EFBIG);
-  CHECK(truncate_file(*m, f, kMaxFileSize + 1, false) == EFBIG);
-  CHECK(fallocate_file(*m, f, kFallocPunchHole, 0, 4096, false) == EOPNOTSUPP);
-  CHECK(fallocate_file(*m, f, 0x8, 0, 4096, false) == EOPNOTSUPP);  // COLLAPSE_RANGE
+  CHECK(write_file(*m, d, 0, &b, 1) == EISDIR);
+  CHECK(write_file(*m, f, kMaxFileSize, &b, 1) == EFBIG);
+  CHECK(truncate_file(*m, f, kMaxFileSize + 1) == EFBIG);
+  CHECK(fallocate_file(*m, f, kFallocPunchHole, 0, 4096) == EOPNOTSUPP);
+  CHECK(fallocate_file(*m, f, 0x8, 0, 4096) == EOPNOTSUPP);  // COLLAPSE_RANGE
   // A 64 MiB filesystem cannot hold 100 MiB: ENOSPC, and the file keeps
   // what it had.
   std::vector<std::byte> big(1 << 20, std::byte{7});
   int e = 0;
   uint64_t off = 0;
-  for (; off < (100u << 20) && e == 0; off += big.size()) e = write_file(*m, f, off, big.data(), big.size(), false);
+  for (; off < (100u << 20) && e == 0; off += big.size()) e = write_file(*m, f, off, big.data(), big.size());
   CHECK(e == ENOSPC);
   CHECK(f->core.size == off - big.size());
-  REQUIRE(truncate_file(*m, f, 0, false) == 0);
+  REQUIRE(truncate_file(*m, f, 0) == 0);
   CHECK(f->core.nblocks == 0);
   root.reset();
   f.reset();
@@ -141,7 +141,7 @@ TEST_CASE("file_write: errors", "[file_write]") {
   unmount_and_repair_check(m, img.path);
 }
 
-TEST_CASE("file_write: a write by someone other than root drops set-user-ID", "[file_write]") {
+TEST_CASE("file_write: a write leaves the mode alone (privileges are the caller's to take away)", "[file_write]") {
   if (!have_xfsprogs()) return;
   MkfsImage img;
   auto m = open_rw(img.path);
@@ -149,10 +149,10 @@ TEST_CASE("file_write: a write by someone other than root drops set-user-ID", "[
   REQUIRE(m->iget(m->sb().rootino, &root) == 0);
   REQUIRE(make_node(*m, root, "f", kRoot, S_IFREG | 06755, 0, &f) == 0);
   const std::byte b{1};
-  REQUIRE(write_file(*m, f, 0, &b, 1, false) == 0);
+  REQUIRE(write_file(*m, f, 0, &b, 1) == 0);
+  REQUIRE(truncate_file(*m, f, 4096) == 0);
+  REQUIRE(fallocate_file(*m, f, 0, 0, 8192) == 0);
   CHECK(f->core.mode == (S_IFREG | 06755));
-  REQUIRE(write_file(*m, f, 0, &b, 1, true) == 0);
-  CHECK(f->core.mode == (S_IFREG | 0755));
   root.reset();
   f.reset();
   unmount_and_repair_check(m, img.path);
@@ -187,12 +187,12 @@ TEST_CASE("file_write: writers in many files and AGs at once, and creates in one
           }
           const uint64_t off = rng() % (8u << 20), len = 1 + rng() % 70000;
           std::vector<std::byte> data(len, std::byte(rng() & 0xff));
-          e = write_file(*m, f, off, data.data(), len, false);
+          e = write_file(*m, f, off, data.data(), len);
           if (e == 0 && models[t].size() < off + len) models[t].resize(off + len);
           if (e == 0) std::copy(data.begin(), data.end(), models[t].begin() + static_cast<ptrdiff_t>(off));
           if (e == 0 && i % 37 == 0) {
             const uint64_t size = rng() % (8u << 20);
-            e = truncate_file(*m, f, size, false);
+            e = truncate_file(*m, f, size);
             if (e == 0) models[t].resize(size);
           }
         }

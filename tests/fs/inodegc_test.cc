@@ -84,7 +84,7 @@ TEST_CASE("inodegc: statfs counts what waits as freed, as the kernel's statfs fl
   m->inodegc().set_delay(1h);
   InodeRef f = make(*m, root, "f", S_IFREG | 0644);
   std::vector<std::byte> data(1 << 20, std::byte{3});
-  REQUIRE(write_file(*m, f, 0, data.data(), data.size(), false) == 0);
+  REQUIRE(write_file(*m, f, 0, data.data(), data.size()) == 0);
   REQUIRE(unlink(*m, root, "f", kRoot) == 0);
   m->inodegc().queue(f);
   CHECK_FALSE(f->is_free.load());
@@ -105,7 +105,7 @@ TEST_CASE("inodegc: a write that meets ENOSPC frees what waits and succeeds", "[
   InodeRef big = make(*m, root, "big", S_IFREG | 0644);
   std::vector<std::byte> chunk(1 << 20, std::byte{7});
   int e = 0;
-  for (uint64_t off = 0; e == 0; off += chunk.size()) e = write_file(*m, big, off, chunk.data(), chunk.size(), false);
+  for (uint64_t off = 0; e == 0; off += chunk.size()) e = write_file(*m, big, off, chunk.data(), chunk.size());
   REQUIRE(e == ENOSPC);
   REQUIRE(unlink(*m, root, "big", kRoot) == 0);
   m->inodegc().queue(big);
@@ -113,7 +113,7 @@ TEST_CASE("inodegc: a write that meets ENOSPC frees what waits and succeeds", "[
   // Less than a chunk is free: 4 MiB need big's blocks back.
   InodeRef f = make(*m, root, "f", S_IFREG | 0644);
   std::vector<std::byte> more(4 << 20, std::byte{9});
-  CHECK(write_file(*m, f, 0, more.data(), more.size(), false) == 0);
+  CHECK(write_file(*m, f, 0, more.data(), more.size()) == 0);
   CHECK(big->is_free.load());
   CHECK(m->inodegc().stats().flushes == 1);
   CHECK(f->core.size == more.size());

@@ -145,7 +145,7 @@ TEST_CASE("link: counts, times and the entry's file type", "[link]") {
   CHECK(num(img.xfs_db("-c 'path /d/f2' -c 'p core.nlinkv2'")["core.nlinkv2"]) == 3);
   // Every name reads the same file; removing all but one keeps it.
   std::vector<std::byte> data(5000, std::byte{0x33});
-  REQUIRE(write_file(*m, f, 0, data.data(), data.size(), false) == 0);
+  REQUIRE(write_file(*m, f, 0, data.data(), data.size()) == 0);
   REQUIRE(unlink(*m, d, "f", kRoot) == 0);
   REQUIRE(unlink(*m, e, "hard", kRoot) == 0);
   CHECK(f->core.nlink == 1);
@@ -259,7 +259,7 @@ TEST_CASE("tmpfile: an unnamed inode on the unlinked list, freed when dropped", 
   const uint32_t agino = ino_to_agino(m->sb(), t->core.ino);
   CHECK(bucket_head(*m, t->core.ino) == agino);
   std::vector<std::byte> data(9000, std::byte{0x44});
-  REQUIRE(write_file(*m, t, 0, data.data(), data.size(), false) == 0);
+  REQUIRE(write_file(*m, t, 0, data.data(), data.size()) == 0);
   REQUIRE(m->write_back() == 0);  // home, for xfs_db
   auto agi = img.xfs_db("-c 'agi 0' -c 'p unlinked'");
   CHECK(agi["unlinked[0-63]"].find(std::to_string(agino % 64) + ":" + std::to_string(agino)) != std::string::npos);
@@ -295,7 +295,7 @@ TEST_CASE("tmpfile: linking takes it off the unlinked list, once", "[link][tmpfi
   REQUIRE(ino_to_agino(m->sb(), first->core.ino) % 64 == ino_to_agino(m->sb(), same_bucket->core.ino) % 64);
   CHECK(bucket_head(*m, first->core.ino) == ino_to_agino(m->sb(), same_bucket->core.ino));
   std::vector<std::byte> data(3000, std::byte{0x55});
-  REQUIRE(write_file(*m, first, 0, data.data(), data.size(), false) == 0);
+  REQUIRE(write_file(*m, first, 0, data.data(), data.size()) == 0);
   REQUIRE(link(*m, first, d, "named", kRoot) == 0);
   CHECK(first->core.nlink == 1);
   CHECK(!first->linkable);
@@ -332,7 +332,7 @@ TEST_CASE("tmpfile: left on the list by a crash, freed by the next read-write mo
     InodeRef t;
     REQUIRE(make_tmpfile(*m, root, kRoot, S_IFREG | 0644, true, &t) == 0);
     std::vector<std::byte> data(20000, std::byte{0x66});
-    REQUIRE(write_file(*m, t, 0, data.data(), data.size(), false) == 0);
+    REQUIRE(write_file(*m, t, 0, data.data(), data.size()) == 0);
     ino = t->core.ino;
     // A crash while held: synced (the log forced), no clean unmount.
     REQUIRE(m->sync() == 0);

@@ -80,7 +80,7 @@ void workload(Mount& m, bc::test::CrashDevice& crash, uint64_t seed, Promised* p
       InodeRef f;
       e = make_node(m, dirs[d], name, kRoot, S_IFREG | 0644, 0, &f);
       const std::string c = contents(seed, i);
-      if (e == 0 && !c.empty()) e = write_file(m, f, 0, reinterpret_cast<const std::byte*>(c.data()), c.size(), false);
+      if (e == 0 && !c.empty()) e = write_file(m, f, 0, reinterpret_cast<const std::byte*>(c.data()), c.size());
       if (e == 0) live[std::string(names[d]) + "/" + name] = {d, c};
     } else if (op < 15) {  // rename to the other directory
       auto it = std::next(live.begin(), static_cast<long>(rng() % live.size()));

@@ -196,16 +196,16 @@ void fragment(const std::string& img) {
   constexpr uint64_t kStep = 1 << 20, kBlock = 4096;
   uint64_t size = 0;
   for (uint64_t step : {kStep, kStep / 16, kBlock})
-    while (fallocate_file(*m, f, 0, size, step, false) == 0) size += step;
+    while (fallocate_file(*m, f, 0, size, step) == 0) size += step;
   REQUIRE(size > 16 * kStep);
   for (uint64_t off = 0; off < size; off += 8 * kBlock)
-    REQUIRE(fallocate_file(*m, f, kFallocPunchHole | kFallocKeepSize, off, 4 * kBlock, false) == 0);
+    REQUIRE(fallocate_file(*m, f, kFallocPunchHole | kFallocKeepSize, off, 4 * kBlock) == 0);
   // What the first file could not take (the space held back then) goes to
   // a second one, in 16-block pieces: the allocator takes whole extents
   // for those while there are any.
   REQUIRE(make_node(*m, root, "filler2", kRoot, S_IFREG | 0644, 0, &f) == 0);
   for (uint64_t off = 0; off < 64 * 16 * kBlock; off += 16 * kBlock)
-    REQUIRE(fallocate_file(*m, f, 0, off, 16 * kBlock, false) == 0);
+    REQUIRE(fallocate_file(*m, f, 0, off, 16 * kBlock) == 0);
   REQUIRE(m->unmount_clean() == 0);
 }
 
@@ -254,7 +254,7 @@ void round_trip(int files, const std::string& mkfs_extra, long long bytes, bool 
     if (fragmented) {  // a file in btree form loses pieces: bmbt block changes
       REQUIRE(resolve(*m, "/filler", &f) == 0);
       for (uint64_t off = 1 << 20; off < 3 << 20; off += 64 << 10)
-        REQUIRE(fallocate_file(*m, f, kFallocPunchHole | kFallocKeepSize, off + 16384, 8192, false) == 0);
+        REQUIRE(fallocate_file(*m, f, kFallocPunchHole | kFallocKeepSize, off + 16384, 8192) == 0);
     }
     m->set_commit_observer({});
     REQUIRE(m->unmount_clean() == 0);

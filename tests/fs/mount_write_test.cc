@@ -231,7 +231,7 @@ TEST_CASE("mount rw: an fsync forces the log only up to the file's last transact
   const Cred c{0, 0, {}};
   const std::string data(5000, 'x');
   REQUIRE(make_node(*m, root, "f", c, S_IFREG | 0644, 0, &f) == 0);
-  REQUIRE(write_file(*m, f, 0, reinterpret_cast<const std::byte*>(data.data()), data.size(), false) == 0);
+  REQUIRE(write_file(*m, f, 0, reinterpret_cast<const std::byte*>(data.data()), data.size()) == 0);
   REQUIRE(m->sync() == 0);
   const uint64_t forces = m->log()->stats().forces;
   // f is on the disk: its fsync forces nothing, though g's create is queued.
@@ -240,7 +240,7 @@ TEST_CASE("mount rw: an fsync forces the log only up to the file's last transact
   CHECK(m->log()->stats().forces == forces);
   CHECK(f->log_seq.load() < g->log_seq.load());
   // A change to f: its fsync makes that transaction durable.
-  REQUIRE(write_file(*m, f, data.size(), reinterpret_cast<const std::byte*>(data.data()), data.size(), false) == 0);
+  REQUIRE(write_file(*m, f, data.size(), reinterpret_cast<const std::byte*>(data.data()), data.size()) == 0);
   const uint64_t seq = f->log_seq.load();
   CHECK(seq > g->log_seq.load());
   REQUIRE(m->fsync(*f) == 0);
@@ -277,7 +277,7 @@ TEST_CASE("mount rw: an fdatasync leaves out changes of timestamps only", "[moun
   const Cred c{0, 0, {}};
   const std::string data(5000, 'x'), patch(100, 'y');
   auto write = [&](uint64_t off, const std::string& d) {
-    return write_file(*m, f, off, reinterpret_cast<const std::byte*>(d.data()), d.size(), false);
+    return write_file(*m, f, off, reinterpret_cast<const std::byte*>(d.data()), d.size());
   };
   REQUIRE(make_node(*m, root, "f", c, S_IFREG | 0644, 0, &f) == 0);
   REQUIRE(write(0, data) == 0);

@@ -35,7 +35,7 @@ namespace {
 // Writes 4 KiB pieces every 8 KiB: n extents (a bmbt beyond the fork's room).
 void write_pieces(Mount& m, const InodeRef& ip, int n) {
   std::vector<std::byte> data(4096, std::byte{0x5a});
-  for (int i = 0; i < n; i++) REQUIRE(write_file(m, ip, uint64_t(i) * 8192, data.data(), data.size(), false) == 0);
+  for (int i = 0; i < n; i++) REQUIRE(write_file(m, ip, uint64_t(i) * 8192, data.data(), data.size()) == 0);
 }
 
 // Two files of root that share an AGI unlinked bucket (agino % 64), from
@@ -135,7 +135,7 @@ TEST_CASE("remove: an unlinked file's blocks and inode come back when it is free
   write_pieces(*m, big, 300);  // 300 extents: a btree-format fork
   REQUIRE(big->core.format == ForkFormat::kBtree);
   std::vector<std::byte> tail(1 << 20, std::byte{1});
-  REQUIRE(write_file(*m, big, 8 << 20, tail.data(), tail.size(), false) == 0);
+  REQUIRE(write_file(*m, big, 8 << 20, tail.data(), tail.size()) == 0);
   CHECK(bfree(*m) < free0 - 500);
 
   REQUIRE(unlink(*m, root, "big", kRoot) == 0);
@@ -413,7 +413,7 @@ TEST_CASE("remove: threads creating and removing in shared and own directories",
           // EINVAL: another thread removed and freed it meanwhile (mode 0);
           // EISDIR: and a third reused the number for its directory (this
           // test frees inodes it still holds, which FUSE never does).
-          e = write_file(*m, ip, 0, data.data(), data.size(), false);
+          e = write_file(*m, ip, 0, data.data(), data.size());
           if (e != 0 && e != EINVAL && e != EISDIR) failures[t]++, last[t] = 5000 + e;
         } else if (e != EEXIST) {
           failures[t]++, last[t] = 3000 + e;

@@ -100,6 +100,37 @@ TEST_CASE("setattr: the kernel's rules for chmod, chown and times", "[setattr]")
   CHECK(back->core.ctime == want.ctime);
 }
 
+TEST_CASE("setattr: a caller the kernel checked (default_permissions) gets what it asks for", "[setattr]") {
+  const std::string& demo = image("demo");
+  if (demo.empty()) return;
+  ImageCopy img(demo);
+  auto m = open_rw(img.path);
+  InodeRef f = first_of_type(*m, S_IFREG);
+  // The mode change by which the kernel takes set-user-ID from a file a
+  // stranger writes (ATTR_FORCE: no setattr_prepare()), sent as that
+  // stranger, who neither owns the file nor is in its group.  Without the
+  // kernel's checks it passes only for a caller who may write the file,
+  // and only when it takes set-id bits and nothing else.
+  Cred stranger{1000, 1000, {}};
+  REQUIRE(setattr(*m, f, kRoot, {.mode = 06745, .uid = 0, .gid = 0}) == 0);
+  CHECK(setattr(*m, f, stranger, {.mode = 02745}) == EPERM);  // no write permission
+  REQUIRE(setattr(*m, f, kRoot, {.mode = 06747}) == 0);
+  CHECK(setattr(*m, f, stranger, {.mode = 06777}) == EPERM);  // more than set-id bits
+  CHECK(setattr(*m, f, stranger, {.mode = 02747, .gid = 1000}) == EPERM);
+  REQUIRE(setattr(*m, f, stranger, {.mode = 04747}) == 0);
+  CHECK(f->core.mode == (S_IFREG | 04747));
+  REQUIRE(setattr(*m, f, kRoot, {.mode = 06747}) == 0);
+  stranger.vfs_checked = true;
+  REQUIRE(setattr(*m, f, stranger, {.mode = 02747}) == 0);
+  CHECK(f->core.mode == (S_IFREG | 02747));  // S_ISGID as sent, not stripped
+  REQUIRE(setattr(*m, f, stranger, {.mtime = TimeSet{false, {1234567890, 0}}}) == 0);
+  CHECK(f->core.mtime == Timestamp{1234567890, 0});
+  f.reset();
+  REQUIRE(m->unmount_clean() == 0);
+  m.reset();
+  CHECK(system(("xfs_repair -n " + img.path + " >/dev/null 2>&1").c_str()) == 0);
+}
+
 TEST_CASE("setattr: a read-only mount answers EROFS", "[setattr]") {
   const std::string& demo = image("demo");
   if (demo.empty()) return;

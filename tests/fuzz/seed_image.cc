@@ -83,7 +83,7 @@ void add_with_library(const std::string& path) {
   if (fs::make_node(*m, root, "bmbt", root_cred, S_IFREG | 0644, 0, &ip)) die("create bmbt");
   std::vector<std::byte> blk(m->sb().blocksize, std::byte{'b'});
   for (uint64_t i = 0; i < 600; i++)
-    if (fs::write_file(*m, ip, 2 * i * blk.size(), blk.data(), blk.size(), false)) die("write bmbt");
+    if (fs::write_file(*m, ip, 2 * i * blk.size(), blk.data(), blk.size())) die("write bmbt");
   if (m->unmount_clean()) die("unmount");
 }
 
