@@ -95,6 +95,10 @@ run_case() {
   op urw setxattr f0 trusted.t 10
   op urw setxattr f0 security.s 10
   op rwtool setxattr f0 trusted.t 10
+  op rwtool setxattr f0 security.s 10
+  op u /usr/bin/python3 -c 'import os; print(sorted(os.listxattr("f0")))'   # trusted. names hidden
+  op u /usr/bin/python3 -c 'import os; print(os.getxattr("f0", "trusted.t"))'
+  op u /usr/bin/python3 -c 'import os; print(os.getxattr("f0", "security.s"))'
   op urw removexattr f0 trusted.t
   op vrw removexattr f0 user.a
   op urw removexattr f0 user.a
