@@ -52,7 +52,7 @@ struct OpCounters {
   std::atomic<uint64_t> lookup{0}, lookup_negative{0}, forget{0}, forget_requests{0}, getattr{0}, readlink{0}, opendir{0},
       readdir{0}, readdir_entries{0}, readdirplus{0}, readdirplus_entries{0}, open{0}, read{0},
       read_bytes{0}, statfs{0}, getxattr{0}, listxattr{0}, access{0}, ioctl{0}, erofs{0}, errors{0}, nodata{0},
-      euclean{0}, create{0}, remove{0}, rename{0}, link{0}, symlink{0}, setattr{0}, write{0}, write_bytes{0},
+      euclean{0}, create{0}, tmpfile{0}, remove{0}, rename{0}, link{0}, symlink{0}, setattr{0}, write{0}, write_bytes{0},
       fallocate{0}, fsync{0}, setxattr{0}, removexattr{0}, readdirplus_bare{0}, readdirplus_switches{0},
       readdirplus_attrs_first{0}, listing_drops{0};
 };

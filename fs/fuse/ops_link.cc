@@ -3,10 +3,9 @@
 // function and answers with the inode's attributes, read under its shared
 // lock, counting the kernel's new lookup of it.
 //
-// O_TMPFILE (fs::make_tmpfile) has no request here: libfuse's low-level
-// .tmpfile member exists from libfuse 3.16 on, older ones (3.14 on the
-// project's machine) never pass FUSE_TMPFILE to the daemon, and the kernel
-// answers O_TMPFILE opens on the mount with EOPNOTSUPP.
+// A link of an O_TMPFILE inode (linkat of /proc/self/fd/N or AT_EMPTY_PATH)
+// comes here too: fs::link takes it off its unlinked list.  Its creation is
+// ops::create's (fs/fuse/tmpfile.h).
 #include <shared_mutex>
 
 #include "fs/fuse/fuse_fs.h"

@@ -8,11 +8,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <shared_mutex>
 
 #include "fs/fuse/fuse_fs.h"
 #include "fs/fuse/ops.h"
 #include "fs/fuse/stat.h"
+#include "fs/fuse/tmpfile.h"
 #include "fs/ops/create.h"
 #include "fs/ops/file_write.h"
 #include "fs/ops/remove.h"
@@ -109,12 +111,18 @@ void fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t off, off_t len, fuse_
   fs.reply_error_or_ok(req, fs::fallocate_file(fs.mount(), ip, mode, static_cast<uint64_t>(off), static_cast<uint64_t>(len), &c));
 }
 
+// Also O_TMPFILE: a create named kTmpfileName is the kernel's FUSE_TMPFILE
+// (fs/fuse/tmpfile.h); without O_EXCL the inode may get a name later.
 void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
   FuseFs& fs = fs_of(req);
-  fs.counters().create++;
+  const bool tmpfile = std::strcmp(name, kTmpfileName) == 0;
+  (tmpfile ? fs.counters().tmpfile : fs.counters().create)++;
   fs::InodeRef dir, ip;
   int err = fs.iget(parent, &dir);
-  if (err == 0) err = fs::make_node(fs.mount(), dir, name, cred_of(req), S_IFREG | (mode & 07777), 0, &ip);
+  if (err == 0 && tmpfile)
+    err = fs::make_tmpfile(fs.mount(), dir, cred_of(req), S_IFREG | (mode & 07777), (fi->flags & O_EXCL) == 0, &ip);
+  else if (err == 0)
+    err = fs::make_node(fs.mount(), dir, name, cred_of(req), S_IFREG | (mode & 07777), 0, &ip);
   if (err != 0) return fs.reply_error(req, err);
   fuse_entry_param e;
   {

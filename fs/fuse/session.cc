@@ -7,6 +7,7 @@
 #include <string>
 
 #include "fs/fuse/fuse_fs.h"
+#include "fs/fuse/tmpfile.h"
 #include "fs/fuse/uring.h"
 
 namespace xfsfuse::fuse {
@@ -60,6 +61,9 @@ int run_session(const Options& o, fuse_args* args, const fuse_cmdline_opts& cmd,
           fs.set_uring(&uring);
         }
       }
+      if (fs.uring() == nullptr)
+        if (int e = install_dev_hooks(se))
+          std::fprintf(stderr, "xfsfuse: warning: O_TMPFILE will answer EOPNOTSUPP: %s\n", std::strerror(e));
       mounted();
       // < 0: a read of /dev/fuse failed (-errno); libfuse prints most such
       // errors but not EAGAIN, so say it here: a silent exit 1 hides why.

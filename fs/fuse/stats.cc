@@ -39,6 +39,7 @@ Json ops_json(const OpCounters& o) {
               {"access", o.access.load()},
               {"ioctl", o.ioctl.load()},
               {"create", o.create.load()},
+              {"tmpfile", o.tmpfile.load()},
               {"remove", o.remove.load()},
               {"rename", o.rename.load()},
               {"link", o.link.load()},

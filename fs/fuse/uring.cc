@@ -26,6 +26,8 @@
 #include <thread>
 #include <vector>
 
+#include "fs/fuse/tmpfile.h"
+
 namespace xfsfuse::fuse {
 
 namespace {
@@ -239,6 +241,7 @@ ssize_t read_hook(int fd, void* buf, size_t len, void*) {
     wait_dev_quiet(*im);
   }
   const ssize_t n = ::read(fd, buf, len);
+  if (n > 0) tmpfile_as_create(buf, static_cast<size_t>(n));  // libfuse 3.14 knows no FUSE_TMPFILE
   if (im != nullptr && n >= static_cast<ssize_t>(sizeof(fuse_in_header))) {
     const auto* in = static_cast<const fuse_in_header*>(buf);
     if (side && (in->opcode == kOpForget || in->opcode == kOpBatchForget))
@@ -339,6 +342,7 @@ void UringTransport::Impl::process(Queue* q, Entry* e) {
     unsigned char* start = e->payload() - oplen - sizeof(fuse_in_header);
     std::memcpy(start, in, sizeof(fuse_in_header));
     std::memcpy(start + sizeof(fuse_in_header), e->hdr.op_in, oplen);
+    tmpfile_as_create(start, in->len);  // as read_hook does
     fuse_buf b{};
     b.size = in->len;
     b.mem = start;

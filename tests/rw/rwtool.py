@@ -22,6 +22,10 @@
         (XATTR_CREATE / XATTR_REPLACE with the options)
     rwtool.py removexattr PATH NAME
         removes extended attribute NAME of PATH (not following a symlink)
+    rwtool.py tmpfile DIR LENGTH [--tag T] [--mode M] [--excl] [--link NAME] [--stat]
+        open(DIR, O_TMPFILE | O_RDWR [| O_EXCL], M (octal, default 600)), write LENGTH pattern
+        bytes, --stat: print its link count, mode and size, then --link: give it NAME through
+        linkat(AT_SYMLINK_FOLLOW) of /proc/self/fd (and print the link count again with --stat)
     rwtool.py batch FILE
         runs the commands above, one per line of FILE (shell-style words), in this one process
         (a Python start costs more than most commands); stops at the first that fails, exit 1
@@ -262,6 +266,34 @@ def cmd_removexattr(args):
         fail("removexattr", e)
 
 
+def cmd_tmpfile(args):
+    opt = {a: args[i + 1] for i, a in enumerate(args[:-1]) if a in ("--tag", "--mode", "--link")}
+    directory, length = args[0], size_arg(args[1])
+    flags = os.O_TMPFILE | os.O_RDWR | (os.O_EXCL if "--excl" in args else 0)
+    try:
+        fd = os.open(directory, flags, int(opt.get("--mode", "600"), 8))
+    except OSError as e:
+        fail("open", e)
+
+    def show():
+        if "--stat" in args:
+            s = os.fstat(fd)
+            print(f"nlink {s.st_nlink} mode {stat.S_IMODE(s.st_mode):o} size {s.st_size}")
+    try:
+        write_all(fd, 0, pattern(opt.get("--tag", "t"), 0, length), False)
+    except OSError as e:
+        fail("write", e)
+    show()
+    if "--link" in opt:
+        root = os.open("/", os.O_RDONLY)
+        try:
+            os.link(f"/proc/self/fd/{fd}", opt["--link"], src_dir_fd=root, follow_symlinks=True)
+        except OSError as e:
+            fail("link", e)
+        show()
+    os.close(fd)
+
+
 def cmd_batch(args):
     import shlex
     with open(args[0]) as f:
@@ -287,7 +319,7 @@ CMDS = {"pwrite": (cmd_pwrite, 3), "append": (cmd_append, 2),
         "strided": (cmd_strided, 4), "pattern": (cmd_pattern, 1),
         "readsum": (cmd_readsum, 3), "rename": (cmd_rename, 2), "snapshot": (cmd_snapshot, 3),
         "setxattr": (cmd_setxattr, 3), "removexattr": (cmd_removexattr, 2),
-        "batch": (cmd_batch, 1)}
+        "tmpfile": (cmd_tmpfile, 2), "batch": (cmd_batch, 1)}
 
 
 def main():

@@ -125,6 +125,15 @@ run_case() {
   op u mv pub/ud2 pub2/ud
   op showp pub2/ud
 
+  # What needs a capability: device nodes (CAP_MKNOD) and whiteouts; an O_TMPFILE file linked in.
+  op u mknod pub/cdev c 1 3
+  op u mkfifo pub/fifo
+  op u touch pub/w1 pub/w2
+  op urw rename pub/w1 pub/w3 --whiteout
+  op urw rename pub/w1 pub/w2 --exchange
+  op urw tmpfile pub 3 --mode 640 --link pub/fromtmp
+  op showp pub/fifo pub/w1 pub/w2 pub/fromtmp
+
   # Hard links and exec.
   op v ln f0 pub/hard
   op u ln f0 pub/hard2
