@@ -76,6 +76,9 @@ void init(void* userdata, fuse_conn_info* conn) {
   // only it knows the writer's CAP_FSETID; the driver changes no privilege
   // on its own (fs/ops/file_write.h, fs/ops/cred.h).
   conn->want &= ~(FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_HANDLE_KILLPRIV);
+  // Every request through read(2), never splice (libfuse's -o splice_read):
+  // the read hooks must see each one (fs/fuse/tmpfile.h, uring.cc).
+  conn->want &= ~FUSE_CAP_SPLICE_READ;
   // POSIX ACLs as on a local XFS: the kernel checks permissions with them
   // (FUSE_POSIX_ACL turns on default_permissions), keeps the stored ACL in
   // step with chmod, and leaves the umask to the driver (with DONT_MASK),
