@@ -14,6 +14,8 @@ case_tools=(setpriv setcap getcap)
 
 # as_user CMD...: CMD as uid 1000, gid 1000, no supplementary groups, no capabilities.
 as_user() { setpriv --reuid=1000 --regid=1000 --clear-groups "$@"; }
+# as_member CMD...: CMD as uid 1000, gid 1000, also in group 50.
+as_member() { setpriv --reuid=1000 --regid=1000 --groups=50 "$@"; }
 # poke FILE: writes 10 zero bytes at offset 10 of FILE (no O_TRUNC).
 poke() { dd if=/dev/zero of="$1" bs=10 count=1 seek=1 conv=notrunc status=none; }
 # showpriv FILE...: name, mode, owner, size and the file capability getcap reads (or "none").
@@ -24,97 +26,64 @@ showpriv() {
     printf '%s %s\n' "$(stat -c '%n %a %u %g %s' "$f")" "${cap:-none}"
   done
 }
+# step FILE MODE CAP CMD...: FILE gets MODE and, with CAP "cap", the capability cap_net_raw+ep
+# (shown); then CMD runs (with the times it changes logged) and what FILE keeps is shown.
+step() {
+  local f=$1 mode=$2 cap=$3
+  shift 3
+  op chmod "$mode" "$f"
+  [[ $cap != cap ]] || op setcap cap_net_raw+ep "$f"
+  op showpriv "$f"
+  changes "$f" "$@"
+  op showpriv "$f"
+}
+# made FILE OWNER: a new 100-byte FILE owned by OWNER (uid:gid).
+made() { op rwtool pwrite "$1" 0 100 --tag "$1"; op chown "$2" "$1"; }
+poke_as_user="$(declare -f poke); poke"
 
 run_case() {
   # The owner (uid 1000) writes: both set-id bits go (group execute is set), and the capability.
-  op rwtool pwrite a 0 100 --tag a
-  op chown 1000:1000 a
-  op chmod 6755 a
-  op setcap cap_net_raw+ep a
-  op showpriv a
-  changes a as_user bash -c "$(declare -f poke); poke a"
-  op showpriv a
+  made a 1000:1000
+  step a 6755 cap as_user bash -c "$poke_as_user a"
 
-  # Truncates by the owner: set-group-ID without group execute stays; with it, it goes, even for a
-  # truncate to the size the file already has.
-  op rwtool pwrite b 0 100 --tag b
-  op chown 1000:1000 b
-  op chmod 2745 b
-  changes b as_user truncate -s 50 b
-  op showpriv b
-  op chmod 2755 b
-  changes b as_user truncate -s 50 b
-  op showpriv b
-  op chmod 4755 b
-  op setcap cap_net_raw+ep b
-  changes b as_user truncate -s 4096 b
-  op showpriv b
+  # Truncates by the owner: set-group-ID without group execute stays (the owner is in the group);
+  # with it, it goes, even for a truncate to the size the file already has.
+  made b 1000:1000
+  step b 2745 - as_user truncate -s 50 b
+  step b 2755 - as_user truncate -s 50 b
+  step b 4755 cap as_user truncate -s 4096 b
 
   # fallocate by the owner, growing the file and inside it.
-  op rwtool pwrite c 0 100 --tag c
-  op chown 1000:1000 c
-  op chmod 6755 c
-  op setcap cap_net_raw+ep c
-  changes c as_user fallocate -l 1M c
-  op showpriv c
-  op chmod 6755 c
-  op setcap cap_net_raw+ep c
-  changes c as_user fallocate -o 4096 -l 4096 c
-  op showpriv c
+  made c 1000:1000
+  step c 6755 cap as_user fallocate -l 1M c
+  step c 6755 cap as_user fallocate -o 4096 -l 4096 c
 
-  # A stranger writing through o+w.
-  op rwtool pwrite d 0 100 --tag d
-  op chmod 6757 d
-  op setcap cap_net_raw+ep d
-  changes d as_user bash -c "$(declare -f poke); poke d"
-  op showpriv d
-  op as_user truncate -s 0 d                 # set-id bits are gone: nothing more to take
-  op showpriv d
+  # A stranger writing through o+w; then nothing more to take.
+  made d 0:0
+  step d 6757 cap as_user bash -c "$poke_as_user d"
+  step d 0757 - as_user truncate -s 0 d
   # A stranger outside the file's group: set-group-ID goes even without group execute, by a write,
   # a truncate and an fallocate (the kernel forces the mode change: chmod's owner rule does not
   # apply to it).
-  op rwtool pwrite s 0 100 --tag s
-  op chmod 6747 s
-  changes s as_user bash -c "$(declare -f poke); poke s"
-  op showpriv s
-  op chmod 2747 s
-  changes s as_user truncate -s 50 s
-  op showpriv s
-  op chmod 2747 s
-  changes s as_user fallocate -l 8192 s
-  op showpriv s
-  op chmod 4747 s
-  changes s as_user fallocate -l 8192 s
-  op showpriv s
+  made s 0:0
+  step s 6747 - as_user bash -c "$poke_as_user s"
+  step s 2747 - as_user truncate -s 50 s
+  step s 2747 - as_user fallocate -l 8192 s
+  step s 4747 - as_user fallocate -l 8192 s
   # A member of the file's group through a supplementary group keeps set-group-ID without group
   # execute, and loses it with group execute.
-  op rwtool pwrite g 0 100 --tag g
-  op chown 0:50 g
-  op chmod 2747 g
-  changes g setpriv --reuid=1000 --regid=1000 --groups=50 bash -c "$(declare -f poke); poke g"
-  op showpriv g
-  op chmod 2775 g
-  changes g setpriv --reuid=1000 --regid=1000 --groups=50 truncate -s 10 g
-  op showpriv g
+  made g 0:50
+  step g 2747 - as_member bash -c "$poke_as_user g"
+  step g 2775 - as_member truncate -s 10 g
 
-  # Root keeps the set-id bits and loses the capability, by a write and by a truncate.
-  op rwtool pwrite e 0 100 --tag e
-  op chmod 6755 e
-  op setcap cap_net_raw+ep e
-  changes e poke e
-  op showpriv e
-  op setcap cap_net_raw+ep e
-  changes e truncate -s 10 e
-  op showpriv e
-  # A chown by root takes the capability (and, on a file, both set-id bits).
-  op setcap cap_net_raw+ep e
-  changes e chown 1000:1000 e
-  op showpriv e
+  # Root keeps the set-id bits and loses the capability, by a write and by a truncate; a chown by
+  # root takes the capability (and, on a file, both set-id bits).
+  made e 0:0
+  step e 6755 cap poke e
+  step e 6755 cap truncate -s 10 e
+  step e 6755 cap chown 1000:1000 e
 
   # Without set-id bits or a capability, a write by the owner changes nothing but the data.
-  op rwtool pwrite f 0 100 --tag f
-  op chown 1000:1000 f
-  op chmod 0755 f
-  changes f as_user bash -c "$(declare -f poke); poke f"
-  op showpriv f
+  made f 1000:1000
+  step f 0755 - as_user bash -c "$poke_as_user f"
 }
