@@ -114,11 +114,6 @@ class Mount {
   /// The superblock as read at mount (its counters and NEEDSREPAIR bit are
   /// not updated by a read-write mount: see statfs() and start_change()).
   const Superblock& sb() const { return sb_; }
-  /// The AG a new directory's inode is first looked for in: 0 for the
-  /// first directory made after the mount, then 1, 2, ... around the AGs
-  /// (the kernel's m_agirotor in xfs_dialloc; files stay in their parent's
-  /// AG).  Thread safety: any thread.
-  uint32_t next_dir_agno() { return agirotor_.fetch_add(1, std::memory_order_relaxed) % sb_.agcount; }
   bc::BufferCache& cache() { return *cache_; }
   vmap::Vmap& vm() { return *vm_; }
   const MountOptions& options() const { return opts_; }
@@ -370,7 +365,6 @@ class Mount {
   std::atomic<uint64_t> data_synced_{0};  // the data_gen_ a finished image sync covers
   std::function<void(CommittedTrans&&)> commit_observer_;
   std::atomic<int64_t> fdblocks_{0};    // free blocks not reserved (starts at sb_fdblocks)
-  std::atomic<uint32_t> agirotor_{0};   // next_dir_agno()
 };
 
 }  // namespace xfsfuse::fs

@@ -330,12 +330,11 @@ uint32_t ialloc_reservation(const Superblock& sb) {
 
 uint32_t ifree_reservation(const Superblock&) { return 2 * 8; }  // a split at every level of a tall finobt
 
-int ialloc(Transaction& tp, uint64_t parent_ino, uint64_t* ino, bool dir) {
+int ialloc(Transaction& tp, uint64_t parent_ino, uint64_t* ino) {
   const Superblock& sb = tp.mount().sb();
   if (!ino_in_fs(sb, parent_ino)) return EINVAL;
-  const uint32_t parent_ag = ino_to_agno(sb, parent_ino);
-  const uint32_t first = dir ? tp.mount().next_dir_agno() : parent_ag;
-  // The first AG waiting for its AGI; the others in turn, skipped
+  const uint32_t first = ino_to_agno(sb, parent_ino);
+  // The parent's AG first, waiting for its AGI; the others in turn, skipped
   // when another transaction holds their AGI or AGF (they may come before
   // this one in agno order: waiting could deadlock, as the kernel's trylock
   // avoids).  An AG skipped is left as it was; one without space for a chunk
@@ -352,7 +351,7 @@ int ialloc(Transaction& tp, uint64_t parent_ino, uint64_t* ino, bool dir) {
       if (e) return e;
     }
     uint32_t agino;
-    if (int e = take_free(agi, agno == parent_ag ? ino_to_agino(sb, parent_ino) : 0, &agino)) return e;
+    if (int e = take_free(agi, agno == first ? ino_to_agino(sb, parent_ino) : 0, &agino)) return e;
     *ino = agino_to_ino(sb, agno, agino);
     return 0;
   }

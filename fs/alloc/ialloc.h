@@ -3,10 +3,7 @@
 // chunks with free inodes), inside a transaction.
 //
 // ialloc() takes a free inode from the finobt of the parent's AG (the chunk
-// at or after the parent's, else the first) — for a directory, of the AG
-// the mount's rotor names (Mount::next_dir_agno, the first free inode
-// there when that is not the parent's AG), as the kernel spreads new
-// directories over the AGs — trying the other AGs in turn;
+// at or after the parent's, else the first), trying the other AGs in turn;
 // an AG without free inodes gets a new chunk: 64 inodes in blocks aligned to
 // sb_inoalignmt (docs/format.md "Inodes and the inobt"), each cluster written
 // as free v3 inodes (magic, version, di_ino, uuid, a generation, a null
@@ -52,9 +49,8 @@ namespace xfsfuse::fs {
 /// splits of the inobt, finobt and free-space btrees.
 uint32_t ialloc_reservation(const Superblock& sb);
 
-/// Allocates an inode number near parent_ino, or for a directory (dir)
-/// starting at the AG rotor.  Returns 0 with *ino.
-int ialloc(Transaction& tp, uint64_t parent_ino, uint64_t* ino, bool dir = false);
+/// Allocates an inode number near parent_ino.  Returns 0 with *ino.
+int ialloc(Transaction& tp, uint64_t parent_ino, uint64_t* ino);
 
 /// Blocks a transaction must reserve before ifree(): a finobt record
 /// inserted for a chunk that had no free inode may split the tree.

@@ -132,12 +132,12 @@ int check_parent(Mount& m, const CachedInode& dp, std::string_view name, const C
   return permission(c, pc, W_OK | X_OK);
 }
 
-// Allocates an inode near the directory parent_ino (a directory: where
-// ialloc's rotor says) and loads it, free, into *out (joined).
-int alloc_inode(Transaction& tp, uint64_t parent_ino, bool dir, InodeRef* out) {
+// Allocates an inode near the directory parent_ino and loads it, free, into
+// *out (joined).
+int alloc_inode(Transaction& tp, uint64_t parent_ino, InodeRef* out) {
   Mount& m = tp.mount();
   uint64_t ino;
-  if (int e = ialloc(tp, parent_ino, &ino, dir)) return e;
+  if (int e = ialloc(tp, parent_ino, &ino)) return e;
   // The inode's bytes: from the cluster buffer this transaction holds if
   // ialloc() just made its chunk (so the read cannot wait on itself), else
   // read shared and let go.  Not joined here: a symlink's blocks or a
@@ -214,7 +214,7 @@ int make_tmpfile_once(Mount& m, const InodeRef& dp, const Cred& c, uint32_t mode
   InodeRef ip;
   // ialloc() holds the new inode's AGI from here on: iunlink() below takes
   // no other AG header.
-  if (int e = alloc_inode(*tp, dp->core.ino, false, &ip)) return e;
+  if (int e = alloc_inode(*tp, dp->core.ino, &ip)) return e;
   init_core(m.sb(), dp->core, c, acls->mode, 0, ip.get());  // no preset attr fork, as the kernel's O_TMPFILE
   ip->core.nlink = 0;
   tp->log_inode(ip.get(), kDirtyCore | kDirtyData);
@@ -243,7 +243,7 @@ uint8_t dir_ftype(uint32_t mode) {
 int init_new_inode(Transaction& tp, const Inode& parent, const Cred& c, uint32_t mode, uint64_t rdev, bool init_xattrs,
                    InodeRef* out) {
   InodeRef ip;
-  if (int e = alloc_inode(tp, parent.ino, S_ISDIR(mode), &ip)) return e;
+  if (int e = alloc_inode(tp, parent.ino, &ip)) return e;
   init_core(tp.mount().sb(), parent, c, mode, rdev, ip.get());
   if (init_xattrs) attr_fork_at_create(ip.get());
   if (S_ISDIR(mode)) dir_init(tp, ip.get(), parent.ino);
